@@ -1,0 +1,72 @@
+"""The only door to SpiffWorkflow.
+
+Nothing outside this package imports SpiffWorkflow. It knows no Flask and no
+SQLAlchemy: callers pass bytes and strings in and get plain data back.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from .functions import FunctionRegistry, ScriptFunction, default_registry
+from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment
+from .runner import Incident, OpenTask, Outcome, Runner, TaskNotReadyError
+from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
+from .scripting import SandboxScriptEngine
+from .serializer import SERIALIZERS, STATE_VERSION, StateError
+from .xml import Problem
+
+__all__ = [
+    "BpmnRejected", "Engine", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "ProcessModel", "STATE_VERSION", "ScriptError", "ScriptFunction", "ScriptLimitError",
+    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment",
+]
+
+
+class Engine:
+    """Parser, sandboxed runner and versioned serializer, with a cache of parsed specs."""
+
+    def __init__(self, registry: FunctionRegistry | None = None, *, max_engine_steps: int = 1_000,
+                 script_max_steps: int = 100_000, script_max_seconds: float = 2.0,
+                 spec_cache_size: int = 512):
+        self.registry = registry or default_registry()
+        self.script_engine = SandboxScriptEngine(self.registry, script_max_steps, script_max_seconds)
+        self.runner = Runner(self.script_engine, max_engine_steps)
+        self._specs: OrderedDict[str, tuple] = OrderedDict()
+        self._cache_size = spec_cache_size
+        self._lock = threading.Lock()
+
+    # deploy ----------------------------------------------------------------
+    def parse(self, files: list[tuple[str, bytes]]) -> list[ProcessModel]:
+        """Validate a deployment; raises BpmnRejected listing every problem."""
+        return parse_deployment(files, self.script_engine.sandbox)
+
+    def dump_spec(self, model: ProcessModel) -> str:
+        return SERIALIZERS[model.dialect].dump_spec(model.spec, model.subprocess_specs)
+
+    # run -------------------------------------------------------------------
+    def specs(self, definition_id: str, dialect: str, spec_json: str) -> tuple:
+        """The parsed spec of a definition version, restored once per process."""
+        with self._lock:
+            cached = self._specs.get(definition_id)
+            if cached is not None:
+                self._specs.move_to_end(definition_id)
+                return cached
+        loaded = SERIALIZERS[dialect].load_spec(spec_json)
+        with self._lock:
+            self._specs[definition_id] = loaded
+            while len(self._specs) > self._cache_size:
+                self._specs.popitem(last=False)
+        return loaded
+
+    def new_workflow(self, definition_id: str, dialect: str, spec_json: str, data: dict | None):
+        spec, subprocess_specs = self.specs(definition_id, dialect, spec_json)
+        return self.runner.create(spec, subprocess_specs, data)
+
+    def load(self, definition_id: str, dialect: str, spec_json: str, state: str):
+        spec, subprocess_specs = self.specs(definition_id, dialect, spec_json)
+        wf = SERIALIZERS[dialect].load(state, spec, subprocess_specs)
+        return self.runner.attach(wf)
+
+    def dump(self, dialect: str, workflow) -> str:
+        return SERIALIZERS[dialect].dump(workflow)

@@ -1,0 +1,384 @@
+"""Deploy-time parsing: from uploaded files to runnable, validated process models.
+
+Every file of a deployment is read safely (`xml.parse_untrusted`), checked
+against the BPMN 2.0 XSD, parsed by SpiffWorkflow in the dialect it was
+written in (Camunda extensions or SpiffWorkflow extensions), and every
+script and condition is compiled by the sandbox. All problems of all files
+are collected before `BpmnRejected` is raised, each naming file, line and
+element id, so a modeler fixes a diagram in one round.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema import validators as jsonschema_validators
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from .sandbox import Sandbox, ScriptError
+from .xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+DMN_NAMESPACES = {
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+}
+HUMAN_TASK_TYPES = {"userTask", "manualTask"}
+_SIMPLE_EXPR = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\s*$")
+
+
+class BpmnRejected(Exception):
+    """The deployment cannot run; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass
+class ProcessModel:
+    """One executable process, ready to store as a definition version."""
+
+    key: str
+    name: str
+    file: str
+    dialect: str
+    spec: object
+    subprocess_specs: dict
+    elements: dict[str, dict]
+    content_hash: str
+
+
+@dataclass
+class _File:
+    name: str
+    content: bytes
+    root: etree._Element | None = None
+    kind: str = "bpmn"
+    dialect: str = "spiff"
+    problems: list[Problem] = field(default_factory=list)
+
+
+_validator: BpmnValidator | None = None
+
+
+def _xsd() -> etree.XMLSchema:
+    global _validator
+    if _validator is None:
+        _validator = BpmnValidator()
+    return _validator.validator
+
+
+def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[ProcessModel]:
+    """Parse and validate a deployment as a whole.
+
+    Args:
+        files: (file name, content) pairs: .bpmn/.xml diagrams, .dmn decision
+            tables and .json form schemas.
+        sandbox: compiles scripts and conditions to check them.
+
+    Raises:
+        BpmnRejected: with every problem found in every file.
+    """
+    if not files:
+        raise BpmnRejected([Problem("", "no files in the deployment")])
+    loaded = [_load(name, content) for name, content in files]
+    problems = [p for f in loaded for p in f.problems]
+    forms = {Path(f.name).name: f for f in loaded if f.kind == "json" and not f.problems}
+    diagrams = [f for f in loaded if f.kind == "bpmn" and not f.problems]
+    decisions = [f for f in loaded if f.kind == "dmn" and not f.problems]
+
+    models: list[ProcessModel] = []
+    for dialect in ("camunda", "spiff"):
+        group = [f for f in diagrams if f.dialect == dialect]
+        if group:
+            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
+    if not problems and not models:
+        problems.append(Problem(files[0][0], 'no executable process (mark one isExecutable="true")'))
+    if problems:
+        raise BpmnRejected(problems)
+    return models
+
+
+def _load(name: str, content: bytes) -> _File:
+    f = _File(name, content)
+    suffix = Path(name).suffix.lower()
+    if suffix == ".json":
+        f.kind = "json"
+        try:
+            schema = json.loads(content)
+            jsonschema_validators.validator_for(schema).check_schema(schema)
+        except (ValueError, jsonschema_exceptions.SchemaError) as exc:
+            f.problems.append(Problem(name, f"not a valid JSON Schema form: {_first_line(exc)}"))
+        return f
+    if suffix not in {".bpmn", ".xml", ".dmn", ""}:
+        f.problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
+        return f
+    try:
+        f.root = parse_untrusted(content, name)
+    except XmlRejected as exc:
+        f.problems.extend(exc.problems)
+        return f
+    ns = etree.QName(f.root).namespace
+    tag = local_name(f.root)
+    if ns in DMN_NAMESPACES and tag == "definitions":
+        f.kind = "dmn"
+        return f
+    if ns != BPMN_NS or tag != "definitions":
+        f.problems.append(Problem(name, f"not a BPMN 2.0 document (root element is <{tag}>)", f.root.sourceline))
+        return f
+    schema = _xsd()
+    if not schema.validate(f.root):
+        for error in schema.error_log:
+            el = element_at(f.root, error.line)
+            f.problems.append(Problem(
+                name, f"not valid BPMN 2.0: {_short_xsd_message(error.message)}", error.line,
+                el.get("id") if el is not None else None, local_name(el) if el is not None else None))
+        return f
+    _check_references(f)
+    if f.problems:
+        return f
+    uses_camunda = CAMUNDA_NS in f.root.nsmap.values() or any(
+        etree.QName(a).namespace == CAMUNDA_NS for el in f.root.iter() if isinstance(el.tag, str) for a in el.attrib)
+    f.dialect = "camunda" if uses_camunda else "spiff"
+    return f
+
+
+def _short_xsd_message(message: str) -> str:
+    message = message.replace(f"{{{BPMN_NS}}}", "bpmn:")
+    return re.sub(r"\s*Expected is one of \(.*\)\.?$", "", message, flags=re.S)
+
+
+def _check_references(f: _File) -> None:
+    """The XSD does not check that flows point at existing elements; do it here."""
+    ids = {el.get("id") for el in f.root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in f.root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attr in ("sourceRef", "targetRef"):
+            ref = flow.get(attr)
+            if ref not in ids:
+                f.problems.append(Problem(f.name, f"sequence flow {attr} {ref!r} names no element of this file",
+                                          flow.sourceline, flow.get("id"), "sequenceFlow"))
+    for el in f.root.iter():
+        if isinstance(el.tag, str) and el.get("default") and el.get("default") not in ids:
+            f.problems.append(Problem(f.name, f"default flow {el.get('default')!r} names no element of this file",
+                                      el.sourceline, el.get("id"), local_name(el)))
+
+
+def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[ProcessModel]:
+    parser = CamundaParser() if dialect == "camunda" else SpiffBpmnParser(validator=None)
+    parser.validator = None
+    models = []
+    files_ok = []
+    for d in decisions:
+        try:
+            parser.add_dmn_xml(d.root, filename=d.name)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, d))
+    for f in group:
+        try:
+            parser.add_bpmn_xml(f.root, filename=f.name)
+            files_ok.append(f)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, f))
+    dmn_bytes = b"".join(d.content for d in sorted(decisions, key=lambda d: d.name))
+    for f in files_ok:
+        before = len(problems)
+        _check_expressions(f, sandbox, problems)
+        processes = [p for p in f.root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+        for process in processes:
+            key = process.get("id")
+            elements, form_files = _elements(f, process, forms, problems)
+            try:
+                spec = parser.get_spec(key)
+                subprocess_specs = parser.get_subprocess_specs(key)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, f))
+                continue
+            except Exception as exc:  # SpiffWorkflow raises bare errors on some malformed models
+                problems.append(Problem(f.name, f"cannot build process {key}: {type(exc).__name__}: {exc}",
+                                        process.sourceline, key, "process"))
+                continue
+            if len(problems) > before:
+                continue
+            digest = hashlib.sha256(f.content)
+            for name in sorted(form_files):
+                digest.update(forms[name].content)
+            digest.update(dmn_bytes)
+            models.append(ProcessModel(
+                key=key, name=process.get("name") or key, file=f.name, dialect=dialect,
+                spec=spec, subprocess_specs=subprocess_specs, elements=elements,
+                content_hash=digest.hexdigest()))
+    return models
+
+
+def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:
+    element_id = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if element_id and not line and f.root is not None:
+        found = f.root.xpath("//*[@id=$i]", i=element_id)
+        line = found[0].sourceline if found else None
+    message = str(exc.args[0]) if exc.args else str(exc)
+    return Problem(getattr(exc, "file_name", None) or f.name, message, int(line) if line else None,
+                   element_id, getattr(exc, "tag", None) or None)
+
+
+def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:
+    """Compile every script and condition of a diagram in the sandbox."""
+    for el in f.root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        name = local_name(el)
+        if name == "script" and etree.QName(el).namespace == BPMN_NS:
+            source, mode, owner = el.text or "", "exec", el.getparent()
+        elif name in {"conditionExpression", "completionCondition", "loopCondition"}:
+            source, mode, owner = (el.text or "").strip(), "eval", el.getparent()
+            if name == "conditionExpression":
+                owner = el.getparent()
+        else:
+            continue
+        if not source.strip():
+            continue
+        if source.strip().startswith(("${", "#{", "=")):
+            problems.append(Problem(
+                f.name, f"expression {source.strip()!r} is JUEL/FEEL; write a Python expression such as "
+                        f"'amount > 1000'", el.sourceline, owner.get("id"), local_name(owner)))
+            continue
+        try:
+            sandbox.check(source if mode == "exec" else source, mode)
+        except ScriptError as exc:
+            line = el.sourceline + (exc.line - 1 if exc.line else 0)
+            problems.append(Problem(f.name, f"{'script' if mode == 'exec' else 'expression'} cannot run: {exc}",
+                                    line, owner.get("id"), local_name(owner)))
+
+
+def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
+    """What the server needs to know of each flow node: names, assignment, forms."""
+    lanes: dict[str, str] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+            lanes[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
+    elements: dict[str, dict] = {}
+    form_files: set[str] = set()
+    for el in process.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS or not el.get("id"):
+            continue
+        kind = local_name(el)
+        if kind in {"sequenceFlow", "lane", "laneSet", "flowNodeRef", "process", "documentation",
+                    "extensionElements", "dataObject", "dataObjectReference", "dataStoreReference",
+                    "textAnnotation", "association", "ioSpecification", "dataInput", "dataOutput",
+                    "inputSet", "outputSet", "dataInputAssociation", "dataOutputAssociation",
+                    "conditionExpression", "timerEventDefinition", "messageEventDefinition",
+                    "signalEventDefinition", "errorEventDefinition", "escalationEventDefinition",
+                    "terminateEventDefinition", "property", "multiInstanceLoopCharacteristics",
+                    "standardLoopCharacteristics"}:
+            continue
+        info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
+        if kind in HUMAN_TASK_TYPES:
+            info.update(_assignment(f, el, lanes, problems))
+            form, form_file = _form(f, el, forms, problems)
+            info["form"] = form
+            if form_file:
+                form_files.add(form_file)
+        elements[el.get("id")] = info
+    return elements, form_files
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _assignment(f: _File, el, lanes, problems) -> dict:
+    def attr(name):
+        return el.get(f"{{{CAMUNDA_NS}}}{name}")
+
+    assignee = attr("assignee")
+    users = _split(attr("candidateUsers"))
+    groups = _split(attr("candidateGroups"))
+    if el.get("id") in lanes:
+        groups.append(lanes[el.get("id")])
+    for value in [assignee, *users, *groups]:
+        if value and ("{" in value) and not _SIMPLE_EXPR.match(value):
+            problems.append(Problem(f.name, f"assignment expression {value!r} is not supported; "
+                                            "use a name or ${variable}", el.sourceline, el.get("id"), local_name(el)))
+    return {"assignee": assignee, "candidate_users": users, "candidate_groups": list(dict.fromkeys(groups)),
+            "due_date": attr("dueDate")}
+
+
+_CAMUNDA_TYPES = {"string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
+                  "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
+                  "double": {"type": "number"}}
+
+
+def _form(f: _File, el, forms, problems) -> tuple[dict, str | None]:
+    """The task's form as a JSON Schema, from camunda:formField or a spiffworkflow form file."""
+    schema: dict = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+    for prop in el.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") == "formJsonSchemaFilename":
+            filename = prop.get("value") or ""
+            if filename not in forms:
+                problems.append(Problem(f.name, f"form schema {filename!r} is not part of the deployment; "
+                                                "upload it with the diagram", prop.sourceline, el.get("id"),
+                                        local_name(el)))
+                return schema, None
+            return json.loads(forms[filename].content), filename
+    for field_el in el.iter(f"{{{CAMUNDA_NS}}}formField"):
+        fid = field_el.get("id")
+        ftype = field_el.get("type") or "string"
+        if ftype not in _CAMUNDA_TYPES:
+            problems.append(Problem(f.name, f"form field {fid!r} has unsupported type {ftype!r} "
+                                            f"(use one of {', '.join(sorted(_CAMUNDA_TYPES))})",
+                                    field_el.sourceline, el.get("id"), local_name(el)))
+            continue
+        prop: dict = dict(_CAMUNDA_TYPES[ftype])
+        prop["title"] = field_el.get("label") or fid
+        if field_el.get("defaultValue") is not None:
+            prop["default"] = field_el.get("defaultValue")
+        if ftype == "enum":
+            prop["enum"] = [v.get("id") for v in field_el.iter(f"{{{CAMUNDA_NS}}}value")]
+        for constraint in field_el.iter(f"{{{CAMUNDA_NS}}}constraint"):
+            cname, cvalue = constraint.get("name"), constraint.get("config")
+            try:
+                if cname == "required":
+                    schema["required"].append(fid)
+                elif cname == "readonly":
+                    prop["readOnly"] = True
+                elif cname in {"min", "max"} and ftype in {"long", "double"}:
+                    prop["minimum" if cname == "min" else "maximum"] = float(cvalue)
+                elif cname in {"minlength", "maxlength"}:
+                    prop["minLength" if cname == "minlength" else "maxLength"] = int(cvalue)
+            except (TypeError, ValueError):
+                problems.append(Problem(f.name, f"constraint {cname} of form field {fid!r} needs a number",
+                                        constraint.sourceline, el.get("id"), local_name(el)))
+        schema["properties"][fid] = prop
+    return schema, None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def resolve_assignment(value: str | None, data: dict) -> str | None:
+    """A literal name, or the value of `${variable}` in the task's data."""
+    if not value:
+        return None
+    match = _SIMPLE_EXPR.match(value)
+    if not match:
+        return value
+    current = data
+    for part in match.group(1).split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return None if current is None else str(current)

@@ -1,0 +1,236 @@
+"""Running workflows: until they wait, completing human tasks, retrying after errors.
+
+The runner works on one loaded `BpmnWorkflow` at a time and never touches
+storage; callers hold the instance lock and persist what it returns. Each
+call returns an `Outcome`: the new status, what happened (for the audit
+trail), the incident if a step failed, and the projections the server keeps
+in its own tables (open human tasks, active activities, variables).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .sandbox import ScriptError, check_storable
+from .scripting import SandboxScriptEngine
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+class StepLimitError(Exception):
+    """The engine ran more steps than one request may."""
+
+
+class TaskNotReadyError(Exception):
+    """The task does not exist or is not a ready human task."""
+
+
+@dataclass
+class OpenTask:
+    id: str
+    element_id: str
+    name: str
+    data: dict
+
+
+@dataclass
+class Incident:
+    element_id: str | None
+    element_name: str | None
+    message: str
+    line: int | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # running | completed | error
+    events: list[dict] = field(default_factory=list)
+    incident: Incident | None = None
+    open_tasks: list[OpenTask] = field(default_factory=list)
+    active: list[dict] = field(default_factory=list)
+    variables: dict = field(default_factory=dict)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _visible(task) -> bool:
+    return getattr(task.task_spec, "bpmn_id", None) is not None
+
+
+def _describe(task) -> dict:
+    spec = task.task_spec
+    return {"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
+            "element_type": type(spec).__name__}
+
+
+class Runner:
+    """Drives workflows with the sandboxed script engine and a step cap."""
+
+    def __init__(self, script_engine: SandboxScriptEngine, max_steps: int = 1_000,
+                 clock: Callable[[], dt.datetime] = _utcnow):
+        self.script_engine = script_engine
+        self.max_steps = max_steps
+        self.clock = clock
+
+    # -- life cycle ---------------------------------------------------------
+    def create(self, spec, subprocess_specs: dict, data: dict | None = None) -> BpmnWorkflow:
+        """A new workflow with `data` as its initial variables; nothing has run yet."""
+        wf = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        if data:
+            check_storable(data)
+            wf.task_tree.data.update(data)
+        return wf
+
+    def attach(self, wf: BpmnWorkflow) -> BpmnWorkflow:
+        """Re-attach the script engine to a loaded workflow (it is not serialized)."""
+        wf.script_engine = self.script_engine
+        return wf
+
+    def advance(self, wf: BpmnWorkflow) -> Outcome:
+        """Run every ready engine task until all paths wait or end."""
+        events: list[dict] = []
+        waiting_before = self._waiting_ids(wf)
+        incident = self._run(wf, events)
+        return self._outcome(wf, events, incident, waiting_before)
+
+    def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None) -> Outcome:
+        """Complete a ready human task with `data`, then advance."""
+        task = self.human_task(wf, task_id)
+        waiting_before = self._waiting_ids(wf)
+        task.data.update(data)
+        events = [dict(_describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
+        try:
+            task.run()
+        except Exception as exc:  # a post-script on the task itself failed
+            return self._outcome(wf, events, self._incident(wf, exc), waiting_before)
+        events.append(dict(_describe(task), type="element_left", at=self.clock()))
+        incident = self._run(wf, events)
+        return self._outcome(wf, events, incident, waiting_before)
+
+    def retry(self, wf: BpmnWorkflow) -> Outcome:
+        """Put failed tasks back to ready and advance again."""
+        for task in wf.get_tasks(state=TaskState.ERROR):
+            task._set_state(TaskState.READY)
+        return self.advance(wf)
+
+    def cancel(self, wf: BpmnWorkflow) -> Outcome:
+        """Cancel every unfinished task."""
+        wf.cancel()
+        return Outcome(status="cancelled", variables=self.variables(wf))
+
+    # -- data -----------------------------------------------------------------
+    def human_task(self, wf: BpmnWorkflow, task_id: str):
+        from uuid import UUID
+        try:
+            task = wf.get_task_from_id(UUID(str(task_id)))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            task = None
+        if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+            raise TaskNotReadyError(task_id)
+        return task
+
+    def variables(self, wf: BpmnWorkflow) -> dict:
+        """The instance's current business data."""
+        frontier = [t for t in wf.get_tasks(state=_ACTIVE) if _visible(t)]
+        if not frontier:
+            if wf.data:
+                return dict(wf.data)
+            last = wf.last_task
+            return dict(last.data) if last is not None else dict(wf.task_tree.data)
+        merged: dict = {}
+        for task in frontier:
+            merged.update(task.data)
+        return merged
+
+    def update_variables(self, wf: BpmnWorkflow, changes: dict[str, Any]) -> dict:
+        """Merge-patch the data of every waiting task (None deletes); return the new variables."""
+        check_storable({k: v for k, v in changes.items() if v is not None})
+        targets = [t for t in wf.get_tasks(state=_ACTIVE)] or [wf.last_task or wf.task_tree]
+        for task in targets:
+            for key, value in changes.items():
+                if value is None:
+                    task.data.pop(key, None)
+                else:
+                    task.data[key] = value
+        return self.variables(wf)
+
+    # -- internals --------------------------------------------------------------
+    def _run(self, wf: BpmnWorkflow, events: list[dict]) -> Incident | None:
+        steps = 0
+
+        def before(task):
+            nonlocal steps
+            steps += 1
+            if steps > self.max_steps:
+                raise StepLimitError(
+                    f"more than {self.max_steps} engine steps in one go; does the diagram loop forever?")
+
+        def after(task):
+            if _visible(task):
+                now = self.clock()
+                events.append(dict(_describe(task), type="element_entered", at=now))
+                events.append(dict(_describe(task), type="element_left", at=now))
+
+        try:
+            wf.do_engine_steps(will_complete_task=before, did_complete_task=after)
+        except StepLimitError as exc:
+            ready = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+            task = ready[0] if ready else None
+            return Incident(task.task_spec.bpmn_id if task else None,
+                            (task.task_spec.bpmn_name if task else None), str(exc))
+        except Exception as exc:
+            return self._incident(wf, exc)
+        return None
+
+    def _incident(self, wf: BpmnWorkflow, exc: Exception) -> Incident:
+        task = getattr(exc, "task", None)
+        if task is None:
+            errored = wf.get_tasks(state=TaskState.ERROR)
+            task = errored[0] if errored else None
+        underlying = getattr(exc, "exception", None)
+        message = str(exc.args[0]) if exc.args else type(exc).__name__
+        if isinstance(underlying, ScriptError) and str(underlying) not in message:
+            message = f"{message}: {underlying}"
+        if not isinstance(exc, SpiffWorkflowException) and not isinstance(exc, ScriptError):
+            message = f"{type(exc).__name__}: {message}"
+        line = getattr(exc, "line_number", None) or None
+        if task is None:
+            return Incident(None, None, message, line)
+        return Incident(task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id, message, line)
+
+    @staticmethod
+    def _waiting_ids(wf: BpmnWorkflow) -> set:
+        return {t.id for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+                if t.task_spec.manual or t.has_state(TaskState.WAITING)}
+
+    def _outcome(self, wf, events, incident, waiting_before) -> Outcome:
+        now = self.clock()
+        for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if (task.task_spec.manual or task.has_state(TaskState.WAITING)) and task.id not in waiting_before \
+                    and _visible(task):
+                events.append(dict(_describe(task), type="element_entered", at=now))
+        if incident is not None:
+            status = "error"
+            events.append({"type": "error", "element_id": incident.element_id,
+                           "element_name": incident.element_name, "at": now, "message": incident.message})
+        elif wf.is_completed():
+            status = "completed"
+        else:
+            status = "running"
+        open_tasks = [OpenTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                               t.data)
+                      for t in wf.get_tasks(state=TaskState.READY, manual=True)]
+        active = [{"element_id": t.task_spec.bpmn_id,
+                   "element_name": t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                   "element_type": type(t.task_spec).__name__,
+                   "state": TaskState.get_name(t.state).lower()}
+                  for t in wf.get_tasks(state=_ACTIVE) if _visible(t)]
+        return Outcome(status=status, events=events, incident=incident, open_tasks=open_tasks,
+                       active=active, variables=self.variables(wf))

@@ -1,0 +1,99 @@
+"""The one place that reads the environment.
+
+Every setting Stagecoach understands is documented here, with its default.
+`create_app()` takes one of these classes (or an instance); tests use
+`TestConfig`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # pragma: no cover - configuration error
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        instance_dir = BASE_DIR / "instance"
+        instance_dir.mkdir(exist_ok=True)
+        return f"sqlite:///{instance_dir / 'stagecoach.db'}"
+    # psycopg 3 is the PostgreSQL driver; accept the common short forms.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings for a running server (the embedded default)."""
+
+    # DATABASE_URL: SQLAlchemy URL; default a SQLite file under instance/.
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # SECRET_KEY: signs bearer tokens. Set it in production, or tokens die with the process.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    # STAGECOACH_TOKEN_TTL: bearer token lifetime in seconds (default 12 h).
+    TOKEN_TTL_SECONDS = _env_int("STAGECOACH_TOKEN_TTL", 12 * 3600)
+    # STAGECOACH_ADMIN_PASSWORD: password of the `admin` user created on first start;
+    # when unset a password is generated and printed once.
+    ADMIN_PASSWORD = os.environ.get("STAGECOACH_ADMIN_PASSWORD")
+    # STAGECOACH_MAX_UPLOAD: largest accepted request body in bytes (default 5 MB).
+    MAX_CONTENT_LENGTH = _env_int("STAGECOACH_MAX_UPLOAD", 5 * 1024 * 1024)
+    # STAGECOACH_AUTO_UPGRADE: upgrade the database schema when the app starts.
+    AUTO_UPGRADE = _env_bool("STAGECOACH_AUTO_UPGRADE", True)
+    # STAGECOACH_SCRIPT_MAX_STEPS / _SECONDS: per script or condition, loop
+    # iterations and function calls allowed, and wall time.
+    SCRIPT_MAX_STEPS = _env_int("STAGECOACH_SCRIPT_MAX_STEPS", 100_000)
+    SCRIPT_MAX_SECONDS = float(os.environ.get("STAGECOACH_SCRIPT_MAX_SECONDS", "2"))
+    # STAGECOACH_ENGINE_MAX_STEPS: engine steps one request may run before the
+    # instance is put in error (guards against diagrams that loop forever).
+    ENGINE_MAX_STEPS = _env_int("STAGECOACH_ENGINE_MAX_STEPS", 1_000)
+    # STAGECOACH_LOCK_TIMEOUT_MS: how long a write waits for another write on
+    # the same instance before answering 409 (PostgreSQL row lock; SQLite busy timeout).
+    LOCK_TIMEOUT_MS = _env_int("STAGECOACH_LOCK_TIMEOUT_MS", 5_000)
+    # STAGECOACH_BPMN_DIR: folder deployed by `flask bpmn deploy` without argument.
+    BPMN_DIR = os.environ.get("STAGECOACH_BPMN_DIR", str(BASE_DIR / "bpmn"))
+
+    API_TITLE = "Stagecoach"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_SORT_KEYS = False
+
+
+class TestConfig(Config):
+    """Settings for the test suite: TEST_DATABASE_URL picks the database."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ADMIN_PASSWORD = "admin-password"
+    SCRIPT_MAX_SECONDS = 1.0
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+class ProductionConfig(Config):
+    """Settings for production: the secret key must come from the environment."""
+
+    def __init__(self) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
