@@ -9,7 +9,7 @@ import threading
 from collections import OrderedDict
 
 from .functions import FunctionRegistry, ScriptFunction, default_registry
-from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment
+from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_due_date
 from .runner import Incident, OpenTask, Outcome, Runner, TaskNotReadyError
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
@@ -19,7 +19,7 @@ from .xml import Problem
 __all__ = [
     "BpmnRejected", "Engine", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "ScriptError", "ScriptFunction", "ScriptLimitError",
-    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment",
+    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
 ]
 
 

@@ -9,6 +9,7 @@ element id, so a modeler fixes a diagram in one round.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -20,6 +21,7 @@ from jsonschema import validators as jsonschema_validators
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -382,3 +384,19 @@ def resolve_assignment(value: str | None, data: dict) -> str | None:
             return None
         current = current[part]
     return None if current is None else str(current)
+
+
+def resolve_due_date(value: str | None, data: dict, now: dt.datetime) -> dt.datetime | None:
+    """A task's due time from camunda:dueDate: an ISO date-time, an ISO duration
+    from now (P2D, PT4H), or `${variable}` holding either. Unreadable → None."""
+    raw = resolve_assignment(value, data) if value else None
+    if not raw:
+        return None
+    try:
+        if raw.startswith("P"):
+            return now + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(raw), now)
+        when = dt.datetime.fromisoformat(raw)
+        return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    except (ValueError, TypeError, AttributeError):
+        return None

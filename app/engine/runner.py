@@ -54,6 +54,8 @@ class Outcome:
     open_tasks: list[OpenTask] = field(default_factory=list)
     active: list[dict] = field(default_factory=list)
     variables: dict = field(default_factory=dict)
+    closed_tasks: set[str] = field(default_factory=set)  # human tasks no longer open (done or withdrawn)
+    opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
 
 
 def _utcnow() -> dt.datetime:
@@ -96,23 +98,25 @@ class Runner:
     def advance(self, wf: BpmnWorkflow) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
-        waiting_before = self._waiting_ids(wf)
+        waiting_before, human_before = self._waiting_ids(wf), self.open_task_ids(wf)
         incident = self._run(wf, events)
-        return self._outcome(wf, events, incident, waiting_before)
+        return self._outcome(wf, events, incident, waiting_before, human_before)
 
     def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None) -> Outcome:
         """Complete a ready human task with `data`, then advance."""
         task = self.human_task(wf, task_id)
-        waiting_before = self._waiting_ids(wf)
+        waiting_before, human_before = self._waiting_ids(wf), self.open_task_ids(wf)
         task.data.update(data)
         events = [dict(_describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
         try:
             task.run()
         except Exception as exc:  # a post-script on the task itself failed
-            return self._outcome(wf, events, self._incident(wf, exc), waiting_before)
+            return self._outcome(wf, events, self._incident(wf, exc), waiting_before, human_before)
         events.append(dict(_describe(task), type="element_left", at=self.clock()))
         incident = self._run(wf, events)
-        return self._outcome(wf, events, incident, waiting_before)
+        outcome = self._outcome(wf, events, incident, waiting_before, human_before)
+        outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
+        return outcome
 
     def retry(self, wf: BpmnWorkflow) -> Outcome:
         """Put failed tasks back to ready and advance again."""
@@ -122,8 +126,9 @@ class Runner:
 
     def cancel(self, wf: BpmnWorkflow) -> Outcome:
         """Cancel every unfinished task."""
+        closed = self.open_task_ids(wf)
         wf.cancel()
-        return Outcome(status="cancelled", variables=self.variables(wf))
+        return Outcome(status="cancelled", variables=self.variables(wf), closed_tasks=closed)
 
     # -- data -----------------------------------------------------------------
     def human_task(self, wf: BpmnWorkflow, task_id: str):
@@ -210,7 +215,11 @@ class Runner:
         return {t.id for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
                 if t.task_spec.manual or t.has_state(TaskState.WAITING)}
 
-    def _outcome(self, wf, events, incident, waiting_before) -> Outcome:
+    @staticmethod
+    def open_task_ids(wf: BpmnWorkflow) -> set[str]:
+        return {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+
+    def _outcome(self, wf, events, incident, waiting_before, human_before) -> Outcome:
         now = self.clock()
         for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
             if (task.task_spec.manual or task.has_state(TaskState.WAITING)) and task.id not in waiting_before \
@@ -232,5 +241,7 @@ class Runner:
                    "element_type": type(t.task_spec).__name__,
                    "state": TaskState.get_name(t.state).lower()}
                   for t in wf.get_tasks(state=_ACTIVE) if _visible(t)]
+        open_ids = {t.id for t in open_tasks}
         return Outcome(status=status, events=events, incident=incident, open_tasks=open_tasks,
-                       active=active, variables=self.variables(wf))
+                       active=active, variables=self.variables(wf), closed_tasks=human_before - open_ids,
+                       opened_tasks=open_ids - human_before)

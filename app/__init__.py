@@ -1,0 +1,42 @@
+"""Stagecoach: a BPMN 2.0 workflow server for CRM processes."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .extensions import db, migrate, rest_api
+
+
+def create_app(config: object | str = "config.Config") -> Flask:
+    """Build the app: bind extensions, register blueprints, errors and commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+
+    from . import database
+    from .api import BLUEPRINTS
+    from .cli import register_commands
+    from .engine import Engine
+    from .errors import register_error_handlers
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())
+    rest_api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+    for blueprint in BLUEPRINTS:
+        rest_api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_commands(app)
+    app.extensions["stagecoach.engine"] = Engine(
+        max_engine_steps=app.config["ENGINE_MAX_STEPS"],
+        script_max_steps=app.config["SCRIPT_MAX_STEPS"],
+        script_max_seconds=app.config["SCRIPT_MAX_SECONDS"])
+    with app.app_context():
+        database.configure(db.engine, app.config["LOCK_TIMEOUT_MS"])
+        if app.config.get("AUTO_UPGRADE"):
+            from .bootstrap import prepare_database
+            prepare_database(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+    return str(Path(__file__).resolve().parent.parent / "migrations")

@@ -1,0 +1,8 @@
+"""HTTP only: parse, call one service, dump. One module per resource."""
+from .auth import blp as auth_blp
+from .definitions import blp as definitions_blp
+from .deployments import blp as deployments_blp
+from .instances import blp as instances_blp
+from .tasks import blp as tasks_blp
+
+BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp]

@@ -1,0 +1,53 @@
+"""Process definitions: list, read, fetch XML, start."""
+from flask import Response
+
+from ..schemas.definitions import DefinitionPageSchema, DefinitionQuerySchema, DefinitionSchema
+from ..schemas.instances import InstanceStartedSchema, StartInstanceSchema
+from ..services import definitions as service
+from ..services import instances
+from .common import current_actor, problems, protected_blueprint
+
+blp = protected_blueprint("definitions", __name__, "/process-definitions", "Deployed process definitions")
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(DefinitionQuerySchema, location="query")
+@blp.response(200, DefinitionPageSchema)
+@problems(blp, 400, 401)
+def list_definitions(query):
+    """List definitions, optionally one key and only its latest version."""
+    return service.list_definitions(query["key"], query["latest"], query["page"], query["per_page"])
+
+
+@blp.route("/<definition_id>", methods=["GET"])
+@blp.response(200, DefinitionSchema)
+@problems(blp, 401, 404)
+def get_definition(definition_id):
+    """One definition version."""
+    return service.get_definition(definition_id)
+
+
+@blp.route("/<definition_id>/xml", methods=["GET"])
+@blp.response(200, content_type="application/xml")
+@problems(blp, 401, 404)
+def get_definition_xml(definition_id):
+    """The file the definition was deployed from, as uploaded."""
+    return Response(service.definition_xml(definition_id), mimetype="application/xml")
+
+
+@blp.route("/key/<key>/start", methods=["POST"])
+@blp.arguments(StartInstanceSchema)
+@blp.response(201, InstanceStartedSchema)
+@problems(blp, 400, 401, 404)
+def start_latest(body, key):
+    """Start the latest version of a process and run it until it waits or ends."""
+    return instances.start_instance(current_actor(), key=key, **body)
+
+
+@blp.route("/<definition_id>/start", methods=["POST"])
+@blp.arguments(StartInstanceSchema)
+@blp.response(201, InstanceStartedSchema)
+@problems(blp, 400, 401, 404)
+def start_version(body, definition_id):
+    """Start one definition version and run it until it waits or ends."""
+    return instances.start_instance(current_actor(), definition_id=definition_id, **body)

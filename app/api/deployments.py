@@ -1,0 +1,44 @@
+"""Deployments: upload BPMN, DMN and form files."""
+from flask import request
+
+from ..errors import UnsupportedMediaTypeError, ValidationError
+from ..schemas.definitions import DeploymentQuerySchema, DeploymentSchema
+from ..services import definitions as service
+from .common import current_actor, problems, protected_blueprint
+
+blp = protected_blueprint("deployments", __name__, "/deployments", "Deploy BPMN 2.0 diagrams")
+
+_XML_TYPES = {"application/xml", "text/xml", "application/bpmn+xml", "application/octet-stream"}
+_UPLOAD_DOC = {"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    "application/xml": {"schema": {"type": "string"}}}}}
+
+
+def _uploaded_files(name: str | None) -> list[tuple[str, bytes]]:
+    if request.mimetype == "multipart/form-data":
+        files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("files")]
+        if not files:
+            raise ValidationError("no files: send them in the multipart field `files`",
+                                  errors={"files": ["required"]})
+        return files
+    if request.mimetype in _XML_TYPES:
+        return [(name or "upload.bpmn", request.get_data())]
+    raise UnsupportedMediaTypeError("send multipart/form-data with `files`, or one XML document as the body")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(DeploymentQuerySchema, location="query")
+@blp.response(201, DeploymentSchema)
+@blp.doc(**_UPLOAD_DOC)
+@problems(blp, 400, 401, 413, 415, 422)
+def deploy(query):
+    """Deploy one or more files as a unit (all or nothing); `dry_run=true` only validates."""
+    files = _uploaded_files(query["name"])
+    if query["dry_run"]:
+        models = service.validate(files)
+        return {"id": None, "name": query["name"],
+                "definitions": [{"id": None, "key": m.key, "version": None, "name": m.name} for m in models]}, 200
+    deployment, definitions = service.deploy(files, current_actor(), query["name"])
+    return {"id": deployment.id, "name": deployment.name, "created_at": deployment.created_at,
+            "definitions": definitions}

@@ -1,0 +1,98 @@
+"""Process instances: monitor and repair."""
+
+from ..errors import ForbiddenError
+from ..schemas.common import ReasonSchema
+from ..schemas.instances import (
+    HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
+    InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
+)
+from ..services import instances as service
+from .common import current_actor, problems, protected_blueprint
+
+blp = protected_blueprint("instances", __name__, "/process-instances", "Process instances")
+
+
+def _admin():
+    actor = current_actor()
+    if not actor.is_admin:
+        raise ForbiddenError("only an admin may repair instances")
+    return actor
+
+
+def _detail(instance_id):
+    d = service.instance_details(instance_id)
+    inst, info = d["instance"], d["definition"]
+    return {"id": inst.id, "definition": {"id": info.id, "key": info.key, "version": info.version},
+            "status": inst.status, "business_key": inst.business_key, "variables": inst.variables,
+            "active_activities": d["active_activities"], "tasks": d["tasks"], "incidents": d["incidents"],
+            "started_at": inst.started_at, "ended_at": inst.ended_at, "started_by": inst.started_by}
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(InstanceQuerySchema, location="query")
+@blp.response(200, InstancePageSchema)
+@problems(blp, 400, 401)
+def list_instances(query):
+    """List instances, newest first."""
+    return service.list_instances(**query)
+
+
+@blp.route("/<instance_id>", methods=["GET"])
+@blp.response(200, InstanceDetailSchema)
+@problems(blp, 401, 404)
+def get_instance(instance_id):
+    """Where an instance is: status, variables, active activities, open tasks, incidents."""
+    return _detail(instance_id)
+
+
+@blp.route("/<instance_id>/history", methods=["GET"])
+@blp.arguments(HistoryQuerySchema, location="query")
+@blp.response(200, HistoryPageSchema)
+@problems(blp, 401, 404)
+def get_history(query, instance_id):
+    """The audit trail, oldest first."""
+    return service.instance_history(instance_id, query["page"], query["per_page"])
+
+
+@blp.route("/<instance_id>/suspend", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, InstanceSummarySchema)
+@problems(blp, 401, 403, 404, 409)
+def suspend(body, instance_id):
+    """Suspend an instance (admin)."""
+    return service.suspend_instance(instance_id, _admin(), body.get("reason"))
+
+
+@blp.route("/<instance_id>/resume", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, InstanceSummarySchema)
+@problems(blp, 401, 403, 404, 409)
+def resume(body, instance_id):
+    """Resume a suspended instance (admin)."""
+    return service.resume_instance(instance_id, _admin(), body.get("reason"))
+
+
+@blp.route("/<instance_id>/cancel", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, InstanceSummarySchema)
+@problems(blp, 401, 403, 404, 409)
+def cancel(body, instance_id):
+    """Cancel an instance and its open tasks (admin)."""
+    return service.cancel_instance(instance_id, _admin(), body.get("reason"))
+
+
+@blp.route("/<instance_id>/retry", methods=["POST"])
+@blp.response(200, InstanceStartedSchema)
+@problems(blp, 401, 403, 404, 409)
+def retry(instance_id):
+    """Run the failed step of an instance in error again (admin)."""
+    return service.retry_instance(instance_id, _admin())
+
+
+@blp.route("/<instance_id>/variables", methods=["PATCH"])
+@blp.arguments(VariablesPatchSchema)
+@blp.response(200, InstanceVariablesSchema)
+@problems(blp, 400, 401, 403, 404, 409)
+def patch_variables(body, instance_id):
+    """Merge-patch variables; null removes one (admin)."""
+    return service.update_variables(instance_id, body["variables"], _admin())

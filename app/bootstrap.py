@@ -1,0 +1,35 @@
+"""Start-up chores: upgrade the schema, create the first admin."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from .extensions import db
+
+
+def prepare_database(app: Flask) -> None:
+    """Upgrade the schema to the newest revision and make sure `admin` exists.
+
+    On PostgreSQL an advisory lock keeps several starting processes from
+    upgrading at once.
+    """
+    from .services.users import ensure_admin
+
+    pg = db.engine.dialect.name == "postgresql"
+    with db.engine.connect() as conn:
+        if pg:
+            conn.execute(text("SELECT pg_advisory_lock(7406551)"))
+            conn.commit()
+        try:
+            upgrade(directory=app.extensions["migrate"].directory)
+            generated = ensure_admin(app.config.get("ADMIN_PASSWORD"))
+            db.session.remove()
+        finally:
+            if pg:
+                conn.execute(text("SELECT pg_advisory_unlock(7406551)"))
+                conn.commit()
+    if generated:
+        click.echo(f"Created user 'admin' with password: {generated}  (shown once; "
+                   "set STAGECOACH_ADMIN_PASSWORD to choose it)", err=True)

@@ -1,0 +1,100 @@
+"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+users_cli = AppGroup("users", help="Manage users and groups.")
+bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
+
+DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".json"}
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The user's password.")
+@click.option("--group", "groups", multiple=True, help="A group to join (repeatable).")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+def create_user(name, password, groups, admin):
+    """Create a user NAME."""
+    from .errors import StagecoachError
+    from .services.users import create_user as create
+
+    try:
+        create(name, password, list(groups), admin)
+    except StagecoachError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"created user {name}" + (f" in {', '.join(groups)}" if groups else "") + (" (admin)" if admin else ""))
+
+
+def _collect(path: Path) -> list[list[tuple[str, bytes]]]:
+    """Deployment units under `path`: each folder's files deploy together."""
+    if path.is_file():
+        return [[(path.name, path.read_bytes())]]
+    units = []
+    for folder in sorted({p.parent for p in path.rglob("*") if p.suffix in DIAGRAM_SUFFIXES}):
+        files = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.suffix in DIAGRAM_SUFFIXES]
+        if any(name.endswith((".bpmn", ".dmn")) for name, _ in files):
+            units.append(files)
+    return units
+
+
+def _print_problems(exc) -> None:
+    for p in exc.bpmn or []:
+        where = ":".join(str(p[k]) for k in ("file", "line") if p.get(k))
+        element = f" [{p['element_id']}]" if p.get("element_id") else ""
+        click.echo(f"  {where}{element}: {p['message']}", err=True)
+
+
+@bpmn_cli.command("deploy")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def deploy(path):
+    """Deploy the diagrams under PATH (default: the shipped bpmn/ folder); each folder is one deployment."""
+    from .errors import BpmnValidationError
+    from .services.context import SYSTEM
+    from .services.definitions import deploy as deploy_files
+
+    path = path or Path(current_app.config["BPMN_DIR"])
+    failed = False
+    for files in _collect(path):
+        try:
+            _, definitions = deploy_files(files, SYSTEM, name=str(path))
+        except BpmnValidationError as exc:
+            failed = True
+            click.echo(f"refused {', '.join(n for n, _ in files)}: {exc.detail}", err=True)
+            _print_problems(exc)
+            continue
+        for d in definitions:
+            click.echo(f"deployed {d.key} version {d.version} ({d.resource_name})")
+    if failed:
+        sys.exit(1)
+
+
+@bpmn_cli.command("validate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def validate(path):
+    """Check the diagrams under PATH without deploying; exit 1 if any cannot run."""
+    from .errors import BpmnValidationError
+    from .services.definitions import validate as validate_files
+
+    failed = False
+    for files in _collect(path):
+        try:
+            models = validate_files(files)
+            for m in models:
+                click.echo(f"ok {m.key} ({m.file})")
+        except BpmnValidationError as exc:
+            failed = True
+            click.echo(f"invalid {', '.join(n for n, _ in files)}: {exc.detail}", err=True)
+            _print_problems(exc)
+    if failed:
+        sys.exit(1)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(bpmn_cli)

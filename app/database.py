@@ -1,0 +1,60 @@
+"""Database engine set-up: SQLite pragmas, write transactions, lock waits.
+
+SQLite allows one writer at a time. A transaction that starts by reading and
+later writes can fail at once with "database is locked" when another writer
+committed in between, whatever the busy timeout. So write transactions start
+with `BEGIN IMMEDIATE` (taking the write lock up front, waiting up to the
+busy timeout for it) and read-only ones with a plain `BEGIN`. PostgreSQL
+uses row locks (`SELECT ... FOR UPDATE`) bounded by `lock_timeout`.
+"""
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+import weakref
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_configured: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+def configure(engine: Engine, lock_timeout_ms: int) -> None:
+    """Attach the per-dialect connection set-up to `engine` (idempotent)."""
+    if engine in _configured:
+        return
+    _configured.add(engine)
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "connect")
+        def _on_pg_connect(dbapi_connection, _record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+            dbapi_connection.commit()
+        return
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        if not isinstance(dbapi_connection, sqlite3.Connection):  # pragma: no cover
+            return
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def set_write_intent(value: bool) -> contextvars.Token:
+    return _write_intent.set(value)
+
+
+def reset_write_intent(token: contextvars.Token) -> None:
+    _write_intent.reset(token)

@@ -1,0 +1,138 @@
+"""The error hierarchy and the one RFC 9457 problem+json format.
+
+Every error a client sees is `application/problem+json` with `type`,
+`title`, `status`, `detail` and `instance`, plus `errors` (per field) or
+`bpmn` (file, line, element) where they apply. A 500 never echoes exception
+text. Problem types are documented in docs/problems.md.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class StagecoachError(Exception):
+    """Base of every error that maps to a problem response."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal server error"
+
+    def __init__(self, detail: str | None = None, *, errors: dict | None = None,
+                 bpmn: dict | list | None = None, headers: dict | None = None, **extra):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.bpmn = bpmn
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class ValidationError(StagecoachError):
+    status, slug, title = 400, "invalid-request", "Invalid request"
+
+
+class FormValidationError(StagecoachError):
+    status, slug, title = 400, "invalid-form-data", "Form data does not match the task's form"
+
+
+class AuthenticationError(StagecoachError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+    def __init__(self, detail=None, **kw):
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="stagecoach"'})
+        super().__init__(detail, **kw)
+
+
+class ForbiddenError(StagecoachError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFoundError(StagecoachError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class ConflictError(StagecoachError):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class InstanceBusyError(ConflictError):
+    slug, title = "instance-busy", "Another request is changing this instance"
+
+    def __init__(self, detail=None, **kw):
+        kw.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(detail or "another request holds this instance; try again", **kw)
+
+
+class PayloadTooLargeError(StagecoachError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaTypeError(StagecoachError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class BpmnValidationError(StagecoachError):
+    status, slug, title = 422, "invalid-bpmn", "The diagram cannot be deployed"
+
+
+def problem(status: int, title: str, detail: str | None, slug: str | None = None, headers=None, **members):
+    body = {
+        "type": f"/problems/{slug}" if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "instance": request.path if request else None,
+    }
+    body.update({k: v for k, v in members.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIMETYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def stagecoach_error_response(error: StagecoachError):
+    return problem(error.status, error.title, error.detail, error.slug, error.headers,
+                   errors=error.errors, bpmn=error.bpmn, **error.extra)
+
+
+def http_exception_response(error: HTTPException):
+    """Werkzeug/flask-smorest HTTP errors, including request-schema failures."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if error.code == 422 and messages is not None:
+        # webargs: {"json": {"field": ["msg"]}} -> {"field": ["msg"]}
+        flat: dict = {}
+        for location_errors in messages.values():
+            if isinstance(location_errors, dict):
+                flat.update(location_errors)
+        return problem(400, ValidationError.title, "the request body or query does not match its schema",
+                       ValidationError.slug, errors=flat)
+    if error.code == 413:
+        return problem(413, PayloadTooLargeError.title,
+                       "the upload is larger than this server accepts (STAGECOACH_MAX_UPLOAD)",
+                       PayloadTooLargeError.slug)
+    headers = {}
+    if error.code == 405 and error.valid_methods if hasattr(error, "valid_methods") else False:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem(error.code or 500, error.name, error.description, None, headers)
+
+
+def unexpected_error_response(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, StagecoachError.title, "the server failed to handle this request; it has been logged",
+                   StagecoachError.slug)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(StagecoachError, stagecoach_error_response)
+    app.register_error_handler(HTTPException, http_exception_response)
+    app.register_error_handler(Exception, unexpected_error_response)

@@ -1,0 +1,54 @@
+"""Deployments, their files, and the process definitions they hold."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, new_id, utcnow
+
+
+class Deployment(db.Model):
+    __tablename__ = "deployment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    resources: Mapped[list["DeploymentResource"]] = relationship(back_populates="deployment",
+                                                                 cascade="all, delete-orphan")
+
+
+class DeploymentResource(db.Model):
+    """One uploaded file, kept byte for byte."""
+
+    __tablename__ = "deployment_resource"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    deployment: Mapped[Deployment] = relationship(back_populates="resources")
+
+
+class ProcessDefinition(db.Model):
+    """One immutable version of one executable process."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    dialect: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("deployment_resource.id"))
+    resource_name: Mapped[str] = mapped_column(String(255))
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
+    elements: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resource: Mapped[DeploymentResource] = relationship(lazy="raise")

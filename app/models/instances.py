@@ -1,0 +1,85 @@
+"""Process instances and what is projected out of their state."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, new_id, utcnow
+
+BigIntId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_started", "started_at", "id"),
+        Index("ix_process_instance_key_status", "process_key", "status", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(Text, deferred=True)
+    state_version: Mapped[int] = mapped_column(Integer)
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic check on top of the row lock: a stale write fails instead of overwriting.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    definition = relationship("ProcessDefinition", lazy="raise")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class ActiveActivity(db.Model):
+    """An element an instance is at now (ready, waiting, running or failed)."""
+
+    __tablename__ = "active_activity"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(255), index=True)
+    element_name: Mapped[str | None] = mapped_column(String(255))
+    element_type: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20))
+
+
+class HistoryEvent(db.Model):
+    """The audit trail: one row per thing that happened to an instance."""
+
+    __tablename__ = "history_event"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    element_name: Mapped[str | None] = mapped_column(String(255))
+    element_type: Mapped[str | None] = mapped_column(String(80))
+    user: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Incident(db.Model):
+    """A failure that stopped an instance, open until retried or cancelled."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    element_name: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    line: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(40))

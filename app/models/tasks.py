@@ -1,0 +1,47 @@
+"""Human tasks: the inbox projection of instances' ready user and manual tasks."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class HumanTask(db.Model):
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_state_assignee", "state", "assignee", "created_at"),
+        Index("ix_human_task_instance_state", "instance_id", "state"),
+    )
+
+    # The engine's task id: stable across save and restore.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    definition_id: Mapped[str] = mapped_column(String(32))
+    process_key: Mapped[str] = mapped_column(String(255), index=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+
+    candidates: Mapped[list["TaskCandidate"]] = relationship(cascade="all, delete-orphan", lazy="raise")
+
+
+class TaskCandidate(db.Model):
+    """Who may claim an open task: one row per candidate user or group, indexed for the inbox."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -1,0 +1,101 @@
+from marshmallow import Schema, fields, validate
+
+from .common import PageArgs, page_of
+from .definitions import DefinitionRefSchema
+from .tasks import TaskSchema
+
+STATUSES = ["running", "completed", "cancelled", "suspended", "error"]
+
+
+class StartInstanceSchema(Schema):
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    business_key = fields.String(load_default=None, validate=validate.Length(max=255))
+
+
+class InstanceSummarySchema(Schema):
+    id = fields.String()
+    definition_id = fields.String()
+    process_key = fields.String(data_key="key")
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    started_by = fields.String(allow_none=True)
+
+
+class InstanceStartedSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+    variables = fields.Dict()
+    tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class VariablesPatchSchema(Schema):
+    variables = fields.Dict(keys=fields.String(), required=True)
+
+
+class InstanceVariablesSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+    variables = fields.Dict()
+
+
+class ActivitySchema(Schema):
+    element_id = fields.String()
+    element_name = fields.String(allow_none=True)
+    element_type = fields.String()
+    state = fields.String()
+
+
+class IncidentSchema(Schema):
+    id = fields.String()
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    message = fields.String()
+    line = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class InstanceDetailSchema(Schema):
+    id = fields.String()
+    definition = fields.Nested(DefinitionRefSchema)
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+    variables = fields.Dict()
+    active_activities = fields.List(fields.Nested(ActivitySchema))
+    tasks = fields.List(fields.Nested(TaskSchema))
+    incidents = fields.List(fields.Nested(IncidentSchema))
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    started_by = fields.String(allow_none=True)
+
+
+class InstanceQuerySchema(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    key = fields.String(load_default=None)
+    business_key = fields.String(load_default=None)
+    activity = fields.String(load_default=None)
+    started_after = fields.DateTime(load_default=None)
+    started_before = fields.DateTime(load_default=None)
+
+
+class HistoryEventSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    at = fields.DateTime()
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    element_type = fields.String(allow_none=True)
+    user = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    data = fields.Raw(allow_none=True)
+
+
+class HistoryQuerySchema(PageArgs):
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+InstancePageSchema = page_of(InstanceSummarySchema, "InstancePage")
+HistoryPageSchema = page_of(HistoryEventSchema, "HistoryPage")

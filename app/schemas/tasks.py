@@ -1,0 +1,46 @@
+from marshmallow import Schema, fields, validate
+
+from .common import PageArgs, page_of
+
+
+class TaskSchema(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    element_id = fields.String(dump_only=True)
+    process_instance_id = fields.String(attribute="instance_id", dump_only=True)
+    process_key = fields.String(dump_only=True)
+    assignee = fields.String(dump_only=True, allow_none=True)
+    candidate_users = fields.List(fields.String(), dump_only=True)
+    candidate_groups = fields.List(fields.String(), dump_only=True)
+    state = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    due_at = fields.DateTime(dump_only=True, allow_none=True)
+    completed_at = fields.DateTime(dump_only=True, allow_none=True)
+    completed_by = fields.String(dump_only=True, allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(dump_only=True, metadata={"description": "the task's form, a JSON Schema"})
+
+
+class TaskQuerySchema(PageArgs):
+    assignee = fields.String(load_default=None)
+    candidate_user = fields.String(load_default=None)
+    candidate_group = fields.String(load_default=None)
+    mine = fields.Boolean(load_default=False)
+    process_instance_id = fields.String(load_default=None)
+    key = fields.String(load_default=None)
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
+
+
+class CompleteTaskSchema(Schema):
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskCompletedSchema(Schema):
+    process_instance_id = fields.String(attribute="id")
+    status = fields.String()
+    tasks = fields.List(fields.Nested(TaskSchema))
+
+
+TaskPageSchema = page_of(TaskSchema, "TaskPage")

@@ -1,0 +1,133 @@
+"""Deploying diagrams and reading process definitions."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..engine import BpmnRejected
+from ..errors import BpmnValidationError, NotFoundError
+from ..extensions import db
+from ..models import Deployment, DeploymentResource, ProcessDefinition
+from .context import Actor, engine
+from .pagination import Page, paginate
+from .transactions import write_transaction
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """What running an instance needs of its (immutable) definition."""
+
+    id: str
+    key: str
+    version: int
+    name: str
+    dialect: str
+    elements: dict
+    spec_json: str
+
+
+_cache: dict[str, DefinitionInfo] = {}
+_cache_lock = threading.Lock()
+
+
+def definition_info(definition_id: str) -> DefinitionInfo:
+    """The definition's run-time data, read once per process (versions never change)."""
+    info = _cache.get(definition_id)
+    if info is not None:
+        return info
+    row = db.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
+               ProcessDefinition.dialect, ProcessDefinition.elements, ProcessDefinition.spec_json)
+        .where(ProcessDefinition.id == definition_id)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no process definition {definition_id}")
+    info = DefinitionInfo(*row)
+    with _cache_lock:
+        if len(_cache) > 2048:
+            _cache.clear()
+        _cache[definition_id] = info
+    return info
+
+
+def validate(files: list[tuple[str, bytes]]) -> list:
+    """Parse and check files without deploying; raises BpmnValidationError."""
+    try:
+        return engine().parse(files)
+    except BpmnRejected as exc:
+        problems = [p.as_dict() for p in exc.problems]
+        first = problems[0]
+        where = ", ".join(f"{k} {first[k]}" for k in ("file", "line", "element_id") if k in first)
+        raise BpmnValidationError(
+            f"{len(problems)} problem(s); first: {first['message']} ({where})", bpmn=problems) from None
+
+
+def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None):
+    """Deploy files as one unit: every executable process becomes a definition version.
+
+    A process whose content did not change since its latest version keeps that version.
+    Returns (deployment, definitions).
+    """
+    models = validate(files)
+    eng = engine()
+    with write_transaction():
+        deployment = Deployment(name=name or files[0][0], created_by=actor.username)
+        resources = {fname: DeploymentResource(name=fname, content=content) for fname, content in files}
+        deployment.resources = list(resources.values())
+        db.session.add(deployment)
+        db.session.flush()
+        definitions = []
+        for model in models:
+            latest = db.session.execute(
+                select(ProcessDefinition).where(ProcessDefinition.key == model.key)
+                .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
+            if latest is not None and latest.content_hash == model.content_hash:
+                definitions.append(latest)
+                continue
+            definition = ProcessDefinition(
+                key=model.key, version=(latest.version + 1) if latest else 1, name=model.name,
+                dialect=model.dialect, content_hash=model.content_hash, deployment_id=deployment.id,
+                resource_id=resources[model.file].id, resource_name=model.file,
+                spec_json=eng.dump_spec(model), elements=model.elements)
+            db.session.add(definition)
+            definitions.append(definition)
+        db.session.flush()
+    return deployment, definitions
+
+
+def list_definitions(key: str | None, latest: bool, page: int, per_page: int) -> Page:
+    stmt = select(ProcessDefinition)
+    if key:
+        stmt = stmt.where(ProcessDefinition.key == key)
+    if latest:
+        newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+                  .group_by(ProcessDefinition.key).subquery())
+        stmt = stmt.join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
+    return paginate(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc()), page, per_page)
+
+
+def get_definition(definition_id: str) -> ProcessDefinition:
+    definition = db.session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFoundError(f"no process definition {definition_id}")
+    return definition
+
+
+def latest_definition(key: str) -> ProcessDefinition:
+    definition = db.session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
+    if definition is None:
+        raise NotFoundError(f"no process definition with key {key!r}")
+    return definition
+
+
+def definition_xml(definition_id: str) -> bytes:
+    """The file the definition was deployed from, byte for byte."""
+    content = db.session.scalar(
+        select(DeploymentResource.content).join(ProcessDefinition, ProcessDefinition.resource_id == DeploymentResource.id)
+        .where(ProcessDefinition.id == definition_id))
+    if content is None:
+        raise NotFoundError(f"no process definition {definition_id}")
+    return content

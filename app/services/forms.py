@@ -1,0 +1,49 @@
+"""Validating submitted form data against a task's JSON Schema form."""
+from __future__ import annotations
+
+from jsonschema import FormatChecker
+from jsonschema.validators import validator_for
+
+from ..errors import FormValidationError
+
+_format_checker = FormatChecker()
+
+
+def validate_form(schema: dict, data: dict) -> dict:
+    """Return `data` if it fits the form; raise FormValidationError with per-field errors.
+
+    Only fields the form declares are accepted: a user must not be able to
+    set `approved=true` on a task that never asked for it.
+    """
+    if not isinstance(data, dict):
+        raise FormValidationError("variables must be an object", errors={"variables": ["must be an object"]})
+    schema = dict(schema or {})
+    declared = set((schema.get("properties") or {}).keys())
+    errors: dict[str, list[str]] = {}
+    for name in data:
+        if name not in declared:
+            errors.setdefault(name, []).append("not a field of this task's form")
+    readonly = {k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and v.get("readOnly")}
+    for name in readonly & set(data):
+        errors.setdefault(name, []).append("read-only field")
+    validator = validator_for(schema)(schema, format_checker=_format_checker)
+    for error in validator.iter_errors(data):
+        if error.validator == "additionalProperties":
+            continue  # reported per field above
+        if error.validator == "required":
+            missing = [p for p in error.validator_value if p not in error.instance]
+            for name in missing:
+                errors.setdefault(_join(error.absolute_path, name), []).append("required")
+            continue
+        field = _join(error.absolute_path) or "variables"
+        errors.setdefault(field, []).append(error.message)
+    if errors:
+        raise FormValidationError(f"{len(errors)} field(s) rejected", errors=errors)
+    return data
+
+
+def _join(path, leaf: str | None = None) -> str:
+    parts = [str(p) for p in path]
+    if leaf is not None:
+        parts.append(leaf)
+    return ".".join(parts)

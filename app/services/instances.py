@@ -1,0 +1,191 @@
+"""Starting, reading and repairing process instances."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from ..engine import ScriptError, StateError
+from ..errors import ConflictError, NotFoundError, ValidationError
+from ..extensions import db
+from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
+from ..models.base import new_id
+from .context import Actor, engine, utcnow
+from .definitions import DefinitionInfo, definition_info, get_definition, latest_definition
+from .pagination import Page, paginate
+from .projection import apply_outcome, history, jsonable, set_status
+from .transactions import locked_instance, write_transaction
+
+
+@dataclass
+class InstanceResult:
+    """An instance after a command, with its open tasks."""
+
+    instance: ProcessInstance
+    tasks: list[HumanTask]
+
+    @property
+    def id(self):
+        return self.instance.id
+
+    @property
+    def status(self):
+        return self.instance.status
+
+    @property
+    def variables(self):
+        return self.instance.variables
+
+
+def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
+                   variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
+    """Start an instance of a definition (latest version of `key`) and run it until it waits."""
+    definition = get_definition(definition_id) if definition_id else latest_definition(key)
+    info = definition_info(definition.id)
+    variables = variables or {}
+    eng = engine()
+    try:
+        wf = eng.new_workflow(info.id, info.dialect, info.spec_json, variables)
+    except ScriptError as exc:
+        raise ValidationError(f"variables cannot be stored: {exc}") from None
+    outcome = eng.runner.advance(wf)
+    with write_transaction():
+        instance = ProcessInstance(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
+                                   status="running", started_by=actor.username, started_at=utcnow(),
+                                   variables={})
+        db.session.add(instance)
+        history(instance.id, "instance_started", actor, data=jsonable(variables))
+        opened = apply_outcome(instance, info, wf, outcome, actor, new=True)
+    return InstanceResult(instance, opened)
+
+
+def get_instance(instance_id: str) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFoundError(f"no process instance {instance_id}")
+    return instance
+
+
+def instance_details(instance_id: str) -> dict:
+    """The instance with its definition, open tasks, active activities and incidents."""
+    instance = get_instance(instance_id)
+    info = definition_info(instance.definition_id)
+    tasks = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.state == "open").order_by(HumanTask.created_at)))
+    active = list(db.session.scalars(select(ActiveActivity).where(ActiveActivity.instance_id == instance_id)
+                                     .order_by(ActiveActivity.id)))
+    incidents = list(db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                        .order_by(Incident.created_at)))
+    return {"instance": instance, "definition": info, "tasks": tasks, "active_activities": active,
+            "incidents": incidents}
+
+
+def list_instances(*, status=None, key=None, business_key=None, activity=None, started_after=None,
+                   started_before=None, page=1, per_page=20) -> Page:
+    """Newest first, from the projection tables only."""
+    stmt = select(ProcessInstance)
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if business_key:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if activity:
+        stmt = stmt.where(exists().where(ActiveActivity.instance_id == ProcessInstance.id,
+                                         ActiveActivity.element_id == activity))
+    if started_after:
+        stmt = stmt.where(ProcessInstance.started_at >= started_after)
+    if started_before:
+        stmt = stmt.where(ProcessInstance.started_at < started_before)
+    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page)
+
+
+def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Page:
+    get_instance(instance_id)
+    stmt = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)
+    return paginate(stmt, page, per_page)
+
+
+# -- repair -------------------------------------------------------------------------
+
+def _load(instance: ProcessInstance) -> tuple[DefinitionInfo, object]:
+    info = definition_info(instance.definition_id)
+    try:
+        wf = engine().load(info.id, info.dialect, info.spec_json, instance.state)
+    except StateError as exc:
+        raise ConflictError(f"instance state cannot be loaded: {exc}") from None
+    return info, wf
+
+
+def _require(instance: ProcessInstance, allowed: set[str], action: str) -> None:
+    if instance.status not in allowed:
+        raise ConflictError(f"cannot {action} an instance that is {instance.status}",
+                            instance_status=instance.status)
+
+
+def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+    """Stop an instance from moving: its tasks cannot be completed until resumed."""
+    with locked_instance(instance_id) as instance:
+        _require(instance, {"running", "error"}, "suspend")
+        set_status(instance, "suspended", actor, reason)
+    return instance
+
+
+def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+    with locked_instance(instance_id) as instance:
+        _require(instance, {"suspended"}, "resume")
+        open_incident = db.session.scalar(select(Incident.id).where(Incident.instance_id == instance_id,
+                                                                    Incident.resolved_at.is_(None)).limit(1))
+        set_status(instance, "error" if open_incident else "running", actor, reason)
+    return instance
+
+
+def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+    """Cancel every open task and end the instance."""
+    with locked_instance(instance_id) as instance:
+        _require(instance, {"running", "suspended", "error"}, "cancel")
+        info, wf = _load(instance)
+        outcome = engine().runner.cancel(wf)
+        apply_outcome(instance, info, wf, outcome, actor)
+        _resolve_incidents(instance_id, "cancelled")
+        set_status(instance, "cancelled", actor, reason)
+    return instance
+
+
+def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
+    """Run the failed step again from the last good state."""
+    with locked_instance(instance_id) as instance:
+        _require(instance, {"error"}, "retry")
+        info, wf = _load(instance)
+        outcome = engine().runner.retry(wf)
+        _resolve_incidents(instance_id, "retried")
+        history(instance_id, "retried", actor)
+        if outcome.status != "error":
+            set_status(instance, "running", actor)
+        opened = apply_outcome(instance, info, wf, outcome, actor)
+    return InstanceResult(instance, opened)
+
+
+def update_variables(instance_id: str, changes: dict, actor: Actor) -> ProcessInstance:
+    """Merge-patch an instance's variables (null removes one)."""
+    if not isinstance(changes, dict) or not changes:
+        raise ValidationError("send an object of variables to change")
+    with locked_instance(instance_id) as instance:
+        _require(instance, {"running", "suspended", "error"}, "change the variables of")
+        info, wf = _load(instance)
+        try:
+            variables = engine().runner.update_variables(wf, changes)
+        except ScriptError as exc:
+            raise ValidationError(str(exc)) from None
+        instance.state = engine().dump(info.dialect, wf)
+        instance.variables = jsonable(variables)
+        history(instance_id, "variables_updated", actor, data=jsonable(changes))
+    return instance
+
+
+def _resolve_incidents(instance_id: str, resolution: str) -> None:
+    for incident in db.session.scalars(select(Incident).where(Incident.instance_id == instance_id,
+                                                              Incident.resolved_at.is_(None))):
+        incident.resolved_at = utcnow()
+        incident.resolution = resolution

@@ -1,0 +1,149 @@
+"""The inbox: finding, claiming and completing human tasks."""
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select, update
+
+from ..engine import TaskNotReadyError
+from ..errors import ConflictError, ForbiddenError, NotFoundError
+from ..extensions import db
+from ..models import HumanTask, TaskCandidate
+from .context import Actor, engine, utcnow
+from .definitions import definition_info
+from .forms import validate_form
+from .instances import InstanceResult
+from .pagination import Page, paginate
+from .projection import apply_outcome, history
+from .transactions import locked_instance, write_transaction
+
+_COMPLETABLE = {"running"}
+
+
+def _candidate_clause(username: str, groups) -> object:
+    clauses = [and_(TaskCandidate.kind == "user", TaskCandidate.name == username)]
+    if groups:
+        clauses.append(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(groups))))
+    return or_(*clauses)
+
+
+def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_group=None, mine=False,
+               process_instance_id=None, key=None, state="open", page=1, per_page=20) -> Page:
+    """Filter tasks; `mine` = assigned to the caller or claimable by the caller."""
+    stmt = select(HumanTask)
+    if state:
+        stmt = stmt.where(HumanTask.state == state)
+    if assignee:
+        stmt = stmt.where(HumanTask.assignee == assignee)
+    if candidate_user:
+        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
+            TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)))
+    if candidate_group:
+        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
+            TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))
+    if mine:
+        claimable = select(TaskCandidate.task_id).where(_candidate_clause(actor.username, actor.groups))
+        stmt = stmt.where(or_(HumanTask.assignee == actor.username,
+                              and_(HumanTask.assignee.is_(None), HumanTask.id.in_(claimable))))
+    if process_instance_id:
+        stmt = stmt.where(HumanTask.instance_id == process_instance_id)
+    if key:
+        stmt = stmt.where(HumanTask.process_key == key)
+    return paginate(stmt.order_by(HumanTask.created_at.desc(), HumanTask.id), page, per_page)
+
+
+def get_task(task_id: str) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFoundError(f"no task {task_id}")
+    return task
+
+
+def task_form(task: HumanTask) -> dict:
+    """The task's form as a JSON Schema."""
+    element = definition_info(task.definition_id).elements.get(task.element_id, {})
+    return element.get("form") or {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def _is_candidate(task: HumanTask, actor: Actor) -> bool:
+    return actor.username in (task.candidate_users or []) or bool(set(task.candidate_groups or []) & set(actor.groups))
+
+
+def _may_work_on(task: HumanTask, actor: Actor) -> bool:
+    if actor.is_admin or task.assignee == actor.username:
+        return True
+    return task.assignee is None and _is_candidate(task, actor)
+
+
+def _require_open(task: HumanTask) -> None:
+    if task.state != "open":
+        raise ConflictError(f"task is {task.state}", task_state=task.state)
+
+
+def claim_task(task_id: str, actor: Actor) -> HumanTask:
+    """Assign an open task to the caller (a candidate, or an admin)."""
+    task = get_task(task_id)
+    _require_open(task)
+    if not (actor.is_admin or _is_candidate(task, actor) or task.assignee == actor.username):
+        raise ForbiddenError("only a candidate user or group member may claim this task")
+    if task.assignee == actor.username:
+        return task
+    if task.assignee is not None:
+        raise ConflictError(f"task is already claimed by {task.assignee}", assignee=task.assignee)
+    with write_transaction():
+        # Conditional update: of two users claiming at once, exactly one wins.
+        won = db.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open", HumanTask.assignee.is_(None))
+            .values(assignee=actor.username).execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise ConflictError("task was claimed or completed by someone else")
+        history(task.instance_id, "task_claimed", actor, element_id=task.element_id, element_name=task.name)
+    db.session.refresh(task)
+    return task
+
+
+def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
+    """Give an assigned task back to its candidates."""
+    task = get_task(task_id)
+    _require_open(task)
+    if task.assignee is None:
+        return task
+    if not (actor.is_admin or task.assignee == actor.username):
+        raise ForbiddenError("only the assignee or an admin may unclaim this task")
+    with write_transaction():
+        db.session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
+                           .values(assignee=None).execution_options(synchronize_session=False))
+        history(task.instance_id, "task_unclaimed", actor, element_id=task.element_id, element_name=task.name)
+    db.session.refresh(task)
+    return task
+
+
+def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult:
+    """Complete a task with form data and run the instance until it waits again."""
+    task = get_task(task_id)
+    _require_open(task)
+    if not _may_work_on(task, actor):
+        raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
+    data = validate_form(task_form(task), variables or {})
+    eng = engine()
+    with locked_instance(task.instance_id) as instance:
+        if instance.status not in _COMPLETABLE:
+            raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
+        info = definition_info(instance.definition_id)
+        wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+        try:
+            outcome = eng.runner.complete(wf, task_id, data, actor.username)
+        except TaskNotReadyError:
+            raise ConflictError("task was completed by someone else") from None
+        task.state = "completed"
+        task.completed_at = utcnow()
+        task.completed_by = actor.username
+        if task.assignee is None:
+            task.assignee = actor.username
+        opened = apply_outcome(instance, info, wf, outcome, actor)
+    return InstanceResult(instance, _open_tasks_after(instance.id, opened, outcome))
+
+
+def _open_tasks_after(instance_id: str, opened: list[HumanTask], outcome) -> list[HumanTask]:
+    still_open = {t.id for t in outcome.open_tasks} - {t.id for t in opened}
+    if not still_open:
+        return opened
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened

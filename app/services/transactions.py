@@ -1,0 +1,71 @@
+"""Transactions and the per-instance lock.
+
+Every change to an instance runs inside `locked_instance`: a write
+transaction that holds the instance row (PostgreSQL: `SELECT ... FOR UPDATE`
+waiting at most LOCK_TIMEOUT_MS; SQLite: the database write lock taken by
+`BEGIN IMMEDIATE`), commits once at the end and rolls back on any error. The
+row also carries a version counter, so a write based on a stale read fails
+instead of overwriting.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import undefer
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..database import reset_write_intent, set_write_intent
+from ..errors import InstanceBusyError, NotFoundError
+from ..extensions import db
+from ..models import ProcessInstance
+
+
+def _is_lock_failure(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return "database is locked" in message or "lock timeout" in message or "could not obtain lock" in message \
+        or "canceling statement due to lock timeout" in message
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """One write transaction: commit on success, roll back on any error."""
+    session = db.session()
+    if session.in_transaction():
+        session.commit()  # end the read transaction (nothing pending): SQLite must BEGIN IMMEDIATE afresh
+    token = set_write_intent(True)
+    try:
+        session.connection()  # begins now, with the write intent
+        yield
+        session.commit()
+    except (OperationalError, StaleDataError) as exc:
+        session.rollback()
+        if isinstance(exc, StaleDataError) or _is_lock_failure(exc):
+            raise InstanceBusyError() from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        reset_write_intent(token)
+
+
+def lock_instance(where) -> ProcessInstance | None:
+    """Inside a write transaction: load and lock the instance matching `where`."""
+    stmt = (select(ProcessInstance).where(where).options(undefer(ProcessInstance.state))
+            .execution_options(populate_existing=True))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+@contextmanager
+def locked_instance(instance_id: str) -> Iterator[ProcessInstance]:
+    """Write transaction holding one instance; 404 if it does not exist."""
+    with write_transaction():
+        instance = lock_instance(ProcessInstance.id == instance_id)
+        if instance is None:
+            raise NotFoundError(f"no process instance {instance_id}")
+        yield instance

@@ -1,0 +1,85 @@
+"""Users, groups and bearer tokens."""
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from ..errors import AuthenticationError, ConflictError, ValidationError
+from ..extensions import db
+from ..models import Group, User
+from .context import Actor
+from .transactions import write_transaction
+
+_hasher = PasswordHasher()
+_TOKEN_SALT = "stagecoach-bearer"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+
+
+def create_user(username: str, password: str, groups: list[str] | tuple = (), is_admin: bool = False) -> User:
+    """Create a user (and any group that does not exist yet)."""
+    if not username or not password:
+        raise ValidationError("username and password are required")
+    with write_transaction():
+        if db.session.scalar(select(User.id).where(User.username == username)):
+            raise ConflictError(f"user {username!r} exists")
+        user = User(username=username, password_hash=_hasher.hash(password), is_admin=is_admin)
+        user.groups = [_group(name) for name in dict.fromkeys(groups)]
+        db.session.add(user)
+    return user
+
+
+def _group(name: str) -> Group:
+    group = db.session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        group = Group(name=name)
+        db.session.add(group)
+    return group
+
+
+def ensure_admin(password: str | None) -> str | None:
+    """Create the `admin` user on first start; return the password if it was generated."""
+    if db.session.scalar(select(User.id).where(User.username == "admin")):
+        db.session.rollback()
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    try:
+        create_user("admin", password, is_admin=True)
+    except ConflictError:  # another process created it first
+        return None
+    return generated
+
+
+def issue_token(username: str, password: str) -> str:
+    """Check a password and return a signed bearer token carrying the user's groups."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    try:
+        if user is None:
+            _hasher.hash(password)  # same cost whether or not the user exists
+            raise VerificationError()
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationError("unknown user or wrong password") from None
+    finally:
+        db.session.rollback()
+    return _serializer().dumps({"u": user.username, "g": user.group_names, "a": bool(user.is_admin)})
+
+
+def actor_from_token(token: str) -> Actor:
+    """Verify a bearer token; groups and role are those at issue time."""
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired:
+        raise AuthenticationError("token expired; ask POST /api/v1/auth/token for a new one") from None
+    except BadSignature:
+        raise AuthenticationError("invalid token") from None
+    return Actor(data["u"], tuple(data.get("g", ())), bool(data.get("a")))
