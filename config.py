@@ -30,17 +30,21 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def normalise_database_url(url: str) -> str:
+    """psycopg 3 is the PostgreSQL driver; accept the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         instance_dir = BASE_DIR / "instance"
         instance_dir.mkdir(exist_ok=True)
         return f"sqlite:///{instance_dir / 'stagecoach.db'}"
-    # psycopg 3 is the PostgreSQL driver; accept the common short forms.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    return normalise_database_url(url)
 
 
 class Config:
@@ -56,6 +60,9 @@ class Config:
     # STAGECOACH_ADMIN_PASSWORD: password of the `admin` user created on first start;
     # when unset a password is generated and printed once.
     ADMIN_PASSWORD = os.environ.get("STAGECOACH_ADMIN_PASSWORD")
+    # argon2id cost for password hashes (the library's defaults).
+    PASSWORD_TIME_COST = _env_int("STAGECOACH_PASSWORD_TIME_COST", 3)
+    PASSWORD_MEMORY_COST = _env_int("STAGECOACH_PASSWORD_MEMORY_COST", 65536)
     # STAGECOACH_MAX_UPLOAD: largest accepted request body in bytes (default 5 MB).
     MAX_CONTENT_LENGTH = _env_int("STAGECOACH_MAX_UPLOAD", 5 * 1024 * 1024)
     # STAGECOACH_AUTO_UPGRADE: upgrade the database schema when the app starts.
@@ -88,7 +95,10 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     ADMIN_PASSWORD = "admin-password"
     SCRIPT_MAX_SECONDS = 1.0
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    PASSWORD_TIME_COST = 1
+    PASSWORD_MEMORY_COST = 1024
+    # TEST_DATABASE_URL: the database the suite runs on (default: a temporary SQLite file).
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
 
 
 class ProductionConfig(Config):

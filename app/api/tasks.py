@@ -7,9 +7,8 @@ blp = protected_blueprint("tasks", __name__, "/tasks", "Human tasks")
 
 
 def _detail(task):
-    data = TaskDetailSchema().dump(task)
-    data["form"] = service.task_form(task)
-    return data
+    task.form = service.task_form(task)  # transient: dumped, never stored
+    return task
 
 
 @blp.route("", methods=["GET"])

@@ -50,6 +50,8 @@ class ActiveActivity(db.Model):
     element_name: Mapped[str | None] = mapped_column(String(255))
     element_type: Mapped[str] = mapped_column(String(80))
     state: Mapped[str] = mapped_column(String(20))
+    # Declared so the unit of work inserts the instance before its rows.
+    instance = relationship(ProcessInstance, lazy="raise")
 
 
 class HistoryEvent(db.Model):
@@ -67,6 +69,7 @@ class HistoryEvent(db.Model):
     user: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
+    instance = relationship(ProcessInstance, lazy="raise")
 
 
 class Incident(db.Model):
@@ -83,3 +86,4 @@ class Incident(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(String(40))
+    instance = relationship(ProcessInstance, lazy="raise")

@@ -34,6 +34,7 @@ class HumanTask(db.Model):
     completed_by: Mapped[str | None] = mapped_column(String(200))
 
     candidates: Mapped[list["TaskCandidate"]] = relationship(cascade="all, delete-orphan", lazy="raise")
+    instance = relationship("ProcessInstance", lazy="raise")
 
 
 class TaskCandidate(db.Model):

@@ -15,8 +15,18 @@ from ..models import Group, User
 from .context import Actor
 from .transactions import write_transaction
 
-_hasher = PasswordHasher()
 _TOKEN_SALT = "stagecoach-bearer"
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the configured cost (tests turn it down)."""
+    cfg = current_app.config
+    key = ("stagecoach.hasher", cfg["PASSWORD_TIME_COST"], cfg["PASSWORD_MEMORY_COST"])
+    hasher = current_app.extensions.get(key)
+    if hasher is None:
+        hasher = current_app.extensions[key] = PasswordHasher(
+            time_cost=cfg["PASSWORD_TIME_COST"], memory_cost=cfg["PASSWORD_MEMORY_COST"])
+    return hasher
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -30,7 +40,7 @@ def create_user(username: str, password: str, groups: list[str] | tuple = (), is
     with write_transaction():
         if db.session.scalar(select(User.id).where(User.username == username)):
             raise ConflictError(f"user {username!r} exists")
-        user = User(username=username, password_hash=_hasher.hash(password), is_admin=is_admin)
+        user = User(username=username, password_hash=_hasher().hash(password), is_admin=is_admin)
         user.groups = [_group(name) for name in dict.fromkeys(groups)]
         db.session.add(user)
     return user
@@ -64,9 +74,9 @@ def issue_token(username: str, password: str) -> str:
     user = db.session.scalar(select(User).where(User.username == username))
     try:
         if user is None:
-            _hasher.hash(password)  # same cost whether or not the user exists
+            _hasher().hash(password)  # same cost whether or not the user exists
             raise VerificationError()
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise AuthenticationError("unknown user or wrong password") from None
     finally:
