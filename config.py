@@ -38,12 +38,27 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _instance_dir() -> Path:
+    instance_dir = BASE_DIR / "instance"
+    instance_dir.mkdir(exist_ok=True)
+    return instance_dir
+
+
+def _instance_secret() -> str:
+    path = _instance_dir() / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
-        instance_dir = BASE_DIR / "instance"
-        instance_dir.mkdir(exist_ok=True)
-        return f"sqlite:///{instance_dir / 'stagecoach.db'}"
+        return f"sqlite:///{_instance_dir() / 'stagecoach.db'}"
     return normalise_database_url(url)
 
 
@@ -53,12 +68,14 @@ class Config:
     # DATABASE_URL: SQLAlchemy URL; default a SQLite file under instance/.
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    # SECRET_KEY: signs bearer tokens. Set it in production, or tokens die with the process.
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    # SECRET_KEY: signs bearer tokens. Unset, one is generated once and kept in
+    # instance/secret_key, so every worker and restart accepts the same tokens.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret()
     # STAGECOACH_TOKEN_TTL: bearer token lifetime in seconds (default 12 h).
     TOKEN_TTL_SECONDS = _env_int("STAGECOACH_TOKEN_TTL", 12 * 3600)
     # STAGECOACH_ADMIN_PASSWORD: password of the `admin` user created on first start;
-    # when unset a password is generated and printed once.
+    # when unset a password is generated, printed once and written to
+    # instance/initial-admin-password (delete it once you have changed it).
     ADMIN_PASSWORD = os.environ.get("STAGECOACH_ADMIN_PASSWORD")
     # argon2id cost for password hashes (the library's defaults).
     PASSWORD_TIME_COST = _env_int("STAGECOACH_PASSWORD_TIME_COST", 3)
@@ -77,6 +94,7 @@ class Config:
     # STAGECOACH_LOCK_TIMEOUT_MS: how long a write waits for another write on
     # the same instance before answering 409 (PostgreSQL row lock; SQLite busy timeout).
     LOCK_TIMEOUT_MS = _env_int("STAGECOACH_LOCK_TIMEOUT_MS", 5_000)
+    INITIAL_ADMIN_PASSWORD_FILE = str(BASE_DIR / "instance" / "initial-admin-password")
     # STAGECOACH_BPMN_DIR: folder deployed by `flask bpmn deploy` without argument.
     BPMN_DIR = os.environ.get("STAGECOACH_BPMN_DIR", str(BASE_DIR / "bpmn"))
 

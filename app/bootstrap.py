@@ -1,6 +1,8 @@
 """Start-up chores: upgrade the schema, create the first admin."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 from flask_migrate import upgrade
@@ -31,5 +33,10 @@ def prepare_database(app: Flask) -> None:
                 conn.execute(text("SELECT pg_advisory_unlock(7406551)"))
                 conn.commit()
     if generated:
-        click.echo(f"Created user 'admin' with password: {generated}  (shown once; "
+        path = app.config.get("INITIAL_ADMIN_PASSWORD_FILE")
+        if path:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generated + "\n")
+        click.echo(f"Created user 'admin' with password: {generated}  (also in {path}; "
                    "set STAGECOACH_ADMIN_PASSWORD to choose it)", err=True)
