@@ -45,6 +45,7 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     info = definition_info(definition.id)
     variables = variables or {}
     eng = engine()
+    started_at = utcnow()
     try:
         wf = eng.new_workflow(info.id, info.dialect, info.spec_json, variables)
     except ScriptError as exc:
@@ -52,10 +53,10 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     outcome = eng.runner.advance(wf)
     with write_transaction():
         instance = ProcessInstance(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
-                                   status="running", started_by=actor.username, started_at=utcnow(),
+                                   status="running", started_by=actor.username, started_at=started_at,
                                    variables={})
         db.session.add(instance)
-        history(instance.id, "instance_started", actor, data=jsonable(variables))
+        history(instance.id, "instance_started", actor, data=jsonable(variables), at=started_at)
         opened = apply_outcome(instance, info, wf, outcome, actor, new=True)
     return InstanceResult(instance, opened)
 
