@@ -121,8 +121,9 @@ def http_exception_response(error: HTTPException):
                        "the upload is larger than this server accepts (STAGECOACH_MAX_UPLOAD)",
                        PayloadTooLargeError.slug)
     headers = {}
-    if error.code == 405 and error.valid_methods if hasattr(error, "valid_methods") else False:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)
+    if error.code == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     return problem(error.code or 500, error.name, error.description, None, headers)
 
 

@@ -20,6 +20,10 @@ from .sandbox import ScriptError, check_storable
 from .scripting import SandboxScriptEngine
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# SpiffWorkflow's task iterator stops at depth 1,000: past it a task becomes
+# invisible and the instance believes it has completed. A loop drawn with a
+# gateway deepens the tree on every pass, so instances are stopped well before.
+MAX_TREE_DEPTH = 900
 
 
 class StepLimitError(Exception):
@@ -192,6 +196,11 @@ class Runner:
                             (task.task_spec.bpmn_name if task else None), str(exc))
         except Exception as exc:
             return self._incident(wf, exc)
+        deep = next((t for t in wf.get_tasks(state=_ACTIVE) if t.depth > MAX_TREE_DEPTH), None)
+        if deep is not None:
+            return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name,
+                            f"the instance passed through a gateway loop too often (task tree deeper than "
+                            f"{MAX_TREE_DEPTH}); model repetition with a loop or multi-instance marker")
         return None
 
     def _incident(self, wf: BpmnWorkflow, exc: Exception) -> Incident:
