@@ -108,10 +108,26 @@ def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[P
         if group:
             models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
     if not problems and not models:
-        problems.append(Problem(files[0][0], 'no executable process (mark one isExecutable="true")'))
+        problems.extend(_no_executable_process(diagrams, files))
     if problems:
         raise BpmnRejected(problems)
     return models
+
+
+def _no_executable_process(diagrams: list[_File], files) -> list[Problem]:
+    """Name, in each diagram, the process that could have been executable."""
+    if not diagrams:
+        return [Problem(files[0][0], "no BPMN diagram in the deployment")]
+    problems = []
+    for f in diagrams:
+        process = next(iter(f.root.iter(f"{{{BPMN_NS}}}process")), None)
+        if process is None:
+            problems.append(Problem(f.name, "no process in this diagram"))
+        else:
+            problems.append(Problem(f.name, f'process {process.get("id")!r} is not executable: mark it '
+                                            f'isExecutable="true" to deploy it', process.sourceline,
+                                    process.get("id"), "process"))
+    return problems
 
 
 def _load(name: str, content: bytes) -> _File:
