@@ -78,10 +78,17 @@ class Run:
     errors: list[str] = field(default_factory=list)
     sql: "SqlCount | None" = None
     note: str = ""
+    cpu: dict = field(default_factory=dict)   # who -> CPU seconds used during the timed phase
 
     @property
     def rate(self) -> float:
         return self.n / self.seconds if self.seconds else float("nan")
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """CPU per lifecycle of whoever runs the workflow (the engine process, or the gunicorn workers)."""
+        secs = self.cpu.get("engine process", self.cpu.get("gunicorn workers"))
+        return secs / self.n * 1000 if secs is not None and self.n else float("nan")
 
     def describe(self) -> str:
         lines = [f"  instances: {self.n} in {self.seconds:.2f} s = {self.rate:.1f} instances/s"
@@ -90,6 +97,10 @@ class Run:
                  f"  ({len(self.start)} calls)",
                  f"  complete p50 {percentile(self.complete, 50):7.2f} ms  p95 {percentile(self.complete, 95):7.2f} ms"
                  f"  ({len(self.complete)} calls)"]
+        if self.cpu and self.n:
+            lines.append("  CPU per lifecycle: " + ", ".join(
+                f"{who} {secs / self.n * 1000:.1f} ms" for who, secs in self.cpu.items())
+                + f"  (wall time per lifecycle {self.seconds / self.n * 1000:.1f} ms, {os.cpu_count()} CPUs)")
         if self.errors:
             lines.append(f"  ERRORS: {len(self.errors)}; first: {self.errors[0]}")
         return "\n".join(lines)
@@ -280,10 +291,11 @@ def run_engine(target: Target, n: int) -> Run:
     run = Run(target.kind, "a engine", note="1 thread")
     for _ in range(5):  # warm up: spec cache, connection pool
         bench.lifecycle()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for _ in range(n):
         bench.lifecycle(run)
     run.seconds = time.perf_counter() - t0
+    run.cpu["engine process"] = time.process_time() - c0
     run.n = n
     bench.counter = SqlCount(bench.db)
     for _ in range(COUNT_LIFECYCLES):
@@ -346,6 +358,19 @@ class Gunicorn:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the worker processes (Linux /proc; NaN elsewhere)."""
+        try:
+            tick = os.sysconf("SC_CLK_TCK")
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            total = 0
+            for pid in children:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            return total / tick
+        except (OSError, ValueError, IndexError):
+            return float("nan")
 
     def log_tail(self, lines: int = 30) -> str:
         self._log.flush()
@@ -453,7 +478,10 @@ def run_http(target: Target, n: int, workers: int, clients: int, worker_class: s
             token = get_token(s, server.base)
             deploy(s, server.base, token)
         drive(server.base, token, 4 * workers, clients, None)  # warm up every worker's caches
+        client0, server0 = time.process_time(), server.cpu_seconds()
         drive(server.base, token, n, clients, run)
+        run.cpu["gunicorn workers"] = server.cpu_seconds() - server0
+        run.cpu["client"] = time.process_time() - client0
     finally:
         server.stop()
     return run, url
@@ -508,6 +536,13 @@ def count_http_sql(url: str) -> SqlCount:
     return counter
 
 
+def load_average() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "n/a"
+
+
 # -- main ---------------------------------------------------------------------------
 
 LABELS = ["start", "complete#1", "complete#2", "complete#3"]
@@ -551,7 +586,8 @@ def main(argv=None) -> int:
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(f"Stagecoach lifecycle benchmark: start -> 3 user tasks -> end ({BPMN.name})")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, N={args.n}, "
-          f"gunicorn workers={args.workers} ({args.worker_class}), client threads={args.clients}")
+          f"gunicorn workers={args.workers} ({args.worker_class}), client threads={args.clients}, "
+          f"load average {load_average()} (other work on the machine skews every figure)")
     workdir = Path(tempfile.mkdtemp(prefix="stagecoach-bench-"))
     results: list[tuple[Run, Run]] = []
     t0 = time.perf_counter()
@@ -562,9 +598,9 @@ def main(argv=None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\n=== summary (N={args.n}, {args.workers} gunicorn workers, {args.clients} client threads, "
-          f"{os.cpu_count()} CPUs, total {time.perf_counter() - t0:.0f} s) ===")
+          f"{os.cpu_count()} CPUs, load average {load_average()}, total {time.perf_counter() - t0:.0f} s) ===")
     header = (f"{'db':<9}{'mode':<10}{'inst/s':>8}  {'start p50/p95 ms':>17}  {'complete p50/p95 ms':>20}"
-              f"  {'SQL/lifecycle':>13}  {'errors':>6}")
+              f"  {'SQL/lifecycle':>13}  {'server CPU ms/lifecycle':>23}  {'errors':>6}")
     print(header)
     print("-" * len(header))
     for a, b in results:
@@ -572,7 +608,7 @@ def main(argv=None) -> int:
             print(f"{r.db:<9}{r.mode:<10}{r.rate:>8.1f}  "
                   f"{percentile(r.start, 50):>8.2f}/{percentile(r.start, 95):<8.2f}  "
                   f"{percentile(r.complete, 50):>10.2f}/{percentile(r.complete, 95):<9.2f}  "
-                  f"{r.sql.per_lifecycle(COUNT_LIFECYCLES):>13.1f}  {len(r.errors):>6}")
+                  f"{r.sql.per_lifecycle(COUNT_LIFECYCLES):>13.1f}  {r.server_cpu_ms:>23.1f}  {len(r.errors):>6}")
     print()
     for a, b in results:
         print(f"{a.db:<9}b/a = {b.rate / a.rate:.2f}   (aim >= 0.5)   "

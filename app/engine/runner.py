@@ -24,6 +24,8 @@ _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ER
 # invisible and the instance believes it has completed. A loop drawn with a
 # gateway deepens the tree on every pass, so instances are stopped well before.
 MAX_TREE_DEPTH = 900
+_TOO_DEEP = (f"the instance passed through a gateway loop too often (task tree deeper than {MAX_TREE_DEPTH}); "
+             "model repetition with a loop or multi-instance marker")
 
 
 class StepLimitError(Exception):
@@ -180,6 +182,8 @@ class Runner:
             if steps > self.max_steps:
                 raise StepLimitError(
                     f"more than {self.max_steps} engine steps in one go; does the diagram loop forever?")
+            if task.depth > MAX_TREE_DEPTH:
+                raise StepLimitError(_TOO_DEEP)
 
         def after(task):
             if _visible(task):
@@ -198,9 +202,7 @@ class Runner:
             return self._incident(wf, exc)
         deep = next((t for t in wf.get_tasks(state=_ACTIVE) if t.depth > MAX_TREE_DEPTH), None)
         if deep is not None:
-            return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name,
-                            f"the instance passed through a gateway loop too often (task tree deeper than "
-                            f"{MAX_TREE_DEPTH}); model repetition with a loop or multi-instance marker")
+            return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name, _TOO_DEEP)
         return None
 
     def _incident(self, wf: BpmnWorkflow, exc: Exception) -> Incident:

@@ -60,6 +60,7 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 
 MAX_SEQUENCE = 1_000_000  # items or characters one operation may produce
 MAX_INT_BITS = 4_096
+MAX_FORMAT_WIDTH = 10_000
 
 
 class ScriptError(Exception):
@@ -103,11 +104,23 @@ class _StagecoachTransformer(RestrictingNodeTransformer):
 
     def visit_BinOp(self, node):
         node = super().visit_BinOp(node)
-        guard = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}.get(type(node.op))
+        guard = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_",
+                 ast.Mod: "_mod_"}.get(type(node.op))
         if guard is None:
             return node
         call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
         return _located(call, node)
+
+    def visit_FormattedValue(self, node):
+        node = super().visit_FormattedValue(node)
+        spec = node.format_spec
+        if spec is not None:
+            parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+            if not all(isinstance(p, ast.Constant) for p in parts):
+                self.error(node, "computed format specifications are not allowed in f-strings")
+            elif any(int(w) > MAX_FORMAT_WIDTH for p in parts for w in re.findall(r"\d+", str(p.value))):
+                self.error(node, f"format widths above {MAX_FORMAT_WIDTH} are not allowed")
+        return node
 
     def visit_Import(self, node):
         self.error(node, "import is not allowed in scripts; use the registered functions")
@@ -161,11 +174,71 @@ def _guarded_pow(a, b):
     return a**b
 
 
+def _check_int(a, b) -> None:
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+        raise ScriptLimitError("number too large")
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_SEQUENCE:
+        raise ScriptLimitError(f"value larger than {MAX_SEQUENCE} items or characters")
+
+
 def _guarded_mul(a, b):
     for seq, n in ((a, b), (b, a)):
-        if isinstance(n, int) and _size_of(seq) * max(n, 0) > MAX_SEQUENCE:
-            raise ScriptLimitError("sequence too large")
+        if isinstance(n, int) and not isinstance(seq, int):
+            _check_size(_size_of(seq) * max(n, 0))
+    _check_int(a, b)
     return a * b
+
+
+def _guarded_add(a, b):
+    if isinstance(a, (str, bytes, list, tuple)) and isinstance(b, (str, bytes, list, tuple)):
+        _check_size(len(a) + len(b))
+    return a + b
+
+
+_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)(?:\.(\*|\d+))?")
+
+
+def _guarded_mod(a, b):
+    if isinstance(a, (str, bytes)):
+        text = a if isinstance(a, str) else a.decode("latin-1")
+        for width, precision in _PERCENT_WIDTH.findall(text):
+            for value in (width, precision):
+                if value == "*" or (value and int(value) > MAX_FORMAT_WIDTH):
+                    raise ScriptLimitError("%-format widths must be literal and at most "
+                                           f"{MAX_FORMAT_WIDTH}")
+    return a % b
+
+
+def _safe_replace(obj):
+    def replace(old, new, count=-1):
+        occurrences = obj.count(old) if count < 0 else min(obj.count(old), count)
+        _check_size(len(obj) + occurrences * (len(new) - len(old)))
+        return obj.replace(old, new, count)
+    return replace
+
+
+def _safe_join(obj):
+    def join(iterable):
+        items = list(iterable)
+        _check_size(sum(len(i) for i in items if isinstance(i, (str, bytes))) + len(obj) * max(len(items) - 1, 0))
+        return obj.join(items)
+    return join
+
+
+def _safe_extend(obj):
+    def extend(iterable):
+        items = list(iterable)
+        _check_size(len(obj) + len(items))
+        obj.extend(items)
+    return extend
+
+
+# Methods that can build a value of any size in one call, wrapped with a size check.
+_SIZED_METHODS = {(str, "replace"): _safe_replace, (bytes, "replace"): _safe_replace,
+                  (str, "join"): _safe_join, (bytes, "join"): _safe_join, (list, "extend"): _safe_extend}
 
 
 def _guarded_lshift(a, b):
@@ -188,6 +261,9 @@ def _guarded_getattr(obj, name, default=None):
     # These str methods allocate whatever size they are asked for.
     if name in _BLOCKED_METHODS:
         raise ScriptSecurityError(f"{type(obj).__name__}.{name} is not allowed in scripts")
+    wrapper = _SIZED_METHODS.get((type(obj), name))
+    if wrapper is not None:
+        return wrapper(obj)
     return safer_getattr(obj, name, default)
 
 
@@ -200,12 +276,12 @@ def _guarded_write(obj):
 
 
 _INPLACE = {
-    "+=": lambda a, b: a + b,
+    "+=": _guarded_add,
     "-=": lambda a, b: a - b,
     "*=": _guarded_mul,
     "/=": lambda a, b: a / b,
     "//=": lambda a, b: a // b,
-    "%=": lambda a, b: a % b,
+    "%=": _guarded_mod,
     "**=": _guarded_pow,
     "<<=": _guarded_lshift,
     ">>=": lambda a, b: a >> b,
@@ -311,6 +387,8 @@ class Sandbox:
             "_pow_": _guarded_pow,
             "_mul_": _guarded_mul,
             "_lshift_": _guarded_lshift,
+            "_add_": _guarded_add,
+            "_mod_": _guarded_mod,
             "_print_": _NoPrint,
             "_apply_": lambda f, *a, **kw: f(*a, **kw),
         }
@@ -326,7 +404,8 @@ class Sandbox:
         env.update(data)
         try:
             return eval(code, env)  # noqa: S307 - restricted code, guarded globals
-        except ScriptError:
+        except ScriptError as exc:
+            exc.line = exc.line or _script_line(exc)
             raise
         except RecursionError:
             raise ScriptLimitError("recursion too deep") from None
@@ -346,7 +425,8 @@ class Sandbox:
         env.update(work)
         try:
             exec(code, env)  # noqa: S102 - restricted code, guarded globals
-        except ScriptError:
+        except ScriptError as exc:
+            exc.line = exc.line or _script_line(exc)
             raise
         except RecursionError:
             raise ScriptLimitError("recursion too deep") from None

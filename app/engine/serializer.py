@@ -101,9 +101,12 @@ class StateSerializer:
         return '{"state_version": %d, "workflow": %s}' % (STATE_VERSION, body)
 
     def load(self, text: str, spec, subprocess_specs) -> BpmnWorkflow:
-        envelope = json.loads(text)
-        version = envelope.get("state_version")
-        if not isinstance(version, int) or version > STATE_VERSION or version < 1:
+        try:
+            envelope = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise StateError(f"instance state is not valid JSON: {exc}") from None
+        version = envelope.get("state_version") if isinstance(envelope, dict) else None
+        if type(version) is not int or version > STATE_VERSION or version < 1:
             raise StateError(f"unknown state version {version!r}")
         while version < STATE_VERSION:
             if version not in UPGRADES:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
 import pytest
+
+from app.services import tasks as task_service
 
 from ..factories import ApiClient, fixture
 
@@ -205,3 +208,47 @@ def test_writes_to_different_instances_at_once_all_succeed(admin, staff):
         detail = admin.instance(inst["id"])
         assert detail["variables"] == {"note": client.username}
         assert [t["element_id"] for t in detail["tasks"]] == ["task_b"]
+
+
+def test_a_claim_that_lands_while_a_complete_waits_for_the_lock_is_respected(admin, staff, monkeypatch):
+    """The complete re-checks who may work on the task once it holds the lock.
+
+    Interleaving pinned: bob's complete has passed its checks (task open and
+    unassigned, bob a candidate) and is about to take the instance lock when
+    alice's claim commits. On a busy server that is just bob waiting for the
+    lock behind another write; here a wrapper around `locked_instance` holds
+    bob's request at that point until alice's claim has answered.
+    """
+    alice, bob = staff[0], staff[1]
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    started = admin.start("three_tasks")
+    [task_a] = started["tasks"]
+
+    at_lock, go = threading.Event(), threading.Event()
+    real_locked_instance = task_service.locked_instance
+
+    @contextmanager
+    def locked_instance_after_the_claim(instance_id):
+        at_lock.set()
+        assert go.wait(TIMEOUT), "the test never let the complete take the lock"
+        with real_locked_instance(instance_id) as instance:
+            yield instance
+
+    monkeypatch.setattr(task_service, "locked_instance", locked_instance_after_the_claim)
+    replies: list[Reply] = []
+    bobs_complete = threading.Thread(target=lambda: replies.append(complete(bob, task_a["id"], {"note": "bob"})),
+                                     daemon=True)
+    bobs_complete.start()
+    assert at_lock.wait(TIMEOUT), "the complete never reached the lock"
+    claimed = claim(alice, task_a["id"])  # claims take no instance lock, so this one is not held up
+    go.set()
+    bobs_complete.join(TIMEOUT)
+    assert not bobs_complete.is_alive() and len(replies) == 1
+    [reply] = replies
+
+    assert claimed.status == 200 and claimed.body["assignee"] == alice.username
+    assert reply.status in (403, 409), (reply.status, reply.body)
+    assert reply.mimetype == PROBLEM
+    task = admin.get(f"/api/v1/tasks/{task_a['id']}").get_json()
+    assert (task["state"], task["assignee"]) == ("open", alice.username)
+    assert [e for e in history(admin, started["id"]) if e["type"] == "task_completed"] == []

@@ -102,7 +102,8 @@ def test_an_instance_in_error_before_a_restart_is_repaired_and_retried_after_it(
     assert incident["element_id"] == "compute" and "ZeroDivisionError" in incident["message"]
     assert incident["resolved_at"] is None
 
-    patched = new_admin.patch(f"/api/v1/process-instances/{started['id']}/variables", json={"variables": {"divisor": 4}})
+    patched = new_admin.patch(f"/api/v1/process-instances/{started['id']}/variables",
+                              json={"variables": {"divisor": 4}})
     assert patched.status_code == 200, patched.get_json()
     retried = new_admin.post(f"/api/v1/process-instances/{started['id']}/retry")
     assert retried.status_code == 200, retried.get_json()
