@@ -1,7 +1,7 @@
 """The inbox: finding, claiming and completing human tasks."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, ForbiddenError, NotFoundError
@@ -133,11 +133,18 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
             outcome = eng.runner.complete(wf, task_id, data, actor.username)
         except TaskNotReadyError:
             raise ConflictError("task was completed by someone else") from None
-        task.state = "completed"
-        task.completed_at = utcnow()
-        task.completed_by = actor.username
-        if task.assignee is None:
-            task.assignee = actor.username
+        # Conditional on what the checks above saw: a claim that landed while
+        # this request waited for the lock wins, and this completion is refused.
+        may_complete = HumanTask.state == "open"
+        if not actor.is_admin:
+            may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
+        done = db.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, may_complete)
+            .values(state="completed", completed_at=utcnow(), completed_by=actor.username,
+                    assignee=func.coalesce(HumanTask.assignee, actor.username))
+            .execution_options(synchronize_session=False)).rowcount
+        if not done:
+            raise ConflictError("task was claimed by someone else meanwhile")
         opened = apply_outcome(instance, info, wf, outcome, actor)
     return InstanceResult(instance, _open_tasks_after(instance.id, opened, outcome))
 
