@@ -8,6 +8,16 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bpmn"
 SHIPPED = ROOT / "bpmn"
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int) -> dict:
+    """The response is an RFC 9457 problem with `status`; return its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status
+    return body
 
 
 class ApiClient:

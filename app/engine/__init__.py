@@ -18,7 +18,7 @@ from .xml import Problem
 
 __all__ = [
     "BpmnRejected", "Engine", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
-    "ProcessModel", "STATE_VERSION", "ScriptError", "ScriptFunction", "ScriptLimitError",
+    "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
 ]
 

@@ -1,7 +1,6 @@
 """Starting, reading and repairing process instances."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select

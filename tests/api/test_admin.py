@@ -5,18 +5,9 @@ import datetime as dt
 
 import pytest
 
-from ..factories import ApiClient, fixture
+from ..factories import ApiClient, fixture, assert_problem
 
-PROBLEM = "application/problem+json"
 INSTANCES = "/api/v1/process-instances"
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status
-    return body
 
 
 def repair(api: ApiClient, instance_id: str, action: str, reason: str | None = None):

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..factories import ApiClient, fixture, shipped
+from ..factories import ApiClient, fixture, shipped, assert_problem
 
-PROBLEM = "application/problem+json"
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -28,14 +27,6 @@ def task(api: ApiClient, task_id: str) -> dict:
 
 def history_types(api: ApiClient, instance_id: str) -> list[str]:
     return [h["type"] for h in api.get(f"/api/v1/process-instances/{instance_id}/history").get_json()["items"]]
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture
