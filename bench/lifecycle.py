@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import math
 import os
 import re
 import shutil
@@ -39,9 +40,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, event, select, text, update  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+import requests
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError
 
 BPMN = ROOT / "tests" / "fixtures" / "bpmn" / "valid" / "three_tasks.bpmn"
 PROCESS_KEY = "three_tasks"
@@ -61,7 +73,7 @@ def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
     return ordered[rank - 1] * 1000
 
 
@@ -76,7 +88,7 @@ class Run:
     start: list[float] = field(default_factory=list)
     complete: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    sql: "SqlCount | None" = None
+    sql: SqlCount | None = None
     note: str = ""
     cpu: dict = field(default_factory=dict)   # who -> CPU seconds used during the timed phase
 
@@ -93,10 +105,10 @@ class Run:
     def describe(self) -> str:
         lines = [f"  instances: {self.n} in {self.seconds:.2f} s = {self.rate:.1f} instances/s"
                  + (f"  ({self.note})" if self.note else ""),
-                 f"  start    p50 {percentile(self.start, 50):7.2f} ms  p95 {percentile(self.start, 95):7.2f} ms"
-                 f"  ({len(self.start)} calls)",
-                 f"  complete p50 {percentile(self.complete, 50):7.2f} ms  p95 {percentile(self.complete, 95):7.2f} ms"
-                 f"  ({len(self.complete)} calls)"]
+                 (f"  start    p50 {percentile(self.start, 50):7.2f} ms  p95 {percentile(self.start, 95):7.2f} ms"
+                  f"  ({len(self.start)} calls)"),
+                 (f"  complete p50 {percentile(self.complete, 50):7.2f} ms"
+                  f"  p95 {percentile(self.complete, 95):7.2f} ms  ({len(self.complete)} calls)")]
         if self.cpu and self.n:
             lines.append("  CPU per lifecycle: " + ", ".join(
                 f"{who} {secs / self.n * 1000:.1f} ms" for who, secs in self.cpu.items())
@@ -153,7 +165,9 @@ class SqlCount:
         return sum(self.statements.values()) / lifecycles
 
     def describe(self, lifecycles: int, labels: list[str], with_pool: bool) -> str:
-        per = lambda n: n / lifecycles  # noqa: E731
+        def per(count: float) -> float:
+            return count / lifecycles
+
         total = self.per_lifecycle(lifecycles)
         lines = [f"  SQL statements per lifecycle: {total:.1f}"
                  + (f"  (aim: <= {SQL_TARGET})" if with_pool else "")
@@ -326,7 +340,7 @@ def create_bench_user(env: dict) -> None:
     """`flask --app wsgi users create bench --password x --group staff` (also migrates the fresh database)."""
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "create", USER,
                              "--password", USER_PASSWORD, "--group", "staff"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"flask users create failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
@@ -338,7 +352,7 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = logdir / f"gunicorn-{self.port}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open while gunicorn runs, closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class,
              "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
@@ -443,7 +457,7 @@ def drive(base: str, token: str, count: int, clients: int, run: Run | None) -> f
                         return
                 try:
                     http_lifecycle(s, base, run, lock)
-                except Exception as exc:  # keep going: report, do not hide
+                except (requests.RequestException, RuntimeError, ValueError, KeyError) as exc:  # report, go on
                     with lock:
                         errors.append(f"{type(exc).__name__}: {exc}")
 
