@@ -67,7 +67,8 @@ class Config:
 
     # DATABASE_URL: SQLAlchemy URL; default a SQLite file under instance/.
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Connections are recycled hourly rather than pinged before every checkout.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 3600}
     # SECRET_KEY: signs bearer tokens. Unset, one is generated once and kept in
     # instance/secret_key, so every worker and restart accepts the same tokens.
     SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret()

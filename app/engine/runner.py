@@ -104,14 +104,14 @@ class Runner:
     def advance(self, wf: BpmnWorkflow) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
-        waiting_before, human_before = self._waiting_ids(wf), self.open_task_ids(wf)
+        waiting_before, human_before = self._waiting_ids(wf)
         incident = self._run(wf, events)
         return self._outcome(wf, events, incident, waiting_before, human_before)
 
     def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None) -> Outcome:
         """Complete a ready human task with `data`, then advance."""
         task = self.human_task(wf, task_id)
-        waiting_before, human_before = self._waiting_ids(wf), self.open_task_ids(wf)
+        waiting_before, human_before = self._waiting_ids(wf)
         task.data.update(data)
         events = [dict(_describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
         try:
@@ -222,9 +222,16 @@ class Runner:
         return Incident(task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id, message, line)
 
     @staticmethod
-    def _waiting_ids(wf: BpmnWorkflow) -> set:
-        return {t.id for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
-                if t.task_spec.manual or t.has_state(TaskState.WAITING)}
+    def _waiting_ids(wf: BpmnWorkflow) -> tuple[set, set[str]]:
+        """Ids of the tasks waiting (for a person or an event), and of the open human tasks."""
+        waiting, human = set(), set()
+        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if t.task_spec.manual and t.has_state(TaskState.READY):
+                waiting.add(t.id)
+                human.add(str(t.id))
+            elif t.has_state(TaskState.WAITING):
+                waiting.add(t.id)
+        return waiting, human
 
     @staticmethod
     def open_task_ids(wf: BpmnWorkflow) -> set[str]:
@@ -232,27 +239,29 @@ class Runner:
 
     def _outcome(self, wf, events, incident, waiting_before, human_before) -> Outcome:
         now = self.clock()
-        for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
-            if (task.task_spec.manual or task.has_state(TaskState.WAITING)) and task.id not in waiting_before \
-                    and _visible(task):
-                events.append(dict(_describe(task), type="element_entered", at=now))
+        frontier = [t for t in wf.get_tasks(state=_ACTIVE) if _visible(t)]  # one walk of the tree
+        open_tasks, active, variables = [], [], {}
+        for t in frontier:
+            spec = t.task_spec
+            ready_human = spec.manual and t.has_state(TaskState.READY)
+            if (ready_human or t.has_state(TaskState.WAITING)) and t.id not in waiting_before:
+                events.append(dict(_describe(t), type="element_entered", at=now))
+            if ready_human:
+                open_tasks.append(OpenTask(str(t.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, t.data))
+            active.append({"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
+                           "element_type": type(spec).__name__, "state": TaskState.get_name(t.state).lower()})
+            variables.update(t.data)
         if incident is not None:
             status = "error"
             events.append({"type": "error", "element_id": incident.element_id,
                            "element_name": incident.element_name, "at": now, "message": incident.message})
-        elif wf.is_completed():
+        elif not frontier and wf.is_completed():
             status = "completed"
         else:
             status = "running"
-        open_tasks = [OpenTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                               t.data)
-                      for t in wf.get_tasks(state=TaskState.READY, manual=True)]
-        active = [{"element_id": t.task_spec.bpmn_id,
-                   "element_name": t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                   "element_type": type(t.task_spec).__name__,
-                   "state": TaskState.get_name(t.state).lower()}
-                  for t in wf.get_tasks(state=_ACTIVE) if _visible(t)]
+        if not frontier:
+            variables = self.variables(wf)
         open_ids = {t.id for t in open_tasks}
         return Outcome(status=status, events=events, incident=incident, open_tasks=open_tasks,
-                       active=active, variables=self.variables(wf), closed_tasks=human_before - open_ids,
+                       active=active, variables=variables, closed_tasks=human_before - open_ids,
                        opened_tasks=open_ids - human_before)

@@ -123,6 +123,16 @@ def latest_definition(key: str) -> ProcessDefinition:
     return definition
 
 
+def latest_definition_id(key: str | None) -> str:
+    """The id of the newest version of `key` (one indexed lookup)."""
+    definition_id = db.session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    if definition_id is None:
+        raise NotFoundError(f"no process definition with key {key!r}")
+    return definition_id
+
+
 def definition_xml(definition_id: str) -> bytes:
     """The file the definition was deployed from, byte for byte."""
     content = db.session.scalar(

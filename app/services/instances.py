@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
@@ -11,9 +11,9 @@ from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..models.base import new_id
 from .context import Actor, engine, utcnow
-from .definitions import DefinitionInfo, definition_info, get_definition, latest_definition
+from .definitions import DefinitionInfo, definition_info, latest_definition_id
 from .pagination import Page, paginate
-from .projection import apply_outcome, history, jsonable, set_status
+from .projection import InstanceRow, Step, jsonable
 from .transactions import locked_instance, write_transaction
 
 
@@ -21,8 +21,8 @@ from .transactions import locked_instance, write_transaction
 class InstanceResult:
     """An instance after a command, with its open tasks."""
 
-    instance: ProcessInstance
-    tasks: list[HumanTask]
+    instance: InstanceRow
+    tasks: list
 
     @property
     def id(self):
@@ -40,8 +40,7 @@ class InstanceResult:
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
                    variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
     """Start an instance of a definition (latest version of `key`) and run it until it waits."""
-    definition = get_definition(definition_id) if definition_id else latest_definition(key)
-    info = definition_info(definition.id)
+    info = definition_info(definition_id or latest_definition_id(key))
     variables = variables or {}
     eng = engine()
     started_at = utcnow()
@@ -50,13 +49,14 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     except ScriptError as exc:
         raise ValidationError(f"variables cannot be stored: {exc}") from None
     outcome = eng.runner.advance(wf)
+    instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
+                           status="running", variables={}, started_at=started_at, ended_at=None,
+                           started_by=actor.username, lock_version=1)
+    step = Step(instance, actor)
+    step.record("instance_started", data=jsonable(variables), at=started_at)
+    opened = step.apply_outcome(info, wf, outcome)
     with write_transaction():
-        instance = ProcessInstance(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
-                                   status="running", started_by=actor.username, started_at=started_at,
-                                   variables={})
-        db.session.add(instance)
-        history(instance.id, "instance_started", actor, data=jsonable(variables), at=started_at)
-        opened = apply_outcome(instance, info, wf, outcome, actor, new=True)
+        step.write(new=True)
     return InstanceResult(instance, opened)
 
 
@@ -109,7 +109,7 @@ def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Pa
 
 # -- repair -------------------------------------------------------------------------
 
-def _load(instance: ProcessInstance) -> tuple[DefinitionInfo, object]:
+def _load(instance: InstanceRow) -> tuple[DefinitionInfo, object]:
     info = definition_info(instance.definition_id)
     try:
         wf = engine().load(info.id, info.dialect, info.spec_json, instance.state)
@@ -118,38 +118,43 @@ def _load(instance: ProcessInstance) -> tuple[DefinitionInfo, object]:
     return info, wf
 
 
-def _require(instance: ProcessInstance, allowed: set[str], action: str) -> None:
+def _require(instance: InstanceRow, allowed: set[str], action: str) -> None:
     if instance.status not in allowed:
         raise ConflictError(f"cannot {action} an instance that is {instance.status}",
                             instance_status=instance.status)
 
 
-def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
     """Stop an instance from moving: its tasks cannot be completed until resumed."""
     with locked_instance(instance_id) as instance:
         _require(instance, {"running", "error"}, "suspend")
-        set_status(instance, "suspended", actor, reason)
+        step = Step(instance, actor)
+        step.set_status("suspended", reason)
+        step.write()
     return instance
 
 
-def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
     with locked_instance(instance_id) as instance:
         _require(instance, {"suspended"}, "resume")
         open_incident = db.session.scalar(select(Incident.id).where(Incident.instance_id == instance_id,
                                                                     Incident.resolved_at.is_(None)).limit(1))
-        set_status(instance, "error" if open_incident else "running", actor, reason)
+        step = Step(instance, actor)
+        step.set_status("error" if open_incident else "running", reason)
+        step.write()
     return instance
 
 
-def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None) -> ProcessInstance:
+def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
     """Cancel every open task and end the instance."""
     with locked_instance(instance_id) as instance:
         _require(instance, {"running", "suspended", "error"}, "cancel")
         info, wf = _load(instance)
-        outcome = engine().runner.cancel(wf)
-        apply_outcome(instance, info, wf, outcome, actor)
+        step = Step(instance, actor)
+        step.apply_outcome(info, wf, engine().runner.cancel(wf))
+        step.set_status("cancelled", reason)
         _resolve_incidents(instance_id, "cancelled")
-        set_status(instance, "cancelled", actor, reason)
+        step.write()
     return instance
 
 
@@ -160,14 +165,16 @@ def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
         info, wf = _load(instance)
         outcome = engine().runner.retry(wf)
         _resolve_incidents(instance_id, "retried")
-        history(instance_id, "retried", actor)
+        step = Step(instance, actor)
+        step.record("retried")
         if outcome.status != "error":
-            set_status(instance, "running", actor)
-        opened = apply_outcome(instance, info, wf, outcome, actor)
+            step.set_status("running")
+        opened = step.apply_outcome(info, wf, outcome)
+        step.write()
     return InstanceResult(instance, opened)
 
 
-def update_variables(instance_id: str, changes: dict, actor: Actor) -> ProcessInstance:
+def update_variables(instance_id: str, changes: dict, actor: Actor) -> InstanceRow:
     """Merge-patch an instance's variables (null removes one)."""
     if not isinstance(changes, dict) or not changes:
         raise ValidationError("send an object of variables to change")
@@ -178,14 +185,14 @@ def update_variables(instance_id: str, changes: dict, actor: Actor) -> ProcessIn
             variables = engine().runner.update_variables(wf, changes)
         except ScriptError as exc:
             raise ValidationError(str(exc)) from None
-        instance.state = engine().dump(info.dialect, wf)
-        instance.variables = jsonable(variables)
-        history(instance_id, "variables_updated", actor, data=jsonable(changes))
+        step = Step(instance, actor)
+        step.set(state=engine().dump(info.dialect, wf), variables=jsonable(variables))
+        step.record("variables_updated", data=jsonable(changes))
+        step.write()
     return instance
 
 
 def _resolve_incidents(instance_id: str, resolution: str) -> None:
-    for incident in db.session.scalars(select(Incident).where(Incident.instance_id == instance_id,
-                                                              Incident.resolved_at.is_(None))):
-        incident.resolved_at = utcnow()
-        incident.resolution = resolution
+    db.session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+                       .values(resolved_at=utcnow(), resolution=resolution)
+                       .execution_options(synchronize_session=False))

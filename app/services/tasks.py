@@ -6,14 +6,14 @@ from sqlalchemy import and_, func, or_, select, update
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..extensions import db
-from ..models import HumanTask, TaskCandidate
+from ..models import HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
 from .definitions import definition_info
 from .forms import validate_form
 from .instances import InstanceResult
 from .pagination import Page, paginate
-from .projection import apply_outcome, history
-from .transactions import locked_instance, write_transaction
+from .projection import Step, history
+from .transactions import lock_instance, write_transaction
 
 _COMPLETABLE = {"running"}
 
@@ -117,14 +117,22 @@ def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
 
 
 def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult:
-    """Complete a task with form data and run the instance until it waits again."""
-    task = get_task(task_id)
-    _require_open(task)
-    if not _may_work_on(task, actor):
-        raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
-    data = validate_form(task_form(task), variables or {})
+    """Complete a task with form data and run the instance until it waits again.
+
+    One write transaction: read the task, check the caller and the form, lock
+    the instance, run the engine, write the step.
+    """
     eng = engine()
-    with locked_instance(task.instance_id) as instance:
+    tasks = HumanTask.__table__
+    with write_transaction():
+        task = db.session.connection().execute(select(tasks).where(tasks.c.id == task_id)).one_or_none()
+        if task is None:
+            raise NotFoundError(f"no task {task_id}")
+        _require_open(task)
+        if not _may_work_on(task, actor):
+            raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
+        data = validate_form(task_form(task), variables or {})
+        instance = lock_instance(ProcessInstance.id == task.instance_id)
         if instance.status not in _COMPLETABLE:
             raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
         info = definition_info(instance.definition_id)
@@ -133,24 +141,21 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
             outcome = eng.runner.complete(wf, task_id, data, actor.username)
         except TaskNotReadyError:
             raise ConflictError("task was completed by someone else") from None
-        # Conditional on what the checks above saw: a claim that landed while
-        # this request waited for the lock wins, and this completion is refused.
+        # Conditional on what the checks above saw: a claim that landed in
+        # between wins, and this completion is refused.
         may_complete = HumanTask.state == "open"
         if not actor.is_admin:
             may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
-        done = db.session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, may_complete)
+        done = db.session.connection().execute(
+            tasks.update().where(tasks.c.id == task_id, may_complete)
             .values(state="completed", completed_at=utcnow(), completed_by=actor.username,
-                    assignee=func.coalesce(HumanTask.assignee, actor.username))
-            .execution_options(synchronize_session=False)).rowcount
+                    assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
         if not done:
-            raise ConflictError("task was claimed by someone else meanwhile")
-        opened = apply_outcome(instance, info, wf, outcome, actor)
-    return InstanceResult(instance, _open_tasks_after(instance.id, opened, outcome))
-
-
-def _open_tasks_after(instance_id: str, opened: list[HumanTask], outcome) -> list[HumanTask]:
-    still_open = {t.id for t in outcome.open_tasks} - {t.id for t in opened}
-    if not still_open:
-        return opened
-    return list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
+            raise ConflictError("task was claimed or completed by someone else meanwhile")
+        step = Step(instance, actor)
+        opened = step.apply_outcome(info, wf, outcome)
+        step.write()
+        still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
+        if still_open:
+            opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
+    return InstanceResult(instance, opened)

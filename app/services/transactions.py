@@ -9,18 +9,39 @@ instead of overwriting.
 """
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..database import reset_write_intent, set_write_intent
 from ..errors import InstanceBusyError, NotFoundError
 from ..extensions import db
 from ..models import ProcessInstance
+
+
+@dataclass
+class InstanceRow:
+    """An instance as read (and locked) by a command."""
+
+    id: str
+    definition_id: str
+    process_key: str
+    business_key: str | None
+    status: str
+    variables: dict
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    started_by: str | None
+    lock_version: int
+    state: str | None = None
+
+    COLUMNS = ("id", "definition_id", "process_key", "business_key", "status", "variables", "started_at",
+               "ended_at", "started_by", "lock_version", "state")
 
 
 def _is_lock_failure(exc: OperationalError) -> bool:
@@ -52,17 +73,19 @@ def write_transaction() -> Iterator[None]:
         reset_write_intent(token)
 
 
-def lock_instance(where) -> ProcessInstance | None:
-    """Inside a write transaction: load and lock the instance matching `where`."""
-    stmt = (select(ProcessInstance).where(where).options(undefer(ProcessInstance.state))
-            .execution_options(populate_existing=True))
-    if db.session.get_bind().dialect.name == "postgresql":
+def lock_instance(where) -> InstanceRow | None:
+    """Inside a write transaction: read and lock the instance matching `where`."""
+    table = ProcessInstance.__table__
+    stmt = select(*[table.c[c] for c in InstanceRow.COLUMNS]).where(where)
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return db.session.execute(stmt).scalar_one_or_none()
+    row = conn.execute(stmt).one_or_none()
+    return None if row is None else InstanceRow(*row)
 
 
 @contextmanager
-def locked_instance(instance_id: str) -> Iterator[ProcessInstance]:
+def locked_instance(instance_id: str) -> Iterator[InstanceRow]:
     """Write transaction holding one instance; 404 if it does not exist."""
     with write_transaction():
         instance = lock_instance(ProcessInstance.id == instance_id)

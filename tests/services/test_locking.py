@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.services.context import SYSTEM
-from app.services.projection import set_status
+from app.services.projection import Step
 from app.services.transactions import locked_instance
 from config import TestConfig
 
@@ -163,7 +163,11 @@ def test_a_waiting_complete_gets_a_clean_409_when_the_holder_changed_the_instanc
     worker = make.client("wendy", groups=["staff"])
     task_a = started["tasks"][0]
 
-    suspend = partial(set_status, status="suspended", actor=SYSTEM, reason="maintenance")
+    def suspend(instance):
+        step = Step(instance, SYSTEM)
+        step.set_status("suspended", "maintenance")
+        step.write()
+
     with LockHolder(app, started["id"], change=suspend) as holder:
         request = Request(partial(complete, worker, task_a["id"]))
         request.start()
