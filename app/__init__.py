@@ -14,7 +14,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from . import database
     from .api import BLUEPRINTS
     from .cli import register_commands
-    from .engine import Engine
+    from .engine import Engine, default_registry
+    from .services import crm_actions
     from .errors import register_error_handlers
 
     db.init_app(app)
@@ -25,7 +26,10 @@ def create_app(config: object | str = "config.Config") -> Flask:
         rest_api.register_blueprint(blueprint)
     register_error_handlers(app)
     register_commands(app)
+    registry = default_registry()
+    crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(
+        registry,
         max_engine_steps=app.config["ENGINE_MAX_STEPS"],
         script_max_steps=app.config["SCRIPT_MAX_STEPS"],
         script_max_seconds=app.config["SCRIPT_MAX_SECONDS"])

@@ -17,6 +17,7 @@ def prepare_database(app: Flask) -> None:
     On PostgreSQL an advisory lock keeps several starting processes from
     upgrading at once.
     """
+    from .services.records import ensure_builtin_modules
     from .services.users import ensure_admin
 
     pg = db.engine.dialect.name == "postgresql"
@@ -27,6 +28,7 @@ def prepare_database(app: Flask) -> None:
         try:
             upgrade(directory=app.extensions["migrate"].directory)
             generated = ensure_admin(app.config.get("ADMIN_PASSWORD"))
+            ensure_builtin_modules()
             db.session.remove()
         finally:
             if pg:

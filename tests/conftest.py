@@ -71,6 +71,9 @@ def _clean_tables(request, app):
             conn.execute(db.metadata.tables["user_group"].delete())
             conn.execute(db.metadata.tables["app_group"].delete())
             conn.execute(text("DELETE FROM app_user WHERE username <> 'admin'"))
+        from app.services.records import ensure_builtin_modules
+        ensure_builtin_modules()  # the cleaning removed them with every other module
+        db.session.remove()
 
 
 @pytest.fixture

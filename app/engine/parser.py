@@ -303,6 +303,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
                     "standardLoopCharacteristics"}:
             continue
         info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
+        properties = _properties(el)
+        if properties:
+            info["properties"] = properties
         if kind in HUMAN_TASK_TYPES:
             info.update(_assignment(f, el, lanes, problems))
             form, form_file = _form(f, el, forms, problems)
@@ -311,6 +314,20 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
                 form_files.add(form_file)
         elements[el.get("id")] = info
     return elements, form_files
+
+
+def _properties(el) -> dict[str, str]:
+    """camunda:property and spiffworkflow:property name/value pairs of the element itself."""
+    props: dict[str, str] = {}
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is None:
+        return props
+    for ns in (CAMUNDA_NS, SPIFF_NS):
+        for container in ext.findall(f"{{{ns}}}properties"):
+            for prop in container.findall(f"{{{ns}}}property"):
+                if prop.get("name"):
+                    props[prop.get("name")] = prop.get("value") or ""
+    return props
 
 
 def _split(value: str | None) -> list[str]:

@@ -28,6 +28,11 @@ class ProcessInstance(db.Model):
     state: Mapped[str] = mapped_column(Text, deferred=True)
     state_version: Mapped[int] = mapped_column(Integer)
     started_by: Mapped[str | None] = mapped_column(String(200))
+    # The CRM record the instance runs on, and what it is to that record
+    # (process, blueprint, approval, review, rule).
+    record_module: Mapped[str | None] = mapped_column(String(100))
+    record_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    record_role: Mapped[str | None] = mapped_column(String(20))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -31,6 +31,8 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(255))
+    manager: Mapped[str | None] = mapped_column(String(200))  # the manager's username
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..models.base import new_id
 from .context import Actor, engine, utcnow
+from .crm_actions import acting_for
 from .definitions import DefinitionInfo, definition_info, latest_definition_id
 from .pagination import Page, paginate
 from .projection import InstanceRow, Step, jsonable
@@ -40,23 +41,38 @@ class InstanceResult:
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
                    variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
     """Start an instance of a definition (latest version of `key`) and run it until it waits."""
+    with write_transaction():
+        return start_in_transaction(actor, key=key, definition_id=definition_id, variables=variables,
+                                    business_key=business_key)
+
+
+def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
+                         variables: dict | None = None, business_key: str | None = None,
+                         record: tuple[str, str, str] | None = None) -> InstanceResult:
+    """Start and run an instance inside the caller's write transaction.
+
+    Args:
+        record: (module, record id, role) when a record event starts it.
+    """
     info = definition_info(definition_id or latest_definition_id(key))
     variables = variables or {}
     eng = engine()
     started_at = utcnow()
+    module, record_id, role = record or (None, None, None)
+    instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
+                           status="running", variables={}, started_at=started_at, ended_at=None,
+                           started_by=actor.username, lock_version=1, record_module=module,
+                           record_id=record_id, record_role=role)
     try:
         wf = eng.new_workflow(info.id, info.dialect, info.spec_json, variables)
     except ScriptError as exc:
         raise ValidationError(f"variables cannot be stored: {exc}") from None
-    outcome = eng.runner.advance(wf)
-    instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
-                           status="running", variables={}, started_at=started_at, ended_at=None,
-                           started_by=actor.username, lock_version=1)
+    with acting_for(instance.id, module, record_id, actor):
+        outcome = eng.runner.advance(wf)
     step = Step(instance, actor)
     step.record("instance_started", data=jsonable(variables), at=started_at)
     opened = step.apply_outcome(info, wf, outcome)
-    with write_transaction():
-        step.write(new=True)
+    step.write(new=True)
     return InstanceResult(instance, opened)
 
 
@@ -163,7 +179,8 @@ def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
     with locked_instance(instance_id) as instance:
         _require(instance, {"error"}, "retry")
         info, wf = _load(instance)
-        outcome = engine().runner.retry(wf)
+        with acting_for(instance.id, instance.record_module, instance.record_id, actor):
+            outcome = engine().runner.retry(wf)
         _resolve_incidents(instance_id, "retried")
         step = Step(instance, actor)
         step.record("retried")

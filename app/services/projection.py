@@ -71,6 +71,7 @@ class Step:
     closed_tasks: set[str] = field(default_factory=set)
     active: list[dict] | None = None
     incidents: list[dict] = field(default_factory=list)
+    info: DefinitionInfo | None = None
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -91,6 +92,7 @@ class Step:
 
     def apply_outcome(self, info: DefinitionInfo, wf, outcome: Outcome) -> list[dict]:
         """Take in an engine outcome; returns the rows of the human tasks it opened."""
+        self.info = info
         self.set(state=engine().dump(info.dialect, wf), variables=jsonable(outcome.variables))
         for event in outcome.events:
             self.events.append(_history_row(
@@ -164,6 +166,9 @@ class Step:
             conn.execute(INCIDENTS.insert(), [dict(i, id=_new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
+        if inst.record_id:
+            from .crm_actions import sync_record  # records follow the processes bound to them
+            sync_record(self)
 
 
 def _new_id() -> str:

@@ -8,6 +8,7 @@ from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..extensions import db
 from ..models import HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
+from .crm_actions import acting_for
 from .definitions import definition_info
 from .forms import validate_form
 from .instances import InstanceResult
@@ -138,7 +139,8 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
         info = definition_info(instance.definition_id)
         wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
         try:
-            outcome = eng.runner.complete(wf, task_id, data, actor.username)
+            with acting_for(instance.id, instance.record_module, instance.record_id, actor):
+                outcome = eng.runner.complete(wf, task_id, data, actor.username)
         except TaskNotReadyError:
             raise ConflictError("task was completed by someone else") from None
         # Conditional on what the checks above saw: a claim that landed in

@@ -39,9 +39,12 @@ class InstanceRow:
     started_by: str | None
     lock_version: int
     state: str | None = None
+    record_module: str | None = None
+    record_id: str | None = None
+    record_role: str | None = None
 
     COLUMNS = ("id", "definition_id", "process_key", "business_key", "status", "variables", "started_at",
-               "ended_at", "started_by", "lock_version", "state")
+               "ended_at", "started_by", "lock_version", "state", "record_module", "record_id", "record_role")
 
 
 def _is_lock_failure(exc: OperationalError) -> bool:

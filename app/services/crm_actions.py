@@ -1,0 +1,345 @@
+"""What a process can do to CRM records, and how records follow their processes.
+
+The functions below are registered in the script sandbox (`register`), so a
+script task, a condition or a service task can call them by name. They act
+for the instance being run: the services set that context (`acting_for`)
+around every engine call, inside the instance's transaction, so whatever a
+function writes commits or rolls back with the step that called it.
+
+| function | does |
+|---|---|
+| `record(field=None)` | the linked record's fields (a copy), or one field |
+| `update_record(**fields)` | change fields of the linked record (checked like any write; no bindings fire) |
+| `create_record(module, **fields)` | create a record in any module (its bindings fire); returns its id |
+| `convert_lead()` | turn the linked lead into an account, a contact and (with `deal_name`) a deal; returns their ids |
+| `assign_round_robin(group)` | next member of `group` in turn becomes the record's owner; returns the username |
+| `assign_by_field(field, mapping, default=None)` | owner chosen by a field's value, e.g. region → user |
+| `set_owner(username)` | make a user the record's owner |
+| `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner) |
+| `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `owner` or `owner_manager`; subject and body are templates over the record's fields |
+| `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) |
+| `add_note(text)` | a note on the record's timeline |
+| `manager_of(username)` | a user's manager |
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+
+from ..engine import FunctionRegistry
+from ..extensions import db
+from ..models import Binding, Counter, CrmTask, Group, OutboxMessage, Record, User
+from .context import Actor, utcnow
+
+_templates = SandboxedEnvironment(autoescape=False)
+
+
+@dataclass(frozen=True)
+class _Context:
+    instance_id: str
+    module: str | None
+    record_id: str | None
+    actor: Actor
+
+
+_current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("crm_context", default=None)
+
+
+class ActionError(Exception):
+    """A CRM function was called wrongly (the script's error, shown on the incident)."""
+
+
+@contextmanager
+def acting_for(instance_id: str, module: str | None, record_id: str | None, actor: Actor) -> Iterator[None]:
+    token = _current.set(_Context(instance_id, module, record_id, actor))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _ctx() -> _Context:
+    ctx = _current.get()
+    if ctx is None:
+        raise ActionError("CRM functions run only inside a process instance")
+    return ctx
+
+
+def _linked() -> Record:
+    ctx = _ctx()
+    if not ctx.record_id:
+        raise ActionError("this instance is not linked to a record")
+    record = db.session.get(Record, ctx.record_id)
+    if record is None:
+        raise ActionError(f"the linked record {ctx.record_id} no longer exists")
+    return record
+
+
+def _plain(error: Exception) -> ActionError:
+    errors = getattr(error, "errors", None)
+    detail = getattr(error, "detail", str(error))
+    return ActionError(f"{detail}: {errors}" if errors else detail)
+
+
+# -- the functions ----------------------------------------------------------------
+
+def record(field: str | None = None):
+    """The linked record's fields (a copy), or one field."""
+    rec = _linked()
+    data = dict(rec.data, id=rec.id, owner=rec.owner, module=rec.module)
+    return data.get(field) if field else data
+
+
+def update_record(**fields) -> None:
+    """Change fields of the linked record (checked like any write; no bindings fire)."""
+    from .records import update_record_in_transaction
+
+    ctx = _ctx()
+    rec = _linked()
+    try:
+        update_record_in_transaction(rec.module, rec.id, fields, ctx.actor, source="process",
+                                     instance_id=ctx.instance_id)
+    except Exception as exc:  # validation problems become the script's error
+        raise _plain(exc) from None
+
+
+def create_record(module: str, **fields) -> str:
+    """Create a record in `module` (its bindings fire); returns its id."""
+    from .records import create_record_in_transaction
+
+    ctx = _ctx()
+    try:
+        rec = create_record_in_transaction(module, fields, ctx.actor, source="process")
+    except Exception as exc:
+        raise _plain(exc) from None
+    return rec.id
+
+
+def convert_lead(deal_name: str | None = None, amount=None) -> dict:
+    """Turn the linked lead into an account, a contact and optionally a deal; mark it converted."""
+    from .records import add_event, create_record_in_transaction, update_record_in_transaction
+
+    ctx = _ctx()
+    lead = _linked()
+    if lead.module != "Leads":
+        raise ActionError("convert_lead works on Leads records")
+    if lead.data.get("converted"):
+        raise ActionError("the lead is already converted")
+    data = lead.data
+    try:
+        account = create_record_in_transaction(
+            "Accounts", {"account_name": data.get("company") or f"{data.get('last_name')} (account)",
+                         "phone": data.get("phone")}, ctx.actor, owner=lead.owner, source="process")
+        contact = create_record_in_transaction(
+            "Contacts", {"first_name": data.get("first_name"), "last_name": data.get("last_name"),
+                         "email": data.get("email"), "phone": data.get("phone"), "account": account.id},
+            ctx.actor, owner=lead.owner, source="process")
+        ids = {"account_id": account.id, "contact_id": contact.id, "deal_id": None}
+        if deal_name:
+            deal = create_record_in_transaction(
+                "Deals", {"deal_name": deal_name, "amount": amount, "stage": "Qualification",
+                          "account": account.id, "contact": contact.id}, ctx.actor, owner=lead.owner,
+                source="process")
+            ids["deal_id"] = deal.id
+        update_record_in_transaction("Leads", lead.id, {"converted": True, "lead_status": "Converted"},
+                                     ctx.actor, source="process", instance_id=ctx.instance_id)
+    except ActionError:
+        raise
+    except Exception as exc:
+        raise _plain(exc) from None
+    add_event(lead, "converted", ctx.actor, ids, ctx.instance_id)
+    return ids
+
+
+def set_owner(username: str) -> str:
+    """Make `username` the linked record's owner."""
+    ctx = _ctx()
+    rec = _linked()
+    if db.session.scalar(select(User.id).where(User.username == username)) is None:
+        raise ActionError(f"no user {username}")
+    if rec.owner != username:
+        from .records import add_event
+        add_event(rec, "owner_assigned", ctx.actor, {"from": rec.owner, "to": username}, ctx.instance_id)
+        rec.owner = username
+    return username
+
+
+def assign_round_robin(group: str) -> str:
+    """The next member of `group`, in turn, becomes the record's owner."""
+    members = sorted(db.session.scalars(select(User.username).join(User.groups).where(Group.name == group)))
+    if not members:
+        raise ActionError(f"group {group!r} has no members")
+    name = f"round_robin:{group}"
+    counter = db.session.get(Counter, name)
+    if counter is None:
+        counter = Counter(name=name, value=0)
+        db.session.add(counter)
+    chosen = members[counter.value % len(members)]
+    counter.value += 1
+    return set_owner(chosen)
+
+
+def assign_by_field(field: str, mapping: dict, default: str | None = None) -> str:
+    """The owner chosen by the value of `field`, e.g. {"EU": "anna", "NA": "bob"}."""
+    value = _linked().data.get(field)
+    chosen = mapping.get(value, default) if isinstance(mapping, dict) else default
+    if not chosen:
+        raise ActionError(f"no owner for {field}={value!r} and no default")
+    return set_owner(chosen)
+
+
+def manager_of(username: str | None = None) -> str | None:
+    """A user's manager (default: the linked record owner's)."""
+    username = username or _linked().owner
+    return db.session.scalar(select(User.manager).where(User.username == username))
+
+
+def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | None = None) -> str:
+    """A to-do for a user (default: the record owner) linked to the record."""
+    import datetime as dt
+
+    from .records import add_event
+
+    ctx = _ctx()
+    rec = _linked() if ctx.record_id else None
+    owner = owner or (rec.owner if rec else ctx.actor.username)
+    due = (utcnow() + dt.timedelta(days=int(due_in_days))).date() if due_in_days is not None else None
+    task = CrmTask(subject=str(subject), owner=owner, record_id=rec.id if rec else None,
+                   module=rec.module if rec else None, instance_id=ctx.instance_id, due_date=due)
+    db.session.add(task)
+    db.session.flush()
+    if rec is not None:
+        add_event(rec, "task_created", ctx.actor, {"task_id": task.id, "subject": task.subject, "owner": owner,
+                                                   "due_date": due.isoformat() if due else None}, ctx.instance_id)
+    return task.id
+
+
+def _render(template: str, scope: dict) -> str:
+    try:
+        return _templates.from_string(str(template)).render(**scope)
+    except Exception as exc:  # template syntax or sandbox refusal
+        raise ActionError(f"template cannot be rendered: {exc}") from None
+
+
+def _recipients(to) -> list[str]:
+    names = to if isinstance(to, (list, tuple)) else [part.strip() for part in str(to).split(",")]
+    out = []
+    for name in names:
+        if not name:
+            continue
+        if name in {"owner", "owner_manager"}:
+            username = _linked().owner
+            if name == "owner_manager":
+                username = manager_of(username)
+            if not username:
+                raise ActionError(f"{name} has no user")
+            name = username
+        if "@" in name:
+            out.append(name)
+            continue
+        email = db.session.scalar(select(User.email).where(User.username == name))
+        if not email:
+            raise ActionError(f"user {name} has no email address")
+        out.append(email)
+    if not out:
+        raise ActionError("an email needs at least one recipient")
+    return out
+
+
+def send_email(to, subject: str, body: str) -> str:
+    """Queue an email rendered from templates over the record; delivered after commit."""
+    ctx = _ctx()
+    scope = {}
+    if ctx.record_id:
+        scope = record()
+        scope["record"] = dict(scope)
+    message = OutboxMessage(kind="email", payload={
+        "to": _recipients(to), "subject": _render(subject, scope), "body": _render(body, scope)},
+        instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module, next_attempt_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    return message.id
+
+
+def call_webhook(url: str, payload=None) -> str:
+    """Queue a signed POST of `payload` (default: the record) to `url`; retried on failure."""
+    ctx = _ctx()
+    if not str(url).startswith(("http://", "https://")):
+        raise ActionError("a webhook URL starts with http:// or https://")
+    body = payload if payload is not None else (record() if ctx.record_id else {})
+    message = OutboxMessage(kind="webhook", payload={"url": str(url), "body": body},
+                            instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module,
+                            next_attempt_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    return message.id
+
+
+def add_note(text: str) -> None:
+    """A note on the linked record's timeline."""
+    from .records import add_event
+
+    ctx = _ctx()
+    add_event(_linked(), "note", ctx.actor, {"text": str(text)}, ctx.instance_id)
+
+
+FUNCTIONS = {f.__name__: f for f in (
+    record, update_record, create_record, convert_lead, set_owner, assign_round_robin, assign_by_field,
+    manager_of, create_crm_task, send_email, call_webhook, add_note)}
+
+
+def register(registry: FunctionRegistry) -> None:
+    """Offer the CRM functions to scripts, conditions and service tasks."""
+    for name, function in FUNCTIONS.items():
+        registry.register(name, function, safe=True)
+
+
+# -- records follow their processes ------------------------------------------------
+
+def sync_record(step) -> None:
+    """After an instance step: a blueprint's record takes the stage the instance entered;
+    an approval's or review's record is unlocked once the instance has ended."""
+    from .records import add_event
+
+    inst = step.instance
+    rec = db.session.get(Record, inst.record_id)
+    if rec is None:
+        return
+    if inst.record_role == "blueprint":
+        stage = _entered_stage(step)
+        if stage is not None:
+            stage_field = db.session.scalar(
+                select(Binding.options).where(Binding.module == rec.module, Binding.kind == "blueprint",
+                                              Binding.process_key == inst.process_key).limit(1)) or {}
+            field = stage_field.get("stage_field", "stage")
+            if rec.data.get(field) != stage:
+                add_event(rec, "stage_changed", step.actor, {"field": field, "from": rec.data.get(field),
+                                                             "to": stage}, inst.id)
+                rec.data = dict(rec.data, **{field: stage})
+                rec.modified_at = utcnow()
+    if inst.status in {"completed", "cancelled"}:
+        add_event(rec, "process_ended", step.actor, {"process_key": inst.process_key, "status": inst.status,
+                                                     "role": inst.record_role}, inst.id)
+        if rec.locked_by == inst.id:
+            rec.locked_by = None
+            rec.lock_editable = None
+
+
+def _entered_stage(step) -> str | None:
+    stage = None
+    elements = step.info.elements if step.info is not None else {}
+    for event in step.events:
+        if event["type"] != "element_entered":
+            continue
+        element = elements.get(event.get("element_id"), {})
+        props = element.get("properties") or {}
+        if "stage" in props:
+            stage = props["stage"]
+        elif element.get("type") in {"userTask", "manualTask"}:
+            stage = element.get("name")
+    return stage
