@@ -99,6 +99,23 @@ class Config:
     # STAGECOACH_BPMN_DIR: folder deployed by `flask bpmn deploy` without argument.
     BPMN_DIR = os.environ.get("STAGECOACH_BPMN_DIR", str(BASE_DIR / "bpmn"))
 
+    # Email delivery (SMTP_HOST, SMTP_PORT, SMTP_FROM, SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS).
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_FROM = os.environ.get("SMTP_FROM", "stagecoach@localhost")
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)
+    # WEBHOOK_SECRET: key of the X-Stagecoach-Signature HMAC-SHA256 on webhook bodies.
+    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or SECRET_KEY
+    # The outbox: attempts per message, back-off base, delivery time-out, and the
+    # embedded dispatcher (STAGECOACH_OUTBOX_DISPATCH=0 to run `flask outbox deliver` yourself).
+    OUTBOX_MAX_ATTEMPTS = _env_int("STAGECOACH_OUTBOX_MAX_ATTEMPTS", 3)
+    OUTBOX_RETRY_BASE_SECONDS = _env_int("STAGECOACH_OUTBOX_RETRY_BASE_SECONDS", 30)
+    OUTBOX_TIMEOUT_SECONDS = _env_int("STAGECOACH_OUTBOX_TIMEOUT_SECONDS", 10)
+    OUTBOX_DISPATCH = _env_bool("STAGECOACH_OUTBOX_DISPATCH", True)
+    OUTBOX_POLL_SECONDS = float(os.environ.get("STAGECOACH_OUTBOX_POLL_SECONDS", "2"))
+
     API_TITLE = "Stagecoach"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -116,6 +133,8 @@ class TestConfig(Config):
     SCRIPT_MAX_SECONDS = 1.0
     PASSWORD_TIME_COST = 1
     PASSWORD_MEMORY_COST = 1024
+    OUTBOX_DISPATCH = False  # tests deliver by calling deliver_due with a controlled clock
+    WEBHOOK_SECRET = "test-webhook-secret"
     # TEST_DATABASE_URL: the database the suite runs on (default: a temporary SQLite file).
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
 

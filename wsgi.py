@@ -1,4 +1,4 @@
-"""WSGI entry point: `gunicorn wsgi:app` or `flask --app wsgi run`."""
+"""WSGI entry point: `gunicorn wsgi:app` (gunicorn.conf.py starts the outbox dispatcher per worker)."""
 from app import create_app
 
 app = create_app()

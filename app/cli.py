@@ -1,6 +1,7 @@
 """`flask` commands, grouped: `flask users ...`, `flask bpmn ...`."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ users_cli = AppGroup("users", help="Manage users and groups.")
 bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
 
 DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".json"}
+MANIFEST = "stagecoach.json"  # modules and bindings of a folder, applied after its diagrams deploy
+outbox_cli = AppGroup("outbox", help="Deliver queued emails and webhook calls.")
 
 
 @users_cli.command("create")
@@ -19,13 +22,15 @@ DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".json"}
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The user's password.")
 @click.option("--group", "groups", multiple=True, help="A group to join (repeatable).")
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
-def create_user(name, password, groups, admin):
+@click.option("--email", help="The user's email address (for process emails).")
+@click.option("--manager", help="The username of the user's manager.")
+def create_user(name, password, groups, admin, email, manager):
     """Create a user NAME."""
     from .errors import StagecoachError
     from .services.users import create_user as create
 
     try:
-        create(name, password, list(groups), admin)
+        create(name, password, list(groups), admin, email=email, manager=manager)
     except StagecoachError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"created user {name}" + (f" in {', '.join(groups)}" if groups else "") + (" (admin)" if admin else ""))
@@ -37,7 +42,8 @@ def _collect(path: Path) -> list[list[tuple[str, bytes]]]:
         return [[(path.name, path.read_bytes())]]
     units = []
     for folder in sorted({p.parent for p in path.rglob("*") if p.suffix in DIAGRAM_SUFFIXES}):
-        files = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.suffix in DIAGRAM_SUFFIXES]
+        files = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())
+                 if p.suffix in DIAGRAM_SUFFIXES and p.name != MANIFEST]
         if any(name.endswith((".bpmn", ".dmn")) for name, _ in files):
             units.append(files)
     return units
@@ -57,6 +63,7 @@ def deploy(path):
     from .errors import BpmnValidationError
     from .services.context import SYSTEM
     from .services.definitions import deploy as deploy_files
+    from .services.records import apply_manifest
 
     path = path or Path(current_app.config["BPMN_DIR"])
     failed = False
@@ -70,6 +77,12 @@ def deploy(path):
             continue
         for d in definitions:
             click.echo(f"deployed {d.key} version {d.version} ({d.resource_name})")
+    for manifest in sorted(path.rglob(MANIFEST)) if path.is_dir() else []:
+        if failed:
+            break
+        done = apply_manifest(json.loads(manifest.read_text()), SYSTEM)
+        click.echo(f"applied {manifest}: modules {', '.join(done['modules']) or '-'}; "
+                   f"bindings {', '.join(done['bindings']) or '-'}")
     if failed:
         sys.exit(1)
 
@@ -95,6 +108,16 @@ def validate(path):
         sys.exit(1)
 
 
+@outbox_cli.command("deliver")
+def deliver():
+    """Deliver every due email and webhook call once."""
+    from .services.outbox import deliver_due
+
+    counts = deliver_due()
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(bpmn_cli)
+    app.cli.add_command(outbox_cli)

@@ -1,4 +1,5 @@
 """Human tasks: the inbox."""
+from ..schemas.crm import DelegateSchema
 from ..schemas.tasks import CompleteTaskSchema, TaskCompletedSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema
 from ..services import tasks as service
 from .common import current_actor, problems, protected_blueprint
@@ -51,3 +52,12 @@ def unclaim(task_id):
 def complete(body, task_id):
     """Complete a task with its form data; returns the instance's new status and open tasks."""
     return service.complete_task(task_id, body["variables"], current_actor())
+
+
+@blp.route("/<task_id>/delegate", methods=["POST"])
+@blp.arguments(DelegateSchema)
+@blp.response(200, TaskDetailSchema)
+@problems(blp, 400, 401, 403, 404, 409)
+def delegate(body, task_id):
+    """Hand a task to another user, who becomes its assignee."""
+    return _detail(service.delegate_task(task_id, body["user"], current_actor()))

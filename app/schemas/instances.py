@@ -21,6 +21,9 @@ class InstanceSummarySchema(Schema):
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     started_by = fields.String(allow_none=True)
+    record_module = fields.String(allow_none=True, data_key="module")
+    record_id = fields.String(allow_none=True)
+    record_role = fields.String(allow_none=True)
 
 
 class InstanceStartedSchema(Schema):
@@ -74,6 +77,8 @@ class InstanceDetailSchema(Schema):
 
 class InstanceQuerySchema(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    module = fields.String(load_default=None)
+    record_id = fields.String(load_default=None)
     key = fields.String(load_default=None)
     business_key = fields.String(load_default=None)
     activity = fields.String(load_default=None)

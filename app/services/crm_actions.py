@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
+from flask import current_app
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
@@ -260,7 +261,8 @@ def send_email(to, subject: str, body: str) -> str:
         scope["record"] = dict(scope)
     message = OutboxMessage(kind="email", payload={
         "to": _recipients(to), "subject": _render(subject, scope), "body": _render(body, scope)},
-        instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module, next_attempt_at=utcnow())
+        instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module, next_attempt_at=utcnow(),
+        max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"])
     db.session.add(message)
     db.session.flush()
     return message.id
@@ -274,7 +276,7 @@ def call_webhook(url: str, payload=None) -> str:
     body = payload if payload is not None else (record() if ctx.record_id else {})
     message = OutboxMessage(kind="webhook", payload={"url": str(url), "body": body},
                             instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module,
-                            next_attempt_at=utcnow())
+                            next_attempt_at=utcnow(), max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"])
     db.session.add(message)
     db.session.flush()
     return message.id

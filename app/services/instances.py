@@ -98,9 +98,13 @@ def instance_details(instance_id: str) -> dict:
 
 
 def list_instances(*, status=None, key=None, business_key=None, activity=None, started_after=None,
-                   started_before=None, page=1, per_page=20) -> Page:
+                   started_before=None, module=None, record_id=None, page=1, per_page=20) -> Page:
     """Newest first, from the projection tables only."""
     stmt = select(ProcessInstance)
+    if module:
+        stmt = stmt.where(ProcessInstance.record_module == module)
+    if record_id:
+        stmt = stmt.where(ProcessInstance.record_id == record_id)
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     if key:

@@ -22,6 +22,7 @@ from .transactions import write_transaction
 
 LIVE_STATUSES = ("running", "suspended", "error")
 LOCKING_ROLES = {"approval", "review"}
+ONE_AT_A_TIME = {"blueprint", "approval", "review"}  # a record is in at most one live instance of each
 BINDING_KINDS = {"process", "blueprint", "approval", "review", "rule"}
 BINDING_EVENTS = {"create", "edit", "create_or_edit", "field_change", "delete"}
 _MAX_CASCADE = 3  # records created by processes started by records ... at most this deep
@@ -325,7 +326,7 @@ def _check_lock(record: Record, fields: set[str] | None) -> None:
 
 
 def _check_stage(mod: Module, record: Record, values: dict) -> None:
-    blueprint = _governing_blueprint(record)
+    blueprint = governing_blueprint(record)
     if blueprint is None:
         return
     stage_field = blueprint[1]
@@ -334,7 +335,7 @@ def _check_stage(mod: Module, record: Record, values: dict) -> None:
                             f"instead (GET .../transitions)", instance_id=blueprint[0])
 
 
-def _governing_blueprint(record: Record) -> tuple[str, str] | None:
+def governing_blueprint(record: Record) -> tuple[str, str] | None:
     """(instance id, stage field) of the live blueprint instance on this record, if any."""
     row = db.session.execute(
         select(ProcessInstance.id, Binding.options)
@@ -360,12 +361,20 @@ def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Act
 
     sandbox = engine().script_engine.sandbox
     data = dict(record.data, owner=record.owner)
+    live: set[str] | None = None
     _depth.value = depth + 1
     try:
         for b in bindings:
             spec = {"event": b.event, "field": b.field, "criteria": b.criteria}
             if not binding_matches(spec, event, changed, mod.fields, data, sandbox):
                 continue
+            if b.kind in ONE_AT_A_TIME:
+                if live is None:
+                    live = set(db.session.scalars(select(ProcessInstance.process_key).where(
+                        ProcessInstance.record_id == record.id, ProcessInstance.status.in_(LIVE_STATUSES))))
+                if b.process_key in live:
+                    continue  # already in this blueprint, approval or review
+                live.add(b.process_key)
             variables = dict(data, record_id=record.id, module=record.module)
             result = start_in_transaction(actor, key=b.process_key, variables=variables, business_key=record.id,
                                           record=(record.module, record.id, b.kind))
@@ -377,3 +386,42 @@ def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Act
                 record.lock_editable = list(b.options.get("editable") or [])
     finally:
         _depth.value = depth
+
+
+# -- manifests ----------------------------------------------------------------------
+
+def apply_manifest(manifest: dict, actor: Actor) -> dict[str, list[str]]:
+    """Create or update the modules and bindings a shipped folder declares (stagecoach.json)."""
+    done: dict[str, list[str]] = {"modules": [], "bindings": []}
+    for spec in manifest.get("modules", []):
+        exists = db.session.scalar(select(Module.id).where(Module.api_name == spec["api_name"]))
+        if exists:
+            update_module(spec["api_name"], spec, actor)
+        else:
+            create_module(spec, actor)
+        done["modules"].append(spec["api_name"])
+    for spec in manifest.get("bindings", []):
+        old = db.session.scalar(select(Binding).where(Binding.name == spec["name"]))
+        if old is not None:
+            with write_transaction():
+                db.session.delete(db.session.merge(old))
+        create_binding(spec, actor)
+        done["bindings"].append(spec["name"])
+    return done
+
+
+def list_crm_tasks(actor: Actor, *, owner=None, mine=False, record_id=None, status="open", page=1,
+                   per_page=20) -> Page:
+    """To-dos created by processes, newest first."""
+    from ..models import CrmTask
+
+    stmt = select(CrmTask)
+    if mine:
+        stmt = stmt.where(CrmTask.owner == actor.username)
+    if owner:
+        stmt = stmt.where(CrmTask.owner == owner)
+    if record_id:
+        stmt = stmt.where(CrmTask.record_id == record_id)
+    if status:
+        stmt = stmt.where(CrmTask.status == status)
+    return paginate(stmt.order_by(CrmTask.created_at.desc(), CrmTask.id), page, per_page)

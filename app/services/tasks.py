@@ -123,41 +123,80 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
     One write transaction: read the task, check the caller and the form, lock
     the instance, run the engine, write the step.
     """
-    eng = engine()
-    tasks = HumanTask.__table__
     with write_transaction():
-        task = db.session.connection().execute(select(tasks).where(tasks.c.id == task_id)).one_or_none()
-        if task is None:
-            raise NotFoundError(f"no task {task_id}")
+        task = task_row(task_id)
         _require_open(task)
         if not _may_work_on(task, actor):
             raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
         data = validate_form(task_form(task), variables or {})
-        instance = lock_instance(ProcessInstance.id == task.instance_id)
-        if instance.status not in _COMPLETABLE:
-            raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
-        info = definition_info(instance.definition_id)
-        wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
-        try:
-            with acting_for(instance.id, instance.record_module, instance.record_id, actor):
-                outcome = eng.runner.complete(wf, task_id, data, actor.username)
-        except TaskNotReadyError:
-            raise ConflictError("task was completed by someone else") from None
-        # Conditional on what the checks above saw: a claim that landed in
-        # between wins, and this completion is refused.
-        may_complete = HumanTask.state == "open"
-        if not actor.is_admin:
-            may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
-        done = db.session.connection().execute(
-            tasks.update().where(tasks.c.id == task_id, may_complete)
-            .values(state="completed", completed_at=utcnow(), completed_by=actor.username,
-                    assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
-        if not done:
-            raise ConflictError("task was claimed or completed by someone else meanwhile")
-        step = Step(instance, actor)
-        opened = step.apply_outcome(info, wf, outcome)
-        step.write()
-        still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
-        if still_open:
-            opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
+        return complete_checked(task, data, actor)
+
+
+def task_row(task_id: str):
+    """The task's row, read inside the caller's transaction; 404 if none."""
+    tasks = HumanTask.__table__
+    task = db.session.connection().execute(select(tasks).where(tasks.c.id == task_id)).one_or_none()
+    if task is None:
+        raise NotFoundError(f"no task {task_id}")
+    return task
+
+
+def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) -> InstanceResult:
+    """Inside a write transaction, with caller and form already checked: lock, run, write.
+
+    Args:
+        as_owner: the caller was authorized by something other than the
+            task's assignment (a blueprint transition's owners).
+    """
+    eng = engine()
+    tasks = HumanTask.__table__
+    instance = lock_instance(ProcessInstance.id == task.instance_id)
+    if instance.status not in _COMPLETABLE:
+        raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
+    info = definition_info(instance.definition_id)
+    wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+    try:
+        with acting_for(instance.id, instance.record_module, instance.record_id, actor):
+            outcome = eng.runner.complete(wf, task.id, data, actor.username)
+    except TaskNotReadyError:
+        raise ConflictError("task was completed by someone else") from None
+    # Conditional on what the checks above saw: a claim that landed in
+    # between wins, and this completion is refused.
+    may_complete = HumanTask.state == "open"
+    if not (actor.is_admin or as_owner):
+        may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
+    done = db.session.connection().execute(
+        tasks.update().where(tasks.c.id == task.id, may_complete)
+        .values(state="completed", completed_at=utcnow(), completed_by=actor.username,
+                assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
+    if not done:
+        raise ConflictError("task was claimed or completed by someone else meanwhile")
+    step = Step(instance, actor)
+    opened = step.apply_outcome(info, wf, outcome)
+    step.write()
+    still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
+    if still_open:
+        opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
     return InstanceResult(instance, opened)
+
+
+def delegate_task(task_id: str, username: str, actor: Actor) -> HumanTask:
+    """Hand a task to another user: they become its assignee (the assignee, a candidate or an admin may)."""
+    from ..models import User
+
+    task = get_task(task_id)
+    _require_open(task)
+    if not _may_work_on(task, actor):
+        raise ForbiddenError("only the assignee, a candidate or an admin may delegate this task")
+    if db.session.scalar(select(User.id).where(User.username == username)) is None:
+        raise NotFoundError(f"no user {username}")
+    with write_transaction():
+        won = db.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
+            .values(assignee=username).execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise ConflictError("task was completed meanwhile")
+        history(task.instance_id, "task_delegated", actor, element_id=task.element_id, element_name=task.name,
+                data={"from": task.assignee, "to": username})
+    db.session.refresh(task)
+    return task

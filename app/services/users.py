@@ -33,14 +33,16 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
 
 
-def create_user(username: str, password: str, groups: list[str] | tuple = (), is_admin: bool = False) -> User:
+def create_user(username: str, password: str, groups: list[str] | tuple = (), is_admin: bool = False, *,
+                email: str | None = None, manager: str | None = None) -> User:
     """Create a user (and any group that does not exist yet)."""
     if not username or not password:
         raise ValidationError("username and password are required")
     with write_transaction():
         if db.session.scalar(select(User.id).where(User.username == username)):
             raise ConflictError(f"user {username!r} exists")
-        user = User(username=username, password_hash=_hasher().hash(password), is_admin=is_admin)
+        user = User(username=username, password_hash=_hasher().hash(password), is_admin=is_admin, email=email,
+                    manager=manager)
         user.groups = [_group(name) for name in dict.fromkeys(groups)]
         db.session.add(user)
     return user

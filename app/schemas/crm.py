@@ -1,0 +1,189 @@
+"""Schemas of modules, records, bindings, transitions, CRM tasks and the outbox."""
+from marshmallow import INCLUDE, Schema, post_dump, validate
+from marshmallow import fields as ma
+
+from .common import PageArgs, page_of
+
+
+class FieldDefinitionSchema(Schema):
+    name = ma.String(required=True)
+    label = ma.String()
+    type = ma.String(required=True)
+    required = ma.Boolean()
+    # A Method field: `values` would otherwise resolve to dict.values when dumping.
+    values = ma.Method("_dump_values", deserialize="_load_values",
+                       metadata={"type": "array", "items": {}, "description": "picklist values"})
+    lookup = ma.String()
+    min = ma.Float()
+    max = ma.Float()
+    pattern = ma.String()
+    max_length = ma.Integer()
+
+    def _dump_values(self, obj):
+        return obj.get("values") if isinstance(obj, dict) else getattr(obj, "values", None)
+
+    def _load_values(self, value):
+        if not isinstance(value, list):
+            from marshmallow import ValidationError
+            raise ValidationError("must be a list")
+        return value
+
+
+class RuleSchema(Schema):
+    name = ma.String()
+    expression = ma.String(required=True, metadata={"description": "must hold, e.g. `discount <= 20 or approved`"})
+    field = ma.String(metadata={"description": "the field the error is reported on"})
+    message = ma.String()
+
+
+class ModuleSchema(Schema):
+    api_name = ma.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Za-z0-9_]{0,99}$"))
+    label = ma.String()
+    builtin = ma.Boolean(dump_only=True)
+    fields = ma.List(ma.Nested(FieldDefinitionSchema), load_default=list)
+    rules = ma.List(ma.Nested(RuleSchema), load_default=list)
+
+
+class ModuleUpdateSchema(Schema):
+    label = ma.String()
+    fields = ma.List(ma.Nested(FieldDefinitionSchema))
+    rules = ma.List(ma.Nested(RuleSchema))
+
+
+class ModuleListSchema(Schema):
+    items = ma.List(ma.Nested(ModuleSchema))
+    total = ma.Integer()
+
+
+class RecordSchema(Schema):
+    """A record: its fields at top level, plus id, owner and audit columns."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = ma.String(dump_only=True)
+    module = ma.String(dump_only=True)
+    owner = ma.String(allow_none=True)
+    created_by = ma.String(dump_only=True)
+    created_at = ma.DateTime(dump_only=True)
+    modified_by = ma.String(dump_only=True)
+    modified_at = ma.DateTime(dump_only=True)
+    locked_by = ma.String(dump_only=True, allow_none=True,
+                          metadata={"description": "the approval or review instance holding the record"})
+
+    @post_dump(pass_original=True)
+    def _with_fields(self, data, original, **kwargs):
+        """The module's fields are not declared here: dump them as they are."""
+        if isinstance(original, dict):
+            return {**{k: v for k, v in original.items() if k not in data}, **data}
+        return data
+
+
+class RecordUpdateSchema(RecordSchema):
+    """The fields to change (partial)."""
+
+
+class RecordPageSchema(Schema):
+    items = ma.List(ma.Dict())
+    total = ma.Integer()
+    page = ma.Integer()
+    per_page = ma.Integer()
+
+
+class RecordQuerySchema(PageArgs):
+    class Meta:
+        unknown = INCLUDE  # field filters: ?stage=Closing&region=EU
+
+
+class TimelineEventSchema(Schema):
+    id = ma.Integer()
+    type = ma.String()
+    at = ma.DateTime()
+    user = ma.String(allow_none=True)
+    instance_id = ma.String(allow_none=True)
+    data = ma.Raw(allow_none=True)
+
+
+class BindingSchema(Schema):
+    id = ma.String(dump_only=True)
+    name = ma.String()
+    module = ma.String(required=True)
+    event = ma.String(required=True, validate=validate.OneOf(
+        ["create", "edit", "create_or_edit", "field_change", "delete"]))
+    field = ma.String(allow_none=True)
+    criteria = ma.String(allow_none=True, metadata={"description": "e.g. `discount > 12`"})
+    process_key = ma.String(required=True)
+    kind = ma.String(load_default="process", validate=validate.OneOf(
+        ["process", "blueprint", "approval", "review", "rule"]))
+    options = ma.Dict(load_default=dict)
+    active = ma.Boolean(load_default=True)
+
+
+class BindingListSchema(Schema):
+    items = ma.List(ma.Nested(BindingSchema))
+    total = ma.Integer()
+
+
+class TransitionSchema(Schema):
+    name = ma.String()
+    label = ma.String()
+    from_stage = ma.String()
+    task_id = ma.String()
+    mandatory_fields = ma.List(ma.String())
+    fields = ma.Dict(metadata={"description": "JSON Schema of each field the transition accepts"})
+
+
+class TransitionListSchema(Schema):
+    items = ma.List(ma.Nested(TransitionSchema))
+
+
+class PerformTransitionSchema(Schema):
+    fields = ma.Dict(keys=ma.String(), load_default=dict)
+
+
+class CrmTaskSchema(Schema):
+    id = ma.String()
+    subject = ma.String()
+    owner = ma.String(allow_none=True)
+    record_id = ma.String(allow_none=True)
+    module = ma.String(allow_none=True)
+    instance_id = ma.String(allow_none=True)
+    due_date = ma.Date(allow_none=True)
+    status = ma.String()
+    created_at = ma.DateTime()
+
+
+class CrmTaskQuerySchema(PageArgs):
+    owner = ma.String(load_default=None)
+    mine = ma.Boolean(load_default=False)
+    record_id = ma.String(load_default=None)
+    status = ma.String(load_default="open")
+
+
+class OutboxMessageSchema(Schema):
+    id = ma.String()
+    kind = ma.String()
+    status = ma.String()
+    attempts = ma.Integer()
+    max_attempts = ma.Integer()
+    last_error = ma.String(allow_none=True)
+    next_attempt_at = ma.DateTime()
+    record_id = ma.String(allow_none=True)
+    instance_id = ma.String(allow_none=True)
+    payload = ma.Dict()
+    created_at = ma.DateTime()
+    sent_at = ma.DateTime(allow_none=True)
+
+
+class OutboxQuerySchema(PageArgs):
+    status = ma.String(load_default=None)
+    record_id = ma.String(load_default=None)
+
+
+class DelegateSchema(Schema):
+    user = ma.String(required=True)
+
+
+TimelinePageSchema = page_of(TimelineEventSchema, "TimelinePage")
+CrmTaskPageSchema = page_of(CrmTaskSchema, "CrmTaskPage")
+OutboxPageSchema = page_of(OutboxMessageSchema, "OutboxPage")

@@ -1,0 +1,154 @@
+"""Delivering the outbox: emails over SMTP, webhooks as signed POSTs, with retries.
+
+Messages are written in the transaction of the step that sent them, so none
+is sent for a step that rolled back and none is lost for one that committed.
+`deliver_due` claims due messages one by one (a conditional update, so two
+dispatchers never send the same message), delivers them outside any
+transaction, and records the result: `sent`, or another attempt after a
+back-off (base × 2^attempts), or `failed` after `max_attempts`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ..extensions import db
+from ..models import OutboxMessage, Record, RecordEvent
+from .context import utcnow
+from .pagination import Page, paginate
+from .transactions import write_transaction
+
+STALE_AFTER = dt.timedelta(minutes=5)  # a claim older than this belongs to a dead dispatcher
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-Stagecoach-Signature header value for a webhook body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
+    claimed = []
+    with write_transaction():
+        ids = db.session.scalars(
+            select(OutboxMessage.id).where(or_(
+                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == "sending") & (OutboxMessage.locked_at < now - STALE_AFTER)))
+            .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
+        for message_id in ids:
+            won = db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status.in_(
+                    ["pending", "sending"])).values(status="sending", locked_at=now)
+                .execution_options(synchronize_session=False)).rowcount
+            if won:
+                claimed.append(message_id)
+    return [db.session.get(OutboxMessage, i) for i in claimed]
+
+
+def deliver_due(now: dt.datetime | None = None, limit: int = 50) -> dict[str, int]:
+    """Deliver every due message; returns how many were sent, retried and failed."""
+    now = now or utcnow()
+    counts = {"sent": 0, "retried": 0, "failed": 0}
+    for message in _claim(now, limit):
+        try:
+            _send(message)
+        except Exception as exc:  # the channel's own error: recorded on the message
+            outcome = _record_failure(message.id, now, f"{type(exc).__name__}: {exc}")
+        else:
+            outcome = _record_success(message.id, now)
+        counts[outcome] += 1
+    return counts
+
+
+def _send(message: OutboxMessage) -> None:
+    cfg = current_app.config
+    if message.kind == "email":
+        email = EmailMessage()
+        email["From"] = cfg["SMTP_FROM"]
+        email["To"] = ", ".join(message.payload["to"])
+        email["Subject"] = message.payload["subject"]
+        email["Message-ID"] = f"<{message.id}@stagecoach>"
+        email.set_content(message.payload["body"])
+        with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["OUTBOX_TIMEOUT_SECONDS"]) as smtp:
+            if cfg.get("SMTP_STARTTLS"):
+                smtp.starttls()
+            if cfg.get("SMTP_USER"):
+                smtp.login(cfg["SMTP_USER"], cfg.get("SMTP_PASSWORD") or "")
+            smtp.send_message(email)
+    elif message.kind == "webhook":
+        body = json.dumps(message.payload.get("body"), default=str).encode()
+        request = urllib.request.Request(message.payload["url"], data=body, method="POST", headers={
+            "Content-Type": "application/json", "User-Agent": "Stagecoach",
+            "X-Stagecoach-Delivery": message.id,
+            "X-Stagecoach-Signature": sign(body, cfg["WEBHOOK_SECRET"])})
+        with urllib.request.urlopen(request, timeout=cfg["OUTBOX_TIMEOUT_SECONDS"]) as response:  # noqa: S310
+            if response.status >= 300:
+                raise urllib.error.HTTPError(message.payload["url"], response.status, "not 2xx", None, None)
+    else:
+        raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+
+def _timeline(message: OutboxMessage, type_: str, data: dict) -> None:
+    if message.record_id and db.session.get(Record, message.record_id) is not None:
+        db.session.add(RecordEvent(record_id=message.record_id, module=message.module or "", type=type_,
+                                   at=utcnow(), instance_id=message.instance_id, data=data))
+
+
+def _summary(message: OutboxMessage) -> dict:
+    if message.kind == "email":
+        return {"message_id": message.id, "to": message.payload["to"], "subject": message.payload["subject"]}
+    return {"message_id": message.id, "url": message.payload["url"]}
+
+
+def _record_success(message_id: str, now: dt.datetime) -> str:
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        message.status, message.sent_at = "sent", utcnow()
+        message.attempts += 1
+        message.locked_at = None
+        _timeline(message, "email_sent" if message.kind == "email" else "webhook_called", _summary(message))
+    return "sent"
+
+
+def _record_failure(message_id: str, now: dt.datetime, error: str) -> str:
+    base = current_app.config["OUTBOX_RETRY_BASE_SECONDS"]
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        message.attempts += 1
+        message.last_error = error[:2000]
+        message.locked_at = None
+        if message.attempts >= message.max_attempts:
+            message.status = "failed"
+            _timeline(message, f"{message.kind}_failed", dict(_summary(message), error=message.last_error))
+            return "failed"
+        message.status = "pending"
+        message.next_attempt_at = now + dt.timedelta(seconds=base * 2 ** (message.attempts - 1))
+    return "retried"
+
+
+def list_messages(status: str | None, record_id: str | None, page: int, per_page: int) -> Page:
+    stmt = select(OutboxMessage)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if record_id:
+        stmt = stmt.where(OutboxMessage.record_id == record_id)
+    return paginate(stmt.order_by(OutboxMessage.created_at.desc()), page, per_page)
+
+
+def retry_message(message_id: str) -> OutboxMessage:
+    """Put a failed message back in line (admins)."""
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None:
+            from ..errors import NotFoundError
+            raise NotFoundError(f"no outbox message {message_id}")
+        message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    return message

@@ -1,0 +1,131 @@
+"""Blueprint transitions: what a user may do to a record now, and doing it.
+
+A blueprint is a process bound to a module with kind `blueprint`. Each user
+task it waits at is a state (its `stage` property, or its name); the task's
+form has a `transition` field whose values are the transitions out of that
+state. Per transition, the form's JSON Schema says which fields are
+mandatory (`if transition == X then required [...]`) and what values they
+accept; the task's extension properties may add:
+
+- `transition.X.owners`: who may perform it (comma-separated `group:NAME`,
+  `user:NAME` or bare group names; default: the task's assignee and candidates);
+- `transition.X.criteria`: an expression over the record that must hold for
+  the transition to be offered and performed;
+- `transition.X.label`: what a button says.
+
+Performing one writes the submitted fields to the record (its module's
+checks apply), completes the task with `transition` set, and the diagram's
+after-actions run as the instance moves on.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..errors import ForbiddenError, NotFoundError, ValidationError
+from ..extensions import db
+from ..models import HumanTask
+from .context import Actor, engine
+from .definitions import definition_info
+from .forms import validate_form
+from .instances import InstanceResult
+from .records import governing_blueprint, get_module, get_record, update_record_in_transaction
+from .tasks import complete_checked, task_form, task_row
+from .transactions import write_transaction
+
+
+def _transition_values(form: dict) -> list[str]:
+    prop = (form.get("properties") or {}).get("transition") or {}
+    if "enum" in prop:
+        return list(prop["enum"])
+    return [o.get("const") for o in prop.get("oneOf", []) if "const" in o]
+
+
+def _mandatory(form: dict, transition: str) -> list[str]:
+    """Fields required when performing `transition`: the form's required ones plus its if/then rules."""
+    required = [f for f in form.get("required", []) if f != "transition"]
+    branches = list(form.get("allOf", []))
+    if "if" in form:
+        branches.append({"if": form["if"], "then": form.get("then", {})})
+    for branch in branches:
+        cond = ((branch.get("if") or {}).get("properties") or {}).get("transition") or {}
+        if cond.get("const") == transition or transition in cond.get("enum", []):
+            required += [f for f in (branch.get("then") or {}).get("required", []) if f not in required]
+    return required
+
+
+def _owners_allow(spec: str | None, task, actor: Actor) -> bool:
+    if actor.is_admin:
+        return True
+    if not spec:
+        if task.assignee:
+            return task.assignee == actor.username
+        return actor.username in (task.candidate_users or []) or bool(
+            set(task.candidate_groups or []) & set(actor.groups))
+    for owner in (part.strip() for part in spec.split(",")):
+        kind, _, name = owner.partition(":") if ":" in owner else ("group", "", owner)
+        if (kind == "user" and name == actor.username) or (kind == "group" and name in actor.groups):
+            return True
+    return False
+
+
+def _criteria_hold(expression: str | None, record) -> bool:
+    if not expression:
+        return True
+    try:
+        return bool(engine().script_engine.sandbox.evaluate(expression, dict(record.data, owner=record.owner)))
+    except Exception:
+        return False
+
+
+def _offered(module: str, record_id: str):
+    """(record, [(task row, form, properties)]) for the blueprint governing the record."""
+    record = get_record(module, record_id)
+    blueprint = governing_blueprint(record)
+    if blueprint is None:
+        raise NotFoundError(f"no blueprint governs {module} record {record_id}")
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == blueprint[0],
+                                                       HumanTask.state == "open")).all()
+    offered = []
+    for task in tasks:
+        element = definition_info(task.definition_id).elements.get(task.element_id, {})
+        offered.append((task, task_form(task), element.get("properties") or {}, element))
+    return record, offered
+
+
+def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
+    """The transitions the caller may perform now, with their mandatory fields."""
+    record, offered = _offered(module, record_id)
+    result = []
+    for task, form, props, element in offered:
+        for name in _transition_values(form):
+            if not _owners_allow(props.get(f"transition.{name}.owners"), task, actor):
+                continue
+            if not _criteria_hold(props.get(f"transition.{name}.criteria"), record):
+                continue
+            fields = {k: v for k, v in (form.get("properties") or {}).items() if k != "transition"}
+            result.append({"name": name, "label": props.get(f"transition.{name}.label") or name,
+                           "from_stage": props.get("stage") or element.get("name"), "task_id": task.id,
+                           "mandatory_fields": _mandatory(form, name), "fields": fields})
+    return result
+
+
+def perform_transition(module: str, record_id: str, transition: str, values: dict, actor: Actor) -> InstanceResult:
+    """Perform a transition: check owners, criteria and fields, update the record, move the blueprint on."""
+    values = dict(values or {})
+    with write_transaction():
+        record, offered = _offered(module, record_id)
+        match = next(((t, f, p) for t, f, p, _ in offered if transition in _transition_values(f)), None)
+        if match is None:
+            raise NotFoundError(f"no transition {transition!r} from the record's current stage")
+        task, form, props = match
+        if not _owners_allow(props.get(f"transition.{transition}.owners"), task, actor):
+            raise ForbiddenError(f"you are not an owner of transition {transition!r}")
+        data = validate_form(form, dict(values, transition=transition))
+        mod = get_module(module)
+        record_fields = {k: v for k, v in values.items() if k in {f["name"] for f in mod.fields}}
+        if record_fields:
+            update_record_in_transaction(module, record.id, record_fields, actor, source="blueprint")
+        if not _criteria_hold(props.get(f"transition.{transition}.criteria"), record):
+            raise ValidationError("the record does not meet this transition's criteria",
+                                  errors={"transition": [f"criteria not met: {props[f'transition.{transition}.criteria']}"]})
+        return complete_checked(task_row(task.id), data, actor, as_owner=True)
