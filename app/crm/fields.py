@@ -10,7 +10,8 @@ FIELD_TYPES = {"text", "long_text", "number", "currency", "percent", "boolean", 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
-SYSTEM_FIELDS = {"id", "owner", "created_by", "created_at", "modified_by", "modified_at"}
+SYSTEM_FIELDS = {"id", "module", "owner", "created_by", "created_at", "modified_by", "modified_at", "locked_by",
+                 "record_id"}
 
 
 class FieldError(Exception):

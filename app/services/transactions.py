@@ -9,6 +9,7 @@ instead of overwriting.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,13 +54,24 @@ def _is_lock_failure(exc: OperationalError) -> bool:
         or "canceling statement due to lock timeout" in message
 
 
+_inside = contextvars.ContextVar("inside_write_transaction", default=False)
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
-    """One write transaction: commit on success, roll back on any error."""
+    """One write transaction: commit on success, roll back on any error.
+
+    A service called from inside another's write transaction joins it, so a
+    use case made of several services commits (or rolls back) as one.
+    """
+    if _inside.get():
+        yield
+        return
     session = db.session()
     if session.in_transaction():
         session.commit()  # end the read transaction (nothing pending): SQLite must BEGIN IMMEDIATE afresh
     token = set_write_intent(True)
+    inside = _inside.set(True)
     try:
         session.connection()  # begins now, with the write intent
         yield
@@ -73,6 +85,7 @@ def write_transaction() -> Iterator[None]:
         session.rollback()
         raise
     finally:
+        _inside.reset(inside)
         reset_write_intent(token)
 
 
