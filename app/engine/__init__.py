@@ -8,6 +8,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask as _CamundaParallelMI,
+    SequentialMultiInstanceTask as _CamundaSequentialMI,
+)
+
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_due_date
 from .runner import Incident, OpenTask, Outcome, Runner, TaskNotReadyError
@@ -16,11 +21,22 @@ from .scripting import SandboxScriptEngine
 from .serializer import SERIALIZERS, STATE_VERSION, StateError
 from .xml import Problem
 
+_CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
+
 __all__ = [
     "BpmnRejected", "Engine", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
 ]
+
+
+def _rewired_at_run_time(specs: tuple) -> bool:
+    """Camunda multi-instance tasks rewrite their own spec when they start
+    (SpiffWorkflow camunda/specs/multiinstance_task.py), so a spec holding one
+    must not be shared between workflows."""
+    spec, subprocess_specs = specs
+    return any(isinstance(ts, _CAMUNDA_MI) for s in (spec, *subprocess_specs.values())
+               for ts in s.task_specs.values())
 
 
 class Engine:
@@ -53,6 +69,8 @@ class Engine:
                 self._specs.move_to_end(definition_id)
                 return cached
         loaded = SERIALIZERS[dialect].load_spec(spec_json)
+        if _rewired_at_run_time(loaded):
+            return loaded  # each workflow gets its own copy
         with self._lock:
             self._specs[definition_id] = loaded
             while len(self._specs) > self._cache_size:

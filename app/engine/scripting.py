@@ -49,7 +49,12 @@ class SandboxScriptEngine(PythonScriptEngine):
         super().__init__(environment=_SandboxEnvironment(self.sandbox))
 
     def validate(self, expression: str) -> None:
-        self.sandbox.check(expression, "eval")
+        # SpiffWorkflow's DMN engine probes entries such as `>= 10` with validate() and
+        # rewrites them into comparisons when a SyntaxError comes back.
+        try:
+            self.sandbox.check(expression, "eval")
+        except ScriptError as exc:
+            raise SyntaxError(str(exc)) from None
 
     def execute(self, task, script, external_context=None):
         try:
