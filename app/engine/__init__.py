@@ -15,7 +15,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_due_date
-from .runner import Incident, OpenTask, Outcome, Runner, TaskNotReadyError
+from .runner import NO_EFFECTS, Incident, OpenTask, Outcome, Runner, TaskEffects, TaskNotReadyError
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
 from .serializer import SERIALIZERS, STATE_VERSION, StateError
@@ -24,7 +24,7 @@ from .xml import Problem
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
-    "BpmnRejected", "Engine", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
 ]

@@ -28,6 +28,20 @@ _TOO_DEEP = (f"the instance passed through a gateway loop too often (task tree d
              "model repetition with a loop or multi-instance marker")
 
 
+class TaskEffects:
+    """Told when each engine task starts and ends, so what a task did outside the
+    workflow (rows written by the functions it called) can be kept or undone with it."""
+
+    def task_started(self) -> None:
+        pass
+
+    def task_finished(self, succeeded: bool) -> None:
+        pass
+
+
+NO_EFFECTS = TaskEffects()
+
+
 class StepLimitError(Exception):
     """The engine ran more steps than one request may."""
 
@@ -101,14 +115,15 @@ class Runner:
         wf.script_engine = self.script_engine
         return wf
 
-    def advance(self, wf: BpmnWorkflow) -> Outcome:
+    def advance(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
         waiting_before, human_before = self._waiting_ids(wf)
-        incident = self._run(wf, events)
+        incident = self._run(wf, events, effects)
         return self._outcome(wf, events, incident, waiting_before, human_before)
 
-    def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None) -> Outcome:
+    def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None,
+                 effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Complete a ready human task with `data`, then advance."""
         task = self.human_task(wf, task_id)
         waiting_before, human_before = self._waiting_ids(wf)
@@ -119,16 +134,16 @@ class Runner:
         except Exception as exc:  # a post-script on the task itself failed
             return self._outcome(wf, events, self._incident(wf, exc), waiting_before, human_before)
         events.append(dict(_describe(task), type="element_left", at=self.clock()))
-        incident = self._run(wf, events)
+        incident = self._run(wf, events, effects)
         outcome = self._outcome(wf, events, incident, waiting_before, human_before)
         outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
         return outcome
 
-    def retry(self, wf: BpmnWorkflow) -> Outcome:
+    def retry(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""
         for task in wf.get_tasks(state=TaskState.ERROR):
             task._set_state(TaskState.READY)
-        return self.advance(wf)
+        return self.advance(wf, effects)
 
     def cancel(self, wf: BpmnWorkflow) -> Outcome:
         """Cancel every unfinished task."""
@@ -173,7 +188,7 @@ class Runner:
         return self.variables(wf)
 
     # -- internals --------------------------------------------------------------
-    def _run(self, wf: BpmnWorkflow, events: list[dict]) -> Incident | None:
+    def _run(self, wf: BpmnWorkflow, events: list[dict], effects: TaskEffects = NO_EFFECTS) -> Incident | None:
         steps = 0
 
         def before(task):
@@ -184,15 +199,21 @@ class Runner:
                     f"more than {self.max_steps} engine steps in one go; does the diagram loop forever?")
             if task.depth > MAX_TREE_DEPTH:
                 raise StepLimitError(_TOO_DEEP)
+            effects.task_started()
 
         def after(task):
+            effects.task_finished(True)
             if _visible(task):
                 now = self.clock()
                 events.append(dict(_describe(task), type="element_entered", at=now))
                 events.append(dict(_describe(task), type="element_left", at=now))
 
         try:
-            wf.do_engine_steps(will_complete_task=before, did_complete_task=after)
+            try:
+                wf.do_engine_steps(will_complete_task=before, did_complete_task=after)
+            except BaseException:
+                effects.task_finished(False)  # the failed task's effects go with it
+                raise
         except StepLimitError as exc:
             ready = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
             task = ready[0] if ready else None

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Iterator
 
 from flask import current_app
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
-from ..engine import FunctionRegistry
+from ..engine import FunctionRegistry, TaskEffects
 from ..extensions import db
 from ..models import Binding, Counter, CrmTask, Group, OutboxMessage, Record, User
 from .context import Actor, utcnow
@@ -40,12 +39,28 @@ from .context import Actor, utcnow
 _templates = SandboxedEnvironment(autoescape=False)
 
 
-@dataclass(frozen=True)
-class _Context:
-    instance_id: str
-    module: str | None
-    record_id: str | None
-    actor: Actor
+class _Context(TaskEffects):
+    """The instance being run, and the savepoint of the rows its current task wrote."""
+
+    def __init__(self, instance_id: str, module: str | None, record_id: str | None, actor: Actor):
+        self.instance_id, self.module, self.record_id, self.actor = instance_id, module, record_id, actor
+        self.savepoint = None
+
+    def writing(self) -> None:
+        """Called before a function writes: the first write of a task opens a savepoint."""
+        if self.savepoint is None:
+            self.savepoint = db.session.begin_nested()
+
+    def task_started(self) -> None:
+        self.task_finished(True)
+
+    def task_finished(self, succeeded: bool) -> None:
+        savepoint, self.savepoint = self.savepoint, None
+        if savepoint is not None and savepoint.is_active:
+            if succeeded:
+                savepoint.commit()
+            else:
+                savepoint.rollback()
 
 
 _current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("crm_context", default=None)
@@ -56,18 +71,23 @@ class ActionError(Exception):
 
 
 @contextmanager
-def acting_for(instance_id: str, module: str | None, record_id: str | None, actor: Actor) -> Iterator[None]:
-    token = _current.set(_Context(instance_id, module, record_id, actor))
+def acting_for(instance_id: str, module: str | None, record_id: str | None, actor: Actor) -> Iterator[_Context]:
+    """Run the engine for this instance; pass the yielded context to the runner as its `effects`."""
+    context = _Context(instance_id, module, record_id, actor)
+    token = _current.set(context)
     try:
-        yield
+        yield context
+        context.task_finished(True)
     finally:
         _current.reset(token)
 
 
-def _ctx() -> _Context:
+def _ctx(writes: bool = False) -> _Context:
     ctx = _current.get()
     if ctx is None:
         raise ActionError("CRM functions run only inside a process instance")
+    if writes:
+        ctx.writing()
     return ctx
 
 
@@ -100,7 +120,7 @@ def update_record(**fields) -> None:
     """Change fields of the linked record (checked like any write; no bindings fire)."""
     from .records import update_record_in_transaction
 
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     rec = _linked()
     try:
         update_record_in_transaction(rec.module, rec.id, fields, ctx.actor, source="process",
@@ -113,7 +133,7 @@ def create_record(module: str, **fields) -> str:
     """Create a record in `module` (its bindings fire); returns its id."""
     from .records import create_record_in_transaction
 
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     try:
         rec = create_record_in_transaction(module, fields, ctx.actor, source="process")
     except Exception as exc:
@@ -125,7 +145,7 @@ def convert_lead(deal_name: str | None = None, amount=None) -> dict:
     """Turn the linked lead into an account, a contact and optionally a deal; mark it converted."""
     from .records import add_event, create_record_in_transaction, update_record_in_transaction
 
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     lead = _linked()
     if lead.module != "Leads":
         raise ActionError("convert_lead works on Leads records")
@@ -159,7 +179,7 @@ def convert_lead(deal_name: str | None = None, amount=None) -> dict:
 
 def set_owner(username: str) -> str:
     """Make `username` the linked record's owner."""
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     rec = _linked()
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         raise ActionError(f"no user {username}")
@@ -172,6 +192,7 @@ def set_owner(username: str) -> str:
 
 def assign_round_robin(group: str) -> str:
     """The next member of `group`, in turn, becomes the record's owner."""
+    _ctx(writes=True)
     members = sorted(db.session.scalars(select(User.username).join(User.groups).where(Group.name == group)))
     if not members:
         raise ActionError(f"group {group!r} has no members")
@@ -206,7 +227,7 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
 
     from .records import add_event
 
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     rec = _linked() if ctx.record_id else None
     owner = owner or (rec.owner if rec else ctx.actor.username)
     due = (utcnow() + dt.timedelta(days=int(due_in_days))).date() if due_in_days is not None else None
@@ -254,7 +275,7 @@ def _recipients(to) -> list[str]:
 
 def send_email(to, subject: str, body: str) -> str:
     """Queue an email rendered from templates over the record; delivered after commit."""
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     scope = {}
     if ctx.record_id:
         scope = record()
@@ -270,7 +291,7 @@ def send_email(to, subject: str, body: str) -> str:
 
 def call_webhook(url: str, payload=None) -> str:
     """Queue a signed POST of `payload` (default: the record) to `url`; retried on failure."""
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     if not str(url).startswith(("http://", "https://")):
         raise ActionError("a webhook URL starts with http:// or https://")
     body = payload if payload is not None else (record() if ctx.record_id else {})
@@ -286,7 +307,7 @@ def add_note(text: str) -> None:
     """A note on the linked record's timeline."""
     from .records import add_event
 
-    ctx = _ctx()
+    ctx = _ctx(writes=True)
     add_event(_linked(), "note", ctx.actor, {"text": str(text)}, ctx.instance_id)
 
 

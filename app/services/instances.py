@@ -67,8 +67,8 @@ def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id:
         wf = eng.new_workflow(info.id, info.dialect, info.spec_json, variables)
     except ScriptError as exc:
         raise ValidationError(f"variables cannot be stored: {exc}") from None
-    with acting_for(instance.id, module, record_id, actor):
-        outcome = eng.runner.advance(wf)
+    with acting_for(instance.id, module, record_id, actor) as effects:
+        outcome = eng.runner.advance(wf, effects)
     step = Step(instance, actor)
     step.record("instance_started", data=jsonable(variables), at=started_at)
     opened = step.apply_outcome(info, wf, outcome)
@@ -183,8 +183,8 @@ def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
     with locked_instance(instance_id) as instance:
         _require(instance, {"error"}, "retry")
         info, wf = _load(instance)
-        with acting_for(instance.id, instance.record_module, instance.record_id, actor):
-            outcome = engine().runner.retry(wf)
+        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+            outcome = engine().runner.retry(wf, effects)
         _resolve_incidents(instance_id, "retried")
         step = Step(instance, actor)
         step.record("retried")

@@ -156,8 +156,8 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
     info = definition_info(instance.definition_id)
     wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
     try:
-        with acting_for(instance.id, instance.record_module, instance.record_id, actor):
-            outcome = eng.runner.complete(wf, task.id, data, actor.username)
+        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+            outcome = eng.runner.complete(wf, task.id, data, actor.username, effects)
     except TaskNotReadyError:
         raise ConflictError("task was completed by someone else") from None
     # Conditional on what the checks above saw: a claim that landed in
