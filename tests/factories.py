@@ -50,6 +50,9 @@ class ApiClient:
     def patch(self, url, **kw):
         return self.client.patch(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def delete(self, url, **kw):
+        return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
     # conveniences ---------------------------------------------------------------
     def deploy(self, *paths: Path, expect: int = 201):
         data = {"files": [(open(p, "rb"), Path(p).name) for p in paths]}
@@ -83,17 +86,19 @@ class Factories:
         self.app = app
         self._n = 0
 
-    def user(self, name: str | None = None, *, groups=(), admin: bool = False, password: str = "secret") -> str:
+    def user(self, name: str | None = None, *, groups=(), admin: bool = False, password: str = "secret",
+             email: str | None = None, manager: str | None = None) -> str:
         from app.services.users import create_user
 
         self._n += 1
         name = name or f"user{self._n}"
         with self.app.app_context():
-            create_user(name, password, list(groups), admin)
+            create_user(name, password, list(groups), admin, email=email, manager=manager)
         return name
 
-    def client(self, name: str | None = None, *, groups=(), admin: bool = False) -> ApiClient:
-        name = self.user(name, groups=groups, admin=admin)
+    def client(self, name: str | None = None, *, groups=(), admin: bool = False, email: str | None = None,
+               manager: str | None = None) -> ApiClient:
+        name = self.user(name, groups=groups, admin=admin, email=email, manager=manager)
         return ApiClient.login(self.app, name, "secret")
 
 

@@ -94,6 +94,10 @@ class RecordQuerySchema(PageArgs):
     class Meta:
         unknown = INCLUDE  # field filters: ?stage=Closing&region=EU
 
+    def load(self, data, *, many=None, partial=None, unknown=None):
+        # webargs loads query strings with unknown=EXCLUDE, which would drop every field filter.
+        return super().load(data, many=many, partial=partial, unknown=INCLUDE)
+
 
 class TimelineEventSchema(Schema):
     id = ma.Integer()

@@ -37,16 +37,17 @@ def sign(body: bytes, secret: str) -> str:
 
 def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
     claimed = []
+    # The claim repeats the whole "due" condition: a dispatcher that read the same due row and waited for
+    # another's claim to commit then finds the row `sending` with a fresh lock, and must not win it too.
+    due = or_((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+              (OutboxMessage.status == "sending") & (OutboxMessage.locked_at < now - STALE_AFTER))
     with write_transaction():
         ids = db.session.scalars(
-            select(OutboxMessage.id).where(or_(
-                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == "sending") & (OutboxMessage.locked_at < now - STALE_AFTER)))
-            .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
+            select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
         for message_id in ids:
             won = db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status.in_(
-                    ["pending", "sending"])).values(status="sending", locked_at=now)
+                update(OutboxMessage).where(OutboxMessage.id == message_id, due)
+                .values(status="sending", locked_at=now)
                 .execution_options(synchronize_session=False)).rowcount
             if won:
                 claimed.append(message_id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..crm import BUILTIN_MODULES, FieldError, binding_matches, check_field_definitions, check_rules, clean_values
 from ..errors import ConflictError, ForbiddenError, NotFoundError, StagecoachError, ValidationError
 from ..extensions import db
-from ..models import Binding, Module, ProcessInstance, Record, RecordEvent, User
+from ..models import Binding, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
 from .context import Actor, engine, utcnow
 from .pagination import Page, paginate
 from .transactions import write_transaction
@@ -147,6 +147,10 @@ def create_binding(data: dict, actor: Actor | None = None) -> Binding:
         raise ValidationError("invalid binding", errors=errors)
     with write_transaction():
         module = get_module(data["module"])
+        if db.session.scalar(select(ProcessDefinition.id).where(
+                ProcessDefinition.key == data["process_key"]).limit(1)) is None:
+            raise ValidationError("invalid binding", errors={"process_key": [
+                f"no deployed process {data['process_key']!r}; deploy it first"]})
         options = dict(data.get("options") or {})
         if data.get("kind") == "blueprint":
             stage_field = options.get("stage_field", "stage")
@@ -216,20 +220,42 @@ def get_record(module: str, record_id: str) -> Record:
 
 def list_records(module: str, filters: dict, page: int, per_page: int) -> Page:
     mod = get_module(module)
-    names = {f["name"] for f in mod.fields}
+    by_name = {f["name"]: f for f in mod.fields}
     stmt = select(Record).where(Record.module == module)
     for name, value in filters.items():
         if name == "owner":
             stmt = stmt.where(Record.owner == value)
-        elif name in names:
-            stmt = stmt.where(Record.data[name].as_string() == str(value))
+        elif name in by_name:
+            stmt = stmt.where(_filter_clause(by_name[name], str(value)))
         else:
             raise ValidationError("unknown filter", errors={name: ["not a field of this module"]})
     return paginate(stmt.order_by(Record.created_at.desc(), Record.id.desc()), page, per_page)
 
 
+def _filter_clause(field: dict, value: str):
+    """Equality on a JSON field, compared as its type (SQLite extracts JSON true as 1, not 'true')."""
+    column = Record.data[field["name"]]
+    if field["type"] == "boolean":
+        if value.lower() not in {"true", "false"}:
+            raise ValidationError("invalid filter", errors={field["name"]: ["must be true or false"]})
+        return column.as_boolean() == (value.lower() == "true")
+    if field["type"] in {"number", "currency", "percent"}:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValidationError("invalid filter", errors={field["name"]: ["must be a number"]}) from None
+        return column.as_float() == number
+    return column.as_string() == value
+
+
 def timeline(module: str, record_id: str, page: int, per_page: int) -> Page:
-    get_record(module, record_id)
+    """A record's events, oldest first; a deleted record's timeline stays readable (it ends with `deleted`)."""
+    record = db.session.get(Record, record_id)
+    if record is None or record.module != module:
+        kept = db.session.scalar(select(RecordEvent.id).where(RecordEvent.record_id == record_id,
+                                                              RecordEvent.module == module).limit(1))
+        if record is not None or kept is None:
+            raise NotFoundError(f"no {module} record {record_id}")
     stmt = select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)
     return paginate(stmt, page, per_page)
 
