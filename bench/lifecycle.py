@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import math
 import os
 import re
 import shutil
@@ -39,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import requests
 from sqlalchemy import (
@@ -50,10 +50,10 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import OperationalError
+
+from common import load_average, percentile, reset_postgres, sqlalchemy_url  # noqa: E402
 
 BPMN = ROOT / "tests" / "fixtures" / "bpmn" / "valid" / "three_tasks.bpmn"
 PROCESS_KEY = "three_tasks"
@@ -67,15 +67,6 @@ _NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 
 
 # -- figures ----------------------------------------------------------------------
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (values in seconds, result in milliseconds)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1] * 1000
-
 
 @dataclass
 class Run:
@@ -184,34 +175,6 @@ class SqlCount:
 
 
 # -- databases --------------------------------------------------------------------
-
-def sqlalchemy_url(url: str) -> str:
-    from config import normalise_database_url
-    return normalise_database_url(url)
-
-
-def reset_postgres(url: str) -> None:
-    """Drop and recreate the public schema of the bench database (create the database if missing)."""
-    url = sqlalchemy_url(url)
-    eng = create_engine(url)
-    try:
-        conn = eng.connect()
-    except OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise
-        eng.dispose()
-        name = eng.url.database
-        admin = create_engine(eng.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        conn = eng.connect()
-    with conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-        conn.commit()
-    eng.dispose()
-
 
 class Target:
     """One database kind: a fresh URL per phase."""
@@ -548,13 +511,6 @@ def count_http_sql(url: str) -> SqlCount:
         counter.close()
         engine.dispose()
     return counter
-
-
-def load_average() -> str:
-    try:
-        return "/".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on every platform
-        return "n/a"
 
 
 # -- main ---------------------------------------------------------------------------

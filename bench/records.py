@@ -30,7 +30,6 @@ import argparse
 import collections
 import contextlib
 import io
-import math
 import os
 import re
 import shutil
@@ -42,9 +41,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event
+
+from common import load_average, percentile, reset_postgres, sqlalchemy_url  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/stagecoach_bench_records"
 ADMIN_PASSWORD = "bench-admin-password"
@@ -75,15 +76,6 @@ DIAGRAMS = {
 
 
 # -- figures ----------------------------------------------------------------------
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (values in seconds, result in milliseconds)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1] * 1000
-
 
 class SqlCount:
     """Counts statements sent through one SQLAlchemy engine while `active`."""
@@ -171,34 +163,6 @@ class Run:
 
 
 # -- databases --------------------------------------------------------------------
-
-def sqlalchemy_url(url: str) -> str:
-    from config import normalise_database_url
-    return normalise_database_url(url)
-
-
-def reset_postgres(url: str) -> None:
-    """Drop and recreate the public schema of the bench database (create the database if missing)."""
-    url = sqlalchemy_url(url)
-    eng = create_engine(url)
-    try:
-        conn = eng.connect()
-    except OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise
-        eng.dispose()
-        name = eng.url.database
-        admin = create_engine(eng.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        conn = eng.connect()
-    with conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-        conn.commit()
-    eng.dispose()
-
 
 def fresh_url(kind: str, pg_url: str, workdir: Path, phase: str) -> str:
     if kind == "sqlite":
@@ -316,13 +280,6 @@ def run_scenario(kind: str, bindings: int, args, workdir: Path) -> Run:
     finally:
         engine.dispose()
     return run
-
-
-def load_average() -> str:
-    try:
-        return "/".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on every platform
-        return "n/a"
 
 
 # -- main ---------------------------------------------------------------------------
