@@ -114,15 +114,6 @@ def get_definition(definition_id: str) -> ProcessDefinition:
     return definition
 
 
-def latest_definition(key: str) -> ProcessDefinition:
-    definition = db.session.execute(
-        select(ProcessDefinition).where(ProcessDefinition.key == key)
-        .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
-    if definition is None:
-        raise NotFoundError(f"no process definition with key {key!r}")
-    return definition
-
-
 def latest_definition_id(key: str | None) -> str:
     """The id of the newest version of `key` (one indexed lookup)."""
     definition_id = db.session.scalar(
