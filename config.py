@@ -116,6 +116,11 @@ class Config:
     OUTBOX_DISPATCH = _env_bool("STAGECOACH_OUTBOX_DISPATCH", True)
     OUTBOX_POLL_SECONDS = float(os.environ.get("STAGECOACH_OUTBOX_POLL_SECONDS", "2"))
 
+    # Timers: the embedded job runner in each server process (STAGECOACH_JOBS_EMBEDDED=0
+    # when dedicated `flask jobs worker` processes run them) and how often it looks.
+    JOBS_EMBEDDED = _env_bool("STAGECOACH_JOBS_EMBEDDED", True)
+    JOBS_POLL_SECONDS = float(os.environ.get("STAGECOACH_JOBS_POLL_SECONDS", "1"))
+
     API_TITLE = "Stagecoach"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -134,6 +139,7 @@ class TestConfig(Config):
     PASSWORD_TIME_COST = 1
     PASSWORD_MEMORY_COST = 1024
     OUTBOX_DISPATCH = False  # tests deliver by calling deliver_due with a controlled clock
+    JOBS_EMBEDDED = False  # tests run due jobs by calling run_due_jobs with a controlled clock
     WEBHOOK_SECRET = "test-webhook-secret"
     # TEST_DATABASE_URL: the database the suite runs on (default: a temporary SQLite file).
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")

@@ -2,8 +2,12 @@
 
 
 def post_worker_init(worker):
-    """Start the embedded outbox dispatcher in each worker (claims keep deliveries single)."""
+    """Start the embedded job runner and outbox dispatcher in each worker (claims keep work single)."""
     app = worker.wsgi
+    if app.config.get("JOBS_EMBEDDED"):
+        from app.jobs.timers import start_job_runner
+
+        start_job_runner(app)
     if app.config.get("OUTBOX_DISPATCH"):
         from app.jobs.outbox import start_dispatcher
 

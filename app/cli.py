@@ -15,6 +15,7 @@ bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
 DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".json"}
 MANIFEST = "stagecoach.json"  # modules and bindings of a folder, applied after its diagrams deploy
 outbox_cli = AppGroup("outbox", help="Deliver queued emails and webhook calls.")
+jobs_cli = AppGroup("jobs", help="Fire due timers.")
 
 
 @users_cli.command("create")
@@ -117,7 +118,31 @@ def deliver():
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@jobs_cli.command("run")
+def run_jobs():
+    """Fire every timer due now, once."""
+    from .services.jobs import run_due_jobs
+
+    counts = run_due_jobs(worker="cli")
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@jobs_cli.command("worker")
+def jobs_worker():
+    """Fire due timers until interrupted (run any number of these beside the API processes)."""
+    import threading
+
+    from .jobs.timers import run_forever
+
+    click.echo("job worker started; Ctrl-C stops it")
+    try:
+        run_forever(current_app._get_current_object(), threading.Event())
+    except KeyboardInterrupt:
+        pass
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(bpmn_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(jobs_cli)

@@ -168,10 +168,25 @@ def _load(name: str, content: bytes) -> _File:
     _check_references(f)
     if f.problems:
         return f
+    _quote_iso_timers(f.root)
     uses_camunda = CAMUNDA_NS in f.root.nsmap.values() or any(
         etree.QName(a).namespace == CAMUNDA_NS for el in f.root.iter() if isinstance(el.tag, str) for a in el.attrib)
     f.dialect = "camunda" if uses_camunda else "spiff"
     return f
+
+
+_ISO_TIMER = re.compile(
+    r"^(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.,HMS]+)?|\d{4}-\d{2}-\d{2}(T[\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?)$")
+
+
+def _quote_iso_timers(root) -> None:
+    """Modelers write `PT4H` or `R3/PT1H`; SpiffWorkflow evaluates timer expressions as Python,
+    so a bare ISO 8601 literal becomes the string it means."""
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (el.text or "").strip()
+            if _ISO_TIMER.match(text):
+                el.text = repr(text)
 
 
 def _short_xsd_message(message: str) -> str:
@@ -303,6 +318,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
                     "standardLoopCharacteristics"}:
             continue
         info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
+        trigger = _trigger(el, f.root)
+        if trigger:
+            info["trigger"] = trigger
         properties = _properties(el)
         if properties:
             info["properties"] = properties
@@ -314,6 +332,30 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
                 form_files.add(form_file)
         elements[el.get("id")] = info
     return elements, form_files
+
+
+def _trigger(el, root) -> dict | None:
+    """What an event (or receive task) waits for: {kind: message|signal|timer, name}."""
+    if local_name(el) == "receiveTask" and el.get("messageRef"):
+        return {"kind": "message", "name": _ref_name(root, "message", el.get("messageRef"))}
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        kind = local_name(child)
+        if kind == "messageEventDefinition":
+            return {"kind": "message", "name": _ref_name(root, "message", child.get("messageRef"))}
+        if kind == "signalEventDefinition":
+            return {"kind": "signal", "name": _ref_name(root, "signal", child.get("signalRef"))}
+        if kind == "timerEventDefinition":
+            return {"kind": "timer", "name": el.get("name") or el.get("id")}
+    return None
+
+
+def _ref_name(root, tag: str, ref: str | None) -> str | None:
+    if not ref:
+        return None
+    found = root.xpath(f"//bpmn:{tag}[@id=$ref]", namespaces={"bpmn": BPMN_NS}, ref=ref)
+    return (found[0].get("name") or ref) if found else ref
 
 
 def _properties(el) -> dict[str, str]:

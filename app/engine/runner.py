@@ -8,10 +8,16 @@ in its own tables (open human tasks, active activities, variables).
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -75,7 +81,54 @@ class Outcome:
     active: list[dict] = field(default_factory=list)
     variables: dict = field(default_factory=dict)
     closed_tasks: set[str] = field(default_factory=set)  # human tasks no longer open (done or withdrawn)
+    # what the instance waits for: {"kind": "timer", "due_at"} / {"kind": "message"|"signal", "name"}
+    waits: list[dict] = field(default_factory=list)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
+
+
+def _event_kind(definition) -> str | None:
+    if isinstance(definition, TimerEventDefinition):
+        return "timer"
+    if isinstance(definition, MessageEventDefinition):
+        return "message"
+    if isinstance(definition, SignalEventDefinition):
+        return "signal"
+    return None
+
+
+def _due(value) -> dt.datetime | None:
+    if isinstance(value, dict):  # a cycle: {"cycles": n, "next": iso, ...}
+        value = value.get("next")
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _definitions(task) -> list:
+    """The event definitions a waiting task listens for (an event-based gateway has several)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
+def waits_of(wf: BpmnWorkflow) -> list[dict]:
+    """What the workflow waits for from outside: timers with their due time, messages, signals."""
+    waits = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        for definition in _definitions(task):
+            kind = _event_kind(definition)
+            if kind == "timer":
+                due = _due(task._get_internal_data("event_value"))
+                if due is not None:
+                    waits.append({"kind": "timer", "due_at": due, "element_id": task.task_spec.bpmn_id})
+            elif kind in {"message", "signal"}:
+                waits.append({"kind": kind, "name": definition.name, "element_id": task.task_spec.bpmn_id})
+    return waits
 
 
 def _utcnow() -> dt.datetime:
@@ -138,6 +191,35 @@ class Runner:
         outcome = self._outcome(wf, events, incident, waiting_before, human_before)
         outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
         return outcome
+
+    def fire_timers(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
+        """Let every timer that is due fire, then advance."""
+        wf.refresh_timers()
+        return self.advance(wf, effects)
+
+    def deliver(self, wf: BpmnWorkflow, kind: str, name: str, variables: dict,
+                effects: TaskEffects = NO_EFFECTS) -> Outcome:
+        """Deliver a message or signal to the tasks waiting for it, then advance.
+
+        The variables are merged into the catching tasks' data before they
+        catch, whatever the dialect's payload convention.
+
+        Raises:
+            TaskNotReadyError: nothing in this workflow waits for it.
+        """
+        check_storable(variables)
+        waiting = [(t, d) for t in wf.get_tasks(state=TaskState.WAITING) for d in _definitions(t)
+                   if _event_kind(d) == kind and d.name == name]
+        if not waiting:
+            raise TaskNotReadyError(f"nothing waits for {kind} {name!r}")
+        for task, _ in waiting:
+            task.data.update(variables)
+        definition = copy.copy(waiting[0][1])
+        payload = dict(variables)
+        if type(definition).__module__.startswith("SpiffWorkflow.camunda"):
+            payload = {"payload": dict(variables), "result_var": None}
+        wf.send_event(BpmnEvent(definition, payload))
+        return self.advance(wf, effects)
 
     def retry(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""
@@ -285,4 +367,4 @@ class Runner:
         open_ids = {t.id for t in open_tasks}
         return Outcome(status=status, events=events, incident=incident, open_tasks=open_tasks,
                        active=active, variables=variables, closed_tasks=human_before - open_ids,
-                       opened_tasks=open_ids - human_before)
+                       opened_tasks=open_ids - human_before, waits=waits_of(wf) if status != "completed" else [])

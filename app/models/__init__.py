@@ -1,12 +1,14 @@
 """SQLAlchemy models, one module per aggregate."""
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
+from .jobs import BufferedMessage, EventSubscription, Job
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import OutboxMessage
 from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
 
 __all__ = [
+    "BufferedMessage", "EventSubscription", "Job",
     "Binding", "Counter", "CrmTask", "Module", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "TaskCandidate", "User", "user_groups",

@@ -33,6 +33,11 @@ class ProcessInstance(db.Model):
     record_module: Mapped[str | None] = mapped_column(String(100))
     record_id: Mapped[str | None] = mapped_column(String(32), index=True)
     record_role: Mapped[str | None] = mapped_column(String(20))
+    # When the earliest waiting timer is due, and whether the instance waits for
+    # messages or signals: lets a step skip the job and subscription tables when
+    # neither was nor is in play.
+    next_timer_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    subscribed: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -16,7 +16,9 @@ from typing import Any
 from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_due_date
 from ..errors import InstanceBusyError
 from ..extensions import db
-from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance, TaskCandidate
+from ..models import (
+    ActiveActivity, EventSubscription, HistoryEvent, HumanTask, Incident, Job, ProcessInstance, TaskCandidate,
+)
 from .context import Actor, engine, utcnow
 from .definitions import DefinitionInfo
 from .transactions import InstanceRow
@@ -29,6 +31,8 @@ CANDIDATES = TaskCandidate.__table__
 ACTIVITIES = ActiveActivity.__table__
 INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
+JOBS = Job.__table__
+SUBSCRIPTIONS = EventSubscription.__table__
 
 
 def jsonable(value):
@@ -72,6 +76,7 @@ class Step:
     active: list[dict] | None = None
     incidents: list[dict] = field(default_factory=list)
     info: DefinitionInfo | None = None
+    waits: list[dict] | None = None  # None: this step did not run the engine
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -120,6 +125,7 @@ class Step:
             self.candidates += [{"task_id": task.id, "kind": "group", "name": g} for g in dict.fromkeys(groups)]
             opened.append(row)
         self.active = [dict(a, instance_id=self.instance.id) for a in outcome.active]
+        self.waits = outcome.waits if outcome.status in {"running", "error"} else []
         if outcome.incident is not None:
             self.incidents.append({"instance_id": self.instance.id, "element_id": outcome.incident.element_id,
                                    "element_name": outcome.incident.element_name,
@@ -136,6 +142,7 @@ class Step:
         """Write the step: one Core statement per table touched, on the session's connection."""
         conn = db.session.connection()
         inst = self.instance
+        wait_statements = self._plan_waits(new) if self.waits is not None else []
         if new:
             conn.execute(INSTANCES.insert(), [{
                 **{c: getattr(inst, c) for c in InstanceRow.COLUMNS}, "state_version": STATE_VERSION,
@@ -166,9 +173,52 @@ class Step:
             conn.execute(INCIDENTS.insert(), [dict(i, id=_new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
+        for statement, rows in wait_statements:  # after the instance row: jobs reference it
+            if rows is None:
+                conn.execute(statement)
+            else:
+                conn.execute(statement, rows)
+        if self.waits and any(w["kind"] == "message" for w in self.waits) and _buffered_messages_exist():
+            from .events import deliver_buffered  # a message sent with a ttl may be waiting for this instance
+            deliver_buffered(inst.id)
         if inst.record_id:
             from .crm_actions import sync_record  # records follow the processes bound to them
             sync_record(self)
+
+
+    def _plan_waits(self, new: bool) -> list:
+        """Line the timer job and the message/signal subscriptions up with what the instance
+        waits for: instance columns go into this step's update; returns the statements to run."""
+        inst = self.instance
+        timers = [w["due_at"] for w in self.waits if w["kind"] == "timer"]
+        next_timer = min(timers) if timers else None
+        events = [w for w in self.waits if w["kind"] in {"message", "signal"}]
+        statements = []
+        if next_timer != inst.next_timer_at:
+            if inst.next_timer_at is not None and not new:
+                statements.append((JOBS.delete().where(JOBS.c.instance_id == inst.id, JOBS.c.kind == "timer"), None))
+            if next_timer is not None:
+                statements.append((JOBS.insert(), [{
+                    "id": _new_id(), "kind": "timer", "instance_id": inst.id, "due_at": next_timer,
+                    "status": "pending", "attempts": 0, "max_attempts": 3, "created_at": self.now}]))
+            self.set(next_timer_at=next_timer)
+        if inst.subscribed or events:
+            if inst.subscribed and not new:
+                statements.append((SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == inst.id), None))
+            if events:
+                statements.append((SUBSCRIPTIONS.insert(), [
+                    {"id": _new_id(), "instance_id": inst.id, "kind": w["kind"], "name": w["name"],
+                     "business_key": inst.business_key, "element_id": w.get("element_id"), "created_at": self.now}
+                    for w in events]))
+            if inst.subscribed != bool(events):
+                self.set(subscribed=bool(events))
+        return statements
+
+
+def _buffered_messages_exist() -> bool:
+    from ..models import BufferedMessage
+    return db.session.scalar(BufferedMessage.__table__.select().with_only_columns(
+        BufferedMessage.__table__.c.id).limit(1)) is not None
 
 
 def _new_id() -> str:

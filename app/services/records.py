@@ -324,8 +324,24 @@ def update_record_in_transaction(module: str, record_id: str, values: dict, acto
     add_event(record, "updated", actor, {"changes": changed, "source": source}, instance_id)
     if source == "api":
         _fire(mod, record, "edit", set(changed), actor)
+        _tell_linked_instances(record, set(changed), actor)
     db.session.flush()
     return record
+
+
+def _tell_linked_instances(record: Record, changed: set[str], actor: Actor) -> None:
+    """Deliver `record_edited` (and `record_<field>_changed`) to instances on this record that wait for it."""
+    from ..models import EventSubscription
+    from .events import deliver_to
+
+    names = {"record_edited", *(f"record_{field}_changed" for field in changed)}
+    waiting = db.session.execute(
+        select(EventSubscription.instance_id, EventSubscription.name)
+        .join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
+        .where(ProcessInstance.record_id == record.id, EventSubscription.kind == "message",
+               EventSubscription.name.in_(names))).all()
+    for instance_id, name in dict(waiting).items():
+        deliver_to(instance_id, "message", name, {"changed_fields": sorted(changed)}, actor)
 
 
 def delete_record(module: str, record_id: str, actor: Actor) -> None:

@@ -43,9 +43,12 @@ class InstanceRow:
     record_module: str | None = None
     record_id: str | None = None
     record_role: str | None = None
+    next_timer_at: dt.datetime | None = None
+    subscribed: bool = False
 
     COLUMNS = ("id", "definition_id", "process_key", "business_key", "status", "variables", "started_at",
-               "ended_at", "started_by", "lock_version", "state", "record_module", "record_id", "record_role")
+               "ended_at", "started_by", "lock_version", "state", "record_module", "record_id", "record_role",
+               "next_timer_at", "subscribed")
 
 
 def _is_lock_failure(exc: OperationalError) -> bool:

@@ -1,0 +1,49 @@
+"""Messages and signals from outside, and the jobs that run timers."""
+from ..errors import ForbiddenError
+from ..schemas.events import DeliverySchema, JobPageSchema, JobQuerySchema, JobSchema, MessageSchema, SignalSchema
+from ..services import events, jobs
+from .common import current_actor, problems, protected_blueprint
+
+blp = protected_blueprint("events", __name__, "", "Messages, signals and jobs")
+
+
+@blp.route("/messages", methods=["POST"])
+@blp.arguments(MessageSchema)
+@blp.response(200, DeliverySchema)
+@problems(blp, 400, 401, 404, 409)
+def send_message(body):
+    """Deliver a message to the instance waiting for it, or start one at a message start event."""
+    return events.send_message(body.pop("name"), current_actor(), ttl_seconds=body.pop("ttl"), **body)
+
+
+@blp.route("/signals", methods=["POST"])
+@blp.arguments(SignalSchema)
+@blp.response(200, DeliverySchema)
+@problems(blp, 400, 401)
+def broadcast_signal(body):
+    """Broadcast a signal to every waiting catch event and signal start event."""
+    return events.broadcast_signal(body["name"], current_actor(), body["variables"])
+
+
+def _admin():
+    if not current_actor().is_admin:
+        raise ForbiddenError("only an admin may see and retry jobs")
+
+
+@blp.route("/jobs", methods=["GET"])
+@blp.arguments(JobQuerySchema, location="query")
+@blp.response(200, JobPageSchema)
+@problems(blp, 400, 401, 403)
+def list_jobs(query):
+    """Timer jobs: pending (optionally only those due) and failed, with their errors (admin)."""
+    _admin()
+    return jobs.list_jobs(query["status"], query["page"], query["per_page"], due=query["due"])
+
+
+@blp.route("/jobs/<job_id>/retry", methods=["POST"])
+@blp.response(200, JobSchema)
+@problems(blp, 401, 403, 404, 409)
+def retry_job(job_id):
+    """Put a failed job back in line (admin)."""
+    _admin()
+    return jobs.retry_job(job_id)

@@ -1,0 +1,144 @@
+"""Messages and signals from outside: correlated through the subscription index.
+
+`send_message` finds the receivers among the instances' subscriptions (an
+indexed lookup by message name, then business key or instance id), or a
+definition whose start event waits for that message; `correlation` narrows
+by instance variables. No receiver: 404, or, with `ttl`, the message is
+buffered and handed to the first instance that starts waiting for it before
+it expires. Several receivers: 409 unless `all`. `broadcast_signal` reaches
+every subscribed instance and starts every definition with that signal start.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ..engine import ScriptError, TaskNotReadyError
+from ..errors import ConflictError, NotFoundError, ValidationError
+from ..extensions import db
+from ..models import BufferedMessage, EventSubscription, ProcessDefinition, ProcessInstance
+from .context import Actor, engine, utcnow
+from .crm_actions import acting_for
+from .definitions import definition_info
+from .instances import InstanceResult, start_in_transaction
+from .projection import Step
+from .transactions import lock_instance, write_transaction
+
+
+def _receivers(kind: str, name: str, business_key=None, instance_id=None, correlation=None) -> list[str]:
+    stmt = select(EventSubscription.instance_id).where(EventSubscription.kind == kind, EventSubscription.name == name)
+    if business_key is not None:
+        stmt = stmt.where(EventSubscription.business_key == business_key)
+    if instance_id is not None:
+        stmt = stmt.where(EventSubscription.instance_id == instance_id)
+    if correlation:
+        stmt = stmt.join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
+        for key, value in correlation.items():
+            stmt = stmt.where(ProcessInstance.variables[key].as_string() == str(value))
+    return list(dict.fromkeys(db.session.scalars(stmt.order_by(EventSubscription.created_at))))
+
+
+def _start_definitions(kind: str, name: str) -> list[str]:
+    """Latest definitions whose start event waits for this message or signal."""
+    newest: dict[str, tuple[int, str]] = {}
+    for key, version, definition_id in db.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.id)):
+        if key not in newest or version > newest[key][0]:
+            newest[key] = (version, definition_id)
+    found = []
+    for _, definition_id in newest.values():
+        elements = definition_info(definition_id).elements
+        if any(e.get("type") == "startEvent" and (e.get("trigger") or {}).get("kind") == kind
+               and e["trigger"].get("name") == name for e in elements.values()):
+            found.append(definition_id)
+    return found
+
+
+def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: Actor) -> InstanceResult:
+    """Inside a write transaction: hand a message or signal to one waiting instance."""
+    instance = lock_instance(ProcessInstance.id == instance_id)
+    if instance is None or instance.status != "running":
+        raise ConflictError(f"instance {instance_id} is not running")
+    info = definition_info(instance.definition_id)
+    eng = engine()
+    wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+    try:
+        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+            outcome = eng.runner.deliver(wf, kind, name, variables, effects)
+    except TaskNotReadyError:
+        raise ConflictError(f"instance {instance_id} no longer waits for {kind} {name!r}") from None
+    except ScriptError as exc:
+        raise ValidationError(f"variables cannot be stored: {exc}") from None
+    step = Step(instance, actor)
+    step.record(f"{kind}_received", data={"name": name, "variables": variables})
+    opened = step.apply_outcome(info, wf, outcome)
+    step.write()
+    return InstanceResult(instance, opened)
+
+
+def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
+                 process_instance_id: str | None = None, correlation: dict | None = None,
+                 ttl_seconds: int | None = None, all: bool = False) -> dict:
+    """Deliver a message; returns {"delivered": [instance ids], "started": [...], "buffered": id|None}."""
+    variables = variables or {}
+    with write_transaction():
+        receivers = _receivers("message", name, business_key, process_instance_id, correlation)
+        if len(receivers) > 1 and not all:
+            raise ConflictError(f"{len(receivers)} instances wait for message {name!r}; narrow the "
+                                "correlation or send all=true", instance_ids=receivers)
+        delivered = [deliver_to(i, "message", name, variables, actor).id for i in receivers]
+        started = []
+        if not delivered and process_instance_id is None:
+            definitions = _start_definitions("message", name)
+            if len(definitions) > 1 and not all:
+                raise ConflictError(f"{len(definitions)} processes start on message {name!r}")
+            for definition_id in definitions:
+                result = start_in_transaction(actor, definition_id=definition_id, variables=variables,
+                                              business_key=business_key)
+                if result.status == "running" and result.instance.subscribed:
+                    result = deliver_to(result.id, "message", name, variables, actor)
+                started.append(result.id)
+        if delivered or started:
+            return {"delivered": delivered, "started": started, "buffered": None}
+        if not ttl_seconds:
+            raise NotFoundError(f"no instance or process waits for message {name!r}")
+        buffered = BufferedMessage(name=name, business_key=business_key, process_instance_id=process_instance_id,
+                                   variables=variables, expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds))
+        db.session.add(buffered)
+        db.session.flush()
+        return {"delivered": [], "started": [], "buffered": buffered.id}
+
+
+def deliver_buffered(instance_id: str) -> None:
+    """Inside a write transaction, after a step: hand the instance the buffered messages it now waits for."""
+    subscriptions = db.session.execute(select(EventSubscription.name, EventSubscription.business_key).where(
+        EventSubscription.instance_id == instance_id, EventSubscription.kind == "message")).all()
+    now = utcnow()
+    for name, business_key in subscriptions:
+        message = db.session.scalars(select(BufferedMessage).where(
+            BufferedMessage.name == name, BufferedMessage.expires_at > now,
+            (BufferedMessage.business_key.is_(None)) | (BufferedMessage.business_key == business_key),
+            (BufferedMessage.process_instance_id.is_(None)) | (BufferedMessage.process_instance_id == instance_id))
+            .order_by(BufferedMessage.created_at).limit(1)).first()
+        if message is not None:
+            variables = dict(message.variables)
+            db.session.delete(message)
+            db.session.flush()
+            from .context import SYSTEM
+            deliver_to(instance_id, "message", name, variables, SYSTEM)
+            return
+
+
+def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> dict:
+    """Every instance waiting for the signal catches it; every process starting on it starts."""
+    variables = variables or {}
+    with write_transaction():
+        delivered = [deliver_to(i, "signal", name, variables, actor).id for i in _receivers("signal", name)]
+        started = []
+        for definition_id in _start_definitions("signal", name):
+            result = start_in_transaction(actor, definition_id=definition_id, variables=variables)
+            if result.status == "running" and result.instance.subscribed:
+                result = deliver_to(result.id, "signal", name, variables, actor)
+            started.append(result.id)
+    return {"delivered": delivered, "started": started}
