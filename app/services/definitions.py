@@ -77,7 +77,7 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
         deployment.resources = list(resources.values())
         db.session.add(deployment)
         db.session.flush()
-        definitions = []
+        definitions, fresh = [], []
         for model in models:
             latest = db.session.execute(
                 select(ProcessDefinition).where(ProcessDefinition.key == model.key)
@@ -92,8 +92,31 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
                 spec_json=eng.dump_spec(model), elements=model.elements)
             db.session.add(definition)
             definitions.append(definition)
+            fresh.append(definition)
         db.session.flush()
+        for definition in fresh:
+            _schedule(definition, actor)
     return deployment, definitions
+
+
+def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
+    """A process whose start event is a timer runs on its schedule: deploying it starts the
+    instance that waits for that timer, and retires the waiting one of the version it replaces."""
+    starts = [eid for eid, e in definition.elements.items()
+              if e.get("type") == "startEvent" and (e.get("trigger") or {}).get("kind") == "timer"]
+    if not starts:
+        return
+    from ..models import ActiveActivity, ProcessInstance
+    from .context import SYSTEM
+    from .instances import cancel_instance, start_in_transaction
+
+    waiting = db.session.scalars(
+        select(ProcessInstance.id).join(ActiveActivity, ActiveActivity.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.process_key == definition.key, ProcessInstance.status == "running",
+               ProcessInstance.definition_id != definition.id, ActiveActivity.element_id.in_(starts))).all()
+    for instance_id in waiting:
+        cancel_instance(instance_id, SYSTEM, f"replaced by version {definition.version}")
+    start_in_transaction(SYSTEM, definition_id=definition.id, business_key=f"schedule:{definition.key}")
 
 
 def list_definitions(key: str | None, latest: bool, page: int, per_page: int) -> Page:

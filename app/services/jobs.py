@@ -31,7 +31,7 @@ RETRY_BASE = dt.timedelta(seconds=30)
 
 def _claim(now: dt.datetime) -> Job | None:
     stmt = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
-            .where(Job.status == "pending", Job.due_at <= now, ProcessInstance.status == "running")
+            .where(Job.status == "pending", Job.due_at < now, ProcessInstance.status == "running")
             .order_by(Job.due_at).limit(1))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Job)
@@ -39,7 +39,10 @@ def _claim(now: dt.datetime) -> Job | None:
 
 
 def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit: int = 500) -> dict[str, int]:
-    """Run jobs due at `now` (default: the clock) one transaction each; returns counts."""
+    """Run the jobs due before `now` (default: the clock), one transaction each; returns counts.
+
+    Due means strictly before, as the engine decides whether a timer has fired.
+    """
     counts = {"done": 0, "failed": 0, "retried": 0}
     for _ in range(limit):
         moment = now or utcnow()

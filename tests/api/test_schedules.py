@@ -1,0 +1,86 @@
+"""Processes that run on a schedule: a timer start event."""
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+
+from app.services.jobs import run_due_jobs
+
+from ..factories import ApiClient, fixture
+
+NINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def _fire(app):
+    with app.app_context():
+        return run_due_jobs()
+
+
+def _scheduled(admin, key="scheduled"):
+    return admin.get(f"/api/v1/process-instances?key={key}").get_json()["items"]
+
+
+def _ticks(admin, instance_id):
+    history = admin.get(f"/api/v1/process-instances/{instance_id}/history?per_page=1000").get_json()["items"]
+    return sum(1 for h in history if h["type"] == "element_left" and h["element_id"] == "tick")
+
+
+def test_deploying_a_timer_start_process_schedules_it_and_its_cycle_runs_it_each_time(app, admin):
+    with time_machine.travel(NINE, tick=False) as clock:
+        admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
+        [instance] = _scheduled(admin)
+        assert instance["status"] == "running" and _ticks(admin, instance["id"]) == 0
+        jobs = admin.get("/api/v1/jobs").get_json()["items"]
+        assert [j["due_at"] for j in jobs] == ["2026-11-25T10:00:00+00:00"]
+
+        assert _fire(app)["done"] == 0  # not yet due
+        clock.shift(dt.timedelta(hours=1))
+        assert _fire(app)["done"] == 0  # due at 10:00 means: fires once 10:00 has passed
+        clock.shift(dt.timedelta(milliseconds=1))
+        for hour in (1, 2, 3):
+            if hour > 1:
+                clock.shift(dt.timedelta(hours=1))
+            assert _fire(app)["done"] == 1
+            assert _ticks(admin, instance["id"]) == hour
+
+        assert admin.instance(instance["id"])["status"] == "completed"
+        clock.shift(dt.timedelta(hours=5))
+        assert _fire(app)["done"] == 0
+        admin = ApiClient.login(app, "admin", "admin-password")  # tokens expire as time passes
+        assert admin.get("/api/v1/jobs").get_json()["total"] == 0
+
+
+def test_a_new_version_replaces_the_waiting_schedule(app, admin, tmp_path):
+    with time_machine.travel(NINE, tick=False):
+        admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
+        [old] = _scheduled(admin)
+        changed = tmp_path / "scheduled_hourly.bpmn"
+        changed.write_bytes(fixture("events", "scheduled_hourly.bpmn").read_bytes().replace(b"R3/PT1H", b"R2/PT2H"))
+        admin.deploy(changed)
+
+        instances = {i["id"]: i for i in _scheduled(admin)}
+        assert instances[old["id"]]["status"] == "cancelled"
+        [new] = [i for i in instances.values() if i["id"] != old["id"]]
+        assert new["status"] == "running"
+        assert [j["due_at"] for j in admin.get("/api/v1/jobs").get_json()["items"]] == ["2026-11-25T11:00:00+00:00"]
+
+
+def test_redeploying_the_same_schedule_starts_nothing_new(admin):
+    admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
+    admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
+    assert len(_scheduled(admin)) == 1
+
+
+def test_the_schedule_survives_a_restart(app, admin, database_url):
+    from app import create_app
+
+    from ..conftest import make_config
+
+    with time_machine.travel(NINE, tick=False) as clock:
+        admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
+        [instance] = _scheduled(admin)
+        restarted = create_app(make_config(database_url))
+        clock.shift(dt.timedelta(hours=1, milliseconds=1))
+        assert _fire(restarted)["done"] == 1
+        assert _ticks(ApiClient.login(restarted, "admin", "admin-password"), instance["id"]) == 1
