@@ -13,7 +13,8 @@ blp = protected_blueprint("events", __name__, "", "Messages, signals and jobs")
 @problems(blp, 400, 401, 404, 409)
 def send_message(body):
     """Deliver a message to the instance waiting for it, or start one at a message start event."""
-    return events.send_message(body.pop("name"), current_actor(), ttl_seconds=body.pop("ttl"), **body)
+    return events.send_message(body.pop("name"), current_actor(), ttl_seconds=body.pop("ttl"),
+                               to_all=body.pop("all"), **body)
 
 
 @blp.route("/signals", methods=["POST"])

@@ -79,19 +79,19 @@ def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: A
 
 def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
                  process_instance_id: str | None = None, correlation: dict | None = None,
-                 ttl_seconds: int | None = None, all: bool = False) -> dict:
+                 ttl_seconds: int | None = None, to_all: bool = False) -> dict:
     """Deliver a message; returns {"delivered": [instance ids], "started": [...], "buffered": id|None}."""
     variables = variables or {}
     with write_transaction():
         receivers = _receivers("message", name, business_key, process_instance_id, correlation)
-        if len(receivers) > 1 and not all:
+        if len(receivers) > 1 and not to_all:
             raise ConflictError(f"{len(receivers)} instances wait for message {name!r}; narrow the "
                                 "correlation or send all=true", instance_ids=receivers)
         delivered = [deliver_to(i, "message", name, variables, actor).id for i in receivers]
         started = []
         if not delivered and process_instance_id is None:
             definitions = _start_definitions("message", name)
-            if len(definitions) > 1 and not all:
+            if len(definitions) > 1 and not to_all:
                 raise ConflictError(f"{len(definitions)} processes start on message {name!r}")
             for definition_id in definitions:
                 result = start_in_transaction(actor, definition_id=definition_id, variables=variables,
