@@ -76,15 +76,16 @@ def _fire_timer(job: Job, now: dt.datetime, worker: str) -> None:
     wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
     with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
         outcome = eng.runner.fire_timers(wf, effects)
+    if not outcome.events and outcome.status == "running":
+        # The engine did not consider the timer due yet (clock skew): look again in a moment.
+        db.session.execute(Job.__table__.update().where(Job.__table__.c.id == job.id)
+                           .values(due_at=now + dt.timedelta(seconds=1)))
+        return
     step = Step(instance, SYSTEM)
     step.record("timer_fired", data={"due_at": job.due_at.isoformat(), "worker": worker,
                                      "late_ms": round((now - job.due_at).total_seconds() * 1000)})
     step.apply_outcome(info, wf, outcome)
     step.write()  # replaces this job by the instance's next timer, if any
-    if instance.next_timer_at == job.due_at:
-        # The engine did not consider the timer due yet (clock skew): look again in a moment.
-        db.session.execute(Job.__table__.update().where(Job.__table__.c.id == job.id)
-                           .values(due_at=now + dt.timedelta(seconds=1)))
 
 
 def _record_failure(job_id: str, attempts: int, now: dt.datetime, error: str) -> None:
@@ -105,7 +106,7 @@ def list_jobs(status: str | None, page: int, per_page: int, now: dt.datetime | N
     if status:
         stmt = stmt.where(Job.status == status)
     if due:
-        stmt = stmt.where(Job.due_at <= (now or utcnow()))
+        stmt = stmt.where(Job.due_at < (now or utcnow()))
     return paginate(stmt.order_by(Job.due_at), page, per_page)
 
 
