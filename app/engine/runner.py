@@ -102,10 +102,10 @@ def _due(value) -> dt.datetime | None:
     if not value:
         return None
     try:
-        when = dt.datetime.fromisoformat(value)
+        # As the engine reads it: a date-time without a zone is in the server's local time.
+        return TimerEventDefinition.get_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def _definitions(task) -> list:

@@ -35,8 +35,17 @@ def _receivers(kind: str, name: str, business_key=None, instance_id=None, correl
     if correlation:
         stmt = stmt.join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
         for key, value in correlation.items():
-            stmt = stmt.where(ProcessInstance.variables[key].as_string() == str(value))
+            stmt = stmt.where(_matches(ProcessInstance.variables[key], value))
     return list(dict.fromkeys(db.session.scalars(stmt.order_by(EventSubscription.created_at))))
+
+
+def _matches(column, value):
+    """A JSON variable equal to `value`, compared as the type of `value`."""
+    if isinstance(value, bool):
+        return column.as_boolean() == value
+    if isinstance(value, (int, float)):
+        return column.as_float() == float(value)
+    return column.as_string() == str(value)
 
 
 def _start_definitions(kind: str, name: str) -> list[str]:
@@ -74,7 +83,7 @@ def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: A
     step.record(f"{kind}_received", data={"name": name, "variables": variables})
     opened = step.apply_outcome(info, wf, outcome)
     step.write()
-    return InstanceResult(instance, opened)
+    return step.followed_by or InstanceResult(instance, opened)
 
 
 def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
@@ -110,8 +119,11 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
         return {"delivered": [], "started": [], "buffered": buffered.id}
 
 
-def deliver_buffered(instance_id: str) -> None:
-    """Inside a write transaction, after a step: hand the instance the buffered messages it now waits for."""
+def deliver_buffered(instance_id: str) -> InstanceResult | None:
+    """Inside a write transaction, after a step: hand the instance a buffered message it now waits for.
+
+    Returns the instance after that delivery, or None when nothing was buffered for it.
+    """
     subscriptions = db.session.execute(select(EventSubscription.name, EventSubscription.business_key).where(
         EventSubscription.instance_id == instance_id, EventSubscription.kind == "message")).all()
     now = utcnow()
@@ -126,8 +138,8 @@ def deliver_buffered(instance_id: str) -> None:
             db.session.delete(message)
             db.session.flush()
             from .context import SYSTEM
-            deliver_to(instance_id, "message", name, variables, SYSTEM)
-            return
+            return deliver_to(instance_id, "message", name, variables, SYSTEM)
+    return None
 
 
 def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> dict:

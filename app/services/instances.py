@@ -73,6 +73,8 @@ def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id:
     step.record("instance_started", data=jsonable(variables), at=started_at)
     opened = step.apply_outcome(info, wf, outcome)
     step.write(new=True)
+    if step.followed_by is not None:  # a buffered message moved it on already
+        return step.followed_by
     return InstanceResult(instance, opened)
 
 
@@ -192,7 +194,7 @@ def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
             step.set_status("running")
         opened = step.apply_outcome(info, wf, outcome)
         step.write()
-    return InstanceResult(instance, opened)
+    return step.followed_by or InstanceResult(instance, opened)
 
 
 def update_variables(instance_id: str, changes: dict, actor: Actor) -> InstanceRow:

@@ -77,6 +77,7 @@ class Step:
     incidents: list[dict] = field(default_factory=list)
     info: DefinitionInfo | None = None
     waits: list[dict] | None = None  # None: this step did not run the engine
+    followed_by: object = None  # the result of a buffered message this step's waits received at once
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -178,12 +179,12 @@ class Step:
                 conn.execute(statement)
             else:
                 conn.execute(statement, rows)
-        if self.waits and any(w["kind"] == "message" for w in self.waits) and _buffered_messages_exist():
-            from .events import deliver_buffered  # a message sent with a ttl may be waiting for this instance
-            deliver_buffered(inst.id)
         if inst.record_id:
             from .crm_actions import sync_record  # records follow the processes bound to them
             sync_record(self)
+        if self.waits and any(w["kind"] == "message" for w in self.waits) and _buffered_messages_exist():
+            from .events import deliver_buffered  # a message sent with a ttl may be waiting for this instance
+            self.followed_by = deliver_buffered(inst.id)
 
 
     def _plan_waits(self, new: bool) -> list:

@@ -174,6 +174,8 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
     step = Step(instance, actor)
     opened = step.apply_outcome(info, wf, outcome)
     step.write()
+    if step.followed_by is not None:  # a buffered message moved it on already
+        return step.followed_by
     still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
     if still_open:
         opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
