@@ -24,7 +24,7 @@ from .xml import Problem
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
-    "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
 ]
@@ -37,6 +37,13 @@ def _rewired_at_run_time(specs: tuple) -> bool:
     spec, subprocess_specs = specs
     return any(isinstance(ts, _CAMUNDA_MI) for s in (spec, *subprocess_specs.values())
                for ts in s.task_specs.values())
+
+
+def iso_duration(value: str, start):
+    """An ISO 8601 duration (PT5M, P1D) as a timedelta from `start`."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(value), start)
 
 
 class Engine:

@@ -321,6 +321,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         trigger = _trigger(el, f.root)
         if trigger:
             info["trigger"] = trigger
+        asynchronous = _asynchronous(el)
+        if asynchronous:
+            info["async"] = asynchronous
         properties = _properties(el)
         if properties:
             info["properties"] = properties
@@ -332,6 +335,23 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
                 form_files.add(form_file)
         elements[el.get("id")] = info
     return elements, form_files
+
+
+_RETRY_CYCLE = re.compile(r"^R(\d+)/(P\S+)$")
+
+
+def _asynchronous(el) -> dict | None:
+    """camunda:asyncBefore (or the older camunda:async): run the task as a job, with the retry
+    cycle of camunda:failedJobRetryTimeCycle (default three tries, five minutes apart)."""
+    flag = el.get(f"{{{CAMUNDA_NS}}}asyncBefore") or el.get(f"{{{CAMUNDA_NS}}}async")
+    if (flag or "").lower() != "true":
+        return None
+    retries, interval = 3, "PT5M"
+    cycle = el.find(f".//{{{CAMUNDA_NS}}}failedJobRetryTimeCycle")
+    if cycle is not None and _RETRY_CYCLE.match((cycle.text or "").strip()):
+        match = _RETRY_CYCLE.match(cycle.text.strip())
+        retries, interval = int(match.group(1)), match.group(2)
+    return {"retries": retries, "interval": interval}
 
 
 def _trigger(el, root) -> dict | None:

@@ -83,6 +83,8 @@ class Outcome:
     closed_tasks: set[str] = field(default_factory=set)  # human tasks no longer open (done or withdrawn)
     # what the instance waits for: {"kind": "timer", "due_at"} / {"kind": "message"|"signal", "name"}
     waits: list[dict] = field(default_factory=list)
+    # asynchronous tasks that are ready and held for a job: {task id: element id}
+    held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
 
 
@@ -129,6 +131,40 @@ def waits_of(wf: BpmnWorkflow) -> list[dict]:
             elif kind in {"message", "signal"}:
                 waits.append({"kind": kind, "name": definition.name, "element_id": task.task_spec.bpmn_id})
     return waits
+
+
+def _engine_steps(wf: BpmnWorkflow, before, after) -> None:
+    """SpiffWorkflow's do_engine_steps, except that held asynchronous tasks are left ready."""
+    hold = getattr(wf, "_stagecoach_hold", None) or set()
+    released = getattr(wf, "_stagecoach_released", None) or set()
+
+    def runnable(task) -> bool:
+        if task.task_spec.manual:
+            return False
+        return task.task_spec.bpmn_id not in hold or task.id in released
+
+    def update(workflow) -> int:
+        count = 0
+        for task in workflow.get_tasks(state=TaskState.READY):
+            if runnable(task):
+                before(task)
+                task.run()
+                count += 1
+                after(task)
+        return count
+
+    while True:
+        active = wf.get_active_subprocesses()
+        for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
+            count = None
+            while count is None or count > 0:
+                count = update(subprocess)
+            if subprocess.parent_task_id is not None:
+                parent = wf.get_task_from_id(subprocess.parent_task_id)
+                parent.task_spec._update(parent)
+        if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
+            break
+    wf.refresh_timers()
 
 
 def _utcnow() -> dt.datetime:
@@ -191,6 +227,28 @@ class Runner:
         outcome = self._outcome(wf, events, incident, waiting_before, human_before)
         outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
         return outcome
+
+    @staticmethod
+    def hold(wf: BpmnWorkflow, asynchronous: dict) -> None:
+        """Hold these elements' tasks when they become ready: a job runs them (`release`)."""
+        wf._stagecoach_hold = set(asynchronous)
+        wf._stagecoach_released = set()
+
+    def release(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
+        """Run the held asynchronous tasks that are ready (their job is due), then advance."""
+        wf._stagecoach_released = {t.id for t in self._held(wf)}
+        try:
+            return self.advance(wf, effects)
+        finally:
+            wf._stagecoach_released = set()
+
+    @staticmethod
+    def _held(wf: BpmnWorkflow) -> list:
+        hold = getattr(wf, "_stagecoach_hold", None)
+        if not hold:
+            return []
+        return [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual
+                and getattr(t.task_spec, "bpmn_id", None) in hold]
 
     def fire_timers(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Let every timer that is due fire, then advance."""
@@ -292,7 +350,7 @@ class Runner:
 
         try:
             try:
-                wf.do_engine_steps(will_complete_task=before, did_complete_task=after)
+                _engine_steps(wf, before, after)
             except BaseException:
                 effects.task_finished(False)  # the failed task's effects go with it
                 raise
@@ -365,6 +423,7 @@ class Runner:
         if not frontier:
             variables = self.variables(wf)
         open_ids = {t.id for t in open_tasks}
-        return Outcome(status=status, events=events, incident=incident, open_tasks=open_tasks,
+        held = {str(t.id): t.task_spec.bpmn_id for t in self._held(wf)} if status != "completed" else {}
+        return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
                        active=active, variables=variables, closed_tasks=human_before - open_ids,
                        opened_tasks=open_ids - human_before, waits=waits_of(wf) if status != "completed" else [])

@@ -27,6 +27,24 @@ class DefinitionInfo:
     elements: dict
     spec_json: str
 
+    @property
+    def asynchronous(self) -> dict[str, dict]:
+        """Elements marked to run as jobs (camunda:asyncBefore), with their retry settings."""
+        return {eid: e["async"] for eid, e in self.elements.items() if e.get("async")}
+
+
+def load_workflow(info: DefinitionInfo, state: str):
+    """An instance's workflow, ready to run: engine attached, asynchronous tasks held for jobs."""
+    wf = engine().load(info.id, info.dialect, info.spec_json, state)
+    engine().runner.hold(wf, info.asynchronous)
+    return wf
+
+
+def new_workflow(info: DefinitionInfo, variables: dict):
+    wf = engine().new_workflow(info.id, info.dialect, info.spec_json, variables)
+    engine().runner.hold(wf, info.asynchronous)
+    return wf
+
 
 _cache: dict[str, DefinitionInfo] = {}
 _cache_lock = threading.Lock()

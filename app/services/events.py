@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import BufferedMessage, EventSubscription, ProcessDefinition, ProcessInstance
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
-from .definitions import definition_info
+from .definitions import definition_info, load_workflow
 from .instances import InstanceResult, start_in_transaction
 from .projection import Step
 from .transactions import lock_instance, write_transaction
@@ -71,7 +71,7 @@ def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: A
         raise ConflictError(f"instance {instance_id} is not running")
     info = definition_info(instance.definition_id)
     eng = engine()
-    wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+    wf = load_workflow(info, instance.state)
     try:
         with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
             outcome = eng.runner.deliver(wf, kind, name, variables, effects)

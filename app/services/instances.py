@@ -12,7 +12,7 @@ from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessI
 from ..models.base import new_id
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
-from .definitions import DefinitionInfo, definition_info, latest_definition_id
+from .definitions import DefinitionInfo, definition_info, latest_definition_id, load_workflow, new_workflow
 from .pagination import Page, paginate
 from .projection import InstanceRow, Step, jsonable
 from .transactions import locked_instance, write_transaction
@@ -64,7 +64,7 @@ def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id:
                            started_by=actor.username, lock_version=1, record_module=module,
                            record_id=record_id, record_role=role)
     try:
-        wf = eng.new_workflow(info.id, info.dialect, info.spec_json, variables)
+        wf = new_workflow(info, variables)
     except ScriptError as exc:
         raise ValidationError(f"variables cannot be stored: {exc}") from None
     with acting_for(instance.id, module, record_id, actor) as effects:
@@ -134,7 +134,7 @@ def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Pa
 def _load(instance: InstanceRow) -> tuple[DefinitionInfo, object]:
     info = definition_info(instance.definition_id)
     try:
-        wf = engine().load(info.id, info.dialect, info.spec_json, instance.state)
+        wf = load_workflow(info, instance.state)
     except StateError as exc:
         raise ConflictError(f"instance state cannot be loaded: {exc}") from None
     return info, wf

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import Job, ProcessInstance
 from .context import SYSTEM, engine, utcnow
 from .crm_actions import acting_for
-from .definitions import definition_info
+from .definitions import definition_info, load_workflow
 from .pagination import Page, paginate
 from .projection import Step
 from .transactions import lock_instance, write_transaction
@@ -54,7 +54,10 @@ def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit
             job_id, attempts = job.id, job.attempts
             try:
                 with db.session.begin_nested():
-                    _fire_timer(job, moment, worker)
+                    _handler(job.kind)(job, moment, worker)
+            except RetryLater as exc:  # an asynchronous task failed: its own retry cycle
+                failure = str(exc)
+                _record_failure(job_id, attempts, moment, failure, delay=exc.delay)
             except Exception as exc:  # the job's own failure: recorded, the instance left as it was
                 failure = f"{type(exc).__name__}: {exc}"
                 _record_failure(job_id, attempts, moment, failure)
@@ -73,7 +76,7 @@ def _fire_timer(job: Job, now: dt.datetime, worker: str) -> None:
         return
     info = definition_info(instance.definition_id)
     eng = engine()
-    wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+    wf = load_workflow(info, instance.state)
     with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
         outcome = eng.runner.fire_timers(wf, effects)
     if not outcome.events and outcome.status == "running":
@@ -88,7 +91,8 @@ def _fire_timer(job: Job, now: dt.datetime, worker: str) -> None:
     step.write()  # replaces this job by the instance's next timer, if any
 
 
-def _record_failure(job_id: str, attempts: int, now: dt.datetime, error: str) -> None:
+def _record_failure(job_id: str, attempts: int, now: dt.datetime, error: str,
+                    delay: dt.timedelta | None = None) -> None:
     job = db.session.get(Job, job_id)
     if job is None:
         return
@@ -97,7 +101,48 @@ def _record_failure(job_id: str, attempts: int, now: dt.datetime, error: str) ->
     if job.attempts >= job.max_attempts:
         job.status = "failed"
     else:
-        job.due_at = now + RETRY_BASE * 2 ** (job.attempts - 1)
+        job.due_at = now + (delay if delay is not None else RETRY_BASE * 2 ** (job.attempts - 1))
+
+
+class RetryLater(Exception):
+    """An asynchronous task failed with tries left: undo the attempt, try again after `delay`."""
+
+    def __init__(self, message: str, delay: dt.timedelta):
+        super().__init__(message)
+        self.delay = delay
+
+
+def _run_async(job: Job, now: dt.datetime, worker: str) -> None:
+    """Run an instance's held asynchronous tasks; a failure is retried on the task's own cycle
+    (camunda:failedJobRetryTimeCycle) and becomes an incident only when the tries run out."""
+    instance = lock_instance(ProcessInstance.id == job.instance_id)
+    db.session.delete(job)
+    db.session.flush()
+    if instance is None or instance.status != "running":
+        return
+    info = definition_info(instance.definition_id)
+    wf = load_workflow(info, instance.state)
+    with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
+        outcome = engine().runner.release(wf, effects)
+    failed = outcome.incident.element_id if outcome.incident is not None else None
+    if failed in info.asynchronous:
+        settings = info.asynchronous[failed]
+        if job.attempts + 1 < settings["retries"]:
+            raise RetryLater(f"{failed}: {outcome.incident.message}", _duration(settings["interval"], now))
+    step = Step(instance, SYSTEM)
+    step.record("job_executed", data={"kind": "async", "worker": worker, "attempt": job.attempts + 1})
+    step.apply_outcome(info, wf, outcome)
+    step.write()
+
+
+def _duration(iso: str, now: dt.datetime) -> dt.timedelta:
+    from ..engine import iso_duration
+    return iso_duration(iso, now)
+
+
+def _handler(kind: str):
+    """The function that runs a job of this kind (looked up at call time)."""
+    return {"timer": _fire_timer, "async": _run_async}[kind]
 
 
 def list_jobs(status: str | None, page: int, per_page: int, now: dt.datetime | None = None,

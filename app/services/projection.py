@@ -78,6 +78,7 @@ class Step:
     info: DefinitionInfo | None = None
     waits: list[dict] | None = None  # None: this step did not run the engine
     followed_by: object = None  # the result of a buffered message this step's waits received at once
+    held: dict[str, str] | None = None  # asynchronous tasks ready and waiting for their job
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -127,6 +128,7 @@ class Step:
             opened.append(row)
         self.active = [dict(a, instance_id=self.instance.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {"running", "error"} else []
+        self.held = outcome.held
         if outcome.incident is not None:
             self.incidents.append({"instance_id": self.instance.id, "element_id": outcome.incident.element_id,
                                    "element_name": outcome.incident.element_name,
@@ -174,6 +176,8 @@ class Step:
             conn.execute(INCIDENTS.insert(), [dict(i, id=_new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
+        if self.held:
+            self._queue_async(conn)
         for statement, rows in wait_statements:  # after the instance row: jobs reference it
             if rows is None:
                 conn.execute(statement)
@@ -186,6 +190,18 @@ class Step:
             from .events import deliver_buffered  # a message sent with a ttl may be waiting for this instance
             self.followed_by = deliver_buffered(inst.id)
 
+
+    def _queue_async(self, conn) -> None:
+        """Asynchronous tasks are ready: make sure a job (due now) will run them."""
+        inst = self.instance
+        exists = conn.execute(JOBS.select().with_only_columns(JOBS.c.id).where(
+            JOBS.c.instance_id == inst.id, JOBS.c.kind == "async").limit(1)).first()
+        if exists is None:
+            retries = max((self.info.asynchronous.get(e, {}).get("retries", 3) for e in self.held.values()),
+                          default=3) if self.info is not None else 3
+            conn.execute(JOBS.insert(), [{"id": _new_id(), "kind": "async", "instance_id": inst.id,
+                                          "due_at": self.now, "status": "pending", "attempts": 0,
+                                          "max_attempts": retries, "created_at": self.now}])
 
     def _plan_waits(self, new: bool) -> list:
         """Line the timer job and the message/signal subscriptions up with what the instance

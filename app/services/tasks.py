@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
-from .definitions import definition_info
+from .definitions import definition_info, load_workflow
 from .forms import validate_form
 from .instances import InstanceResult
 from .pagination import Page, paginate
@@ -154,7 +154,7 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
     if instance.status not in _COMPLETABLE:
         raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
     info = definition_info(instance.definition_id)
-    wf = eng.load(info.id, info.dialect, info.spec_json, instance.state)
+    wf = load_workflow(info, instance.state)
     try:
         with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
             outcome = eng.runner.complete(wf, task.id, data, actor.username, effects)
