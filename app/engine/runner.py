@@ -277,6 +277,9 @@ class Runner:
         if type(definition).__module__.startswith("SpiffWorkflow.camunda"):
             payload = {"payload": dict(variables), "result_var": None}
         wf.send_event(BpmnEvent(definition, payload))
+        for task, _ in waiting:  # catching copied the parent's data over the task's: put them back
+            if task.has_state(TaskState.READY):
+                task.data.update(variables)
         return self.advance(wf, effects)
 
     def retry(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:

@@ -16,7 +16,7 @@ function writes commits or rolls back with the step that called it.
 | `assign_by_field(field, mapping, default=None)` | owner chosen by a field's value, e.g. region → user |
 | `set_owner(username)` | make a user the record's owner |
 | `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner) |
-| `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `owner` or `owner_manager`; subject and body are templates over the record's fields |
+| `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `group:NAME`, `owner` or `owner_manager`; subject and body are templates over the record's fields |
 | `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) |
 | `add_note(text)` | a note on the record's timeline |
 | `manager_of(username)` | a user's manager |
@@ -253,6 +253,13 @@ def _recipients(to) -> list[str]:
     out = []
     for name in names:
         if not name:
+            continue
+        if name.startswith("group:"):
+            members = db.session.scalars(select(User.email).join(User.groups).where(
+                Group.name == name[len("group:"):], User.email.is_not(None))).all()
+            if not members:
+                raise ActionError(f"{name} has no member with an email address")
+            out.extend(sorted(members))
             continue
         if name in {"owner", "owner_manager"}:
             username = _linked().owner

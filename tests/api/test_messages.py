@@ -472,3 +472,14 @@ def test_a_signal_nobody_waits_for_is_accepted_and_reaches_no_one(admin):
     admin.deploy(fixture("events", "quarter_close_wait.bpmn"))
 
     assert signal(admin, "nobody_listens", {"x": 1}) == {"delivered": [], "started": []}
+
+
+def test_a_message_variable_replaces_an_instance_variable_of_the_same_name(admin):
+    admin.deploy(fixture("events", "wait_for_reply.bpmn"))
+    started = admin.start("wait_for_reply", {"text": "old"}, business_key="OVERWRITE-1")
+
+    response = admin.post("/api/v1/messages", json={"name": "reply", "business_key": "OVERWRITE-1",
+                                                    "variables": {"text": "new"}})
+
+    assert response.status_code == 200, response.get_json()
+    assert admin.instance(started["id"])["variables"]["text"] == "new"
