@@ -13,6 +13,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
 
     from . import database
     from .api import BLUEPRINTS
+    from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .cli import register_commands
     from .engine import Engine, default_registry
     from .services import crm_actions
@@ -24,6 +25,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
     for blueprint in BLUEPRINTS:
         rest_api.register_blueprint(blueprint)
+    for blueprint in CAMUNDA_BLUEPRINTS:  # plain Flask blueprints: Camunda's shapes, not in /api/v1's OpenAPI
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_commands(app)
     registry = default_registry()

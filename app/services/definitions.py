@@ -137,15 +137,26 @@ def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
     start_in_transaction(SYSTEM, definition_id=definition.id, business_key=f"schedule:{definition.key}")
 
 
-def list_definitions(key: str | None, latest: bool, page: int, per_page: int) -> Page:
+def list_definitions(key: str | None, latest: bool, page: int, per_page: int, offset: int | None = None,
+                     definition_id: str | None = None) -> Page:
     stmt = select(ProcessDefinition)
     if key:
         stmt = stmt.where(ProcessDefinition.key == key)
+    if definition_id:
+        stmt = stmt.where(ProcessDefinition.id == definition_id)
     if latest:
         newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
                   .group_by(ProcessDefinition.key).subquery())
         stmt = stmt.join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
-    return paginate(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc()), page, per_page)
+    return paginate(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc()), page, per_page, offset)
+
+
+def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = None, name: str | None = None) -> Page:
+    """Deployments, newest first."""
+    stmt = select(Deployment)
+    if name:
+        stmt = stmt.where(Deployment.name == name)
+    return paginate(stmt.order_by(Deployment.created_at.desc(), Deployment.id), page, per_page, offset)
 
 
 def get_definition(definition_id: str) -> ProcessDefinition:

@@ -100,17 +100,22 @@ def instance_details(instance_id: str) -> dict:
 
 
 def list_instances(*, status=None, key=None, business_key=None, activity=None, started_after=None,
-                   started_before=None, module=None, record_id=None, page=1, per_page=20) -> Page:
-    """Newest first, from the projection tables only."""
+                   started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
+                   offset=None) -> Page:
+    """Newest first, from the projection tables only; `status` is one status or a list of them."""
     stmt = select(ProcessInstance)
     if module:
         stmt = stmt.where(ProcessInstance.record_module == module)
     if record_id:
         stmt = stmt.where(ProcessInstance.record_id == record_id)
-    if status:
+    if isinstance(status, (list, tuple, set, frozenset)):
+        stmt = stmt.where(ProcessInstance.status.in_(list(status)))
+    elif status:
         stmt = stmt.where(ProcessInstance.status == status)
     if key:
         stmt = stmt.where(ProcessInstance.process_key == key)
+    if definition_id:
+        stmt = stmt.where(ProcessInstance.definition_id == definition_id)
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
     if activity:
@@ -120,7 +125,8 @@ def list_instances(*, status=None, key=None, business_key=None, activity=None, s
         stmt = stmt.where(ProcessInstance.started_at >= started_after)
     if started_before:
         stmt = stmt.where(ProcessInstance.started_at < started_before)
-    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page)
+    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
+                    offset)
 
 
 def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Page:

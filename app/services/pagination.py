@@ -16,7 +16,9 @@ class Page:
     per_page: int
 
 
-def paginate(stmt, page: int, per_page: int) -> Page:
+def paginate(stmt, page: int, per_page: int, offset: int | None = None) -> Page:
+    """One page of `stmt`; `offset` (rows to skip) overrides `page` for clients that page by row."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    skip = offset if offset is not None else (page - 1) * per_page
+    items = list(db.session.scalars(stmt.limit(per_page).offset(skip))) if per_page else []
     return Page(items, total or 0, page, per_page)

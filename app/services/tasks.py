@@ -27,7 +27,8 @@ def _candidate_clause(username: str, groups) -> object:
 
 
 def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_group=None, mine=False,
-               process_instance_id=None, key=None, state="open", page=1, per_page=20) -> Page:
+               process_instance_id=None, key=None, state="open", element_id=None, definition_id=None, page=1,
+               per_page=20, offset=None) -> Page:
     """Filter tasks; `mine` = assigned to the caller or claimable by the caller."""
     stmt = select(HumanTask)
     if state:
@@ -48,7 +49,11 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.instance_id == process_instance_id)
     if key:
         stmt = stmt.where(HumanTask.process_key == key)
-    return paginate(stmt.order_by(HumanTask.created_at.desc(), HumanTask.id), page, per_page)
+    if element_id:
+        stmt = stmt.where(HumanTask.element_id == element_id)
+    if definition_id:
+        stmt = stmt.where(HumanTask.definition_id == definition_id)
+    return paginate(stmt.order_by(HumanTask.created_at.desc(), HumanTask.id), page, per_page, offset)
 
 
 def get_task(task_id: str) -> HumanTask:

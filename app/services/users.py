@@ -71,8 +71,8 @@ def ensure_admin(password: str | None) -> str | None:
     return generated
 
 
-def issue_token(username: str, password: str) -> str:
-    """Check a password and return a signed bearer token carrying the user's groups."""
+def _verified_user(username: str, password: str) -> User:
+    """The user whose password this is; AuthenticationError otherwise (same cost either way)."""
     user = db.session.scalar(select(User).where(User.username == username))
     try:
         if user is None:
@@ -83,7 +83,25 @@ def issue_token(username: str, password: str) -> str:
         raise AuthenticationError("unknown user or wrong password") from None
     finally:
         db.session.rollback()
+    return user
+
+
+def issue_token(username: str, password: str) -> str:
+    """Check a password and return a signed bearer token carrying the user's groups."""
+    user = _verified_user(username, password)
     return _serializer().dumps({"u": user.username, "g": user.group_names, "a": bool(user.is_admin)})
+
+
+def authenticate_password(username: str, password: str) -> Actor:
+    """Check a password (HTTP Basic) and return the caller with the user's current groups.
+
+    Raises:
+        AuthenticationError: unknown user or wrong password.
+    """
+    user = _verified_user(username, password)
+    actor = Actor(user.username, tuple(user.group_names), bool(user.is_admin))
+    db.session.rollback()  # end the read transaction the attribute loads began
+    return actor
 
 
 def actor_from_token(token: str) -> Actor:

@@ -1,0 +1,12 @@
+"""The Camunda 7 REST subset under /engine-rest: what the Camunda Modeler and Camunda 7 clients call.
+
+HTTP Basic with a Stagecoach user; Camunda's request and response shapes and
+error bodies; the same services (and authorization rules) as /api/v1.
+"""
+from .deployment import blp as deployment_blp
+from .message import blp as message_blp
+from .process_definition import blp as process_definition_blp
+from .process_instance import blp as process_instance_blp
+from .task import blp as task_blp
+
+BLUEPRINTS = [deployment_blp, process_definition_blp, process_instance_blp, task_blp, message_blp]

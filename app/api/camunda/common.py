@@ -1,0 +1,225 @@
+"""What the Camunda 7 REST resources share: HTTP Basic, Camunda's error body, typed variables, paging.
+
+Camunda clients (the Modeler's deploy button, camunda-external-task-client,
+pycamunda, ...) expect `{"type": "...Exception", "message": "..."}` errors, not
+problem+json, so every error raised under /engine-rest is rendered that way by
+handlers registered on these blueprints (routing 404s outside any route still
+get the app's problem+json).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from flask import Blueprint, g, jsonify, request
+from marshmallow import ValidationError as SchemaError
+from werkzeug.exceptions import HTTPException
+
+from ...errors import (
+    AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
+    ValidationError,
+)
+from ...services.context import Actor
+from ...services.users import authenticate_password
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/engine-rest"
+REALM = 'Basic realm="stagecoach"'
+
+# Camunda's exception names for each kind of Stagecoach error.
+_TYPES = [
+    (BpmnValidationError, "ParseException"),
+    (AuthenticationError, "AuthenticationException"),
+    (ForbiddenError, "AuthorizationException"),
+    (NotFoundError, "InvalidRequestException"),
+    (ValidationError, "InvalidRequestException"),
+    (ConflictError, "ProcessEngineException"),
+]
+_STATUS_TYPES = {400: "InvalidRequestException", 401: "AuthenticationException", 403: "AuthorizationException",
+                 404: "InvalidRequestException"}
+
+
+class CamundaError(StagecoachError):
+    """An error whose Camunda type differs from the default for its status."""
+
+    def __init__(self, status: int, camunda_type: str, message: str, **details):
+        super().__init__(message)
+        self.status = status
+        self.camunda_type = camunda_type
+        self.details = details
+
+
+def camunda_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint under /engine-rest: HTTP Basic required, errors in Camunda's shape."""
+    blp = Blueprint(f"camunda_{name}", import_name, url_prefix=PREFIX)
+    blp.before_request(authenticate)
+    blp.register_error_handler(StagecoachError, _stagecoach_error)
+    blp.register_error_handler(SchemaError, _schema_error)
+    blp.register_error_handler(HTTPException, _http_error)
+    blp.register_error_handler(Exception, _unexpected_error)
+    return blp
+
+
+def authenticate() -> None:
+    """before_request: require `Authorization: Basic ...` with a Stagecoach user's password."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise AuthenticationError("send HTTP Basic credentials of a Stagecoach user", headers={"WWW-Authenticate": REALM})
+    try:
+        g.actor = authenticate_password(auth.username, auth.password or "")
+    except AuthenticationError as exc:
+        exc.headers = {"WWW-Authenticate": REALM}
+        raise
+
+
+def current_actor() -> Actor:
+    return g.actor
+
+
+def require_admin() -> Actor:
+    """The same rule as /api/v1: repairing instances is for admins."""
+    actor = current_actor()
+    if not actor.is_admin:
+        raise ForbiddenError("only an admin may change process instances")
+    return actor
+
+
+def error_body(status: int, camunda_type: str, message: str, headers: dict | None = None, **extra):
+    response = jsonify({"type": camunda_type, "message": message, **extra})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _stagecoach_error(error: StagecoachError):
+    if isinstance(error, CamundaError):
+        return error_body(error.status, error.camunda_type, error.detail, error.headers, **error.details)
+    camunda_type = next((t for cls, t in _TYPES if isinstance(error, cls)),
+                        _STATUS_TYPES.get(error.status, "ProcessEngineException"))
+    message = error.detail
+    if error.errors:
+        message += ": " + "; ".join(f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                                     for field, msgs in error.errors.items())
+    return error_body(error.status, camunda_type, message, error.headers)
+
+
+def _schema_error(error: SchemaError):
+    return error_body(400, "InvalidRequestException", f"invalid request: {error.messages}")
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    return error_body(status, _STATUS_TYPES.get(status, "RestException"), error.description or error.name)
+
+
+def _unexpected_error(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_body(500, "ProcessEngineException", "the server failed to handle this request; it has been logged")
+
+
+# -- request bodies and paging ---------------------------------------------------------
+
+def json_body() -> dict:
+    """The JSON body as an object (an empty body counts as `{}`, as Camunda accepts)."""
+    if not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+def query_args() -> dict:
+    """The query string, one value per name."""
+    return request.args.to_dict()
+
+
+def count(page) -> dict:
+    return {"count": page.total}
+
+
+# -- typed variables ---------------------------------------------------------------------
+
+_INT32 = range(-2**31, 2**31)
+
+
+def typed_value(value) -> dict:
+    """A Python value as a Camunda typed value. Json values are serialized strings, as Camunda sends them."""
+    if value is None:
+        return {"type": "Null", "value": None, "valueInfo": {}}
+    if isinstance(value, bool):
+        return {"type": "Boolean", "value": value, "valueInfo": {}}
+    if isinstance(value, int):
+        return {"type": "Integer" if value in _INT32 else "Long", "value": value, "valueInfo": {}}
+    if isinstance(value, float):
+        return {"type": "Double", "value": value, "valueInfo": {}}
+    if isinstance(value, str):
+        return {"type": "String", "value": value, "valueInfo": {}}
+    return {"type": "Json", "value": json.dumps(value), "valueInfo": {}}
+
+
+def typed_variables(variables: dict | None) -> dict:
+    return {name: typed_value(value) for name, value in (variables or {}).items()}
+
+
+def plain_variables(typed: dict | None) -> dict:
+    """Camunda typed variables `{"name": {"value": v, "type": "..."}}` as plain values.
+
+    Raises:
+        ValidationError: a value that does not fit its type, or a type Stagecoach does not store.
+    """
+    plain, errors = {}, {}
+    for name, entry in (typed or {}).items():
+        try:
+            plain[name] = _plain_value(entry)
+        except (TypeError, ValueError) as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationError("variables do not match their types", errors=errors)
+    return plain
+
+
+def _plain_value(entry):
+    if not isinstance(entry, dict):
+        raise TypeError("send {\"value\": ..., \"type\": ...}")
+    value, kind = entry.get("value"), (entry.get("type") or "").lower()
+    if value is None or kind == "null":
+        return None
+    if kind == "string":
+        return str(value)
+    if kind in ("integer", "long", "short"):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"{value!r} is not an {entry['type']}")
+        return int(value)
+    if kind == "double":
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a Double")
+        return float(value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(f"{value!r} is not a Boolean")
+    if kind in ("json", "object"):  # Object: only its application/json serialization
+        return json.loads(value) if isinstance(value, str) else value
+    if kind == "date":
+        return str(value)
+    if kind == "":
+        return value
+    raise ValueError(f"type {entry.get('type')!r} is not supported (String, Integer, Long, Short, Double, "
+                     "Boolean, Date, Json, Object as JSON, Null)")
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+def camunda_time(moment: dt.datetime | None) -> str | None:
+    """Camunda's date format: `2013-01-23T13:42:42.000+0000`."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")

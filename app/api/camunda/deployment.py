@@ -1,0 +1,74 @@
+"""Camunda REST: deployments, as the Camunda Modeler's deploy button sends them."""
+from flask import jsonify, request
+
+from ...errors import BpmnValidationError, UnsupportedMediaTypeError, ValidationError
+from ...schemas.camunda import DeploymentQuery
+from ...services import definitions as service
+from .common import CamundaError, camunda_blueprint, camunda_time, count, current_actor, query_args
+from .process_definition import definition_dto
+
+blp = camunda_blueprint("deployment", __name__)
+
+RESOURCE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".json")
+
+
+def deployment_dto(deployment, source: str | None = None) -> dict:
+    return {"id": deployment.id, "name": deployment.name, "source": source,
+            "deploymentTime": camunda_time(deployment.created_at), "tenantId": None, "links": []}
+
+
+def _uploaded_files() -> list[tuple[str, bytes]]:
+    """Every multipart part whose file name is a BPMN, DMN or JSON (form) file; other fields are options."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaTypeError("send multipart/form-data with the files as parts")
+    files = []
+    for field, upload in request.files.items(multi=True):
+        name = upload.filename or field
+        if name.lower().endswith(RESOURCE_SUFFIXES):
+            files.append((name, upload.read()))
+    if not files:
+        raise ValidationError("no resources: send at least one part whose file name ends .bpmn, .dmn or .json")
+    return files
+
+
+def _parse_exception(error: BpmnValidationError) -> CamundaError:
+    """Camunda's ParseException: a message listing every problem, and the same problems per resource."""
+    problems = error.bpmn or []
+    lines, details = [], {}
+    for p in problems:
+        where = ", ".join(f"{k} {p[k]}" for k in ("line", "element_id") if p.get(k) is not None)
+        lines.append(f"* {p.get('file', '?')}: {p['message']}" + (f" ({where})" if where else ""))
+        details.setdefault(p.get("file", "?"), {"errors": [], "warnings": []})["errors"].append({
+            "message": p["message"], "line": p.get("line"), "column": None, "mainElementId": p.get("element_id"),
+            "elementIds": [p["element_id"]] if p.get("element_id") else []})
+    return CamundaError(400, "ParseException", "ENGINE-09005 Could not parse BPMN process. Errors:\n"
+                        + "\n".join(lines), details=details)
+
+
+@blp.post("/deployment/create")
+def create_deployment():
+    """Deploy the uploaded files as one unit; a process whose content did not change keeps its version."""
+    files = _uploaded_files()
+    try:
+        deployment, definitions = service.deploy(files, current_actor(), request.form.get("deployment-name"))
+    except BpmnValidationError as exc:
+        raise _parse_exception(exc) from None
+    new = {d.id: definition_dto(d) for d in definitions if d.deployment_id == deployment.id}
+    return jsonify({**deployment_dto(deployment, request.form.get("deployment-source")),
+                    "deployedProcessDefinitions": new or None, "deployedCaseDefinitions": None,
+                    "deployedDecisionDefinitions": None, "deployedDecisionRequirementsDefinitions": None})
+
+
+@blp.get("/deployment")
+def list_deployments():
+    """Deployments, newest first."""
+    query = DeploymentQuery().load(query_args())
+    page = service.list_deployments(1, query["max_results"], query["first_result"], query["name"])
+    return jsonify([deployment_dto(d) for d in page.items])
+
+
+@blp.get("/deployment/count")
+def count_deployments():
+    """How many deployments match."""
+    query = DeploymentQuery().load(query_args())
+    return jsonify(count(service.list_deployments(1, 0, 0, query["name"])))

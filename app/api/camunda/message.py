@@ -1,0 +1,57 @@
+"""Camunda REST: correlating messages and throwing signals."""
+from flask import jsonify
+
+from ...errors import ConflictError, NotFoundError
+from ...schemas.camunda import CorrelateMessage, ThrowSignal
+from ...services import events
+from ...services import instances
+from .common import CamundaError, camunda_blueprint, current_actor, json_body, plain_variables, typed_variables
+from .process_instance import instance_dto
+
+blp = camunda_blueprint("message", __name__)
+
+
+@blp.post("/message")
+def correlate_message():
+    """Deliver a message to the instance waiting for it, or start one at a message start event.
+
+    204, or 200 with Camunda's correlation results when `resultEnabled` is set.
+    No receiver, or several without `all`: 400 MismatchingMessageCorrelationException, as Camunda.
+    """
+    body = CorrelateMessage().load(json_body())
+    try:
+        outcome = events.send_message(body["name"], current_actor(), variables=plain_variables(body["variables"]),
+                                      business_key=body["business_key"],
+                                      process_instance_id=body["process_instance_id"],
+                                      correlation=plain_variables(body["correlation_keys"]) or None,
+                                      to_all=body["all"])
+    except (NotFoundError, ConflictError) as exc:
+        raise CamundaError(400, "MismatchingMessageCorrelationException",
+                           f"Cannot correlate message '{body['name']}': {exc.detail}") from None
+    if not body["result_enabled"]:
+        return "", 204
+    results = []
+    for instance_id in outcome["delivered"]:
+        result = {"resultType": "Execution", "processInstance": None,
+                  "execution": {"id": instance_id, "processInstanceId": instance_id, "ended": False,
+                                "tenantId": None}}
+        results.append(_with_variables(result, instance_id, body["variables_in_result"]))
+    for instance_id in outcome["started"]:
+        result = {"resultType": "ProcessDefinition", "execution": None,
+                  "processInstance": instance_dto(instances.get_instance(instance_id))}
+        results.append(_with_variables(result, instance_id, body["variables_in_result"]))
+    return jsonify(results)
+
+
+def _with_variables(result: dict, instance_id: str, wanted: bool) -> dict:
+    if wanted:
+        result["variables"] = typed_variables(instances.get_instance(instance_id).variables)
+    return result
+
+
+@blp.post("/signal")
+def throw_signal():
+    """Broadcast a signal with typed variables to every waiting catch event and signal start event."""
+    body = ThrowSignal().load(json_body())
+    events.broadcast_signal(body["name"], current_actor(), plain_variables(body["variables"]))
+    return "", 204

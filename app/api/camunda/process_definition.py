@@ -1,0 +1,84 @@
+"""Camunda REST: process definitions (list, count, by key or id, XML, start)."""
+from flask import jsonify
+
+from ...schemas.camunda import DefinitionQuery, StartInstance
+from ...services import definitions as service
+from ...services import instances
+from .common import camunda_blueprint, count, current_actor, json_body, plain_variables, query_args
+from .process_instance import instance_dto
+
+blp = camunda_blueprint("process_definition", __name__)
+
+
+def definition_dto(definition) -> dict:
+    return {"id": definition.id, "key": definition.key, "category": None, "description": None,
+            "name": definition.name, "version": definition.version, "resource": definition.resource_name,
+            "deploymentId": definition.deployment_id, "diagram": None, "suspended": False, "tenantId": None,
+            "versionTag": None, "historyTimeToLive": None, "startableInTasklist": True}
+
+
+def _page(query, per_page=None):
+    return service.list_definitions(query["key"], query["latest"], 1,
+                                    query["max_results"] if per_page is None else per_page,
+                                    offset=query["first_result"], definition_id=query["definition_id"])
+
+
+@blp.get("/process-definition")
+def list_definitions():
+    """Definitions, by key and version; `latestVersion=true` keeps the newest of each key."""
+    query = DefinitionQuery().load(query_args())
+    return jsonify([definition_dto(d) for d in _page(query).items])
+
+
+@blp.get("/process-definition/count")
+def count_definitions():
+    """How many definitions match the same filters as the list."""
+    return jsonify(count(_page(DefinitionQuery().load(query_args()), per_page=0)))
+
+
+@blp.get("/process-definition/key/<key>")
+def get_latest(key):
+    """The newest version of a process."""
+    return jsonify(definition_dto(service.get_definition(service.latest_definition_id(key))))
+
+
+@blp.get("/process-definition/<definition_id>")
+def get_definition(definition_id):
+    """One definition version."""
+    return jsonify(definition_dto(service.get_definition(definition_id)))
+
+
+@blp.get("/process-definition/key/<key>/xml")
+def get_latest_xml(key):
+    """The BPMN file of the newest version, as deployed."""
+    return _xml(service.latest_definition_id(key))
+
+
+@blp.get("/process-definition/<definition_id>/xml")
+def get_xml(definition_id):
+    """The BPMN file of one definition version, as deployed."""
+    return _xml(definition_id)
+
+
+def _xml(definition_id):
+    return jsonify({"id": definition_id,
+                    "bpmn20Xml": service.definition_xml(definition_id).decode("utf-8", errors="replace")})
+
+
+@blp.post("/process-definition/key/<key>/start")
+def start_latest(key):
+    """Start the newest version of a process with typed variables."""
+    return _start(key=key)
+
+
+@blp.post("/process-definition/<definition_id>/start")
+def start_version(definition_id):
+    """Start one definition version with typed variables."""
+    return _start(definition_id=definition_id)
+
+
+def _start(**which):
+    body = StartInstance().load(json_body())
+    result = instances.start_instance(current_actor(), variables=plain_variables(body["variables"]),
+                                      business_key=body["business_key"], **which)
+    return jsonify(instance_dto(result.instance, with_variables=body["with_variables"]))

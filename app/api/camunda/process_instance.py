@@ -1,0 +1,118 @@
+"""Camunda REST: process instances (query, read, cancel, suspend, variables).
+
+Like Camunda's runtime API, only instances that have not ended are found here:
+a completed or cancelled instance answers 404 (/api/v1 keeps its history).
+"""
+from flask import jsonify
+
+from ...errors import NotFoundError
+from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
+from ...services import instances as service
+from .common import (
+    camunda_blueprint, count, json_body, plain_variables, query_args, require_admin, typed_value,
+    typed_variables,
+)
+
+blp = camunda_blueprint("process_instance", __name__)
+
+ENDED = ("completed", "cancelled")
+_RUNTIME = ["running", "suspended", "error"]
+
+
+def instance_dto(instance, with_variables: bool = False) -> dict:
+    dto = {"id": instance.id, "definitionId": instance.definition_id, "businessKey": instance.business_key,
+           "caseInstanceId": None, "ended": instance.status in ENDED, "suspended": instance.status == "suspended",
+           "tenantId": None, "links": []}
+    if with_variables:
+        dto["variables"] = typed_variables(instance.variables)
+    return dto
+
+
+def _page(query, per_page=None):
+    status = "suspended" if query["suspended"] else ["running", "error"] if query["active"] else _RUNTIME
+    return service.list_instances(status=status, key=query["key"], business_key=query["business_key"],
+                                  definition_id=query["definition_id"], page=1,
+                                  per_page=query["max_results"] if per_page is None else per_page,
+                                  offset=query["first_result"])
+
+
+def _running(instance_id):
+    instance = service.get_instance(instance_id)
+    if instance.status in ENDED:
+        raise NotFoundError(f"process instance {instance_id} has ended ({instance.status})")
+    return instance
+
+
+@blp.get("/process-instance")
+def list_instances():
+    """Instances that have not ended, newest first."""
+    return jsonify([instance_dto(i) for i in _page(InstanceQuery().load(query_args())).items])
+
+
+@blp.post("/process-instance")
+def query_instances():
+    """The same query with its filters in the JSON body."""
+    return jsonify([instance_dto(i) for i in _page(InstanceQuery().load({**json_body(), **query_args()})).items])
+
+
+@blp.get("/process-instance/count")
+def count_instances():
+    """How many instances match the same filters as the list."""
+    return jsonify(count(_page(InstanceQuery().load(query_args()), per_page=0)))
+
+
+@blp.post("/process-instance/count")
+def count_instances_by_body():
+    """How many instances match the filters in the JSON body."""
+    return jsonify(count(_page(InstanceQuery().load(json_body()), per_page=0)))
+
+
+@blp.get("/process-instance/<instance_id>")
+def get_instance(instance_id):
+    """One instance that has not ended."""
+    return jsonify(instance_dto(_running(instance_id)))
+
+
+@blp.delete("/process-instance/<instance_id>")
+def cancel_instance(instance_id):
+    """Cancel an instance and its open tasks (admin)."""
+    service.cancel_instance(instance_id, require_admin(), "deleted through /engine-rest")
+    return "", 204
+
+
+@blp.put("/process-instance/<instance_id>/suspended")
+def set_suspended(instance_id):
+    """Suspend (`{"suspended": true}`) or resume an instance (admin); already so is not an error."""
+    actor = require_admin()
+    wanted = Suspension().load(json_body())["suspended"]
+    if (_running(instance_id).status == "suspended") != wanted:
+        (service.suspend_instance if wanted else service.resume_instance)(instance_id, actor)
+    return "", 204
+
+
+@blp.get("/process-instance/<instance_id>/variables")
+def get_variables(instance_id):
+    """The instance's variables, typed."""
+    return jsonify(typed_variables(_running(instance_id).variables))
+
+
+@blp.get("/process-instance/<instance_id>/variables/<name>")
+def get_variable(instance_id, name):
+    """One variable, typed."""
+    variables = _running(instance_id).variables or {}
+    if name not in variables:
+        raise NotFoundError(f"process instance {instance_id} has no variable {name!r}")
+    return jsonify(typed_value(variables[name]))
+
+
+@blp.post("/process-instance/<instance_id>/variables")
+def modify_variables(instance_id):
+    """Set (`modifications`, typed) and remove (`deletions`) variables in one step (admin)."""
+    actor = require_admin()
+    body = VariableModifications().load(json_body())
+    changes = {**plain_variables(body["modifications"]), **{name: None for name in body["deletions"] or []}}
+    if changes:
+        service.update_variables(instance_id, changes, actor)
+    else:
+        _running(instance_id)
+    return "", 204

@@ -1,0 +1,154 @@
+"""Camunda REST: human tasks (query, read, claim, assign, complete, form variables)."""
+from flask import jsonify
+
+from ...errors import ForbiddenError, NotFoundError
+from ...schemas.camunda import CompleteTask, TaskQuery, UserId
+from ...services import instances
+from ...services import tasks as service
+from .common import (
+    camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, typed_variables,
+)
+
+blp = camunda_blueprint("task", __name__)
+
+# JSON Schema types of form fields → Camunda value types.
+_FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "string": "String",
+               "object": "Json", "array": "Json"}
+
+
+def task_dto(task) -> dict:
+    return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": None,
+            "created": camunda_time(task.created_at), "due": camunda_time(task.due_at), "followUp": None,
+            "lastUpdated": None, "delegationState": None, "description": None, "executionId": task.instance_id,
+            "parentTaskId": None, "priority": 50, "processDefinitionId": task.definition_id,
+            "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
+            "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False, "formKey": None,
+            "camundaFormRef": None, "tenantId": None}
+
+
+def _page(query, per_page=None):
+    return service.list_tasks(current_actor(), assignee=query["assignee"], candidate_user=query["candidate_user"],
+                              candidate_group=query["candidate_group"],
+                              process_instance_id=query["process_instance_id"], key=query["key"],
+                              definition_id=query["definition_id"], element_id=query["element_id"], page=1,
+                              per_page=query["max_results"] if per_page is None else per_page,
+                              offset=query["first_result"])
+
+
+def _open_task(task_id):
+    """Like Camunda's runtime API, a completed or cancelled task is not found."""
+    task = service.get_task(task_id)
+    if task.state != "open":
+        raise NotFoundError(f"no open task {task_id} (it is {task.state})")
+    return task
+
+
+@blp.get("/task")
+def list_tasks():
+    """Open tasks by instance, assignee, candidate group or user."""
+    return jsonify([task_dto(t) for t in _page(TaskQuery().load(query_args())).items])
+
+
+@blp.post("/task")
+def query_tasks():
+    """The same query with its filters in the JSON body (paging stays in the query string)."""
+    return jsonify([task_dto(t) for t in _page(TaskQuery().load({**json_body(), **query_args()})).items])
+
+
+@blp.get("/task/count")
+def count_tasks():
+    """How many open tasks match the same filters as the list."""
+    return jsonify(count(_page(TaskQuery().load(query_args()), per_page=0)))
+
+
+@blp.post("/task/count")
+def count_tasks_by_body():
+    """How many open tasks match the filters in the JSON body."""
+    return jsonify(count(_page(TaskQuery().load(json_body()), per_page=0)))
+
+
+@blp.get("/task/<task_id>")
+def get_task(task_id):
+    """One open task."""
+    return jsonify(task_dto(_open_task(task_id)))
+
+
+@blp.post("/task/<task_id>/claim")
+def claim(task_id):
+    """Claim a task for the caller (`userId` must be the caller)."""
+    user_id = UserId().load(json_body())["user_id"]
+    actor = current_actor()
+    if user_id not in (None, actor.username):
+        raise ForbiddenError("a task can be claimed only for yourself; POST /task/{id}/assignee hands it to "
+                             "another user")
+    service.claim_task(task_id, actor)
+    return "", 204
+
+
+@blp.post("/task/<task_id>/unclaim")
+def unclaim(task_id):
+    """Give a claimed task back to its candidates."""
+    service.unclaim_task(task_id, current_actor())
+    return "", 204
+
+
+@blp.post("/task/<task_id>/assignee")
+def set_assignee(task_id):
+    """Make `userId` the assignee (a delegation); `null` gives the task back to its candidates."""
+    user_id = UserId().load(json_body())["user_id"]
+    if user_id is None:
+        service.unclaim_task(task_id, current_actor())
+    else:
+        service.delegate_task(task_id, user_id, current_actor())
+    return "", 204
+
+
+@blp.post("/task/<task_id>/complete")
+def complete(task_id):
+    """Complete a task with typed variables; 200 with the instance's variables if `withVariablesInReturn`."""
+    return _complete(task_id)
+
+
+@blp.post("/task/<task_id>/submit-form")
+def submit_form(task_id):
+    """Complete a task with its form's typed values (the same as complete)."""
+    return _complete(task_id)
+
+
+def _complete(task_id):
+    body = CompleteTask().load(json_body())
+    result = service.complete_task(task_id, plain_variables(body["variables"]), current_actor())
+    if body["with_variables"]:
+        return jsonify(typed_variables(result.variables))
+    return "", 204
+
+
+@blp.get("/task/<task_id>/form-variables")
+def form_variables(task_id):
+    """The task's form fields, typed, with the instance's current value or the field's default."""
+    task = _open_task(task_id)
+    properties = (service.task_form(task).get("properties") or {})
+    current = instances.get_instance(task.instance_id).variables or {}
+    variables = {}
+    for name, field in properties.items():
+        field = field if isinstance(field, dict) else {}
+        value = current.get(name, field.get("default"))
+        entry = typed_variables({name: value})[name]
+        if value is None:
+            entry["type"] = _FORM_TYPES.get(_json_type(field), "String")
+        variables[name] = entry
+    return jsonify(variables)
+
+
+def _json_type(field: dict) -> str | None:
+    kind = field.get("type")
+    if isinstance(kind, list):  # ["string", "null"]
+        kind = next((k for k in kind if k != "null"), None)
+    return kind
+
+
+@blp.get("/task/<task_id>/variables")
+def task_variables(task_id):
+    """The variables the task sees: its instance's, typed."""
+    task = _open_task(task_id)
+    return jsonify(typed_variables(instances.get_instance(task.instance_id).variables))

@@ -1,0 +1,90 @@
+"""Request shapes of the Camunda 7 REST subset under /engine-rest (camelCase, as Camunda's clients send them).
+
+Unknown fields are ignored: Camunda clients send options Stagecoach has no use
+for (`skipCustomListeners`, `tenantId`, ...), and refusing them would break
+those clients.
+"""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+MAX_RESULTS = 10000
+
+
+class CamundaSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PagingArgs(CamundaSchema):
+    first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0))
+    max_results = fields.Integer(data_key="maxResults", load_default=MAX_RESULTS,
+                                 validate=validate.Range(min=0, max=MAX_RESULTS))
+
+
+class DeploymentQuery(PagingArgs):
+    name = fields.String(load_default=None)
+
+
+class DefinitionQuery(PagingArgs):
+    key = fields.String(load_default=None)
+    definition_id = fields.String(data_key="processDefinitionId", load_default=None)
+    latest = fields.Boolean(data_key="latestVersion", load_default=False)
+
+
+class InstanceQuery(PagingArgs):
+    business_key = fields.String(data_key="businessKey", load_default=None)
+    key = fields.String(data_key="processDefinitionKey", load_default=None)
+    definition_id = fields.String(data_key="processDefinitionId", load_default=None)
+    suspended = fields.Boolean(load_default=False)
+    active = fields.Boolean(load_default=False)
+
+
+class TaskQuery(PagingArgs):
+    process_instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    assignee = fields.String(load_default=None, allow_none=True)
+    candidate_group = fields.String(data_key="candidateGroup", load_default=None, allow_none=True)
+    candidate_user = fields.String(data_key="candidateUser", load_default=None, allow_none=True)
+    key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_id = fields.String(data_key="processDefinitionId", load_default=None, allow_none=True)
+    element_id = fields.String(data_key="taskDefinitionKey", load_default=None, allow_none=True)
+
+
+class StartInstance(CamundaSchema):
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    with_variables = fields.Boolean(data_key="withVariablesInReturn", load_default=False)
+
+
+class Suspension(CamundaSchema):
+    suspended = fields.Boolean(required=True)
+
+
+class VariableModifications(CamundaSchema):
+    modifications = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+    deletions = fields.List(fields.String(), load_default=list, allow_none=True)
+
+
+class UserId(CamundaSchema):
+    user_id = fields.String(data_key="userId", load_default=None, allow_none=True)
+
+
+class CompleteTask(CamundaSchema):
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+    with_variables = fields.Boolean(data_key="withVariablesInReturn", load_default=False)
+
+
+class CorrelateMessage(CamundaSchema):
+    name = fields.String(data_key="messageName", required=True, validate=validate.Length(min=1, max=255))
+    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    process_instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    correlation_keys = fields.Dict(data_key="correlationKeys", keys=fields.String(), values=fields.Raw(),
+                                   load_default=dict, allow_none=True)
+    variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
+                            load_default=dict, allow_none=True)
+    all = fields.Boolean(load_default=False)
+    result_enabled = fields.Boolean(data_key="resultEnabled", load_default=False)
+    variables_in_result = fields.Boolean(data_key="variablesInResultEnabled", load_default=False)
+
+
+class ThrowSignal(CamundaSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
