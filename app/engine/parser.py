@@ -3,7 +3,9 @@
 Every file of a deployment is read safely (`xml.parse_untrusted`), checked
 against the BPMN 2.0 XSD, parsed by SpiffWorkflow in the dialect it was
 written in (Camunda extensions or SpiffWorkflow extensions), and every
-script and condition is compiled by the sandbox. All problems of all files
+script and condition is compiled by the sandbox. JUEL (`${...}`) and FEEL
+(`= ...`) conditions, loop expressions and timers are first translated into
+sandbox Python (`expressions.translate`). All problems of all files
 are collected before `BpmnRejected` is raised, each naming file, line and
 element id, so a modeler fixes a diagram in one round.
 """
@@ -26,6 +28,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
 from .xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
 
@@ -38,7 +41,8 @@ DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 }
 HUMAN_TASK_TYPES = {"userTask", "manualTask"}
-_SIMPLE_EXPR = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\s*$")
+CONDITION_TAGS = ("conditionExpression", "completionCondition", "loopCondition")
+TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 
 
 class BpmnRejected(Exception):
@@ -169,6 +173,7 @@ def _load(name: str, content: bytes) -> _File:
     if f.problems:
         return f
     _quote_iso_timers(f.root)
+    _translate_expressions(f.root)
     uses_camunda = CAMUNDA_NS in f.root.nsmap.values() or any(
         etree.QName(a).namespace == CAMUNDA_NS for el in f.root.iter() if isinstance(el.tag, str) for a in el.attrib)
     f.dialect = "camunda" if uses_camunda else "spiff"
@@ -187,6 +192,19 @@ def _quote_iso_timers(root) -> None:
             text = (el.text or "").strip()
             if _ISO_TIMER.match(text):
                 el.text = repr(text)
+
+
+def _translate_expressions(root) -> None:
+    """Modelers write conditions and timers as JUEL (`${amount > 1000}`) or FEEL (`= amount > 1000`);
+    SpiffWorkflow evaluates them as Python, so each becomes the sandbox Python it means. One that
+    cannot be translated is left as written and reported by `_check_expressions`."""
+    for tag in (*CONDITION_TAGS, "loopCardinality", *TIMER_TAGS):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            if is_modeler_expression(el.text):
+                try:
+                    el.text = translate(el.text)
+                except TranslationError:
+                    pass
 
 
 def _short_xsd_message(message: str) -> str:
@@ -268,32 +286,48 @@ def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:
 
 
 def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:
-    """Compile every script and condition of a diagram in the sandbox."""
+    """Compile every script and condition of a diagram in the sandbox; name every JUEL/FEEL
+    expression that `_translate_expressions` could not translate."""
     for el in f.root.iter():
         if not isinstance(el.tag, str):
             continue
         name = local_name(el)
         if name == "script" and etree.QName(el).namespace == BPMN_NS:
-            source, mode, owner = el.text or "", "exec", el.getparent()
-        elif name in {"conditionExpression", "completionCondition", "loopCondition"}:
-            source, mode, owner = (el.text or "").strip(), "eval", el.getparent()
-            if name == "conditionExpression":
-                owner = el.getparent()
+            source, mode = el.text or "", "exec"
+        elif name in CONDITION_TAGS:
+            source, mode = (el.text or "").strip(), "eval"
+        elif name in (*TIMER_TAGS, "loopCardinality"):
+            source, mode = (el.text or "").strip(), None  # checked only when untranslated
         else:
             continue
         if not source.strip():
             continue
-        if source.strip().startswith(("${", "#{", "=")):
-            problems.append(Problem(
-                f.name, f"expression {source.strip()!r} is JUEL/FEEL; write a Python expression such as "
-                        f"'amount > 1000'", el.sourceline, owner.get("id"), local_name(owner)))
+        owner = _owner(el)
+        if is_modeler_expression(source):
+            try:
+                translate(source)
+            except TranslationError as exc:
+                problems.append(Problem(
+                    f.name, f"expression {source.strip()!r} cannot be translated: {exc.message} at column "
+                            f"{exc.column}", el.sourceline, owner.get("id"), local_name(owner)))
+            continue
+        if mode is None:
             continue
         try:
-            sandbox.check(source if mode == "exec" else source, mode)
+            sandbox.check(source, mode)
         except ScriptError as exc:
             line = el.sourceline + (exc.line - 1 if exc.line else 0)
             problems.append(Problem(f.name, f"{'script' if mode == 'exec' else 'expression'} cannot run: {exc}",
                                     line, owner.get("id"), local_name(owner)))
+
+
+def _owner(el):
+    """The nearest element with an id: the flow of a condition, the task of a loop, the event of a timer."""
+    owner = el.getparent()
+    while owner.getparent() is not None and (not owner.get("id") or local_name(owner).endswith(
+            ("EventDefinition", "LoopCharacteristics"))):
+        owner = owner.getparent()
+    return owner
 
 
 def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
@@ -406,11 +440,27 @@ def _assignment(f: _File, el, lanes, problems) -> dict:
     if el.get("id") in lanes:
         groups.append(lanes[el.get("id")])
     for value in [assignee, *users, *groups]:
-        if value and ("{" in value) and not _SIMPLE_EXPR.match(value):
-            problems.append(Problem(f.name, f"assignment expression {value!r} is not supported; "
-                                            "use a name or ${variable}", el.sourceline, el.get("id"), local_name(el)))
+        problem = _assignment_problem(value)
+        if problem:
+            problems.append(Problem(f.name, f"assignment expression {value!r} is not supported: {problem}",
+                                    el.sourceline, el.get("id"), local_name(el)))
     return {"assignee": assignee, "candidate_users": users, "candidate_groups": list(dict.fromkeys(groups)),
             "due_date": attr("dueDate")}
+
+
+def _assignment_problem(value: str | None) -> str | None:
+    """Why a camunda:assignee / candidate value cannot be resolved, or None if it can."""
+    if not value:
+        return None
+    if is_modeler_expression(value):
+        try:
+            translate(value)
+        except TranslationError as exc:
+            return f"{exc.message} at column {exc.column}"
+        return None
+    if "{" in value:
+        return "write a plain name or one ${expression}, not text around ${...}"
+    return None
 
 
 _CAMUNDA_TYPES = {"string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
@@ -466,19 +516,41 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+_ASSIGNMENT_SANDBOX = Sandbox()  # no functions: assignment expressions only read task data
+
+
 def resolve_assignment(value: str | None, data: dict) -> str | None:
-    """A literal name, or the value of `${variable}` in the task's data."""
+    """A literal name, or the value of a `${...}` (or FEEL `= ...`) expression over the task's data.
+
+    A property path (`${owner}`, `${approval.approver}`, `${approvers[0]}`) is read directly;
+    any other translatable expression (`${region == 'EU' ? 'eu_team' : 'team'}`) runs in a
+    function-free sandbox. A missing variable or a failing expression gives None.
+    """
     if not value:
         return None
-    match = _SIMPLE_EXPR.match(value)
-    if not match:
+    if not is_modeler_expression(value):
         return value
-    current = data
-    for part in match.group(1).split("."):
-        if not isinstance(current, dict) or part not in current:
-            return None
-        current = current[part]
+    try:
+        path = property_path(value)
+        if path is None:
+            current = _ASSIGNMENT_SANDBOX.evaluate(translate(value), data)
+        else:
+            current = _read_path(data, path)
+    except (TranslationError, ScriptError):
+        return None
     return None if current is None else str(current)
+
+
+def _read_path(data: dict, path: list[str | int]):
+    current = data
+    for part in path:
+        if isinstance(part, str) and isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(part, int) and isinstance(current, list) and -len(current) <= part < len(current):
+            current = current[part]
+        else:
+            return None
+    return current
 
 
 def resolve_due_date(value: str | None, data: dict, now: dt.datetime) -> dt.datetime | None:
