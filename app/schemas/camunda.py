@@ -88,3 +88,29 @@ class CorrelateMessage(CamundaSchema):
 class ThrowSignal(CamundaSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+
+
+class HistoricInstanceQuery(PagingArgs):
+    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
+    # Camunda's name is processInstanceBusinessKey; businessKey (as on /process-instance) is accepted too.
+    business_key = fields.String(data_key="processInstanceBusinessKey", load_default=None, allow_none=True)
+    business_key_alias = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    finished = fields.Boolean(load_default=False)
+    unfinished = fields.Boolean(load_default=False)
+
+
+class ActivityInstanceQuery(PagingArgs):
+    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    element_id = fields.String(data_key="activityId", load_default=None, allow_none=True)
+
+
+class HistoricTaskQuery(PagingArgs):
+    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    assignee = fields.String(data_key="taskAssignee", load_default=None, allow_none=True)
+    finished = fields.Boolean(load_default=False)
+    unfinished = fields.Boolean(load_default=False)
+
+
+class IncidentQuery(PagingArgs):
+    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)

@@ -4,9 +4,12 @@ HTTP Basic with a Stagecoach user; Camunda's request and response shapes and
 error bodies; the same services (and authorization rules) as /api/v1.
 """
 from .deployment import blp as deployment_blp
+from .history import blp as history_blp
+from .incident import blp as incident_blp
 from .message import blp as message_blp
 from .process_definition import blp as process_definition_blp
 from .process_instance import blp as process_instance_blp
 from .task import blp as task_blp
 
-BLUEPRINTS = [deployment_blp, process_definition_blp, process_instance_blp, task_blp, message_blp]
+BLUEPRINTS = [deployment_blp, process_definition_blp, process_instance_blp, task_blp, message_blp,
+              history_blp, incident_blp]

@@ -1,0 +1,130 @@
+"""Camunda REST: history (process instances, activity instances, tasks), ended ones included."""
+from flask import jsonify
+
+from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery
+from ...services import history as service
+from .common import camunda_blueprint, camunda_time, count, query_args
+
+blp = camunda_blueprint("history", __name__)
+
+_STATES = {"running": "ACTIVE", "error": "ACTIVE", "suspended": "SUSPENDED", "completed": "COMPLETED",
+           "cancelled": "EXTERNALLY_TERMINATED"}
+# Engine spec class names whose Camunda activity type is not simply the name in camelCase.
+_ACTIVITY_TYPES = {"NoneTask": "task", "SubWorkflowTask": "subProcess", "TransactionSubprocess": "transaction",
+                   "BusinessRuleTask": "businessRuleTask", "CallActivity": "callActivity"}
+_TASK_END_REASONS = {"completed": "completed", "cancelled": "deleted"}
+
+
+def _millis(start, end) -> int | None:
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds() * 1000)
+
+
+def activity_type(element_type: str | None) -> str | None:
+    """`UserTask` → `userTask`, as Camunda names activity types."""
+    if not element_type:
+        return None
+    for prefix in ("Camunda", "Spiff"):
+        if element_type.startswith(prefix) and len(element_type) > len(prefix):
+            element_type = element_type[len(prefix):]
+    if element_type in _ACTIVITY_TYPES:
+        return _ACTIVITY_TYPES[element_type]
+    return element_type[0].lower() + element_type[1:]
+
+
+def historic_instance_dto(row) -> dict:
+    instance = row.instance
+    return {"id": instance.id, "businessKey": instance.business_key, "processDefinitionId": instance.definition_id,
+            "processDefinitionKey": instance.process_key, "processDefinitionName": None,
+            "processDefinitionVersion": row.definition_version, "startTime": camunda_time(instance.started_at),
+            "endTime": camunda_time(instance.ended_at),
+            "removalTime": None, "durationInMillis": _millis(instance.started_at, instance.ended_at),
+            "startUserId": instance.started_by, "startActivityId": None, "deleteReason": None,
+            "rootProcessInstanceId": instance.id, "superProcessInstanceId": None, "superCaseInstanceId": None,
+            "caseInstanceId": None, "tenantId": None, "state": _STATES.get(instance.status, "ACTIVE")}
+
+
+def activity_instance_dto(activity) -> dict:
+    kind = activity_type(activity.element_type)
+    return {"id": activity.id, "parentActivityInstanceId": activity.instance_id, "activityId": activity.element_id,
+            "activityName": activity.element_name, "activityType": kind,
+            "processDefinitionKey": None, "processDefinitionId": activity.definition_id,
+            "processInstanceId": activity.instance_id, "executionId": activity.instance_id, "taskId": None,
+            "calledProcessInstanceId": None, "calledCaseInstanceId": None, "assignee": None,
+            "startTime": camunda_time(activity.started_at), "endTime": camunda_time(activity.ended_at),
+            "durationInMillis": _millis(activity.started_at, activity.ended_at), "canceled": activity.canceled,
+            "completeScope": kind == "endEvent" and activity.ended_at is not None and not activity.canceled,
+            "tenantId": None, "removalTime": None, "rootProcessInstanceId": activity.instance_id}
+
+
+def historic_task_dto(task) -> dict:
+    return {"id": task.id, "processDefinitionKey": task.process_key, "processDefinitionId": task.definition_id,
+            "processInstanceId": task.instance_id, "executionId": task.instance_id, "caseDefinitionKey": None,
+            "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None, "activityInstanceId": None,
+            "name": task.name, "description": None, "deleteReason": _TASK_END_REASONS.get(task.state),
+            "owner": None, "assignee": task.assignee, "startTime": camunda_time(task.created_at),
+            "endTime": camunda_time(task.completed_at), "duration": _millis(task.created_at, task.completed_at),
+            "taskDefinitionKey": task.element_id, "priority": 50, "due": camunda_time(task.due_at),
+            "parentTaskId": None, "followUp": None, "tenantId": None, "removalTime": None,
+            "rootProcessInstanceId": task.instance_id}
+
+
+def _instances(per_page=None):
+    query = HistoricInstanceQuery().load(query_args())
+    return service.list_historic_instances(
+        instance_id=query["instance_id"], key=query["key"],
+        business_key=query["business_key"] or query["business_key_alias"], finished=query["finished"],
+        unfinished=query["unfinished"], offset=query["first_result"],
+        limit=query["max_results"] if per_page is None else per_page)
+
+
+def _activities(per_page=None):
+    query = ActivityInstanceQuery().load(query_args())
+    return service.list_activity_instances(instance_id=query["instance_id"], element_id=query["element_id"],
+                                           offset=query["first_result"],
+                                           limit=query["max_results"] if per_page is None else per_page)
+
+
+def _tasks(per_page=None):
+    query = HistoricTaskQuery().load(query_args())
+    return service.list_historic_tasks(instance_id=query["instance_id"], assignee=query["assignee"],
+                                       finished=query["finished"], unfinished=query["unfinished"],
+                                       offset=query["first_result"],
+                                       limit=query["max_results"] if per_page is None else per_page)
+
+
+@blp.get("/history/process-instance")
+def list_historic_instances():
+    """Instances, ended ones included, by id, key, business key, finished or unfinished; oldest first."""
+    return jsonify([historic_instance_dto(row) for row in _instances().items])
+
+
+@blp.get("/history/process-instance/count")
+def count_historic_instances():
+    """How many historic instances match the same filters as the list."""
+    return jsonify(count(_instances(per_page=0)))
+
+
+@blp.get("/history/activity-instance")
+def list_activity_instances():
+    """Each time an instance entered an element, with when it left, by instance and activity id."""
+    return jsonify([activity_instance_dto(a) for a in _activities().items])
+
+
+@blp.get("/history/activity-instance/count")
+def count_activity_instances():
+    """How many activity instances match the same filters as the list."""
+    return jsonify(count(_activities(per_page=0)))
+
+
+@blp.get("/history/task")
+def list_historic_tasks():
+    """Human tasks, completed and cancelled ones included, by instance, assignee, finished or unfinished."""
+    return jsonify([historic_task_dto(t) for t in _tasks().items])
+
+
+@blp.get("/history/task/count")
+def count_historic_tasks():
+    """How many historic tasks match the same filters as the list."""
+    return jsonify(count(_tasks(per_page=0)))

@@ -1,0 +1,35 @@
+"""Camunda REST: open incidents (a failed step that stopped an instance until retried or cancelled)."""
+from flask import jsonify
+
+from ...schemas.camunda import IncidentQuery
+from ...services import history as service
+from .common import camunda_blueprint, camunda_time, count, query_args
+
+blp = camunda_blueprint("incident", __name__)
+
+
+def incident_dto(row) -> dict:
+    incident = row.incident
+    return {"id": incident.id, "processDefinitionId": row.definition_id, "processInstanceId": incident.instance_id,
+            "executionId": incident.instance_id, "incidentTimestamp": camunda_time(incident.created_at),
+            "incidentType": "failedJob", "activityId": incident.element_id, "failedActivityId": incident.element_id,
+            "causeIncidentId": incident.id, "rootCauseIncidentId": incident.id, "configuration": None,
+            "tenantId": None, "incidentMessage": incident.message, "jobDefinitionId": None, "annotation": None}
+
+
+def _page(per_page=None):
+    query = IncidentQuery().load(query_args())
+    return service.list_open_incidents(instance_id=query["instance_id"], offset=query["first_result"],
+                                       limit=query["max_results"] if per_page is None else per_page)
+
+
+@blp.get("/incident")
+def list_incidents():
+    """Open incidents, oldest first, by instance."""
+    return jsonify([incident_dto(row) for row in _page().items])
+
+
+@blp.get("/incident/count")
+def count_incidents():
+    """How many open incidents match the same filters as the list."""
+    return jsonify(count(_page(per_page=0)))

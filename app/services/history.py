@@ -1,0 +1,152 @@
+"""Reading what happened: historic instances, activity instances, tasks and open incidents.
+
+Queries only, no commands: they serve history views such as Camunda's
+`/history/*` and `/incident` resources. Ended instances and finished tasks are
+included, unlike the runtime queries in `instances` and `tasks`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from .pagination import Page
+
+ENDED = ("completed", "cancelled")
+
+
+@dataclass
+class HistoricInstance:
+    """An instance with the version of the definition it runs."""
+
+    instance: ProcessInstance
+    definition_version: int
+
+
+@dataclass
+class ActivityInstance:
+    """One occurrence of one element in one instance: entered, and left unless still there (or cancelled)."""
+
+    id: str
+    instance_id: str
+    definition_id: str
+    element_id: str
+    element_name: str | None
+    element_type: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    canceled: bool
+
+
+@dataclass
+class OpenIncident:
+    """An open incident with the definition of its instance."""
+
+    incident: Incident
+    definition_id: str
+
+
+def _rows_page(stmt, offset: int, limit: int) -> Page:
+    """One page of a multi-column select, as Row objects (`paginate` only returns the first column)."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(db.session.execute(stmt.limit(limit).offset(offset))) if limit else []
+    return Page(rows, total, 1, limit)
+
+
+def _ended_clause(finished: bool, unfinished: bool, status_column):
+    clauses = []
+    if finished:
+        clauses.append(status_column.in_(ENDED))
+    if unfinished:
+        clauses.append(status_column.not_in(ENDED))
+    return clauses
+
+
+def list_historic_instances(*, instance_id=None, key=None, business_key=None, finished=False, unfinished=False,
+                            offset: int = 0, limit: int = 20) -> Page:
+    """Instances, ended ones included, oldest first; items are `HistoricInstance`."""
+    stmt = (select(ProcessInstance, ProcessDefinition.version)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
+    if instance_id:
+        stmt = stmt.where(ProcessInstance.id == instance_id)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if business_key:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))
+    page = _rows_page(stmt.order_by(ProcessInstance.started_at, ProcessInstance.id), offset, limit)
+    page.items = [HistoricInstance(instance, version) for instance, version in page.items]
+    return page
+
+
+def list_activity_instances(*, instance_id=None, element_id=None, offset: int = 0, limit: int = 20) -> Page:
+    """Activity instances built from the audit trail, ordered by when they started.
+
+    Each `element_entered` row opens an occurrence of its element; the next
+    `element_left` row for the same element in the same instance closes the
+    oldest open one. An occurrence still open when its instance was cancelled
+    counts as canceled, ending with the instance. Pairing happens in Python, so
+    paging does too.
+    """
+    stmt = (select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status, ProcessInstance.ended_at)
+            .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+            .where(HistoryEvent.type.in_(("element_entered", "element_left"))))
+    if instance_id:
+        stmt = stmt.where(HistoryEvent.instance_id == instance_id)
+    if element_id:
+        stmt = stmt.where(HistoryEvent.element_id == element_id)
+    activities: list[ActivityInstance] = []
+    open_ones: dict[tuple[str, str], list[ActivityInstance]] = {}
+    ends: dict[str, tuple[str, dt.datetime | None]] = {}
+    for event, definition_id, status, ended_at in db.session.execute(stmt.order_by(HistoryEvent.id)):
+        ends[event.instance_id] = (status, ended_at)
+        slot = (event.instance_id, event.element_id)
+        if event.type == "element_entered":
+            activity = ActivityInstance(id=f"{event.element_id}:{event.id}", instance_id=event.instance_id,
+                                        definition_id=definition_id, element_id=event.element_id,
+                                        element_name=event.element_name, element_type=event.element_type,
+                                        started_at=event.at, ended_at=None, canceled=False)
+            activities.append(activity)
+            open_ones.setdefault(slot, []).append(activity)
+        elif open_ones.get(slot):
+            open_ones[slot].pop(0).ended_at = event.at
+    for (instance, _element), still_open in open_ones.items():
+        status, ended_at = ends[instance]
+        if status == "cancelled":
+            for activity in still_open:
+                activity.ended_at, activity.canceled = ended_at, True
+    activities.sort(key=lambda a: (a.started_at, int(a.id.rsplit(":", 1)[1])))
+    items = activities[offset:offset + limit] if limit else []
+    return Page(items, len(activities), 1, limit)
+
+
+def list_historic_tasks(*, instance_id=None, assignee=None, finished=False, unfinished=False, offset: int = 0,
+                        limit: int = 20) -> Page:
+    """Human tasks in every state (open, completed, cancelled), oldest first."""
+    stmt = select(HumanTask)
+    if instance_id:
+        stmt = stmt.where(HumanTask.instance_id == instance_id)
+    if assignee:
+        stmt = stmt.where(HumanTask.assignee == assignee)
+    if finished:
+        stmt = stmt.where(HumanTask.state != "open")
+    if unfinished:
+        stmt = stmt.where(HumanTask.state == "open")
+    page = _rows_page(stmt.order_by(HumanTask.created_at, HumanTask.id), offset, limit)
+    page.items = [task for (task,) in page.items]
+    return page
+
+
+def list_open_incidents(*, instance_id=None, offset: int = 0, limit: int = 20) -> Page:
+    """Incidents not yet resolved (by a retry or a cancel), oldest first; items are `OpenIncident`."""
+    stmt = (select(Incident, ProcessInstance.definition_id)
+            .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+            .where(Incident.resolved_at.is_(None)))
+    if instance_id:
+        stmt = stmt.where(Incident.instance_id == instance_id)
+    page = _rows_page(stmt.order_by(Incident.created_at, Incident.id), offset, limit)
+    page.items = [OpenIncident(incident, definition_id) for incident, definition_id in page.items]
+    return page
