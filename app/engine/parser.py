@@ -30,6 +30,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
+from .serializer import SERIALIZERS
 from .xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -238,11 +239,14 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
         except (ValidationException, SpiffWorkflowException) as exc:
             problems.append(_problem_from(exc, d))
     for f in group:
+        _check_service_tasks(f, dialect, problems)
         try:
             parser.add_bpmn_xml(f.root, filename=f.name)
             files_ok.append(f)
         except (ValidationException, SpiffWorkflowException) as exc:
             problems.append(_problem_from(exc, f))
+        except Exception as exc:  # SpiffWorkflow's parsers raise bare errors on some models
+            problems.append(Problem(f.name, f"cannot be read: {type(exc).__name__}: {exc}"))
     dmn_bytes = b"".join(d.content for d in sorted(decisions, key=lambda d: d.name))
     for f in files_ok:
         before = len(problems)
@@ -263,6 +267,13 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
                 continue
             if len(problems) > before:
                 continue
+            try:
+                SERIALIZERS[dialect].dump_spec(spec, subprocess_specs)
+            except Exception as exc:  # an element the engine parsed but cannot store
+                problems.append(Problem(f.name, f"process {key} uses an element Stagecoach cannot run yet "
+                                                f"({type(exc).__name__}: {_first_line(exc)})",
+                                        process.sourceline, key, "process"))
+                continue
             digest = hashlib.sha256(f.content)
             for name in sorted(form_files):
                 digest.update(forms[name].content)
@@ -272,6 +283,31 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
                 spec=spec, subprocess_specs=subprocess_specs, elements=elements,
                 content_hash=digest.hexdigest()))
     return models
+
+
+_JAVA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression")
+
+
+def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> None:
+    """Service tasks Stagecoach cannot run are refused by name, with what to use instead."""
+    for tag in ("serviceTask", "sendTask", "businessRuleTask"):
+        for el in f.root.iter(f"{{{BPMN_NS}}}{tag}"):
+            attrs = [a for a in _JAVA_IMPLEMENTATIONS if el.get(f"{{{CAMUNDA_NS}}}{a}")]
+            if tag == "businessRuleTask" and el.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+                continue
+            if attrs:
+                problems.append(Problem(
+                    f.name, f"camunda:{attrs[0]} names Java code, which Stagecoach cannot run; use a script task, "
+                            f"a function of app/services/crm_actions.py, or a spiffworkflow service operator",
+                    el.sourceline, el.get("id"), tag))
+            elif el.get(f"{{{CAMUNDA_NS}}}type") == "external":
+                problems.append(Problem(
+                    f.name, f"external tasks (camunda:type=\"external\", topic "
+                            f"{el.get(f'{{{CAMUNDA_NS}}}topic')!r}) are not supported yet; use a script task or an "
+                            f"asynchronous script task (camunda:asyncBefore)", el.sourceline, el.get("id"), tag))
+            elif tag == "businessRuleTask" and dialect == "camunda":
+                problems.append(Problem(f.name, "a business rule task needs camunda:decisionRef naming a "
+                                                "deployed DMN decision", el.sourceline, el.get("id"), tag))
 
 
 def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:
