@@ -38,6 +38,10 @@ class ValidationError(StagecoachError):
     status, slug, title = 400, "invalid-request", "Invalid request"
 
 
+class WrongWorkerError(ValidationError):
+    slug, title = "wrong-worker", "The external task is not locked by this worker"
+
+
 class FormValidationError(StagecoachError):
     status, slug, title = 400, "invalid-form-data", "Form data does not match the task's form"
 

@@ -90,9 +90,9 @@ UNSUPPORTED = """\
   are refused: scripts are Python run in the sandbox, expressions must be translatable.
 
 - Service tasks implemented in Java (`camunda:class`, `delegateExpression`, `expression`) are refused
-  with advice; so are external tasks (`camunda:type="external"`, not supported yet) and service
-  tasks run by Camunda connectors, which the engine cannot store ("uses an element Stagecoach
-  cannot run yet").
+  with advice; so are service tasks run by Camunda connectors, which the engine cannot store ("uses
+  an element Stagecoach cannot run yet"). External tasks (`camunda:type="external"` with a
+  `camunda:topic`) are accepted: workers fetch and complete them through `/engine-rest/external-task`.
 """
 
 

@@ -24,13 +24,15 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
-from .serializer import SERIALIZERS
+from .serializer import SERIALIZERS, ExternalTask
 from .xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -228,8 +230,23 @@ def _check_references(f: _File) -> None:
                                       el.sourceline, el.get("id"), local_name(el)))
 
 
+class _ServiceTaskParser(CamundaTaskParser):
+    """An external service task (camunda:type="external") is an `ExternalTask`, held by the server until a
+    worker completes it; other service tasks keep SpiffWorkflow's ServiceTask (and are refused)."""
+
+    def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
+        if node.get(f"{{{CAMUNDA_NS}}}type") == "external":
+            spec_class = ExternalTask
+        super().__init__(process_parser, spec_class, node, nsmap, lane)
+
+
+class _StagecoachCamundaParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                               f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask)}
+
+
 def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[ProcessModel]:
-    parser = CamundaParser() if dialect == "camunda" else SpiffBpmnParser(validator=None)
+    parser = _StagecoachCamundaParser() if dialect == "camunda" else SpiffBpmnParser(validator=None)
     parser.validator = None
     models = []
     files_ok = []
@@ -301,10 +318,10 @@ def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> Non
                             f"a function of app/services/crm_actions.py, or a spiffworkflow service operator",
                     el.sourceline, el.get("id"), tag))
             elif el.get(f"{{{CAMUNDA_NS}}}type") == "external":
-                problems.append(Problem(
-                    f.name, f"external tasks (camunda:type=\"external\", topic "
-                            f"{el.get(f'{{{CAMUNDA_NS}}}topic')!r}) are not supported yet; use a script task or an "
-                            f"asynchronous script task (camunda:asyncBefore)", el.sourceline, el.get("id"), tag))
+                if not (el.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+                    problems.append(Problem(
+                        f.name, "an external task (camunda:type=\"external\") needs camunda:topic, the topic its "
+                                "workers fetch it by", el.sourceline, el.get("id"), tag))
             elif tag == "businessRuleTask" and dialect == "camunda":
                 problems.append(Problem(f.name, "a business rule task needs camunda:decisionRef naming a "
                                                 "deployed DMN decision", el.sourceline, el.get("id"), tag))
@@ -394,6 +411,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         asynchronous = _asynchronous(el)
         if asynchronous:
             info["async"] = asynchronous
+        external = _external(el)
+        if external:
+            info["external"] = external
         properties = _properties(el)
         if properties:
             info["properties"] = properties
@@ -422,6 +442,13 @@ def _asynchronous(el) -> dict | None:
         match = _RETRY_CYCLE.match(cycle.text.strip())
         retries, interval = int(match.group(1)), match.group(2)
     return {"retries": retries, "interval": interval}
+
+
+def _external(el) -> dict | None:
+    """camunda:type="external": a worker fetches the task by its camunda:topic and completes it."""
+    if el.get(f"{{{CAMUNDA_NS}}}type") != "external":
+        return None
+    return {"topic": (el.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()}
 
 
 def _trigger(el, root) -> dict | None:

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -83,7 +83,7 @@ class Outcome:
     closed_tasks: set[str] = field(default_factory=set)  # human tasks no longer open (done or withdrawn)
     # what the instance waits for: {"kind": "timer", "due_at"} / {"kind": "message"|"signal", "name"}
     waits: list[dict] = field(default_factory=list)
-    # asynchronous tasks that are ready and held for a job: {task id: element id}
+    # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
     held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
 
@@ -234,13 +234,60 @@ class Runner:
         wf._stagecoach_hold = set(asynchronous)
         wf._stagecoach_released = set()
 
-    def release(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
-        """Run the held asynchronous tasks that are ready (their job is due), then advance."""
-        wf._stagecoach_released = {t.id for t in self._held(wf)}
+    def release(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS,
+                task_ids: set[str] | None = None) -> Outcome:
+        """Run held tasks that are ready (all of them, or those of `task_ids`), then advance."""
+        wf._stagecoach_released = {t.id for t in self._held(wf) if task_ids is None or str(t.id) in task_ids}
         try:
             return self.advance(wf, effects)
         finally:
             wf._stagecoach_released = set()
+
+    def held(self, wf: BpmnWorkflow) -> dict[str, str]:
+        """The held tasks that are ready: {task id: element id}."""
+        return {str(t.id): t.task_spec.bpmn_id for t in self._held(wf)}
+
+    def complete_held(self, wf: BpmnWorkflow, task_id: str, data: dict,
+                      effects: TaskEffects = NO_EFFECTS) -> Outcome:
+        """Complete one held task (an external task a worker finished) with `data`, then advance.
+
+        Raises:
+            TaskNotReadyError: no held task has this id.
+        """
+        task = self._held_task(wf, task_id)
+        check_storable(data)
+        task.data.update(data)
+        return self.release(wf, effects, {str(task.id)})
+
+    def throw_error(self, wf: BpmnWorkflow, task_id: str, code: str, data: dict,
+                    effects: TaskEffects = NO_EFFECTS) -> Outcome:
+        """Throw a BPMN error with `code` from one held task to its error boundary event, then advance.
+
+        Raises:
+            TaskNotReadyError: no held task has this id, or no boundary event of it catches `code`.
+        """
+        task = self._held_task(wf, task_id)
+        check_storable(data)
+        catching = [t for t in (task.parent.children if task.parent else [])
+                    if t.has_state(TaskState.WAITING)
+                    and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
+                    and t.task_spec.event_definition.code in (None, code)]
+        if not catching:
+            raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
+        waiting_before, human_before = self._waiting_ids(wf)
+        task.data.update(data)
+        wf.catch(BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow))
+        for caught in catching:
+            caught.data.update(data)
+        events = [dict(_describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
+        incident = self._run(wf, events, effects)
+        return self._outcome(wf, events, incident, waiting_before, human_before)
+
+    def _held_task(self, wf: BpmnWorkflow, task_id: str):
+        task = next((t for t in self._held(wf) if str(t.id) == str(task_id)), None)
+        if task is None:
+            raise TaskNotReadyError(task_id)
+        return task
 
     @staticmethod
     def _held(wf: BpmnWorkflow) -> list:

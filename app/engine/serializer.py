@@ -21,6 +21,8 @@ from typing import Callable
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
@@ -29,6 +31,11 @@ SPIFF_FORMAT = "1.5"
 
 # from-version -> function upgrading an envelope dict to from-version + 1
 UPGRADES: dict[int, Callable[[dict], dict]] = {}
+
+
+class ExternalTask(BpmnSpecMixin):
+    """A Camunda external service task: does nothing itself; the server holds it ready until a
+    worker that fetched it by topic completes it."""
 
 
 class StateError(Exception):
@@ -64,6 +71,7 @@ def _uuid(value):
 def _registry(config: dict):
     config = dict(config)
     config[BpmnWorkflow] = _SpecReferenceConverter
+    config[ExternalTask] = BpmnTaskSpecConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
     registry.register(dt.date, lambda v: {"value": v.isoformat()}, lambda v: dt.date.fromisoformat(v["value"]))

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
+from .external_tasks import ExternalTask
 from .jobs import BufferedMessage, EventSubscription, Job
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import OutboxMessage
@@ -8,7 +9,7 @@ from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
 
 __all__ = [
-    "BufferedMessage", "EventSubscription", "Job",
+    "BufferedMessage", "EventSubscription", "ExternalTask", "Job",
     "Binding", "Counter", "CrmTask", "Module", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "TaskCandidate", "User", "user_groups",

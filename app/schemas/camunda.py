@@ -114,3 +114,52 @@ class HistoricTaskQuery(PagingArgs):
 
 class IncidentQuery(PagingArgs):
     instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+
+
+class FetchTopic(CamundaSchema):
+    topic_name = fields.String(data_key="topicName", required=True)
+    lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=validate.Range(min=1))
+    variables = fields.List(fields.String(), load_default=None, allow_none=True)
+
+
+class FetchAndLock(CamundaSchema):
+    worker_id = fields.String(data_key="workerId", required=True)
+    max_tasks = fields.Integer(data_key="maxTasks", load_default=10, validate=validate.Range(min=0, max=1000))
+    topics = fields.List(fields.Nested(FetchTopic), required=True, validate=validate.Length(min=1))
+    async_response_timeout = fields.Integer(data_key="asyncResponseTimeout", load_default=0, allow_none=True,
+                                            validate=validate.Range(min=0))
+    use_priority = fields.Boolean(data_key="usePriority", load_default=False)
+
+
+class WorkerCommand(CamundaSchema):
+    worker_id = fields.String(data_key="workerId", required=True)
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+    local_variables = fields.Dict(data_key="localVariables", keys=fields.String(), values=fields.Raw(),
+                                  load_default=dict, allow_none=True)
+
+
+class ExternalTaskFailure(CamundaSchema):
+    worker_id = fields.String(data_key="workerId", required=True)
+    error_message = fields.String(data_key="errorMessage", load_default=None, allow_none=True)
+    error_details = fields.String(data_key="errorDetails", load_default=None, allow_none=True)
+    retries = fields.Integer(required=True, validate=validate.Range(min=0))
+    retry_timeout = fields.Integer(data_key="retryTimeout", load_default=0, allow_none=True,
+                                   validate=validate.Range(min=0))
+
+
+class ExternalTaskBpmnError(WorkerCommand):
+    error_code = fields.String(data_key="errorCode", required=True)
+    error_message = fields.String(data_key="errorMessage", load_default=None, allow_none=True)
+
+
+class ExtendLock(CamundaSchema):
+    worker_id = fields.String(data_key="workerId", required=True)
+    new_duration = fields.Integer(data_key="newDuration", required=True, validate=validate.Range(min=1))
+
+
+class ExternalTaskQuery(PagingArgs):
+    topic_name = fields.String(data_key="topicName", load_default=None)
+    process_instance_id = fields.String(data_key="processInstanceId", load_default=None)
+    worker_id = fields.String(data_key="workerId", load_default=None)
+    locked = fields.Boolean(load_default=None)
+    not_locked = fields.Boolean(data_key="notLocked", load_default=None)

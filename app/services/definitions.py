@@ -32,17 +32,23 @@ class DefinitionInfo:
         """Elements marked to run as jobs (camunda:asyncBefore), with their retry settings."""
         return {eid: e["async"] for eid, e in self.elements.items() if e.get("async")}
 
+    @property
+    def external(self) -> dict[str, dict]:
+        """External service tasks (camunda:type="external"), with their topic: workers complete them."""
+        return {eid: e["external"] for eid, e in self.elements.items() if e.get("external")}
+
 
 def load_workflow(info: DefinitionInfo, state: str):
-    """An instance's workflow, ready to run: engine attached, asynchronous tasks held for jobs."""
+    """An instance's workflow, ready to run: engine attached, asynchronous tasks held for jobs,
+    external tasks held for their workers."""
     wf = engine().load(info.id, info.dialect, info.spec_json, state)
-    engine().runner.hold(wf, info.asynchronous)
+    engine().runner.hold(wf, {**info.asynchronous, **info.external})
     return wf
 
 
 def new_workflow(info: DefinitionInfo, variables: dict):
     wf = engine().new_workflow(info.id, info.dialect, info.spec_json, variables)
-    engine().runner.hold(wf, info.asynchronous)
+    engine().runner.hold(wf, {**info.asynchronous, **info.external})
     return wf
 
 

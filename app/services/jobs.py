@@ -122,8 +122,10 @@ def _run_async(job: Job, now: dt.datetime, worker: str) -> None:
         return
     info = definition_info(instance.definition_id)
     wf = load_workflow(info, instance.state)
+    runner = engine().runner
+    due = {tid for tid, element in runner.held(wf).items() if element in info.asynchronous and element not in info.external}
     with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
-        outcome = engine().runner.release(wf, effects)
+        outcome = runner.release(wf, effects, due)
     failed = outcome.incident.element_id if outcome.incident is not None else None
     if failed in info.asynchronous:
         settings = info.asynchronous[failed]

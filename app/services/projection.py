@@ -17,7 +17,8 @@ from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_due_dat
 from ..errors import InstanceBusyError
 from ..extensions import db
 from ..models import (
-    ActiveActivity, EventSubscription, HistoryEvent, HumanTask, Incident, Job, ProcessInstance, TaskCandidate,
+    ActiveActivity, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, Job, ProcessInstance,
+    TaskCandidate,
 )
 from .context import Actor, engine, utcnow
 from .definitions import DefinitionInfo
@@ -33,6 +34,7 @@ INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
 JOBS = Job.__table__
 SUBSCRIPTIONS = EventSubscription.__table__
+EXTERNAL_TASKS = ExternalTask.__table__
 
 
 def jsonable(value):
@@ -78,7 +80,7 @@ class Step:
     info: DefinitionInfo | None = None
     waits: list[dict] | None = None  # None: this step did not run the engine
     followed_by: object = None  # the result of a buffered message this step's waits received at once
-    held: dict[str, str] | None = None  # asynchronous tasks ready and waiting for their job
+    held: dict[str, str] | None = None  # asynchronous (external) tasks ready and waiting for a job (a worker)
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -176,8 +178,10 @@ class Step:
             conn.execute(INCIDENTS.insert(), [dict(i, id=_new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
-        if self.held:
+        if self.held and self._held_asynchronous():
             self._queue_async(conn)
+        if self.held is not None and self.info is not None and self.info.external:
+            self._sync_external_tasks(conn)
         for statement, rows in wait_statements:  # after the instance row: jobs reference it
             if rows is None:
                 conn.execute(statement)
@@ -191,13 +195,40 @@ class Step:
             self.followed_by = deliver_buffered(inst.id)
 
 
+    def _held_asynchronous(self) -> list[str]:
+        """The held elements a job runs (external tasks wait for their workers instead)."""
+        external = self.info.external if self.info is not None else {}
+        return [e for e in self.held.values() if e not in external]
+
+    def _sync_external_tasks(self, conn) -> None:
+        """One external_task row per held external task: new ones appear for workers to fetch,
+        rows of tasks no longer held (completed, cancelled, interrupted) go."""
+        inst = self.instance
+        wanted = {tid: element for tid, element in self.held.items() if element in self.info.external}
+        existing = set(conn.execute(EXTERNAL_TASKS.select().with_only_columns(EXTERNAL_TASKS.c.id)
+                                    .where(EXTERNAL_TASKS.c.instance_id == inst.id)).scalars())
+        gone = existing - set(wanted)
+        if gone:
+            conn.execute(EXTERNAL_TASKS.delete().where(EXTERNAL_TASKS.c.id.in_(gone)))
+        fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "element_id": element,
+                  "topic": self.info.external[element]["topic"], "business_key": inst.business_key,
+                  "worker_id": None, "lock_expires_at": None, "retries": None, "error_message": None,
+                  "error_details": None, "priority": 0, "created_at": self.now}
+                 for tid, element in wanted.items() if tid not in existing]
+        if fresh:
+            conn.execute(EXTERNAL_TASKS.insert(), fresh)
+        if inst.status == "running" and existing & set(wanted):  # a retried instance: workers may fetch again
+            conn.execute(EXTERNAL_TASKS.update().where(EXTERNAL_TASKS.c.instance_id == inst.id,
+                                                       EXTERNAL_TASKS.c.retries == 0)
+                         .values(retries=None, worker_id=None, lock_expires_at=None))
+
     def _queue_async(self, conn) -> None:
         """Asynchronous tasks are ready: make sure a job (due now) will run them."""
         inst = self.instance
         exists = conn.execute(JOBS.select().with_only_columns(JOBS.c.id).where(
             JOBS.c.instance_id == inst.id, JOBS.c.kind == "async").limit(1)).first()
         if exists is None:
-            retries = max((self.info.asynchronous.get(e, {}).get("retries", 3) for e in self.held.values()),
+            retries = max((self.info.asynchronous.get(e, {}).get("retries", 3) for e in self._held_asynchronous()),
                           default=3) if self.info is not None else 3
             conn.execute(JOBS.insert(), [{"id": _new_id(), "kind": "async", "instance_id": inst.id,
                                           "due_at": self.now, "status": "pending", "attempts": 0,

@@ -4,6 +4,7 @@ HTTP Basic with a Stagecoach user; Camunda's request and response shapes and
 error bodies; the same services (and authorization rules) as /api/v1.
 """
 from .deployment import blp as deployment_blp
+from .external_task import blp as external_task_blp
 from .history import blp as history_blp
 from .incident import blp as incident_blp
 from .message import blp as message_blp
@@ -12,4 +13,4 @@ from .process_instance import blp as process_instance_blp
 from .task import blp as task_blp
 
 BLUEPRINTS = [deployment_blp, process_definition_blp, process_instance_blp, task_blp, message_blp,
-              history_blp, incident_blp]
+              history_blp, incident_blp, external_task_blp]

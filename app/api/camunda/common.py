@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from ...errors import (
     AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
-    ValidationError,
+    ValidationError, WrongWorkerError,
 )
 from ...services.context import Actor
 from ...services.users import authenticate_password
@@ -31,6 +31,7 @@ REALM = 'Basic realm="stagecoach"'
 # Camunda's exception names for each kind of Stagecoach error.
 _TYPES = [
     (BpmnValidationError, "ParseException"),
+    (WrongWorkerError, "BadUserRequestException"),
     (AuthenticationError, "AuthenticationException"),
     (ForbiddenError, "AuthorizationException"),
     (NotFoundError, "InvalidRequestException"),

@@ -3,6 +3,7 @@ from flask import jsonify
 
 from ...schemas.camunda import IncidentQuery
 from ...services import history as service
+from ...services.external_tasks import incident_type
 from .common import camunda_blueprint, camunda_time, count, query_args
 
 blp = camunda_blueprint("incident", __name__)
@@ -12,7 +13,7 @@ def incident_dto(row) -> dict:
     incident = row.incident
     return {"id": incident.id, "processDefinitionId": row.definition_id, "processInstanceId": incident.instance_id,
             "executionId": incident.instance_id, "incidentTimestamp": camunda_time(incident.created_at),
-            "incidentType": "failedJob", "activityId": incident.element_id, "failedActivityId": incident.element_id,
+            "incidentType": incident_type(row.definition_id, incident.element_id), "activityId": incident.element_id, "failedActivityId": incident.element_id,
             "causeIncidentId": incident.id, "rootCauseIncidentId": incident.id, "configuration": None,
             "tenantId": None, "incidentMessage": incident.message, "jobDefinitionId": None, "annotation": None}
 

@@ -1,0 +1,108 @@
+"""Camunda REST: external tasks (fetch and lock by topic, complete, fail, BPMN error, extend, unlock)."""
+from flask import jsonify
+
+from ...schemas.camunda import (
+    ExtendLock, ExternalTaskBpmnError, ExternalTaskFailure, ExternalTaskQuery, FetchAndLock, WorkerCommand,
+)
+from ...services import external_tasks as service
+from .common import camunda_blueprint, camunda_time, count, json_body, plain_variables, query_args, typed_variables
+
+blp = camunda_blueprint("external_task", __name__)
+
+
+def external_task_dto(task, process_key: str | None = None) -> dict:
+    return {"id": task.id, "topicName": task.topic, "workerId": task.worker_id,
+            "lockExpirationTime": camunda_time(task.lock_expires_at), "activityId": task.element_id,
+            "activityInstanceId": task.id, "executionId": task.instance_id, "processInstanceId": task.instance_id,
+            "processDefinitionId": task.definition_id,
+            "processDefinitionKey": process_key or service.definition_key(task.definition_id),
+            "processDefinitionVersionTag": None, "businessKey": task.business_key, "retries": task.retries,
+            "errorMessage": task.error_message, "priority": task.priority, "suspended": False, "tenantId": None,
+            "createTime": camunda_time(task.created_at), "extensionProperties": {}}
+
+
+def locked_dto(locked) -> dict:
+    dto = external_task_dto(locked.task, locked.process_key)
+    dto["errorDetails"] = locked.task.error_details
+    dto["variables"] = typed_variables(locked.variables)
+    return dto
+
+
+@blp.post("/external-task/fetchAndLock")
+def fetch_and_lock():
+    """Lock tasks of the given topics for a worker; waits up to `asyncResponseTimeout` ms (long polling)."""
+    body = FetchAndLock().load(json_body())
+    topics = [{"topicName": t["topic_name"], "lockDuration": t["lock_duration"], "variables": t["variables"]}
+              for t in body["topics"]]
+    locked = service.fetch_and_lock(body["worker_id"], body["max_tasks"], topics,
+                                    body["async_response_timeout"] or 0)
+    return jsonify([locked_dto(t) for t in locked])
+
+
+@blp.post("/external-task/<task_id>/complete")
+def complete(task_id):
+    """Complete a locked task with typed variables (only the worker holding the lock)."""
+    body = WorkerCommand().load(json_body())
+    variables = {**plain_variables(body["variables"]), **plain_variables(body["local_variables"])}
+    service.complete(task_id, body["worker_id"], variables)
+    return "", 204
+
+
+@blp.post("/external-task/<task_id>/failure")
+def failure(task_id):
+    """Report a failure: with `retries` left the task comes back after `retryTimeout` ms; at 0, an incident."""
+    body = ExternalTaskFailure().load(json_body())
+    service.handle_failure(task_id, body["worker_id"], body["error_message"], body["error_details"],
+                           body["retries"], body["retry_timeout"])
+    return "", 204
+
+
+@blp.post("/external-task/<task_id>/bpmnError")
+def bpmn_error(task_id):
+    """Throw a BPMN error with `errorCode` to the task's error boundary event."""
+    body = ExternalTaskBpmnError().load(json_body())
+    service.handle_bpmn_error(task_id, body["worker_id"], body["error_code"], body["error_message"],
+                              plain_variables(body["variables"]))
+    return "", 204
+
+
+@blp.post("/external-task/<task_id>/extendLock")
+def extend_lock(task_id):
+    """Keep a locked task `newDuration` ms longer (only the worker holding the lock)."""
+    body = ExtendLock().load(json_body())
+    service.extend_lock(task_id, body["worker_id"], body["new_duration"])
+    return "", 204
+
+
+@blp.post("/external-task/<task_id>/unlock")
+def unlock(task_id):
+    """Release a task's lock."""
+    service.unlock(task_id)
+    return "", 204
+
+
+def _page(per_page=None):
+    query = ExternalTaskQuery().load(query_args())
+    locked = True if query["locked"] else (False if query["not_locked"] else None)
+    return service.list_external_tasks(topic=query["topic_name"], instance_id=query["process_instance_id"],
+                                       worker_id=query["worker_id"], locked=locked, page=1,
+                                       per_page=query["max_results"] if per_page is None else per_page,
+                                       offset=query["first_result"])
+
+
+@blp.get("/external-task")
+def list_external_tasks():
+    """External tasks by topic, instance, worker or lock state."""
+    return jsonify([external_task_dto(t) for t in _page().items])
+
+
+@blp.get("/external-task/count")
+def count_external_tasks():
+    """How many external tasks match the same filters as the list."""
+    return jsonify(count(_page(per_page=0)))
+
+
+@blp.get("/external-task/<task_id>")
+def get_external_task(task_id):
+    """One external task."""
+    return jsonify(external_task_dto(service.get_external_task(task_id)))

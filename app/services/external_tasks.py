@@ -1,0 +1,239 @@
+"""External tasks: workers outside the server fetch service tasks by topic, lock, complete or fail them.
+
+An external service task (camunda:type="external") is held ready in its
+workflow, like an asynchronous task, and projected into an `external_task`
+row (written by `Step`). A worker claims rows with a conditional UPDATE (on
+PostgreSQL after `FOR UPDATE SKIP LOCKED`), so two workers never hold the
+same task; a lock that expires makes the task fetchable again. Completing
+or throwing a BPMN error runs the instance under its lock like any other
+command; a failure with no retries left stops the instance with an incident.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from ..engine import TaskNotReadyError
+from ..errors import ConflictError, NotFoundError, ValidationError, WrongWorkerError
+from ..extensions import db
+from ..models import ExternalTask, ProcessInstance
+from .context import SYSTEM, engine, utcnow
+from .crm_actions import acting_for
+from .definitions import definition_info, load_workflow
+from .pagination import Page, paginate
+from .projection import EXTERNAL_TASKS, Step
+from .transactions import lock_instance, write_transaction
+
+MAX_LONG_POLL_MS = 60_000
+POLL_INTERVAL_S = 0.2
+
+
+@dataclass
+class LockedTask:
+    """A task a worker just locked, with what it needs to do the work."""
+
+    task: ExternalTask
+    process_key: str
+    variables: dict
+
+
+def _fetchable(now: dt.datetime):
+    table = EXTERNAL_TASKS
+    return and_(or_(table.c.lock_expires_at.is_(None), table.c.lock_expires_at < now),
+                or_(table.c.retries.is_(None), table.c.retries > 0))
+
+
+def fetch_and_lock(worker_id: str, max_tasks: int, topics: list[dict], timeout_ms: int = 0) -> list[LockedTask]:
+    """Lock up to `max_tasks` tasks of `topics` for `worker_id`, waiting up to `timeout_ms` for one.
+
+    Args:
+        topics: `{"topicName", "lockDuration" (ms), "variables" (names, None for all)}` each.
+        timeout_ms: long polling: look again every 0.2 s until a task comes or the time is up
+            (at most 60 s).
+    """
+    if not worker_id:
+        raise ValidationError("workerId is required")
+    if not topics or any(not t.get("topicName") or not t.get("lockDuration") or t["lockDuration"] <= 0
+                         for t in topics):
+        raise ValidationError("each topic needs a topicName and a positive lockDuration (ms)")
+    deadline = time.monotonic() + min(max(timeout_ms or 0, 0), MAX_LONG_POLL_MS) / 1000
+    while True:
+        with write_transaction():
+            locked = _claim(worker_id, max(max_tasks, 0), topics, utcnow())
+        if locked or time.monotonic() >= deadline:
+            return locked
+        db.session.rollback()  # a fresh snapshot on the next look
+        time.sleep(min(POLL_INTERVAL_S, max(deadline - time.monotonic(), 0)))
+
+
+def _claim(worker_id: str, max_tasks: int, topics: list[dict], now: dt.datetime) -> list[LockedTask]:
+    conn = db.session.connection()
+    table, instances = EXTERNAL_TASKS, ProcessInstance.__table__
+    locked: list[LockedTask] = []
+    for topic in topics:
+        if len(locked) >= max_tasks:
+            break
+        stmt = (select(table.c.id).join(instances, instances.c.id == table.c.instance_id)
+                .where(table.c.topic == topic["topicName"], instances.c.status == "running", _fetchable(now))
+                .order_by(table.c.priority.desc(), table.c.created_at, table.c.id).limit(max_tasks - len(locked)))
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=table)
+        expires = now + dt.timedelta(milliseconds=int(topic["lockDuration"]))
+        for task_id in conn.execute(stmt).scalars().all():
+            # Conditional: of two workers reaching for the same task, exactly one wins it.
+            won = conn.execute(table.update().where(table.c.id == task_id, _fetchable(now))
+                               .values(worker_id=worker_id, lock_expires_at=expires)).rowcount
+            if won:
+                locked.append(_locked(task_id, topic.get("variables")))
+    return locked
+
+
+def _locked(task_id: str, names: list[str] | None) -> LockedTask:
+    task = db.session.get(ExternalTask, task_id, populate_existing=True)
+    key, variables = db.session.execute(
+        select(ProcessInstance.process_key, ProcessInstance.variables)
+        .where(ProcessInstance.id == task.instance_id)).one()
+    variables = dict(variables or {})
+    if names is not None:
+        variables = {n: variables[n] for n in names if n in variables}
+    return LockedTask(task, key, variables)
+
+
+def get_external_task(task_id: str) -> ExternalTask:
+    task = db.session.get(ExternalTask, task_id)
+    if task is None:
+        raise NotFoundError(f"no external task {task_id}")
+    return task
+
+
+def list_external_tasks(topic: str | None = None, instance_id: str | None = None, worker_id: str | None = None,
+                        locked: bool | None = None, page: int = 1, per_page: int = 20,
+                        offset: int | None = None) -> Page:
+    """External tasks waiting for or held by workers, oldest first."""
+    stmt = select(ExternalTask)
+    if topic:
+        stmt = stmt.where(ExternalTask.topic == topic)
+    if instance_id:
+        stmt = stmt.where(ExternalTask.instance_id == instance_id)
+    if worker_id:
+        stmt = stmt.where(ExternalTask.worker_id == worker_id)
+    if locked is not None:
+        now = utcnow()
+        held = ExternalTask.lock_expires_at > now
+        stmt = stmt.where(held if locked else or_(ExternalTask.lock_expires_at.is_(None), ~held))
+    return paginate(stmt.order_by(ExternalTask.created_at, ExternalTask.id), page, per_page, offset)
+
+
+def _locked_row(task_id: str, worker_id: str | None, action: str) -> ExternalTask:
+    """Inside a write transaction: the task's row, which `worker_id` must hold locked."""
+    task = db.session.get(ExternalTask, task_id, populate_existing=True)
+    if task is None:
+        raise NotFoundError(f"no external task {task_id}")
+    if worker_id is not None and task.worker_id != worker_id:
+        holder = f"locked by worker {task.worker_id!r}" if task.worker_id else "not locked"
+        raise WrongWorkerError(f"external task {task_id} cannot be {action} by worker {worker_id!r}: it is {holder}")
+    return task
+
+
+def complete(task_id: str, worker_id: str, variables: dict) -> None:
+    """The worker did the work: set `variables` on the task, run the instance on, drop the row."""
+    with write_transaction():
+        task = _locked_row(task_id, worker_id, "completed")
+        _run(task, "external_task_completed", worker_id,
+             lambda runner, wf, effects: runner.complete_held(wf, task.id, variables or {}, effects))
+
+
+def handle_bpmn_error(task_id: str, worker_id: str, error_code: str, error_message: str | None,
+                      variables: dict) -> None:
+    """The worker reports a business error: throw it to the task's error boundary event."""
+    if not error_code:
+        raise ValidationError("errorCode is required")
+    with write_transaction():
+        task = _locked_row(task_id, worker_id, "reported with a BPMN error")
+        data = dict(variables or {})
+        _run(task, "external_task_bpmn_error", worker_id,
+             lambda runner, wf, effects: runner.throw_error(wf, task.id, error_code, data, effects),
+             {"error_code": error_code, "error_message": error_message})
+
+
+def _run(task: ExternalTask, event: str, worker_id: str, command, extra: dict | None = None) -> None:
+    instance = lock_instance(ProcessInstance.id == task.instance_id)
+    if instance is None or instance.status != "running":
+        raise ConflictError(f"the process instance is {instance.status if instance else 'gone'}")
+    info = definition_info(instance.definition_id)
+    wf = load_workflow(info, instance.state)
+    runner = engine().runner
+    try:
+        with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
+            outcome = command(runner, wf, effects)
+    except TaskNotReadyError as exc:
+        raise ConflictError(f"external task {task.id} cannot go on: {exc}") from None
+    step = Step(instance, SYSTEM)
+    step.record(event, element_id=task.element_id, data={"worker": worker_id, "task_id": task.id, **(extra or {})})
+    step.apply_outcome(info, wf, outcome)
+    step.write()  # drops this task's row: it is no longer held
+
+
+def handle_failure(task_id: str, worker_id: str, error_message: str | None, error_details: str | None,
+                   retries: int | None, retry_timeout_ms: int | None) -> None:
+    """The worker failed: with retries left the task is fetchable again after `retry_timeout_ms`;
+    with none, the instance stops with a "failedExternalTask" incident."""
+    if retries is None or retries < 0:
+        raise ValidationError("retries must be a number of at least 0")
+    with write_transaction():
+        task = _locked_row(task_id, worker_id, "failed")
+        now = utcnow()
+        task.retries, task.error_message, task.error_details = retries, error_message, error_details
+        task.worker_id = None
+        task.lock_expires_at = now + dt.timedelta(milliseconds=max(retry_timeout_ms or 0, 0)) \
+            if retries > 0 and retry_timeout_ms else None
+        db.session.flush()
+        if retries > 0:
+            return
+        instance = lock_instance(ProcessInstance.id == task.instance_id)
+        if instance is None or instance.status != "running":
+            return
+        info = definition_info(instance.definition_id)
+        element = info.elements.get(task.element_id, {})
+        message = error_message or f"external task {task.element_id} failed"
+        step = Step(instance, SYSTEM, now=now)
+        step.record("error", element_id=task.element_id, element_name=element.get("name"),
+                    element_type=element.get("type"), message=message,
+                    data={"worker": worker_id, "task_id": task.id, "kind": "failedExternalTask"})
+        step.incidents.append({"instance_id": instance.id, "element_id": task.element_id,
+                               "element_name": element.get("name"), "message": message, "line": None,
+                               "created_at": now})
+        step.set(status="error")
+        step.write()
+
+
+def extend_lock(task_id: str, worker_id: str, new_duration_ms: int) -> None:
+    """Keep the task locked `new_duration_ms` from now (only by the worker that holds it)."""
+    if not new_duration_ms or new_duration_ms <= 0:
+        raise ValidationError("newDuration must be a positive number of milliseconds")
+    with write_transaction():
+        task = _locked_row(task_id, worker_id, "extended")
+        now = utcnow()
+        if task.lock_expires_at is None or task.lock_expires_at < now:
+            raise WrongWorkerError(f"the lock of external task {task_id} has expired")
+        task.lock_expires_at = now + dt.timedelta(milliseconds=new_duration_ms)
+
+
+def unlock(task_id: str) -> None:
+    """Release the task's lock: any worker may fetch it again."""
+    with write_transaction():
+        task = _locked_row(task_id, None, "unlocked")
+        task.worker_id, task.lock_expires_at = None, None
+
+
+def incident_type(definition_id: str, element_id: str | None) -> str:
+    """Camunda's incident type: a failed external task, or a failed job (anything else)."""
+    return "failedExternalTask" if element_id in definition_info(definition_id).external else "failedJob"
+
+
+def definition_key(definition_id: str) -> str:
+    return definition_info(definition_id).key
+
