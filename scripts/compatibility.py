@@ -80,11 +80,23 @@ Results:
 """
 
 UNSUPPORTED = """\
-- Data stores: a `bpmn:dataStoreReference` is refused ("Data Store ... has no implementation").
-- Compensation and complex gateways: only MIWG C.6.0 draws them, and every copy of it is refused
-  for other reasons first; nothing runs them, so do not rely on them.
-- Conditional events: the only one in the corpus (order-handling.bpmn, a conditional boundary event)
-  is accepted without complaint, but the run fails before reaching it; treat them as unsupported.
+Refused at deploy, each occurrence named with its line and element id and what to model instead
+(all of them at once, with every other problem of the deployment):
+
+- Complex gateways (`bpmn:complexGateway`): SpiffWorkflow 3.2 does not execute them; use an
+  inclusive gateway, or a script task and an exclusive gateway.
+- Conditional events (start, intermediate and boundary): SpiffWorkflow evaluates the condition only
+  once, when the event is reached, so an instance whose condition is false waits forever; use a
+  message or signal event, or an exclusive gateway.
+- Compensation: compensation events (`bpmn:compensateEventDefinition`; SpiffWorkflow refuses the
+  boundary events and silently ignores the throw events) and compensation handlers
+  (`isForCompensation="true"`, never run); undo work explicitly, e.g. after an error boundary event.
+- Data stores (`bpmn:dataStoreReference`, or a `bpmn:dataStore` no reference names): nothing stands
+  behind them; keep the data in process variables, or read and write it in a script or service task.
+- Ad-hoc sub-processes (`bpmn:adHocSubProcess`): SpiffWorkflow fails when it runs them.
+- Global tasks (`bpmn:globalTask`, `globalUserTask`, ...): a call activity can only call a process.
+- Choreographies (`bpmn:choreography`, `globalChoreographyTask`): not executed; deploy the process
+  of each participant instead.
 - Timer events without a time definition (MIWG exports) are refused ("Unknown Time Specification").
 - Groovy/JavaScript scripts and JUEL method calls (`${customer.prop("age")}`, `#{service.find(x)}`)
   are refused: scripts are Python run in the sandbox, expressions must be translatable.

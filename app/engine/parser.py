@@ -255,23 +255,32 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
             parser.add_dmn_xml(d.root, filename=d.name)
         except (ValidationException, SpiffWorkflowException) as exc:
             problems.append(_problem_from(exc, d))
+    refused: set[str] = set()  # files with elements SpiffWorkflow cannot run: its own errors on them are noise
     for f in group:
         _check_service_tasks(f, dialect, problems)
+        if _check_unsupported(f, problems):
+            refused.add(f.name)
         try:
             parser.add_bpmn_xml(f.root, filename=f.name)
             files_ok.append(f)
         except (ValidationException, SpiffWorkflowException) as exc:
-            problems.append(_problem_from(exc, f))
+            if f.name not in refused:
+                problems.append(_problem_from(exc, f))
         except Exception as exc:  # SpiffWorkflow's parsers raise bare errors on some models
-            problems.append(Problem(f.name, f"cannot be read: {type(exc).__name__}: {exc}"))
+            if f.name not in refused:
+                problems.append(Problem(f.name, f"cannot be read: {type(exc).__name__}: {exc}"))
     dmn_bytes = b"".join(d.content for d in sorted(decisions, key=lambda d: d.name))
-    for f in files_ok:
+    for f in group:
+        if f not in files_ok and f.name not in refused:
+            continue
         before = len(problems)
         _check_expressions(f, sandbox, problems)
         processes = [p for p in f.root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
         for process in processes:
             key = process.get("id")
             elements, form_files = _elements(f, process, forms, problems)
+            if f.name in refused:
+                continue
             try:
                 spec = parser.get_spec(key)
                 subprocess_specs = parser.get_subprocess_specs(key)
@@ -325,6 +334,69 @@ def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> Non
             elif tag == "businessRuleTask" and dialect == "camunda":
                 problems.append(Problem(f.name, "a business rule task needs camunda:decisionRef naming a "
                                                 "deployed DMN decision", el.sourceline, el.get("id"), tag))
+
+
+_CONDITIONAL_ADVICE = {
+    "startEvent": "use a none or message start event, and test the condition with an exclusive gateway after it",
+    "intermediateCatchEvent": "use a message or signal catch event, thrown or correlated when the data changes",
+    "boundaryEvent": "use a message or signal boundary event, thrown or correlated when the data changes",
+}
+_COMPENSATION_ADVICE = ("undo the work explicitly: an error boundary event (or an exclusive gateway) followed by "
+                        "the undoing task on ordinary sequence flows")
+_GLOBAL_TASKS = ("globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask")
+
+
+def _check_unsupported(f: _File, problems: list[Problem]) -> int:
+    """Name every element SpiffWorkflow 3.2 parses but cannot execute (or refuses with an unhelpful
+    message), each with its line, its id and what to model instead. Returns how many were found."""
+    found: list[Problem] = []
+
+    def refuse(el, message: str) -> None:
+        found.append(Problem(f.name, message, el.sourceline, el.get("id"), local_name(el)))
+
+    def event_of(definition):
+        parent = definition.getparent()
+        return parent if parent is not None and parent.get("id") else definition
+
+    for el in f.root.iter(f"{{{BPMN_NS}}}complexGateway"):
+        refuse(el, "complex gateways are not supported (SpiffWorkflow does not execute them); use an inclusive "
+                   "gateway with a condition on each outgoing flow, or compute the choice in a script task "
+                   "followed by an exclusive gateway")
+    for definition in f.root.iter(f"{{{BPMN_NS}}}conditionalEventDefinition"):
+        event = event_of(definition)
+        advice = _CONDITIONAL_ADVICE.get(local_name(event), "use a message or signal event")
+        refuse(event, "conditional events are not supported: the condition is evaluated only once, when the "
+                      "event is reached, and an instance whose condition is false waits forever; " + advice)
+    for definition in f.root.iter(f"{{{BPMN_NS}}}compensateEventDefinition"):
+        event = event_of(definition)
+        refuse(event, "compensation events are not supported (SpiffWorkflow refuses compensation boundary events "
+                      "and ignores compensation throw events); " + _COMPENSATION_ADVICE)
+    for el in f.root.iter():
+        if isinstance(el.tag, str) and el.get("isForCompensation") == "true":
+            refuse(el, 'compensation handlers (isForCompensation="true") are never run; ' + _COMPENSATION_ADVICE)
+    referenced_stores = set()
+    for el in f.root.iter(f"{{{BPMN_NS}}}dataStoreReference"):
+        referenced_stores.add(el.get("dataStoreRef"))
+        refuse(el, "data stores are not supported: nothing stands behind a bpmn:dataStore; keep the data in "
+                   "process variables, or read and write it in a script or service task")
+    for el in f.root.iter(f"{{{BPMN_NS}}}dataStore"):
+        if el.get("id") not in referenced_stores:
+            refuse(el, "data stores are not supported: nothing stands behind a bpmn:dataStore; keep the data in "
+                       "process variables, or read and write it in a script or service task")
+    for el in f.root.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
+        refuse(el, "ad-hoc sub-processes are not supported (SpiffWorkflow fails when it runs them); use a "
+                   "sub-process whose tasks follow a parallel or inclusive gateway")
+    for tag in _GLOBAL_TASKS:
+        for el in f.root.iter(f"{{{BPMN_NS}}}{tag}"):
+            refuse(el, "global tasks are not supported (a call activity can only call a process); model the task "
+                       "inside the process, or make it a process of its own for the call activity to call")
+    for tag in ("choreography", "globalChoreographyTask"):
+        for el in f.root.iter(f"{{{BPMN_NS}}}{tag}"):
+            refuse(el, "choreographies are not executed; model what each participant does as a process "
+                       '(isExecutable="true") and deploy that')
+    found.sort(key=lambda p: p.line or 0)
+    problems.extend(found)
+    return len(found)
 
 
 def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:

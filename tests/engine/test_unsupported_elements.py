@@ -1,0 +1,183 @@
+"""Elements SpiffWorkflow 3.2 cannot execute are refused at deploy, each by line and element id.
+
+Checked against SpiffWorkflow itself: a complex gateway makes it raise "There is no support
+implemented for this task type"; a compensation boundary event raises NotImplementedError and a
+compensation throw event completes without running any handler; a conditional event evaluates its
+condition once, when reached, and a false condition waits forever (no wait the server can wake); an
+ad-hoc sub-process fails with a TypeError when run; a data store raises "Data Store ... has no
+implementation" without line or id; global tasks and choreographies are never executed. So each is
+named, with what to model instead, and every one of them is listed in the same refusal.
+"""
+from __future__ import annotations
+
+import pytest
+
+from app.engine import BpmnRejected, Engine
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs" targetNamespace="t">"""
+
+
+def diagram(body: str, before: str = "", after: str = "") -> bytes:
+    """A one-process diagram, one element a line; `before`/`after` are root elements around the process."""
+    lines = [HEAD, before, '  <bpmn:process id="p" isExecutable="true">', body,
+             "  </bpmn:process>", after, "</bpmn:definitions>"]
+    return "\n".join(line for line in lines if line).encode()
+
+
+def line_of(xml: bytes, element_id: str) -> int:
+    [line] = [n for n, text in enumerate(xml.decode().splitlines(), 1) if f'id="{element_id}"' in text]
+    return line
+
+
+def refused(xml: bytes) -> list:
+    with pytest.raises(BpmnRejected) as caught:
+        Engine().parse([("unsupported.bpmn", xml)])
+    return caught.value.problems
+
+
+def flow(fid: str, source: str, target: str) -> str:
+    return f'    <bpmn:sequenceFlow id="{fid}" sourceRef="{source}" targetRef="{target}" />'
+
+
+START_TO = lambda target: '    <bpmn:startEvent id="start" />\n' + flow("f_start", "start", target)  # noqa: E731
+TO_END = lambda source: flow("f_end", source, "end") + '\n    <bpmn:endEvent id="end" />'  # noqa: E731
+
+CONDITION = '<bpmn:conditionalEventDefinition id="{id}_def"><bpmn:condition>x == 1</bpmn:condition>' \
+            '</bpmn:conditionalEventDefinition>'
+
+CASES = {
+    "complex gateway": (diagram("\n".join([
+        START_TO("gw"),
+        '    <bpmn:complexGateway id="gw" default="f_end" />',
+        TO_END("gw")])), "gw", "complexGateway", "complex gateway"),
+    "conditional start event": (diagram("\n".join([
+        f'    <bpmn:startEvent id="cond_start">{CONDITION.format(id="cond_start")}</bpmn:startEvent>',
+        TO_END("cond_start")])), "cond_start", "startEvent", "conditional event"),
+    "conditional intermediate event": (diagram("\n".join([
+        START_TO("wait"),
+        f'    <bpmn:intermediateCatchEvent id="wait">{CONDITION.format(id="wait")}</bpmn:intermediateCatchEvent>',
+        TO_END("wait")])), "wait", "intermediateCatchEvent", "conditional event"),
+    "conditional boundary event": (diagram("\n".join([
+        START_TO("review"),
+        '    <bpmn:userTask id="review" />',
+        TO_END("review"),
+        f'    <bpmn:boundaryEvent id="watch" attachedToRef="review">{CONDITION.format(id="watch")}</bpmn:boundaryEvent>',
+        flow("f_watch", "watch", "end")])), "watch", "boundaryEvent", "conditional event"),
+    "compensation throw event": (diagram("\n".join([
+        START_TO("undo_all"),
+        '    <bpmn:intermediateThrowEvent id="undo_all"><bpmn:compensateEventDefinition id="c1" />'
+        '</bpmn:intermediateThrowEvent>',
+        TO_END("undo_all")])), "undo_all", "intermediateThrowEvent", "compensation event"),
+    "compensation handler": (diagram("\n".join([
+        START_TO("end"),
+        '    <bpmn:endEvent id="end" />',
+        '    <bpmn:scriptTask id="refund" isForCompensation="true"><bpmn:script>refunded = True</bpmn:script>'
+        '</bpmn:scriptTask>'])), "refund", "scriptTask", "compensation handler"),
+    "data store reference": (diagram("\n".join([
+        START_TO("end"),
+        '    <bpmn:endEvent id="end" />',
+        '    <bpmn:dataStoreReference id="crm_db" dataStoreRef="store" />']),
+        before='  <bpmn:dataStore id="store" name="CRM database" />'), "crm_db", "dataStoreReference", "data store"),
+    "ad-hoc sub-process": (diagram("\n".join([
+        START_TO("adhoc"),
+        '    <bpmn:adHocSubProcess id="adhoc"><bpmn:userTask id="call" /><bpmn:userTask id="mail" />'
+        '</bpmn:adHocSubProcess>',
+        TO_END("adhoc")])), "adhoc", "adHocSubProcess", "ad-hoc sub-process"),
+    "global task": (diagram("\n".join([
+        START_TO("call_global"),
+        '    <bpmn:callActivity id="call_global" calledElement="shared_check" />',
+        TO_END("call_global")]),
+        before='  <bpmn:globalTask id="shared_check" name="Shared check" />'), "shared_check", "globalTask",
+        "global task"),
+    "choreography": (diagram("\n".join([START_TO("end"), '    <bpmn:endEvent id="end" />']),
+                             after='  <bpmn:choreography id="exchange" />'), "exchange", "choreography",
+                     "choreograph"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_unsupported_element_is_refused_by_line_and_id(case):
+    xml, element_id, element_type, words = CASES[case]
+    [problem] = refused(xml)
+    assert problem.file == "unsupported.bpmn"
+    assert problem.element_id == element_id
+    assert problem.element_type == element_type
+    assert problem.line == line_of(xml, element_id)
+    assert words in problem.message
+    assert "; " in problem.message  # and what to model instead
+
+
+def test_a_compensation_boundary_event_and_its_handler_are_both_named():
+    xml = diagram("\n".join([
+        START_TO("book"),
+        '    <bpmn:scriptTask id="book"><bpmn:script>booked = True</bpmn:script></bpmn:scriptTask>',
+        TO_END("book"),
+        '    <bpmn:boundaryEvent id="on_undo" attachedToRef="book"><bpmn:compensateEventDefinition id="c1" />'
+        '</bpmn:boundaryEvent>',
+        '    <bpmn:scriptTask id="cancel_booking" isForCompensation="true"><bpmn:script>booked = False</bpmn:script>'
+        '</bpmn:scriptTask>',
+        '    <bpmn:association id="a1" associationDirection="One" sourceRef="on_undo" targetRef="cancel_booking" />']))
+    problems = refused(xml)
+    assert [(p.element_id, p.line) for p in problems] == [
+        ("on_undo", line_of(xml, "on_undo")), ("cancel_booking", line_of(xml, "cancel_booking"))]
+    assert "NotImplementedError" not in " ".join(p.message for p in problems)
+
+
+def test_a_data_store_no_reference_names_is_refused_with_a_clear_message():
+    xml = diagram("\n".join([START_TO("end"), '    <bpmn:endEvent id="end" />']),
+                  before='  <bpmn:dataStore id="ledger" name="Ledger" />')
+    [problem] = refused(xml)
+    assert (problem.element_id, problem.line) == ("ledger", line_of(xml, "ledger"))
+    assert "has no implementation" not in problem.message
+
+
+def test_two_different_unsupported_elements_are_listed_together():
+    xml = diagram("\n".join([
+        START_TO("gw"),
+        '    <bpmn:complexGateway id="gw" default="f_wait" />',
+        flow("f_wait", "gw", "wait"),
+        f'    <bpmn:intermediateCatchEvent id="wait">{CONDITION.format(id="wait")}</bpmn:intermediateCatchEvent>',
+        TO_END("wait")]))
+    problems = refused(xml)
+    assert [(p.element_id, p.element_type, p.line) for p in problems] == [
+        ("gw", "complexGateway", line_of(xml, "gw")), ("wait", "intermediateCatchEvent", line_of(xml, "wait"))]
+
+
+def test_unsupported_elements_are_listed_with_the_other_problems_of_the_deployment():
+    xml = diagram("\n".join([
+        START_TO("gw"),
+        '    <bpmn:complexGateway id="gw" default="f_script" />',
+        flow("f_script", "gw", "calc"),
+        '    <bpmn:scriptTask id="calc"><bpmn:script>total = (</bpmn:script></bpmn:scriptTask>',
+        TO_END("calc")]))
+    problems = refused(xml)
+    assert {p.element_id for p in problems} == {"gw", "calc"}
+
+
+def test_camunda_diagrams_are_checked_too():
+    xml = diagram("\n".join([
+        START_TO("gw"),
+        '    <bpmn:complexGateway id="gw" default="f_end" camunda:asyncBefore="false" />',
+        TO_END("gw")])).replace(b'targetNamespace="t"',
+                                b'targetNamespace="t" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"')
+    [problem] = refused(xml)
+    assert (problem.element_id, problem.line) == ("gw", line_of(xml, "gw"))
+
+
+def test_supported_neighbours_still_deploy_and_run():
+    """Data objects, isForCompensation="false" and an inclusive gateway are not refused."""
+    xml = diagram("\n".join([
+        START_TO("gw"),
+        '    <bpmn:inclusiveGateway id="gw" default="f_calc" />',
+        flow("f_calc", "gw", "calc"),
+        '    <bpmn:scriptTask id="calc" isForCompensation="false"><bpmn:script>total = 2</bpmn:script></bpmn:scriptTask>',
+        TO_END("calc"),
+        '    <bpmn:dataObject id="order_data" />',
+        '    <bpmn:dataObjectReference id="order_ref" dataObjectRef="order_data" />']))
+    engine = Engine()
+    [model] = engine.parse([("supported.bpmn", xml)])
+    wf = engine.new_workflow("p:1", model.dialect, engine.dump_spec(model), {})
+    outcome = engine.runner.advance(wf)
+    assert outcome.status == "completed"
+    assert engine.runner.variables(wf)["total"] == 2
