@@ -72,6 +72,14 @@ class CompleteTask(CamundaSchema):
     with_variables = fields.Boolean(data_key="withVariablesInReturn", load_default=False)
 
 
+class ResolveTask(CamundaSchema):
+    variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
+
+
+class DelegateTask(CamundaSchema):
+    user_id = fields.String(data_key="userId", required=True, validate=validate.Length(min=1))
+
+
 class CorrelateMessage(CamundaSchema):
     name = fields.String(data_key="messageName", required=True, validate=validate.Length(min=1, max=255))
     business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)

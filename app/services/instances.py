@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
@@ -12,7 +12,10 @@ from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessI
 from ..models.base import new_id
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
-from .definitions import DefinitionInfo, definition_info, latest_definition_id, load_workflow, new_workflow
+from .definitions import (
+    DefinitionInfo, definition_info, get_definition, latest_definition_id, load_workflow, new_workflow,
+)
+from .external_tasks import incident_type
 from .pagination import Page, paginate
 from .projection import InstanceRow, Step, jsonable
 from .transactions import locked_instance, write_transaction
@@ -97,6 +100,41 @@ def instance_details(instance_id: str) -> dict:
                                         .order_by(Incident.created_at)))
     return {"instance": instance, "definition": info, "tasks": tasks, "active_activities": active,
             "incidents": incidents}
+
+
+@dataclass
+class ActivityStatistics:
+    """How many running instances of a definition wait at one element, and their open incidents by type."""
+
+    element_id: str
+    instances: int
+    incidents: dict[str, int]
+
+
+def definition_statistics(definition_id: str) -> list[ActivityStatistics]:
+    """Per active element of a definition's instances that have not ended: instances there, open incidents.
+
+    Raises:
+        NotFoundError: no such definition.
+    """
+    get_definition(definition_id)
+    not_ended = ProcessInstance.status.not_in(("completed", "cancelled"))
+    counts = db.session.execute(
+        select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
+        .join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id)
+        .where(ProcessInstance.definition_id == definition_id, not_ended)
+        .group_by(ActiveActivity.element_id).order_by(ActiveActivity.element_id)).all()
+    incidents = db.session.execute(
+        select(Incident.element_id, func.count(Incident.id))
+        .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+        .where(ProcessInstance.definition_id == definition_id, not_ended, Incident.resolved_at.is_(None))
+        .group_by(Incident.element_id)).all()
+    by_element = {element_id: n for element_id, n in incidents}
+    stats = [ActivityStatistics(element_id, n, {}) for element_id, n in counts]
+    for stat in stats:
+        if by_element.get(stat.element_id):
+            stat.incidents[incident_type(definition_id, stat.element_id)] = by_element[stat.element_id]
+    return stats
 
 
 def list_instances(*, status=None, key=None, business_key=None, activity=None, started_after=None,

@@ -6,12 +6,12 @@ from sqlalchemy import and_, func, or_, select, update
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..extensions import db
-from ..models import HumanTask, ProcessInstance, TaskCandidate
+from ..models import HistoryEvent, HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
 from .definitions import definition_info, load_workflow
 from .forms import validate_form
-from .instances import InstanceResult
+from .instances import InstanceResult, update_variables
 from .pagination import Page, paginate
 from .projection import Step, history
 from .transactions import lock_instance, write_transaction
@@ -187,8 +187,14 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
     return InstanceResult(instance, opened)
 
 
-def delegate_task(task_id: str, username: str, actor: Actor) -> HumanTask:
-    """Hand a task to another user: they become its assignee (the assignee, a candidate or an admin may)."""
+def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = False) -> HumanTask:
+    """Hand a task to another user: they become its assignee (the assignee, a candidate or an admin may).
+
+    Args:
+        pending: a delegation to be resolved (Camunda's `delegateTask`): the
+            history event marks it, and `resolve_task` gives the task back to
+            the assignee it had before.
+    """
     from ..models import User
 
     task = get_task(task_id)
@@ -203,7 +209,58 @@ def delegate_task(task_id: str, username: str, actor: Actor) -> HumanTask:
             .values(assignee=username).execution_options(synchronize_session=False)).rowcount
         if not won:
             raise ConflictError("task was completed meanwhile")
+        data = {"from": task.assignee, "to": username}
+        if pending:
+            data.update(task_id=task.id, delegation="pending")
         history(task.instance_id, "task_delegated", actor, element_id=task.element_id, element_name=task.name,
-                data={"from": task.assignee, "to": username})
+                data=data)
+    db.session.refresh(task)
+    return task
+
+
+def delegation_owner(task: HumanTask) -> tuple[bool, str | None]:
+    """Whether the task has a pending delegation, and the assignee it goes back to when resolved.
+
+    The owner is not a column: it is the `from` of the task's latest pending
+    `task_delegated` history event not followed by a `task_resolved` one.
+    """
+    events = db.session.scalars(select(HistoryEvent).where(
+        HistoryEvent.instance_id == task.instance_id, HistoryEvent.element_id == task.element_id,
+        HistoryEvent.type.in_(("task_delegated", "task_resolved"))).order_by(HistoryEvent.id.desc()))
+    for event in events:
+        data = event.data or {}
+        if data.get("task_id") != task.id:
+            continue
+        if event.type == "task_resolved":
+            return False, None
+        if data.get("delegation") == "pending":
+            return True, data.get("from")
+    return False, None
+
+
+def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTask:
+    """Give a delegated task back to the assignee it had before, setting instance variables (one transaction).
+
+    Raises:
+        ConflictError: the task has no pending delegation, or is not open.
+        ForbiddenError: the caller is neither the assignee nor an admin.
+    """
+    task = get_task(task_id)
+    _require_open(task)
+    if not (actor.is_admin or task.assignee == actor.username):
+        raise ForbiddenError("only the assignee or an admin may resolve this task")
+    pending, owner = delegation_owner(task)
+    if not pending:
+        raise ConflictError("task has no pending delegation to resolve")
+    with write_transaction():
+        if variables:
+            update_variables(task.instance_id, variables, actor)
+        won = db.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
+            .values(assignee=owner).execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise ConflictError("task was completed meanwhile")
+        history(task.instance_id, "task_resolved", actor, element_id=task.element_id, element_name=task.name,
+                data={"task_id": task.id, "from": task.assignee, "to": owner})
     db.session.refresh(task)
     return task

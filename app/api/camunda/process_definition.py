@@ -48,6 +48,19 @@ def get_definition(definition_id):
     return jsonify(definition_dto(service.get_definition(definition_id)))
 
 
+@blp.get("/process-definition/<definition_id>/statistics")
+def statistics(definition_id):
+    """Per activity where this definition's instances (not ended) wait: how many, and their open incidents.
+
+    `failedJobs` is always 0: a failed step in Stagecoach is an incident
+    (listed under `incidents`), not a job left with no retries.
+    """
+    return jsonify([{"@class": "org.camunda.bpm.engine.rest.dto.repository.ActivityStatisticsResultDto",
+                     "id": stat.element_id, "instances": stat.instances, "failedJobs": 0,
+                     "incidents": [{"incidentType": kind, "incidentCount": n} for kind, n in stat.incidents.items()]}
+                    for stat in instances.definition_statistics(definition_id)])
+
+
 @blp.get("/process-definition/key/<key>/xml")
 def get_latest_xml(key):
     """The BPMN file of the newest version, as deployed."""

@@ -1,4 +1,4 @@
-"""Camunda REST: process instances (query, read, cancel, suspend, variables).
+"""Camunda REST: process instances (query, read, cancel, suspend, variables, activity instance tree).
 
 Like Camunda's runtime API, only instances that have not ended are found here:
 a completed or cancelled instance answers 404 (/api/v1 keeps its history).
@@ -12,6 +12,7 @@ from .common import (
     camunda_blueprint, count, json_body, plain_variables, query_args, require_admin, typed_value,
     typed_variables,
 )
+from .history import activity_type
 
 blp = camunda_blueprint("process_instance", __name__)
 
@@ -103,6 +104,53 @@ def get_variable(instance_id, name):
     if name not in variables:
         raise NotFoundError(f"process instance {instance_id} has no variable {name!r}")
     return jsonify(typed_value(variables[name]))
+
+
+@blp.put("/process-instance/<instance_id>/variables/<name>")
+def put_variable(instance_id, name):
+    """Set one variable from a typed value `{value, type}` (admin).
+
+    As with `modifications`, a `Null` value removes the variable: Stagecoach
+    does not keep variables whose value is null.
+    """
+    actor = require_admin()
+    value = plain_variables({name: json_body()})[name]
+    _running(instance_id)
+    service.update_variables(instance_id, {name: value}, actor)
+    return "", 204
+
+
+@blp.delete("/process-instance/<instance_id>/variables/<name>")
+def delete_variable(instance_id, name):
+    """Remove one variable (admin); removing one the instance does not have is not an error, as in Camunda."""
+    actor = require_admin()
+    if name in (_running(instance_id).variables or {}):
+        service.update_variables(instance_id, {name: None}, actor)
+    return "", 204
+
+
+@blp.get("/process-instance/<instance_id>/activity-instances")
+def activity_instances(instance_id):
+    """The activity instance tree: the instance as root, the activities it waits at as its children.
+
+    Stagecoach keeps a flat projection of active activities, so the tree has
+    one level: activities inside an embedded subprocess appear beside it, and
+    there are no transition instances.
+    """
+    _running(instance_id)
+    details = service.instance_details(instance_id)
+    instance, definition = details["instance"], details["definition"]
+    common = {"processInstanceId": instance.id, "processDefinitionId": instance.definition_id}
+    children = [{"id": f"{activity.element_id}:{activity.id}", "parentActivityInstanceId": instance.id,
+                 "activityId": activity.element_id, "activityName": activity.element_name,
+                 "activityType": activity_type(activity.element_type), **common,
+                 "childActivityInstances": [], "childTransitionInstances": [],
+                 "executionIds": [instance.id], "incidentIds": [], "incidents": []}
+                for activity in details["active_activities"]]
+    return jsonify({"id": instance.id, "parentActivityInstanceId": None, "activityId": instance.definition_id,
+                    "activityName": definition.name, "activityType": "processDefinition",
+                    **common, "childActivityInstances": children, "childTransitionInstances": [],
+                    "executionIds": [instance.id], "incidentIds": [], "incidents": []})
 
 
 @blp.post("/process-instance/<instance_id>/variables")

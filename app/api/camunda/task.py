@@ -2,7 +2,7 @@
 from flask import jsonify
 
 from ...errors import ForbiddenError, NotFoundError
-from ...schemas.camunda import CompleteTask, TaskQuery, UserId
+from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuery, UserId
 from ...services import instances
 from ...services import tasks as service
 from .common import (
@@ -69,8 +69,13 @@ def count_tasks_by_body():
 
 @blp.get("/task/<task_id>")
 def get_task(task_id):
-    """One open task."""
-    return jsonify(task_dto(_open_task(task_id)))
+    """One open task; `owner` and `delegationState: PENDING` while a delegation waits to be resolved."""
+    task = _open_task(task_id)
+    dto = task_dto(task)
+    pending, owner = service.delegation_owner(task)
+    if pending:
+        dto.update(owner=owner, delegationState="PENDING")
+    return jsonify(dto)
 
 
 @blp.post("/task/<task_id>/claim")
@@ -100,6 +105,38 @@ def set_assignee(task_id):
         service.unclaim_task(task_id, current_actor())
     else:
         service.delegate_task(task_id, user_id, current_actor())
+    return "", 204
+
+
+@blp.post("/task/<task_id>/delegate")
+def delegate(task_id):
+    """Delegate a task to `userId` until it is resolved (Camunda's delegateTask).
+
+    Simplification: Stagecoach tasks have no owner or delegationState column,
+    so this reassigns the task to `userId` and remembers the previous assignee
+    (Camunda's owner, possibly none) in the task's `task_delegated` history
+    event; `GET /task/{id}` shows that owner with `delegationState: PENDING`
+    until /resolve, which reassigns the task back to it. Whoever may hand the
+    task over (its assignee, a candidate, an admin) may delegate it.
+    """
+    user_id = DelegateTask().load(json_body())["user_id"]
+    service.delegate_task(task_id, user_id, current_actor(), pending=True)
+    return "", 204
+
+
+@blp.post("/task/<task_id>/resolve")
+def resolve(task_id):
+    """Resolve a delegation: set typed `variables` on the instance and give the task back to its owner.
+
+    Simplification: the owner is the assignee remembered by /delegate's
+    history event (see there); the resolution is recorded as a
+    `task_resolved` history event, not as `delegationState: RESOLVED` on the
+    task (a task without a pending delegation answers 409
+    ProcessEngineException). The delegate (the assignee) or an admin may
+    resolve; the variables are written in the same transaction.
+    """
+    body = ResolveTask().load(json_body())
+    service.resolve_task(task_id, plain_variables(body["variables"]), current_actor())
     return "", 204
 
 
