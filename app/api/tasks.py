@@ -9,6 +9,7 @@ blp = protected_blueprint("tasks", __name__, "/tasks", "Human tasks")
 
 def _detail(task):
     task.form = service.task_form(task)  # transient: dumped, never stored
+    task.form_key = service.task_form_key(task)
     return task
 
 

@@ -38,6 +38,7 @@ from .xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"  # Camunda 8 Modeler extensions
 DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -177,8 +178,10 @@ def _load(name: str, content: bytes) -> _File:
         return f
     _quote_iso_timers(f.root)
     _translate_expressions(f.root)
-    uses_camunda = CAMUNDA_NS in f.root.nsmap.values() or any(
-        etree.QName(a).namespace == CAMUNDA_NS for el in f.root.iter() if isinstance(el.tag, str) for a in el.attrib)
+    # Zeebe (Camunda 8) diagrams are read in the Camunda dialect: their extensions are looked up by `_elements`.
+    uses_camunda = bool({CAMUNDA_NS, ZEEBE_NS} & set(f.root.nsmap.values())) or any(
+        etree.QName(el).namespace == ZEEBE_NS or any(etree.QName(a).namespace == CAMUNDA_NS for a in el.attrib)
+        for el in f.root.iter() if isinstance(el.tag, str))
     f.dialect = "camunda" if uses_camunda else "spiff"
     return f
 
@@ -231,11 +234,12 @@ def _check_references(f: _File) -> None:
 
 
 class _ServiceTaskParser(CamundaTaskParser):
-    """An external service task (camunda:type="external") is an `ExternalTask`, held by the server until a
-    worker completes it; other service tasks keep SpiffWorkflow's ServiceTask (and are refused)."""
+    """An external service task (camunda:type="external", or a zeebe:taskDefinition) is an `ExternalTask`, held
+    by the server until a worker completes it; other service tasks keep SpiffWorkflow's ServiceTask (and are
+    refused)."""
 
     def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
-        if node.get(f"{{{CAMUNDA_NS}}}type") == "external":
+        if _is_external(node):
             spec_class = ExternalTask
         super().__init__(process_parser, spec_class, node, nsmap, lane)
 
@@ -326,11 +330,12 @@ def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> Non
                     f.name, f"camunda:{attrs[0]} names Java code, which Stagecoach cannot run; use a script task, "
                             f"a function of app/services/crm_actions.py, or a spiffworkflow service operator",
                     el.sourceline, el.get("id"), tag))
-            elif el.get(f"{{{CAMUNDA_NS}}}type") == "external":
-                if not (el.get(f"{{{CAMUNDA_NS}}}topic") or "").strip():
+            elif _is_external(el):
+                if not _external(el)["topic"]:
                     problems.append(Problem(
                         f.name, "an external task (camunda:type=\"external\") needs camunda:topic, the topic its "
-                                "workers fetch it by", el.sourceline, el.get("id"), tag))
+                                "workers fetch it by (zeebe:taskDefinition: its type)", el.sourceline, el.get("id"),
+                        tag))
             elif tag == "businessRuleTask" and dialect == "camunda":
                 problems.append(Problem(f.name, "a business rule task needs camunda:decisionRef naming a "
                                                 "deployed DMN decision", el.sourceline, el.get("id"), tag))
@@ -516,11 +521,28 @@ def _asynchronous(el) -> dict | None:
     return {"retries": retries, "interval": interval}
 
 
+def _zeebe(el, name: str):
+    """The element's own zeebe:`name` extension (Camunda 8 Modeler), or None."""
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    return None if ext is None else ext.find(f"{{{ZEEBE_NS}}}{name}")
+
+
+def _is_external(el) -> bool:
+    """camunda:type="external", or a Zeebe service task with zeebe:taskDefinition."""
+    return el.get(f"{{{CAMUNDA_NS}}}type") == "external" or (
+        local_name(el) == "serviceTask" and _zeebe(el, "taskDefinition") is not None)
+
+
 def _external(el) -> dict | None:
-    """camunda:type="external": a worker fetches the task by its camunda:topic and completes it."""
-    if el.get(f"{{{CAMUNDA_NS}}}type") != "external":
+    """camunda:type="external" (or zeebe:taskDefinition type="..."): a worker fetches the task by its
+    camunda:topic (the Zeebe type) and completes it."""
+    if not _is_external(el):
         return None
-    return {"topic": (el.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()}
+    topic = el.get(f"{{{CAMUNDA_NS}}}topic")
+    definition = _zeebe(el, "taskDefinition")
+    if not topic and definition is not None:
+        topic = definition.get("type")
+    return {"topic": (topic or "").strip()}
 
 
 def _trigger(el, root) -> dict | None:
@@ -566,8 +588,16 @@ def _split(value: str | None) -> list[str]:
 
 
 def _assignment(f: _File, el, lanes, problems) -> dict:
-    def attr(name):
-        return el.get(f"{{{CAMUNDA_NS}}}{name}")
+    zeebe = _zeebe(el, "assignmentDefinition")
+    schedule = _zeebe(el, "taskSchedule")
+    extra = {k: v for k, v in (zeebe.attrib if zeebe is not None else {}).items()}
+    extra.update({k: v for k, v in (schedule.attrib if schedule is not None else {}).items()})
+    priority_def = _zeebe(el, "priorityDefinition")
+    if priority_def is not None and priority_def.get("priority"):
+        extra["priority"] = priority_def.get("priority")
+
+    def attr(name):  # camunda:name, else the zeebe extension's attribute of that name
+        return el.get(f"{{{CAMUNDA_NS}}}{name}") or extra.get(name)
 
     assignee = attr("assignee")
     users = _split(attr("candidateUsers"))
@@ -579,8 +609,15 @@ def _assignment(f: _File, el, lanes, problems) -> dict:
         if problem:
             problems.append(Problem(f.name, f"assignment expression {value!r} is not supported: {problem}",
                                     el.sourceline, el.get("id"), local_name(el)))
+    priority = (attr("priority") or "").strip() or None
+    if priority and not is_modeler_expression(priority) and not re.fullmatch(r"[+-]?\d+", priority):
+        problems.append(Problem(f.name, f"camunda:priority {priority!r} must be an integer or one ${{expression}}",
+                                el.sourceline, el.get("id"), local_name(el)))
+    form = _zeebe(el, "formDefinition")
+    form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or (form.get("formKey") if form is not None else None)
     return {"assignee": assignee, "candidate_users": users, "candidate_groups": list(dict.fromkeys(groups)),
-            "due_date": attr("dueDate")}
+            "due_date": attr("dueDate"), "follow_up_date": attr("followUpDate"), "priority": priority,
+            "form_key": form_key}
 
 
 def _assignment_problem(value: str | None) -> str | None:
@@ -686,6 +723,18 @@ def _read_path(data: dict, path: list[str | int]):
         else:
             return None
     return current
+
+
+def resolve_priority(value: str | None, data: dict) -> int:
+    """A task's priority from camunda:priority: an integer or `${variable}`; default (or unreadable) 50."""
+    raw = resolve_assignment(value, data) if value else None
+    try:
+        return int(str(raw).strip()) if raw is not None else 50
+    except ValueError:
+        try:
+            return int(float(raw))
+        except (TypeError, ValueError):
+            return 50
 
 
 def resolve_due_date(value: str | None, data: dict, now: dt.datetime) -> dt.datetime | None:

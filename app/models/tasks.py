@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,6 +30,8 @@ class HumanTask(db.Model):
     state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    follow_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # camunda:followUpDate
+    priority: Mapped[int | None] = mapped_column(Integer)  # camunda:priority (50 unless modeled)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
 

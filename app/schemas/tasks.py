@@ -15,12 +15,16 @@ class TaskSchema(Schema):
     state = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     due_at = fields.DateTime(dump_only=True, allow_none=True)
+    follow_up_at = fields.DateTime(dump_only=True, allow_none=True)
+    priority = fields.Integer(dump_only=True, allow_none=True)
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
     completed_by = fields.String(dump_only=True, allow_none=True)
 
 
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(dump_only=True, metadata={"description": "the task's form, a JSON Schema"})
+    form_key = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "camunda:formKey (or zeebe:formDefinition formKey): a form the client renders itself"})
 
 
 class TaskQuerySchema(PageArgs):

@@ -13,7 +13,7 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_due_date
+from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_due_date, resolve_priority
 from ..errors import InstanceBusyError
 from ..extensions import db
 from ..models import (
@@ -123,6 +123,8 @@ class Step:
                    "created_at": self.now, "assignee": resolve_assignment(element.get("assignee"), task.data),
                    "candidate_users": users, "candidate_groups": groups,
                    "due_at": resolve_due_date(element.get("due_date"), task.data, self.now),
+                   "follow_up_at": resolve_due_date(element.get("follow_up_date"), task.data, self.now),
+                   "priority": resolve_priority(element.get("priority"), task.data),
                    "completed_at": None, "completed_by": None}
             self.tasks.append(row)
             self.candidates += [{"task_id": task.id, "kind": "user", "name": u} for u in dict.fromkeys(users)]

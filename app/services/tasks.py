@@ -69,6 +69,11 @@ def task_form(task: HumanTask) -> dict:
     return element.get("form") or {"type": "object", "properties": {}, "additionalProperties": False}
 
 
+def task_form_key(task: HumanTask) -> str | None:
+    """The task's camunda:formKey (zeebe:formDefinition formKey), for a client rendering its own form."""
+    return definition_info(task.definition_id).elements.get(task.element_id, {}).get("form_key")
+
+
 def _is_candidate(task: HumanTask, actor: Actor) -> bool:
     return actor.username in (task.candidate_users or []) or bool(set(task.candidate_groups or []) & set(actor.groups))
 

@@ -18,11 +18,14 @@ _FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "str
 
 def task_dto(task) -> dict:
     return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": None,
-            "created": camunda_time(task.created_at), "due": camunda_time(task.due_at), "followUp": None,
+            "created": camunda_time(task.created_at), "due": camunda_time(task.due_at),
+            "followUp": camunda_time(task.follow_up_at),
             "lastUpdated": None, "delegationState": None, "description": None, "executionId": task.instance_id,
-            "parentTaskId": None, "priority": 50, "processDefinitionId": task.definition_id,
+            "parentTaskId": None,
+            "priority": 50 if task.priority is None else task.priority, "processDefinitionId": task.definition_id,
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
-            "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False, "formKey": None,
+            "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
+            "formKey": service.task_form_key(task),
             "camundaFormRef": None, "tenantId": None}
 
 
