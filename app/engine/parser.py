@@ -174,6 +174,7 @@ def _load(name: str, content: bytes) -> _File:
                 el.get("id") if el is not None else None, local_name(el) if el is not None else None))
         return f
     _check_references(f)
+    _check_cron_cycles(f)
     if f.problems:
         return f
     _quote_iso_timers(f.root)
@@ -188,6 +189,22 @@ def _load(name: str, content: bytes) -> _File:
 
 _ISO_TIMER = re.compile(
     r"^(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.,HMS]+)?|\d{4}-\d{2}-\d{2}(T[\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?)$")
+
+
+_CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
+
+
+def _check_cron_cycles(f: _File) -> None:
+    """Quartz cron cycles (`0/5 * * * * ?`), which Camunda 7 accepts, have no ISO 8601 meaning."""
+    for el in f.root.iter(f"{{{BPMN_NS}}}timeCycle"):
+        text = (el.text or "").strip()
+        if _CRON.match(text) and not text.startswith(("${", "#{", "=")):
+            owner = el.getparent().getparent() if el.getparent() is not None else None
+            f.problems.append(Problem(
+                f.name, f"cron cycle {text!r} is not supported; write an ISO 8601 repeating interval "
+                        f"such as R/PT5M (every five minutes) or R3/PT1H",
+                el.sourceline, owner.get("id") if owner is not None else None,
+                local_name(owner) if owner is not None else None))
 
 
 def _quote_iso_timers(root) -> None:

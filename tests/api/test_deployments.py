@@ -62,6 +62,7 @@ INVALID = {
     "billion_laughs": {"line": 3},
     "unknown_element": {"line": 8, "element_id": "fancy_1"},
     "dangling_flow": {"line": 13, "element_id": "flow_bad"},
+    "cron_cycle": {"line": 6, "element_id": "every_5"},
     "script_syntax_error": {"line": 11, "element_id": "bad_script"},
     "no_executable_process": {},
 }
