@@ -13,12 +13,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from app import create_app
-from app.extensions import db
-from app.services.jobs import run_due_jobs
 from config import TestConfig
 
-from ..conftest import make_config
 from ..factories import ApiClient, assert_problem, fixture
 
 START = dt.datetime(2031, 3, 3, 9, 0, tzinfo=dt.UTC)  # a Monday, 09:00 UTC
@@ -26,46 +22,6 @@ SECOND = dt.timedelta(seconds=1)
 MICROSECOND = dt.timedelta(microseconds=1)
 HOUR = dt.timedelta(hours=1)
 JOBS = "/api/v1/jobs"
-
-
-class Server:
-    """The server a scenario talks to. With `restarts`, `restart()` replaces it by a new app on the same
-    database, as a restarted process would be; otherwise `restart()` changes nothing."""
-
-    def __init__(self, app, database_url: str, restarts: bool):
-        self.app = app
-        self.database_url = database_url
-        self.restarts = restarts
-        self.built = []
-        self.admin: ApiClient | None = None
-
-    def login(self) -> ApiClient:
-        """Log the admin in now: tokens expire after 12 h of (travelled) time."""
-        self.admin = ApiClient.login(self.app, "admin", TestConfig.ADMIN_PASSWORD)
-        return self.admin
-
-    def restart(self) -> None:
-        if self.restarts:
-            self.app = create_app(make_config(self.database_url))
-            self.built.append(self.app)
-            self.login()
-
-    def fire(self) -> dict:
-        """Run the jobs due now, as the embedded worker of this server would."""
-        with self.app.app_context():
-            counts = run_due_jobs()
-            db.session.remove()
-        return counts
-
-
-@pytest.fixture(params=["one_server", "restarted"])
-def server(request, app, database_url):
-    srv = Server(app, database_url, restarts=request.param == "restarted")
-    yield srv
-    for built in srv.built:
-        with built.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def jobs(admin, query: str = "") -> list[dict]:
