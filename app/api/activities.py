@@ -1,8 +1,7 @@
 """CRM to-dos created by processes, and the outbox of emails and webhook calls."""
-from ..errors import ForbiddenError
 from ..schemas.crm import CrmTaskPageSchema, CrmTaskQuerySchema, OutboxMessageSchema, OutboxPageSchema, OutboxQuerySchema
 from ..services import outbox, records
-from .common import current_actor, problems, protected_blueprint
+from .common import current_actor, require_admin, problems, protected_blueprint
 
 blp = protected_blueprint("activities", __name__, "", "CRM tasks and the outbox")
 
@@ -16,18 +15,13 @@ def list_crm_tasks(query):
     return records.list_crm_tasks(current_actor(), **query)
 
 
-def _admin():
-    if not current_actor().is_admin:
-        raise ForbiddenError("only an admin may see the outbox")
-
-
 @blp.route("/outbox", methods=["GET"])
 @blp.arguments(OutboxQuerySchema, location="query")
 @blp.response(200, OutboxPageSchema)
 @problems(blp, 400, 401, 403)
 def list_outbox(query):
     """Queued, sent and failed emails and webhook calls (admin)."""
-    _admin()
+    require_admin("see and retry the outbox")
     return outbox.list_messages(query["status"], query["record_id"], query["page"], query["per_page"])
 
 
@@ -36,5 +30,5 @@ def list_outbox(query):
 @problems(blp, 401, 403, 404)
 def retry_outbox(message_id):
     """Send a failed message again (admin)."""
-    _admin()
+    require_admin("see and retry the outbox")
     return outbox.retry_message(message_id)

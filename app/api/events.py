@@ -1,8 +1,7 @@
 """Messages and signals from outside, and the jobs that run timers."""
-from ..errors import ForbiddenError
 from ..schemas.events import DeliverySchema, JobPageSchema, JobQuerySchema, JobSchema, MessageSchema, SignalSchema
 from ..services import events, jobs
-from .common import current_actor, problems, protected_blueprint
+from .common import current_actor, require_admin, problems, protected_blueprint
 
 blp = protected_blueprint("events", __name__, "", "Messages, signals and jobs")
 
@@ -26,18 +25,13 @@ def broadcast_signal(body):
     return events.broadcast_signal(body["name"], current_actor(), body["variables"])
 
 
-def _admin():
-    if not current_actor().is_admin:
-        raise ForbiddenError("only an admin may see and retry jobs")
-
-
 @blp.route("/jobs", methods=["GET"])
 @blp.arguments(JobQuerySchema, location="query")
 @blp.response(200, JobPageSchema)
 @problems(blp, 400, 401, 403)
 def list_jobs(query):
     """Timer jobs: pending (optionally only those due) and failed, with their errors (admin)."""
-    _admin()
+    require_admin("see and retry jobs")
     return jobs.list_jobs(query["status"], query["page"], query["per_page"], due=query["due"])
 
 
@@ -46,5 +40,5 @@ def list_jobs(query):
 @problems(blp, 401, 403, 404, 409)
 def retry_job(job_id):
     """Put a failed job back in line (admin)."""
-    _admin()
+    require_admin("see and retry jobs")
     return jobs.retry_job(job_id)

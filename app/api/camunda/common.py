@@ -21,6 +21,7 @@ from ...errors import (
     ValidationError, WrongWorkerError,
 )
 from ...services.context import Actor
+from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
 from ...services.users import authenticate_password
 
 log = logging.getLogger(__name__)
@@ -75,16 +76,9 @@ def authenticate() -> None:
         raise
 
 
-def current_actor() -> Actor:
-    return g.actor
-
-
 def require_admin() -> Actor:
     """The same rule as /api/v1: repairing instances is for admins."""
-    actor = current_actor()
-    if not actor.is_admin:
-        raise ForbiddenError("only an admin may change process instances")
-    return actor
+    return admin_actor("change process instances")
 
 
 def error_body(status: int, camunda_type: str, message: str, headers: dict | None = None, **extra):
