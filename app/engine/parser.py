@@ -559,7 +559,15 @@ def _external(el) -> dict | None:
     definition = _zeebe(el, "taskDefinition")
     if not topic and definition is not None:
         topic = definition.get("type")
-    return {"topic": (topic or "").strip()}
+    info = {"topic": (topic or "").strip()}
+    # camunda:taskPriority of the task, else of its process: an integer or one ${expression}
+    priority = el.get(f"{{{CAMUNDA_NS}}}taskPriority")
+    process = next((a for a in el.iterancestors(f"{{{BPMN_NS}}}process")), None)
+    if priority is None and process is not None:
+        priority = process.get(f"{{{CAMUNDA_NS}}}taskPriority")
+    if priority and priority.strip():
+        info["priority"] = priority.strip()
+    return info
 
 
 def _trigger(el, root) -> dict | None:
