@@ -30,6 +30,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from . import iomapping
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
 from .serializer import SERIALIZERS, ExternalTask
@@ -511,6 +512,11 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         properties = _properties(el)
         if properties:
             info["properties"] = properties
+        mapping, mapping_problems = iomapping.read(el)
+        if mapping:
+            info["io"] = mapping
+        for problem in mapping_problems:
+            problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
         if kind in HUMAN_TASK_TYPES:
             info.update(_assignment(f, el, lanes, problems))
             form, form_file = _form(f, el, forms, problems)
@@ -525,17 +531,19 @@ _RETRY_CYCLE = re.compile(r"^R(\d+)/(P\S+)$")
 
 
 def _asynchronous(el) -> dict | None:
-    """camunda:asyncBefore (or the older camunda:async): run the task as a job, with the retry
-    cycle of camunda:failedJobRetryTimeCycle (default three tries, five minutes apart)."""
-    flag = el.get(f"{{{CAMUNDA_NS}}}asyncBefore") or el.get(f"{{{CAMUNDA_NS}}}async")
-    if (flag or "").lower() != "true":
+    """camunda:asyncBefore (or the older camunda:async): run the task as a job; camunda:asyncAfter:
+    run what follows it as a job, once it is done. Failed jobs are retried on the cycle of
+    camunda:failedJobRetryTimeCycle (default three tries, five minutes apart)."""
+    before = (el.get(f"{{{CAMUNDA_NS}}}asyncBefore") or el.get(f"{{{CAMUNDA_NS}}}async") or "").lower() == "true"
+    after = (el.get(f"{{{CAMUNDA_NS}}}asyncAfter") or "").lower() == "true"
+    if not before and not after:
         return None
     retries, interval = 3, "PT5M"
     cycle = el.find(f".//{{{CAMUNDA_NS}}}failedJobRetryTimeCycle")
     if cycle is not None and _RETRY_CYCLE.match((cycle.text or "").strip()):
         match = _RETRY_CYCLE.match(cycle.text.strip())
         retries, interval = int(match.group(1)), match.group(2)
-    return {"retries": retries, "interval": interval}
+    return {"retries": retries, "interval": interval, "before": before, "after": after}
 
 
 def _zeebe(el, name: str):

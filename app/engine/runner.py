@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from . import iomapping
 from .sandbox import ScriptError, check_storable
 from .scripting import SandboxScriptEngine
 
@@ -133,21 +134,37 @@ def waits_of(wf: BpmnWorkflow) -> list[dict]:
     return waits
 
 
+def _held_by(task, hold: set, hold_after: set) -> str | None:
+    """The element whose job must run this ready task, or None: the task's own element when it is
+    asynchronous before (or external), the element it follows when that is asynchronous after."""
+    if task.task_spec.manual:
+        return None
+    if task.task_spec.bpmn_id in hold:
+        return task.task_spec.bpmn_id
+    parent = task.parent
+    if hold_after and parent is not None and getattr(parent.task_spec, "bpmn_id", None) in hold_after \
+            and parent.has_state(TaskState.COMPLETED):
+        return parent.task_spec.bpmn_id
+    return None
+
+
 def _engine_steps(wf: BpmnWorkflow, before, after) -> None:
     """SpiffWorkflow's do_engine_steps, except that held asynchronous tasks are left ready."""
     hold = getattr(wf, "_stagecoach_hold", None) or set()
+    hold_after = getattr(wf, "_stagecoach_hold_after", None) or set()
     released = getattr(wf, "_stagecoach_released", None) or set()
 
     def runnable(task) -> bool:
         if task.task_spec.manual:
             return False
-        return task.task_spec.bpmn_id not in hold or task.id in released
+        return task.id in released or _held_by(task, hold, hold_after) is None
 
     def update(workflow) -> int:
         count = 0
         for task in workflow.get_tasks(state=TaskState.READY):
             if runnable(task):
                 before(task)
+                iomapping.ensure_inputs(task)
                 task.run()
                 count += 1
                 after(task)
@@ -164,6 +181,8 @@ def _engine_steps(wf: BpmnWorkflow, before, after) -> None:
                 parent.task_spec._update(parent)
         if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
             break
+    for task in wf.get_tasks(state=TaskState.READY):  # offered to a person or a worker: inputs first
+        iomapping.ensure_inputs(task)
     wf.refresh_timers()
 
 
@@ -229,10 +248,17 @@ class Runner:
         return outcome
 
     @staticmethod
-    def hold(wf: BpmnWorkflow, asynchronous: dict) -> None:
-        """Hold these elements' tasks when they become ready: a job runs them (`release`)."""
-        wf._stagecoach_hold = set(asynchronous)
+    def hold(wf: BpmnWorkflow, before, after=()) -> None:
+        """Hold the tasks of the `before` elements when they become ready, and the tasks that follow
+        the `after` elements (camunda:asyncAfter): a job (or a worker) runs them (`release`)."""
+        wf._stagecoach_hold = set(before)
+        wf._stagecoach_hold_after = set(after)
         wf._stagecoach_released = set()
+
+    @staticmethod
+    def map_io(wf: BpmnWorkflow, mappings: dict[str, dict]) -> None:
+        """Apply these input/output mappings ({element id: mapping}, see `iomapping`) in `wf`."""
+        iomapping.attach(wf, mappings)
 
     def release(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS,
                 task_ids: set[str] | None = None) -> Outcome:
@@ -244,8 +270,8 @@ class Runner:
             wf._stagecoach_released = set()
 
     def held(self, wf: BpmnWorkflow) -> dict[str, str]:
-        """The held tasks that are ready: {task id: element id}."""
-        return {str(t.id): t.task_spec.bpmn_id for t in self._held(wf)}
+        """The held tasks that are ready: {task id: the element whose job or worker runs it}."""
+        return self._held_map(wf)
 
     def complete_held(self, wf: BpmnWorkflow, task_id: str, data: dict,
                       effects: TaskEffects = NO_EFFECTS) -> Outcome:
@@ -291,11 +317,24 @@ class Runner:
 
     @staticmethod
     def _held(wf: BpmnWorkflow) -> list:
-        hold = getattr(wf, "_stagecoach_hold", None)
-        if not hold:
+        return [task for task, _ in Runner._held_pairs(wf)]
+
+    @staticmethod
+    def _held_map(wf: BpmnWorkflow) -> dict[str, str]:
+        return {str(task.id): element for task, element in Runner._held_pairs(wf)}
+
+    @staticmethod
+    def _held_pairs(wf: BpmnWorkflow) -> list:
+        hold = getattr(wf, "_stagecoach_hold", None) or set()
+        hold_after = getattr(wf, "_stagecoach_hold_after", None) or set()
+        if not hold and not hold_after:
             return []
-        return [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual
-                and getattr(t.task_spec, "bpmn_id", None) in hold]
+        pairs = []
+        for task in wf.get_tasks(state=TaskState.READY):
+            element = _held_by(task, hold, hold_after)
+            if element is not None:
+                pairs.append((task, element))
+        return pairs
 
     def fire_timers(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Let every timer that is due fire, then advance."""
@@ -473,7 +512,7 @@ class Runner:
         if not frontier:
             variables = self.variables(wf)
         open_ids = {t.id for t in open_tasks}
-        held = {str(t.id): t.task_spec.bpmn_id for t in self._held(wf)} if status != "completed" else {}
+        held = self._held_map(wf) if status != "completed" else {}
         return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
                        active=active, variables=variables, closed_tasks=human_before - open_ids,
                        opened_tasks=open_ids - human_before, waits=waits_of(wf) if status != "completed" else [])

@@ -29,8 +29,23 @@ class DefinitionInfo:
 
     @property
     def asynchronous(self) -> dict[str, dict]:
-        """Elements marked to run as jobs (camunda:asyncBefore), with their retry settings."""
+        """Elements with a job boundary (camunda:asyncBefore / asyncAfter), with their retry settings."""
         return {eid: e["async"] for eid, e in self.elements.items() if e.get("async")}
+
+    @property
+    def hold_before(self) -> set[str]:
+        """Elements whose tasks wait for a job (asynchronous before) or a worker (external)."""
+        return {eid for eid, e in self.asynchronous.items() if e.get("before", True)} | set(self.external)
+
+    @property
+    def hold_after(self) -> set[str]:
+        """Elements followed by a job (asynchronous after); an external task's worker already is one."""
+        return {eid for eid, e in self.asynchronous.items() if e.get("after") and eid not in self.external}
+
+    @property
+    def io(self) -> dict[str, dict]:
+        """Input/output mappings (camunda:inputOutput, zeebe:ioMapping) by element."""
+        return {eid: e["io"] for eid, e in self.elements.items() if e.get("io")}
 
     @property
     def external(self) -> dict[str, dict]:
@@ -40,15 +55,20 @@ class DefinitionInfo:
 
 def load_workflow(info: DefinitionInfo, state: str):
     """An instance's workflow, ready to run: engine attached, asynchronous tasks held for jobs,
-    external tasks held for their workers."""
-    wf = engine().load(info.id, info.dialect, info.spec_json, state)
-    engine().runner.hold(wf, {**info.asynchronous, **info.external})
-    return wf
+    external tasks held for their workers, input/output mappings in place."""
+    return _prepared(engine().load(info.id, info.dialect, info.spec_json, state), info)
 
 
 def new_workflow(info: DefinitionInfo, variables: dict):
-    wf = engine().new_workflow(info.id, info.dialect, info.spec_json, variables)
-    engine().runner.hold(wf, {**info.asynchronous, **info.external})
+    return _prepared(engine().new_workflow(info.id, info.dialect, info.spec_json, variables), info)
+
+
+def _prepared(wf, info: DefinitionInfo):
+    runner = engine().runner
+    runner.hold(wf, info.hold_before, info.hold_after)
+    io = info.io
+    if io:
+        runner.map_io(wf, io)
     return wf
 
 

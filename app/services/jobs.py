@@ -123,13 +123,17 @@ def _run_async(job: Job, now: dt.datetime, worker: str) -> None:
     info = definition_info(instance.definition_id)
     wf = load_workflow(info, instance.state)
     runner = engine().runner
-    due = {tid for tid, element in runner.held(wf).items() if element in info.asynchronous and element not in info.external}
+    held = {tid: element for tid, element in runner.held(wf).items()
+            if element in info.asynchronous and element not in info.external}
     with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
-        outcome = runner.release(wf, effects, due)
-    failed = outcome.incident.element_id if outcome.incident is not None else None
-    if failed in info.asynchronous:
-        settings = info.asynchronous[failed]
-        if job.attempts + 1 < settings["retries"]:
+        outcome = runner.release(wf, effects, set(held))
+    if outcome.incident is not None:
+        # As in Camunda, the job spans everything up to the next wait state: a failure anywhere in it
+        # is retried on the cycle of the element that made the job (its own, when it failed itself).
+        failed = outcome.incident.element_id
+        settings = info.asynchronous.get(failed) or next(
+            (info.asynchronous[e] for e in sorted(set(held.values()))), None)
+        if settings is not None and job.attempts + 1 < settings["retries"]:
             raise RetryLater(f"{failed}: {outcome.incident.message}", _duration(settings["interval"], now))
     step = Step(instance, SYSTEM)
     step.record("job_executed", data={"kind": "async", "worker": worker, "attempt": job.attempts + 1})

@@ -1,0 +1,307 @@
+"""Input and output mappings of activities: camunda:inputOutput and zeebe:ioMapping.
+
+Camunda Modeler writes them on tasks, sub-processes and events:
+
+    <camunda:inputOutput>
+      <camunda:inputParameter name="amount">${order.total}</camunda:inputParameter>
+      <camunda:inputParameter name="approvers"><camunda:list>...</camunda:list></camunda:inputParameter>
+      <camunda:outputParameter name="approved">${decision == 'yes'}</camunda:outputParameter>
+    </camunda:inputOutput>
+    <zeebe:ioMapping><zeebe:input source="= order.total" target="amount"/></zeebe:ioMapping>
+
+Semantics, as Camunda 7 defines them: input parameters are local variables of
+the activity, evaluated when it starts (a person, a worker or a script sees
+them); output parameters are evaluated against the activity's variables when it
+ends and written to the process. Local variables do not outlive the activity:
+on completion each input name gets back the value it had before (or goes).
+
+At deploy `read` turns the XML into plain, storable data (`Mapping`), with every
+expression already translated to sandbox Python (`expressions.translate`), so a
+mapping that cannot run is refused with its line. At run time SpiffWorkflow's
+task-spec events carry the work: `update_event` (the task has just inherited
+its data: apply inputs) and `completed_event` (it ran: apply outputs), both
+connected by `connect`. The mappings of a workflow's definition are attached to
+the workflow object (`attach`), as they are not part of SpiffWorkflow's spec.
+
+Value forms: a text (a literal string, one `${...}`/`= ...` expression, or a
+composite `Hello ${name}` text), `camunda:list`, `camunda:map`, and
+`camunda:script` in Python (an expression whose value is the parameter's).
+An empty parameter is null.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.util.task import TaskState
+
+from .expressions import TranslationError, is_modeler_expression, translate
+from .sandbox import Sandbox, ScriptError
+
+__all__ = ["attach", "connect", "ensure_inputs", "read"]
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_PYTHON_FORMATS = {"python", "py", "spiff", "spiffworkflow"}
+_EMBEDDED = re.compile(r"[$#]\{")
+_CHECK = Sandbox()  # compiles only: the checks of a mapping need no functions
+_INTERNAL = "stagecoach_io"  # the task's internal-data key: what its inputs shadowed
+
+
+class MappingProblem(Exception):
+    """A parameter cannot be read; `line` is where it is written."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+# -- deploy: XML to storable mappings --------------------------------------------------
+
+def read(el) -> tuple[dict | None, list[MappingProblem]]:
+    """The element's own mappings as {"inputs": [[name, value]], "outputs": [[name, value]]}, or None,
+    with every problem found (a parameter with a problem is left out)."""
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is None:
+        return None, []
+    inputs: list = []
+    outputs: list = []
+    problems: list[MappingProblem] = []
+    for io in ext.findall(f"{{{CAMUNDA_NS}}}inputOutput"):
+        for tag, target in (("inputParameter", inputs), ("outputParameter", outputs)):
+            for param in io.findall(f"{{{CAMUNDA_NS}}}{tag}"):
+                name = (param.get("name") or "").strip()
+                try:
+                    if not name:
+                        raise MappingProblem(f"camunda:{tag} needs a name", param.sourceline)
+                    target.append([name, _camunda_value(param)])
+                except MappingProblem as exc:
+                    problems.append(exc)
+    for io in ext.findall(f"{{{ZEEBE_NS}}}ioMapping"):
+        for tag, target in (("input", inputs), ("output", outputs)):
+            for param in io.findall(f"{{{ZEEBE_NS}}}{tag}"):
+                name = (param.get("target") or "").strip()
+                try:
+                    if not name:
+                        raise MappingProblem(f"zeebe:{tag} needs a target", param.sourceline)
+                    target.append([name, _text_value(param.get("source") or "", param.sourceline)])
+                except MappingProblem as exc:
+                    problems.append(exc)
+    if not inputs and not outputs:
+        return None, problems
+    return {"inputs": inputs, "outputs": outputs}, problems
+
+
+def _camunda_value(node) -> dict:
+    children = [c for c in node if isinstance(c.tag, str)]
+    if not children:
+        return _text_value(node.text or "", node.sourceline)
+    child = children[0]
+    kind = etree.QName(child).localname
+    if kind == "list":
+        return {"list": [_camunda_value(v) for v in child if isinstance(v.tag, str)]}
+    if kind == "map":
+        entries = []
+        for entry in child:
+            if not isinstance(entry.tag, str):
+                continue
+            if not entry.get("key"):
+                raise MappingProblem("camunda:entry needs a key", entry.sourceline)
+            entries.append([entry.get("key"), _camunda_value(entry)])
+        return {"map": entries}
+    if kind == "script":
+        fmt = (child.get("scriptFormat") or "").lower()
+        if fmt not in _PYTHON_FORMATS:
+            raise MappingProblem(f"a camunda:script parameter in {child.get('scriptFormat')!r} cannot run: scripts "
+                                 "are Python run in the sandbox; write scriptFormat=\"python\" with an expression, "
+                                 "or a ${...} expression", child.sourceline)
+        if child.get("resource"):
+            raise MappingProblem("a camunda:script parameter loaded from a resource cannot run; write the "
+                                 "expression inline", child.sourceline)
+        source = (child.text or "").strip()
+        _check(source, child.sourceline)
+        return {"expr": source}
+    raise MappingProblem(f"camunda:{kind} is not a parameter value (use text, camunda:list, camunda:map or "
+                         "camunda:script)", child.sourceline)
+
+
+def _text_value(text: str, line: int | None) -> dict:
+    stripped = text.strip()
+    if not stripped:
+        return {"value": None}
+    if is_modeler_expression(stripped) and (stripped.startswith("=") or _single_expression(stripped)):
+        return {"expr": _translate(stripped, line)}
+    if not _EMBEDDED.search(text):
+        return {"value": text}
+    return {"template": _template(text, line)}
+
+
+def _single_expression(text: str) -> bool:
+    """Whether a `${...}` text is one expression (not `${a} and ${b}`)."""
+    try:
+        translate(text)
+        return True
+    except TranslationError:
+        return _EMBEDDED.search(text, 2) is None  # report the expression's own error
+
+
+def _template(text: str, line: int | None) -> list[dict]:
+    """`Dear ${name}, ...` → literal and expression parts, each expression a whole `${...}`."""
+    parts: list[dict] = []
+    pos = 0
+    for match in _EMBEDDED.finditer(text):
+        if match.start() < pos:
+            continue
+        end = _closing_brace(text, match.end())
+        if end is None:
+            raise MappingProblem(f"'{match.group(0)}' at column {match.start() + 1} is not closed", line)
+        if match.start() > pos:
+            parts.append({"value": text[pos:match.start()]})
+        parts.append({"expr": _translate(text[match.start():end + 1], line)})
+        pos = end + 1
+    if pos < len(text):
+        parts.append({"value": text[pos:]})
+    return parts
+
+
+def _closing_brace(text: str, i: int) -> int | None:
+    quote = None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "}":
+            return i
+        i += 1
+    return None
+
+
+def _translate(expression: str, line: int | None) -> str:
+    try:
+        source = translate(expression)
+    except TranslationError as exc:
+        raise MappingProblem(f"expression {expression.strip()!r} cannot be translated: {exc.message} at column "
+                             f"{exc.column}", line) from None
+    _check(source, line)
+    return source
+
+
+def _check(source: str, line: int | None) -> None:
+    if not source:
+        raise MappingProblem("empty script parameter", line)
+    try:
+        _CHECK.check(source, "eval")
+    except ScriptError as exc:
+        raise MappingProblem(f"parameter expression cannot run: {exc}", line) from None
+
+
+# -- run: SpiffWorkflow task-spec events -------------------------------------------------
+
+def attach(wf, mappings: dict[str, dict]) -> None:
+    """Give a workflow its definition's mappings ({element id: mapping}) and make its specs apply them."""
+    wf._stagecoach_io = mappings or {}
+    if mappings:
+        connect([wf.spec, *wf.subprocess_specs.values()])
+
+
+def connect(specs) -> None:
+    """Subscribe the mapping hooks to every task spec (once: the specs are shared between workflows)."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if not task_spec.update_event.is_connected(_on_update):
+                task_spec.update_event.connect(_on_update)
+                task_spec.completed_event.connect(_on_completed)
+
+
+def _mapping(task) -> dict | None:
+    mappings = getattr(task.workflow.top_workflow, "_stagecoach_io", None)
+    if not mappings:
+        return None
+    return mappings.get(getattr(task.task_spec, "bpmn_id", None))
+
+
+def _on_update(workflow, task) -> None:
+    # The task has just inherited its predecessor's data: its inputs apply afresh. A failure is
+    # kept and raised by `ensure_inputs` when the task is about to run, where it becomes the
+    # task's error (an incident that can be retried) instead of breaking its predecessor.
+    mapping = _mapping(task)
+    if mapping and mapping["inputs"]:
+        task.internal_data.pop(_INTERNAL, None)
+        try:
+            _apply_inputs(task, mapping)
+        except WorkflowTaskException:
+            pass
+
+
+def ensure_inputs(task) -> None:
+    """Apply the task's inputs if they are not applied yet.
+
+    Raises:
+        WorkflowTaskException: an input cannot be evaluated (the task is put in error).
+    """
+    mapping = _mapping(task)
+    if not mapping or not mapping["inputs"] or _INTERNAL in task.internal_data:
+        return
+    try:
+        _apply_inputs(task, mapping)
+    except WorkflowTaskException:
+        task._set_state(TaskState.ERROR)
+        raise
+
+
+def _apply_inputs(task, mapping: dict) -> None:
+    values = {name: _evaluate(task, value, "input", name) for name, value in mapping["inputs"]}
+    shadowed = {name: task.data[name] for name in values if name in task.data}
+    absent = [name for name in values if name not in task.data]
+    task.data.update(values)
+    task.internal_data[_INTERNAL] = {"shadowed": shadowed, "absent": absent}
+
+
+def _on_completed(workflow, task) -> None:
+    mapping = _mapping(task)
+    if not mapping:
+        return
+    try:
+        values = {name: _evaluate(task, value, "output", name) for name, value in mapping["outputs"]}
+    except WorkflowTaskException:
+        task._set_state(TaskState.ERROR)  # retried from here; its successors have not started
+        raise
+    local = task.internal_data.pop(_INTERNAL, None) or {}
+    for name in local.get("absent", []):
+        task.data.pop(name, None)
+    task.data.update(local.get("shadowed", {}))
+    task.data.update(values)
+
+
+def _evaluate(task, value: dict, kind: str, name: str) -> Any:
+    if "value" in value:
+        return value["value"]
+    if "expr" in value:
+        try:
+            return task.workflow.script_engine.evaluate(task, value["expr"])
+        except WorkflowTaskException as exc:
+            raise WorkflowTaskException(f"{kind} parameter {name!r}: {exc.args[0] if exc.args else exc}",
+                                        task=task, exception=getattr(exc, "exception", None)) from None
+    if "list" in value:
+        return [_evaluate(task, v, kind, name) for v in value["list"]]
+    if "map" in value:
+        return {k: _evaluate(task, v, kind, name) for k, v in value["map"]}
+    if "template" in value:
+        parts = (_evaluate(task, v, kind, name) for v in value["template"])
+        return "".join("" if p is None else _text(p) for p in parts)
+    raise WorkflowTaskException(f"{kind} parameter {name!r} has an unknown form", task=task)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,173 @@
+"""Input/output mappings (camunda:inputOutput, zeebe:ioMapping) and camunda:asyncAfter, as Camunda runs them."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import time_machine
+
+from ..factories import fixture
+
+NINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
+START = {"order": {"total": 100}, "manager": "mia", "customer": {"name": "Ada"}, "note": "keep me"}
+
+
+def _open_task(admin, instance_id):
+    [task] = admin.get(f"/api/v1/tasks?process_instance_id={instance_id}").get_json()["items"]
+    return task
+
+
+def test_inputs_are_the_task_s_local_variables_and_outputs_reach_the_process(server):
+    admin = server.login()
+    admin.deploy(fixture("valid", "io_mapping.bpmn"))
+    started = admin.start("io_quote", START)
+
+    at_review = admin.instance(started["id"])["variables"]
+    assert at_review["amount"] == 100
+    assert at_review["approvers"] == ["mia", "finance"]
+    assert at_review["greeting"] == "Dear Ada, your total is 100"
+    assert at_review["limits"] == {"max": 200, "currency": "EUR"}
+    assert at_review["note"] is None  # an empty parameter is null, shadowing the process's note
+
+    server.restart()
+    admin = server.admin
+    admin.complete(_open_task(admin, started["id"])["id"], {"decision": "yes"})
+
+    done = admin.instance(started["id"])
+    assert done["status"] == "completed"
+    variables = done["variables"]
+    assert variables["approved_amount"] == 100 and variables["tax_due"] == 20.0
+    assert variables["note"] == "keep me"  # the local note is gone: the process's own is back
+    for local in ("amount", "approvers", "greeting", "limits", "rate", "base"):
+        assert local not in variables
+    assert variables["decision"] == "yes"  # what the user submitted is the process's, as in Camunda
+
+
+def test_an_output_reads_what_the_user_submitted(admin):
+    admin.deploy(fixture("valid", "io_mapping.bpmn"))
+    started = admin.start("io_quote", START)
+    admin.complete(_open_task(admin, started["id"])["id"], {"decision": "no"})
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["approved_amount"] == 0 and variables["tax_due"] == 0.0
+
+
+def test_an_input_that_fails_is_an_incident_on_its_task_and_can_be_retried(admin):
+    admin.deploy(fixture("valid", "io_mapping.bpmn"))
+    started = admin.start("io_quote", {"manager": "mia", "customer": {"name": "Ada"}})  # no order
+
+    instance = admin.instance(started["id"])
+    assert instance["status"] == "error"
+    [incident] = instance["incidents"]
+    assert incident["element_id"] == "review" and "input parameter 'amount'" in incident["message"]
+
+    assert admin.patch(f"/api/v1/process-instances/{started['id']}/variables",
+                       json={"variables": {"order": {"total": 40}}}).status_code == 200
+    retried = admin.post(f"/api/v1/process-instances/{started['id']}/retry").get_json()
+    assert retried["status"] == "running"
+    assert admin.instance(started["id"])["variables"]["amount"] == 40
+
+
+def _basic(username="admin", password="admin-password"):
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def test_zeebe_mappings_give_the_worker_its_inputs_and_map_its_result(app, admin):
+    from config import TestConfig
+
+    admin.deploy(fixture("valid", "zeebe_io.bpmn"))
+    started = admin.start("zeebe_io", {"order": {"total": 75}})
+    client = app.test_client()
+    headers = _basic(password=TestConfig.ADMIN_PASSWORD)
+    [locked] = client.post("/engine-rest/external-task/fetchAndLock", headers=headers, json={
+        "workerId": "w1", "maxTasks": 1,
+        "topics": [{"topicName": "charge-card", "lockDuration": 10000}]}).get_json()
+    assert locked["variables"]["amount"] == {"value": 75, "type": "Integer", "valueInfo": {}}
+    assert locked["variables"]["currency"]["value"] == "EUR"
+
+    response = client.post(f"/engine-rest/external-task/{locked['id']}/complete", headers=headers, json={
+        "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-1"}', "type": "Json"}}})
+    assert response.status_code == 204, response.get_json()
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["receipt_id"] == "R-1"
+    assert "amount" not in variables and "currency" not in variables
+
+
+MAPPED_TASK = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="bad_io" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="review">
+      <bpmn:extensionElements>
+        <camunda:inputOutput>
+          <camunda:inputParameter name="total">${order.sum()}</camunda:inputParameter>
+          <camunda:inputParameter name="js"><camunda:script scriptFormat="javascript">1 + 1</camunda:script></camunda:inputParameter>
+          <camunda:outputParameter name="">${x}</camunda:outputParameter>
+        </camunda:inputOutput>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_mappings_that_cannot_run_are_refused_at_deploy_each_with_its_line(admin, tmp_path):
+    path = tmp_path / "bad_io.bpmn"
+    path.write_text(MAPPED_TASK)
+    body = admin.deploy(path, expect=422)
+    assert body["type"] == "/problems/invalid-bpmn" and body["status"] == 422
+    problems = {(p["line"], p["element_id"]): p["message"] for p in body["bpmn"]}
+    assert "method call order.sum(...) is not supported" in problems[(8, "review")]
+    assert "'javascript' cannot run" in problems[(9, "review")]
+    assert "needs a name" in problems[(10, "review")]
+    assert admin.get("/api/v1/process-definitions?key=bad_io").get_json()["total"] == 0
+
+
+def _lefts(admin, instance_id, element):
+    history = admin.get(f"/api/v1/process-instances/{instance_id}/history?per_page=1000").get_json()["items"]
+    return [h for h in history if h["element_id"] == element and h["type"] == "element_left"]
+
+
+def test_async_after_runs_what_follows_in_a_job(server):
+    admin = server.login()
+    admin.deploy(fixture("events", "async_after.bpmn"))
+    started = admin.start("async_after", {"divisor": 4})
+
+    assert started["status"] == "running"
+    assert len(_lefts(admin, started["id"], "reserve")) == 1 and _lefts(admin, started["id"], "charge") == []
+    [job] = admin.get("/api/v1/jobs").get_json()["items"]
+    assert job["kind"] == "async" and job["max_attempts"] == 2
+
+    server.restart()
+    assert server.fire()["done"] == 1
+    instance = server.admin.instance(started["id"])
+    assert instance["status"] == "completed" and instance["variables"]["charged"] == 25.0
+
+
+def test_a_failure_after_async_after_is_retried_without_redoing_the_task(app, admin):
+    from ..factories import ApiClient
+    from app.services.jobs import run_due_jobs
+
+    def fire():
+        with app.app_context():
+            return run_due_jobs()
+
+    with time_machine.travel(NINE, tick=False) as clock:
+        admin = ApiClient.login(app, "admin", "admin-password")
+        admin.deploy(fixture("events", "async_after.bpmn"))
+        started = admin.start("async_after", {"divisor": 0})
+        clock.shift(dt.timedelta(milliseconds=1))
+
+        assert fire() == {"done": 0, "failed": 0, "retried": 1}
+        [job] = admin.get("/api/v1/jobs").get_json()["items"]
+        assert job["due_at"] == "2026-11-25T09:01:00.001000+00:00"  # PT1M, the cycle of "reserve"
+        assert admin.instance(started["id"])["incidents"] == []
+
+        clock.shift(dt.timedelta(minutes=1, milliseconds=1))
+        assert fire()["done"] == 1  # the second and last try: an incident
+        instance = admin.instance(started["id"])
+        assert instance["status"] == "error" and instance["incidents"][0]["element_id"] == "charge"
+        assert len(_lefts(admin, started["id"], "reserve")) == 1  # reserved once, whatever the retries
