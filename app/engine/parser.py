@@ -24,9 +24,11 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, ScriptTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaIntermediateThrowEventParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -178,6 +180,7 @@ def _load(name: str, content: bytes) -> _File:
     _check_cron_cycles(f)
     if f.problems:
         return f
+    _adopt_activiti_namespace(f.root)
     _quote_iso_timers(f.root)
     _translate_expressions(f.root)
     # Zeebe (Camunda 8) diagrams are read in the Camunda dialect: their extensions are looked up by `_elements`.
@@ -186,6 +189,20 @@ def _load(name: str, content: bytes) -> _File:
         for el in f.root.iter() if isinstance(el.tag, str))
     f.dialect = "camunda" if uses_camunda else "spiff"
     return f
+
+
+ACTIVITI_NS = "http://activiti.org/bpmn"  # older Camunda Modeler files; Camunda 7 reads it as camunda:
+
+
+def _adopt_activiti_namespace(root) -> None:
+    """Read activiti: extensions (attributes and elements) as the camunda: ones they are, as Camunda 7 does."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if etree.QName(el).namespace == ACTIVITI_NS:
+            el.tag = f"{{{CAMUNDA_NS}}}{etree.QName(el).localname}"
+        for name in [a for a in el.attrib if etree.QName(a).namespace == ACTIVITI_NS]:
+            el.set(f"{{{CAMUNDA_NS}}}{etree.QName(name).localname}", el.attrib.pop(name))
 
 
 _ISO_TIMER = re.compile(
@@ -252,19 +269,73 @@ def _check_references(f: _File) -> None:
 
 
 class _ServiceTaskParser(CamundaTaskParser):
-    """An external service task (camunda:type="external", or a zeebe:taskDefinition) is an `ExternalTask`, held
-    by the server until a worker completes it; other service tasks keep SpiffWorkflow's ServiceTask (and are
-    refused)."""
+    """Service, send and business rule tasks of the Camunda dialect.
+
+    A task run outside the engine (camunda:type="external", zeebe:taskDefinition, Java code named by
+    camunda:class / delegateExpression / expression, or a camunda:connector) is an `ExternalTask`, held by
+    the server until a worker completes it. A camunda:expression that translates to sandbox Python runs in
+    the engine instead, as a script task (same id, name and line). A business rule task with
+    camunda:decisionRef stays a DMN task; anything else keeps SpiffWorkflow's spec."""
 
     def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
-        if _is_external(node):
+        self.script = _in_process_script(node)
+        if self.script is not None:
+            spec_class = ScriptTask
+        elif _is_external(node):
             spec_class = ExternalTask
         super().__init__(process_parser, spec_class, node, nsmap, lane)
 
+    def create_task(self):
+        if self.script is not None:
+            return self.spec_class(self.spec, self.bpmn_id, script=self.script, **self.bpmn_attributes)
+        if self.spec_class is BusinessRuleTask:
+            return BusinessRuleTaskParser.create_task(self)
+        return super().create_task()
+
+    @staticmethod
+    def get_decision_ref(node):
+        """The DMN decision of a business rule task, None without one (SpiffWorkflow asks before parsing)."""
+        return node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+
+
+def _send_task_parser(process_parser, spec_class, node, nsmap=None, lane=None):
+    """A send task run by Java code or a worker is an external task; a plain one throws its message."""
+    if _in_process_script(node) is None and not _is_external(node):
+        return _PLAIN_SEND_TASK[0](process_parser, spec_class, node, nsmap, lane)
+    return _ServiceTaskParser(process_parser, spec_class, node, nsmap, lane)
+
+
+def _message_throw_parser(base):
+    """An intermediate throw or end event whose message is sent by Java code (camunda:class,
+    delegateExpression or expression on its messageEventDefinition) is an external task too."""
+
+    class _Parser(base):
+        def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
+            self.external = _is_external(node)
+            super().__init__(process_parser, ExternalTask if self.external else spec_class, node, nsmap, lane)
+
+        def create_task(self):
+            if self.external:
+                return ExternalTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+            return super().create_task()
+
+    _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
+    return _Parser
+
+
+_PLAIN_SEND_TASK = CamundaParser.PARSER_CLASSES[f"{{{BPMN_NS}}}sendTask"]
+
 
 class _StagecoachCamundaParser(CamundaParser):
-    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
+        f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
+        f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (_message_throw_parser(CamundaIntermediateThrowEventParser),
+                                                 IntermediateThrowEvent),
+        f"{{{BPMN_NS}}}endEvent": (_message_throw_parser(CamundaEndEventParser), EndEvent),
+    }
 
 
 def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[ProcessModel]:
@@ -279,8 +350,7 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
             problems.append(_problem_from(exc, d))
     refused: set[str] = set()  # files with elements SpiffWorkflow cannot run: its own errors on them are noise
     for f in group:
-        _check_service_tasks(f, dialect, problems)
-        if _check_unsupported(f, problems):
+        if _check_service_tasks(f, dialect, problems) + _check_unsupported(f, problems):
             refused.add(f.name)
         try:
             parser.add_bpmn_xml(f.root, filename=f.name)
@@ -333,30 +403,45 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
     return models
 
 
-_JAVA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression")
+_IMPLEMENT_ADVICE = ('set camunda:type="external" and camunda:topic for a worker to fetch it by (camunda:class or '
+                     'camunda:delegateExpression also make it an external task, named after the Java code), or a '
+                     'spiffworkflow:serviceTaskOperator; or model the work as a script task, or as a user task if a '
+                     'person does it')
 
 
-def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> None:
-    """Service tasks Stagecoach cannot run are refused by name, with what to use instead."""
-    for tag in ("serviceTask", "sendTask", "businessRuleTask"):
+def _check_service_tasks(f: _File, dialect: str, problems: list[Problem]) -> int:
+    """Service tasks Stagecoach cannot run are refused by name, with what to set instead; returns how many.
+
+    Tasks implemented in Java or by a connector are external tasks (`_java_topic`), a translatable
+    camunda:expression runs in the engine (`_in_process_script`)."""
+    found = 0
+
+    def refuse(el, message: str) -> None:
+        nonlocal found
+        found += 1
+        problems.append(Problem(f.name, message, el.sourceline, el.get("id"), local_name(el)))
+
+    for tag in _SERVICE_TAGS:
         for el in f.root.iter(f"{{{BPMN_NS}}}{tag}"):
-            attrs = [a for a in _JAVA_IMPLEMENTATIONS if el.get(f"{{{CAMUNDA_NS}}}{a}")]
             if tag == "businessRuleTask" and el.get(f"{{{CAMUNDA_NS}}}decisionRef"):
                 continue
-            if attrs:
-                problems.append(Problem(
-                    f.name, f"camunda:{attrs[0]} names Java code, which Stagecoach cannot run; use a script task, "
-                            f"a function of app/services/crm_actions.py, or a spiffworkflow service operator",
-                    el.sourceline, el.get("id"), tag))
+            if _in_process_script(el) is not None:
+                result = (el.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+                if result and not result.isidentifier():
+                    refuse(el, f"camunda:resultVariable {result!r} must be a variable name")
             elif _is_external(el):
                 if not _external(el)["topic"]:
-                    problems.append(Problem(
-                        f.name, "an external task (camunda:type=\"external\") needs camunda:topic, the topic its "
-                                "workers fetch it by (zeebe:taskDefinition: its type)", el.sourceline, el.get("id"),
-                        tag))
+                    refuse(el, "an external task (camunda:type=\"external\") needs camunda:topic, the topic its "
+                               "workers fetch it by (zeebe:taskDefinition: its type)")
             elif tag == "businessRuleTask" and dialect == "camunda":
-                problems.append(Problem(f.name, "a business rule task needs camunda:decisionRef naming a "
-                                                "deployed DMN decision", el.sourceline, el.get("id"), tag))
+                refuse(el, "a business rule task needs camunda:decisionRef naming a deployed DMN decision")
+            elif tag == "serviceTask" and not _has_spiff_operator(el):
+                refuse(el, f"service task {el.get('id')!r} has no implementation: " + _IMPLEMENT_ADVICE)
+    return found
+
+
+def _has_spiff_operator(el) -> bool:
+    return el.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}serviceTaskOperator") is not None
 
 
 _CONDITIONAL_ADVICE = {
@@ -552,22 +637,102 @@ def _zeebe(el, name: str):
     return None if ext is None else ext.find(f"{{{ZEEBE_NS}}}{name}")
 
 
+_SERVICE_TAGS = ("serviceTask", "sendTask", "businessRuleTask")
+_MESSAGE_THROW_TAGS = ("intermediateThrowEvent", "endEvent")
+_JAVA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression")
+_WRAPPED_EXPRESSION = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
+
+
+def _implementation_node(el):
+    """The element carrying a task's camunda: implementation: the task itself, or the
+    messageEventDefinition of a message throw or end event; None for other elements."""
+    kind = local_name(el)
+    if kind in _SERVICE_TAGS:
+        if kind == "businessRuleTask" and el.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+            return None
+        return el
+    if kind in _MESSAGE_THROW_TAGS:
+        return el.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    return None
+
+
+def _in_process_script(el) -> str | None:
+    """A camunda:expression that translates to sandbox Python, as the script that runs it in the engine
+    (storing camunda:resultVariable when given); None when there is none or it cannot be translated."""
+    if local_name(el) not in _SERVICE_TAGS or _implementation_node(el) is None:
+        return None
+    expression = el.get(f"{{{CAMUNDA_NS}}}expression")
+    if not expression or el.get(f"{{{CAMUNDA_NS}}}class") or el.get(f"{{{CAMUNDA_NS}}}delegateExpression"):
+        return None
+    try:
+        python = translate(expression)
+    except TranslationError:
+        return None
+    result = (el.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+    return f"{result} = ({python})" if result else f"({python})"
+
+
+def _connector_id(el) -> str | None:
+    """The camunda:connectorId of a camunda:connector (http-connector, soap-http-connector, ...)."""
+    connector = el.find(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}connector")
+    if connector is None:
+        return None
+    return (connector.findtext(f"{{{CAMUNDA_NS}}}connectorId") or "").strip() or None
+
+
+def _java_topic(el) -> tuple[str, str] | None:
+    """(implementation, topic) of a task whose work Camunda 7 did in Java, or by a connector.
+
+    As the Camunda 7 to 8 migration tooling does, such a task becomes an external task that a worker
+    fetches by a topic named after the code: the class name (camunda:class), the bean of a delegate
+    expression (`${loggerDelegate}` -> `loggerDelegate`; a longer expression without its `${}`), the text of
+    a camunda:expression that does not translate to sandbox Python, or the connector's id."""
+    node = _implementation_node(el)
+    if node is None:
+        return None
+    for attr in _JAVA_IMPLEMENTATIONS:
+        value = (node.get(f"{{{CAMUNDA_NS}}}{attr}") or "").strip()
+        if not value:
+            continue
+        if attr == "expression" and node is el and _in_process_script(el) is not None:
+            return None
+        if attr != "class":
+            wrapped = _WRAPPED_EXPRESSION.match(value)
+            value = wrapped.group(1).strip() if wrapped else value
+        return f"camunda:{attr}", value
+    if node is el:
+        connector = _connector_id(el)
+        if connector:
+            return "camunda:connector", connector
+    return None
+
+
 def _is_external(el) -> bool:
-    """camunda:type="external", or a Zeebe service task with zeebe:taskDefinition."""
-    return el.get(f"{{{CAMUNDA_NS}}}type") == "external" or (
-        local_name(el) == "serviceTask" and _zeebe(el, "taskDefinition") is not None)
+    """camunda:type="external", a Zeebe service task with zeebe:taskDefinition, or a task (or message
+    throw event) implemented in Java or by a connector."""
+    node = _implementation_node(el) if local_name(el) in _MESSAGE_THROW_TAGS else el
+    if node is None:
+        return False
+    return node.get(f"{{{CAMUNDA_NS}}}type") == "external" or (
+        local_name(el) == "serviceTask" and _zeebe(el, "taskDefinition") is not None) or (
+        _java_topic(el) is not None)
 
 
 def _external(el) -> dict | None:
     """camunda:type="external" (or zeebe:taskDefinition type="..."): a worker fetches the task by its
-    camunda:topic (the Zeebe type) and completes it."""
+    camunda:topic (the Zeebe type) and completes it. A task implemented in Java or by a connector is
+    fetched by the topic `_java_topic` names, and says which implementation it replaces."""
     if not _is_external(el):
         return None
-    topic = el.get(f"{{{CAMUNDA_NS}}}topic")
+    node = _implementation_node(el) if local_name(el) in _MESSAGE_THROW_TAGS else el
+    topic = node.get(f"{{{CAMUNDA_NS}}}topic")
     definition = _zeebe(el, "taskDefinition")
     if not topic and definition is not None:
         topic = definition.get("type")
     info = {"topic": (topic or "").strip()}
+    java = None if node.get(f"{{{CAMUNDA_NS}}}type") == "external" or definition is not None else _java_topic(el)
+    if java is not None:
+        info["implementation"], info["topic"] = java
     # camunda:taskPriority of the task, else of its process: an integer or one ${expression}
     priority = el.get(f"{{{CAMUNDA_NS}}}taskPriority")
     process = next((a for a in el.iterancestors(f"{{{BPMN_NS}}}process")), None)
