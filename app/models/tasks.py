@@ -32,6 +32,9 @@ class HumanTask(db.Model):
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     follow_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # camunda:followUpDate
     priority: Mapped[int | None] = mapped_column(Integer)  # camunda:priority (50 unless modeled)
+    # Camunda's delegation: the owner gets the task back when the delegate resolves it.
+    owner: Mapped[str | None] = mapped_column(String(200))
+    delegation_state: Mapped[str | None] = mapped_column(String(20))  # PENDING | RESOLVED
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
 

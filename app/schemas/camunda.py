@@ -4,14 +4,46 @@ Unknown fields are ignored: Camunda clients send options Stagecoach has no use
 for (`skipCustomListeners`, `tenantId`, ...), and refusing them would break
 those clients.
 """
-from marshmallow import EXCLUDE, Schema, fields, validate
+import datetime as dt
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 MAX_RESULTS = 10000
+
+# sortBy values GET/POST /task understand (app/api/camunda/task.py maps each to a task column).
+TASK_SORT_KEYS = ("id", "name", "nameCaseInsensitive", "priority", "created", "dueDate", "followUpDate", "assignee",
+                  "instanceId", "executionId")
+SORT_ORDERS = ("asc", "desc")
 
 
 class CamundaSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+
+class CamundaDateTime(fields.Field):
+    """A date in Camunda's format (`2013-01-23T13:42:42.000+0200`) or any ISO 8601 form; no zone is UTC."""
+
+    default_error_messages = {"invalid": "not a date: send yyyy-MM-dd'T'HH:mm:ss.SSSZ, e.g. "
+                                         "2013-01-23T13:42:42.000+0200"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            # a `+0200` sent unescaped in a query string arrives as ` 0200`
+            moment = dt.datetime.fromisoformat(re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip()))
+        except ValueError:
+            raise self.make_error("invalid") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+class Sorting(CamundaSchema):
+    """One `{sortBy, sortOrder}` of a `sorting` list; both are required, as in Camunda."""
+
+    sort_by = fields.String(data_key="sortBy", required=True)
+    sort_order = fields.String(data_key="sortOrder", required=True, validate=validate.OneOf(SORT_ORDERS))
 
 
 class PagingArgs(CamundaSchema):
@@ -46,6 +78,47 @@ class TaskQuery(PagingArgs):
     key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
     definition_id = fields.String(data_key="processDefinitionId", load_default=None, allow_none=True)
     element_id = fields.String(data_key="taskDefinitionKey", load_default=None, allow_none=True)
+    assigned = fields.Boolean(load_default=False, allow_none=True)
+    unassigned = fields.Boolean(load_default=False, allow_none=True)
+    owner = fields.String(load_default=None, allow_none=True)
+    delegation_state = fields.String(data_key="delegationState", load_default=None, allow_none=True,
+                                     validate=validate.OneOf(("PENDING", "RESOLVED"), error=(
+                                         "valid values for delegationState are PENDING and RESOLVED")))
+    priority = fields.Integer(load_default=None, allow_none=True)
+    min_priority = fields.Integer(data_key="minPriority", load_default=None, allow_none=True)
+    max_priority = fields.Integer(data_key="maxPriority", load_default=None, allow_none=True)
+    due_date = CamundaDateTime(data_key="dueDate", load_default=None, allow_none=True)
+    due_before = CamundaDateTime(data_key="dueBefore", load_default=None, allow_none=True)
+    due_after = CamundaDateTime(data_key="dueAfter", load_default=None, allow_none=True)
+    without_due_date = fields.Boolean(data_key="withoutDueDate", load_default=False, allow_none=True)
+    follow_up_date = CamundaDateTime(data_key="followUpDate", load_default=None, allow_none=True)
+    follow_up_before = CamundaDateTime(data_key="followUpBefore", load_default=None, allow_none=True)
+    follow_up_after = CamundaDateTime(data_key="followUpAfter", load_default=None, allow_none=True)
+    follow_up_before_or_none = CamundaDateTime(data_key="followUpBeforeOrNotExistent", load_default=None,
+                                               allow_none=True)
+    # GET: sortBy and sortOrder; POST: a `sorting` list of them (sortBy/sortOrder accepted too).
+    sort_by = fields.String(data_key="sortBy", load_default=None, allow_none=True)
+    sort_order = fields.String(data_key="sortOrder", load_default=None, allow_none=True)
+    sorting = fields.List(fields.Nested(Sorting), load_default=None, allow_none=True)
+
+    @validates_schema
+    def _sort_keys(self, data, **kwargs):
+        if (data.get("sort_by") is None) != (data.get("sort_order") is None):
+            raise ValidationError("only a single sorting parameter specified: sortBy and sortOrder are required "
+                                  "together")
+        if data.get("sort_order") is not None and data["sort_order"] not in SORT_ORDERS:
+            raise ValidationError(f"cannot set sortOrder to {data['sort_order']!r}: use asc or desc")
+        for sort_by in [data.get("sort_by")] + [s["sort_by"] for s in data.get("sorting") or []]:
+            if sort_by is not None and sort_by not in TASK_SORT_KEYS:
+                raise ValidationError(f"cannot set sortBy to {sort_by!r}: tasks sort by {', '.join(TASK_SORT_KEYS)}")
+
+
+def sort_keys(query: dict) -> list[tuple[str, str]]:
+    """A loaded query's ordering as `[(sortBy, sortOrder)]`, first key first."""
+    keys = [(s["sort_by"], s["sort_order"]) for s in query.get("sorting") or []]
+    if query.get("sort_by") is not None:
+        keys.insert(0, (query["sort_by"], query["sort_order"]))
+    return keys
 
 
 class StartInstance(CamundaSchema):

@@ -17,6 +17,10 @@ class TaskSchema(Schema):
     due_at = fields.DateTime(dump_only=True, allow_none=True)
     follow_up_at = fields.DateTime(dump_only=True, allow_none=True)
     priority = fields.Integer(dump_only=True, allow_none=True)
+    owner = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "who gets the task back when a Camunda delegation (/engine-rest) is resolved"})
+    delegation_state = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "PENDING while a Camunda delegation waits to be resolved, then RESOLVED"})
     completed_at = fields.DateTime(dump_only=True, allow_none=True)
     completed_by = fields.String(dump_only=True, allow_none=True)
 

@@ -1,12 +1,12 @@
 """The inbox: finding, claiming and completing human tasks."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, ForbiddenError, NotFoundError
 from ..extensions import db
-from ..models import HistoryEvent, HumanTask, ProcessInstance, TaskCandidate
+from ..models import HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
 from .crm_actions import acting_for
 from .definitions import definition_info, load_workflow
@@ -26,15 +26,41 @@ def _candidate_clause(username: str, groups) -> object:
     return or_(*clauses)
 
 
+# What `list_tasks(order_by=...)` sorts by; a task without a priority counts as 50 (Camunda's default).
+SORT_COLUMNS = {
+    "id": HumanTask.id, "name": HumanTask.name, "name_ci": func.lower(HumanTask.name),
+    "priority": func.coalesce(HumanTask.priority, 50), "created_at": HumanTask.created_at,
+    "due_at": HumanTask.due_at, "follow_up_at": HumanTask.follow_up_at, "assignee": HumanTask.assignee,
+    "instance_id": HumanTask.instance_id,
+}
+
+
 def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_group=None, mine=False,
-               process_instance_id=None, key=None, state="open", element_id=None, definition_id=None, page=1,
-               per_page=20, offset=None) -> Page:
-    """Filter tasks; `mine` = assigned to the caller or claimable by the caller."""
+               process_instance_id=None, key=None, state="open", element_id=None, definition_id=None,
+               assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
+               max_priority=None, due=None, follow_up=None, order_by=None, page=1, per_page=20,
+               offset=None) -> Page:
+    """Filter tasks; `mine` = assigned to the caller or claimable by the caller.
+
+    Args:
+        assigned: True for tasks with an assignee, False for tasks without.
+        priority, min_priority, max_priority: exactly, at least, at most (a task without one counts as 50).
+        due, follow_up: `{"on", "before", "after", "before_or_none", "none"}` bounds on `due_at` and
+            `follow_up_at` (before and after are strict; `none: True` keeps tasks without the date).
+        order_by: `[(column, "asc"|"desc")]` with columns from SORT_COLUMNS; tasks without the value
+            come last ascending, first descending. Default: newest first.
+    """
     stmt = select(HumanTask)
     if state:
         stmt = stmt.where(HumanTask.state == state)
     if assignee:
         stmt = stmt.where(HumanTask.assignee == assignee)
+    if assigned is not None:
+        stmt = stmt.where(HumanTask.assignee.is_not(None) if assigned else HumanTask.assignee.is_(None))
+    if owner:
+        stmt = stmt.where(HumanTask.owner == owner)
+    if delegation_state:
+        stmt = stmt.where(HumanTask.delegation_state == delegation_state)
     if candidate_user:
         stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
             TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)))
@@ -53,7 +79,46 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.element_id == element_id)
     if definition_id:
         stmt = stmt.where(HumanTask.definition_id == definition_id)
-    return paginate(stmt.order_by(HumanTask.created_at.desc(), HumanTask.id), page, per_page, offset)
+    effective_priority = SORT_COLUMNS["priority"]
+    if priority is not None:
+        stmt = stmt.where(effective_priority == priority)
+    if min_priority is not None:
+        stmt = stmt.where(effective_priority >= min_priority)
+    if max_priority is not None:
+        stmt = stmt.where(effective_priority <= max_priority)
+    stmt = stmt.where(*_date_bounds(HumanTask.due_at, due or {}), *_date_bounds(HumanTask.follow_up_at,
+                                                                               follow_up or {}))
+    return paginate(stmt.order_by(*_ordering(order_by)), page, per_page, offset)
+
+
+def _date_bounds(column, bounds: dict) -> list:
+    clauses = []
+    if bounds.get("on") is not None:
+        clauses.append(column == bounds["on"])
+    if bounds.get("before") is not None:
+        clauses.append(column < bounds["before"])
+    if bounds.get("after") is not None:
+        clauses.append(column > bounds["after"])
+    if bounds.get("before_or_none") is not None:
+        clauses.append(or_(column.is_(None), column < bounds["before_or_none"]))
+    if bounds.get("none"):
+        clauses.append(column.is_(None))
+    return clauses
+
+
+def _ordering(order_by) -> list:
+    if not order_by:
+        return [HumanTask.created_at.desc(), HumanTask.id]
+    clauses = []
+    for name, direction in order_by:
+        column = SORT_COLUMNS[name]
+        # The same null placement on every database: missing values last ascending, first descending.
+        missing_first = case((column.is_(None), 0), else_=1)
+        if direction == "desc":
+            clauses += [missing_first, column.desc()]
+        else:
+            clauses += [missing_first.desc(), column.asc()]
+    return clauses + [HumanTask.id]
 
 
 def get_task(task_id: str) -> HumanTask:
@@ -136,6 +201,9 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
     with write_transaction():
         task = task_row(task_id)
         _require_open(task)
+        if task.delegation_state == "PENDING":  # as in Camunda: the delegate resolves, the owner completes
+            raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
+                                delegation_state="PENDING")
         if not _may_work_on(task, actor):
             raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
         data = validate_form(task_form(task), variables or {})
@@ -197,8 +265,9 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
 
     Args:
         pending: a delegation to be resolved (Camunda's `delegateTask`): the
-            history event marks it, and `resolve_task` gives the task back to
-            the assignee it had before.
+            task's `owner` becomes the current assignee (unless it already has
+            one), its `delegation_state` PENDING, and `resolve_task` gives it
+            back to the owner.
     """
     from ..models import User
 
@@ -208,43 +277,34 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
         raise ForbiddenError("only the assignee, a candidate or an admin may delegate this task")
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         raise NotFoundError(f"no user {username}")
+    values: dict = {"assignee": username}
+    if pending:
+        values.update(delegation_state="PENDING", owner=task.owner if task.owner is not None else task.assignee)
     with write_transaction():
+        # Conditional on the assignee seen above: a claim or another delegation meanwhile wins.
         won = db.session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
-            .values(assignee=username).execution_options(synchronize_session=False)).rowcount
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
+                                    _same(HumanTask.assignee, task.assignee), _same(HumanTask.owner, task.owner))
+            .values(**values).execution_options(synchronize_session=False)).rowcount
         if not won:
-            raise ConflictError("task was completed meanwhile")
+            raise ConflictError("task was completed or reassigned meanwhile")
         data = {"from": task.assignee, "to": username}
         if pending:
-            data.update(task_id=task.id, delegation="pending")
+            data.update(task_id=task.id, delegation="pending", owner=values["owner"])
         history(task.instance_id, "task_delegated", actor, element_id=task.element_id, element_name=task.name,
                 data=data)
     db.session.refresh(task)
     return task
 
 
-def delegation_owner(task: HumanTask) -> tuple[bool, str | None]:
-    """Whether the task has a pending delegation, and the assignee it goes back to when resolved.
-
-    The owner is not a column: it is the `from` of the task's latest pending
-    `task_delegated` history event not followed by a `task_resolved` one.
-    """
-    events = db.session.scalars(select(HistoryEvent).where(
-        HistoryEvent.instance_id == task.instance_id, HistoryEvent.element_id == task.element_id,
-        HistoryEvent.type.in_(("task_delegated", "task_resolved"))).order_by(HistoryEvent.id.desc()))
-    for event in events:
-        data = event.data or {}
-        if data.get("task_id") != task.id:
-            continue
-        if event.type == "task_resolved":
-            return False, None
-        if data.get("delegation") == "pending":
-            return True, data.get("from")
-    return False, None
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
 
 
 def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTask:
-    """Give a delegated task back to the assignee it had before, setting instance variables (one transaction).
+    """Resolve a pending delegation: set instance variables and give the task back to its owner (one transaction).
+
+    As in Camunda, the task keeps its `owner` and its `delegation_state` becomes RESOLVED.
 
     Raises:
         ConflictError: the task has no pending delegation, or is not open.
@@ -254,18 +314,19 @@ def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTas
     _require_open(task)
     if not (actor.is_admin or task.assignee == actor.username):
         raise ForbiddenError("only the assignee or an admin may resolve this task")
-    pending, owner = delegation_owner(task)
-    if not pending:
+    if task.delegation_state != "PENDING":
         raise ConflictError("task has no pending delegation to resolve")
     with write_transaction():
         if variables:
             update_variables(task.instance_id, variables, actor)
         won = db.session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
-            .values(assignee=owner).execution_options(synchronize_session=False)).rowcount
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
+                                    HumanTask.delegation_state == "PENDING", _same(HumanTask.owner, task.owner))
+            .values(assignee=task.owner, delegation_state="RESOLVED")
+            .execution_options(synchronize_session=False)).rowcount
         if not won:
-            raise ConflictError("task was completed meanwhile")
+            raise ConflictError("task was completed or resolved meanwhile")
         history(task.instance_id, "task_resolved", actor, element_id=task.element_id, element_name=task.name,
-                data={"task_id": task.id, "from": task.assignee, "to": owner})
+                data={"task_id": task.id, "from": task.assignee, "to": task.owner})
     db.session.refresh(task)
     return task

@@ -1,8 +1,8 @@
 """More of Camunda 7's REST API under /engine-rest: delegation, statistics, activity instances, single variables.
 
-Shapes follow Camunda 7's REST reference. Stagecoach has no owner or
-delegationState column on tasks, so a delegation is a reassignment that
-remembers the previous assignee, and resolving it reassigns the task back.
+Shapes follow Camunda 7's REST reference. A delegation makes the assignee
+the task's owner (delegationState PENDING); resolving it gives the task back
+to the owner (delegationState RESOLVED, the owner kept).
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_a_delegated_task_goes_to_the_delegate_and_resolving_gives_it_back_with_
     dave.ok(dave.post(f"/task/{task['id']}/resolve",
                       json={"variables": {"checked": {"value": True, "type": "Boolean"}}}), 204)
     resolved = dave.ok(dave.get(f"/task/{task['id']}"))
-    assert (resolved["assignee"], resolved["owner"], resolved["delegationState"]) == ("alice", None, None)
+    assert (resolved["assignee"], resolved["owner"], resolved["delegationState"]) == ("alice", "alice", "RESOLVED")
     assert deployed.ok(deployed.get(f"/process-instance/{instance['id']}/variables/checked")) == {
         "type": "Boolean", "value": True, "valueInfo": {}}
 
@@ -84,6 +84,63 @@ def test_delegation_refuses_unknown_users_strangers_and_tasks_not_delegated(app,
     assert deployed.ok(deployed.get(f"/task/{task['id']}"))["assignee"] == "bob"  # nothing changed
     assert_camunda_error(deployed.post("/task/nope/delegate", json={"userId": "bob"}), 404,
                          "InvalidRequestException")
+
+
+def test_a_second_delegation_keeps_the_first_owner_and_tasks_are_found_by_owner_and_delegation(
+        app, make, deployed):
+    for name in ("alice", "dave", "erin"):
+        make.user(name)
+    delegated = _only_task(deployed, deployed.start("simple_user_task")["id"])
+    kept = _only_task(deployed, deployed.start("simple_user_task")["id"])  # alice's, never delegated
+    alice = Camunda(app, "alice")
+    alice.ok(alice.post(f"/task/{delegated['id']}/delegate", json={"userId": "dave"}), 204)
+    dave = Camunda(app, "dave")
+    dave.ok(dave.post(f"/task/{delegated['id']}/delegate", json={"userId": "erin"}), 204)
+    task = deployed.ok(deployed.get(f"/task/{delegated['id']}"))
+    assert (task["assignee"], task["owner"], task["delegationState"]) == ("erin", "alice", "PENDING")
+
+    def ids(query):
+        return [t["id"] for t in deployed.ok(deployed.get(f"/task?{query}"))]
+
+    assert ids("owner=alice") == [delegated["id"]]
+    assert ids("delegationState=PENDING") == [delegated["id"]]
+    assert ids("delegationState=RESOLVED") == []
+    assert deployed.ok(deployed.post("/task", json={"owner": "alice"}))[0]["id"] == delegated["id"]
+    Camunda(app, "erin").ok(Camunda(app, "erin").post(f"/task/{delegated['id']}/resolve", json={}), 204)
+    assert ids("delegationState=RESOLVED&owner=alice") == [delegated["id"]]
+    assert ids("delegationState=PENDING") == []
+    assert kept["id"] not in ids("owner=alice")
+
+
+def test_a_task_waiting_for_its_delegate_cannot_be_completed_until_resolved(app, make, deployed):
+    make.user("alice")
+    make.user("dave")
+    instance = deployed.start("simple_user_task")
+    task = _only_task(deployed, instance["id"])
+    alice, dave = Camunda(app, "alice"), Camunda(app, "dave")
+    alice.ok(alice.post(f"/task/{task['id']}/delegate", json={"userId": "dave"}), 204)
+    done = {"variables": {"ok": {"value": True, "type": "Boolean"}}}
+    body = assert_camunda_error(dave.post(f"/task/{task['id']}/complete", json=done), 409, "ProcessEngineException")
+    assert "delegated" in body["message"]
+    assert _only_task(deployed, instance["id"])["id"] == task["id"]  # still open
+    dave.ok(dave.post(f"/task/{task['id']}/resolve", json={}), 204)
+    alice.ok(alice.post(f"/task/{task['id']}/complete", json=done), 204)
+    assert deployed.get(f"/task/{task['id']}").status_code == 404
+
+
+def test_an_api_v1_delegation_is_a_plain_handover_without_owner(app, make, deployed):
+    alice = make.client("alice")
+    make.user("dave")
+    instance = deployed.start("simple_user_task")
+    task = _only_task(deployed, instance["id"])
+    response = alice.post(f"/api/v1/tasks/{task['id']}/delegate", json={"user": "dave"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["assignee"], body["owner"], body["delegation_state"]) == ("dave", None, None)
+    handed = deployed.ok(deployed.get(f"/task/{task['id']}"))
+    assert (handed["assignee"], handed["owner"], handed["delegationState"]) == ("dave", None, None)
+    Camunda(app, "alice").ok(Camunda(app, "alice").post(f"/task/{task['id']}/delegate", json={"userId": "alice"}),
+                             403)  # alice no longer holds it
 
 
 # -- process definition statistics ------------------------------------------------------------

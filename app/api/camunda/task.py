@@ -2,7 +2,7 @@
 from flask import jsonify
 
 from ...errors import ForbiddenError, NotFoundError
-from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuery, UserId
+from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuery, UserId, sort_keys
 from ...services import instances
 from ...services import tasks as service
 from .common import (
@@ -11,16 +11,21 @@ from .common import (
 
 blp = camunda_blueprint("task", __name__)
 
+# Camunda's sortBy → the task column (services.tasks.SORT_COLUMNS) it orders by.
+_SORT_COLUMNS = {"id": "id", "name": "name", "nameCaseInsensitive": "name_ci", "priority": "priority",
+                 "created": "created_at", "dueDate": "due_at", "followUpDate": "follow_up_at",
+                 "assignee": "assignee", "instanceId": "instance_id", "executionId": "instance_id"}
+
 # JSON Schema types of form fields → Camunda value types.
 _FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "string": "String",
                "object": "Json", "array": "Json"}
 
 
 def task_dto(task) -> dict:
-    return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": None,
+    return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": task.owner,
             "created": camunda_time(task.created_at), "due": camunda_time(task.due_at),
             "followUp": camunda_time(task.follow_up_at),
-            "lastUpdated": None, "delegationState": None, "description": None, "executionId": task.instance_id,
+            "lastUpdated": None, "delegationState": task.delegation_state, "description": None, "executionId": task.instance_id,
             "parentTaskId": None,
             "priority": 50 if task.priority is None else task.priority, "processDefinitionId": task.definition_id,
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
@@ -30,12 +35,19 @@ def task_dto(task) -> dict:
 
 
 def _page(query, per_page=None):
-    return service.list_tasks(current_actor(), assignee=query["assignee"], candidate_user=query["candidate_user"],
-                              candidate_group=query["candidate_group"],
-                              process_instance_id=query["process_instance_id"], key=query["key"],
-                              definition_id=query["definition_id"], element_id=query["element_id"], page=1,
-                              per_page=query["max_results"] if per_page is None else per_page,
-                              offset=query["first_result"])
+    assigned = True if query["assigned"] else (False if query["unassigned"] else None)
+    return service.list_tasks(
+        current_actor(), assignee=query["assignee"], candidate_user=query["candidate_user"],
+        candidate_group=query["candidate_group"], process_instance_id=query["process_instance_id"],
+        key=query["key"], definition_id=query["definition_id"], element_id=query["element_id"],
+        assigned=assigned, owner=query["owner"], delegation_state=query["delegation_state"],
+        priority=query["priority"], min_priority=query["min_priority"], max_priority=query["max_priority"],
+        due={"on": query["due_date"], "before": query["due_before"], "after": query["due_after"],
+             "none": query["without_due_date"]},
+        follow_up={"on": query["follow_up_date"], "before": query["follow_up_before"],
+                   "after": query["follow_up_after"], "before_or_none": query["follow_up_before_or_none"]},
+        order_by=[(_SORT_COLUMNS[key], order) for key, order in sort_keys(query)],
+        page=1, per_page=query["max_results"] if per_page is None else per_page, offset=query["first_result"])
 
 
 def _open_task(task_id):
@@ -48,13 +60,14 @@ def _open_task(task_id):
 
 @blp.get("/task")
 def list_tasks():
-    """Open tasks by instance, assignee, candidate group or user."""
+    """Open tasks by instance, assignee, candidates, owner, delegation, priority, due and follow-up dates;
+    ordered by `sortBy` and `sortOrder`."""
     return jsonify([task_dto(t) for t in _page(TaskQuery().load(query_args())).items])
 
 
 @blp.post("/task")
 def query_tasks():
-    """The same query with its filters in the JSON body (paging stays in the query string)."""
+    """The same query with its filters and a `sorting` list in the JSON body (paging stays in the query string)."""
     return jsonify([task_dto(t) for t in _page(TaskQuery().load({**json_body(), **query_args()})).items])
 
 
@@ -72,13 +85,8 @@ def count_tasks_by_body():
 
 @blp.get("/task/<task_id>")
 def get_task(task_id):
-    """One open task; `owner` and `delegationState: PENDING` while a delegation waits to be resolved."""
-    task = _open_task(task_id)
-    dto = task_dto(task)
-    pending, owner = service.delegation_owner(task)
-    if pending:
-        dto.update(owner=owner, delegationState="PENDING")
-    return jsonify(dto)
+    """One open task, with `owner` and `delegationState` (PENDING, RESOLVED) once it has been delegated."""
+    return jsonify(task_dto(_open_task(task_id)))
 
 
 @blp.post("/task/<task_id>/claim")
@@ -115,12 +123,10 @@ def set_assignee(task_id):
 def delegate(task_id):
     """Delegate a task to `userId` until it is resolved (Camunda's delegateTask).
 
-    Simplification: Stagecoach tasks have no owner or delegationState column,
-    so this reassigns the task to `userId` and remembers the previous assignee
-    (Camunda's owner, possibly none) in the task's `task_delegated` history
-    event; `GET /task/{id}` shows that owner with `delegationState: PENDING`
-    until /resolve, which reassigns the task back to it. Whoever may hand the
-    task over (its assignee, a candidate, an admin) may delegate it.
+    The task's `owner` becomes its current assignee (unless it has an owner
+    already), its `delegationState` PENDING and `userId` its assignee; it
+    cannot be completed until resolved. Whoever may hand the task over (its
+    assignee, a candidate, an admin) may delegate it.
     """
     user_id = DelegateTask().load(json_body())["user_id"]
     service.delegate_task(task_id, user_id, current_actor(), pending=True)
@@ -131,12 +137,10 @@ def delegate(task_id):
 def resolve(task_id):
     """Resolve a delegation: set typed `variables` on the instance and give the task back to its owner.
 
-    Simplification: the owner is the assignee remembered by /delegate's
-    history event (see there); the resolution is recorded as a
-    `task_resolved` history event, not as `delegationState: RESOLVED` on the
-    task (a task without a pending delegation answers 409
-    ProcessEngineException). The delegate (the assignee) or an admin may
-    resolve; the variables are written in the same transaction.
+    `delegationState` becomes RESOLVED and the owner the assignee again (a
+    task without a pending delegation answers 409 ProcessEngineException).
+    The delegate (the assignee) or an admin may resolve; the variables are
+    written in the same transaction.
     """
     body = ResolveTask().load(json_body())
     service.resolve_task(task_id, plain_variables(body["variables"]), current_actor())
