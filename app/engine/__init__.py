@@ -14,7 +14,8 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 
 from .functions import FunctionRegistry, ScriptFunction, default_registry
-from .parser import BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_due_date, resolve_priority
+from .parser import (BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_candidates,
+                     resolve_due_date, resolve_priority)
 from .runner import NO_EFFECTS, Incident, OpenTask, Outcome, Runner, TaskEffects, TaskNotReadyError
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
@@ -26,7 +27,8 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 __all__ = [
     "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
-    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_due_date",
+    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_candidates",
+    "resolve_due_date",
     "resolve_priority",
 ]
 

@@ -11,15 +11,16 @@ tree, and written back out as a Python expression:
 * `null`/`true`/`false` → `None`/`True`/`False`; `eq ne lt gt le ge` → `== != < > <= >=`;
   `&& || !` → `and or not`; `div mod` → `/ %`; `a ? b : c` → `(b if a else c)`;
   `empty x` → `(x in (None, '', [], {}))` (JUEL: null or an empty string or collection);
-* FEEL: `=` is equality, `not(x)` is negation, `if a then b else c`, and list
-  indexes count from 1 (`items[1]` → `items[0]`).
+* FEEL: `=` is equality, `not(x)` is negation, `if a then b else c`, list
+  indexes count from 1 (`items[1]` → `items[0]`), and list (`["a", b]`) and
+  context (`{total: x}`) literals become Python lists and dictionaries.
 
 Every binary and unary operation is parenthesized in the output, so Python's
 comparison chaining and `not` precedence cannot change what JUEL meant.
 
 Anything outside this subset (method calls such as
 `${execution.getVariable('x')}` or `${myBean.check()}`, lambdas, assignments,
-collection literals, FEEL functions and filters) raises `TranslationError`
+JUEL collection literals, FEEL functions and filters) raises `TranslationError`
 with the 1-based column of the offending token and what to write instead. A
 regular expression cannot do this: strings may contain `}` or operators, and
 precedence decides where parentheses go.
@@ -199,6 +200,16 @@ class _Binary:
     op: str  # a Python operator
     left: object
     right: object
+
+
+@dataclass(frozen=True)
+class _List:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class _Context:
+    entries: tuple  # (key, value node) pairs
 
 
 @dataclass(frozen=True)
@@ -481,6 +492,32 @@ class _FeelParser(_Parser):
             return _Unary("-", self.negation())
         return self.postfix()
 
+    def primary(self):
+        # FEEL list `[a, "b"]` and context `{total: x, "due date": y}` literals
+        if self.at("["):
+            self.advance()
+            items = []
+            while not self.at("]"):
+                items.append(self.expression())
+                if not self.at("]"):
+                    self.expect(",")
+            self.advance()
+            return _List(tuple(items))
+        if self.at("{"):
+            self.advance()
+            entries = []
+            while not self.at("}"):
+                key = self.advance()
+                if key.kind not in ("name", "str"):
+                    raise TranslationError(f"expected a context key, found {self.describe(key)}", key.column)
+                self.expect(":")
+                entries.append((str(key.value), self.expression()))
+                if not self.at("}"):
+                    self.expect(",")
+            self.advance()
+            return _Context(tuple(entries))
+        return super().primary()
+
     def name(self, token: _Token):
         if token.value == "not" and self.at("("):
             self.advance()
@@ -528,6 +565,10 @@ def _emit(node, top: bool = False) -> str:
         return node.name
     if isinstance(node, _Item):
         return f"{_emit(node.base)}[{_emit(node.key)}]"
+    if isinstance(node, _List):
+        return "[" + ", ".join(_emit(item, top=True) for item in node.items) + "]"
+    if isinstance(node, _Context):
+        return "{" + ", ".join(f"{key!r}: {_emit(value, top=True)}" for key, value in node.entries) + "}"
     if isinstance(node, _Unary):
         text = f"not {_emit(node.operand)}" if node.op == "not" else f"-{_emit(node.operand)}"
     elif isinstance(node, _Empty):

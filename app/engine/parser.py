@@ -782,7 +782,22 @@ def _properties(el) -> dict[str, str]:
 
 
 def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+    """A candidate list as written: `a, b, ${c}` (commas inside `${...}` kept), or one FEEL `= ...`
+    expression, which may give a list (`= ["sales", "managers"]`)."""
+    text = (value or "").strip()
+    if text.startswith("="):
+        return [text]
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += ch == "{"
+        depth -= ch == "}" and depth > 0
+        current += ch
+    parts.append(current)
+    return [part.strip() for part in parts if part.strip()]
 
 
 def _assignment(f: _File, el, lanes, problems) -> dict:
@@ -909,6 +924,26 @@ def resolve_assignment(value: str | None, data: dict) -> str | None:
     except (TranslationError, ScriptError):
         return None
     return None if current is None else str(current)
+
+
+def resolve_candidates(values, data: dict) -> list[str]:
+    """Candidate users or groups: literal names, and expressions giving a name, a list of names or
+    a comma-separated text of names (as Camunda accepts)."""
+    names: list[str] = []
+    for value in values or ():
+        if not is_modeler_expression(value):
+            names.append(value)
+            continue
+        try:
+            path = property_path(value)
+            current = _ASSIGNMENT_SANDBOX.evaluate(translate(value), data) if path is None else _read_path(data, path)
+        except (TranslationError, ScriptError):
+            continue
+        if isinstance(current, (list, tuple)):
+            names.extend(str(item) for item in current if item not in (None, ""))
+        elif current not in (None, ""):
+            names.extend(_split(str(current)))
+    return list(dict.fromkeys(names))
 
 
 def _read_path(data: dict, path: list[str | int]):

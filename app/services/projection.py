@@ -13,7 +13,7 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_due_date, resolve_priority
+from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
 from ..errors import InstanceBusyError
 from ..extensions import db
 from ..models import (
@@ -116,8 +116,8 @@ class Step:
             if task.id not in outcome.opened_tasks:
                 continue
             element = info.elements.get(task.element_id, {})
-            users = [u for u in (resolve_assignment(v, task.data) for v in element.get("candidate_users", ())) if u]
-            groups = [g for g in (resolve_assignment(v, task.data) for v in element.get("candidate_groups", ())) if g]
+            users = resolve_candidates(element.get("candidate_users"), task.data)
+            groups = resolve_candidates(element.get("candidate_groups"), task.data)
             row = {"id": task.id, "instance_id": self.instance.id, "definition_id": info.id,
                    "process_key": info.key, "element_id": task.element_id, "name": task.name, "state": "open",
                    "created_at": self.now, "assignee": resolve_assignment(element.get("assignee"), task.data),

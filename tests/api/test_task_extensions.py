@@ -72,3 +72,20 @@ def test_a_zeebe_service_task_without_a_type_is_refused_at_deploy(admin, tmp_pat
     response = admin.deploy(path, expect=422)
     [problem] = response["bpmn"]
     assert problem["element_id"] == "charge" and "topic" in problem["message"]
+
+
+def test_a_feel_list_of_candidate_groups_is_evaluated_not_split_on_its_commas(admin, tmp_path):
+    path = tmp_path / "zeebe_tasks.bpmn"
+    path.write_bytes(fixture("valid", "zeebe_tasks.bpmn").read_bytes()
+                     .replace(b'candidateGroups="approvers, finance"',
+                              b'candidateGroups="= [&quot;approvers&quot;, region + &quot;-finance&quot;]"')
+                     .replace(b'<zeebe:taskDefinition type="charge-card" retries="3" />', b"")
+                     .replace(b'<bpmn:serviceTask id="charge" name="Charge card">', b'<bpmn:task id="charge">')
+                     .replace(b"</bpmn:serviceTask>", b"</bpmn:task>"))
+    admin.deploy(path)
+    started = admin.start("zeebe_tasks", {"owner": "carol", "region": "eu"})
+    [charge] = started["tasks"]  # a plain bpmn:task now: done by a person
+    admin.complete(charge["id"])
+    [task] = admin.get(f"/api/v1/tasks?process_instance_id={started['id']}").get_json()["items"]
+    assert task["candidate_groups"] == ["approvers", "eu-finance"]
+    assert task["assignee"] == "carol"

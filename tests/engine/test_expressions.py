@@ -6,7 +6,7 @@ import pytest
 
 from app.engine import Engine
 from app.engine.expressions import TranslationError, is_modeler_expression, property_path, translate
-from app.engine.parser import BpmnRejected, parse_deployment, resolve_assignment
+from app.engine.parser import BpmnRejected, parse_deployment, resolve_assignment, resolve_candidates
 from app.engine.sandbox import Sandbox
 
 from ..factories import fixture
@@ -80,6 +80,11 @@ TRANSLATIONS = [
     ('= if amount > 1000 then "big" else "small"', "'big' if (amount > 1000) else 'small'"),
     ("= null", "None"),
     ('= "tab\\tend"', "'tab\\tend'"),
+    ('= ["sales", region]', "['sales', region]"),
+    ("= []", "[]"),
+    ('= {total: order.total * 2, "due date": due}', "{'total': order['total'] * 2, 'due date': due}"),
+    ("= {nested: {ids: [1, 2]}}", "{'nested': {'ids': [1, 2]}}"),
+    ("= [if vip then 1 else 2, -a]", "[1 if vip else 2, -a]"),
 ]
 
 
@@ -247,3 +252,24 @@ def test_a_translated_gateway_routes_in_the_engine():
     conditions = [condition.args[0] for condition, _ in gateway.cond_task_specs]
     assert conditions == ["amount > 1000", "amount <= 1000"]
     assert Engine().script_engine.sandbox.evaluate(conditions[0], {"amount": 1001}) is True
+
+
+@pytest.mark.parametrize(("values", "data", "expected"), [
+    (["sales", "finance"], {}, ["sales", "finance"]),
+    (['= ["sales", region + "-team"]'], {"region": "eu"}, ["sales", "eu-team"]),
+    (["${approvers}"], {"approvers": ["ann", "bob", "ann"]}, ["ann", "bob"]),
+    (["${groups}", "audit"], {"groups": "sales, managers"}, ["sales", "managers", "audit"]),
+    (["${missing}", "audit"], {}, ["audit"]),
+    (["= [1, null]"], {}, ["1"]),
+])
+def test_candidates_resolve_to_names_from_lists_texts_and_literals(values, data, expected):
+    assert resolve_candidates(values, data) == expected
+
+
+def test_feel_list_and_context_literals_refuse_what_is_not_a_literal():
+    with pytest.raises(TranslationError) as caught:
+        translate("= {1: 2}")
+    assert "context key" in caught.value.message and caught.value.column == 4
+    with pytest.raises(TranslationError) as caught:
+        translate('= ["a" "b"]')
+    assert caught.value.column == 8
