@@ -13,6 +13,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
     SequentialMultiInstanceTask as _CamundaSequentialMI,
 )
 
+from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import (BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_candidates,
                      resolve_due_date, resolve_priority)
@@ -27,7 +28,8 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 __all__ = [
     "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
-    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "resolve_assignment", "resolve_candidates",
+    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
+    "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
     "resolve_priority",
 ]

@@ -594,6 +594,11 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         external = _external(el)
         if external:
             info["external"] = external
+            for what in ("topic", "priority"):
+                problem = _assignment_problem(external.get(what))
+                if problem:
+                    problems.append(Problem(f.name, f"external task {what} {external[what]!r} cannot be evaluated: "
+                                                    f"{problem}", el.sourceline, el.get("id"), kind))
         properties = _properties(el)
         if properties:
             info["properties"] = properties

@@ -13,7 +13,8 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import STATE_VERSION, Outcome, resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
+from ..engine import (STATE_VERSION, Outcome, is_modeler_expression, resolve_assignment, resolve_candidates,
+                      resolve_due_date, resolve_priority)
 from ..errors import InstanceBusyError
 from ..extensions import db
 from ..models import (
@@ -81,6 +82,7 @@ class Step:
     waits: list[dict] | None = None  # None: this step did not run the engine
     followed_by: object = None  # the result of a buffered message this step's waits received at once
     held: dict[str, str] | None = None  # asynchronous (external) tasks ready and waiting for a job (a worker)
+    outcome_variables: dict = field(default_factory=dict)  # the variables the engine step left
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -102,6 +104,7 @@ class Step:
     def apply_outcome(self, info: DefinitionInfo, wf, outcome: Outcome) -> list[dict]:
         """Take in an engine outcome; returns the rows of the human tasks it opened."""
         self.info = info
+        self.outcome_variables = outcome.variables
         self.set(state=engine().dump(info.dialect, wf), variables=jsonable(outcome.variables))
         for event in outcome.events:
             self.events.append(_history_row(
@@ -213,9 +216,9 @@ class Step:
         if gone:
             conn.execute(EXTERNAL_TASKS.delete().where(EXTERNAL_TASKS.c.id.in_(gone)))
         fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "element_id": element,
-                  "topic": self.info.external[element]["topic"], "business_key": inst.business_key,
-                  "worker_id": None, "lock_expires_at": None, "retries": None, "error_message": None,
-                  "error_details": None, "priority": 0, "created_at": self.now}
+                  **_topic_and_priority(self.info.external[element], self.outcome_variables),
+                  "business_key": inst.business_key, "worker_id": None, "lock_expires_at": None, "retries": None,
+                  "error_message": None, "error_details": None, "created_at": self.now}
                  for tid, element in wanted.items() if tid not in existing]
         if fresh:
             conn.execute(EXTERNAL_TASKS.insert(), fresh)
@@ -263,6 +266,15 @@ class Step:
             if inst.subscribed != bool(events):
                 self.set(subscribed=bool(events))
         return statements
+
+
+def _topic_and_priority(external: dict, variables: dict) -> dict:
+    """An external task's topic and priority: literal, or expressions over the instance's variables
+    (camunda:topic="${region}-billing", camunda:taskPriority="${urgency}"); priority 0 by default."""
+    topic = external["topic"]
+    resolved = resolve_assignment(topic, variables) if is_modeler_expression(topic) else topic
+    priority = external.get("priority")
+    return {"topic": resolved or topic, "priority": resolve_priority(priority, variables) if priority else 0}
 
 
 def _buffered_messages_exist() -> bool:

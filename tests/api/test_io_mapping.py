@@ -171,3 +171,45 @@ def test_a_failure_after_async_after_is_retried_without_redoing_the_task(app, ad
         instance = admin.instance(started["id"])
         assert instance["status"] == "error" and instance["incidents"][0]["element_id"] == "charge"
         assert len(_lefts(admin, started["id"], "reserve")) == 1  # reserved once, whatever the retries
+
+
+def _fetch(app, topic):
+    from config import TestConfig
+
+    return app.test_client().post("/engine-rest/external-task/fetchAndLock",
+                                  headers=_basic(password=TestConfig.ADMIN_PASSWORD), json={
+                                      "workerId": "w1", "maxTasks": 5,
+                                      "topics": [{"topicName": topic, "lockDuration": 10000}]}).get_json()
+
+
+def test_an_external_topic_and_priority_written_as_expressions_are_evaluated_per_instance(app, admin, tmp_path):
+    path = tmp_path / "external_charge.bpmn"
+    path.write_bytes(fixture("valid", "external_charge.bpmn").read_bytes().replace(
+        b'camunda:topic="charge-card"', b'camunda:topic="${desk}" camunda:taskPriority="${urgency}"'))
+    admin.deploy(path)
+    low = admin.start("external_charge", {"desk": "eu-billing", "urgency": 5})
+    high = admin.start("external_charge", {"desk": "eu-billing", "urgency": 80})
+    admin.start("external_charge", {"desk": "us-billing", "urgency": 99})
+
+    locked = _fetch(app, "eu-billing")
+    assert [(t["processInstanceId"], t["priority"]) for t in locked] == [(high["id"], 80), (low["id"], 5)]
+    assert [t["topicName"] for t in _fetch(app, "us-billing")] == ["us-billing"]
+
+
+def test_a_zeebe_job_type_written_in_feel_names_the_topic(app, admin, tmp_path):
+    path = tmp_path / "zeebe_io.bpmn"
+    path.write_bytes(fixture("valid", "zeebe_io.bpmn").read_bytes().replace(
+        b'type="charge-card"', b'type="= &quot;charge-&quot; + order.currency"'))
+    admin.deploy(path)
+    started = admin.start("zeebe_io", {"order": {"total": 5, "currency": "chf"}})
+    [locked] = _fetch(app, "charge-chf")
+    assert locked["processInstanceId"] == started["id"]
+
+
+def test_an_external_topic_that_cannot_be_evaluated_is_refused_at_deploy(admin, tmp_path):
+    path = tmp_path / "external_charge.bpmn"
+    path.write_bytes(fixture("valid", "external_charge.bpmn").read_bytes().replace(
+        b'camunda:topic="charge-card"', b'camunda:topic="${topics.pick()}"'))
+    body = admin.deploy(path, expect=422)
+    [problem] = body["bpmn"]
+    assert problem["element_id"] == "charge" and "external task topic" in problem["message"]
