@@ -23,6 +23,10 @@ its data: apply inputs) and `completed_event` (it ran: apply outputs), both
 connected by `connect`. The mappings of a workflow's definition are attached to
 the workflow object (`attach`), as they are not part of SpiffWorkflow's spec.
 
+Call activities' camunda:in / camunda:out mappings are read the same way (inputs
+and outputs of the call activity); the called process still sees every variable
+and hands every variable back, as with `variables="all"`.
+
 Value forms: a text (a literal string, one `${...}`/`= ...` expression, or a
 composite `Hello ${name}` text), `camunda:list`, `camunda:map`, and
 `camunda:script` in Python (an expression whose value is the parameter's).
@@ -81,6 +85,24 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                     target.append([name, _camunda_value(param)])
                 except MappingProblem as exc:
                     problems.append(exc)
+    # Call activities: camunda:in / camunda:out (source, sourceExpression, target). The called process
+    # sees every variable and hands every variable back (as with variables="all"); these add the mapped ones.
+    for tag, target in (("in", inputs), ("out", outputs)):
+        for param in ext.findall(f"{{{CAMUNDA_NS}}}{tag}"):
+            if param.get("variables") or param.get("businessKey") is not None:
+                continue
+            name = (param.get("target") or "").strip()
+            try:
+                if not name:
+                    raise MappingProblem(f"camunda:{tag} needs a target (or variables=\"all\")", param.sourceline)
+                if param.get("sourceExpression"):
+                    target.append([name, {"expr": _translate(param.get("sourceExpression"), param.sourceline)}])
+                elif param.get("source"):
+                    target.append([name, {"expr": _translate("${" + param.get("source") + "}", param.sourceline)}])
+                else:
+                    raise MappingProblem(f"camunda:{tag} needs a source or a sourceExpression", param.sourceline)
+            except MappingProblem as exc:
+                problems.append(exc)
     for io in ext.findall(f"{{{ZEEBE_NS}}}ioMapping"):
         for tag, target in (("input", inputs), ("output", outputs)):
             for param in io.findall(f"{{{ZEEBE_NS}}}{tag}"):

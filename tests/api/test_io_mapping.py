@@ -213,3 +213,12 @@ def test_an_external_topic_that_cannot_be_evaluated_is_refused_at_deploy(admin, 
     body = admin.deploy(path, expect=422)
     [problem] = body["bpmn"]
     assert problem["element_id"] == "charge" and "external task topic" in problem["message"]
+
+
+def test_a_call_activity_maps_variables_in_and_out_with_camunda_in_and_out(admin):
+    admin.deploy(fixture("valid", "call_mapping.bpmn"))
+    started = admin.start("call_parent", {"order": {"total": 10}})
+    assert started["status"] == "completed"
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["child_result"] == 30
+    assert "purchase" not in variables and "doubled" not in variables  # the child's inputs stay the child's
