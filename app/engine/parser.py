@@ -588,6 +588,8 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         trigger = _trigger(el, f.root)
         if trigger:
             info["trigger"] = trigger
+        if kind == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
+            info["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
         asynchronous = _asynchronous(el)
         if asynchronous:
             info["async"] = asynchronous

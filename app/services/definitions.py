@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import func, select
 
@@ -17,7 +18,7 @@ from .transactions import write_transaction
 
 @dataclass(frozen=True)
 class DefinitionInfo:
-    """What running an instance needs of its (immutable) definition."""
+    """What running an instance needs of its (immutable) definition; derived views are computed once."""
 
     id: str
     key: str
@@ -27,27 +28,33 @@ class DefinitionInfo:
     elements: dict
     spec_json: str
 
-    @property
+    @cached_property
     def asynchronous(self) -> dict[str, dict]:
         """Elements with a job boundary (camunda:asyncBefore / asyncAfter), with their retry settings."""
         return {eid: e["async"] for eid, e in self.elements.items() if e.get("async")}
 
-    @property
+    @cached_property
     def hold_before(self) -> set[str]:
         """Elements whose tasks wait for a job (asynchronous before) or a worker (external)."""
         return {eid for eid, e in self.asynchronous.items() if e.get("before", True)} | set(self.external)
 
-    @property
+    @cached_property
     def hold_after(self) -> set[str]:
         """Elements followed by a job (asynchronous after); an external task's worker already is one."""
         return {eid for eid, e in self.asynchronous.items() if e.get("after") and eid not in self.external}
 
-    @property
+    @cached_property
+    def initiator(self) -> str | None:
+        """The variable that holds the starting user's name (camunda:initiator of the start event)."""
+        return next((e["initiator"] for e in self.elements.values()
+                     if e.get("type") == "startEvent" and e.get("initiator")), None)
+
+    @cached_property
     def io(self) -> dict[str, dict]:
         """Input/output mappings (camunda:inputOutput, zeebe:ioMapping) by element."""
         return {eid: e["io"] for eid, e in self.elements.items() if e.get("io")}
 
-    @property
+    @cached_property
     def external(self) -> dict[str, dict]:
         """External service tasks (camunda:type="external"), with their topic: workers complete them."""
         return {eid: e["external"] for eid, e in self.elements.items() if e.get("external")}

@@ -10,7 +10,7 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..models.base import new_id
-from .context import Actor, engine, utcnow
+from .context import SYSTEM, Actor, engine, utcnow
 from .crm_actions import acting_for
 from .definitions import (
     DefinitionInfo, definition_info, get_definition, latest_definition_id, load_workflow, new_workflow,
@@ -59,6 +59,8 @@ def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id:
     """
     info = definition_info(definition_id or latest_definition_id(key))
     variables = variables or {}
+    if info.initiator and actor is not SYSTEM and info.initiator not in variables:
+        variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
     eng = engine()
     started_at = utcnow()
     module, record_id, role = record or (None, None, None)

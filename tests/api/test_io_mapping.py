@@ -222,3 +222,30 @@ def test_a_call_activity_maps_variables_in_and_out_with_camunda_in_and_out(admin
     variables = admin.instance(started["id"])["variables"]
     assert variables["child_result"] == 30
     assert "purchase" not in variables and "doubled" not in variables  # the child's inputs stay the child's
+
+
+INITIATED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="initiated" isExecutable="true">
+    <bpmn:startEvent id="start" camunda:initiator="starter"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="follow_up" camunda:assignee="${starter}"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="follow_up" />
+    <bpmn:sequenceFlow id="f2" sourceRef="follow_up" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_camunda_initiator_holds_the_starting_user(admin, make, tmp_path):
+    path = tmp_path / "initiated.bpmn"
+    path.write_text(INITIATED)
+    admin.deploy(path)
+    make.user("rita", password="rita-password")
+    from ..factories import ApiClient
+
+    rita = ApiClient.login(admin.app, "rita", "rita-password")
+    started = rita.start("initiated")
+    [task] = started["tasks"]
+    assert task["assignee"] == "rita"
+    assert admin.instance(started["id"])["variables"]["starter"] == "rita"
