@@ -69,6 +69,10 @@ Results:
 - Sub-processes and event sub-processes.
 - Gateways: exclusive, inclusive, parallel and event-based.
 - Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end).
+- Timer cycles as ISO 8601 repeating intervals (`R3/PT1H`) or cron expressions: Quartz, as Camunda 7
+  accepts them (`0 0/5 * * * ?`, seconds first, optional year) and Unix (`*/5 * * * *`); a cron timer
+  start event or non-interrupting boundary event fires at every occurrence, an intermediate or
+  interrupting boundary one once. A cron expression croniter cannot schedule is refused at deploy.
 - Multi-instance (parallel and sequential) and standard loops.
 - Lanes, as candidate groups of the user tasks they hold.
 - Camunda extensions: `camunda:assignee`, `candidateUsers`, `candidateGroups`, `formField`,

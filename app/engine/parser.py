@@ -11,6 +11,7 @@ element id, so a modeler fixes a diagram in one round.
 """
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -23,7 +24,8 @@ from jsonschema import validators as jsonschema_validators
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, ScriptTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaIntermediateThrowEventParser
@@ -32,6 +34,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from . import cron
 from . import iomapping
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
@@ -209,30 +212,61 @@ _ISO_TIMER = re.compile(
     r"^(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.,HMS]+)?|\d{4}-\d{2}-\d{2}(T[\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?)$")
 
 
-_CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
-
-
 def _check_cron_cycles(f: _File) -> None:
-    """Quartz cron cycles (`0/5 * * * * ?`), which Camunda 7 accepts, have no ISO 8601 meaning."""
+    """Cron cycles (Quartz `0 0/5 * * * ?`, as Camunda 7 accepts them, or Unix `*/5 * * * *`) run through
+    `cron.CronTimerEventDefinition`; one croniter cannot schedule is refused here, saying why."""
     for el in f.root.iter(f"{{{BPMN_NS}}}timeCycle"):
         text = (el.text or "").strip()
-        if _CRON.match(text) and not text.startswith(("${", "#{", "=")):
-            owner = el.getparent().getparent() if el.getparent() is not None else None
+        if not cron.looks_like_cron(text):
+            continue
+        why = cron.problem(text)
+        if why:
+            owner = _owner(el)
             f.problems.append(Problem(
-                f.name, f"cron cycle {text!r} is not supported; write an ISO 8601 repeating interval "
-                        f"such as R/PT5M (every five minutes) or R3/PT1H",
-                el.sourceline, owner.get("id") if owner is not None else None,
-                local_name(owner) if owner is not None else None))
+                f.name, f"cron cycle {text!r} cannot be scheduled ({why}); write a Quartz cron expression "
+                        f"(seconds minutes hours day-of-month month day-of-week [year], e.g. 0 0/5 * * * ?), "
+                        f"a Unix one (*/5 * * * *), or an ISO 8601 repeating interval such as R/PT5M",
+                el.sourceline, owner.get("id"), local_name(owner)))
 
 
 def _quote_iso_timers(root) -> None:
-    """Modelers write `PT4H` or `R3/PT1H`; SpiffWorkflow evaluates timer expressions as Python,
-    so a bare ISO 8601 literal becomes the string it means."""
+    """Modelers write `PT4H`, `R3/PT1H` or a cron cycle `0 0/5 * * * ?`; SpiffWorkflow evaluates timer
+    expressions as Python, so a bare ISO 8601 literal (or cron cycle) becomes the string it means."""
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             text = (el.text or "").strip()
-            if _ISO_TIMER.match(text):
+            if _ISO_TIMER.match(text) or (tag == "timeCycle" and cron.looks_like_cron(text)):
                 el.text = repr(text)
+
+
+def _use_cron_timers(specs) -> None:
+    """Cycle timers that may be cron expressions run through `cron`: every timeCycle of a start or
+    non-interrupting boundary event (ISO 8601 cycles are left to SpiffWorkflow there), and a literal cron
+    cycle on an event that fires once."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(definition, MultipleEventDefinition):
+                definition.event_definitions = [_as_cron(d, task_spec) for d in definition.event_definitions]
+            elif definition is not None:
+                task_spec.event_definition = _as_cron(definition, task_spec)
+
+
+def _as_cron(definition, task_spec):
+    if type(definition) is not CycleTimerEventDefinition:
+        return definition
+    if cron.repeats(task_spec):
+        replacement = cron.CronTimerEventDefinition.__new__(cron.CronTimerEventDefinition)
+        replacement.__dict__.update(definition.__dict__)
+        return replacement
+    try:
+        literal = ast.literal_eval(definition.expression or "")
+    except (ValueError, SyntaxError):
+        return definition
+    if not cron.looks_like_cron(literal):
+        return definition
+    return cron.CronOnceTimerEventDefinition(definition.name, definition.expression,
+                                             description=definition.description)
 
 
 def _translate_expressions(root) -> None:
@@ -376,6 +410,7 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
             try:
                 spec = parser.get_spec(key)
                 subprocess_specs = parser.get_subprocess_specs(key)
+                _use_cron_timers([spec, *subprocess_specs.values()])
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, f))
                 continue

@@ -21,10 +21,13 @@ from typing import Callable
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
 
 STATE_VERSION = 1
 SPIFF_FORMAT = "1.5"
@@ -72,6 +75,8 @@ def _registry(config: dict):
     config = dict(config)
     config[BpmnWorkflow] = _SpecReferenceConverter
     config[ExternalTask] = BpmnTaskSpecConverter
+    config[CronTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[CronOnceTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
     registry.register(dt.date, lambda v: {"value": v.isoformat()}, lambda v: dt.date.fromisoformat(v["value"]))

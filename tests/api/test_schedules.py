@@ -86,7 +86,7 @@ def test_the_schedule_survives_a_restart(app, admin, database_url):
         assert _ticks(ApiClient.login(restarted, "admin", "admin-password"), instance["id"]) == 1
 
 
-def test_a_cron_cycle_is_refused_with_the_iso_8601_to_write_instead(admin):
+def test_a_cron_cycle_that_cannot_be_scheduled_is_refused_with_what_to_write_instead(admin):
     response = admin.post("/api/v1/deployments", data={"files": [(open(fixture("invalid", "cron_cycle.bpmn"), "rb"),
                                                                   "cron_cycle.bpmn")]},
                           content_type="multipart/form-data")
@@ -94,4 +94,5 @@ def test_a_cron_cycle_is_refused_with_the_iso_8601_to_write_instead(admin):
     assert response.status_code == 422
     [problem] = response.get_json()["bpmn"]
     assert problem["element_id"] == "every_5" and problem["line"] == 6
-    assert "R/PT5M" in problem["message"]
+    assert "'0 0/5 25 * * ?' cannot be scheduled (croniter: " in problem["message"]
+    assert "0 0/5 * * * ?" in problem["message"] and "R/PT5M" in problem["message"]
