@@ -201,6 +201,24 @@ class FetchTopic(CamundaSchema):
     topic_name = fields.String(data_key="topicName", required=True)
     lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=validate.Range(min=1))
     variables = fields.List(fields.String(), load_default=None, allow_none=True)
+    local_variables = fields.Boolean(data_key="localVariables", load_default=False, allow_none=True)
+    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    definition_id = fields.String(data_key="processDefinitionId", load_default=None, allow_none=True)
+    definition_id_in = fields.List(fields.String(), data_key="processDefinitionIdIn", load_default=None,
+                                   allow_none=True)
+    definition_key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_key_in = fields.List(fields.String(), data_key="processDefinitionKeyIn", load_default=None,
+                                    allow_none=True)
+    process_variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
+                                    load_default=None, allow_none=True)
+
+
+class FetchSorting(CamundaSchema):
+    """fetchAndLock orders only by creation time (after priority, with `usePriority`)."""
+
+    sort_by = fields.String(data_key="sortBy", required=True, validate=validate.OneOf(
+        ("createTime",), error="fetchAndLock sorts only by createTime"))
+    sort_order = fields.String(data_key="sortOrder", required=True, validate=validate.OneOf(SORT_ORDERS))
 
 
 class FetchAndLock(CamundaSchema):
@@ -209,7 +227,10 @@ class FetchAndLock(CamundaSchema):
     topics = fields.List(fields.Nested(FetchTopic), required=True, validate=validate.Length(min=1))
     async_response_timeout = fields.Integer(data_key="asyncResponseTimeout", load_default=0, allow_none=True,
                                             validate=validate.Range(min=0))
-    use_priority = fields.Boolean(data_key="usePriority", load_default=False)
+    # Absent: priority first, as before Camunda 7.20 made ordering configurable (any order was allowed then).
+    use_priority = fields.Boolean(data_key="usePriority", load_default=True, allow_none=True)
+    sorting = fields.List(fields.Nested(FetchSorting), load_default=None, allow_none=True,
+                          validate=validate.Length(max=1, error="fetchAndLock takes one sorting (createTime)"))
 
 
 class WorkerCommand(CamundaSchema):

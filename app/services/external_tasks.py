@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import and_, or_, select
 
-from ..engine import TaskNotReadyError
+from ..engine import TaskNotReadyError, resolve_assignment
 from ..errors import ConflictError, NotFoundError, ValidationError, WrongWorkerError
 from ..extensions import db
 from ..models import ExternalTask, ProcessInstance
@@ -29,6 +30,7 @@ from .transactions import lock_instance, write_transaction
 
 MAX_LONG_POLL_MS = 60_000
 POLL_INTERVAL_S = 0.2
+_INT32 = (-2**31, 2**31 - 1)  # the priority column's range
 
 
 @dataclass
@@ -46,49 +48,141 @@ def _fetchable(now: dt.datetime):
                 or_(table.c.retries.is_(None), table.c.retries > 0))
 
 
-def fetch_and_lock(worker_id: str, max_tasks: int, topics: list[dict], timeout_ms: int = 0) -> list[LockedTask]:
+def priority_of(element: dict, variables: dict) -> int:
+    """An external task's priority from its element's camunda:taskPriority (`element["external"]["priority"]`).
+
+    The value is an integer or a `${variable}` expression read from the
+    instance's variables when the task is created; like Camunda, a task
+    without one has priority 0. An expression that does not give a number
+    gives 0 too (Camunda would fail the instance), and the result is kept
+    within the column's 32-bit range.
+    """
+    raw = ((element or {}).get("external") or {}).get("priority")
+    value = resolve_assignment(str(raw), variables or {}) if raw not in (None, "") else None
+    if value is None:
+        return 0
+    try:
+        number = int(value.strip())
+    except ValueError:
+        try:
+            number = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+    return min(max(number, _INT32[0]), _INT32[1])
+
+
+def fetch_and_lock(worker_id: str, max_tasks: int, topics: list[dict], timeout_ms: int = 0, *,
+                   use_priority: bool = True, created_order: str = "asc",
+                   sleep: Callable[[float], None] | None = None,
+                   clock: Callable[[], float] | None = None) -> list[LockedTask]:
     """Lock up to `max_tasks` tasks of `topics` for `worker_id`, waiting up to `timeout_ms` for one.
 
     Args:
-        topics: `{"topicName", "lockDuration" (ms), "variables" (names, None for all)}` each.
+        topics: each `{"topicName", "lockDuration" (ms)}` with, optionally, Camunda's per-topic
+            options: `variables` (names to return, None for all), `localVariables` (True: only the
+            task's own variables, which Stagecoach tasks do not have), and the filters `businessKey`,
+            `processDefinitionId`, `processDefinitionIdIn`, `processDefinitionKey`,
+            `processDefinitionKeyIn` (an empty list filters nothing) and `processVariables` (name →
+            value the instance must hold).
         timeout_ms: long polling: look again every 0.2 s until a task comes or the time is up
-            (at most 60 s).
+            (at most 60 s); 0 looks once.
+        use_priority: highest priority first; otherwise (and among equal priorities) by creation.
+        created_order: "asc" (oldest first) or "desc".
+        sleep, clock: `time.sleep` and `time.monotonic` unless a test controls time.
     """
     if not worker_id:
         raise ValidationError("workerId is required")
     if not topics or any(not t.get("topicName") or not t.get("lockDuration") or t["lockDuration"] <= 0
                          for t in topics):
         raise ValidationError("each topic needs a topicName and a positive lockDuration (ms)")
-    deadline = time.monotonic() + min(max(timeout_ms or 0, 0), MAX_LONG_POLL_MS) / 1000
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
+    order = _fetch_order(use_priority, created_order)
+    deadline = clock() + min(max(timeout_ms or 0, 0), MAX_LONG_POLL_MS) / 1000
     while True:
         with write_transaction():
-            locked = _claim(worker_id, max(max_tasks, 0), topics, utcnow())
-        if locked or time.monotonic() >= deadline:
+            locked = _claim(worker_id, max(max_tasks, 0), topics, order, utcnow())
+        if locked or clock() >= deadline:
             return locked
-        db.session.rollback()  # a fresh snapshot on the next look
-        time.sleep(min(POLL_INTERVAL_S, max(deadline - time.monotonic(), 0)))
+        db.session.rollback()  # a fresh snapshot on the next look, and the connection back to the pool
+        sleep(min(POLL_INTERVAL_S, max(deadline - clock(), 0)))
 
 
-def _claim(worker_id: str, max_tasks: int, topics: list[dict], now: dt.datetime) -> list[LockedTask]:
+def _fetch_order(use_priority: bool, created_order: str) -> list:
+    table = EXTERNAL_TASKS
+    created = table.c.created_at.desc() if created_order == "desc" else table.c.created_at.asc()
+    return ([table.c.priority.desc()] if use_priority else []) + [created, table.c.id]
+
+
+def _topic_filters(topic: dict) -> list:
+    """Camunda's per-topic filters, on the task's row and its instance."""
+    table, instances = EXTERNAL_TASKS, ProcessInstance.__table__
+    clauses = [table.c.topic == topic["topicName"], instances.c.status == "running"]
+    if topic.get("businessKey") is not None:
+        clauses.append(instances.c.business_key == topic["businessKey"])
+    if topic.get("processDefinitionId"):
+        clauses.append(table.c.definition_id == topic["processDefinitionId"])
+    if topic.get("processDefinitionIdIn"):
+        clauses.append(table.c.definition_id.in_(list(topic["processDefinitionIdIn"])))
+    if topic.get("processDefinitionKey"):
+        clauses.append(instances.c.process_key == topic["processDefinitionKey"])
+    if topic.get("processDefinitionKeyIn"):
+        clauses.append(instances.c.process_key.in_(list(topic["processDefinitionKeyIn"])))
+    return clauses
+
+
+def _claim(worker_id: str, max_tasks: int, topics: list[dict], order: list, now: dt.datetime) -> list[LockedTask]:
     conn = db.session.connection()
     table, instances = EXTERNAL_TASKS, ProcessInstance.__table__
     locked: list[LockedTask] = []
     for topic in topics:
-        if len(locked) >= max_tasks:
+        wanted = max_tasks - len(locked)
+        if wanted <= 0:
             break
         stmt = (select(table.c.id).join(instances, instances.c.id == table.c.instance_id)
-                .where(table.c.topic == topic["topicName"], instances.c.status == "running", _fetchable(now))
-                .order_by(table.c.priority.desc(), table.c.created_at, table.c.id).limit(max_tasks - len(locked)))
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=table)
+                .where(*_topic_filters(topic), _fetchable(now)).order_by(*order))
+        required = topic.get("processVariables") or {}
+        if required:
+            candidates = _holding(conn, stmt.add_columns(instances.c.variables), required, wanted)
+        else:
+            stmt = stmt.limit(wanted)
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=table)
+            candidates = conn.execute(stmt).scalars().all()
         expires = now + dt.timedelta(milliseconds=int(topic["lockDuration"]))
-        for task_id in conn.execute(stmt).scalars().all():
+        for task_id in candidates:
             # Conditional: of two workers reaching for the same task, exactly one wins it.
             won = conn.execute(table.update().where(table.c.id == task_id, _fetchable(now))
                                .values(worker_id=worker_id, lock_expires_at=expires)).rowcount
             if won:
-                locked.append(_locked(task_id, topic.get("variables")))
+                names = [] if topic.get("localVariables") else topic.get("variables")
+                locked.append(_locked(task_id, names))
     return locked
+
+
+def _holding(conn, stmt, required: dict, wanted: int) -> list[str]:
+    """The first `wanted` task ids of `stmt` (rows of id, instance variables) whose instance holds `required`.
+
+    Compared in Python, the same way on every database: JSON equality in SQL
+    differs between SQLite and PostgreSQL (and `json` columns have none there).
+    """
+    ids: list[str] = []
+    result = conn.execute(stmt.execution_options(yield_per=200))
+    try:
+        for task_id, variables in result:
+            variables = variables or {}
+            if all(name in variables and _same_value(variables[name], value) for name, value in required.items()):
+                ids.append(task_id)
+                if len(ids) >= wanted:
+                    break
+    finally:
+        result.close()
+    return ids
+
+
+def _same_value(actual, expected) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool):  # True is not 1
+        return type(actual) is type(expected) and actual == expected
+    return actual == expected
 
 
 def _locked(task_id: str, names: list[str] | None) -> LockedTask:

@@ -98,12 +98,6 @@ def test_two_workers_never_get_the_same_task(app, rest):
     assert len(set(ids)) == 6
 
 
-def test_long_polling_waits_for_the_timeout_when_nothing_is_there(rest):
-    started = time.monotonic()
-    assert fetch(rest, timeout=300) == []
-    assert time.monotonic() - started >= 0.25
-
-
 def test_a_worker_that_does_not_hold_the_lock_is_refused(rest):
     rest.start("external_charge")
     [task] = fetch(rest)

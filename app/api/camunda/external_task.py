@@ -30,12 +30,24 @@ def locked_dto(locked) -> dict:
 
 @blp.post("/external-task/fetchAndLock")
 def fetch_and_lock():
-    """Lock tasks of the given topics for a worker; waits up to `asyncResponseTimeout` ms (long polling)."""
+    """Lock tasks of the given topics for a worker; waits up to `asyncResponseTimeout` ms (long polling).
+
+    Highest priority first unless `usePriority` is false, then by creation
+    time (`sorting: [{sortBy: "createTime", sortOrder}]`, oldest first by
+    default); per topic, Camunda's filters narrow what is fetched.
+    """
     body = FetchAndLock().load(json_body())
-    topics = [{"topicName": t["topic_name"], "lockDuration": t["lock_duration"], "variables": t["variables"]}
+    topics = [{"topicName": t["topic_name"], "lockDuration": t["lock_duration"], "variables": t["variables"],
+               "localVariables": bool(t["local_variables"]), "businessKey": t["business_key"],
+               "processDefinitionId": t["definition_id"], "processDefinitionIdIn": t["definition_id_in"],
+               "processDefinitionKey": t["definition_key"], "processDefinitionKeyIn": t["definition_key_in"],
+               "processVariables": t["process_variables"]}
               for t in body["topics"]]
+    sorting = body["sorting"] or [{"sort_order": "asc"}]
     locked = service.fetch_and_lock(body["worker_id"], body["max_tasks"], topics,
-                                    body["async_response_timeout"] or 0)
+                                    body["async_response_timeout"] or 0,
+                                    use_priority=body["use_priority"] is not False,
+                                    created_order=sorting[0]["sort_order"])
     return jsonify([locked_dto(t) for t in locked])
 
 
