@@ -9,6 +9,11 @@ Camunda Modeler writes them on tasks, sub-processes and events:
     </camunda:inputOutput>
     <zeebe:ioMapping><zeebe:input source="= order.total" target="amount"/></zeebe:ioMapping>
 
+Execution listeners (start, end) and task listeners (create, complete) written
+as inline Python scripts run at those moments (start after the inputs, end before
+the local variables go); any other listener (Java, JavaScript, other events) is
+refused at deploy rather than silently skipped.
+
 Semantics, as Camunda 7 defines them: input parameters are local variables of
 the activity, evaluated when it starts (a person, a worker or a script sees
 them); output parameters are evaluated against the activity's variables when it
@@ -44,7 +49,7 @@ from SpiffWorkflow.util.task import TaskState
 from .expressions import TranslationError, is_modeler_expression, translate
 from .sandbox import Sandbox, ScriptError
 
-__all__ = ["attach", "connect", "ensure_inputs", "read"]
+__all__ = ["attach", "connect", "ensure_inputs", "misplaced_listeners", "read"]
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -113,9 +118,66 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                     target.append([name, _text_value(param.get("source") or "", param.sourceline)])
                 except MappingProblem as exc:
                     problems.append(exc)
-    if not inputs and not outputs:
+    listeners = _listeners(ext, problems)
+    if not inputs and not outputs and not listeners:
         return None, problems
-    return {"inputs": inputs, "outputs": outputs}, problems
+    mapping = {"inputs": inputs, "outputs": outputs}
+    if listeners:
+        mapping["listeners"] = listeners
+    return mapping, problems
+
+
+def misplaced_listeners(el) -> list[MappingProblem]:
+    """Listeners on an element that has no moment to run them (a process, a sequence flow)."""
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is None:
+        return []
+    where = "a sequence flow (event take)" if etree.QName(el).localname == "sequenceFlow" else "a process"
+    return [MappingProblem(f"camunda:executionListener on {where} cannot run; do its work in a script task",
+                           listener.sourceline) for listener in ext.findall(f"{{{CAMUNDA_NS}}}executionListener")]
+
+
+_LISTENER_EVENTS = {"executionListener": {"start": "start", "end": "end"},
+                    "taskListener": {"create": "start", "complete": "end"}}
+
+
+def _listeners(ext, problems: list[MappingProblem]) -> dict[str, list[str]]:
+    """Execution listeners (start, end) and task listeners (create, complete) written as Python scripts,
+    by the moment they run: {"start": [script, ...], "end": [...]}. Any other listener is a problem:
+    it cannot run here, and skipping it silently would change what the diagram does."""
+    found: dict[str, list[str]] = {}
+    for tag, events in _LISTENER_EVENTS.items():
+        for listener in ext.findall(f"{{{CAMUNDA_NS}}}{tag}"):
+            event = listener.get("event") or ""
+            line = listener.sourceline
+            script = listener.find(f"{{{CAMUNDA_NS}}}script")
+            java = next((a for a in ("class", "delegateExpression", "expression") if listener.get(a)), None)
+            try:
+                if java is not None:
+                    raise MappingProblem(
+                        f"camunda:{tag} with camunda:{java} {listener.get(java)!r} cannot run (it is Java code or a "
+                        "Java expression); do its work in a script task, or in an external task a worker runs",
+                        line)
+                if event not in events:
+                    raise MappingProblem(f"camunda:{tag} event {event!r} is not supported (only "
+                                         f"{' and '.join(events)}); do its work in a script task", line)
+                if script is None:
+                    raise MappingProblem(f"camunda:{tag} needs a camunda:script", line)
+                fmt = (script.get("scriptFormat") or "").lower()
+                if fmt not in _PYTHON_FORMATS or script.get("resource"):
+                    raise MappingProblem(
+                        f"camunda:{tag} script in {script.get('scriptFormat')!r}"
+                        f"{' from a resource' if script.get('resource') else ''} cannot run: scripts are Python "
+                        "run in the sandbox, written inline", script.sourceline)
+                source = script.text or ""
+                try:
+                    _CHECK.check(source, "exec")
+                except ScriptError as exc:
+                    raise MappingProblem(f"camunda:{tag} script cannot run: {exc}", script.sourceline) from None
+                found.setdefault(events[event], []).append(source)
+            except MappingProblem as exc:
+                problems.append(exc)
+    return found
 
 
 def _camunda_value(node) -> dict:
@@ -252,11 +314,12 @@ def _mapping(task) -> dict | None:
 
 
 def _on_update(workflow, task) -> None:
-    # The task has just inherited its predecessor's data: its inputs apply afresh. A failure is
-    # kept and raised by `ensure_inputs` when the task is about to run, where it becomes the
-    # task's error (an incident that can be retried) instead of breaking its predecessor.
+    # The task has just inherited its predecessor's data: its inputs apply afresh, then its start
+    # listeners run. A failure is kept and raised by `ensure_inputs` when the task is about to run,
+    # where it becomes the task's error (an incident that can be retried) instead of breaking its
+    # predecessor.
     mapping = _mapping(task)
-    if mapping and mapping["inputs"]:
+    if mapping and (mapping["inputs"] or mapping.get("listeners", {}).get("start")):
         task.internal_data.pop(_INTERNAL, None)
         try:
             _apply_inputs(task, mapping)
@@ -271,7 +334,8 @@ def ensure_inputs(task) -> None:
         WorkflowTaskException: an input cannot be evaluated (the task is put in error).
     """
     mapping = _mapping(task)
-    if not mapping or not mapping["inputs"] or _INTERNAL in task.internal_data:
+    if not mapping or _INTERNAL in task.internal_data or not (
+            mapping["inputs"] or mapping.get("listeners", {}).get("start")):
         return
     try:
         _apply_inputs(task, mapping)
@@ -285,6 +349,8 @@ def _apply_inputs(task, mapping: dict) -> None:
     shadowed = {name: task.data[name] for name in values if name in task.data}
     absent = [name for name in values if name not in task.data]
     task.data.update(values)
+    for script in mapping.get("listeners", {}).get("start", ()):
+        task.workflow.script_engine.execute(task, script)
     task.internal_data[_INTERNAL] = {"shadowed": shadowed, "absent": absent}
 
 
@@ -294,6 +360,8 @@ def _on_completed(workflow, task) -> None:
         return
     try:
         values = {name: _evaluate(task, value, "output", name) for name, value in mapping["outputs"]}
+        for script in mapping.get("listeners", {}).get("end", ()):  # they still see the local variables
+            task.workflow.script_engine.execute(task, script)
     except WorkflowTaskException:
         task._set_state(TaskState.ERROR)  # retried from here; its successors have not started
         raise

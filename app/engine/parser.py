@@ -610,6 +610,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS or not el.get("id"):
             continue
         kind = local_name(el)
+        if kind in {"sequenceFlow", "process"}:
+            for problem in iomapping.misplaced_listeners(el):
+                problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
         if kind in {"sequenceFlow", "lane", "laneSet", "flowNodeRef", "process", "documentation",
                     "extensionElements", "dataObject", "dataObjectReference", "dataStoreReference",
                     "textAnnotation", "association", "ioSpecification", "dataInput", "dataOutput",

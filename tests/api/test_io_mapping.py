@@ -249,3 +249,47 @@ def test_camunda_initiator_holds_the_starting_user(admin, make, tmp_path):
     [task] = started["tasks"]
     assert task["assignee"] == "rita"
     assert admin.instance(started["id"])["variables"]["starter"] == "rita"
+
+
+def test_python_listeners_run_when_the_task_opens_and_when_it_ends(server):
+    admin = server.login()
+    admin.deploy(fixture("valid", "listeners.bpmn"))
+    started = admin.start("listened")
+    assert admin.instance(started["id"])["variables"]["opened"] is True
+    server.restart()
+    admin = server.admin
+    admin.complete(_open_task(admin, started["id"])["id"], {"decision": "yes"})
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["closed"] == "YES" and variables["amount"] == 42
+
+
+LISTENERS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="bad_listeners" isExecutable="true">
+    <bpmn:extensionElements><camunda:executionListener event="start" class="org.example.Audit" /></bpmn:extensionElements>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="review">
+      <bpmn:extensionElements>
+        <camunda:taskListener event="assignment"><camunda:script scriptFormat="python">x = 1</camunda:script></camunda:taskListener>
+        <camunda:executionListener event="start"><camunda:script scriptFormat="groovy">println 'hi'</camunda:script></camunda:executionListener>
+        <camunda:executionListener event="end" delegateExpression="${logger}" />
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_listeners_that_cannot_run_are_refused_not_skipped(admin, tmp_path):
+    path = tmp_path / "bad_listeners.bpmn"
+    path.write_text(LISTENERS)
+    body = admin.deploy(path, expect=422)
+    problems = {(p["line"], p["element_id"]): p["message"] for p in body["bpmn"]}
+    assert "on a process cannot run" in problems[(4, "bad_listeners")]
+    assert "event 'assignment' is not supported" in problems[(8, "review")]
+    assert "'groovy'" in problems[(9, "review")] and "Python" in problems[(9, "review")]
+    assert "camunda:delegateExpression '${logger}' cannot run" in problems[(10, "review")]
