@@ -271,10 +271,11 @@ class Step:
 def _topic_and_priority(external: dict, variables: dict) -> dict:
     """An external task's topic and priority: literal, or expressions over the instance's variables
     (camunda:topic="${region}-billing", camunda:taskPriority="${urgency}"); priority 0 by default."""
+    from .external_tasks import priority_of  # it imports this module
+
     topic = external["topic"]
     resolved = resolve_assignment(topic, variables) if is_modeler_expression(topic) else topic
-    priority = external.get("priority")
-    return {"topic": resolved or topic, "priority": resolve_priority(priority, variables) if priority else 0}
+    return {"topic": resolved or topic, "priority": priority_of({"external": external}, variables)}
 
 
 def _buffered_messages_exist() -> bool:
