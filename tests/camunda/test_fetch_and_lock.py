@@ -197,6 +197,19 @@ def test_priority_of_reads_what_the_parser_records_of_a_task_and_of_its_process(
     assert service.priority_of({}, {}) == 0  # an element without external metadata
 
 
+def test_external_tasks_are_created_with_their_task_priority_and_fetched_by_it(app, tmp_path):
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    diagram = tmp_path / "prioritized_charge.bpmn"
+    diagram.write_bytes(fixture("valid", "external_charge.bpmn").read_bytes().replace(
+        b'camunda:topic="charge-card"', b'camunda:topic="charge-card" camunda:taskPriority="${urgency}"'))
+    rest.ok(rest.deploy(diagram))
+    started = {urgency: rest.start("external_charge", {"urgency": {"value": urgency, "type": "Integer"}})["id"]
+               for urgency in (3, 30, 10)}
+    fetched = fetch(rest)
+    assert [t["priority"] for t in fetched] == [30, 10, 3]
+    assert [t["processInstanceId"] for t in fetched] == [started[30], started[10], started[3]]
+
+
 # -- long polling under a controlled clock -------------------------------------------------------------------------
 
 class Clock:
