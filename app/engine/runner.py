@@ -181,8 +181,9 @@ def _engine_steps(wf: BpmnWorkflow, before, after) -> None:
                 parent.task_spec._update(parent)
         if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
             break
-    for task in wf.get_tasks(state=TaskState.READY):  # offered to a person or a worker: inputs first
-        iomapping.ensure_inputs(task)
+    if getattr(wf, "_stagecoach_io", None):
+        for task in wf.get_tasks(state=TaskState.READY):  # offered to a person or a worker: inputs first
+            iomapping.ensure_inputs(task)
     wf.refresh_timers()
 
 
