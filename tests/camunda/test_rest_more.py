@@ -49,6 +49,8 @@ def test_a_delegated_task_goes_to_the_delegate_and_resolving_gives_it_back_with_
     assert (resolved["assignee"], resolved["owner"], resolved["delegationState"]) == ("alice", "alice", "RESOLVED")
     assert deployed.ok(deployed.get(f"/process-instance/{instance['id']}/variables/checked")) == {
         "type": "Boolean", "value": True, "valueInfo": {}}
+    [historic] = deployed.ok(deployed.get(f"/history/task?processInstanceId={instance['id']}"))
+    assert (historic["owner"], historic["assignee"]) == ("alice", "alice")
 
 
 def test_resolving_a_task_delegated_while_unassigned_gives_it_back_to_its_candidates(app, make, deployed):

@@ -17,6 +17,8 @@ def test_the_task_dto_carries_follow_up_priority_and_form_key(app):
     assert CAMUNDA_TIME.match(task["followUp"]) and CAMUNDA_TIME.match(task["due"])
     assert task["formKey"] == "embedded:app:forms/review.html"
     assert rest.ok(rest.get(f"/task/{task['id']}")) == task
+    [historic] = rest.ok(rest.get(f"/history/task?processInstanceId={instance['id']}"))
+    assert (historic["priority"], historic["followUp"], historic["due"]) == (70, task["followUp"], task["due"])
 
 
 def test_the_task_dto_defaults(app):

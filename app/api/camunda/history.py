@@ -63,10 +63,10 @@ def historic_task_dto(task) -> dict:
             "processInstanceId": task.instance_id, "executionId": task.instance_id, "caseDefinitionKey": None,
             "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None, "activityInstanceId": None,
             "name": task.name, "description": None, "deleteReason": _TASK_END_REASONS.get(task.state),
-            "owner": None, "assignee": task.assignee, "startTime": camunda_time(task.created_at),
+            "owner": task.owner, "assignee": task.assignee, "startTime": camunda_time(task.created_at),
             "endTime": camunda_time(task.completed_at), "duration": _millis(task.created_at, task.completed_at),
-            "taskDefinitionKey": task.element_id, "priority": 50, "due": camunda_time(task.due_at),
-            "parentTaskId": None, "followUp": None, "tenantId": None, "removalTime": None,
+            "taskDefinitionKey": task.element_id, "priority": 50 if task.priority is None else task.priority,
+            "due": camunda_time(task.due_at), "parentTaskId": None, "followUp": camunda_time(task.follow_up_at), "tenantId": None, "removalTime": None,
             "rootProcessInstanceId": task.instance_id}
 
 
