@@ -112,12 +112,14 @@ def test_a_sorting_fetch_and_lock_cannot_follow_is_refused(rest, ranked, sorting
 def mixed(rest) -> dict[str, str]:
     """charge-card tasks of three instances: two of external_charge (k1 with amount 42 and vip, k2 with
     amount 41 and vip as the number 1), one of zeebe_tasks (k3)."""
+    visa = {"value": "visa", "type": "String"}
     starts = {
-        "k1": ("external_charge", {"amount": {"value": 42, "type": "Integer"}, "vip": {"value": True, "type": "Boolean"},
-                                   "card": {"value": "visa", "type": "String"}}),
-        "k2": ("external_charge", {"amount": {"value": 41, "type": "Integer"}, "vip": {"value": 1, "type": "Integer"},
-                                   "card": {"value": "visa", "type": "String"}}),
-        "k3": ("zeebe_tasks", {"owner": {"value": "carol", "type": "String"}, "amount": {"value": 42, "type": "Integer"}}),
+        "k1": ("external_charge", {"amount": {"value": 42, "type": "Integer"},
+                                   "vip": {"value": True, "type": "Boolean"}, "card": visa}),
+        "k2": ("external_charge", {"amount": {"value": 41, "type": "Integer"},
+                                   "vip": {"value": 1, "type": "Integer"}, "card": visa}),
+        "k3": ("zeebe_tasks", {"owner": {"value": "carol", "type": "String"},
+                               "amount": {"value": 42, "type": "Integer"}}),
     }
     return {key: task_of(rest, rest.start(process, variables, business_key=key)["id"])
             for key, (process, variables) in starts.items()}
@@ -187,7 +189,8 @@ def test_priority_of_reads_camunda_task_priority(priority, variables, expected):
 
 def test_priority_of_reads_what_the_parser_records_of_a_task_and_of_its_process():
     content = fixture("valid", "external_charge.bpmn").read_bytes()
-    on_task = content.replace(b'camunda:topic="charge-card"', b'camunda:topic="charge-card" camunda:taskPriority="${urgency}"')
+    on_task = content.replace(b'camunda:topic="charge-card"',
+                              b'camunda:topic="charge-card" camunda:taskPriority="${urgency}"')
     on_process = content.replace(b'<bpmn:process id="external_charge"',
                                  b'<bpmn:process camunda:taskPriority="20" id="external_charge"')
     [task_model] = Engine().parse([("external_charge.bpmn", on_task)])

@@ -66,8 +66,8 @@ def historic_task_dto(task) -> dict:
             "owner": task.owner, "assignee": task.assignee, "startTime": camunda_time(task.created_at),
             "endTime": camunda_time(task.completed_at), "duration": _millis(task.created_at, task.completed_at),
             "taskDefinitionKey": task.element_id, "priority": 50 if task.priority is None else task.priority,
-            "due": camunda_time(task.due_at), "parentTaskId": None, "followUp": camunda_time(task.follow_up_at), "tenantId": None, "removalTime": None,
-            "rootProcessInstanceId": task.instance_id}
+            "due": camunda_time(task.due_at), "parentTaskId": None, "followUp": camunda_time(task.follow_up_at),
+            "tenantId": None, "removalTime": None, "rootProcessInstanceId": task.instance_id}
 
 
 def _instances(per_page=None):
