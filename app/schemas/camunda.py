@@ -7,7 +7,7 @@ those clients.
 import datetime as dt
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 MAX_RESULTS = 10000
 
@@ -100,6 +100,13 @@ class TaskQuery(PagingArgs):
     sort_by = fields.String(data_key="sortBy", load_default=None, allow_none=True)
     sort_order = fields.String(data_key="sortOrder", load_default=None, allow_none=True)
     sorting = fields.List(fields.Nested(Sorting), load_default=None, allow_none=True)
+
+    @pre_load
+    def _upper_delegation_state(self, data, **kwargs):
+        """Camunda reads delegationState in any case (`pending` is PENDING)."""
+        if isinstance(data.get("delegationState"), str):
+            data = {**data, "delegationState": data["delegationState"].upper()}
+        return data
 
     @validates_schema
     def _sort_keys(self, data, **kwargs):

@@ -106,6 +106,7 @@ def test_a_second_delegation_keeps_the_first_owner_and_tasks_are_found_by_owner_
 
     assert ids("owner=alice") == [delegated["id"]]
     assert ids("delegationState=PENDING") == [delegated["id"]]
+    assert ids("delegationState=pending") == [delegated["id"]]
     assert ids("delegationState=RESOLVED") == []
     assert deployed.ok(deployed.post("/task", json={"owner": "alice"}))[0]["id"] == delegated["id"]
     Camunda(app, "erin").ok(Camunda(app, "erin").post(f"/task/{delegated['id']}/resolve", json={}), 204)
