@@ -7,13 +7,16 @@ write docs/compatibility.md.
 The corpus lives next to the project (`../shared/bpmn-corpus`, see its
 README.md); a fresh clone does not have it, and the script then says so and
 exits. Each .bpmn file is parsed alone (camunda-bpm-examples files together
-with the .dmn files of their own folder). An accepted file has each of its
+with the .dmn files of their own folder, and the .bpmn files there that define a
+process they call). An accepted file has each of its
 executable processes started with empty data; every open human task is then
 completed with empty data (or, when its form requires fields, with dummy
 values of the right type), up to MAX_STEPS completions.
 """
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 import sys
 import traceback
@@ -49,11 +52,24 @@ HEADER = """\
 
 Every diagram of the third-party corpus (`../shared/bpmn-corpus`: the OMG MIWG reference
 models, the same models as exported by bpmn.io / Camunda Modeler, SAP Signavio and Trisotech,
-and the Camunda 7 example processes) is parsed by Stagecoach's engine. An accepted diagram has
-each executable process started with empty data, and every open user task completed with empty
-data (or with dummy values when its form requires fields), and every external task completed with no
-variables, as a worker fetching its topic would (the detail names those topics), up to {max_steps}
-completions.
+and the Camunda 7 example processes) is parsed by Stagecoach's engine, alone, or for a Camunda
+example together with the `.dmn` files of its folder and the `.bpmn` files there that define a
+process it calls (as a Camunda process application deploys its folder). An accepted diagram has
+each executable process started and driven as a person and a worker would, up to {max_steps} steps:
+
+- it starts with empty data, except that a multi-instance collection the process expects from
+  whoever starts it (`camunda:collection="orderItems"`) is given a one-item list;
+- every open user task is completed with empty data, or with dummy values when its form requires
+  fields;
+- every external task (including those named after Java code or a connector) is completed with no
+  variables, as a worker fetching its topic would; the detail names the topics;
+- a variable that a gateway's condition reads and that nothing has set when a user or external task
+  is completed is answered `true` by that task (the person or the worker decides): without it the
+  condition cannot be evaluated. The detail names those variables. This is how
+  `usertask/task-form-embedded-react` runs: its embedded React form declares no fields, so an empty
+  completion leaves `approved` unset, and the gateway after the task fails with "Error evaluating
+  expression 'not approved'"; the person's answer is what the form would send.
+
 Results:
 
 - **runs to the end**: every process completed.
@@ -113,12 +129,31 @@ Refused at deploy, each occurrence named with its line and element id and what t
 - Global tasks (`bpmn:globalTask`, `globalUserTask`, ...): a call activity can only call a process.
 - Choreographies (`bpmn:choreography`, `globalChoreographyTask`): not executed; deploy the process
   of each participant instead.
-- Timer events without a time definition (MIWG exports) are refused ("Unknown Time Specification").
-- Groovy/JavaScript scripts and JUEL method calls (`${customer.prop("age")}`, `#{service.find(x)}`)
-  are refused: scripts are Python run in the sandbox, expressions must be translatable.
-
+- Timer events without a time definition (MIWG exports): refused with the element and the three
+  ways to give it one.
+- Scripts in another language than Python (`scriptFormat="groovy"`, `javascript`, `xslt`), from a
+  `camunda:resource`, or empty: refused ("scriptFormat 'javascript' is not supported: scripts are
+  Python run in the sandbox"); rewrite them in Python, or make the task an external task for a
+  worker in that language. JUEL method calls (`${customer.prop("age")}`, `#{service.find(x)}`) are
+  refused too: expressions must translate to the sandboxed expression language.
+- Conditions that are not expressions: prose in descriptive models (`Service Level == 'Premium'`),
+  XPath (`bpmn:getDataObject('approved')`, BPMN's default expression language) and FEEL names with
+  spaces (`Vacation Approval = "Approved"`): refused with the condition, its flow, and how to write it.
 - A service task with no implementation at all (no `camunda:type="external"`, Java code, connector or
   `spiffworkflow:serviceTaskOperator`: the MIWG models) is refused with what to set.
+- A call activity whose process is in no file of the deployment: refused by element and line; deploy
+  the files together.
+
+Read leniently, as BPMN 2.0 defines them (each rewritten before SpiffWorkflow parses the diagram,
+the original elements keeping their ids and lines):
+
+- several outgoing flows of a task or event are a fork: a parallel gateway (an inclusive one when a
+  flow has a condition) is put after the element (`<id>_fork`);
+- a sub-process without a start (or end) event starts at every node without an incoming flow (and
+  ends where its flows end): a start event `<id>_start` (and end event `<id>_end`) is added;
+- references written as QNames (`messageRef="semantic:Message_1"`) name the element with that id;
+  a message or signal without a name is known by its id;
+- receive and send tasks of Camunda diagrams carry Camunda's message definition.
 """
 
 
@@ -146,13 +181,26 @@ def _folder_and_tool(path: Path, corpus: Path) -> tuple[str, str, str]:
     return rel.parts[0], "/".join(rel.parts[1:]), "Camunda Modeler"
 
 
+_CALLED = re.compile(rb'calledElement="([^"$#{}]+)"')
+_PROCESS_ID = re.compile(rb'<(?:[\w-]+:)?process\b[^>]*?\sid="([^"]+)"')
+
+
 def corpus_files(corpus: Path = CORPUS) -> list[tuple[Path, list[Path]]]:
-    """Each .bpmn file with the .dmn files parsed with it."""
+    """Each .bpmn file with the files deployed with it: for a Camunda example, the .dmn files of its folder,
+    and the .bpmn files of its folder that define a process it calls (deployed together, as a Camunda
+    process application deploys its folder)."""
     pairs = []
     for path in sorted(corpus.rglob("*.bpmn")):
         rel = path.relative_to(corpus)
-        dmn = sorted(path.parent.glob("*.dmn")) if rel.parts[0] == "camunda-bpm-examples" else []
-        pairs.append((path, dmn))
+        others: list[Path] = []
+        if rel.parts[0] == "camunda-bpm-examples":
+            others = sorted(path.parent.glob("*.dmn"))
+            content = path.read_bytes()
+            missing = set(_CALLED.findall(content)) - set(_PROCESS_ID.findall(content))
+            for sibling in sorted(path.parent.glob("*.bpmn")):
+                if missing and sibling != path and missing & set(_PROCESS_ID.findall(sibling.read_bytes())):
+                    others.append(sibling)
+        pairs.append((path, others))
     return pairs
 
 
@@ -216,6 +264,39 @@ def _describe_waits(waits: list[dict]) -> str:
     return ", ".join(sorted(set(parts)))
 
 
+def _gateway_variables(model) -> list[str]:
+    """The variables the conditions of the model's gateways read, in the order they appear."""
+    names: list[str] = []
+    for spec in (model.spec, *model.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            for condition, _ in getattr(task_spec, "cond_task_specs", None) or []:
+                source = condition.args[0] if getattr(condition, "args", None) else None
+                try:
+                    tree = ast.parse(str(source), mode="eval")
+                except SyntaxError:
+                    continue
+                called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Name) and id(node) not in called and node.id not in names \
+                            and not hasattr(builtins, node.id):
+                        names.append(node.id)
+    return names
+
+
+def _collections(model) -> list[str]:
+    """The variables the model's (Camunda) multi-instance activities iterate over: the process expects its
+    starter to provide them."""
+    names = []
+    for spec in (model.spec, *model.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if "MultiInstance" in type(task_spec).__name__ and getattr(task_spec, "cardinality", None) is None:
+                reference = getattr(task_spec, "data_output", None) or getattr(task_spec, "data_input", None)
+                name = getattr(reference, "bpmn_id", None)
+                if name and name.isidentifier() and name not in names:
+                    names.append(name)
+    return names
+
+
 def run_model(engine, model, ident: str) -> tuple[str, str]:
     """Start one process with empty data and drive it; (result, detail).
 
@@ -227,15 +308,28 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
         return ERROR, _short(f"storing the parsed spec fails: {type(exc).__name__}: {exc}")
     external = {eid: e["external"] for eid, e in model.elements.items() if e.get("external")}
     worked: list[str] = []  # topics a stand-in worker completed
+    decided: list[str] = []  # gateway variables the stand-in user or worker set
+    read_by_gateways = _gateway_variables(model)
+
+    def answers(current: dict) -> dict:
+        """True for each variable a gateway reads that nothing has set yet: the person (or worker) decides."""
+        missing = {name: True for name in read_by_gateways if name not in current}
+        decided.extend(f"{name}=true" for name in missing if f"{name}=true" not in decided)
+        return missing
 
     def finished(result: str, detail: str = "") -> tuple[str, str]:
+        notes = [detail] if detail else []
         if worked and result in (RUNS, WAITS, WAITS_USER):
-            done = f"external tasks completed by a worker: {', '.join(dict.fromkeys(worked))}"
-            detail = f"{detail}; {done}" if detail else done
-        return result, _short(detail)
+            notes.append(f"external tasks completed by a worker: {', '.join(dict.fromkeys(worked))}")
+        if decided and result in (RUNS, WAITS, WAITS_USER):
+            notes.append(f"variables given by the test: {', '.join(decided)}")
+        return result, _short("; ".join(notes))
 
     try:
-        wf = engine.new_workflow(ident, model.dialect, spec_json, {})
+        start = {name: ["item"] for name in _collections(model)}
+        if start:
+            decided.append(f"{', '.join(start)} (a one-item list, to iterate over)")
+        wf = engine.new_workflow(ident, model.dialect, spec_json, start)
         engine.runner.hold(wf, set(external))
         outcome = engine.runner.advance(wf)
         for _ in range(MAX_STEPS):
@@ -250,7 +344,7 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
                 if fetched:
                     element_id, task_id = fetched[0]
                     worked.append(external[element_id]["topic"])
-                    outcome = engine.runner.complete_held(wf, task_id, {})
+                    outcome = engine.runner.complete_held(wf, task_id, answers(outcome.variables))
                     continue
                 if outcome.waits:
                     return finished(WAITS, _describe_waits(outcome.waits))
@@ -264,19 +358,19 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
             data = _form_data(form)
             if data is None:
                 return finished(WAITS_USER, f"waits at user task {task.element_id} (form needs values)")
-            outcome = engine.runner.complete(wf, task.id, data)
+            outcome = engine.runner.complete(wf, task.id, {**answers({**task.data, **data}), **data})
         return ERROR, f"still running after {MAX_STEPS} task completions"
     except Exception as exc:  # a crash of the runner is a result too
         return ERROR, _short(f"{type(exc).__name__} while running: {exc}")
 
 
-def check_file(engine, corpus: Path, path: Path, dmn: list[Path]) -> FileResult:
+def check_file(engine, corpus: Path, path: Path, others: list[Path]) -> FileResult:
     from app.engine import BpmnRejected
 
     folder, file, tool = _folder_and_tool(path, corpus)
-    group = [path.name] + [d.name for d in dmn]
+    group = [path.name] + [o.name for o in others]
     result = FileResult(folder, file, tool, "", group=group)
-    files = [(path.name, path.read_bytes())] + [(d.name, d.read_bytes()) for d in dmn]
+    files = [(path.name, path.read_bytes())] + [(o.name, o.read_bytes()) for o in others]
     try:
         models = engine.parse(files)
     except BpmnRejected as exc:
@@ -298,7 +392,7 @@ def check_file(engine, corpus: Path, path: Path, dmn: list[Path]) -> FileResult:
         result.detail = _short(f"{type(exc).__name__}: {exc}{at}")
         return result
     runs = []
-    for model in sorted(models, key=lambda m: m.key):
+    for model in sorted((m for m in models if m.file == path.name), key=lambda m: m.key):
         runs.append((model.key, *run_model(engine, model, f"{folder}/{file}:{model.key}")))
     worst = min((r[1] for r in runs), key=_SEVERITY.index) if runs else RUNS
     result.result = worst
@@ -314,7 +408,7 @@ def collect(corpus: Path = CORPUS) -> list[FileResult]:
     from app.engine import Engine
 
     engine = Engine(max_engine_steps=1_000)
-    return [check_file(engine, corpus, path, dmn) for path, dmn in corpus_files(corpus)]
+    return [check_file(engine, corpus, path, others) for path, others in corpus_files(corpus)]
 
 
 def _cell(text: str) -> str:

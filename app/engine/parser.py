@@ -26,11 +26,15 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, ScriptTask, ServiceTask
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
+                                               ServiceTask)
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaIntermediateThrowEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaEventDefinitionParser,
+                                                        CamundaIntermediateThrowEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -128,6 +132,22 @@ def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[P
     return models
 
 
+def _identified_owner(root, line: int | None):
+    """The element starting on `line` (or the nearest before it), or its nearest ancestor with an id: an
+    XSD error on an `outMessageRef` is reported against its operation."""
+    if line is None:
+        return None
+    found = None
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.sourceline:
+            if el.sourceline > line:
+                break
+            found = el
+    while found is not None and not found.get("id"):
+        found = found.getparent()
+    return found
+
+
 def _no_executable_process(diagrams: list[_File], files) -> list[Problem]:
     """Name, in each diagram, the process that could have been executable."""
     if not diagrams:
@@ -175,15 +195,21 @@ def _load(name: str, content: bytes) -> _File:
     if not schema.validate(f.root):
         for error in schema.error_log:
             el = element_at(f.root, error.line)
+            if el is None:
+                el = _identified_owner(f.root, error.line)
             f.problems.append(Problem(
                 name, f"not valid BPMN 2.0: {_short_xsd_message(error.message)}", error.line,
                 el.get("id") if el is not None else None, local_name(el) if el is not None else None))
         return f
+    _resolve_qualified_references(f.root)
     _check_references(f)
+    _check_event_references(f)
     _check_cron_cycles(f)
     if f.problems:
         return f
     _adopt_activiti_namespace(f.root)
+    _split_implicit_forks(f.root)
+    _add_implicit_starts(f.root)
     _quote_iso_timers(f.root)
     _translate_expressions(f.root)
     # Zeebe (Camunda 8) diagrams are read in the Camunda dialect: their extensions are looked up by `_elements`.
@@ -206,6 +232,104 @@ def _adopt_activiti_namespace(root) -> None:
             el.tag = f"{{{CAMUNDA_NS}}}{etree.QName(el).localname}"
         for name in [a for a in el.attrib if etree.QName(a).namespace == ACTIVITI_NS]:
             el.set(f"{{{CAMUNDA_NS}}}{etree.QName(name).localname}", el.attrib.pop(name))
+
+
+_NOT_FORKING = {"startEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+                "complexGateway"}
+
+
+def _split_implicit_forks(root) -> None:
+    """Several outgoing flows of an activity or event are a fork (BPMN 2.0, 10.2.1): unconditioned ones are all
+    taken, conditioned ones when true, the activity's default one when no condition is. SpiffWorkflow parses only
+    gateways with several outgoing flows, so a gateway of the same meaning is put after the element: parallel
+    when no flow has a condition, otherwise inclusive (an unconditioned flow there gets the condition True).
+    The element keeps its id and line; the gateway is `<id>_fork`, reached by the flow `<id>_to_fork`."""
+    flows_from: dict[str, list] = {}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        flows_from.setdefault(flow.get("sourceRef"), []).append(flow)
+    ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
+            continue
+        outgoing = flows_from.get(el.get("id")) or []
+        if len(outgoing) < 2 or local_name(el) in _NOT_FORKING or el.getparent() is None:
+            continue
+        element_id = el.get("id")
+        fork_id, link_id = f"{element_id}_fork", f"{element_id}_to_fork"
+        while fork_id in ids or link_id in ids:
+            fork_id, link_id = fork_id + "_", link_id + "_"
+        ids.update({fork_id, link_id})
+        conditioned = any(flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None for flow in outgoing)
+        fork = etree.Element(f"{{{BPMN_NS}}}{'inclusiveGateway' if conditioned else 'parallelGateway'}",
+                             id=fork_id, name="")
+        default = el.attrib.pop("default", None)
+        if conditioned and default:
+            fork.set("default", default)
+        etree.SubElement(fork, f"{{{BPMN_NS}}}incoming").text = link_id
+        for flow in outgoing:
+            flow.set("sourceRef", fork_id)
+            etree.SubElement(fork, f"{{{BPMN_NS}}}outgoing").text = flow.get("id")
+            if conditioned and flow.get("id") != default and flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+                etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression").text = "True"
+        for ref in el.findall(f"{{{BPMN_NS}}}outgoing"):
+            el.remove(ref)
+        etree.SubElement(el, f"{{{BPMN_NS}}}outgoing").text = link_id
+        container = el.getparent()
+        container.insert(container.index(el) + 1, fork)
+        link = etree.Element(f"{{{BPMN_NS}}}sequenceFlow", id=link_id, sourceRef=element_id, targetRef=fork_id)
+        container.insert(container.index(fork) + 1, link)
+
+
+_NOT_STARTED_BY_FLOW = {"boundaryEvent", "sequenceFlow", "dataObject", "dataObjectReference", "dataStoreReference",
+                        "textAnnotation", "association", "group", "laneSet", "ioSpecification", "property",
+                        "extensionElements", "documentation", "incoming", "outgoing", "multiInstanceLoopCharacteristics",
+                        "standardLoopCharacteristics", "dataInputAssociation", "dataOutputAssociation"}
+
+
+def _add_implicit_starts(root) -> None:
+    """A sub-process without a start event starts every flow node of it that has no incoming flow, and one
+    without an end event ends where its flows end (BPMN 2.0, 10.5.2 and 10.5.3; an empty one completes at
+    once). SpiffWorkflow wants exactly one start event and an end event in a sub-process, so they are added:
+    `<id>_start` with a flow to each first node, `<id>_end` with a flow from each last one. Event
+    sub-processes keep their own triggers."""
+    for sub in [el for tag in ("subProcess", "transaction") for el in root.iter(f"{{{BPMN_NS}}}{tag}")]:
+        if sub.get("triggeredByEvent") == "true":
+            continue
+        children = [c for c in sub if isinstance(c.tag, str) and etree.QName(c).namespace == BPMN_NS]
+        flows = [c for c in children if local_name(c) == "sequenceFlow"]
+        nodes = [c for c in children if c.get("id") and local_name(c) not in _NOT_STARTED_BY_FLOW
+                 and c.get("triggeredByEvent") != "true" and c.get("isForCompensation") != "true"]
+        has_start = any(local_name(c) == "startEvent" for c in children)
+        has_end = any(local_name(c) == "endEvent" for c in children)
+        if has_start and has_end:
+            continue
+        targets = {flow.get("targetRef") for flow in flows}
+        sources = {flow.get("sourceRef") for flow in flows}
+        sub_id = sub.get("id")
+
+        def add(tag: str, element_id: str):
+            node = etree.Element(f"{{{BPMN_NS}}}{tag}", id=element_id)
+            position = next((i for i, c in enumerate(sub) if isinstance(c.tag, str) and local_name(c) not in
+                             {"extensionElements", "documentation", "incoming", "outgoing"}), len(sub))
+            sub.insert(position, node)
+            return node
+
+        def connect(source: str, target: str) -> None:
+            sub.append(etree.Element(f"{{{BPMN_NS}}}sequenceFlow", id=f"{source}_to_{target}", sourceRef=source,
+                                     targetRef=target))
+
+        first = [n.get("id") for n in nodes if n.get("id") not in targets]
+        last = [n.get("id") for n in nodes if n.get("id") not in sources and local_name(n) != "endEvent"]
+        if not has_start:
+            add("startEvent", f"{sub_id}_start")
+            for node_id in first:
+                connect(f"{sub_id}_start", node_id)
+            if not first:
+                last.append(f"{sub_id}_start")
+        if not has_end:
+            add("endEvent", f"{sub_id}_end")
+            for node_id in last:
+                connect(node_id, f"{sub_id}_end")
 
 
 _ISO_TIMER = re.compile(
@@ -287,6 +411,52 @@ def _short_xsd_message(message: str) -> str:
     return re.sub(r"\s*Expected is one of \(.*\)\.?$", "", message, flags=re.S)
 
 
+_REFERENCES = ("messageRef", "signalRef", "errorRef", "escalationRef", "attachedToRef", "sourceRef", "targetRef",
+               "processRef", "dataStoreRef", "dataObjectRef", "default")
+
+
+def _resolve_qualified_references(root) -> None:
+    """References are QNames in the BPMN schema: some tools write `semantic:Message_1`, prefix and all,
+    where SpiffWorkflow looks for the id `Message_1` (and failed with a TypeError). A reference whose
+    prefix is a declared namespace and whose local part is an id of this document becomes that id."""
+    ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in _REFERENCES:
+            value = el.get(attr)
+            if value and ":" in value and value not in ids:
+                prefix, local = value.split(":", 1)
+                if prefix in el.nsmap and local in ids:
+                    el.set(attr, local)
+
+
+_EVENT_REFERENCES = {"messageRef": "message", "signalRef": "signal", "errorRef": "error", "escalationRef": "escalation"}
+
+
+def _check_event_references(f: _File) -> None:
+    """A message, signal, error or escalation reference must name such an element of the file
+    (SpiffWorkflow fails with an unrelated TypeError, without line or element). A referenced message
+    or signal without a name is known by its id (SpiffWorkflow fails on a nameless one the same way)."""
+    by_id = {el.get("id"): el for el in f.root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for el in f.root.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
+            continue
+        for attr, kind in _EVENT_REFERENCES.items():
+            ref = el.get(attr)
+            if not ref or local_name(el) in {"operation", "participant", "messageFlow"}:
+                continue
+            target = by_id.get(ref)
+            owner = el if el.get("id") and not local_name(el).endswith("EventDefinition") else _owner(el)
+            if target is None or local_name(target) != kind:
+                f.problems.append(Problem(
+                    f.name, f"{attr} {ref!r} names no bpmn:{kind} of this file; declare <bpmn:{kind} id={ref!r} "
+                            f"name=\"...\"> or refer to one that exists", el.sourceline, owner.get("id"),
+                    local_name(owner)))
+            elif kind in {"message", "signal"} and not (target.get("name") or "").strip():
+                target.set("name", ref)
+
+
 def _check_references(f: _File) -> None:
     """The XSD does not check that flows point at existing elements; do it here."""
     ids = {el.get("id") for el in f.root.iter() if isinstance(el.tag, str) and el.get("id")}
@@ -351,13 +521,37 @@ def _message_throw_parser(base):
         def create_task(self):
             if self.external:
                 return ExternalTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
-            return super().create_task()
+            return _without_payload(super().create_task())
 
     _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
     return _Parser
 
 
-_PLAIN_SEND_TASK = CamundaParser.PARSER_CLASSES[f"{{{BPMN_NS}}}sendTask"]
+class _CamundaSendTaskParser(CamundaEventDefinitionParser, SendTaskParser):
+    """A send task of the Camunda dialect, with Camunda's message definition (SpiffWorkflow's Camunda
+    serializer stores no other: the plain one made every receive or send task unstorable)."""
+
+    def create_task(self):
+        return _without_payload(SendTaskParser.create_task(self))
+
+
+class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    """A receive task of the Camunda dialect, with Camunda's message definition (see above)."""
+
+    def create_task(self):
+        return ReceiveTaskParser.create_task(self)
+
+
+_PLAIN_SEND_TASK = (_CamundaSendTaskParser, SendTask)
+
+
+def _without_payload(task_spec):
+    """A Camunda message thrown without camunda:expression carries no payload: SpiffWorkflow evaluates the
+    missing expression and fails ("Error evaluating expression 'None'") when the event is thrown."""
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(definition, CamundaMessageEventDefinition) and definition.expression is None:
+        definition.expression = "None"
+    return task_spec
 
 
 class _StagecoachCamundaParser(CamundaParser):
@@ -366,6 +560,7 @@ class _StagecoachCamundaParser(CamundaParser):
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
         f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
         f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
+        f"{{{BPMN_NS}}}receiveTask": (_CamundaReceiveTaskParser, ReceiveTask),
         f"{{{BPMN_NS}}}intermediateThrowEvent": (_message_throw_parser(CamundaIntermediateThrowEventParser),
                                                  IntermediateThrowEvent),
         f"{{{BPMN_NS}}}endEvent": (_message_throw_parser(CamundaEndEventParser), EndEvent),
@@ -537,20 +732,78 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
         for el in f.root.iter(f"{{{BPMN_NS}}}{tag}"):
             refuse(el, "choreographies are not executed; model what each participant does as a process "
                        '(isExecutable="true") and deploy that')
+    for el in f.root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        language = (el.get("scriptFormat") or "").strip()
+        resource = el.get(f"{{{CAMUNDA_NS}}}resource")
+        if not _is_python(language):
+            refuse(el, f"scriptFormat {language!r} is not supported: scripts are Python run in the sandbox; rewrite "
+                       f"the script in Python (scriptFormat=\"python\"), or make the task an external task "
+                       f"(camunda:type=\"external\") for a worker in that language")
+        elif resource:
+            refuse(el, f"a script from a resource (camunda:resource={resource!r}) is not supported: write the "
+                       f"Python script inline, in the task's bpmn:script")
+        elif not (el.findtext(f"{{{BPMN_NS}}}script") or "").strip():
+            refuse(el, "a script task needs a script: write it in Python in the task's bpmn:script")
     found.sort(key=lambda p: p.line or 0)
     problems.extend(found)
     return len(found)
 
 
+_PYTHON = {"", "python", "python3", "py", "text/x-python", "text/python", "application/x-python"}
+
+
+def _is_python(script_format: str) -> bool:
+    return script_format.strip().lower() in _PYTHON
+
+
 def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:
     element_id = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or None
+    message = str(exc.args[0]) if exc.args else str(exc)
+    tag = getattr(exc, "tag", None) or None
+    called = _MISSING_PROCESS.match(message)
+    if called and not element_id and f.root is not None:  # SpiffWorkflow names neither file nor element
+        callers = f.root.xpath("//bpmn:callActivity[@calledElement=$p]", namespaces={"bpmn": BPMN_NS},
+                               p=called["process"])
+        if callers:
+            element_id, line, tag = callers[0].get("id"), callers[0].sourceline, "callActivity"
     if element_id and not line and f.root is not None:
         found = f.root.xpath("//*[@id=$i]", i=element_id)
         line = found[0].sourceline if found else None
-    message = str(exc.args[0]) if exc.args else str(exc)
+    for pattern, explain in _SPIFF_MESSAGES:
+        match = pattern.search(message)
+        if match:
+            message = explain(match, element_id)
+            break
     return Problem(getattr(exc, "file_name", None) or f.name, message, int(line) if line else None,
-                   element_id, getattr(exc, "tag", None) or None)
+                   element_id, tag)
+
+
+_MISSING_PROCESS = re.compile(r"^The process '(?P<process>[^']+)' was not found")
+
+# SpiffWorkflow's own validation messages, said with what to do instead.
+_SPIFF_MESSAGES = [
+    (re.compile(r"^Non-default exclusive outgoing sequence flow without condition"),
+     lambda m, eid: f"sequence flow {eid!r} leaves an exclusive gateway without a condition and is not its default "
+                    f"flow; give it a conditionExpression (a label is not one), or make it the gateway's "
+                    f"default=\"{eid}\""),
+    (re.compile(r"Unknown Time Specification"),
+     lambda m, eid: f"timer event {eid!r} has no time definition; give its timerEventDefinition a timeDuration "
+                    f"(PT1H), timeDate (2030-01-31T09:00:00Z) or timeCycle (R3/PT1H, or cron 0 0 9 * * ?)"),
+    (re.compile(r"^A multiinstance task must specify a cardinality or a collection"),
+     lambda m, eid: f"multi-instance activity {eid!r} says neither how many instances nor over what; set "
+                    f"loopCardinality (a number or expression) or camunda:collection (a list variable) on its "
+                    f"multiInstanceLoopCharacteristics"),
+    (re.compile(r'^No "calledElement" attribute for Call Activity'),
+     lambda m, eid: f"call activity {eid!r} names no process to call; set calledElement to the id of a process "
+                    f"deployed with it"),
+    (_MISSING_PROCESS,
+     lambda m, eid: f"call activity {eid!r} calls process {m['process']!r}, which is not in this deployment; deploy "
+                    f"the file that defines it together with this one (or earlier, in a deployment of its own)"),
+    (re.compile(r"^Exactly one start event is required in a SubWorkflow Task; found (?P<count>\d+)"),
+     lambda m, eid: f"sub-process {eid!r} has {m['count']} start events; a sub-process starts at exactly one none "
+                    f"start event (use an event sub-process for a start triggered by a message, timer or signal)"),
+]
 
 
 def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:
@@ -561,6 +814,8 @@ def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> N
             continue
         name = local_name(el)
         if name == "script" and etree.QName(el).namespace == BPMN_NS:
+            if not _is_python(el.getparent().get("scriptFormat") or ""):
+                continue  # refused by `_check_unsupported`, language and all
             source, mode = el.text or "", "exec"
         elif name in CONDITION_TAGS:
             source, mode = (el.text or "").strip(), "eval"
@@ -575,9 +830,10 @@ def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> N
             try:
                 translate(source)
             except TranslationError as exc:
+                advice = _spaced_name_advice(source)
                 problems.append(Problem(
                     f.name, f"expression {source.strip()!r} cannot be translated: {exc.message} at column "
-                            f"{exc.column}", el.sourceline, owner.get("id"), local_name(owner)))
+                            f"{exc.column}{advice}", el.sourceline, owner.get("id"), local_name(owner)))
             continue
         if mode is None:
             continue
@@ -585,8 +841,49 @@ def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> N
             sandbox.check(source, mode)
         except ScriptError as exc:
             line = el.sourceline + (exc.line - 1 if exc.line else 0)
-            problems.append(Problem(f.name, f"{'script' if mode == 'exec' else 'expression'} cannot run: {exc}",
-                                    line, owner.get("id"), local_name(owner)))
+            message = f"{'script' if mode == 'exec' else 'expression'} cannot run: {exc}"
+            if mode == "eval" and "SyntaxError" in str(exc):
+                language = el.get("language") or f.root.get("expressionLanguage") or XPATH
+                message = _condition_advice(source, language)
+            problems.append(Problem(f.name, message, line, owner.get("id"), local_name(owner)))
+
+
+XPATH = "http://www.w3.org/1999/XPath"  # the expression language of BPMN when a diagram names none
+_SPACED_NAME = re.compile(r"(?<![\w\"'.])([A-Za-z_]\w*(?: [A-Za-z_]\w*)+)(?=\s*(?:[.=<>!+\-*/)]|$))")
+_KEYWORDS = {"and", "or", "not", "in", "is", "if", "then", "else", "for", "some", "every", "satisfies", "return",
+             "between", "instance", "of", "true", "false", "null"}
+
+
+def _spaced_name(source: str) -> str | None:
+    """The first name with spaces in an expression (FEEL allows `Vacation Approval`), or None."""
+    for match in _SPACED_NAME.finditer(re.sub(r"\"[^\"]*\"|'[^']*'", "''", source)):
+        if not set(match.group(1).lower().split()) & _KEYWORDS:
+            return match.group(1)
+    return None
+
+
+def _spaced_name_advice(source: str) -> str:
+    name = _spaced_name(source)
+    if not name:
+        return ""
+    return (f"; the name {name!r} has spaces (FEEL allows them, the sandbox does not): name the variable "
+            f"{name.replace(' ', '_')!r} and write that")
+
+
+def _condition_advice(source: str, language: str) -> str:
+    """Why a condition that is not a Python expression cannot run, and what to write instead."""
+    text = source.strip()
+    if "getDataObject" in text:
+        return (f"condition {text!r} is XPath (bpmn:getDataObject, BPMN's default expression language), "
+                f"which Stagecoach does not evaluate; write it over process variables in Python "
+                f"(approved == 'yes'), JUEL (${{approved == 'yes'}}) or FEEL (= approved = \"yes\")")
+    if "feel" in language.lower():
+        return (f"condition {text!r} is FEEL (language {language}); write it as `= <expression>` so it is "
+                f"translated{_spaced_name_advice(text) or ', over variable names without spaces'}")
+    name = _spaced_name(text)
+    hint = f" ({name!r} is not a variable name)" if name else ""
+    return (f"condition {text!r} is not an expression{hint}: descriptive models write conditions in prose; write it "
+            f"over process variables in Python (service_level == 'Premium') or JUEL (${{serviceLevel == 'Premium'}})")
 
 
 def _owner(el):
