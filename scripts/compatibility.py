@@ -144,8 +144,10 @@ Refused at deploy, each occurrence named with its line and element id and what t
 - A call activity whose process is in no file of the deployment: refused by element and line; deploy
   the files together.
 
-Read leniently, as BPMN 2.0 defines them (each rewritten before SpiffWorkflow parses the diagram,
-the original elements keeping their ids and lines):
+## Read leniently
+
+What BPMN 2.0 allows and SpiffWorkflow does not parse is read as the standard defines it (each
+rewritten before SpiffWorkflow parses the diagram, the original elements keeping their ids and lines):
 
 - several outgoing flows of a task or event are a fork: a parallel gateway (an inclusive one when a
   flow has a condition) is put after the element (`<id>_fork`);
