@@ -1014,6 +1014,14 @@ def _in_process_script(el) -> str | None:
     return f"{result} = ({python})" if result else f"({python})"
 
 
+def _translates(expression: str) -> bool:
+    try:
+        translate(expression)
+    except TranslationError:
+        return False
+    return True
+
+
 def _connector_id(el) -> str | None:
     """The camunda:connectorId of a camunda:connector (http-connector, soap-http-connector, ...)."""
     connector = el.find(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}connector")
@@ -1036,8 +1044,8 @@ def _java_topic(el) -> tuple[str, str] | None:
         value = (node.get(f"{{{CAMUNDA_NS}}}{attr}") or "").strip()
         if not value:
             continue
-        if attr == "expression" and node is el and _in_process_script(el) is not None:
-            return None
+        if attr == "expression" and (_in_process_script(el) is not None if node is el else _translates(value)):
+            return None  # runs in the engine (on a message event: the payload SpiffWorkflow evaluates)
         if attr != "class":
             wrapped = _WRAPPED_EXPRESSION.match(value)
             value = wrapped.group(1).strip() if wrapped else value

@@ -215,3 +215,12 @@ def test_a_service_task_without_implementation_is_refused_with_what_to_set(head)
     assert (problem.element_id, problem.line) == ("work", 6)
     assert "has no implementation" in problem.message
     assert 'camunda:type="external"' in problem.message and "script task" in problem.message
+
+
+def test_a_translatable_expression_on_a_message_throw_event_stays_its_payload():
+    xml = diagram('<bpmn:intermediateThrowEvent id="work"><bpmn:messageEventDefinition id="m" '
+                  'camunda:expression="${order}" /></bpmn:intermediateThrowEvent>')
+    model = parse(xml)
+
+    assert "external" not in model.elements["work"]
+    assert type(model.spec.task_specs["work"]).__name__ == "IntermediateThrowEvent"
