@@ -142,7 +142,8 @@ class CronTimerEventDefinition(CycleTimerEventDefinition):
             return super().cycle_complete(my_task)
         if dt.datetime.fromisoformat(event_value["next"]) >= now:
             return False
-        my_task._set_internal_data(event_value=dict(event_value, next=next_occurrence(event_value["cron"], now).isoformat()))
+        following = next_occurrence(event_value["cron"], now)  # missed occurrences fire once
+        my_task._set_internal_data(event_value=dict(event_value, next=following.isoformat()))
         return True
 
 

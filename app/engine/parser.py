@@ -282,8 +282,9 @@ def _split_implicit_forks(root) -> None:
 
 _NOT_STARTED_BY_FLOW = {"boundaryEvent", "sequenceFlow", "dataObject", "dataObjectReference", "dataStoreReference",
                         "textAnnotation", "association", "group", "laneSet", "ioSpecification", "property",
-                        "extensionElements", "documentation", "incoming", "outgoing", "multiInstanceLoopCharacteristics",
-                        "standardLoopCharacteristics", "dataInputAssociation", "dataOutputAssociation"}
+                        "extensionElements", "documentation", "incoming", "outgoing",
+                        "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "dataInputAssociation",
+                        "dataOutputAssociation"}
 
 
 def _add_implicit_starts(root) -> None:
