@@ -80,7 +80,7 @@ def fetch_and_lock(worker_id: str, max_tasks: int, topics: list[dict], timeout_m
     Args:
         topics: each `{"topicName", "lockDuration" (ms)}` with, optionally, Camunda's per-topic
             options: `variables` (names to return, None for all), `localVariables` (True: only the
-            task's own variables, which Stagecoach tasks do not have), and the filters `businessKey`,
+            task's own variables, its input parameters), and the filters `businessKey`,
             `processDefinitionId`, `processDefinitionIdIn`, `processDefinitionKey`,
             `processDefinitionKeyIn` (an empty list filters nothing) and `processVariables` (name →
             value the instance must hold).
@@ -154,8 +154,7 @@ def _claim(worker_id: str, max_tasks: int, topics: list[dict], order: list, now:
             won = conn.execute(table.update().where(table.c.id == task_id, _fetchable(now))
                                .values(worker_id=worker_id, lock_expires_at=expires)).rowcount
             if won:
-                names = [] if topic.get("localVariables") else topic.get("variables")
-                locked.append(_locked(task_id, names))
+                locked.append(_locked(task_id, topic.get("variables"), bool(topic.get("localVariables"))))
     return locked
 
 
@@ -185,12 +184,16 @@ def _same_value(actual, expected) -> bool:
     return actual == expected
 
 
-def _locked(task_id: str, names: list[str] | None) -> LockedTask:
+def _locked(task_id: str, names: list[str] | None, local_only: bool = False) -> LockedTask:
     task = db.session.get(ExternalTask, task_id, populate_existing=True)
     key, variables = db.session.execute(
         select(ProcessInstance.process_key, ProcessInstance.variables)
         .where(ProcessInstance.id == task.instance_id)).one()
     variables = dict(variables or {})
+    if local_only:  # the task's own variables: its input parameters, in the instance's data while it waits
+        inputs = (definition_info(task.definition_id).elements.get(task.element_id, {}).get("io") or {})
+        local = {name for name, _ in inputs.get("inputs", [])}
+        variables = {n: v for n, v in variables.items() if n in local}
     if names is not None:
         variables = {n: variables[n] for n in names if n in variables}
     return LockedTask(task, key, variables)

@@ -160,12 +160,21 @@ def test_a_process_variables_filter_looks_past_tasks_that_do_not_match(app, rest
     assert task["id"] in (mixed["k1"], mixed["k3"])
 
 
-def test_local_variables_are_the_tasks_own_of_which_stagecoach_tasks_have_none(rest, mixed):
-    fetched = fetch(rest, {"businessKey": "k1", "localVariables": True})
-    assert [t["variables"] for t in fetched] == [{}]
-    rest.ok(rest.post(f"/external-task/{mixed['k2']}/unlock"), 204)
-    [task] = fetch(rest, {"businessKey": "k2", "localVariables": False})
-    assert task["variables"]["amount"]["value"] == 41
+def test_local_variables_are_the_tasks_own_its_input_parameters(app, rest):
+    rest.ok(rest.deploy(fixture("valid", "zeebe_io.bpmn")))
+    order = {"order": {"value": '{"total": 75}', "type": "Json"}, "note": {"value": "n", "type": "String"}}
+    mapped = rest.start("zeebe_io", order, business_key="mapped")["id"]
+    plain = rest.start("external_charge", {"amount": {"value": 41, "type": "Integer"}}, business_key="plain")["id"]
+
+    fetched = {t["processInstanceId"]: t["variables"] for t in fetch(rest, {"localVariables": True})}
+    assert {name: v["value"] for name, v in fetched[mapped].items()} == {"amount": 75, "currency": "EUR"}
+    assert fetched[plain] == {}  # no input parameters, so no variables of its own
+
+    for instance_id in (mapped, plain):
+        rest.ok(rest.post(f"/external-task/{task_of(rest, instance_id)}/unlock"), 204)
+    fetched = {t["processInstanceId"]: t["variables"] for t in fetch(rest, {"localVariables": False})}
+    assert {"order", "note", "amount", "currency"} <= set(fetched[mapped])
+    assert fetched[plain]["amount"]["value"] == 41
 
 
 # -- priority from camunda:taskPriority ------------------------------------------------------------------------
