@@ -39,7 +39,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import cron
-from . import iomapping
+from . import conditional, iomapping
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
 from .serializer import SERIALIZERS, ExternalTask
@@ -55,7 +55,7 @@ DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 }
 HUMAN_TASK_TYPES = {"userTask", "manualTask"}
-CONDITION_TAGS = ("conditionExpression", "completionCondition", "loopCondition")
+CONDITION_TAGS = ("conditionExpression", "completionCondition", "loopCondition", "condition")
 TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 
 
@@ -607,6 +607,7 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
                 spec = parser.get_spec(key)
                 subprocess_specs = parser.get_subprocess_specs(key)
                 _use_cron_timers([spec, *subprocess_specs.values()])
+                conditional.adopt([spec, *subprocess_specs.values()])
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, f))
                 continue
@@ -675,11 +676,6 @@ def _has_spiff_operator(el) -> bool:
     return el.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}serviceTaskOperator") is not None
 
 
-_CONDITIONAL_ADVICE = {
-    "startEvent": "use a none or message start event, and test the condition with an exclusive gateway after it",
-    "intermediateCatchEvent": "use a message or signal catch event, thrown or correlated when the data changes",
-    "boundaryEvent": "use a message or signal boundary event, thrown or correlated when the data changes",
-}
 _COMPENSATION_ADVICE = ("undo the work explicitly: an error boundary event (or an exclusive gateway) followed by "
                         "the undoing task on ordinary sequence flows")
 _GLOBAL_TASKS = ("globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask")
@@ -702,10 +698,15 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
                    "gateway with a condition on each outgoing flow, or compute the choice in a script task "
                    "followed by an exclusive gateway")
     for definition in f.root.iter(f"{{{BPMN_NS}}}conditionalEventDefinition"):
+        # Intermediate and boundary conditional events (and those starting an event sub-process) wait until
+        # their condition holds, re-evaluated as the instance changes (runner._fire_conditions); a process's
+        # own conditional start event has no running instance to evaluate it.
         event = event_of(definition)
-        advice = _CONDITIONAL_ADVICE.get(local_name(event), "use a message or signal event")
-        refuse(event, "conditional events are not supported: the condition is evaluated only once, when the "
-                      "event is reached, and an instance whose condition is false waits forever; " + advice)
+        parent = event.getparent()
+        if local_name(event) == "startEvent" and parent is not None and local_name(parent) == "process":
+            refuse(event, "a conditional start event of a process is not supported: no instance exists yet to "
+                          "evaluate its condition; start the process from a record binding with criteria "
+                          "(/api/v1/bindings), or use a message start event")
     for definition in f.root.iter(f"{{{BPMN_NS}}}compensateEventDefinition"):
         event = event_of(definition)
         refuse(event, "compensation events are not supported (SpiffWorkflow refuses compensation boundary events "

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -87,6 +88,27 @@ class Outcome:
     # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
     held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What running a definition's workflows needs of its element metadata (the parser's `elements`)."""
+
+    asynchronous: dict[str, dict]  # camunda:asyncBefore/After elements, with their retry settings
+    external: dict[str, dict]  # external tasks, with their topic (and priority)
+    io: dict[str, dict]  # input/output mappings and listeners
+    hold_before: frozenset[str]  # elements whose tasks wait for a job or a worker
+    hold_after: frozenset[str]  # elements followed by a job (an external task's worker already is one)
+
+    @classmethod
+    def from_elements(cls, elements: dict[str, dict]) -> RunSettings:
+        asynchronous = {eid: e["async"] for eid, e in elements.items() if e.get("async")}
+        external = {eid: e["external"] for eid, e in elements.items() if e.get("external")}
+        return cls(
+            asynchronous=asynchronous, external=external,
+            io={eid: e["io"] for eid, e in elements.items() if e.get("io")},
+            hold_before=frozenset({eid for eid, a in asynchronous.items() if a.get("before", True)} | set(external)),
+            hold_after=frozenset(eid for eid, a in asynchronous.items() if a.get("after") and eid not in external))
 
 
 def _event_kind(definition) -> str | None:
@@ -170,21 +192,68 @@ def _engine_steps(wf: BpmnWorkflow, before, after) -> None:
                 after(task)
         return count
 
-    while True:
-        active = wf.get_active_subprocesses()
-        for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
-            count = None
-            while count is None or count > 0:
-                count = update(subprocess)
-            if subprocess.parent_task_id is not None:
-                parent = wf.get_task_from_id(subprocess.parent_task_id)
-                parent.task_spec._update(parent)
-        if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
-            break
+    def settle() -> None:
+        while True:
+            active = wf.get_active_subprocesses()
+            for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
+                count = None
+                while count is None or count > 0:
+                    count = update(subprocess)
+                if subprocess.parent_task_id is not None:
+                    parent = wf.get_task_from_id(subprocess.parent_task_id)
+                    parent.task_spec._update(parent)
+            if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
+                break
+
+    settle()
+    if getattr(wf, "_stagecoach_conditions", False) and _fire_conditions(wf):
+        settle()  # once: a condition that stays true fires once per command, not in a loop
     if getattr(wf, "_stagecoach_io", None):
         for task in wf.get_tasks(state=TaskState.READY):  # offered to a person or a worker: inputs first
             iomapping.ensure_inputs(task)
     wf.refresh_timers()
+
+
+def _has_conditions(wf: BpmnWorkflow) -> bool:
+    """Whether any spec of the workflow has a conditional event (computed once per spec)."""
+    found = False
+    for spec in (wf.spec, *wf.subprocess_specs.values()):
+        flag = spec.__dict__.get("_stagecoach_conditional")
+        if flag is None:
+            flag = any(isinstance(getattr(ts, "event_definition", None), ConditionalEventDefinition)
+                       for ts in spec.task_specs.values())
+            spec._stagecoach_conditional = flag
+        found = found or flag
+    return found
+
+
+def _fire_conditions(wf: BpmnWorkflow) -> bool:
+    """Fire the waiting conditional events whose condition holds now.
+
+    SpiffWorkflow evaluates a condition once, when the event is reached. As in Camunda, a waiting
+    conditional event is evaluated again whenever the instance changes (each command that runs
+    it), against the instance's current variables; one that cannot be evaluated yet (a variable
+    not set) has not fired.
+    """
+    waiting = [t for t in wf.get_tasks(state=TaskState.WAITING)
+               if isinstance(getattr(t.task_spec, "event_definition", None), ConditionalEventDefinition)]
+    if not waiting:
+        return False
+    current: dict = {}
+    for task in wf.get_tasks(state=_ACTIVE):
+        if _visible(task):
+            current.update(task.data)
+    fired = False
+    for task in waiting:
+        try:
+            holds = wf.script_engine.environment.evaluate(task.task_spec.event_definition.expression, dict(current))
+        except Exception:  # noqa: BLE001 - not evaluable yet is not fired
+            holds = False
+        if holds:
+            task.data.update(current)
+            task._ready()
+            fired = True
+    return fired
 
 
 def _utcnow() -> dt.datetime:
@@ -214,6 +283,7 @@ class Runner:
     def create(self, spec, subprocess_specs: dict, data: dict | None = None) -> BpmnWorkflow:
         """A new workflow with `data` as its initial variables; nothing has run yet."""
         wf = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        wf._stagecoach_conditions = _has_conditions(wf)
         if data:
             check_storable(data)
             wf.task_tree.data.update(data)
@@ -222,6 +292,7 @@ class Runner:
     def attach(self, wf: BpmnWorkflow) -> BpmnWorkflow:
         """Re-attach the script engine to a loaded workflow (it is not serialized)."""
         wf.script_engine = self.script_engine
+        wf._stagecoach_conditions = _has_conditions(wf)
         return wf
 
     def advance(self, wf: BpmnWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
@@ -255,6 +326,18 @@ class Runner:
         wf._stagecoach_hold = set(before)
         wf._stagecoach_hold_after = set(after)
         wf._stagecoach_released = set()
+
+    def prepare(self, wf: BpmnWorkflow, settings: RunSettings) -> BpmnWorkflow:
+        """Hold the asynchronous and external tasks and apply the mappings of the workflow's definition."""
+        self.hold(wf, settings.hold_before, settings.hold_after)
+        if settings.io:
+            self.map_io(wf, settings.io)
+        return wf
+
+    @staticmethod
+    def has_conditions(wf: BpmnWorkflow) -> bool:
+        """Whether the workflow has conditional events, which changed variables may fire."""
+        return bool(getattr(wf, "_stagecoach_conditions", False))
 
     @staticmethod
     def map_io(wf: BpmnWorkflow, mappings: dict[str, dict]) -> None:

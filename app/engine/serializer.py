@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .conditional import WaitingConditionalEventDefinition
 from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
 
 STATE_VERSION = 1
@@ -77,6 +78,7 @@ def _registry(config: dict):
     config[ExternalTask] = BpmnTaskSpecConverter
     config[CronTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[CronOnceTimerEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[WaitingConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
     registry.register(dt.date, lambda v: {"value": v.isoformat()}, lambda v: dt.date.fromisoformat(v["value"]))

@@ -255,8 +255,16 @@ def update_variables(instance_id: str, changes: dict, actor: Actor) -> InstanceR
         except ScriptError as exc:
             raise ValidationError(str(exc)) from None
         step = Step(instance, actor)
-        step.set(state=engine().dump(info.dialect, wf), variables=jsonable(variables))
         step.record("variables_updated", data=jsonable(changes))
+        runner = engine().runner
+        if instance.status == "running" and runner.has_conditions(wf):
+            # Conditional events wait on the variables: they are evaluated again now.
+            with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+                outcome = runner.advance(wf, effects)
+            step.apply_outcome(info, wf, outcome)
+            step.write()
+            return instance
+        step.set(state=engine().dump(info.dialect, wf), variables=jsonable(variables))
         step.write()
     return instance
 

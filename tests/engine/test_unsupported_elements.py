@@ -2,9 +2,9 @@
 
 Checked against SpiffWorkflow itself: a complex gateway makes it raise "There is no support
 implemented for this task type"; a compensation boundary event raises NotImplementedError and a
-compensation throw event completes without running any handler; a conditional event evaluates its
-condition once, when reached, and a false condition waits forever (no wait the server can wake); an
-ad-hoc sub-process fails with a TypeError when run; a data store raises "Data Store ... has no
+compensation throw event completes without running any handler; a process's conditional start event
+has no instance to evaluate it (intermediate and boundary conditional events run: see
+test_conditional_events.py); an ad-hoc sub-process fails with a TypeError when run; a data store raises "Data Store ... has no
 implementation" without line or id; global tasks and choreographies are never executed. So each is
 named, with what to model instead, and every one of them is listed in the same refusal.
 """
@@ -53,17 +53,7 @@ CASES = {
         TO_END("gw")])), "gw", "complexGateway", "complex gateway"),
     "conditional start event": (diagram("\n".join([
         f'    <bpmn:startEvent id="cond_start">{CONDITION.format(id="cond_start")}</bpmn:startEvent>',
-        TO_END("cond_start")])), "cond_start", "startEvent", "conditional event"),
-    "conditional intermediate event": (diagram("\n".join([
-        START_TO("wait"),
-        f'    <bpmn:intermediateCatchEvent id="wait">{CONDITION.format(id="wait")}</bpmn:intermediateCatchEvent>',
-        TO_END("wait")])), "wait", "intermediateCatchEvent", "conditional event"),
-    "conditional boundary event": (diagram("\n".join([
-        START_TO("review"),
-        '    <bpmn:userTask id="review" />',
-        TO_END("review"),
-        f'    <bpmn:boundaryEvent id="watch" attachedToRef="review">{CONDITION.format(id="watch")}</bpmn:boundaryEvent>',
-        flow("f_watch", "watch", "end")])), "watch", "boundaryEvent", "conditional event"),
+        TO_END("cond_start")])), "cond_start", "startEvent", "conditional start event"),
     "compensation throw event": (diagram("\n".join([
         START_TO("undo_all"),
         '    <bpmn:intermediateThrowEvent id="undo_all"><bpmn:compensateEventDefinition id="c1" />'
@@ -137,11 +127,11 @@ def test_two_different_unsupported_elements_are_listed_together():
         START_TO("gw"),
         '    <bpmn:complexGateway id="gw" default="f_wait" />',
         flow("f_wait", "gw", "wait"),
-        f'    <bpmn:intermediateCatchEvent id="wait">{CONDITION.format(id="wait")}</bpmn:intermediateCatchEvent>',
+        '    <bpmn:adHocSubProcess id="wait"><bpmn:userTask id="call" /></bpmn:adHocSubProcess>',
         TO_END("wait")]))
     problems = refused(xml)
     assert [(p.element_id, p.element_type, p.line) for p in problems] == [
-        ("gw", "complexGateway", line_of(xml, "gw")), ("wait", "intermediateCatchEvent", line_of(xml, "wait"))]
+        ("gw", "complexGateway", line_of(xml, "gw")), ("wait", "adHocSubProcess", line_of(xml, "wait"))]
 
 
 def test_unsupported_elements_are_listed_with_the_other_problems_of_the_deployment():
