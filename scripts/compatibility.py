@@ -85,15 +85,31 @@ Results:
 - Sub-processes and event sub-processes.
 - Gateways: exclusive, inclusive, parallel and event-based.
 - Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end).
+- Conditional events (intermediate, boundary, event sub-process start): the event waits until its
+  condition holds, evaluated when it is reached and again whenever the instance changes (each step,
+  and each variable update), as Camunda evaluates them on variable changes; a condition that cannot
+  be evaluated yet (a variable not set) has not fired.
 - Timer cycles as ISO 8601 repeating intervals (`R3/PT1H`) or cron expressions: Quartz, as Camunda 7
   accepts them (`0 0/5 * * * ?`, seconds first, optional year) and Unix (`*/5 * * * *`); a cron timer
   start event or non-interrupting boundary event fires at every occurrence, an intermediate or
   interrupting boundary one once. A cron expression croniter cannot schedule is refused at deploy.
 - Multi-instance (parallel and sequential) and standard loops.
 - Lanes, as candidate groups of the user tasks they hold.
-- Camunda extensions: `camunda:assignee`, `candidateUsers`, `candidateGroups`, `formField`,
-  `properties`, `asyncBefore`, `failedJobRetryTimeCycle`, `decisionRef`; the older `activiti:`
-  namespace is read as `camunda:`, as Camunda 7 does.
+- Camunda extensions: `camunda:assignee`, `candidateUsers`, `candidateGroups` (a list, or an expression
+  giving a list), `dueDate`, `followUpDate`, `priority`, `formKey`, `formField` (types, defaults,
+  constraints), `properties`, `initiator`, `decisionRef`; the older `activiti:` namespace is read as
+  `camunda:`, as Camunda 7 does.
+- `camunda:asyncBefore` (the activity runs as a job) and `camunda:asyncAfter` (what follows it runs as
+  a job), retried on `camunda:failedJobRetryTimeCycle`, then an incident.
+- Input/output mappings: `camunda:inputOutput` (text, `${...}`, composite texts, `camunda:list`,
+  `camunda:map`, Python `camunda:script`) and `zeebe:ioMapping`: inputs are the activity's local
+  variables, outputs are written to the process when it ends. Call activities' `camunda:in` /
+  `camunda:out` (`source`, `sourceExpression`, `target`); the called process sees all variables.
+- Execution listeners (start, end) and task listeners (create, complete) written as inline Python
+  `camunda:script`.
+- Camunda 8 (Zeebe) extensions: `zeebe:taskDefinition` (an external task; a FEEL type is evaluated per
+  instance), `zeebe:assignmentDefinition`, `zeebe:taskSchedule`, `zeebe:priorityDefinition`,
+  `zeebe:formDefinition`, `zeebe:ioMapping`.
 - External tasks (`camunda:type="external"` with a `camunda:topic`, or `zeebe:taskDefinition`): workers
   fetch and complete them through `/engine-rest/external-task`.
 - Service, send and business rule tasks (and message throw and end events) implemented in Java become
@@ -117,9 +133,11 @@ Refused at deploy, each occurrence named with its line and element id and what t
 
 - Complex gateways (`bpmn:complexGateway`): SpiffWorkflow 3.2 does not execute them; use an
   inclusive gateway, or a script task and an exclusive gateway.
-- Conditional events (start, intermediate and boundary): SpiffWorkflow evaluates the condition only
-  once, when the event is reached, so an instance whose condition is false waits forever; use a
-  message or signal event, or an exclusive gateway.
+- A process's own conditional start event: no instance exists to evaluate its condition; start the
+  process from a record binding with criteria, or with a message start event.
+- Listeners that cannot run: Java (`class`, `delegateExpression`, `expression`), other script languages,
+  other events (`take`, `assignment`, ...), listeners on a process or a sequence flow. Skipping them
+  would silently change what the diagram does.
 - Compensation: compensation events (`bpmn:compensateEventDefinition`; SpiffWorkflow refuses the
   boundary events and silently ignores the throw events) and compensation handlers
   (`isForCompensation="true"`, never run); undo work explicitly, e.g. after an error boundary event.
@@ -308,7 +326,10 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
         spec_json = engine.dump_spec(model)
     except Exception as exc:  # the server stores this JSON when it deploys; failing here fails the deployment
         return ERROR, _short(f"storing the parsed spec fails: {type(exc).__name__}: {exc}")
-    external = {eid: e["external"] for eid, e in model.elements.items() if e.get("external")}
+    from app.engine import RunSettings
+
+    settings = RunSettings.from_elements(model.elements)
+    external = settings.external
     worked: list[str] = []  # topics a stand-in worker completed
     decided: list[str] = []  # gateway variables the stand-in user or worker set
     read_by_gateways = _gateway_variables(model)
@@ -332,7 +353,7 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
         if start:
             decided.append(f"{', '.join(start)} (a one-item list, to iterate over)")
         wf = engine.new_workflow(ident, model.dialect, spec_json, start)
-        engine.runner.hold(wf, set(external))
+        engine.runner.prepare(wf, settings)  # as the server does: asynchronous and external tasks held
         outcome = engine.runner.advance(wf)
         for _ in range(MAX_STEPS):
             if outcome.status == "error":
@@ -350,9 +371,10 @@ def run_model(engine, model, ident: str) -> tuple[str, str]:
                     continue
                 if outcome.waits:
                     return finished(WAITS, _describe_waits(outcome.waits))
-                held = sorted(set(outcome.held.values()))
-                if held:
-                    return finished(WAITS, f"asynchronous job at {', '.join(held)}")
+                jobs = {tid for tid, eid in outcome.held.items() if eid not in external}
+                if jobs:  # asynchronous continuations: the job runner runs them
+                    outcome = engine.runner.release(wf, task_ids=jobs)
+                    continue
                 active = sorted({a["element_id"] for a in outcome.active})
                 return ERROR, _short(f"stalls with nothing to wait for at {', '.join(active) or '(nothing)'}")
             task = sorted(outcome.open_tasks, key=lambda t: (t.element_id, t.id))[0]

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from sqlalchemy import func, select
 
-from ..engine import BpmnRejected
+from ..engine import BpmnRejected, RunSettings
 from ..errors import BpmnValidationError, NotFoundError
 from ..extensions import db
 from ..models import Deployment, DeploymentResource, ProcessDefinition
@@ -29,35 +29,25 @@ class DefinitionInfo:
     spec_json: str
 
     @cached_property
+    def settings(self) -> RunSettings:
+        """Asynchronous and external tasks, mappings: what the runner needs to run its workflows."""
+        return RunSettings.from_elements(self.elements)
+
+    @property
     def asynchronous(self) -> dict[str, dict]:
         """Elements with a job boundary (camunda:asyncBefore / asyncAfter), with their retry settings."""
-        return {eid: e["async"] for eid, e in self.elements.items() if e.get("async")}
+        return self.settings.asynchronous
 
-    @cached_property
-    def hold_before(self) -> set[str]:
-        """Elements whose tasks wait for a job (asynchronous before) or a worker (external)."""
-        return {eid for eid, e in self.asynchronous.items() if e.get("before", True)} | set(self.external)
-
-    @cached_property
-    def hold_after(self) -> set[str]:
-        """Elements followed by a job (asynchronous after); an external task's worker already is one."""
-        return {eid for eid, e in self.asynchronous.items() if e.get("after") and eid not in self.external}
+    @property
+    def external(self) -> dict[str, dict]:
+        """External service tasks (camunda:type="external"), with their topic: workers complete them."""
+        return self.settings.external
 
     @cached_property
     def initiator(self) -> str | None:
         """The variable that holds the starting user's name (camunda:initiator of the start event)."""
         return next((e["initiator"] for e in self.elements.values()
                      if e.get("type") == "startEvent" and e.get("initiator")), None)
-
-    @cached_property
-    def io(self) -> dict[str, dict]:
-        """Input/output mappings (camunda:inputOutput, zeebe:ioMapping) by element."""
-        return {eid: e["io"] for eid, e in self.elements.items() if e.get("io")}
-
-    @cached_property
-    def external(self) -> dict[str, dict]:
-        """External service tasks (camunda:type="external"), with their topic: workers complete them."""
-        return {eid: e["external"] for eid, e in self.elements.items() if e.get("external")}
 
 
 def load_workflow(info: DefinitionInfo, state: str):
@@ -71,12 +61,7 @@ def new_workflow(info: DefinitionInfo, variables: dict):
 
 
 def _prepared(wf, info: DefinitionInfo):
-    runner = engine().runner
-    runner.hold(wf, info.hold_before, info.hold_after)
-    io = info.io
-    if io:
-        runner.map_io(wf, io)
-    return wf
+    return engine().runner.prepare(wf, info.settings)
 
 
 _cache: dict[str, DefinitionInfo] = {}
