@@ -317,7 +317,10 @@ class Gunicorn:
         self.log_path = logdir / f"gunicorn-{self.port}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - open while gunicorn runs, closed in stop()
         self.proc = subprocess.Popen(
+            # --threads explicitly: gunicorn.conf.py asks for threads, and gunicorn turns a sync worker
+            # with more than one thread into gthread; a sync run stays sync.
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class,
+             "--threads", "1" if worker_class == "sync" else "4",
              "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
