@@ -86,6 +86,10 @@ class BpmnValidationError(StagecoachError):
     status, slug, title = 422, "invalid-bpmn", "The diagram cannot be deployed"
 
 
+class TaskCompletionError(StagecoachError):
+    status, slug, title = 422, "task-completion-failed", "The task cannot be completed"
+
+
 def problem(status: int, title: str, detail: str | None, slug: str | None = None, headers=None, **members):
     body = {
         "type": f"/problems/{slug}" if slug else "about:blank",

@@ -17,7 +17,8 @@ from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import (BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_candidates,
                      resolve_due_date, resolve_priority)
-from .runner import NO_EFFECTS, Incident, OpenTask, Outcome, Runner, RunSettings, TaskEffects, TaskNotReadyError
+from .runner import (NO_EFFECTS, Incident, OpenTask, Outcome, Runner, RunSettings, TaskCompletionError, TaskEffects,
+                     TaskNotReadyError)
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
 from .serializer import SERIALIZERS, STATE_VERSION, StateError
@@ -28,7 +29,7 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 __all__ = [
     "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
-    "ScriptSecurityError", "StateError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
+    "ScriptSecurityError", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
     "resolve_priority",

@@ -58,6 +58,15 @@ class TaskNotReadyError(Exception):
     """The task does not exist or is not a ready human task."""
 
 
+class TaskCompletionError(Exception):
+    """Completing a human task failed in the task itself (its output mapping, end listener or
+    post-script): the workflow object is left half-changed and must be discarded."""
+
+    def __init__(self, incident: Incident):
+        super().__init__(incident.message)
+        self.incident = incident
+
+
 @dataclass
 class OpenTask:
     id: str
@@ -304,15 +313,21 @@ class Runner:
 
     def complete(self, wf: BpmnWorkflow, task_id: str, data: dict, user: str | None = None,
                  effects: TaskEffects = NO_EFFECTS) -> Outcome:
-        """Complete a ready human task with `data`, then advance."""
+        """Complete a ready human task with `data`, then advance.
+
+        Raises:
+            TaskNotReadyError: no ready human task has this id.
+            TaskCompletionError: the task's own completion failed (as in Camunda, the caller's
+                transaction is to be rolled back: the task stays open).
+        """
         task = self.human_task(wf, task_id)
         waiting_before, human_before = self._waiting_ids(wf)
         task.data.update(data)
         events = [dict(_describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
         try:
             task.run()
-        except Exception as exc:  # a post-script on the task itself failed
-            return self._outcome(wf, events, self._incident(wf, exc), waiting_before, human_before)
+        except Exception as exc:  # the task's own output mapping, end listener or post-script failed
+            raise TaskCompletionError(self._incident(wf, exc)) from None
         events.append(dict(_describe(task), type="element_left", at=self.clock()))
         incident = self._run(wf, events, effects)
         outcome = self._outcome(wf, events, incident, waiting_before, human_before)

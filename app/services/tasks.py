@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, or_, select, update
 
+from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
-from ..errors import ConflictError, ForbiddenError, NotFoundError
+from ..errors import ConflictError, ForbiddenError, NotFoundError, TaskCompletionError
 from ..extensions import db
 from ..models import HumanTask, ProcessInstance, TaskCandidate
 from .context import Actor, engine, utcnow
@@ -238,6 +239,11 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
             outcome = eng.runner.complete(wf, task.id, data, actor.username, effects)
     except TaskNotReadyError:
         raise ConflictError("task was completed by someone else") from None
+    except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays open
+        incident = exc.incident
+        raise TaskCompletionError(
+            f"completing the task failed, nothing changed: {incident.message}",
+            bpmn={"element_id": incident.element_id, "line": incident.line, "task": task.id}) from None
     # Conditional on what the checks above saw: a claim that landed in
     # between wins, and this completion is refused.
     may_complete = HumanTask.state == "open"

@@ -293,3 +293,26 @@ def test_listeners_that_cannot_run_are_refused_not_skipped(admin, tmp_path):
     assert "event 'assignment' is not supported" in problems[(8, "review")]
     assert "'groovy'" in problems[(9, "review")] and "Python" in problems[(9, "review")]
     assert "camunda:delegateExpression '${logger}' cannot run" in problems[(10, "review")]
+
+
+def test_an_output_that_fails_on_completion_refuses_it_and_leaves_the_task_open(admin, tmp_path):
+    path = tmp_path / "io_mapping.bpmn"
+    path.write_bytes(fixture("valid", "io_mapping.bpmn").read_bytes().replace(
+        b"${decision == 'yes' ? amount : 0}", b"${decision == 'yes' ? amount / divisor : 0}"))
+    admin.deploy(path)
+    started = admin.start("io_quote", START)
+    task = _open_task(admin, started["id"])
+    before = admin.instance(started["id"])
+
+    body = admin.complete(task["id"], {"decision": "yes"}, expect=422)  # no divisor: the output fails
+    assert body["type"] == "/problems/task-completion-failed"
+    assert "output parameter 'approved_amount'" in body["detail"] and body["bpmn"]["element_id"] == "review"
+    after = admin.instance(started["id"])
+    assert after["status"] == "running" and after["incidents"] == []
+    assert after["variables"] == before["variables"]  # nothing changed, as Camunda rolls back
+    assert _open_task(admin, started["id"])["id"] == task["id"]
+
+    admin.patch(f"/api/v1/process-instances/{started['id']}/variables", json={"variables": {"divisor": 4}})
+    admin.complete(task["id"], {"decision": "yes"})
+    done = admin.instance(started["id"])
+    assert done["status"] == "completed" and done["variables"]["approved_amount"] == 25.0
