@@ -92,18 +92,17 @@ def test_zeebe_mappings_give_the_worker_its_inputs_and_map_its_result(app, admin
     assert "amount" not in variables and "currency" not in variables
 
 
-MAPPED_TASK = """<?xml version="1.0" encoding="UTF-8"?>
+def one_task_diagram(process_id: str, task: str, process_extensions: str = "", start: str = "") -> str:
+    """start -> user task "review" (`task`: its attributes and extension elements) -> end, one element a line.
+
+    The process's extensions are on line 4, the review task starts on line 6, and what `task` puts on
+    the lines after its first one follows from line 7."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
-  <bpmn:process id="bad_io" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="review">
-      <bpmn:extensionElements>
-        <camunda:inputOutput>
-          <camunda:inputParameter name="total">${order.sum()}</camunda:inputParameter>
-          <camunda:inputParameter name="js"><camunda:script scriptFormat="javascript">1 + 1</camunda:script></camunda:inputParameter>
-          <camunda:outputParameter name="">${x}</camunda:outputParameter>
-        </camunda:inputOutput>
-      </bpmn:extensionElements>
+  <bpmn:process id="{process_id}" isExecutable="true">
+    {process_extensions or "<!-- no process extensions -->"}
+    <bpmn:startEvent id="start" {start}><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="review" {task}
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
@@ -114,15 +113,22 @@ MAPPED_TASK = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+MAPPED_TASK = one_task_diagram("bad_io", """><bpmn:extensionElements><camunda:inputOutput>
+          <camunda:inputParameter name="total">${order.sum()}</camunda:inputParameter>
+          <camunda:inputParameter name="js"><camunda:script scriptFormat="javascript">1 + 1</camunda:script></camunda:inputParameter>
+          <camunda:outputParameter name="">${x}</camunda:outputParameter>
+        </camunda:inputOutput></bpmn:extensionElements>""")
+
+
 def test_mappings_that_cannot_run_are_refused_at_deploy_each_with_its_line(admin, tmp_path):
     path = tmp_path / "bad_io.bpmn"
     path.write_text(MAPPED_TASK)
     body = admin.deploy(path, expect=422)
     assert body["type"] == "/problems/invalid-bpmn" and body["status"] == 422
     problems = {(p["line"], p["element_id"]): p["message"] for p in body["bpmn"]}
-    assert "method call order.sum(...) is not supported" in problems[(8, "review")]
-    assert "'javascript' cannot run" in problems[(9, "review")]
-    assert "needs a name" in problems[(10, "review")]
+    assert "method call order.sum(...) is not supported" in problems[(7, "review")]
+    assert "'javascript' cannot run" in problems[(8, "review")]
+    assert "needs a name" in problems[(9, "review")]
     assert admin.get("/api/v1/process-definitions?key=bad_io").get_json()["total"] == 0
 
 
@@ -224,17 +230,7 @@ def test_a_call_activity_maps_variables_in_and_out_with_camunda_in_and_out(admin
     assert "purchase" not in variables and "doubled" not in variables  # the child's inputs stay the child's
 
 
-INITIATED = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
-  <bpmn:process id="initiated" isExecutable="true">
-    <bpmn:startEvent id="start" camunda:initiator="starter"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="follow_up" camunda:assignee="${starter}"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="follow_up" />
-    <bpmn:sequenceFlow id="f2" sourceRef="follow_up" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+INITIATED = one_task_diagram("initiated", 'camunda:assignee="${starter}">', start='camunda:initiator="starter"')
 
 
 def test_camunda_initiator_holds_the_starting_user(admin, make, tmp_path):
@@ -263,25 +259,11 @@ def test_python_listeners_run_when_the_task_opens_and_when_it_ends(server):
     assert variables["closed"] == "YES" and variables["amount"] == 42
 
 
-LISTENERS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
-  <bpmn:process id="bad_listeners" isExecutable="true">
-    <bpmn:extensionElements><camunda:executionListener event="start" class="org.example.Audit" /></bpmn:extensionElements>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="review">
-      <bpmn:extensionElements>
+LISTENERS = one_task_diagram("bad_listeners", """><bpmn:extensionElements>
         <camunda:taskListener event="assignment"><camunda:script scriptFormat="python">x = 1</camunda:script></camunda:taskListener>
         <camunda:executionListener event="start"><camunda:script scriptFormat="groovy">println 'hi'</camunda:script></camunda:executionListener>
         <camunda:executionListener event="end" delegateExpression="${logger}" />
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+      </bpmn:extensionElements>""", process_extensions="""<bpmn:extensionElements><camunda:executionListener event="start" class="org.example.Audit" /></bpmn:extensionElements>""")
 
 
 def test_listeners_that_cannot_run_are_refused_not_skipped(admin, tmp_path):
@@ -290,9 +272,9 @@ def test_listeners_that_cannot_run_are_refused_not_skipped(admin, tmp_path):
     body = admin.deploy(path, expect=422)
     problems = {(p["line"], p["element_id"]): p["message"] for p in body["bpmn"]}
     assert "on a process cannot run" in problems[(4, "bad_listeners")]
-    assert "event 'assignment' is not supported" in problems[(8, "review")]
-    assert "'groovy'" in problems[(9, "review")] and "Python" in problems[(9, "review")]
-    assert "camunda:delegateExpression '${logger}' cannot run" in problems[(10, "review")]
+    assert "event 'assignment' is not supported" in problems[(7, "review")]
+    assert "'groovy'" in problems[(8, "review")] and "Python" in problems[(8, "review")]
+    assert "camunda:delegateExpression '${logger}' cannot run" in problems[(9, "review")]
 
 
 def test_an_output_that_fails_on_completion_refuses_it_and_leaves_the_task_open(admin, tmp_path):
