@@ -378,11 +378,15 @@ class Runner:
 
         Raises:
             TaskNotReadyError: no held task has this id.
+            TaskCompletionError: the task's own completion failed (to be rolled back: it stays held).
         """
         task = self._held_task(wf, task_id)
         check_storable(data)
         task.data.update(data)
-        return self.release(wf, effects, {str(task.id)})
+        outcome = self.release(wf, effects, {str(task.id)})
+        if task.has_state(TaskState.ERROR) and outcome.incident is not None:
+            raise TaskCompletionError(outcome.incident)  # its own output mapping or end listener failed
+        return outcome
 
     def throw_error(self, wf: BpmnWorkflow, task_id: str, code: str, data: dict,
                     effects: TaskEffects = NO_EFFECTS) -> Outcome:

@@ -17,8 +17,9 @@ from typing import Callable
 
 from sqlalchemy import and_, or_, select
 
+from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError, resolve_assignment
-from ..errors import ConflictError, NotFoundError, ValidationError, WrongWorkerError
+from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError, WrongWorkerError
 from ..extensions import db
 from ..models import ExternalTask, ProcessInstance
 from .context import SYSTEM, engine, utcnow
@@ -268,6 +269,9 @@ def _run(task: ExternalTask, event: str, worker_id: str, command, extra: dict | 
             outcome = command(runner, wf, effects)
     except TaskNotReadyError as exc:
         raise ConflictError(f"external task {task.id} cannot go on: {exc}") from None
+    except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays locked
+        raise TaskCompletionError(f"completing the external task failed, nothing changed: {exc.incident.message}",
+                                  bpmn={"element_id": exc.incident.element_id, "task": task.id}) from None
     step = Step(instance, SYSTEM)
     step.record(event, element_id=task.element_id, data={"worker": worker_id, "task_id": task.id, **(extra or {})})
     step.apply_outcome(info, wf, outcome)

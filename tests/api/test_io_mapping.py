@@ -298,3 +298,27 @@ def test_an_output_that_fails_on_completion_refuses_it_and_leaves_the_task_open(
     admin.complete(task["id"], {"decision": "yes"})
     done = admin.instance(started["id"])
     assert done["status"] == "completed" and done["variables"]["approved_amount"] == 25.0
+
+
+def test_an_external_task_whose_output_fails_stays_locked_and_the_worker_is_told(app, admin):
+    from config import TestConfig
+
+    admin.deploy(fixture("valid", "zeebe_io.bpmn"))
+    started = admin.start("zeebe_io", {"order": {"total": 75}})
+    client = app.test_client()
+    headers = _basic(password=TestConfig.ADMIN_PASSWORD)
+    [locked] = _fetch(app, "charge-card")
+
+    refused = client.post(f"/engine-rest/external-task/{locked['id']}/complete", headers=headers,
+                          json={"workerId": "w1", "variables": {}})  # no receipt: receipt.id cannot be read
+    assert refused.status_code == 422
+    assert refused.get_json()["type"] == "ProcessEngineException"
+    assert "output parameter 'receipt_id'" in refused.get_json()["message"]
+    instance = admin.instance(started["id"])
+    assert instance["status"] == "running" and instance["incidents"] == []
+    assert _fetch(app, "charge-card") == []  # still locked by w1
+
+    done = client.post(f"/engine-rest/external-task/{locked['id']}/complete", headers=headers, json={
+        "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-2"}', "type": "Json"}}})
+    assert done.status_code == 204
+    assert admin.instance(started["id"])["variables"]["receipt_id"] == "R-2"
