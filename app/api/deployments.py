@@ -38,7 +38,8 @@ def deploy(query):
     if query["dry_run"]:
         models = service.validate(files)
         return {"id": None, "name": query["name"],
-                "definitions": [{"id": None, "key": m.key, "version": None, "name": m.name} for m in models]}, 200
+                "definitions": [{"id": None, "key": m.key, "version": None, "name": m.name, "elements": m.elements}
+                                for m in models]}, 200
     deployment, definitions = service.deploy(files, current_actor(), query["name"])
     return {"id": deployment.id, "name": deployment.name, "created_at": deployment.created_at,
             "definitions": definitions}

@@ -3,6 +3,20 @@ from marshmallow import Schema, fields
 from .common import PageArgs, page_of
 
 
+_EXTERNAL_TASKS_DOC = {
+    "description": "the external tasks workers must fetch and complete through /engine-rest/external-task: "
+                   "{element_id, name, topic, implementation}; implementation names the Java code or connector "
+                   "(camunda:class, delegateExpression, expression, connector) a task stands in for, else null",
+    "type": "array", "items": {"type": "object"}}
+
+
+def external_tasks_of(elements: dict) -> list[dict]:
+    """The external tasks of a definition's elements: the workers it needs."""
+    return [{"element_id": eid, "name": e.get("name") or eid, "topic": e["external"]["topic"],
+             "implementation": e["external"].get("implementation")}
+            for eid, e in sorted((elements or {}).items()) if e.get("external")]
+
+
 class DefinitionSchema(Schema):
     id = fields.String(dump_only=True)
     key = fields.String(dump_only=True)
@@ -12,6 +26,8 @@ class DefinitionSchema(Schema):
     resource_name = fields.String(dump_only=True)
     dialect = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    external_tasks = fields.Function(lambda d: external_tasks_of(d.elements), dump_only=True,
+                                     metadata=_EXTERNAL_TASKS_DOC)
 
 
 class DefinitionRefSchema(Schema):
@@ -30,6 +46,8 @@ class DeployedDefinitionSchema(Schema):
     key = fields.String()
     version = fields.Integer(allow_none=True)
     name = fields.String()
+    external_tasks = fields.Function(
+        lambda d: external_tasks_of(d["elements"] if isinstance(d, dict) else d.elements), metadata=_EXTERNAL_TASKS_DOC)
 
 
 class DeploymentSchema(Schema):

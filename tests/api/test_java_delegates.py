@@ -47,3 +47,17 @@ def test_no_worker_no_progress(rest):
     assert other_topic == []
     assert count == {"count": 1}
     assert rest.ok(rest.get(f"/task?processInstanceId={instance['id']}")) == []
+
+
+def test_a_deployment_names_the_external_tasks_its_workers_must_serve(admin):
+    expected = [{"element_id": "interest", "name": "Calculate interest", "topic": "calculateInterestService",
+                 "implementation": "camunda:delegateExpression"}]
+    path = fixture("valid", "java_interest.bpmn")
+    dry = admin.post("/api/v1/deployments?dry_run=true", data={"files": (open(path, "rb"), path.name)},
+                     content_type="multipart/form-data").get_json()
+    assert dry["definitions"][0]["external_tasks"] == expected  # "total" translates: it runs in the engine
+
+    deployed = admin.deploy(path)
+    assert deployed["definitions"][0]["external_tasks"] == expected
+    definition = admin.get(f"/api/v1/process-definitions/{deployed['definitions'][0]['id']}").get_json()
+    assert definition["external_tasks"] == expected
