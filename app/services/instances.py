@@ -209,6 +209,11 @@ def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -
                                                                     Incident.resolved_at.is_(None)).limit(1))
         step = Step(instance, actor)
         step.set_status("error" if open_incident else "running", reason)
+        if not open_incident:
+            info, wf = _load(instance)
+            if engine().runner.has_conditions(wf):  # variables may have changed while it was suspended
+                with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+                    step.apply_outcome(info, wf, engine().runner.advance(wf, effects))
         step.write()
     return instance
 

@@ -32,9 +32,12 @@ def test_a_variable_update_fires_a_boundary_condition_and_a_later_one(server):
     assert instance["status"] == "completed" and instance["variables"]["archived"] is True
 
 
-def test_a_suspended_instance_keeps_waiting_when_its_variables_change(admin):
+def test_a_suspended_instance_waits_until_resumed_to_evaluate_its_conditions(admin):
     admin.deploy(fixture("events", "discount_watch.bpmn"))
     started = admin.start("discount_watch", {"discount": 5})
     assert admin.post(f"/api/v1/process-instances/{started['id']}/suspend").status_code == 200
     admin.patch(f"/api/v1/process-instances/{started['id']}/variables", json={"variables": {"discount": 30}})
     assert _open(admin, started["id"]) == ["negotiate"]
+
+    assert admin.post(f"/api/v1/process-instances/{started['id']}/resume").status_code == 200
+    assert _open(admin, started["id"]) == ["approve_discount"]  # resumed: the condition is evaluated again
