@@ -103,7 +103,8 @@ Results:
   a job), retried on `camunda:failedJobRetryTimeCycle`, then an incident.
 - Input/output mappings: `camunda:inputOutput` (text, `${...}`, composite texts, `camunda:list`,
   `camunda:map`, Python `camunda:script`) and `zeebe:ioMapping`: inputs are the activity's local
-  variables, outputs are written to the process when it ends. Call activities' `camunda:in` /
+  variables, outputs are written to the process when it ends (with `zeebe:output` mappings, as in
+  Camunda 8, only the outputs leave the activity). Call activities' `camunda:in` /
   `camunda:out` (`source`, `sourceExpression`, `target`); the called process sees all variables.
 - Execution listeners (start, end) and task listeners (create, complete) written as inline Python
   `camunda:script`.

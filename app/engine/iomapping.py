@@ -19,6 +19,8 @@ the activity, evaluated when it starts (a person, a worker or a script sees
 them); output parameters are evaluated against the activity's variables when it
 ends and written to the process. Local variables do not outlive the activity:
 on completion each input name gets back the value it had before (or goes).
+With zeebe:ioMapping output mappings, as Camunda 8 defines them, only the
+outputs leave the activity: what a worker or a person sent stays local.
 
 At deploy `read` turns the XML into plain, storable data (`Mapping`), with every
 expression already translated to sandbox Python (`expressions.translate`), so a
@@ -39,6 +41,7 @@ An empty parameter is null.
 """
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -122,6 +125,8 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
     if not inputs and not outputs and not listeners:
         return None, problems
     mapping = {"inputs": inputs, "outputs": outputs}
+    if ext.find(f"{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output") is not None:
+        mapping["outputs_only"] = True  # Camunda 8: with output mappings, a result's other variables stay local
     if listeners:
         mapping["listeners"] = listeners
     return mapping, problems
@@ -319,7 +324,7 @@ def _on_update(workflow, task) -> None:
     # where it becomes the task's error (an incident that can be retried) instead of breaking its
     # predecessor.
     mapping = _mapping(task)
-    if mapping and (mapping["inputs"] or mapping.get("listeners", {}).get("start")):
+    if mapping and _starts_with_work(mapping):
         task.internal_data.pop(_INTERNAL, None)
         try:
             _apply_inputs(task, mapping)
@@ -334,14 +339,18 @@ def ensure_inputs(task) -> None:
         WorkflowTaskException: an input cannot be evaluated (the task is put in error).
     """
     mapping = _mapping(task)
-    if not mapping or _INTERNAL in task.internal_data or not (
-            mapping["inputs"] or mapping.get("listeners", {}).get("start")):
+    if not mapping or _INTERNAL in task.internal_data or not _starts_with_work(mapping):
         return
     try:
         _apply_inputs(task, mapping)
     except WorkflowTaskException:
         task._set_state(TaskState.ERROR)
         raise
+
+
+def _starts_with_work(mapping: dict) -> bool:
+    """Inputs to evaluate, start listeners to run, or data to keep for outputs-only completion."""
+    return bool(mapping["inputs"] or mapping.get("listeners", {}).get("start") or mapping.get("outputs_only"))
 
 
 def _apply_inputs(task, mapping: dict) -> None:
@@ -351,7 +360,10 @@ def _apply_inputs(task, mapping: dict) -> None:
     task.data.update(values)
     for script in mapping.get("listeners", {}).get("start", ()):
         task.workflow.script_engine.execute(task, script)
-    task.internal_data[_INTERNAL] = {"shadowed": shadowed, "absent": absent}
+    local = {"shadowed": shadowed, "absent": absent}
+    if mapping.get("outputs_only"):
+        local["before"] = copy.deepcopy({k: v for k, v in task.data.items() if k not in values})
+    task.internal_data[_INTERNAL] = local
 
 
 def _on_completed(workflow, task) -> None:
@@ -366,6 +378,9 @@ def _on_completed(workflow, task) -> None:
         task._set_state(TaskState.ERROR)  # retried from here; its successors have not started
         raise
     local = task.internal_data.pop(_INTERNAL, None) or {}
+    if "before" in local:  # only the outputs leave the activity: what it was given comes back as it was
+        task.data.clear()
+        task.data.update(local["before"])
     for name in local.get("absent", []):
         task.data.pop(name, None)
     task.data.update(local.get("shadowed", {}))

@@ -322,3 +322,22 @@ def test_an_external_task_whose_output_fails_stays_locked_and_the_worker_is_told
         "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-2"}', "type": "Json"}}})
     assert done.status_code == 204
     assert admin.instance(started["id"])["variables"]["receipt_id"] == "R-2"
+
+
+def test_with_zeebe_output_mappings_only_the_outputs_leave_the_task(app, admin):
+    admin.deploy(fixture("valid", "zeebe_io.bpmn"))
+    started = admin.start("zeebe_io", {"order": {"total": 75}, "status": "new"})
+    [locked] = _fetch(app, "charge-card")
+    from config import TestConfig
+
+    response = app.test_client().post(
+        f"/engine-rest/external-task/{locked['id']}/complete", headers=_basic(password=TestConfig.ADMIN_PASSWORD),
+        json={"workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-3"}', "type": "Json"},
+                                              "status": {"value": "charged", "type": "String"},
+                                              "card_token": {"value": "tok_123", "type": "String"}}})
+    assert response.status_code == 204
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["receipt_id"] == "R-3"
+    # Camunda 8: with output mappings the job's own variables stay in the task
+    assert "receipt" not in variables and "card_token" not in variables
+    assert variables["status"] == "new" and variables["order"] == {"total": 75}
