@@ -121,7 +121,12 @@ Results:
   Java (`exampleBean.invoke()`). A `camunda:expression` that translates to the sandboxed expression
   language runs in the engine instead, storing `camunda:resultVariable`.
 - SpiffWorkflow extensions: properties, JSON Schema forms, pre- and post-scripts.
-- JUEL (`${...}`) and FEEL (`= ...`) expressions, translated to the sandboxed expression language.
+- JUEL (`${...}`) and FEEL (`= ...`) expressions, translated to the sandboxed expression language:
+  operators, property paths, conditionals, FEEL list and context literals, and the FEEL built-in
+  functions with a direct equivalent (`count`, `sum`, `mean`, `min`, `max`, `all`, `any`,
+  `list contains`, `append`, `concatenate`, `reverse`, `string join`, `string length`, `upper case`,
+  `lower case`, `contains`, `starts with`, `ends with`, `substring`, `string`, `number`, `abs`, `floor`,
+  `ceiling`, `decimal`). Method calls, other functions, filters and lambdas are refused with the column.
 
 ## Not supported
 

@@ -13,14 +13,17 @@ tree, and written back out as a Python expression:
   `empty x` → `(x in (None, '', [], {}))` (JUEL: null or an empty string or collection);
 * FEEL: `=` is equality, `not(x)` is negation, `if a then b else c`, list
   indexes count from 1 (`items[1]` → `items[0]`), and list (`["a", b]`) and
-  context (`{total: x}`) literals become Python lists and dictionaries.
+  context (`{total: x}`) literals become Python lists and dictionaries; the
+  built-in functions with a direct equivalent (`count`, `sum`, `min`, `max`,
+  `string join`, `upper case`, `contains`, `starts with`, `substring`, `floor`,
+  ... see `_FEEL_FUNCTIONS`) become it.
 
 Every binary and unary operation is parenthesized in the output, so Python's
 comparison chaining and `not` precedence cannot change what JUEL meant.
 
 Anything outside this subset (method calls such as
 `${execution.getVariable('x')}` or `${myBean.check()}`, lambdas, assignments,
-JUEL collection literals, FEEL functions and filters) raises `TranslationError`
+JUEL collection literals, other FEEL functions, filters) raises `TranslationError`
 with the 1-based column of the offending token and what to write instead. A
 regular expression cannot do this: strings may contain `}` or operators, and
 precedence decides where parentheses go.
@@ -210,6 +213,12 @@ class _List:
 @dataclass(frozen=True)
 class _Context:
     entries: tuple  # (key, value node) pairs
+
+
+@dataclass(frozen=True)
+class _Call:
+    function: str  # a key of _FEEL_FUNCTIONS
+    args: tuple
 
 
 @dataclass(frozen=True)
@@ -519,6 +528,9 @@ class _FeelParser(_Parser):
         return super().primary()
 
     def name(self, token: _Token):
+        call = self.builtin_call(token)
+        if call is not None:
+            return call
         if token.value == "not" and self.at("("):
             self.advance()
             operand = self.expression()
@@ -526,7 +538,37 @@ class _FeelParser(_Parser):
             return _Unary("not", operand)
         if token.value == "not":
             raise TranslationError("FEEL negates with not(...)", token.column)
+        if self.at("("):
+            raise TranslationError(f"FEEL function {token.value}() is not supported; the built-ins that are: "
+                                   f"{', '.join(sorted(_FEEL_FUNCTIONS))}", token.column)
         return super().name(token)
+
+    def builtin_call(self, token: _Token):
+        """A FEEL built-in function call (`count(items)`, `string join(names, ", ")`), or None."""
+        words = [token.value]
+        while self.peek(len(words) - 1).kind == "name" and len(words) < 3:
+            words.append(self.peek(len(words) - 1).value)
+        for size in range(len(words), 0, -1):
+            name = " ".join(words[:size])
+            if name in _FEEL_FUNCTIONS and self.peek(size - 1).kind == "op" and self.peek(size - 1).value == "(":
+                break
+        else:
+            return None
+        for _ in range(size - 1):
+            self.advance()
+        self.expect("(")
+        args = []
+        while not self.at(")"):
+            args.append(self.expression())
+            if not self.at(")"):
+                self.expect(",")
+        self.advance()
+        low, high, _ = _FEEL_FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            wanted = str(low) if low == high else f"{low} to {high}" if high else f"at least {low}"
+            raise TranslationError(f"FEEL function {name}() takes {wanted} argument(s), not {len(args)}",
+                                   token.column)
+        return _Call(name, tuple(args))
 
     def index(self, node, column: int):
         # FEEL lists count from 1 and from -1 at the end; filters (`items[x > 1]`) are not supported.
@@ -544,6 +586,42 @@ class _FeelParser(_Parser):
 
     def variable_hint(self, name: str) -> str:
         return f"= {name}"
+
+
+def _substring(a: list[str]) -> str:
+    start = f"({a[1]}) - 1"  # FEEL positions count from 1
+    return f"{a[0]}[{start}:]" if len(a) == 2 else f"{a[0]}[{start}:({start}) + ({a[2]})]"
+
+
+# FEEL built-in functions (DMN 1.3, 10.3.4) with a direct sandbox equivalent: name -> (fewest arguments,
+# most arguments or None, Python written from the arguments' Python).
+_FEEL_FUNCTIONS = {
+    "count": (1, 1, lambda a: f"len({a[0]})"),
+    "sum": (1, 1, lambda a: f"sum({a[0]})"),
+    "mean": (1, 1, lambda a: f"(sum({a[0]}) / len({a[0]}))"),
+    "min": (1, None, lambda a: f"min({', '.join(a)})"),
+    "max": (1, None, lambda a: f"max({', '.join(a)})"),
+    "all": (1, 1, lambda a: f"all({a[0]})"),
+    "any": (1, 1, lambda a: f"any({a[0]})"),
+    "list contains": (2, 2, lambda a: f"({a[1]} in {a[0]})"),
+    "append": (2, None, lambda a: f"({a[0]} + [{', '.join(a[1:])}])"),
+    "concatenate": (1, None, lambda a: "(" + " + ".join(a) + ")"),
+    "reverse": (1, 1, lambda a: f"{a[0]}[::-1]"),
+    "string join": (1, 2, lambda a: f"{a[1] if len(a) > 1 else repr('')}.join({a[0]})"),
+    "string length": (1, 1, lambda a: f"len({a[0]})"),
+    "upper case": (1, 1, lambda a: f"{a[0]}.upper()"),
+    "lower case": (1, 1, lambda a: f"{a[0]}.lower()"),
+    "contains": (2, 2, lambda a: f"({a[1]} in {a[0]})"),
+    "starts with": (2, 2, lambda a: f"{a[0]}.startswith({a[1]})"),
+    "ends with": (2, 2, lambda a: f"{a[0]}.endswith({a[1]})"),
+    "substring": (2, 3, _substring),
+    "string": (1, 1, lambda a: f"str({a[0]})"),
+    "number": (1, 1, lambda a: f"float({a[0]})"),
+    "abs": (1, 1, lambda a: f"abs({a[0]})"),
+    "floor": (1, 1, lambda a: f"int(({a[0]}) // 1)"),
+    "ceiling": (1, 1, lambda a: f"-int(-({a[0]}) // 1)"),
+    "decimal": (2, 2, lambda a: f"round({a[0]}, {a[1]})"),
+}
 
 
 def _first_column(node) -> int | None:
@@ -567,6 +645,8 @@ def _emit(node, top: bool = False) -> str:
         return f"{_emit(node.base)}[{_emit(node.key)}]"
     if isinstance(node, _List):
         return "[" + ", ".join(_emit(item, top=True) for item in node.items) + "]"
+    if isinstance(node, _Call):
+        return _FEEL_FUNCTIONS[node.function][2]([_emit(arg, top=True) for arg in node.args])
     if isinstance(node, _Context):
         return "{" + ", ".join(f"{key!r}: {_emit(value, top=True)}" for key, value in node.entries) + "}"
     if isinstance(node, _Unary):

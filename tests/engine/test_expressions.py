@@ -85,6 +85,13 @@ TRANSLATIONS = [
     ('= {total: order.total * 2, "due date": due}', "{'total': order['total'] * 2, 'due date': due}"),
     ("= {nested: {ids: [1, 2]}}", "{'nested': {'ids': [1, 2]}}"),
     ("= [if vip then 1 else 2, -a]", "[1 if vip else 2, -a]"),
+    # FEEL built-in functions with a direct sandbox equivalent
+    ('= string join(risks, ", ")', "', '.join(risks)"),
+    ("= count(items) > 2", "len(items) > 2"),
+    ("= upper case(name)", "name.upper()"),
+    ('= list contains(tags, "vip")', "('vip' in tags)"),
+    ("= substring(code, 2, 3)", "code[(2) - 1:((2) - 1) + (3)]"),
+    ("= max(a, b + 1)", "max(a, b + 1)"),
 ]
 
 
@@ -149,7 +156,7 @@ REFUSALS = [
     ("= a && b", 5, "FEEL writes 'and'"),
     ("= !a", 3, "not(...)"),
     ("= 'EU'", 3, "double quotes"),
-    ('= date("2024-01-01")', 3, "function call date"),
+    ('= date("2024-01-01")', 3, "FEEL function date() is not supported"),
     ("= x in [1, 2]", 5, "'in'"),
     ("= items[0]", 9, "start at 1"),
     ("= items[x > 1]", 9, "filters"),
@@ -273,3 +280,28 @@ def test_feel_list_and_context_literals_refuse_what_is_not_a_literal():
     with pytest.raises(TranslationError) as caught:
         translate('= ["a" "b"]')
     assert caught.value.column == 8
+
+
+@pytest.mark.parametrize(("written", "data", "expected"), [
+    ('= string join(risks, ", ")', {"risks": ["fraud", "churn"]}, "fraud, churn"),
+    ("= count(items) + sum(items)", {"items": [1, 2, 3]}, 9),
+    ("= mean(scores)", {"scores": [2, 4]}, 3.0),
+    ('= starts with(upper case(name), "AD")', {"name": "ada"}, True),
+    ("= substring(code, 2)", {"code": "ABCDEF"}, "BCDEF"),
+    ("= substring(code, 2, 3)", {"code": "ABCDEF"}, "BCD"),
+    ("= floor(x) + ceiling(x)", {"x": 1.5}, 3),
+    ("= decimal(x, 1)", {"x": 2.345}, 2.3),
+    ('= append(tags, "new")', {"tags": ["vip"]}, ["vip", "new"]),
+    ("= reverse(items)", {"items": [1, 2]}, [2, 1]),
+])
+def test_feel_built_in_functions_evaluate_as_feel_defines_them(written, data, expected):
+    assert Sandbox().evaluate(translate(written), data) == expected
+
+
+def test_an_unknown_feel_function_is_refused_naming_the_supported_ones():
+    with pytest.raises(TranslationError) as caught:
+        translate("= frobnicate(x)")
+    assert caught.value.column == 3 and "string join" in caught.value.message
+    with pytest.raises(TranslationError) as caught:
+        translate("= count(a, b)")
+    assert "takes 1 argument(s), not 2" in caught.value.message
