@@ -93,7 +93,9 @@ Results:
   accepts them (`0 0/5 * * * ?`, seconds first, optional year) and Unix (`*/5 * * * *`); a cron timer
   start event or non-interrupting boundary event fires at every occurrence, an intermediate or
   interrupting boundary one once. A cron expression croniter cannot schedule is refused at deploy.
-- Multi-instance (parallel and sequential) and standard loops.
+- Multi-instance (parallel and sequential) and standard loops; a collection named by
+  `camunda:collection` (`orderItems` or `${orderItems}`) or Zeebe's `zeebe:loopCharacteristics
+  inputCollection` / `inputElement` (a computed collection is refused: compute it into a variable).
 - Lanes, as candidate groups of the user tasks they hold.
 - Camunda extensions: `camunda:assignee`, `candidateUsers`, `candidateGroups` (a list, or an expression
   giving a list), `dueDate`, `followUpDate`, `priority`, `formKey`, `formField` (types, defaults,

@@ -205,9 +205,10 @@ def _load(name: str, content: bytes) -> _File:
     _check_references(f)
     _check_event_references(f)
     _check_cron_cycles(f)
+    _adopt_activiti_namespace(f.root)
+    _read_loop_collections(f)
     if f.problems:
         return f
-    _adopt_activiti_namespace(f.root)
     _split_implicit_forks(f.root)
     _add_implicit_starts(f.root)
     _quote_iso_timers(f.root)
@@ -232,6 +233,40 @@ def _adopt_activiti_namespace(root) -> None:
             el.tag = f"{{{CAMUNDA_NS}}}{etree.QName(el).localname}"
         for name in [a for a in el.attrib if etree.QName(a).namespace == ACTIVITI_NS]:
             el.set(f"{{{CAMUNDA_NS}}}{etree.QName(name).localname}", el.attrib.pop(name))
+
+
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _read_loop_collections(f: _File) -> None:
+    """Multi-instance over a collection, as Camunda 7 and 8 write it, in the form SpiffWorkflow's Camunda
+    parser reads (camunda:collection naming a variable, camunda:elementVariable): `camunda:collection=
+    "${orderItems}"`, and Zeebe's `zeebe:loopCharacteristics inputCollection="=orderItems"
+    inputElement="item"`. A collection computed by an expression is refused: compute it into a variable."""
+    for loop in f.root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        owner = loop.getparent()
+        zeebe = loop.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}loopCharacteristics")
+        if zeebe is not None:
+            if zeebe.get("inputCollection") and not loop.get(f"{{{CAMUNDA_NS}}}collection"):
+                loop.set(f"{{{CAMUNDA_NS}}}collection", zeebe.get("inputCollection"))
+            if zeebe.get("inputElement") and not loop.get(f"{{{CAMUNDA_NS}}}elementVariable"):
+                loop.set(f"{{{CAMUNDA_NS}}}elementVariable", zeebe.get("inputElement"))
+        collection = (loop.get(f"{{{CAMUNDA_NS}}}collection") or "").strip()
+        if not collection or _VARIABLE.match(collection):
+            continue
+        path = None
+        if is_modeler_expression(collection):
+            try:
+                path = property_path(collection)
+            except TranslationError:
+                path = None
+        if path is not None and len(path) == 1 and isinstance(path[0], str):
+            loop.set(f"{{{CAMUNDA_NS}}}collection", path[0])
+            continue
+        f.problems.append(Problem(
+            f.name, f"multi-instance collection {collection!r} must name one variable (orderItems, ${{orderItems}} "
+                    f"or = orderItems); compute the list into a variable before the activity",
+            loop.sourceline, owner.get("id"), local_name(owner)))
 
 
 _NOT_FORKING = {"startEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",

@@ -1,0 +1,51 @@
+"""Multi-instance activities over a collection as Camunda 7 (`camunda:collection="${items}"`) and Camunda 8
+(`zeebe:loopCharacteristics`) write them; a computed collection is refused at deploy with its line."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine import BpmnRejected, Engine
+
+from .test_runner import roundtrip, start  # noqa: F401 - fixtures
+
+DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="per_item" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      {loop}
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+LOOPS = {
+    "camunda expression": '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${documents}" '
+                          'camunda:elementVariable="document" />',
+    "zeebe": '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics '
+             'inputCollection="= documents" inputElement="document" /></bpmn:extensionElements>'
+             '</bpmn:multiInstanceLoopCharacteristics>',
+}
+
+
+@pytest.mark.parametrize("loop", list(LOOPS))
+def test_one_task_per_item_of_the_collection(start, tmp_path, loop):
+    path = tmp_path / "per_item.bpmn"
+    path.write_text(DIAGRAM.format(loop=LOOPS[loop]))
+    run = start(path, data={"documents": ["passport", "visa"]})
+    tasks = sorted(run.last.open_tasks, key=lambda t: t.data["document"])
+    assert [t.data["document"] for t in tasks] == ["passport", "visa"]
+    for task in tasks:
+        run.complete_id(task.id)
+    assert run.last.status == "completed"
+
+
+def test_a_computed_collection_is_refused_with_its_line():
+    xml = DIAGRAM.format(loop='<bpmn:multiInstanceLoopCharacteristics camunda:collection="${order.lines}" />')
+    with pytest.raises(BpmnRejected) as caught:
+        Engine().parse([("per_item.bpmn", xml.encode())])
+    [problem] = caught.value.problems
+    assert (problem.element_id, problem.line) == ("check", 6)
+    assert "must name one variable" in problem.message
