@@ -251,6 +251,12 @@ def _read_loop_collections(f: _File) -> None:
                 loop.set(f"{{{CAMUNDA_NS}}}collection", zeebe.get("inputCollection"))
             if zeebe.get("inputElement") and not loop.get(f"{{{CAMUNDA_NS}}}elementVariable"):
                 loop.set(f"{{{CAMUNDA_NS}}}elementVariable", zeebe.get("inputElement"))
+            if zeebe.get("outputCollection"):
+                f.problems.append(Problem(
+                    f.name, f"zeebe:loopCharacteristics outputCollection {zeebe.get('outputCollection')!r} is not "
+                            f"supported: each instance's element variable ({zeebe.get('inputElement') or 'the item'}) "
+                            f"is written back into the input collection, which holds the results afterwards",
+                    zeebe.sourceline, owner.get("id"), local_name(owner)))
         collection = (loop.get(f"{{{CAMUNDA_NS}}}collection") or "").strip()
         if not collection or _VARIABLE.match(collection):
             continue

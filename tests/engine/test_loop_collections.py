@@ -49,3 +49,12 @@ def test_a_computed_collection_is_refused_with_its_line():
     [problem] = caught.value.problems
     assert (problem.element_id, problem.line) == ("check", 6)
     assert "must name one variable" in problem.message
+
+
+def test_a_zeebe_output_collection_is_refused_saying_where_results_go():
+    xml = DIAGRAM.format(loop=LOOPS["zeebe"].replace('inputElement="document"',
+                                                     'inputElement="document" outputCollection="results"'))
+    with pytest.raises(BpmnRejected) as caught:
+        Engine().parse([("per_item.bpmn", xml.encode())])
+    [problem] = caught.value.problems
+    assert problem.element_id == "check" and "outputCollection 'results' is not supported" in problem.message
