@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 users_cli = AppGroup("users", help="Manage users and groups.")
 bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
 
-DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".json"}
+DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".form", ".json"}
 MANIFEST = "stagecoach.json"  # modules and bindings of a folder, applied after its diagrams deploy
 outbox_cli = AppGroup("outbox", help="Deliver queued emails and webhook calls.")
 jobs_cli = AppGroup("jobs", help="Fire due timers.")

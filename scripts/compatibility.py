@@ -97,6 +97,9 @@ Results:
   `camunda:collection` (`orderItems` or `${orderItems}`) or Zeebe's `zeebe:loopCharacteristics
   inputCollection` / `inputElement` (a computed collection is refused: compute it into a variable).
 - Lanes, as candidate groups of the user tasks they hold.
+- Camunda Forms (form-js `.form` files, or a Camunda 8 `zeebe:userTaskForm`) named by `camunda:formRef`,
+  `camunda:formKey="camunda-forms:deployment:..."` or `zeebe:formDefinition`: completion data is checked
+  against their fields.
 - Camunda extensions: `camunda:assignee`, `candidateUsers`, `candidateGroups` (a list, or an expression
   giving a list), `dueDate`, `followUpDate`, `priority`, `formKey`, `formField` (types, defaults,
   constraints), `properties`, `initiator`, `decisionRef`; the older `activiti:` namespace is read as

@@ -10,6 +10,7 @@ blp = protected_blueprint("tasks", __name__, "/tasks", "Human tasks")
 def _detail(task):
     task.form = service.task_form(task)  # transient: dumped, never stored
     task.form_key = service.task_form_key(task)
+    task.camunda_form = service.task_camunda_form(task)
     return task
 
 

@@ -39,7 +39,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import cron
-from . import conditional, iomapping
+from . import conditional, formjs, iomapping
 from .expressions import TranslationError, is_modeler_expression, property_path, translate
 from .sandbox import Sandbox, ScriptError
 from .serializer import SERIALIZERS, ExternalTask
@@ -89,6 +89,7 @@ class _File:
     kind: str = "bpmn"
     dialect: str = "spiff"
     problems: list[Problem] = field(default_factory=list)
+    form_id: str | None = None  # a Camunda form's own id (camunda:formRef, zeebe formId name it)
 
 
 _validator: BpmnValidator | None = None
@@ -116,7 +117,8 @@ def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[P
         raise BpmnRejected([Problem("", "no files in the deployment")])
     loaded = [_load(name, content) for name, content in files]
     problems = [p for f in loaded for p in f.problems]
-    forms = {Path(f.name).name: f for f in loaded if f.kind == "json" and not f.problems}
+    forms = {Path(f.name).name: f for f in loaded if f.kind in ("json", "form") and not f.problems}
+    forms.update({f"id:{f.form_id}": f for f in loaded if f.kind == "form" and not f.problems and f.form_id})
     diagrams = [f for f in loaded if f.kind == "bpmn" and not f.problems]
     decisions = [f for f in loaded if f.kind == "dmn" and not f.problems]
 
@@ -175,8 +177,17 @@ def _load(name: str, content: bytes) -> _File:
         except (ValueError, jsonschema_exceptions.SchemaError) as exc:
             f.problems.append(Problem(name, f"not a valid JSON Schema form: {_first_line(exc)}"))
         return f
+    if suffix == ".form":
+        f.kind = "form"
+        try:
+            document = json.loads(content)
+            formjs.form_schema(document)
+            f.form_id = document.get("id")
+        except (ValueError, formjs.FormError) as exc:
+            f.problems.append(Problem(name, f"not a Camunda form (form-js JSON): {_first_line(exc)}"))
+        return f
     if suffix not in {".bpmn", ".xml", ".dmn", ""}:
-        f.problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn or .json)"))
+        f.problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn, .form or .json)"))
         return f
     try:
         f.root = parse_untrusted(content, name)
@@ -990,6 +1001,9 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
         if kind in HUMAN_TASK_TYPES:
             info.update(_assignment(f, el, lanes, problems))
             form, form_file = _form(f, el, forms, problems)
+            camunda_form = _camunda_form(f, el, forms, problems)
+            if camunda_form is not None:
+                form, form_file, info["camunda_form"] = camunda_form
             info["form"] = form
             if form_file:
                 form_files.add(form_file)
@@ -1246,13 +1260,53 @@ _CAMUNDA_TYPES = {"string": {"type": "string"}, "long": {"type": "integer"}, "bo
                   "double": {"type": "number"}}
 
 
+def _camunda_form(f: _File, el, forms, problems) -> tuple[dict, str | None, dict] | None:
+    """A Camunda form (form-js) the task names, as (JSON Schema, deployed file or None, the form), or None.
+
+    Named by camunda:formRef (the form's id), camunda:formKey "camunda-forms:deployment:<file>" (or
+    "camunda-forms:app:<file>", used when the file is deployed too), zeebe:formDefinition formId, or
+    formKey "camunda-forms:bpmn:<id>" naming a zeebe:userTaskForm embedded in the diagram."""
+    def refuse(message: str):
+        problems.append(Problem(f.name, message, el.sourceline, el.get("id"), local_name(el)))
+        return None
+
+    zeebe = _zeebe(el, "formDefinition")
+    ref = el.get(f"{{{CAMUNDA_NS}}}formRef") or (zeebe.get("formId") if zeebe is not None else None)
+    key = el.get(f"{{{CAMUNDA_NS}}}formKey") or (zeebe.get("formKey") if zeebe is not None else None) or ""
+    if ref:
+        found = forms.get(f"id:{ref}")
+        if found is None:
+            return refuse(f"form {ref!r} is not part of the deployment; deploy its .form file with the diagram")
+        document = json.loads(found.content)
+        return formjs.form_schema(document), Path(found.name).name, document
+    if key.startswith("camunda-forms:bpmn:"):
+        embedded = f.root.xpath("//zeebe:userTaskForm[@id=$i]", namespaces={"zeebe": ZEEBE_NS},
+                                i=key.split(":", 2)[2])
+        if not embedded:  # a form the client knows by that key: served as the form key, nothing to check
+            return None
+        try:
+            document = json.loads(embedded[0].text or "")
+            return formjs.form_schema(document), None, document
+        except (ValueError, formjs.FormError) as exc:
+            return refuse(f"embedded form {key!r} is not a Camunda form (form-js JSON): {_first_line(exc)}")
+    for prefix in ("camunda-forms:deployment:", "camunda-forms:app:"):
+        if key.startswith(prefix):
+            found = forms.get(Path(key[len(prefix):]).name)
+            if found is not None and found.kind == "form":
+                document = json.loads(found.content)
+                return formjs.form_schema(document), Path(found.name).name, document
+            if prefix == "camunda-forms:deployment:":
+                return refuse(f"form {key[len(prefix):]!r} is not part of the deployment; deploy it with the diagram")
+    return None
+
+
 def _form(f: _File, el, forms, problems) -> tuple[dict, str | None]:
     """The task's form as a JSON Schema, from camunda:formField or a spiffworkflow form file."""
     schema: dict = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
     for prop in el.iter(f"{{{SPIFF_NS}}}property"):
         if prop.get("name") == "formJsonSchemaFilename":
             filename = prop.get("value") or ""
-            if filename not in forms:
+            if filename not in forms or forms[filename].kind != "json":
                 problems.append(Problem(f.name, f"form schema {filename!r} is not part of the deployment; "
                                                 "upload it with the diagram", prop.sourceline, el.get("id"),
                                         local_name(el)))

@@ -29,6 +29,9 @@ class TaskDetailSchema(TaskSchema):
     form = fields.Dict(dump_only=True, metadata={"description": "the task's form, a JSON Schema"})
     form_key = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "camunda:formKey (or zeebe:formDefinition formKey): a form the client renders itself"})
+    camunda_form = fields.Dict(dump_only=True, allow_none=True, metadata={
+        "description": "the Camunda form (form-js JSON) the task names, to render with form-js; `form` is "
+                       "what completion data is checked against"})
 
 
 class TaskQuerySchema(PageArgs):

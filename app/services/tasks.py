@@ -135,6 +135,11 @@ def task_form(task: HumanTask) -> dict:
     return element.get("form") or {"type": "object", "properties": {}, "additionalProperties": False}
 
 
+def task_camunda_form(task: HumanTask) -> dict | None:
+    """The Camunda form (form-js JSON) the task names, for a client rendering it with form-js; None if none."""
+    return definition_info(task.definition_id).elements.get(task.element_id, {}).get("camunda_form")
+
+
 def task_form_key(task: HumanTask) -> str | None:
     """The task's camunda:formKey (zeebe:formDefinition formKey), for a client rendering its own form."""
     return definition_info(task.definition_id).elements.get(task.element_id, {}).get("form_key")

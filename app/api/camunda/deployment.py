@@ -9,7 +9,7 @@ from .process_definition import definition_dto
 
 blp = camunda_blueprint("deployment", __name__)
 
-RESOURCE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".json")
+RESOURCE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".form", ".json")
 
 
 def deployment_dto(deployment, source: str | None = None) -> dict:
@@ -27,7 +27,7 @@ def _uploaded_files() -> list[tuple[str, bytes]]:
         if name.lower().endswith(RESOURCE_SUFFIXES):
             files.append((name, upload.read()))
     if not files:
-        raise ValidationError("no resources: send at least one part whose file name ends .bpmn, .dmn or .json")
+        raise ValidationError("no resources: send at least one part whose file name ends .bpmn, .dmn, .form or .json")
     return files
 
 

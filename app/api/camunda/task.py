@@ -32,7 +32,12 @@ def task_dto(task) -> dict:
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
             "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
             "formKey": service.task_form_key(task),
-            "camundaFormRef": None, "tenantId": None}
+            "camundaFormRef": _form_ref(task), "tenantId": None}
+
+
+def _form_ref(task) -> dict | None:
+    form = service.task_camunda_form(task)
+    return {"key": form.get("id"), "binding": "latest", "version": None} if form and form.get("id") else None
 
 
 def _page(query, per_page=None):
@@ -166,6 +171,15 @@ def _complete(task_id):
     if body["with_variables"]:
         return jsonify(typed_variables(result.variables))
     return "", 204
+
+
+@blp.get("/task/<task_id>/deployed-form")
+def deployed_form(task_id):
+    """The Camunda form (form-js JSON) deployed for the task, as Camunda Tasklist renders it."""
+    form = service.task_camunda_form(_open_task(task_id))
+    if form is None:
+        raise NotFoundError(f"task {task_id} has no deployed Camunda form")
+    return jsonify(form)
 
 
 @blp.get("/task/<task_id>/form-variables")
