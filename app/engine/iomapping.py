@@ -118,6 +118,9 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                 try:
                     if not name:
                         raise MappingProblem(f"zeebe:{tag} needs a target", param.sourceline)
+                    if "." in name and tag == "input":
+                        raise MappingProblem(f"zeebe:input target {name!r}: a local variable is one name; map the "
+                                             "whole object instead", param.sourceline)
                     target.append([name, _text_value(param.get("source") or "", param.sourceline)])
                 except MappingProblem as exc:
                     problems.append(exc)
@@ -384,7 +387,22 @@ def _on_completed(workflow, task) -> None:
     for name in local.get("absent", []):
         task.data.pop(name, None)
     task.data.update(local.get("shadowed", {}))
-    task.data.update(values)
+    for name, value in values.items():
+        _assign(task.data, name, value)
+
+
+def _assign(data: dict, name: str, value: Any) -> None:
+    """Set a variable; a dotted output target (`order.status`, as Zeebe writes them) sets a nested key."""
+    *parents, last = name.split(".")
+    for part in parents:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = {}
+        else:
+            child = dict(child)  # inherited data may be shared with other tasks: copy before writing
+        data[part] = child
+        data = child
+    data[last] = value
 
 
 def _evaluate(task, value: dict, kind: str, name: str) -> Any:

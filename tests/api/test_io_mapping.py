@@ -341,3 +341,18 @@ def test_with_zeebe_output_mappings_only_the_outputs_leave_the_task(app, admin):
     # Camunda 8: with output mappings the job's own variables stay in the task
     assert "receipt" not in variables and "card_token" not in variables
     assert variables["status"] == "new" and variables["order"] == {"total": 75}
+
+
+def test_a_dotted_zeebe_output_target_sets_a_nested_variable(app, admin, tmp_path):
+    from config import TestConfig
+
+    path = tmp_path / "zeebe_io.bpmn"
+    path.write_bytes(fixture("valid", "zeebe_io.bpmn").read_bytes().replace(
+        b'target="receipt_id"', b'target="order.receipt"'))
+    admin.deploy(path)
+    started = admin.start("zeebe_io", {"order": {"total": 75}})
+    [locked] = _fetch(app, "charge-card")
+    app.test_client().post(f"/engine-rest/external-task/{locked['id']}/complete",
+                           headers=_basic(password=TestConfig.ADMIN_PASSWORD), json={
+                               "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-9"}', "type": "Json"}}})
+    assert admin.instance(started["id"])["variables"]["order"] == {"total": 75, "receipt": "R-9"}
