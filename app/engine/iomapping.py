@@ -118,9 +118,6 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                 try:
                     if not name:
                         raise MappingProblem(f"zeebe:{tag} needs a target", param.sourceline)
-                    if "." in name and tag == "input":
-                        raise MappingProblem(f"zeebe:input target {name!r}: a local variable is one name; map the "
-                                             "whole object instead", param.sourceline)
                     target.append([name, _text_value(param.get("source") or "", param.sourceline)])
                 except MappingProblem as exc:
                     problems.append(exc)
@@ -358,14 +355,20 @@ def _starts_with_work(mapping: dict) -> bool:
 
 def _apply_inputs(task, mapping: dict) -> None:
     values = {name: _evaluate(task, value, "input", name) for name, value in mapping["inputs"]}
-    shadowed = {name: task.data[name] for name in values if name in task.data}
-    absent = [name for name in values if name not in task.data]
-    task.data.update(values)
+    roots = list(dict.fromkeys(name.split(".")[0] for name in values))  # `from.email` makes `from` local
+    shadowed = {name: task.data[name] for name in roots if name in task.data}
+    absent = [name for name in roots if name not in task.data]
+    for name in roots:  # a local object starts empty: the inputs build it
+        if any(v.startswith(name + ".") for v in values) and name not in values:
+            task.data[name] = {}
+    for name, value in values.items():
+        _assign(task.data, name, value)
     for script in mapping.get("listeners", {}).get("start", ()):
         task.workflow.script_engine.execute(task, script)
     local = {"shadowed": shadowed, "absent": absent}
     if mapping.get("outputs_only"):
-        local["before"] = copy.deepcopy({k: v for k, v in task.data.items() if k not in values})
+        local["before"] = copy.deepcopy({k: v for k, v in task.data.items() if k not in local["absent"]
+                                         and k not in shadowed})
     task.internal_data[_INTERNAL] = local
 
 
@@ -392,7 +395,7 @@ def _on_completed(workflow, task) -> None:
 
 
 def _assign(data: dict, name: str, value: Any) -> None:
-    """Set a variable; a dotted output target (`order.status`, as Zeebe writes them) sets a nested key."""
+    """Set a variable; a dotted target (`order.status`, as Zeebe writes them) sets a nested key."""
     *parents, last = name.split(".")
     for part in parents:
         child = data.get(part)

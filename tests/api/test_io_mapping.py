@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 
 import time_machine
 
@@ -356,3 +357,24 @@ def test_a_dotted_zeebe_output_target_sets_a_nested_variable(app, admin, tmp_pat
                            headers=_basic(password=TestConfig.ADMIN_PASSWORD), json={
                                "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-9"}', "type": "Json"}}})
     assert admin.instance(started["id"])["variables"]["order"] == {"total": 75, "receipt": "R-9"}
+
+
+def test_dotted_zeebe_input_targets_build_a_local_object(app, admin, tmp_path):
+    path = tmp_path / "zeebe_io.bpmn"
+    path.write_bytes(fixture("valid", "zeebe_io.bpmn").read_bytes().replace(
+        b'<zeebe:input source="EUR" target="currency" />',
+        b'<zeebe:input source="EUR" target="payment.currency" /><zeebe:input source="= order.total" '
+        b'target="payment.amount" />'))
+    admin.deploy(path)
+    started = admin.start("zeebe_io", {"order": {"total": 75}, "payment": {"method": "card"}})
+    [locked] = _fetch(app, "charge-card")
+    assert locked["variables"]["payment"]["type"] == "Json"
+    assert json.loads(locked["variables"]["payment"]["value"]) == {"currency": "EUR", "amount": 75}
+    from config import TestConfig
+
+    app.test_client().post(f"/engine-rest/external-task/{locked['id']}/complete",
+                           headers=_basic(password=TestConfig.ADMIN_PASSWORD), json={
+                               "workerId": "w1", "variables": {"receipt": {"value": '{"id": "R-5"}', "type": "Json"}}})
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["payment"] == {"method": "card"}  # the local object is gone, the process's is back
+    assert variables["receipt_id"] == "R-5"
