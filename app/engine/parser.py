@@ -998,6 +998,20 @@ def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
             info["io"] = mapping
         for problem in mapping_problems:
             problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
+        if kind == "startEvent" and el.getparent() is process:  # a start form: what starting it asks for
+            form, form_file = _form(f, el, forms, problems)
+            camunda_form = _camunda_form(f, el, forms, problems)
+            if camunda_form is not None:
+                form, form_file, info["camunda_form"] = camunda_form
+            if form.get("properties") or camunda_form is not None:
+                info["form"] = form
+            zeebe_form = _zeebe(el, "formDefinition")
+            form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or (
+                zeebe_form.get("formKey") if zeebe_form is not None else None)
+            if form_key:
+                info["form_key"] = form_key
+            if form_file:
+                form_files.add(form_file)
         if kind in HUMAN_TASK_TYPES:
             info.update(_assignment(f, el, lanes, problems))
             form, form_file = _form(f, el, forms, problems)

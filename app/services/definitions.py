@@ -44,6 +44,14 @@ class DefinitionInfo:
         return self.settings.external
 
     @cached_property
+    def start_form(self) -> dict:
+        """The start event's form: {"form": JSON Schema, "form_key", "camunda_form"}, values None when absent."""
+        start = next((e for e in self.elements.values()
+                      if e.get("type") == "startEvent" and ("form" in e or "form_key" in e)), {})
+        return {"form": start.get("form"), "form_key": start.get("form_key"),
+                "camunda_form": start.get("camunda_form")}
+
+    @cached_property
     def initiator(self) -> str | None:
         """The variable that holds the starting user's name (camunda:initiator of the start event)."""
         return next((e["initiator"] for e in self.elements.values()

@@ -16,6 +16,7 @@ from .definitions import (
     DefinitionInfo, definition_info, get_definition, latest_definition_id, load_workflow, new_workflow,
 )
 from .external_tasks import incident_type
+from .forms import validate_form
 from .pagination import Page, paginate
 from .projection import InstanceRow, Step, jsonable
 from .transactions import locked_instance, write_transaction
@@ -47,6 +48,22 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     with write_transaction():
         return start_in_transaction(actor, key=key, definition_id=definition_id, variables=variables,
                                     business_key=business_key)
+
+
+def start_form(*, key: str | None = None, definition_id: str | None = None) -> dict:
+    """What starting the definition (latest version of `key`) asks for: its start event's form."""
+    return definition_info(definition_id or latest_definition_id(key)).start_form
+
+
+def submit_start_form(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
+                      variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
+    """Start an instance with the data of its start form, checked against the form when it has one
+    (only its fields are accepted, as on a task); without a start form, like `start_instance`."""
+    definition_id = definition_id or latest_definition_id(key)
+    form = definition_info(definition_id).start_form["form"]
+    if form:
+        variables = validate_form(form, variables or {})
+    return start_instance(actor, definition_id=definition_id, variables=variables, business_key=business_key)
 
 
 def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id: str | None = None,

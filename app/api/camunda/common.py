@@ -218,3 +218,29 @@ def camunda_time(moment: dt.datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
+
+
+# JSON Schema types of form fields → Camunda value types.
+_FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "string": "String",
+               "object": "Json", "array": "Json"}
+
+
+def form_variables(form: dict | None, current: dict | None) -> dict:
+    """A form's fields as Camunda's form variables: typed, with the current value or the field's default."""
+    current = current or {}
+    variables = {}
+    for name, field in ((form or {}).get("properties") or {}).items():
+        field = field if isinstance(field, dict) else {}
+        value = current.get(name, field.get("default"))
+        entry = typed_variables({name: value})[name]
+        if value is None:
+            entry["type"] = _FORM_TYPES.get(_json_type(field), "String")
+        variables[name] = entry
+    return variables
+
+
+def _json_type(field: dict) -> str | None:
+    kind = field.get("type")
+    if isinstance(kind, list):  # ["string", "null"]
+        kind = next((k for k in kind if k != "null"), None)
+    return kind

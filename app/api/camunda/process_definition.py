@@ -1,10 +1,11 @@
-"""Camunda REST: process definitions (list, count, by key or id, XML, start)."""
+"""Camunda REST: process definitions (list, count, by key or id, XML, start, start forms)."""
 from flask import jsonify
 
+from ...errors import NotFoundError
 from ...schemas.camunda import DefinitionQuery, StartInstance
 from ...services import definitions as service
 from ...services import instances
-from .common import camunda_blueprint, count, current_actor, json_body, plain_variables, query_args
+from .common import camunda_blueprint, count, current_actor, form_variables, json_body, plain_variables, query_args
 from .process_instance import instance_dto
 
 blp = camunda_blueprint("process_definition", __name__)
@@ -95,3 +96,70 @@ def _start(**which):
     result = instances.start_instance(current_actor(), variables=plain_variables(body["variables"]),
                                       business_key=body["business_key"], **which)
     return jsonify(instance_dto(result.instance, with_variables=body["with_variables"]))
+
+
+@blp.post("/process-definition/key/<key>/submit-form")
+def submit_form_latest(key):
+    """Start the newest version with its start form's data, checked against the form."""
+    return _submit(key=key)
+
+
+@blp.post("/process-definition/<definition_id>/submit-form")
+def submit_form_version(definition_id):
+    """Start one definition version with its start form's data, checked against the form."""
+    return _submit(definition_id=definition_id)
+
+
+def _submit(**which):
+    body = StartInstance().load(json_body())
+    result = instances.submit_start_form(current_actor(), variables=plain_variables(body["variables"]),
+                                         business_key=body["business_key"], **which)
+    return jsonify(instance_dto(result.instance))
+
+
+@blp.get("/process-definition/key/<key>/form-variables")
+def start_form_variables_latest(key):
+    """The start form's fields of the newest version, typed, with their defaults."""
+    return jsonify(form_variables(instances.start_form(key=key)["form"], {}))
+
+
+@blp.get("/process-definition/<definition_id>/form-variables")
+def start_form_variables_version(definition_id):
+    """The start form's fields of one version, typed, with their defaults."""
+    return jsonify(form_variables(instances.start_form(definition_id=definition_id)["form"], {}))
+
+
+@blp.get("/process-definition/key/<key>/startForm")
+def start_form_key_latest(key):
+    """The start form's key (camunda:formKey) of the newest version."""
+    return jsonify(_start_form_dto(instances.start_form(key=key)))
+
+
+@blp.get("/process-definition/<definition_id>/startForm")
+def start_form_key_version(definition_id):
+    """The start form's key (camunda:formKey) of one version."""
+    return jsonify(_start_form_dto(instances.start_form(definition_id=definition_id)))
+
+
+def _start_form_dto(form: dict) -> dict:
+    camunda_form = form["camunda_form"] or {}
+    ref = {"key": camunda_form["id"], "binding": "latest", "version": None} if camunda_form.get("id") else None
+    return {"key": form["form_key"], "contextPath": None, "camundaFormRef": ref}
+
+
+@blp.get("/process-definition/key/<key>/deployed-start-form")
+def deployed_start_form_latest(key):
+    """The Camunda form (form-js JSON) of the newest version's start event."""
+    return _deployed(instances.start_form(key=key), key)
+
+
+@blp.get("/process-definition/<definition_id>/deployed-start-form")
+def deployed_start_form_version(definition_id):
+    """The Camunda form (form-js JSON) of one version's start event."""
+    return _deployed(instances.start_form(definition_id=definition_id), definition_id)
+
+
+def _deployed(form: dict, which: str):
+    if form["camunda_form"] is None:
+        raise NotFoundError(f"process definition {which} has no deployed start form")
+    return jsonify(form["camunda_form"])

@@ -6,7 +6,8 @@ from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuer
 from ...services import instances
 from ...services import tasks as service
 from .common import (
-    camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, typed_variables,
+    camunda_blueprint, camunda_time, count, current_actor, form_variables, json_body, plain_variables, query_args,
+    typed_variables,
 )
 
 blp = camunda_blueprint("task", __name__)
@@ -15,11 +16,6 @@ blp = camunda_blueprint("task", __name__)
 _SORT_COLUMNS = {"id": "id", "name": "name", "nameCaseInsensitive": "name_ci", "priority": "priority",
                  "created": "created_at", "dueDate": "due_at", "followUpDate": "follow_up_at",
                  "assignee": "assignee", "instanceId": "instance_id", "executionId": "instance_id"}
-
-# JSON Schema types of form fields → Camunda value types.
-_FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "string": "String",
-               "object": "Json", "array": "Json"}
-
 
 def task_dto(task) -> dict:
     return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": task.owner,
@@ -183,27 +179,10 @@ def deployed_form(task_id):
 
 
 @blp.get("/task/<task_id>/form-variables")
-def form_variables(task_id):
+def form_variables_of_task(task_id):
     """The task's form fields, typed, with the instance's current value or the field's default."""
     task = _open_task(task_id)
-    properties = (service.task_form(task).get("properties") or {})
-    current = instances.get_instance(task.instance_id).variables or {}
-    variables = {}
-    for name, field in properties.items():
-        field = field if isinstance(field, dict) else {}
-        value = current.get(name, field.get("default"))
-        entry = typed_variables({name: value})[name]
-        if value is None:
-            entry["type"] = _FORM_TYPES.get(_json_type(field), "String")
-        variables[name] = entry
-    return jsonify(variables)
-
-
-def _json_type(field: dict) -> str | None:
-    kind = field.get("type")
-    if isinstance(kind, list):  # ["string", "null"]
-        kind = next((k for k in kind if k != "null"), None)
-    return kind
+    return jsonify(form_variables(service.task_form(task), instances.get_instance(task.instance_id).variables))
 
 
 @blp.get("/task/<task_id>/variables")
