@@ -17,6 +17,12 @@ def external_tasks_of(elements: dict) -> list[dict]:
             for eid, e in sorted((elements or {}).items()) if e.get("external")]
 
 
+def start_form_of(elements: dict) -> dict | None:
+    """The start event's form (a JSON Schema), if it has one."""
+    return next((e["form"] for e in (elements or {}).values() if e.get("type") == "startEvent" and e.get("form")),
+                None)
+
+
 class DefinitionSchema(Schema):
     id = fields.String(dump_only=True)
     key = fields.String(dump_only=True)
@@ -28,6 +34,9 @@ class DefinitionSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     external_tasks = fields.Function(lambda d: external_tasks_of(d.elements), dump_only=True,
                                      metadata=_EXTERNAL_TASKS_DOC)
+    start_form = fields.Function(lambda d: start_form_of(d.elements), dump_only=True, metadata={
+        "description": "the start event's form as a JSON Schema (camunda:formField or a Camunda form), or null; "
+                       "/engine-rest/process-definition/{id}/submit-form checks starting data against it"})
 
 
 class DefinitionRefSchema(Schema):

@@ -77,3 +77,9 @@ def test_without_a_start_form_submit_form_starts_with_any_variables(rest):
     started = rest.ok(rest.post(f"/process-definition/key/{key}/submit-form",
                                 json={"variables": {"note": {"value": "hi", "type": "String"}}}))
     assert started["ended"] is False
+
+
+def test_the_api_shows_a_definition_s_start_form(rest, admin):
+    [definition] = admin.get("/api/v1/process-definitions?key=start_form").get_json()["items"]
+    form = definition["start_form"]
+    assert form["required"] == ["amount"] and form["properties"]["creditor"]["default"] == "ACME"
