@@ -110,7 +110,8 @@ Results:
   `camunda:map`, Python `camunda:script`) and `zeebe:ioMapping`: inputs are the activity's local
   variables, outputs are written to the process when it ends (with `zeebe:output` mappings, as in
   Camunda 8, only the outputs leave the activity). Call activities' `camunda:in` /
-  `camunda:out` (`source`, `sourceExpression`, `target`); the called process sees all variables.
+  `camunda:out` (`source`, `sourceExpression`, `target`): only the mapped variables pass, unless
+  `variables="all"`.
 - Execution listeners (start, end) and task listeners (create, complete) written as inline Python
   `camunda:script`.
 - Camunda 8 (Zeebe) extensions: `zeebe:taskDefinition` (an external task; a FEEL type is evaluated per

@@ -31,8 +31,11 @@ connected by `connect`. The mappings of a workflow's definition are attached to
 the workflow object (`attach`), as they are not part of SpiffWorkflow's spec.
 
 Call activities' camunda:in / camunda:out mappings are read the same way (inputs
-and outputs of the call activity); the called process still sees every variable
-and hands every variable back, as with `variables="all"`.
+and outputs of the call activity). As in Camunda, a call activity that maps
+variables passes only the mapped ones into the called process (unless
+`<camunda:in variables="all"/>`) and takes back only the mapped ones (unless
+`<camunda:out variables="all"/>`); one without any camunda:in/out passes all
+variables both ways, as SpiffWorkflow does.
 
 Value forms: a text (a literal string, one `${...}`/`= ...` expression, or a
 composite `Hello ${name}` text), `camunda:list`, `camunda:map`, and
@@ -93,8 +96,7 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                     target.append([name, _camunda_value(param)])
                 except MappingProblem as exc:
                     problems.append(exc)
-    # Call activities: camunda:in / camunda:out (source, sourceExpression, target). The called process
-    # sees every variable and hands every variable back (as with variables="all"); these add the mapped ones.
+    # Call activities: camunda:in / camunda:out (source, sourceExpression, target; variables="all").
     for tag, target in (("in", inputs), ("out", outputs)):
         for param in ext.findall(f"{{{CAMUNDA_NS}}}{tag}"):
             if param.get("variables") or param.get("businessKey") is not None:
@@ -127,6 +129,12 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
     mapping = {"inputs": inputs, "outputs": outputs}
     if ext.find(f"{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output") is not None:
         mapping["outputs_only"] = True  # Camunda 8: with output mappings, a result's other variables stay local
+    ins, outs = ext.findall(f"{{{CAMUNDA_NS}}}in"), ext.findall(f"{{{CAMUNDA_NS}}}out")
+    if ins or outs:  # a call activity that maps variables passes only those, unless variables="all"
+        if not any(p.get("variables") == "all" for p in ins):
+            mapping["inputs_only"] = True
+        if not any(p.get("variables") == "all" for p in outs):
+            mapping["outputs_only"] = True
     if listeners:
         mapping["listeners"] = listeners
     return mapping, problems
@@ -350,7 +358,8 @@ def ensure_inputs(task) -> None:
 
 def _starts_with_work(mapping: dict) -> bool:
     """Inputs to evaluate, start listeners to run, or data to keep for outputs-only completion."""
-    return bool(mapping["inputs"] or mapping.get("listeners", {}).get("start") or mapping.get("outputs_only"))
+    return bool(mapping["inputs"] or mapping.get("listeners", {}).get("start") or mapping.get("outputs_only")
+                or mapping.get("inputs_only"))
 
 
 def _apply_inputs(task, mapping: dict) -> None:
@@ -366,9 +375,13 @@ def _apply_inputs(task, mapping: dict) -> None:
     for script in mapping.get("listeners", {}).get("start", ()):
         task.workflow.script_engine.execute(task, script)
     local = {"shadowed": shadowed, "absent": absent}
-    if mapping.get("outputs_only"):
+    if mapping.get("outputs_only") or mapping.get("inputs_only"):
         local["before"] = copy.deepcopy({k: v for k, v in task.data.items() if k not in local["absent"]
                                          and k not in shadowed})
+    if mapping.get("inputs_only"):  # what the called process sees: the mapped variables only
+        mapped = {name: task.data[name] for name in roots}
+        task.data.clear()
+        task.data.update(mapped)
     task.internal_data[_INTERNAL] = local
 
 
@@ -384,9 +397,14 @@ def _on_completed(workflow, task) -> None:
         task._set_state(TaskState.ERROR)  # retried from here; its successors have not started
         raise
     local = task.internal_data.pop(_INTERNAL, None) or {}
-    if "before" in local:  # only the outputs leave the activity: what it was given comes back as it was
+    if "before" in local and mapping.get("outputs_only"):  # only the outputs leave the activity
         task.data.clear()
         task.data.update(local["before"])
+    elif "before" in local:  # every variable comes back, over what the activity was given
+        returned = dict(task.data)
+        task.data.clear()
+        task.data.update(local["before"])
+        task.data.update(returned)
     for name in local.get("absent", []):
         task.data.pop(name, None)
     task.data.update(local.get("shadowed", {}))

@@ -229,6 +229,24 @@ def test_a_call_activity_maps_variables_in_and_out_with_camunda_in_and_out(admin
     variables = admin.instance(started["id"])["variables"]
     assert variables["child_result"] == 30
     assert "purchase" not in variables and "doubled" not in variables  # the child's inputs stay the child's
+    assert "result" not in variables  # camunda:out without variables="all": only the mapped variable comes back
+
+
+def test_a_call_activity_that_maps_variables_passes_only_those(admin, tmp_path):
+    without_all = fixture("valid", "call_mapping.bpmn").read_bytes().replace(b'<camunda:in variables="all" />', b"")
+    path = tmp_path / "call_mapping.bpmn"
+    path.write_bytes(without_all.replace(b'result = purchase["total"] + doubled',
+                                         b'result = purchase["total"] + doubled\nsecret = "child"'))
+    admin.deploy(path)
+    started = admin.start("call_parent", {"order": {"total": 10}, "secret": "parent only"})
+    variables = admin.instance(started["id"])["variables"]
+    assert variables["child_result"] == 30 and variables["secret"] == "parent only"  # nothing else came back
+
+    path.write_bytes(without_all.replace(b'result = purchase["total"] + doubled', b'result = order["total"]'))
+    admin.deploy(path)
+    failed = admin.instance(admin.start("call_parent", {"order": {"total": 10}})["id"])
+    assert failed["status"] == "error"  # the called process sees only what camunda:in maps: no `order`
+    assert failed["incidents"][0]["element_id"] == "compute" and "order" in failed["incidents"][0]["message"]
 
 
 INITIATED = one_task_diagram("initiated", 'camunda:assignee="${starter}">', start='camunda:initiator="starter"')
