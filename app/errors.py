@@ -89,6 +89,12 @@ class BpmnValidationError(StagecoachError):
 class TaskCompletionError(StagecoachError):
     status, slug, title = 422, "task-completion-failed", "The task cannot be completed"
 
+    @classmethod
+    def of(cls, incident, task_id: str, what: str = "task") -> TaskCompletionError:
+        """The error for an engine incident in a task's own completion (rolled back: nothing changed)."""
+        return cls(f"completing the {what} failed, nothing changed: {incident.message}",
+                   bpmn={"element_id": incident.element_id, "line": incident.line, "task": task_id})
+
 
 def problem(status: int, title: str, detail: str | None, slug: str | None = None, headers=None, **members):
     body = {

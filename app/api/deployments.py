@@ -36,10 +36,7 @@ def deploy(query):
     """Deploy one or more files as a unit (all or nothing); `dry_run=true` only validates."""
     files = _uploaded_files(query["name"])
     if query["dry_run"]:
-        models = service.validate(files)
-        return {"id": None, "name": query["name"],
-                "definitions": [{"id": None, "key": m.key, "version": None, "name": m.name, "elements": m.elements}
-                                for m in models]}, 200
+        return {"id": None, "name": query["name"], "definitions": service.dry_run(files)}, 200
     deployment, definitions = service.deploy(files, current_actor(), query["name"])
     return {"id": deployment.id, "name": deployment.name, "created_at": deployment.created_at,
             "definitions": definitions}

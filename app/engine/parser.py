@@ -1178,6 +1178,8 @@ def _trigger(el, root) -> dict | None:
             return {"kind": "signal", "name": _ref_name(root, "signal", child.get("signalRef"))}
         if kind == "timerEventDefinition":
             return {"kind": "timer", "name": el.get("name") or el.get("id")}
+        if kind == "conditionalEventDefinition":
+            return {"kind": "condition", "name": el.get("name") or el.get("id")}
     return None
 
 
@@ -1376,15 +1378,18 @@ def resolve_assignment(value: str | None, data: dict) -> str | None:
         return None
     if not is_modeler_expression(value):
         return value
+    current = _expression_value(value, data)
+    return None if current is None else str(current)
+
+
+def _expression_value(value: str, data: dict):
+    """The value of a modeler expression over `data`: a property path read directly, anything else
+    evaluated in the function-free sandbox; None when it cannot be evaluated."""
     try:
         path = property_path(value)
-        if path is None:
-            current = _ASSIGNMENT_SANDBOX.evaluate(translate(value), data)
-        else:
-            current = _read_path(data, path)
+        return _ASSIGNMENT_SANDBOX.evaluate(translate(value), data) if path is None else _read_path(data, path)
     except (TranslationError, ScriptError):
         return None
-    return None if current is None else str(current)
 
 
 def resolve_candidates(values, data: dict) -> list[str]:
@@ -1395,11 +1400,7 @@ def resolve_candidates(values, data: dict) -> list[str]:
         if not is_modeler_expression(value):
             names.append(value)
             continue
-        try:
-            path = property_path(value)
-            current = _ASSIGNMENT_SANDBOX.evaluate(translate(value), data) if path is None else _read_path(data, path)
-        except (TranslationError, ScriptError):
-            continue
+        current = _expression_value(value, data)
         if isinstance(current, (list, tuple)):
             names.extend(str(item) for item in current if item not in (None, ""))
         elif current not in (None, ""):

@@ -108,6 +108,7 @@ class RunSettings:
     io: dict[str, dict]  # input/output mappings and listeners
     hold_before: frozenset[str]  # elements whose tasks wait for a job or a worker
     hold_after: frozenset[str]  # elements followed by a job (an external task's worker already is one)
+    conditional: bool  # conditional events wait: changed variables may fire them
 
     @classmethod
     def from_elements(cls, elements: dict[str, dict]) -> RunSettings:
@@ -117,7 +118,8 @@ class RunSettings:
             asynchronous=asynchronous, external=external,
             io={eid: e["io"] for eid, e in elements.items() if e.get("io")},
             hold_before=frozenset({eid for eid, a in asynchronous.items() if a.get("before", True)} | set(external)),
-            hold_after=frozenset(eid for eid, a in asynchronous.items() if a.get("after") and eid not in external))
+            hold_after=frozenset(eid for eid, a in asynchronous.items() if a.get("after") and eid not in external),
+            conditional=any((e.get("trigger") or {}).get("kind") == "condition" for e in elements.values()))
 
 
 def _event_kind(definition) -> str | None:
@@ -348,11 +350,6 @@ class Runner:
         if settings.io:
             self.map_io(wf, settings.io)
         return wf
-
-    @staticmethod
-    def has_conditions(wf: BpmnWorkflow) -> bool:
-        """Whether the workflow has conditional events, which changed variables may fire."""
-        return bool(getattr(wf, "_stagecoach_conditions", False))
 
     @staticmethod
     def map_io(wf: BpmnWorkflow, mappings: dict[str, dict]) -> None:

@@ -33,6 +33,21 @@ class DeploymentResource(db.Model):
     deployment: Mapped[Deployment] = relationship(back_populates="resources")
 
 
+def start_form_of(elements: dict | None) -> dict:
+    """A process's start form, from its element metadata: {"form": JSON Schema, "form_key", "camunda_form"},
+    each None when absent."""
+    start = next((e for e in (elements or {}).values()
+                  if e.get("type") == "startEvent" and ("form" in e or "form_key" in e)), {})
+    return {"form": start.get("form"), "form_key": start.get("form_key"), "camunda_form": start.get("camunda_form")}
+
+
+def external_tasks_of(elements: dict | None) -> list[dict]:
+    """A process's external tasks, from its element metadata: the workers it needs."""
+    return [{"element_id": eid, "name": e.get("name") or eid, "topic": e["external"]["topic"],
+             "implementation": e["external"].get("implementation")}
+            for eid, e in sorted((elements or {}).items()) if e.get("external")]
+
+
 class ProcessDefinition(db.Model):
     """One immutable version of one executable process."""
 
@@ -52,3 +67,13 @@ class ProcessDefinition(db.Model):
     elements: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resource: Mapped[DeploymentResource] = relationship(lazy="raise")
+
+    @property
+    def start_form(self) -> dict | None:
+        """The start event's form as a JSON Schema, or None."""
+        return start_form_of(self.elements)["form"]
+
+    @property
+    def external_tasks(self) -> list[dict]:
+        """The external tasks workers must fetch and complete: {element_id, name, topic, implementation}."""
+        return external_tasks_of(self.elements)

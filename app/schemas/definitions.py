@@ -2,25 +2,10 @@ from marshmallow import Schema, fields
 
 from .common import PageArgs, page_of
 
-
 _EXTERNAL_TASKS_DOC = {
     "description": "the external tasks workers must fetch and complete through /engine-rest/external-task: "
                    "{element_id, name, topic, implementation}; implementation names the Java code or connector "
-                   "(camunda:class, delegateExpression, expression, connector) a task stands in for, else null",
-    "type": "array", "items": {"type": "object"}}
-
-
-def external_tasks_of(elements: dict) -> list[dict]:
-    """The external tasks of a definition's elements: the workers it needs."""
-    return [{"element_id": eid, "name": e.get("name") or eid, "topic": e["external"]["topic"],
-             "implementation": e["external"].get("implementation")}
-            for eid, e in sorted((elements or {}).items()) if e.get("external")]
-
-
-def start_form_of(elements: dict) -> dict | None:
-    """The start event's form (a JSON Schema), if it has one."""
-    return next((e["form"] for e in (elements or {}).values() if e.get("type") == "startEvent" and e.get("form")),
-                None)
+                   "(camunda:class, delegateExpression, expression, connector) a task stands in for, else null"}
 
 
 class DefinitionSchema(Schema):
@@ -32,9 +17,8 @@ class DefinitionSchema(Schema):
     resource_name = fields.String(dump_only=True)
     dialect = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    external_tasks = fields.Function(lambda d: external_tasks_of(d.elements), dump_only=True,
-                                     metadata=_EXTERNAL_TASKS_DOC)
-    start_form = fields.Function(lambda d: start_form_of(d.elements), dump_only=True, metadata={
+    external_tasks = fields.List(fields.Dict(), dump_only=True, metadata=_EXTERNAL_TASKS_DOC)
+    start_form = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "the start event's form as a JSON Schema (camunda:formField or a Camunda form), or null; "
                        "/engine-rest/process-definition/{id}/submit-form checks starting data against it"})
 
@@ -55,8 +39,7 @@ class DeployedDefinitionSchema(Schema):
     key = fields.String()
     version = fields.Integer(allow_none=True)
     name = fields.String()
-    external_tasks = fields.Function(
-        lambda d: external_tasks_of(d["elements"] if isinstance(d, dict) else d.elements), metadata=_EXTERNAL_TASKS_DOC)
+    external_tasks = fields.List(fields.Dict(), metadata=_EXTERNAL_TASKS_DOC)
 
 
 class DeploymentSchema(Schema):

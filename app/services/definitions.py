@@ -11,6 +11,7 @@ from ..engine import BpmnRejected, RunSettings
 from ..errors import BpmnValidationError, NotFoundError
 from ..extensions import db
 from ..models import Deployment, DeploymentResource, ProcessDefinition
+from ..models.deployments import start_form_of
 from .context import Actor, engine
 from .pagination import Page, paginate
 from .transactions import write_transaction
@@ -46,10 +47,7 @@ class DefinitionInfo:
     @cached_property
     def start_form(self) -> dict:
         """The start event's form: {"form": JSON Schema, "form_key", "camunda_form"}, values None when absent."""
-        start = next((e for e in self.elements.values()
-                      if e.get("type") == "startEvent" and ("form" in e or "form_key" in e)), {})
-        return {"form": start.get("form"), "form_key": start.get("form_key"),
-                "camunda_form": start.get("camunda_form")}
+        return start_form_of(self.elements)
 
     @cached_property
     def initiator(self) -> str | None:
@@ -105,6 +103,13 @@ def validate(files: list[tuple[str, bytes]]) -> list:
         where = ", ".join(f"{k} {first[k]}" for k in ("file", "line", "element_id") if k in first)
         raise BpmnValidationError(
             f"{len(problems)} problem(s); first: {first['message']} ({where})", bpmn=problems) from None
+
+
+def dry_run(files: list[tuple[str, bytes]]) -> list[ProcessDefinition]:
+    """What deploying the files would define, without storing anything: unsaved definitions (no id, no
+    version); raises BpmnValidationError."""
+    return [ProcessDefinition(key=m.key, name=m.name, dialect=m.dialect, resource_name=m.file, elements=m.elements)
+            for m in validate(files)]
 
 
 def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None):

@@ -270,8 +270,7 @@ def _run(task: ExternalTask, event: str, worker_id: str, command, extra: dict | 
     except TaskNotReadyError as exc:
         raise ConflictError(f"external task {task.id} cannot go on: {exc}") from None
     except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays locked
-        raise TaskCompletionError(f"completing the external task failed, nothing changed: {exc.incident.message}",
-                                  bpmn={"element_id": exc.incident.element_id, "task": task.id}) from None
+        raise TaskCompletionError.of(exc.incident, task.id, "external task") from None
     step = Step(instance, SYSTEM)
     step.record(event, element_id=task.element_id, data={"worker": worker_id, "task_id": task.id, **(extra or {})})
     step.apply_outcome(info, wf, outcome)

@@ -226,11 +226,10 @@ def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -
                                                                     Incident.resolved_at.is_(None)).limit(1))
         step = Step(instance, actor)
         step.set_status("error" if open_incident else "running", reason)
-        if not open_incident:
-            info, wf = _load(instance)
-            if engine().runner.has_conditions(wf):  # variables may have changed while it was suspended
-                with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-                    step.apply_outcome(info, wf, engine().runner.advance(wf, effects))
+        if not open_incident and definition_info(instance.definition_id).settings.conditional:
+            info, wf = _load(instance)  # variables may have changed while it was suspended: conditions again
+            with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
+                step.apply_outcome(info, wf, engine().runner.advance(wf, effects))
         step.write()
     return instance
 
@@ -278,11 +277,10 @@ def update_variables(instance_id: str, changes: dict, actor: Actor) -> InstanceR
             raise ValidationError(str(exc)) from None
         step = Step(instance, actor)
         step.record("variables_updated", data=jsonable(changes))
-        runner = engine().runner
-        if instance.status == "running" and runner.has_conditions(wf):
+        if instance.status == "running" and info.settings.conditional:
             # Conditional events wait on the variables: they are evaluated again now.
             with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-                outcome = runner.advance(wf, effects)
+                outcome = engine().runner.advance(wf, effects)
             step.apply_outcome(info, wf, outcome)
             step.write()
             return instance

@@ -245,10 +245,7 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
     except TaskNotReadyError:
         raise ConflictError("task was completed by someone else") from None
     except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays open
-        incident = exc.incident
-        raise TaskCompletionError(
-            f"completing the task failed, nothing changed: {incident.message}",
-            bpmn={"element_id": incident.element_id, "line": incident.line, "task": task.id}) from None
+        raise TaskCompletionError.of(exc.incident, task.id) from None
     # Conditional on what the checks above saw: a claim that landed in
     # between wins, and this completion is refused.
     may_complete = HumanTask.state == "open"

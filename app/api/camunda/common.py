@@ -220,6 +220,11 @@ def camunda_time(moment: dt.datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
 
 
+def camunda_form_ref(form: dict | None) -> dict | None:
+    """Camunda's `camundaFormRef` of a deployed Camunda form (form-js JSON), None without one."""
+    return {"key": form["id"], "binding": "latest", "version": None} if form and form.get("id") else None
+
+
 # JSON Schema types of form fields → Camunda value types.
 _FORM_TYPES = {"boolean": "Boolean", "integer": "Long", "number": "Double", "string": "String",
                "object": "Json", "array": "Json"}

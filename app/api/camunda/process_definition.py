@@ -5,7 +5,9 @@ from ...errors import NotFoundError
 from ...schemas.camunda import DefinitionQuery, StartInstance
 from ...services import definitions as service
 from ...services import instances
-from .common import camunda_blueprint, count, current_actor, form_variables, json_body, plain_variables, query_args
+from .common import (
+    camunda_blueprint, camunda_form_ref, count, current_actor, form_variables, json_body, plain_variables, query_args,
+)
 from .process_instance import instance_dto
 
 blp = camunda_blueprint("process_definition", __name__)
@@ -142,9 +144,7 @@ def start_form_key_version(definition_id):
 
 
 def _start_form_dto(form: dict) -> dict:
-    camunda_form = form["camunda_form"] or {}
-    ref = {"key": camunda_form["id"], "binding": "latest", "version": None} if camunda_form.get("id") else None
-    return {"key": form["form_key"], "contextPath": None, "camundaFormRef": ref}
+    return {"key": form["form_key"], "contextPath": None, "camundaFormRef": camunda_form_ref(form["camunda_form"])}
 
 
 @blp.get("/process-definition/key/<key>/deployed-start-form")

@@ -6,7 +6,7 @@ from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuer
 from ...services import instances
 from ...services import tasks as service
 from .common import (
-    camunda_blueprint, camunda_time, count, current_actor, form_variables, json_body, plain_variables, query_args,
+    camunda_blueprint, camunda_form_ref, camunda_time, count, current_actor, form_variables, json_body, plain_variables, query_args,
     typed_variables,
 )
 
@@ -28,12 +28,7 @@ def task_dto(task) -> dict:
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
             "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
             "formKey": service.task_form_key(task),
-            "camundaFormRef": _form_ref(task), "tenantId": None}
-
-
-def _form_ref(task) -> dict | None:
-    form = service.task_camunda_form(task)
-    return {"key": form.get("id"), "binding": "latest", "version": None} if form and form.get("id") else None
+            "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)), "tenantId": None}
 
 
 def _page(query, per_page=None):
