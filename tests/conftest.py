@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import datetime as dt
+
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -91,6 +94,18 @@ def client(app):
 @pytest.fixture
 def make(app) -> Factories:
     return Factories(app)
+
+
+@pytest.fixture
+def clock():
+    """Time the test owns: frozen at the real now, moved with `clock.shift(timedelta)` or `clock.move_to(moment)`.
+
+    time-machine patches the clock for the whole process (the app's clock, SpiffWorkflow's timers,
+    token signatures, worker threads), so everything the test drives sees the same moment. Ask for
+    it before `admin` (or log in after it) so tokens are issued by the frozen clock.
+    """
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

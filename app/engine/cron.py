@@ -28,6 +28,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 
+from ..clock import utcnow
+
 _FIELDS = re.compile(r"^\S+(\s+\S+){4,6}$")
 _QUARTZ_DAY = re.compile(r"^(?P<first>\d+|[A-Za-z]{3})(?:-(?P<last>\d+|[A-Za-z]{3}))?"
                          r"(?P<suffix>L|#\d+)?(?:/(?P<step>\d+))?$")
@@ -110,7 +112,7 @@ def next_occurrence(expression: str, after: dt.datetime) -> dt.datetime:
 def problem(expression: str, now: dt.datetime | None = None) -> str | None:
     """Why `expression` cannot be scheduled, or None when it can."""
     try:
-        next_occurrence(expression, now or dt.datetime.now(dt.timezone.utc))
+        next_occurrence(expression, now or utcnow())
     except CronError as exc:
         return str(exc)
     return None
@@ -129,7 +131,7 @@ class CronTimerEventDefinition(CycleTimerEventDefinition):
 
     def cycle_complete(self, my_task):
         event_value = my_task._get_internal_data("event_value")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = utcnow()
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             if not looks_like_cron(expression):
@@ -153,7 +155,7 @@ class CronOnceTimerEventDefinition(TimerEventDefinition):
 
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = utcnow()
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             event_value = {"cron": expression.strip(), "next": next_occurrence(expression, now).isoformat()}

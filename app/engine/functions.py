@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
+from .. import clock
+
 
 @dataclass(frozen=True)
 class ScriptFunction:
@@ -54,12 +56,12 @@ class FunctionRegistry:
 
 def _now() -> dt.datetime:
     """The current time (UTC, timezone-aware)."""
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.utcnow()
 
 
 def _today() -> dt.date:
     """Today's date (UTC)."""
-    return _now().date()
+    return clock.today()
 
 
 def _parse_date(value: str) -> dt.date:

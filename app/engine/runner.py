@@ -23,6 +23,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from ..clock import utcnow
+
 from . import iomapping
 from .sandbox import ScriptError, check_storable
 from .scripting import SandboxScriptEngine
@@ -267,10 +269,6 @@ def _fire_conditions(wf: BpmnWorkflow) -> bool:
     return fired
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _visible(task) -> bool:
     return getattr(task.task_spec, "bpmn_id", None) is not None
 
@@ -285,7 +283,7 @@ class Runner:
     """Drives workflows with the sandboxed script engine and a step cap."""
 
     def __init__(self, script_engine: SandboxScriptEngine, max_steps: int = 1_000,
-                 clock: Callable[[], dt.datetime] = _utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow):
         self.script_engine = script_engine
         self.max_steps = max_steps
         self.clock = clock

@@ -6,14 +6,12 @@ import uuid
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from ..clock import utcnow  # noqa: F401 - the models' default timestamps
+
 
 def new_id() -> str:
     """An opaque identifier: 32 hex characters."""
     return uuid.uuid4().hex
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):

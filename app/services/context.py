@@ -1,11 +1,11 @@
 """What every service needs: who is acting, the engine, the clock."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import current_app
 
+from ..clock import utcnow  # noqa: F401 - services read the one clock through here
 from ..engine import Engine
 
 
@@ -23,7 +23,3 @@ SYSTEM = Actor("system", (), True)
 
 def engine() -> Engine:
     return current_app.extensions["stagecoach.engine"]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

@@ -6,9 +6,10 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from .. import clock
 from ..errors import AuthenticationError, ConflictError, ValidationError
 from ..extensions import db
 from ..models import Group, User
@@ -29,8 +30,15 @@ def _hasher() -> PasswordHasher:
     return hasher
 
 
+class _ClockSigner(TimestampSigner):
+    """Tokens carry their issue time from the app's clock, and their age is read from it too."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.timestamp())
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT, signer=_ClockSigner)
 
 
 def create_user(username: str, password: str, groups: list[str] | tuple = (), is_admin: bool = False, *,

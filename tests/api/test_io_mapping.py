@@ -8,8 +8,9 @@ import json
 import time_machine
 
 from ..factories import fixture
+from ..timing import iso, next_at
 
-NINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
+NINE = next_at(9)
 START = {"order": {"total": 100}, "manager": "mia", "customer": {"name": "Ada"}, "note": "keep me"}
 
 
@@ -170,7 +171,7 @@ def test_a_failure_after_async_after_is_retried_without_redoing_the_task(app, ad
 
         assert fire() == {"done": 0, "failed": 0, "retried": 1}
         [job] = admin.get("/api/v1/jobs").get_json()["items"]
-        assert job["due_at"] == "2026-11-25T09:01:00.001000+00:00"  # PT1M, the cycle of "reserve"
+        assert job["due_at"] == iso(NINE + dt.timedelta(minutes=1, milliseconds=1))  # PT1M, the cycle of "reserve"
         assert admin.instance(started["id"])["incidents"] == []
 
         clock.shift(dt.timedelta(minutes=1, milliseconds=1))

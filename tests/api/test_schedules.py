@@ -8,8 +8,14 @@ import time_machine
 from app.services.jobs import run_due_jobs
 
 from ..factories import ApiClient, fixture
+from ..timing import iso, next_at
 
-NINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
+NINE = next_at(9)  # on the hour, so the hourly cycle falls on whole hours
+
+
+def _login(app) -> ApiClient:
+    """The admin, logged in by the travelled clock."""
+    return ApiClient.login(app, "admin", "admin-password")
 
 
 def _fire(app):
@@ -26,13 +32,14 @@ def _ticks(admin, instance_id):
     return sum(1 for h in history if h["type"] == "element_left" and h["element_id"] == "tick")
 
 
-def test_deploying_a_timer_start_process_schedules_it_and_its_cycle_runs_it_each_time(app, admin):
+def test_deploying_a_timer_start_process_schedules_it_and_its_cycle_runs_it_each_time(app):
     with time_machine.travel(NINE, tick=False) as clock:
+        admin = _login(app)
         admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
         [instance] = _scheduled(admin)
         assert instance["status"] == "running" and _ticks(admin, instance["id"]) == 0
         jobs = admin.get("/api/v1/jobs").get_json()["items"]
-        assert [j["due_at"] for j in jobs] == ["2026-11-25T10:00:00+00:00"]
+        assert [j["due_at"] for j in jobs] == [iso(NINE + dt.timedelta(hours=1))]
 
         assert _fire(app)["done"] == 0  # not yet due
         clock.shift(dt.timedelta(hours=1))
@@ -47,12 +54,13 @@ def test_deploying_a_timer_start_process_schedules_it_and_its_cycle_runs_it_each
         assert admin.instance(instance["id"])["status"] == "completed"
         clock.shift(dt.timedelta(hours=5))
         assert _fire(app)["done"] == 0
-        admin = ApiClient.login(app, "admin", "admin-password")  # tokens expire as time passes
+        admin = _login(app)  # tokens expire as time passes
         assert admin.get("/api/v1/jobs").get_json()["total"] == 0
 
 
-def test_a_new_version_replaces_the_waiting_schedule(app, admin, tmp_path):
+def test_a_new_version_replaces_the_waiting_schedule(app, tmp_path):
     with time_machine.travel(NINE, tick=False):
+        admin = _login(app)
         admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
         [old] = _scheduled(admin)
         changed = tmp_path / "scheduled_hourly.bpmn"
@@ -63,7 +71,7 @@ def test_a_new_version_replaces_the_waiting_schedule(app, admin, tmp_path):
         assert instances[old["id"]]["status"] == "cancelled"
         [new] = [i for i in instances.values() if i["id"] != old["id"]]
         assert new["status"] == "running"
-        assert [j["due_at"] for j in admin.get("/api/v1/jobs").get_json()["items"]] == ["2026-11-25T11:00:00+00:00"]
+        assert [j["due_at"] for j in admin.get("/api/v1/jobs").get_json()["items"]] == [iso(NINE + dt.timedelta(hours=2))]
 
 
 def test_redeploying_the_same_schedule_starts_nothing_new(admin):
@@ -72,18 +80,19 @@ def test_redeploying_the_same_schedule_starts_nothing_new(admin):
     assert len(_scheduled(admin)) == 1
 
 
-def test_the_schedule_survives_a_restart(app, admin, database_url):
+def test_the_schedule_survives_a_restart(app, database_url):
     from app import create_app
 
     from ..conftest import make_config
 
     with time_machine.travel(NINE, tick=False) as clock:
+        admin = _login(app)
         admin.deploy(fixture("events", "scheduled_hourly.bpmn"))
         [instance] = _scheduled(admin)
         restarted = create_app(make_config(database_url))
         clock.shift(dt.timedelta(hours=1, milliseconds=1))
         assert _fire(restarted)["done"] == 1
-        assert _ticks(ApiClient.login(restarted, "admin", "admin-password"), instance["id"]) == 1
+        assert _ticks(_login(restarted), instance["id"]) == 1
 
 
 def test_a_cron_cycle_that_cannot_be_scheduled_is_refused_with_what_to_write_instead(admin):
