@@ -15,8 +15,8 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
-from .parser import (BpmnRejected, ProcessModel, parse_deployment, resolve_assignment, resolve_candidates,
-                     resolve_due_date, resolve_priority)
+from .parser import BpmnRejected, ProcessModel, parse_deployment
+from .resolvers import resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
 from .runner import (NO_EFFECTS, Incident, OpenTask, Outcome, Runner, RunSettings, TaskCompletionError, TaskEffects,
                      TaskNotReadyError)
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError

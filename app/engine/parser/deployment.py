@@ -1,0 +1,172 @@
+"""Deploying: from the uploaded files of a deployment to runnable, validated process models.
+
+`parse_deployment` reads every file (`reading`), checks and rewrites each diagram (`checks`, `rewrite`),
+parses the diagrams of each dialect together with the deployment's decision tables, in SpiffWorkflow's
+Camunda parser (`tasks`) or its SpiffWorkflow one, reads each process's element metadata (`metadata`,
+`forms`) and checks that its spec can be stored. All problems of all files are collected before
+`BpmnRejected` is raised.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from .. import conditional
+from ..sandbox import Sandbox
+from ..serializer import SERIALIZERS
+from ..xml import Problem
+from .checks import (_check_cron_cycles, _check_event_references, _check_expressions, _check_references,
+                     _check_service_tasks, _check_unsupported, _no_executable_process, _problem_from)
+from .metadata import _elements
+from .reading import BPMN_NS, _File, _first_line, _read
+from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
+                      _read_loop_collections, _resolve_qualified_references, _split_implicit_forks,
+                      _translate_expressions, _use_cron_timers)
+from .tasks import _StagecoachCamundaParser
+
+
+class BpmnRejected(Exception):
+    """The deployment cannot run; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass
+class ProcessModel:
+    """One executable process, ready to store as a definition version."""
+
+    key: str
+    name: str
+    file: str
+    dialect: str
+    spec: object
+    subprocess_specs: dict
+    elements: dict[str, dict]
+    content_hash: str
+
+
+def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[ProcessModel]:
+    """Parse and validate a deployment as a whole.
+
+    Args:
+        files: (file name, content) pairs: .bpmn/.xml diagrams, .dmn decision
+            tables and .json form schemas.
+        sandbox: compiles scripts and conditions to check them.
+
+    Raises:
+        BpmnRejected: with every problem found in every file.
+    """
+    if not files:
+        raise BpmnRejected([Problem("", "no files in the deployment")])
+    loaded = [_load(name, content) for name, content in files]
+    problems = [p for f in loaded for p in f.problems]
+    forms = {Path(f.name).name: f for f in loaded if f.kind in ("json", "form") and not f.problems}
+    forms.update({f"id:{f.form_id}": f for f in loaded if f.kind == "form" and not f.problems and f.form_id})
+    diagrams = [f for f in loaded if f.kind == "bpmn" and not f.problems]
+    decisions = [f for f in loaded if f.kind == "dmn" and not f.problems]
+
+    models: list[ProcessModel] = []
+    for dialect in ("camunda", "spiff"):
+        group = [f for f in diagrams if f.dialect == dialect]
+        if group:
+            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
+    if not problems and not models:
+        problems.extend(_no_executable_process(diagrams, files))
+    if problems:
+        raise BpmnRejected(problems)
+    return models
+
+
+def _load(name: str, content: bytes) -> _File:
+    """Read one upload; a BPMN diagram is then checked and rewritten into what SpiffWorkflow parses."""
+    f, diagram = _read(name, content)
+    if not diagram:
+        return f
+    _resolve_qualified_references(f.root)
+    _check_references(f)
+    _check_event_references(f)
+    _check_cron_cycles(f)
+    _adopt_activiti_namespace(f.root)
+    _read_loop_collections(f)
+    if f.problems:
+        return f
+    _split_implicit_forks(f.root)
+    _add_implicit_starts(f.root)
+    _quote_iso_timers(f.root)
+    _translate_expressions(f.root)
+    f.dialect = _dialect_of(f.root)
+    return f
+
+
+def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[ProcessModel]:
+    parser = _StagecoachCamundaParser() if dialect == "camunda" else SpiffBpmnParser(validator=None)
+    parser.validator = None
+    models = []
+    files_ok = []
+    for d in decisions:
+        try:
+            parser.add_dmn_xml(d.root, filename=d.name)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_problem_from(exc, d))
+    refused: set[str] = set()  # files with elements SpiffWorkflow cannot run: its own errors on them are noise
+    for f in group:
+        if _check_service_tasks(f, dialect, problems) + _check_unsupported(f, problems):
+            refused.add(f.name)
+        try:
+            parser.add_bpmn_xml(f.root, filename=f.name)
+            files_ok.append(f)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            if f.name not in refused:
+                problems.append(_problem_from(exc, f))
+        except Exception as exc:  # SpiffWorkflow's parsers raise bare errors on some models
+            if f.name not in refused:
+                problems.append(Problem(f.name, f"cannot be read: {type(exc).__name__}: {exc}"))
+    dmn_bytes = b"".join(d.content for d in sorted(decisions, key=lambda d: d.name))
+    for f in group:
+        if f not in files_ok and f.name not in refused:
+            continue
+        before = len(problems)
+        _check_expressions(f, sandbox, problems)
+        processes = [p for p in f.root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+        for process in processes:
+            key = process.get("id")
+            elements, form_files = _elements(f, process, forms, problems)
+            if f.name in refused:
+                continue
+            try:
+                spec = parser.get_spec(key)
+                subprocess_specs = parser.get_subprocess_specs(key)
+                _use_cron_timers([spec, *subprocess_specs.values()])
+                conditional.adopt([spec, *subprocess_specs.values()])
+            except (ValidationException, SpiffWorkflowException) as exc:
+                problems.append(_problem_from(exc, f))
+                continue
+            except Exception as exc:  # SpiffWorkflow raises bare errors on some malformed models
+                problems.append(Problem(f.name, f"cannot build process {key}: {type(exc).__name__}: {exc}",
+                                        process.sourceline, key, "process"))
+                continue
+            if len(problems) > before:
+                continue
+            try:
+                SERIALIZERS[dialect].dump_spec(spec, subprocess_specs)
+            except Exception as exc:  # an element the engine parsed but cannot store
+                problems.append(Problem(f.name, f"process {key} uses an element Stagecoach cannot run yet "
+                                                f"({type(exc).__name__}: {_first_line(exc)})",
+                                        process.sourceline, key, "process"))
+                continue
+            digest = hashlib.sha256(f.content)
+            for name in sorted(form_files):
+                digest.update(forms[name].content)
+            digest.update(dmn_bytes)
+            models.append(ProcessModel(
+                key=key, name=process.get("name") or key, file=f.name, dialect=dialect,
+                spec=spec, subprocess_specs=subprocess_specs, elements=elements,
+                content_hash=digest.hexdigest()))
+    return models

@@ -1,0 +1,117 @@
+"""SpiffWorkflow task parsers of the Camunda dialect.
+
+`_StagecoachCamundaParser` is SpiffWorkflow's CamundaParser with more OVERRIDE_PARSER_CLASSES: service,
+business rule and send tasks and message throw and end events become script tasks or `ExternalTask`s as
+`implementation` decides, and send and receive tasks carry Camunda's message definition, the only one
+SpiffWorkflow's Camunda serializer stores.
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
+                                               ServiceTask)
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaEventDefinitionParser,
+                                                        CamundaIntermediateThrowEventParser)
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
+
+from ..serializer import ExternalTask
+from .implementation import _in_process_script, _is_external
+from .reading import BPMN_NS, CAMUNDA_NS
+
+
+class _ServiceTaskParser(CamundaTaskParser):
+    """Service, send and business rule tasks of the Camunda dialect.
+
+    A task run outside the engine (camunda:type="external", zeebe:taskDefinition, Java code named by
+    camunda:class / delegateExpression / expression, or a camunda:connector) is an `ExternalTask`, held by
+    the server until a worker completes it. A camunda:expression that translates to sandbox Python runs in
+    the engine instead, as a script task (same id, name and line). A business rule task with
+    camunda:decisionRef stays a DMN task; anything else keeps SpiffWorkflow's spec."""
+
+    def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
+        self.script = _in_process_script(node)
+        if self.script is not None:
+            spec_class = ScriptTask
+        elif _is_external(node):
+            spec_class = ExternalTask
+        super().__init__(process_parser, spec_class, node, nsmap, lane)
+
+    def create_task(self):
+        if self.script is not None:
+            return self.spec_class(self.spec, self.bpmn_id, script=self.script, **self.bpmn_attributes)
+        if self.spec_class is BusinessRuleTask:
+            return BusinessRuleTaskParser.create_task(self)
+        return super().create_task()
+
+    @staticmethod
+    def get_decision_ref(node):
+        """The DMN decision of a business rule task, None without one (SpiffWorkflow asks before parsing)."""
+        return node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+
+
+def _send_task_parser(process_parser, spec_class, node, nsmap=None, lane=None):
+    """A send task run by Java code or a worker is an external task; a plain one throws its message."""
+    if _in_process_script(node) is None and not _is_external(node):
+        return _PLAIN_SEND_TASK[0](process_parser, spec_class, node, nsmap, lane)
+    return _ServiceTaskParser(process_parser, spec_class, node, nsmap, lane)
+
+
+def _message_throw_parser(base):
+    """An intermediate throw or end event whose message is sent by Java code (camunda:class,
+    delegateExpression or expression on its messageEventDefinition) is an external task too."""
+
+    class _Parser(base):
+        def __init__(self, process_parser, spec_class, node, nsmap=None, lane=None):
+            self.external = _is_external(node)
+            super().__init__(process_parser, ExternalTask if self.external else spec_class, node, nsmap, lane)
+
+        def create_task(self):
+            if self.external:
+                return ExternalTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+            return _without_payload(super().create_task())
+
+    _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
+    return _Parser
+
+
+class _CamundaSendTaskParser(CamundaEventDefinitionParser, SendTaskParser):
+    """A send task of the Camunda dialect, with Camunda's message definition (SpiffWorkflow's Camunda
+    serializer stores no other: the plain one made every receive or send task unstorable)."""
+
+    def create_task(self):
+        return _without_payload(SendTaskParser.create_task(self))
+
+
+class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    """A receive task of the Camunda dialect, with Camunda's message definition (see above)."""
+
+    def create_task(self):
+        return ReceiveTaskParser.create_task(self)
+
+
+_PLAIN_SEND_TASK = (_CamundaSendTaskParser, SendTask)
+
+
+def _without_payload(task_spec):
+    """A Camunda message thrown without camunda:expression carries no payload: SpiffWorkflow evaluates the
+    missing expression and fails ("Error evaluating expression 'None'") when the event is thrown."""
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(definition, CamundaMessageEventDefinition) and definition.expression is None:
+        definition.expression = "None"
+    return task_spec
+
+
+class _StagecoachCamundaParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
+        f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
+        f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
+        f"{{{BPMN_NS}}}receiveTask": (_CamundaReceiveTaskParser, ReceiveTask),
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (_message_throw_parser(CamundaIntermediateThrowEventParser),
+                                                 IntermediateThrowEvent),
+        f"{{{BPMN_NS}}}endEvent": (_message_throw_parser(CamundaEndEventParser), EndEvent),
+    }
