@@ -10,6 +10,7 @@ import time_machine
 from config import TestConfig
 
 from ..factories import ApiClient, assert_problem, fixture
+from ..timing import next_at
 
 MODULES = "/api/v1/modules"
 BINDINGS = "/api/v1/bindings"
@@ -668,7 +669,9 @@ def test_a_script_creates_a_crm_task_for_the_owner_and_adds_a_note(app, admin, m
     bind(admin, module="Leads", event="create", process_key="crm_welcome_lead")
     make.user("sam")
 
-    with time_machine.travel(dt.datetime(2031, 5, 6, 23, 30, tzinfo=dt.timezone.utc), tick=False):
+    late_evening = next_at(23, 30)  # half an hour before midnight, UTC: the due date counts UTC days
+    due_date = (late_evening.date() + dt.timedelta(days=2)).isoformat()  # the UTC day two days on
+    with time_machine.travel(late_evening, tick=False):
         sam = ApiClient.login(app, "sam", "secret")
         boss = ApiClient.login(app, "admin", TestConfig.ADMIN_PASSWORD)
         lead = create(sam, "Leads", last_name="Lee")
@@ -681,10 +684,10 @@ def test_a_script_creates_a_crm_task_for_the_owner_and_adds_a_note(app, admin, m
     instance_id = instances_of(admin, "Leads", lead["id"])[0]["id"]
     assert (task["subject"], task["owner"], task["status"]) == ("Call Lee", "sam", "open")
     assert (task["record_id"], task["module"], task["instance_id"]) == (lead["id"], "Leads", instance_id)
-    assert task["due_date"] == "2031-05-08"
+    assert task["due_date"] == due_date
     assert not_mine["total"] == 0 and [t["id"] for t in by_record["items"]] == [task["id"]]
     [created] = [e for e in events if e["type"] == "task_created"]
     assert created["data"] == {"task_id": task["id"], "subject": "Call Lee", "owner": "sam",
-                               "due_date": "2031-05-08"}
+                               "due_date": due_date}
     [note] = [e for e in events if e["type"] == "note"]
     assert note["data"] == {"text": "Welcome call planned for Lee"} and note["instance_id"] == instance_id

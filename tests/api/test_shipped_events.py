@@ -20,11 +20,12 @@ import time_machine
 from config import TestConfig
 
 from ..factories import ApiClient, assert_problem, shipped
+from ..timing import next_at
 
 FOLDERS = ("zylker", "journeys", "cadences", "rules", "sla")  # zylker first: it declares Trips
 MANIFEST = "stagecoach.json"
 DEPLOYABLE = {".bpmn", ".dmn", ".json"}
-START = dt.datetime(2031, 3, 3, 9, 0, tzinfo=dt.UTC)  # a Monday, 09:00 UTC
+START = next_at(9, weekday=0)  # the next Monday, 09:00 UTC
 
 # username: (groups, email, manager)
 USERS = {
@@ -171,7 +172,13 @@ def human_tasks(w: World, instance_id: str, state: str = "open") -> list[dict]:
 
 
 def day(n: int) -> str:
+    """The date n days after START."""
     return (START + dt.timedelta(days=n)).date().isoformat()
+
+
+def midnight(n: int) -> dt.datetime:
+    """The start (00:00 UTC) of the day n days after START."""
+    return dt.datetime.combine(START.date() + dt.timedelta(days=n), dt.time(), tzinfo=dt.UTC)
 
 
 # -- Zylker Travels customer journey ---------------------------------------------------------------
@@ -234,18 +241,18 @@ def test_an_opened_email_and_a_survey_answer_make_a_contact_and_a_trip_and_issue
     assert [m["day"] for m in outbox(world, enquiry["id"])] == [0]
 
     message(world, "survey_answered", business_key=enquiry["id"],
-            variables={"destination": "Lisbon", "travel_date": "2031-04-20"})
+            variables={"destination": "Lisbon", "travel_date": day(48)})
     customer = record(world.admin, "WebEnquiries", enquiry["id"])
     assert customer["owner"] == "zeno"
     assert (customer["journey_stage"], customer["destination"], customer["travel_date"]) == (
-        "Customer", "Lisbon", "2031-04-20")
+        "Customer", "Lisbon", day(48))
     [contact] = find(world.admin, "Contacts", email="ana@example.com")
     assert contact["id"] == customer["contact"]
     assert (contact["first_name"], contact["last_name"], contact["phone"], contact["owner"]) == (
         "Ana", "Lima", "+351 21 000 0000", "zeno")
     trip = record(world.admin, "Trips", customer["trip_id"])
     assert (trip["trip_name"], trip["destination"], trip["travel_date"], trip["owner"]) == (
-        "Lima: Lisbon", "Lisbon", "2031-04-20", "zeno")
+        "Lima: Lisbon", "Lisbon", day(48), "zeno")
     assert notes(world, "WebEnquiries", enquiry["id"]) == [
         "Opened the welcome email: waiting for the survey answer.",
         f"Answered the survey (Lisbon): converted to a contact, trip {trip['id']} created."]
@@ -271,8 +278,8 @@ def test_an_opened_email_and_a_survey_answer_make_a_contact_and_a_trip_and_issue
     assert [(t["subject"], t["owner"], t["due_date"]) for t in tasks] == [("Trip issue: Lima in Lisbon",
                                                                             "zylker_support", day(44))] * 2
 
-    # aftercare ends 14 days after the travel date
-    world.advance_to(dt.datetime(2031, 5, 3, 23, 59, tzinfo=dt.UTC))
+    # aftercare ends 14 days after the travel date, at midnight UTC
+    world.advance_to(midnight(48 + 14) - dt.timedelta(minutes=1))
     assert world.admin.instance(journey["id"])["status"] == "running"
     world.advance(minutes=1)
     assert world.admin.instance(journey["id"])["status"] == "completed"

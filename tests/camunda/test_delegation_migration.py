@@ -14,8 +14,9 @@ from flask_migrate import upgrade
 from app import create_app
 
 from ..conftest import make_config
+from ..timing import real_now
 
-NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+NOW = real_now().replace(microsecond=0) - dt.timedelta(days=1)  # rows written the day before the upgrade
 
 
 def _task(task_id: str, assignee: str | None, state: str = "open") -> dict:

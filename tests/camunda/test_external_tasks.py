@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-import time_machine
 from werkzeug.serving import make_server
 
 from app.extensions import db
@@ -110,24 +109,22 @@ def test_a_worker_that_does_not_hold_the_lock_is_refused(rest):
                          404, "InvalidRequestException")
 
 
-def test_failures_count_retries_down_to_an_incident(app, rest):
+def test_failures_count_retries_down_to_an_incident(app, clock, rest):
     instance = rest.start("external_charge")
-    start = dt.datetime.now(dt.timezone.utc)
-    with time_machine.travel(start, tick=False) as clock:
-        for retries in (2, 1):
-            [task] = fetch(rest)
-            rest.ok(rest.post(f"/external-task/{task['id']}/failure", json={
-                "workerId": "worker-1", "errorMessage": "gateway down", "errorDetails": "trace",
-                "retries": retries, "retryTimeout": 10_000}), 204)
-            assert fetch(rest) == []  # not before the retry timeout
-            clock.shift(dt.timedelta(seconds=11))
+    for retries in (2, 1):
         [task] = fetch(rest)
-        assert task["retries"] == 1
-        assert task["errorMessage"] == "gateway down"
         rest.ok(rest.post(f"/external-task/{task['id']}/failure", json={
-            "workerId": "worker-1", "errorMessage": "card service gone", "retries": 0}), 204)
-        clock.shift(dt.timedelta(minutes=5))
-        assert fetch(rest) == []
+            "workerId": "worker-1", "errorMessage": "gateway down", "errorDetails": "trace",
+            "retries": retries, "retryTimeout": 10_000}), 204)
+        assert fetch(rest) == []  # not before the retry timeout
+        clock.shift(dt.timedelta(seconds=11))
+    [task] = fetch(rest)
+    assert task["retries"] == 1
+    assert task["errorMessage"] == "gateway down"
+    rest.ok(rest.post(f"/external-task/{task['id']}/failure", json={
+        "workerId": "worker-1", "errorMessage": "card service gone", "retries": 0}), 204)
+    clock.shift(dt.timedelta(minutes=5))
+    assert fetch(rest) == []
 
     assert instance_status(app, instance["id"]) == "error"
     [incident] = rest.ok(rest.get(f"/incident?processInstanceId={instance['id']}"))
@@ -151,24 +148,22 @@ def test_an_instance_retried_after_the_incident_gives_the_task_to_workers_again(
         db.session.remove()
 
 
-def test_extend_lock_and_unlock(rest):
+def test_extend_lock_and_unlock(clock, rest):
     rest.start("external_charge")
-    start = dt.datetime.now(dt.timezone.utc)
-    with time_machine.travel(start, tick=False) as clock:
-        [task] = fetch(rest, topics=[{"topicName": "charge-card", "lockDuration": 1000}])
-        rest.ok(rest.post(f"/external-task/{task['id']}/extendLock",
-                          json={"workerId": "worker-1", "newDuration": 60_000}), 204)
-        clock.shift(dt.timedelta(seconds=30))
-        assert fetch(rest, worker="worker-2") == []  # still locked by the extension
-        assert_camunda_error(rest.post(f"/external-task/{task['id']}/extendLock",
-                                       json={"workerId": "worker-2", "newDuration": 1000}),
-                             400, "BadUserRequestException")
-        rest.ok(rest.post(f"/external-task/{task['id']}/unlock"), 204)
-        [again] = fetch(rest, worker="worker-2")
-        assert again["id"] == task["id"] and again["workerId"] == "worker-2"
-        clock.shift(dt.timedelta(minutes=2))
-        [expired] = fetch(rest, worker="worker-3")  # a lock that expired frees the task
-        assert expired["workerId"] == "worker-3"
+    [task] = fetch(rest, topics=[{"topicName": "charge-card", "lockDuration": 1000}])
+    rest.ok(rest.post(f"/external-task/{task['id']}/extendLock",
+                      json={"workerId": "worker-1", "newDuration": 60_000}), 204)
+    clock.shift(dt.timedelta(seconds=30))
+    assert fetch(rest, worker="worker-2") == []  # still locked by the extension
+    assert_camunda_error(rest.post(f"/external-task/{task['id']}/extendLock",
+                                   json={"workerId": "worker-2", "newDuration": 1000}),
+                         400, "BadUserRequestException")
+    rest.ok(rest.post(f"/external-task/{task['id']}/unlock"), 204)
+    [again] = fetch(rest, worker="worker-2")
+    assert again["id"] == task["id"] and again["workerId"] == "worker-2"
+    clock.shift(dt.timedelta(minutes=2))
+    [expired] = fetch(rest, worker="worker-3")  # a lock that expired frees the task
+    assert expired["workerId"] == "worker-3"
 
 
 def test_a_bpmn_error_goes_to_the_error_boundary_event(rest):

@@ -19,10 +19,11 @@ from app.services import external_tasks as service
 from config import TestConfig
 
 from ..factories import fixture
+from ..timing import real_now
 from .test_rest import Camunda, assert_camunda_error
 
 UTC = dt.timezone.utc
-T0 = dt.datetime(2029, 6, 1, 8, 0, tzinfo=UTC)
+T0 = real_now().replace(microsecond=0) - dt.timedelta(hours=1)  # the creation times written are an hour old
 TOPIC = {"topicName": "charge-card", "lockDuration": 60_000}
 
 

@@ -5,9 +5,12 @@ rows, so every filter is asserted by the tasks it leaves out and every sort
 by the exact order of ids:
 
     task  name    priority      due               follow-up         assignee  created
-    a     Beta    10            2030-01-01 10:00  2030-01-05        alice     t0
-    b     alpha   none (= 50)   none              2030-01-02        none      t0 + 1 min
-    c     Gamma   90            2030-01-03        none              bob       t0 + 2 min
+    a     Beta    10            day 1, 10:00      day 5             alice     t0
+    b     alpha   none (= 50)   none              day 2             none      t0 + 1 min
+    c     Gamma   90            day 3             none              bob       t0 + 2 min
+
+Day n is n days after today, at midnight UTC (the real today: the dates are ahead of
+every task, as a due date is); t0 is an hour ago.
 """
 from __future__ import annotations
 
@@ -21,10 +24,26 @@ from app.models import HumanTask
 from config import TestConfig
 
 from ..factories import fixture
+from ..timing import real_now
 from .test_rest import Camunda, assert_camunda_error
 
 UTC = dt.timezone.utc
-T0 = dt.datetime(2029, 6, 1, 8, 0, tzinfo=UTC)
+TODAY = dt.datetime.combine(real_now().date(), dt.time(), tzinfo=UTC)
+T0 = real_now().replace(microsecond=0) - dt.timedelta(hours=1)
+
+
+def day(n: int, hour: int = 0) -> dt.datetime:
+    """Day n of the module docstring, at `hour` UTC."""
+    return TODAY + dt.timedelta(days=n, hours=hour)
+
+
+def camunda(moment: dt.datetime, offset: str = "+0000") -> str:
+    """`moment` as a Camunda date parameter written in the zone `offset` (+hhmm), or Z."""
+    if offset == "Z":
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign = 1 if offset[0] == "+" else -1
+    zone = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S.000") + offset
 
 
 def set_task(app, task_id: str, **values) -> None:
@@ -48,12 +67,12 @@ def tasks(app, rest) -> dict[str, str]:
         instance = rest.start("three_tasks")
         [task] = rest.ok(rest.get(f"/task?processInstanceId={instance['id']}"))
         ids[name] = task["id"]
-    set_task(app, ids["a"], name="Beta", priority=10, due_at=dt.datetime(2030, 1, 1, 10, tzinfo=UTC),
-             follow_up_at=dt.datetime(2030, 1, 5, tzinfo=UTC), assignee="alice", created_at=T0)
+    set_task(app, ids["a"], name="Beta", priority=10, due_at=day(1, 10),
+             follow_up_at=day(5), assignee="alice", created_at=T0)
     set_task(app, ids["b"], name="alpha", priority=None, due_at=None,
-             follow_up_at=dt.datetime(2030, 1, 2, tzinfo=UTC), assignee=None,
+             follow_up_at=day(2), assignee=None,
              created_at=T0 + dt.timedelta(minutes=1))
-    set_task(app, ids["c"], name="Gamma", priority=90, due_at=dt.datetime(2030, 1, 3, tzinfo=UTC),
+    set_task(app, ids["c"], name="Gamma", priority=90, due_at=day(3),
              follow_up_at=None, assignee="bob", created_at=T0 + dt.timedelta(minutes=2))
     return ids
 
@@ -84,23 +103,23 @@ def test_tasks_are_filtered_by_priority(rest, tasks, query, expected):
 
 
 @pytest.mark.parametrize("query, expected", [
-    ({"dueBefore": "2030-01-02T00:00:00.000+0000"}, {"a"}),
-    ({"dueAfter": "2030-01-02T00:00:00.000+0000"}, {"c"}),
-    ({"dueDate": "2030-01-01T12:00:00.000+0200"}, {"a"}),  # the same moment as 10:00 UTC
+    ({"dueBefore": camunda(day(2))}, {"a"}),
+    ({"dueAfter": camunda(day(2))}, {"c"}),
+    ({"dueDate": camunda(day(1, 10), "+0200")}, {"a"}),  # 12:00 at +02:00, the same moment as 10:00 UTC
     ({"withoutDueDate": "true"}, {"b"}),
     ({"withoutDueDate": "false"}, {"a", "b", "c"}),
-    ({"followUpBefore": "2030-01-03T00:00:00.000+0000"}, {"b"}),
-    ({"followUpAfter": "2030-01-03T00:00:00.000+0000"}, {"a"}),
-    ({"followUpDate": "2030-01-02T00:00:00.000+0000"}, {"b"}),
-    ({"followUpBeforeOrNotExistent": "2030-01-03T00:00:00.000+0000"}, {"b", "c"}),
-    ({"dueBefore": "2030-01-04T00:00:00Z", "dueAfter": "2030-01-02T00:00:00Z"}, {"c"}),
+    ({"followUpBefore": camunda(day(3))}, {"b"}),
+    ({"followUpAfter": camunda(day(3))}, {"a"}),
+    ({"followUpDate": camunda(day(2))}, {"b"}),
+    ({"followUpBeforeOrNotExistent": camunda(day(3))}, {"b", "c"}),
+    ({"dueBefore": camunda(day(4), "Z"), "dueAfter": camunda(day(2), "Z")}, {"c"}),
 ])
 def test_tasks_are_filtered_by_due_and_follow_up_dates(rest, tasks, query, expected):
     assert set(found(rest, tasks, **query)) == expected
 
 
 def test_a_date_whose_plus_sign_was_not_escaped_in_the_url_is_still_read(rest, tasks):
-    response = rest.get("/task?dueBefore=2030-01-02T00:00:00.000+0000")  # `+` arrives as a space
+    response = rest.get(f"/task?dueBefore={camunda(day(2))}")  # `+` arrives as a space
     assert [t["id"] for t in rest.ok(response)] == [tasks["a"]]
 
 
@@ -114,7 +133,7 @@ def test_tasks_are_filtered_by_whether_they_are_assigned(rest, tasks, query, exp
 
 
 def test_post_filters_in_the_body_and_counts_the_same_way(rest, tasks):
-    body = {"minPriority": 50, "dueAfter": "2030-01-02T00:00:00.000+0000"}
+    body = {"minPriority": 50, "dueAfter": camunda(day(2))}
     assert posted(rest, tasks, body) == ["c"]
     assert rest.ok(rest.post("/task/count", json=body)) == {"count": 1}
     assert rest.ok(rest.post("/task/count", json={"unassigned": True})) == {"count": 1}

@@ -4,7 +4,9 @@ boundary events.
 The next due time comes from croniter and sits where SpiffWorkflow keeps an ISO cycle's (`event_value["next"]`),
 so `Outcome.waits` reports it. A start event and a non-interrupting boundary event fire at every occurrence; an
 intermediate catch event and an interrupting boundary event fire once. The clock is moved with time-machine
-(SpiffWorkflow reads it itself); every scenario runs straight and with a save/restore round trip before each step.
+(SpiffWorkflow reads it itself) to the next Monday 09:01 after the real now; every scenario runs straight and with
+a save/restore round trip before each step. The pure `next_occurrence(expression, after)` cases read no clock, so
+they name their calendar dates.
 """
 from __future__ import annotations
 
@@ -16,14 +18,22 @@ import time_machine
 from app.engine import BpmnRejected, Engine
 from app.engine.cron import CronError, CronTimerEventDefinition, next_occurrence
 
+from ..timing import next_at
+
 UTC = dt.timezone.utc
-MONDAY_0901 = dt.datetime(2031, 3, 3, 9, 1, tzinfo=UTC)  # Monday 3 March 2031, 09:01 UTC
+MONDAY_0901 = next_at(9, 1, weekday=0)  # the next Monday, 09:01 UTC: where the run scenarios start
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">"""
 
 
 def at(hour: int, minute: int, second: int = 0, day: int = 3) -> dt.datetime:
+    """A moment of March 2031 (the 3rd is a Monday), for the pure expression cases only."""
     return dt.datetime(2031, 3, day, hour, minute, second, tzinfo=UTC)
+
+
+def monday(hour: int, minute: int, second: int = 0) -> dt.datetime:
+    """A moment of MONDAY_0901's day, for the run scenarios."""
+    return MONDAY_0901.replace(hour=hour, minute=minute, second=second)
 
 
 # -- the expressions ----------------------------------------------------------------------------------------------
@@ -169,60 +179,60 @@ def test_a_cron_start_event_runs_the_process_at_every_occurrence(roundtrip):
         run.track()
         first_due = run.due()
 
-        clock.move_to(at(9, 5))  # due means strictly before now
+        clock.move_to(monday(9, 5))  # due means strictly before now
         run.fire()
         run.track()
         at_due = run.runs_of("tick")
 
-        clock.move_to(at(9, 5, 1))
+        clock.move_to(monday(9, 5, 1))
         run.fire()
         run.track()
         second_due = run.due()
 
-        clock.move_to(at(9, 10, 1))
+        clock.move_to(monday(9, 10, 1))
         run.fire()
         run.track()
 
-    assert first_due == [at(9, 5)]
+    assert first_due == [monday(9, 5)]
     assert at_due == 0
-    assert second_due == [at(9, 10)]
+    assert second_due == [monday(9, 10)]
     assert run.runs_of("tick") == 2
-    assert run.outcome.status == "running" and run.due() == [at(9, 15)]
+    assert run.outcome.status == "running" and run.due() == [monday(9, 15)]
 
 
 def test_missed_occurrences_fire_once_and_the_next_is_counted_from_now(roundtrip):
     with time_machine.travel(MONDAY_0901, tick=False) as clock:
         run = Run(start_cycle("0 0/5 * * * ?"), roundtrip)
-        clock.move_to(at(9, 32))  # 09:05 ... 09:30 all missed
+        clock.move_to(monday(9, 32))  # 09:05 ... 09:30 all missed
         run.fire()
         run.track()
 
     assert run.runs_of("tick") == 1
-    assert run.due() == [at(9, 35)]
+    assert run.due() == [monday(9, 35)]
 
 
 def test_a_unix_cron_start_event_is_due_at_its_next_minute(roundtrip):
     with time_machine.travel(MONDAY_0901, tick=False) as clock:
         run = Run(start_cycle("*/10 * * * *"), roundtrip)
         first_due = run.due()
-        clock.move_to(at(9, 10, 1))
+        clock.move_to(monday(9, 10, 1))
         run.fire()
         run.track()
 
-    assert first_due == [at(9, 10)]
-    assert run.runs_of("tick") == 1 and run.due() == [at(9, 20)]
+    assert first_due == [monday(9, 10)]
+    assert run.runs_of("tick") == 1 and run.due() == [monday(9, 20)]
 
 
 def test_an_intermediate_cron_timer_waits_for_the_next_occurrence_once(roundtrip):
     with time_machine.travel(MONDAY_0901, tick=False) as clock:
         run = Run(intermediate_cycle("0 0 12 * * ?"), roundtrip)
         waiting = (run.outcome.status, run.due())
-        clock.move_to(at(11, 59))
+        clock.move_to(monday(11, 59))
         early = run.fire().status
-        clock.move_to(at(12, 0, 1))
+        clock.move_to(monday(12, 0, 1))
         done = run.fire()
 
-    assert waiting == ("running", [at(12, 0)])
+    assert waiting == ("running", [monday(12, 0)])
     assert early == "running"
     assert done.status == "completed" and done.variables["waited"] is True
 
@@ -231,10 +241,10 @@ def test_an_interrupting_cron_boundary_timer_fires_once_and_withdraws_the_task(r
     with time_machine.travel(MONDAY_0901, tick=False) as clock:
         run = Run(boundary_cycle("0 0 * * * ?", interrupting=True), roundtrip)
         due = run.due()
-        clock.move_to(at(10, 0, 1))
+        clock.move_to(monday(10, 0, 1))
         done = run.fire()
 
-    assert due == [at(10, 0)]
+    assert due == [monday(10, 0)]
     assert done.status == "completed" and done.variables["nudged"] is True
     assert done.open_tasks == []
 
@@ -243,7 +253,7 @@ def test_a_non_interrupting_cron_boundary_timer_fires_at_every_occurrence_while_
     with time_machine.travel(MONDAY_0901, tick=False) as clock:
         run = Run(boundary_cycle("0 0 * * * ?", interrupting=False), roundtrip)
         for hour in (10, 11):
-            clock.move_to(at(hour, 0, 1))
+            clock.move_to(monday(hour, 0, 1))
             run.fire()
             run.track()
         open_after = [t.element_id for t in run.outcome.open_tasks]
@@ -251,7 +261,7 @@ def test_a_non_interrupting_cron_boundary_timer_fires_at_every_occurrence_while_
         done = run.complete("call")
 
     assert run.runs_of("nudge") == 2
-    assert open_after == ["call"] and next_due == [at(12, 0)]
+    assert open_after == ["call"] and next_due == [monday(12, 0)]
     assert done.status == "completed" and done.waits == []
 
 

@@ -1,7 +1,7 @@
 """Due timer jobs fire exactly once, whatever the workers do; failures are retried, then parked.
 
-The clock is time-machine's, travelled with `tick=False` and shifted by hand,
-so every due time and lateness is exact. time-machine patches the clock for
+The clock is time-machine's, travelled with `tick=False` to the next 09:00
+after the real now and shifted by hand, so every due time and lateness is exact. time-machine patches the clock for
 the whole process, so worker threads see the travelled time too; it is
 moved only from the test thread, before the workers start. Workers are
 threads, each in its own app context (its own session and connection),
@@ -27,9 +27,10 @@ from app.services.transactions import write_transaction
 from config import TestConfig
 
 from ..factories import ApiClient, assert_problem, fixture
+from ..timing import next_at
 
 TIMEOUT = 60  # seconds a thread may take to reach a point or finish: a bound on a deadlock, never a pause
-START = dt.datetime(2031, 3, 4, 9, 0, tzinfo=dt.UTC)
+START = next_at(9)  # on the dot, so every due time and lateness is exact
 DUE = START + dt.timedelta(hours=1)  # timer_then_task waits PT1H
 MS = dt.timedelta(milliseconds=1)
 RACING_INSTANCES = 30
@@ -49,7 +50,7 @@ def clock():
 
 @pytest.fixture
 def boss(app, clock) -> ApiClient:
-    """The admin, logged in at the travelled time (a token from the real clock would be years old)."""
+    """The admin, logged in at the travelled time (the token is issued by the travelled clock)."""
     return ApiClient.login(app, "admin", TestConfig.ADMIN_PASSWORD)
 
 
