@@ -16,8 +16,12 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .cli import register_commands
     from .engine import Engine, default_registry
-    from .services import crm_actions
     from .errors import register_error_handlers
+    from .jobs.scheduling import schedule_jobs
+    from .services import crm_actions
+    from .services.core import register_after_step
+    from .services.events import deliver_buffered
+    from .services.record_sync import sync_record
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())
@@ -29,6 +33,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_commands(app)
+    # After every step: its jobs move, its record follows, a buffered message it now waits for arrives.
+    register_after_step(app, schedule_jobs, sync_record, deliver_buffered)
     registry = default_registry()
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(

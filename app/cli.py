@@ -62,7 +62,7 @@ def _print_problems(exc) -> None:
 def deploy(path):
     """Deploy the diagrams under PATH (default: the shipped bpmn/ folder); each folder is one deployment."""
     from .errors import BpmnValidationError
-    from .services.context import SYSTEM
+    from .services.core import SYSTEM
     from .services.definitions import deploy as deploy_files
     from .services.records import apply_manifest
 
@@ -121,7 +121,7 @@ def deliver():
 @jobs_cli.command("run")
 def run_jobs():
     """Fire every timer due now, once."""
-    from .services.jobs import run_due_jobs
+    from .jobs.runner import run_due_jobs
 
     counts = run_due_jobs(worker="cli")
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))

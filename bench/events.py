@@ -158,7 +158,7 @@ def make_app(url: str, *, upgrade: bool = True, poll: float = 1.0):
 
 
 def deploy_diagram(xml: str, name: str) -> None:
-    from app.services.context import SYSTEM
+    from app.services.core import SYSTEM
     from app.services.definitions import deploy
     deploy([(name, xml.encode())], SYSTEM)
 
@@ -193,7 +193,7 @@ class Cloner:
     """Copies one waiting instance (its instance, activity and subscription rows) into many."""
 
     def __init__(self, engine, template_id: str):
-        from app.services.projection import ACTIVITIES, INSTANCES, SUBSCRIPTIONS
+        from app.services.core.projection import ACTIVITIES, INSTANCES, SUBSCRIPTIONS
         self.engine = engine
         self.tables = INSTANCES, ACTIVITIES, SUBSCRIPTIONS
         with engine.connect() as conn:
@@ -304,7 +304,7 @@ def run_messages(kind: str, args, workdir: Path) -> list[MessageRun]:
     from app.errors import StagecoachError
     from app.extensions import db
     from app.models import EventSubscription
-    from app.services.context import SYSTEM
+    from app.services.core import SYSTEM
     from app.services.events import send_message
     from app.services.instances import start_instance
 
@@ -429,7 +429,7 @@ def run_timers(kind: str, workers: int, args, workdir: Path) -> TimerRun:
     from app.extensions import db
     from app.jobs.timers import run_forever
     from app.models import HistoryEvent, ProcessInstance
-    from app.services.context import SYSTEM, utcnow
+    from app.services.core import SYSTEM, utcnow
     from app.services.instances import start_instance
 
     url = fresh_url(kind, args.postgres_url, workdir, f"timers{workers}")

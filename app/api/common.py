@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..errors import AuthenticationError, ForbiddenError
-from ..services.context import Actor
+from ..services.core import Actor
 from ..services.users import actor_from_token
 
 API_PREFIX = "/api/v1"

@@ -6,7 +6,7 @@ from ..schemas.instances import (
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
 from ..services import instances as service
-from .common import require_admin, problems, protected_blueprint
+from .common import current_actor, problems, protected_blueprint
 
 blp = protected_blueprint("instances", __name__, "/process-instances", "Process instances")
 
@@ -52,7 +52,7 @@ def get_history(query, instance_id):
 @problems(blp, 401, 403, 404, 409)
 def suspend(body, instance_id):
     """Suspend an instance (admin)."""
-    return service.suspend_instance(instance_id, require_admin("repair instances"), body.get("reason"))
+    return service.suspend_instance(instance_id, current_actor(), body.get("reason"))
 
 
 @blp.route("/<instance_id>/resume", methods=["POST"])
@@ -61,7 +61,7 @@ def suspend(body, instance_id):
 @problems(blp, 401, 403, 404, 409)
 def resume(body, instance_id):
     """Resume a suspended instance (admin)."""
-    return service.resume_instance(instance_id, require_admin("repair instances"), body.get("reason"))
+    return service.resume_instance(instance_id, current_actor(), body.get("reason"))
 
 
 @blp.route("/<instance_id>/cancel", methods=["POST"])
@@ -70,7 +70,7 @@ def resume(body, instance_id):
 @problems(blp, 401, 403, 404, 409)
 def cancel(body, instance_id):
     """Cancel an instance and its open tasks (admin)."""
-    return service.cancel_instance(instance_id, require_admin("repair instances"), body.get("reason"))
+    return service.cancel_instance(instance_id, current_actor(), body.get("reason"))
 
 
 @blp.route("/<instance_id>/retry", methods=["POST"])
@@ -78,7 +78,7 @@ def cancel(body, instance_id):
 @problems(blp, 401, 403, 404, 409)
 def retry(instance_id):
     """Run the failed step of an instance in error again (admin)."""
-    return service.retry_instance(instance_id, require_admin("repair instances"))
+    return service.retry_instance(instance_id, current_actor())
 
 
 @blp.route("/<instance_id>/variables", methods=["PATCH"])
@@ -87,4 +87,4 @@ def retry(instance_id):
 @problems(blp, 400, 401, 403, 404, 409)
 def patch_variables(body, instance_id):
     """Merge-patch variables; null removes one (admin)."""
-    return service.update_variables(instance_id, body["variables"], require_admin("repair instances"))
+    return service.update_variables(instance_id, body["variables"], current_actor())

@@ -45,7 +45,7 @@ def flask_app():
 @celery.task(name="stagecoach.run_due_jobs")
 def run_due_jobs_task() -> dict:
     from ..extensions import db
-    from ..services.jobs import run_due_jobs
+    from .runner import run_due_jobs
     from .timers import worker_name
 
     with flask_app().app_context():

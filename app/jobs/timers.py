@@ -24,7 +24,7 @@ def worker_name() -> str:
 def run_forever(app: Flask, stop: threading.Event) -> None:
     """Fire due jobs every JOBS_POLL_SECONDS until `stop` is set."""
     from ..extensions import db
-    from ..services.jobs import run_due_jobs
+    from .runner import run_due_jobs
 
     name = worker_name()
     while not stop.wait(app.config["JOBS_POLL_SECONDS"]):

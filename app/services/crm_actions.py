@@ -23,67 +23,26 @@ function writes commits or rolls back with the step that called it.
 """
 from __future__ import annotations
 
-import contextvars
-from contextlib import contextmanager
-from typing import Iterator
-
 from flask import current_app
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
-from ..engine import FunctionRegistry, TaskEffects
+from ..engine import FunctionRegistry
 from ..extensions import db
-from ..models import Binding, Counter, CrmTask, Group, OutboxMessage, Record, User
-from .context import Actor, utcnow
+from ..models import Counter, CrmTask, Group, OutboxMessage, Record, User
+from . import records as _records
+from .core import StepContext, current_step, utcnow
+from .records import add_event
 
 _templates = SandboxedEnvironment(autoescape=False)
-
-
-class _Context(TaskEffects):
-    """The instance being run, and the savepoint of the rows its current task wrote."""
-
-    def __init__(self, instance_id: str, module: str | None, record_id: str | None, actor: Actor):
-        self.instance_id, self.module, self.record_id, self.actor = instance_id, module, record_id, actor
-        self.savepoint = None
-
-    def writing(self) -> None:
-        """Called before a function writes: the first write of a task opens a savepoint."""
-        if self.savepoint is None:
-            self.savepoint = db.session.begin_nested()
-
-    def task_started(self) -> None:
-        self.task_finished(True)
-
-    def task_finished(self, succeeded: bool) -> None:
-        savepoint, self.savepoint = self.savepoint, None
-        if savepoint is not None and savepoint.is_active:
-            if succeeded:
-                savepoint.commit()
-            else:
-                savepoint.rollback()
-
-
-_current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("crm_context", default=None)
 
 
 class ActionError(Exception):
     """A CRM function was called wrongly (the script's error, shown on the incident)."""
 
 
-@contextmanager
-def acting_for(instance_id: str, module: str | None, record_id: str | None, actor: Actor) -> Iterator[_Context]:
-    """Run the engine for this instance; pass the yielded context to the runner as its `effects`."""
-    context = _Context(instance_id, module, record_id, actor)
-    token = _current.set(context)
-    try:
-        yield context
-        context.task_finished(True)
-    finally:
-        _current.reset(token)
-
-
-def _ctx(writes: bool = False) -> _Context:
-    ctx = _current.get()
+def _ctx(writes: bool = False) -> StepContext:
+    ctx = current_step()
     if ctx is None:
         raise ActionError("CRM functions run only inside a process instance")
     if writes:
@@ -118,12 +77,11 @@ def record(field: str | None = None):
 
 def update_record(**fields) -> None:
     """Change fields of the linked record (checked like any write; no bindings fire)."""
-    from .records import update_record_in_transaction
 
     ctx = _ctx(writes=True)
     rec = _linked()
     try:
-        update_record_in_transaction(rec.module, rec.id, fields, ctx.actor, source="process",
+        _records.update_record(rec.module, rec.id, fields, ctx.actor, source="process",
                                      instance_id=ctx.instance_id)
     except Exception as exc:  # validation problems become the script's error
         raise _plain(exc) from None
@@ -131,11 +89,10 @@ def update_record(**fields) -> None:
 
 def create_record(module: str, **fields) -> str:
     """Create a record in `module` (its bindings fire); returns its id."""
-    from .records import create_record_in_transaction
 
     ctx = _ctx(writes=True)
     try:
-        rec = create_record_in_transaction(module, fields, ctx.actor, source="process")
+        rec = _records.create_record(module, fields, ctx.actor, source="process")
     except Exception as exc:
         raise _plain(exc) from None
     return rec.id
@@ -143,7 +100,6 @@ def create_record(module: str, **fields) -> str:
 
 def convert_lead(deal_name: str | None = None, amount=None) -> dict:
     """Turn the linked lead into an account, a contact and optionally a deal; mark it converted."""
-    from .records import add_event, create_record_in_transaction, update_record_in_transaction
 
     ctx = _ctx(writes=True)
     lead = _linked()
@@ -153,21 +109,21 @@ def convert_lead(deal_name: str | None = None, amount=None) -> dict:
         raise ActionError("the lead is already converted")
     data = lead.data
     try:
-        account = create_record_in_transaction(
+        account = _records.create_record(
             "Accounts", {"account_name": data.get("company") or f"{data.get('last_name')} (account)",
                          "phone": data.get("phone")}, ctx.actor, owner=lead.owner, source="process")
-        contact = create_record_in_transaction(
+        contact = _records.create_record(
             "Contacts", {"first_name": data.get("first_name"), "last_name": data.get("last_name"),
                          "email": data.get("email"), "phone": data.get("phone"), "account": account.id},
             ctx.actor, owner=lead.owner, source="process")
         ids = {"account_id": account.id, "contact_id": contact.id, "deal_id": None}
         if deal_name:
-            deal = create_record_in_transaction(
+            deal = _records.create_record(
                 "Deals", {"deal_name": deal_name, "amount": amount, "stage": "Qualification",
                           "account": account.id, "contact": contact.id}, ctx.actor, owner=lead.owner,
                 source="process")
             ids["deal_id"] = deal.id
-        update_record_in_transaction("Leads", lead.id, {"converted": True, "lead_status": "Converted"},
+        _records.update_record("Leads", lead.id, {"converted": True, "lead_status": "Converted"},
                                      ctx.actor, source="process", instance_id=ctx.instance_id)
     except ActionError:
         raise
@@ -225,7 +181,6 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
     """A to-do for a user (default: the record owner) linked to the record."""
     import datetime as dt
 
-    from .records import add_event
 
     ctx = _ctx(writes=True)
     rec = _linked() if ctx.record_id else None
@@ -312,7 +267,6 @@ def call_webhook(url: str, payload=None) -> str:
 
 def add_note(text: str) -> None:
     """A note on the linked record's timeline."""
-    from .records import add_event
 
     ctx = _ctx(writes=True)
     add_event(_linked(), "note", ctx.actor, {"text": str(text)}, ctx.instance_id)
@@ -327,49 +281,3 @@ def register(registry: FunctionRegistry) -> None:
     """Offer the CRM functions to scripts, conditions and service tasks."""
     for name, function in FUNCTIONS.items():
         registry.register(name, function, safe=True)
-
-
-# -- records follow their processes ------------------------------------------------
-
-def sync_record(step) -> None:
-    """After an instance step: a blueprint's record takes the stage the instance entered;
-    an approval's or review's record is unlocked once the instance has ended."""
-    from .records import add_event
-
-    inst = step.instance
-    rec = db.session.get(Record, inst.record_id)
-    if rec is None:
-        return
-    if inst.record_role == "blueprint":
-        stage = _entered_stage(step)
-        if stage is not None:
-            stage_field = db.session.scalar(
-                select(Binding.options).where(Binding.module == rec.module, Binding.kind == "blueprint",
-                                              Binding.process_key == inst.process_key).limit(1)) or {}
-            field = stage_field.get("stage_field", "stage")
-            if rec.data.get(field) != stage:
-                add_event(rec, "stage_changed", step.actor, {"field": field, "from": rec.data.get(field),
-                                                             "to": stage}, inst.id)
-                rec.data = dict(rec.data, **{field: stage})
-                rec.modified_at = utcnow()
-    if inst.status in {"completed", "cancelled"}:
-        add_event(rec, "process_ended", step.actor, {"process_key": inst.process_key, "status": inst.status,
-                                                     "role": inst.record_role}, inst.id)
-        if rec.locked_by == inst.id:
-            rec.locked_by = None
-            rec.lock_editable = None
-
-
-def _entered_stage(step) -> str | None:
-    stage = None
-    elements = step.info.elements if step.info is not None else {}
-    for event in step.events:
-        if event["type"] != "element_entered":
-            continue
-        element = elements.get(event.get("element_id"), {})
-        props = element.get("properties") or {}
-        if "stage" in props:
-            stage = props["stage"]
-        elif element.get("type") in {"userTask", "manualTask"}:
-            stage = element.get("name")
-    return stage

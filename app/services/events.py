@@ -18,12 +18,9 @@ from ..engine import ScriptError, TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import BufferedMessage, EventSubscription, ProcessDefinition, ProcessInstance
-from .context import Actor, engine, utcnow
-from .crm_actions import acting_for
-from .definitions import definition_info, load_workflow
-from .instances import InstanceResult, start_in_transaction
-from .projection import Step
-from .transactions import lock_instance, write_transaction
+from ..statuses import InstanceStatus
+from .core import SYSTEM, Actor, InstanceResult, Step, Turn, definition_info, run_on_instance, utcnow, write_transaction
+from .instances import start_instance
 
 
 def _receivers(kind: str, name: str, business_key=None, instance_id=None, correlation=None) -> list[str]:
@@ -65,25 +62,19 @@ def _start_definitions(kind: str, name: str) -> list[str]:
 
 
 def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: Actor) -> InstanceResult:
-    """Inside a write transaction: hand a message or signal to one waiting instance."""
-    instance = lock_instance(ProcessInstance.id == instance_id)
-    if instance is None or instance.status != "running":
-        raise ConflictError(f"instance {instance_id} is not running")
-    info = definition_info(instance.definition_id)
-    eng = engine()
-    wf = load_workflow(info, instance.state)
+    """Hand a message or signal to one waiting instance (joins the caller's transaction)."""
+    def act(turn: Turn):
+        try:
+            turn.run(lambda runner, wf, effects: runner.deliver(wf, kind, name, variables, effects))
+        except TaskNotReadyError:
+            raise ConflictError(f"instance {instance_id} no longer waits for {kind} {name!r}") from None
+        except ScriptError as exc:
+            raise ValidationError(f"variables cannot be stored: {exc}") from None
+        turn.step.record(f"{kind}_received", data={"name": name, "variables": variables})
     try:
-        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-            outcome = eng.runner.deliver(wf, kind, name, variables, effects)
-    except TaskNotReadyError:
-        raise ConflictError(f"instance {instance_id} no longer waits for {kind} {name!r}") from None
-    except ScriptError as exc:
-        raise ValidationError(f"variables cannot be stored: {exc}") from None
-    step = Step(instance, actor)
-    step.record(f"{kind}_received", data={"name": name, "variables": variables})
-    opened = step.apply_outcome(info, wf, outcome)
-    step.write()
-    return step.followed_by or InstanceResult(instance, opened)
+        return run_on_instance(instance_id, actor, act, refusal=f"instance {instance_id} is not running")
+    except NotFoundError:
+        raise ConflictError(f"instance {instance_id} is not running") from None
 
 
 def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
@@ -103,9 +94,9 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
             if len(definitions) > 1 and not to_all:
                 raise ConflictError(f"{len(definitions)} processes start on message {name!r}")
             for definition_id in definitions:
-                result = start_in_transaction(actor, definition_id=definition_id, variables=variables,
-                                              business_key=business_key)
-                if result.status == "running" and result.instance.subscribed:
+                result = start_instance(actor, definition_id=definition_id, variables=variables,
+                                        business_key=business_key)
+                if result.status == InstanceStatus.RUNNING and result.instance.subscribed:
                     result = deliver_to(result.id, "message", name, variables, actor)
                 started.append(result.id)
         if delivered or started:
@@ -119,11 +110,12 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
         return {"delivered": [], "started": [], "buffered": buffered.id}
 
 
-def deliver_buffered(instance_id: str) -> InstanceResult | None:
-    """Inside a write transaction, after a step: hand the instance a buffered message it now waits for.
-
-    Returns the instance after that delivery, or None when nothing was buffered for it.
-    """
+def deliver_buffered(step: Step) -> None:
+    """After-step hook: an instance that now waits for a message may find it buffered (sent with a
+    ttl before anyone waited); it is delivered at once, and the step's result is that delivery's."""
+    if not step.waits or not any(w["kind"] == "message" for w in step.waits) or not _buffered_messages_exist():
+        return
+    instance_id = step.instance.id
     subscriptions = db.session.execute(select(EventSubscription.name, EventSubscription.business_key).where(
         EventSubscription.instance_id == instance_id, EventSubscription.kind == "message")).all()
     now = utcnow()
@@ -137,9 +129,12 @@ def deliver_buffered(instance_id: str) -> InstanceResult | None:
             variables = dict(message.variables)
             db.session.delete(message)
             db.session.flush()
-            from .context import SYSTEM
-            return deliver_to(instance_id, "message", name, variables, SYSTEM)
-    return None
+            step.followed_by = deliver_to(instance_id, "message", name, variables, SYSTEM)
+            return
+
+
+def _buffered_messages_exist() -> bool:
+    return db.session.scalar(select(BufferedMessage.id).limit(1)) is not None
 
 
 def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> dict:
@@ -149,8 +144,8 @@ def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> 
         delivered = [deliver_to(i, "signal", name, variables, actor).id for i in _receivers("signal", name)]
         started = []
         for definition_id in _start_definitions("signal", name):
-            result = start_in_transaction(actor, definition_id=definition_id, variables=variables)
-            if result.status == "running" and result.instance.subscribed:
+            result = start_instance(actor, definition_id=definition_id, variables=variables)
+            if result.status == InstanceStatus.RUNNING and result.instance.subscribed:
                 result = deliver_to(result.id, "signal", name, variables, actor)
             started.append(result.id)
     return {"delivered": delivered, "started": started}

@@ -18,20 +18,19 @@ from typing import Callable
 from sqlalchemy import and_, or_, select
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
-from ..engine import TaskNotReadyError, resolve_assignment
+from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError, WrongWorkerError
 from ..extensions import db
 from ..models import ExternalTask, ProcessInstance
-from .context import SYSTEM, engine, utcnow
-from .crm_actions import acting_for
-from .definitions import definition_info, load_workflow
-from .pagination import Page, paginate
-from .projection import EXTERNAL_TASKS, Step
-from .transactions import lock_instance, write_transaction
+from ..statuses import InstanceStatus
+from .core import (
+    SYSTEM, InstanceNotActionableError, Page, Turn, definition_info, paginate, priority_of, run_on_instance, utcnow,
+    write_transaction,
+)
+from .core.projection import EXTERNAL_TASKS
 
 MAX_LONG_POLL_MS = 60_000
 POLL_INTERVAL_S = 0.2
-_INT32 = (-2**31, 2**31 - 1)  # the priority column's range
 
 
 @dataclass
@@ -47,29 +46,6 @@ def _fetchable(now: dt.datetime):
     table = EXTERNAL_TASKS
     return and_(or_(table.c.lock_expires_at.is_(None), table.c.lock_expires_at < now),
                 or_(table.c.retries.is_(None), table.c.retries > 0))
-
-
-def priority_of(element: dict, variables: dict) -> int:
-    """An external task's priority from its element's camunda:taskPriority (`element["external"]["priority"]`).
-
-    The value is an integer or a `${variable}` expression read from the
-    instance's variables when the task is created; like Camunda, a task
-    without one has priority 0. An expression that does not give a number
-    gives 0 too (Camunda would fail the instance), and the result is kept
-    within the column's 32-bit range.
-    """
-    raw = ((element or {}).get("external") or {}).get("priority")
-    value = resolve_assignment(str(raw), variables or {}) if raw not in (None, "") else None
-    if value is None:
-        return 0
-    try:
-        number = int(value.strip())
-    except ValueError:
-        try:
-            number = int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return 0
-    return min(max(number, _INT32[0]), _INT32[1])
 
 
 def fetch_and_lock(worker_id: str, max_tasks: int, topics: list[dict], timeout_ms: int = 0, *,
@@ -258,23 +234,20 @@ def handle_bpmn_error(task_id: str, worker_id: str, error_code: str, error_messa
 
 
 def _run(task: ExternalTask, event: str, worker_id: str, command, extra: dict | None = None) -> None:
-    instance = lock_instance(ProcessInstance.id == task.instance_id)
-    if instance is None or instance.status != "running":
-        raise ConflictError(f"the process instance is {instance.status if instance else 'gone'}")
-    info = definition_info(instance.definition_id)
-    wf = load_workflow(info, instance.state)
-    runner = engine().runner
+    def act(turn: Turn):
+        try:
+            turn.run(command)
+        except TaskNotReadyError as exc:
+            raise ConflictError(f"external task {task.id} cannot go on: {exc}") from None
+        except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays locked
+            raise TaskCompletionError.of(exc.incident, task.id, "external task") from None
+        turn.step.record(event, element_id=task.element_id,
+                         data={"worker": worker_id, "task_id": task.id, **(extra or {})})
+        # writing the step drops this task's row: it is no longer held
     try:
-        with acting_for(instance.id, instance.record_module, instance.record_id, SYSTEM) as effects:
-            outcome = command(runner, wf, effects)
-    except TaskNotReadyError as exc:
-        raise ConflictError(f"external task {task.id} cannot go on: {exc}") from None
-    except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays locked
-        raise TaskCompletionError.of(exc.incident, task.id, "external task") from None
-    step = Step(instance, SYSTEM)
-    step.record(event, element_id=task.element_id, data={"worker": worker_id, "task_id": task.id, **(extra or {})})
-    step.apply_outcome(info, wf, outcome)
-    step.write()  # drops this task's row: it is no longer held
+        run_on_instance(task.instance_id, SYSTEM, act, refusal="the process instance is {status}")
+    except NotFoundError:
+        raise ConflictError("the process instance is gone") from None
 
 
 def handle_failure(task_id: str, worker_id: str, error_message: str | None, error_details: str | None,
@@ -293,21 +266,22 @@ def handle_failure(task_id: str, worker_id: str, error_message: str | None, erro
         db.session.flush()
         if retries > 0:
             return
-        instance = lock_instance(ProcessInstance.id == task.instance_id)
-        if instance is None or instance.status != "running":
+        def act(turn: Turn):
+            element = turn.info.elements.get(task.element_id, {})
+            message = error_message or f"external task {task.element_id} failed"
+            step = turn.step
+            step.now = now
+            step.record("error", element_id=task.element_id, element_name=element.get("name"),
+                        element_type=element.get("type"), message=message,
+                        data={"worker": worker_id, "task_id": task.id, "kind": "failedExternalTask"})
+            step.incidents.append({"instance_id": turn.instance.id, "element_id": task.element_id,
+                                   "element_name": element.get("name"), "message": message, "line": None,
+                                   "created_at": now})
+            step.set(status=InstanceStatus.ERROR)
+        try:
+            run_on_instance(task.instance_id, SYSTEM, act)
+        except (NotFoundError, InstanceNotActionableError):
             return
-        info = definition_info(instance.definition_id)
-        element = info.elements.get(task.element_id, {})
-        message = error_message or f"external task {task.element_id} failed"
-        step = Step(instance, SYSTEM, now=now)
-        step.record("error", element_id=task.element_id, element_name=element.get("name"),
-                    element_type=element.get("type"), message=message,
-                    data={"worker": worker_id, "task_id": task.id, "kind": "failedExternalTask"})
-        step.incidents.append({"instance_id": instance.id, "element_id": task.element_id,
-                               "element_name": element.get("name"), "message": message, "line": None,
-                               "created_at": now})
-        step.set(status="error")
-        step.write()
 
 
 def extend_lock(task_id: str, worker_id: str, new_duration_ms: int) -> None:
@@ -327,11 +301,6 @@ def unlock(task_id: str) -> None:
     with write_transaction():
         task = _locked_row(task_id, None, "unlocked")
         task.worker_id, task.lock_expires_at = None, None
-
-
-def incident_type(definition_id: str, element_id: str | None) -> str:
-    """Camunda's incident type: a failed external task, or a failed job (anything else)."""
-    return "failedExternalTask" if element_id in definition_info(definition_id).external else "failedJob"
 
 
 def definition_key(definition_id: str) -> str:

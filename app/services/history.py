@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
-from .pagination import Page
+from .core import Page
 
 ENDED = ("completed", "cancelled")
 

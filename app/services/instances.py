@@ -9,45 +9,32 @@ from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
-from ..models.base import new_id
-from .context import SYSTEM, Actor, engine, utcnow
-from .crm_actions import acting_for
-from .definitions import (
-    DefinitionInfo, definition_info, get_definition, latest_definition_id, load_workflow, new_workflow,
+from ..statuses import InstanceStatus
+from .access import require_admin
+from .core import (
+    SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
+    engine, paginate, run_on_instance, start_new, utcnow,
 )
-from .external_tasks import incident_type
 from .forms import validate_form
-from .pagination import Page, paginate
-from .projection import InstanceRow, Step, jsonable
-from .transactions import locked_instance, write_transaction
 
-
-@dataclass
-class InstanceResult:
-    """An instance after a command, with its open tasks."""
-
-    instance: InstanceRow
-    tasks: list
-
-    @property
-    def id(self):
-        return self.instance.id
-
-    @property
-    def status(self):
-        return self.instance.status
-
-    @property
-    def variables(self):
-        return self.instance.variables
+__all__ = ["InstanceResult"]  # and the use cases below
 
 
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
-                   variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
-    """Start an instance of a definition (latest version of `key`) and run it until it waits."""
-    with write_transaction():
-        return start_in_transaction(actor, key=key, definition_id=definition_id, variables=variables,
-                                    business_key=business_key)
+                   variables: dict | None = None, business_key: str | None = None,
+                   record: tuple[str, str, str] | None = None) -> InstanceResult:
+    """Start an instance of a definition (latest version of `key`) and run it until it waits.
+
+    Joins the caller's write transaction, if any.
+
+    Args:
+        record: (module, record id, role) when a record event starts it.
+    """
+    info = definition_info(definition_id or latest_definition_id(key))
+    variables = variables or {}
+    if info.initiator and actor is not SYSTEM and info.initiator not in variables:
+        variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
+    return start_new(info, actor, variables, business_key=business_key, record=record)
 
 
 def start_form(*, key: str | None = None, definition_id: str | None = None) -> dict:
@@ -64,40 +51,6 @@ def submit_start_form(actor: Actor, *, key: str | None = None, definition_id: st
     if form:
         variables = validate_form(form, variables or {})
     return start_instance(actor, definition_id=definition_id, variables=variables, business_key=business_key)
-
-
-def start_in_transaction(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
-                         variables: dict | None = None, business_key: str | None = None,
-                         record: tuple[str, str, str] | None = None) -> InstanceResult:
-    """Start and run an instance inside the caller's write transaction.
-
-    Args:
-        record: (module, record id, role) when a record event starts it.
-    """
-    info = definition_info(definition_id or latest_definition_id(key))
-    variables = variables or {}
-    if info.initiator and actor is not SYSTEM and info.initiator not in variables:
-        variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
-    eng = engine()
-    started_at = utcnow()
-    module, record_id, role = record or (None, None, None)
-    instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
-                           status="running", variables={}, started_at=started_at, ended_at=None,
-                           started_by=actor.username, lock_version=1, record_module=module,
-                           record_id=record_id, record_role=role)
-    try:
-        wf = new_workflow(info, variables)
-    except ScriptError as exc:
-        raise ValidationError(f"variables cannot be stored: {exc}") from None
-    with acting_for(instance.id, module, record_id, actor) as effects:
-        outcome = eng.runner.advance(wf, effects)
-    step = Step(instance, actor)
-    step.record("instance_started", data=jsonable(variables), at=started_at)
-    opened = step.apply_outcome(info, wf, outcome)
-    step.write(new=True)
-    if step.followed_by is not None:  # a buffered message moved it on already
-        return step.followed_by
-    return InstanceResult(instance, opened)
 
 
 def get_instance(instance_id: str) -> ProcessInstance:
@@ -136,7 +89,7 @@ def definition_statistics(definition_id: str) -> list[ActivityStatistics]:
     Raises:
         NotFoundError: no such definition.
     """
-    get_definition(definition_id)
+    definition_info(definition_id)  # 404 when there is no such definition
     not_ended = ProcessInstance.status.not_in(("completed", "cancelled"))
     counts = db.session.execute(
         select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
@@ -192,101 +145,105 @@ def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Pa
     return paginate(stmt, page, per_page)
 
 
-# -- repair -------------------------------------------------------------------------
+# -- repair (admins only) --------------------------------------------------------------
 
-def _load(instance: InstanceRow) -> tuple[DefinitionInfo, object]:
-    info = definition_info(instance.definition_id)
+_REPAIRABLE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR)
+
+
+def _cannot(verb: str) -> str:
+    return f"cannot {verb} an instance that is {{status}}"
+
+
+def _loaded(turn: Turn):
     try:
-        wf = load_workflow(info, instance.state)
+        return turn.wf
     except StateError as exc:
         raise ConflictError(f"instance state cannot be loaded: {exc}") from None
-    return info, wf
 
 
-def _require(instance: InstanceRow, allowed: set[str], action: str) -> None:
-    if instance.status not in allowed:
-        raise ConflictError(f"cannot {action} an instance that is {instance.status}",
-                            instance_status=instance.status)
-
-
-def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
+def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None):
     """Stop an instance from moving: its tasks cannot be completed until resumed."""
-    with locked_instance(instance_id) as instance:
-        _require(instance, {"running", "error"}, "suspend")
-        step = Step(instance, actor)
-        step.set_status("suspended", reason)
-        step.write()
-    return instance
+    require_admin(actor, "repair instances")
+    return run_on_instance(instance_id, actor, lambda turn: _set_status(turn, InstanceStatus.SUSPENDED, reason),
+                           statuses=(InstanceStatus.RUNNING, InstanceStatus.ERROR), refusal=_cannot("suspend"))
 
 
-def resume_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
-    with locked_instance(instance_id) as instance:
-        _require(instance, {"suspended"}, "resume")
+def _set_status(turn: Turn, status: str, reason: str | None):
+    turn.step.set_status(status, reason)
+    return turn.instance
+
+
+def resume_instance(instance_id: str, actor: Actor, reason: str | None = None):
+    require_admin(actor, "repair instances")
+
+    def act(turn: Turn):
         open_incident = db.session.scalar(select(Incident.id).where(Incident.instance_id == instance_id,
                                                                     Incident.resolved_at.is_(None)).limit(1))
-        step = Step(instance, actor)
-        step.set_status("error" if open_incident else "running", reason)
-        if not open_incident and definition_info(instance.definition_id).settings.conditional:
-            info, wf = _load(instance)  # variables may have changed while it was suspended: conditions again
-            with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-                step.apply_outcome(info, wf, engine().runner.advance(wf, effects))
-        step.write()
-    return instance
+        turn.step.set_status(InstanceStatus.ERROR if open_incident else InstanceStatus.RUNNING, reason)
+        if not open_incident and turn.info.settings.conditional:
+            _loaded(turn)  # variables may have changed while it was suspended: conditions again
+            turn.run(lambda runner, wf, effects: runner.advance(wf, effects))
+        return turn.instance
+    return run_on_instance(instance_id, actor, act, statuses=(InstanceStatus.SUSPENDED,), refusal=_cannot("resume"))
 
 
-def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceRow:
+def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None):
     """Cancel every open task and end the instance."""
-    with locked_instance(instance_id) as instance:
-        _require(instance, {"running", "suspended", "error"}, "cancel")
-        info, wf = _load(instance)
-        step = Step(instance, actor)
-        step.apply_outcome(info, wf, engine().runner.cancel(wf))
-        step.set_status("cancelled", reason)
+    require_admin(actor, "repair instances")
+    return cancel(instance_id, actor, reason)
+
+
+def cancel(instance_id: str, actor: Actor, reason: str | None = None):
+    """Cancel an instance for the server itself (a new schedule replaces it, a record goes)."""
+    def act(turn: Turn):
+        _loaded(turn)
+        turn.run(lambda runner, wf, effects: runner.cancel(wf))
+        turn.step.set_status(InstanceStatus.CANCELLED, reason)
         _resolve_incidents(instance_id, "cancelled")
-        step.write()
-    return instance
+        return turn.instance
+    return run_on_instance(instance_id, actor, act, statuses=_REPAIRABLE, refusal=_cannot("cancel"))
 
 
 def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
     """Run the failed step again from the last good state."""
-    with locked_instance(instance_id) as instance:
-        _require(instance, {"error"}, "retry")
-        info, wf = _load(instance)
-        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-            outcome = engine().runner.retry(wf, effects)
+    require_admin(actor, "repair instances")
+
+    def act(turn: Turn):
+        _loaded(turn)
+        outcome = turn.engine_step(lambda runner, wf, effects: runner.retry(wf, effects))
         _resolve_incidents(instance_id, "retried")
-        step = Step(instance, actor)
-        step.record("retried")
-        if outcome.status != "error":
-            step.set_status("running")
-        opened = step.apply_outcome(info, wf, outcome)
-        step.write()
-    return step.followed_by or InstanceResult(instance, opened)
+        turn.step.record("retried")
+        if outcome.status != InstanceStatus.ERROR:
+            turn.step.set_status(InstanceStatus.RUNNING)
+        turn.apply(outcome)
+    return run_on_instance(instance_id, actor, act, statuses=(InstanceStatus.ERROR,), refusal=_cannot("retry"))
 
 
-def update_variables(instance_id: str, changes: dict, actor: Actor) -> InstanceRow:
-    """Merge-patch an instance's variables (null removes one)."""
+def update_variables(instance_id: str, changes: dict, actor: Actor):
+    """Merge-patch an instance's variables (null removes one); admins only."""
+    require_admin(actor, "repair instances")
+    return change_variables(instance_id, changes, actor)
+
+
+def change_variables(instance_id: str, changes: dict, actor: Actor):
+    """Merge-patch an instance's variables, for a caller already authorized (a task's delegate resolving it)."""
     if not isinstance(changes, dict) or not changes:
         raise ValidationError("send an object of variables to change")
-    with locked_instance(instance_id) as instance:
-        _require(instance, {"running", "suspended", "error"}, "change the variables of")
-        info, wf = _load(instance)
+
+    def act(turn: Turn):
+        wf = _loaded(turn)
         try:
             variables = engine().runner.update_variables(wf, changes)
         except ScriptError as exc:
             raise ValidationError(str(exc)) from None
-        step = Step(instance, actor)
-        step.record("variables_updated", data=jsonable(changes))
-        if instance.status == "running" and info.settings.conditional:
+        turn.step.record("variables_updated", data=jsonable(changes))
+        if turn.instance.status == InstanceStatus.RUNNING and turn.info.settings.conditional:
             # Conditional events wait on the variables: they are evaluated again now.
-            with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-                outcome = engine().runner.advance(wf, effects)
-            step.apply_outcome(info, wf, outcome)
-            step.write()
-            return instance
-        step.set(state=engine().dump(info.dialect, wf), variables=jsonable(variables))
-        step.write()
-    return instance
+            turn.run(lambda runner, workflow, effects: runner.advance(workflow, effects))
+        else:
+            turn.step.set(state=turn.dump(), variables=jsonable(variables))
+        return turn.instance
+    return run_on_instance(instance_id, actor, act, statuses=_REPAIRABLE, refusal=_cannot("change the variables of"))
 
 
 def _resolve_incidents(instance_id: str, resolution: str) -> None:

@@ -23,9 +23,7 @@ from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, Record, RecordEvent
-from .context import utcnow
-from .pagination import Page, paginate
-from .transactions import write_transaction
+from .core import Page, paginate, utcnow, write_transaction
 
 STALE_AFTER = dt.timedelta(minutes=5)  # a claim older than this belongs to a dead dispatcher
 

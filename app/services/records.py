@@ -7,7 +7,6 @@ a review, or take over its stage field, for a blueprint).
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,18 +14,19 @@ from sqlalchemy import select
 from ..crm import BUILTIN_MODULES, FieldError, binding_matches, check_field_definitions, check_rules, clean_values
 from ..errors import ConflictError, ForbiddenError, NotFoundError, StagecoachError, ValidationError
 from ..extensions import db
-from ..models import Binding, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
-from .context import Actor, engine, utcnow
-from .pagination import Page, paginate
-from .transactions import write_transaction
+from ..models import Binding, EventSubscription, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
+from ..statuses import InstanceStatus
+from .access import require_admin
+from .core import Actor, Page, cascade_depth, cascading, engine, paginate, utcnow, write_transaction
+from .events import deliver_to
+from .instances import start_instance
 
-LIVE_STATUSES = ("running", "suspended", "error")
+LIVE_STATUSES = tuple(InstanceStatus.LIVE)
 LOCKING_ROLES = {"approval", "review"}
 ONE_AT_A_TIME = {"blueprint", "approval", "review"}  # a record is in at most one live instance of each
 BINDING_KINDS = {"process", "blueprint", "approval", "review", "rule"}
 BINDING_EVENTS = {"create", "edit", "create_or_edit", "field_change", "delete"}
 _MAX_CASCADE = 3  # records created by processes started by records ... at most this deep
-_depth = threading.local()
 
 
 class RecordLockedError(StagecoachError):
@@ -120,16 +120,14 @@ def update_module(api_name: str, data: dict, actor: Actor) -> Module:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise ForbiddenError("only an admin may change modules and bindings")
+    require_admin(actor, "change modules and bindings")
 
 
 # -- bindings ---------------------------------------------------------------------
 
-def create_binding(data: dict, actor: Actor | None = None) -> Binding:
+def create_binding(data: dict, actor: Actor) -> Binding:
     """Tie a process key to a module event and criteria (admins)."""
-    if actor is not None:
-        _require_admin(actor)
+    _require_admin(actor)
     errors: dict[str, list[str]] = {}
     if data.get("kind", "process") not in BINDING_KINDS:
         errors["kind"] = [f"must be one of {', '.join(sorted(BINDING_KINDS))}"]
@@ -268,13 +266,12 @@ def add_event(record: Record, type_: str, actor: Actor | None, data: dict | None
 
 def create_record(module: str, values: dict, actor: Actor, *, owner: str | None = None,
                   source: str = "api") -> Record:
-    """Create a record and start the processes its creation matches."""
+    """Create a record and start the processes its creation matches (joins the caller's transaction)."""
     with write_transaction():
-        return create_record_in_transaction(module, values, actor, owner=owner, source=source)
+        return _create(module, values, actor, owner, source)
 
 
-def create_record_in_transaction(module: str, values: dict, actor: Actor, *, owner: str | None = None,
-                                 source: str = "api") -> Record:
+def _create(module: str, values: dict, actor: Actor, owner: str | None, source: str) -> Record:
     mod = get_module(module)
     values = dict(values)
     owner = values.pop("owner", None) or owner or actor.username
@@ -293,13 +290,15 @@ def create_record_in_transaction(module: str, values: dict, actor: Actor, *, own
 
 def update_record(module: str, record_id: str, values: dict, actor: Actor, *, source: str = "api",
                   instance_id: str | None = None) -> Record:
-    """Change fields of a record; refused while locked (423) or, for the stage, while a blueprint governs it (409)."""
+    """Change fields of a record; refused while locked (423) or, for the stage, while a blueprint governs it (409).
+
+    Joins the caller's transaction, if any.
+    """
     with write_transaction():
-        return update_record_in_transaction(module, record_id, values, actor, source=source,
-                                            instance_id=instance_id)
+        return _update(module, record_id, values, actor, source=source, instance_id=instance_id)
 
 
-def update_record_in_transaction(module: str, record_id: str, values: dict, actor: Actor, *,
+def _update(module: str, record_id: str, values: dict, actor: Actor, *,
                                  source: str = "api", instance_id: str | None = None) -> Record:
     mod = get_module(module)
     record = get_record(module, record_id)
@@ -331,9 +330,6 @@ def update_record_in_transaction(module: str, record_id: str, values: dict, acto
 
 def _tell_linked_instances(record: Record, changed: set[str], actor: Actor) -> None:
     """Deliver `record_edited` (and `record_<field>_changed`) to instances on this record that wait for it."""
-    from ..models import EventSubscription
-    from .events import deliver_to
-
     names = {"record_edited", *(f"record_{field}_changed" for field in changed)}
     waiting = db.session.execute(
         select(EventSubscription.instance_id, EventSubscription.name)
@@ -396,16 +392,12 @@ def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Act
                                   .order_by(Binding.created_at)).all()
     if not bindings:
         return
-    depth = getattr(_depth, "value", 0)
-    if depth >= _MAX_CASCADE:
+    if cascade_depth() >= _MAX_CASCADE:
         return
-    from .instances import start_in_transaction
-
     sandbox = engine().script_engine.sandbox
     data = dict(record.data, owner=record.owner)
     live: set[str] | None = None
-    _depth.value = depth + 1
-    try:
+    with cascading():
         for b in bindings:
             spec = {"event": b.event, "field": b.field, "criteria": b.criteria}
             if not binding_matches(spec, event, changed, mod.fields, data, sandbox):
@@ -418,16 +410,14 @@ def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Act
                     continue  # already in this blueprint, approval or review
                 live.add(b.process_key)
             variables = dict(data, record_id=record.id, module=record.module)
-            result = start_in_transaction(actor, key=b.process_key, variables=variables, business_key=record.id,
-                                          record=(record.module, record.id, b.kind))
+            result = start_instance(actor, key=b.process_key, variables=variables, business_key=record.id,
+                                    record=(record.module, record.id, b.kind))
             add_event(record, "process_started", actor, {"process_key": b.process_key, "binding": b.name,
                                                          "kind": b.kind, "status": result.status},
                       result.id)
             if b.kind in LOCKING_ROLES and result.status in LIVE_STATUSES and event != "delete":
                 record.locked_by = result.id
                 record.lock_editable = list(b.options.get("editable") or [])
-    finally:
-        _depth.value = depth
 
 
 # -- manifests ----------------------------------------------------------------------

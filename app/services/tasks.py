@@ -7,17 +7,15 @@ from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, ForbiddenError, NotFoundError, TaskCompletionError
 from ..extensions import db
-from ..models import HumanTask, ProcessInstance, TaskCandidate
-from .context import Actor, engine, utcnow
-from .crm_actions import acting_for
-from .definitions import definition_info, load_workflow
+from ..models import HumanTask, TaskCandidate
+from ..statuses import InstanceStatus, TaskState
+from .access import is_candidate, require_assignee, require_claim, require_work_on
+from .core import (
+    Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
+    run_on_instance, utcnow, write_transaction,
+)
 from .forms import validate_form
-from .instances import InstanceResult, update_variables
-from .pagination import Page, paginate
-from .projection import Step, history
-from .transactions import lock_instance, write_transaction
-
-_COMPLETABLE = {"running"}
+from .instances import change_variables
 
 
 def _candidate_clause(username: str, groups) -> object:
@@ -145,18 +143,8 @@ def task_form_key(task: HumanTask) -> str | None:
     return definition_info(task.definition_id).elements.get(task.element_id, {}).get("form_key")
 
 
-def _is_candidate(task: HumanTask, actor: Actor) -> bool:
-    return actor.username in (task.candidate_users or []) or bool(set(task.candidate_groups or []) & set(actor.groups))
-
-
-def _may_work_on(task: HumanTask, actor: Actor) -> bool:
-    if actor.is_admin or task.assignee == actor.username:
-        return True
-    return task.assignee is None and _is_candidate(task, actor)
-
-
 def _require_open(task: HumanTask) -> None:
-    if task.state != "open":
+    if task.state != TaskState.OPEN:
         raise ConflictError(f"task is {task.state}", task_state=task.state)
 
 
@@ -164,8 +152,7 @@ def claim_task(task_id: str, actor: Actor) -> HumanTask:
     """Assign an open task to the caller (a candidate, or an admin)."""
     task = get_task(task_id)
     _require_open(task)
-    if not (actor.is_admin or _is_candidate(task, actor) or task.assignee == actor.username):
-        raise ForbiddenError("only a candidate user or group member may claim this task")
+    require_claim(task, actor)
     if task.assignee == actor.username:
         return task
     if task.assignee is not None:
@@ -188,8 +175,7 @@ def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     _require_open(task)
     if task.assignee is None:
         return task
-    if not (actor.is_admin or task.assignee == actor.username):
-        raise ForbiddenError("only the assignee or an admin may unclaim this task")
+    require_assignee(task, actor, "unclaim")
     with write_transaction():
         db.session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
                            .values(assignee=None).execution_options(synchronize_session=False))
@@ -210,8 +196,7 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
         if task.delegation_state == "PENDING":  # as in Camunda: the delegate resolves, the owner completes
             raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
                                 delegation_state="PENDING")
-        if not _may_work_on(task, actor):
-            raise ForbiddenError("only the assignee, a candidate or an admin may complete this task")
+        require_work_on(task, actor, "complete")
         data = validate_form(task_form(task), variables or {})
         return complete_checked(task, data, actor)
 
@@ -226,46 +211,42 @@ def task_row(task_id: str):
 
 
 def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) -> InstanceResult:
-    """Inside a write transaction, with caller and form already checked: lock, run, write.
+    """With caller and form already checked: complete the task and run its instance until it waits.
 
     Args:
         as_owner: the caller was authorized by something other than the
             task's assignment (a blueprint transition's owners).
     """
-    eng = engine()
     tasks = HumanTask.__table__
-    instance = lock_instance(ProcessInstance.id == task.instance_id)
-    if instance.status not in _COMPLETABLE:
-        raise ConflictError(f"the process instance is {instance.status}", instance_status=instance.status)
-    info = definition_info(instance.definition_id)
-    wf = load_workflow(info, instance.state)
-    try:
-        with acting_for(instance.id, instance.record_module, instance.record_id, actor) as effects:
-            outcome = eng.runner.complete(wf, task.id, data, actor.username, effects)
-    except TaskNotReadyError:
-        raise ConflictError("task was completed by someone else") from None
-    except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays open
-        raise TaskCompletionError.of(exc.incident, task.id) from None
-    # Conditional on what the checks above saw: a claim that landed in
-    # between wins, and this completion is refused.
-    may_complete = HumanTask.state == "open"
-    if not (actor.is_admin or as_owner):
-        may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
-    done = db.session.connection().execute(
-        tasks.update().where(tasks.c.id == task.id, may_complete)
-        .values(state="completed", completed_at=utcnow(), completed_by=actor.username,
-                assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
-    if not done:
-        raise ConflictError("task was claimed or completed by someone else meanwhile")
-    step = Step(instance, actor)
-    opened = step.apply_outcome(info, wf, outcome)
-    step.write()
-    if step.followed_by is not None:  # a buffered message moved it on already
-        return step.followed_by
-    still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
-    if still_open:
-        opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
-    return InstanceResult(instance, opened)
+
+    def act(turn: Turn):
+        try:
+            outcome = turn.run(lambda runner, wf, effects: runner.complete(wf, task.id, data, actor.username, effects))
+        except TaskNotReadyError:
+            raise ConflictError("task was completed by someone else") from None
+        except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays open
+            raise TaskCompletionError.of(exc.incident, task.id) from None
+        # Conditional on what the checks above saw: a claim that landed in
+        # between wins, and this completion is refused.
+        may_complete = HumanTask.state == TaskState.OPEN
+        if not (actor.is_admin or as_owner):
+            may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
+        done = db.session.connection().execute(
+            tasks.update().where(tasks.c.id == task.id, may_complete)
+            .values(state=TaskState.COMPLETED, completed_at=utcnow(), completed_by=actor.username,
+                    assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
+        if not done:
+            raise ConflictError("task was claimed or completed by someone else meanwhile")
+        turn.step.write()
+        if turn.step.followed_by is not None:  # a buffered message moved it on already
+            return turn.step.followed_by
+        opened = turn.opened
+        still_open = {t.id for t in outcome.open_tasks} - {t["id"] for t in opened}
+        if still_open:
+            opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
+        return InstanceResult(turn.instance, opened)
+
+    return run_on_instance(task.instance_id, actor, act, refusal="the process instance is {status}")
 
 
 def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = False) -> HumanTask:
@@ -281,8 +262,7 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
 
     task = get_task(task_id)
     _require_open(task)
-    if not _may_work_on(task, actor):
-        raise ForbiddenError("only the assignee, a candidate or an admin may delegate this task")
+    require_work_on(task, actor, "delegate")
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         raise NotFoundError(f"no user {username}")
     values: dict = {"assignee": username}
@@ -320,13 +300,12 @@ def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTas
     """
     task = get_task(task_id)
     _require_open(task)
-    if not (actor.is_admin or task.assignee == actor.username):
-        raise ForbiddenError("only the assignee or an admin may resolve this task")
+    require_assignee(task, actor, "resolve")
     if task.delegation_state != "PENDING":
         raise ConflictError("task has no pending delegation to resolve")
     with write_transaction():
         if variables:
-            update_variables(task.instance_id, variables, actor)
+            change_variables(task.instance_id, variables, actor)
         won = db.session.execute(
             update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
                                     HumanTask.delegation_state == "PENDING", _same(HumanTask.owner, task.owner))

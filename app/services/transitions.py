@@ -24,13 +24,10 @@ from sqlalchemy import select
 from ..errors import ForbiddenError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import HumanTask
-from .context import Actor, engine
-from .definitions import definition_info
+from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .instances import InstanceResult
-from .records import governing_blueprint, get_module, get_record, update_record_in_transaction
+from .records import governing_blueprint, get_module, get_record, update_record
 from .tasks import complete_checked, task_form, task_row
-from .transactions import write_transaction
 
 
 def _transition_values(form: dict) -> list[str]:
@@ -124,7 +121,7 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
         mod = get_module(module)
         record_fields = {k: v for k, v in values.items() if k in {f["name"] for f in mod.fields}}
         if record_fields:
-            update_record_in_transaction(module, record.id, record_fields, actor, source="blueprint")
+            update_record(module, record.id, record_fields, actor, source="blueprint")
         if not _criteria_hold(props.get(f"transition.{transition}.criteria"), record):
             raise ValidationError("the record does not meet this transition's criteria",
                                   errors={"transition": [f"criteria not met: {props[f'transition.{transition}.criteria']}"]})

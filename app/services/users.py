@@ -13,8 +13,7 @@ from .. import clock
 from ..errors import AuthenticationError, ConflictError, ValidationError
 from ..extensions import db
 from ..models import Group, User
-from .context import Actor
-from .transactions import write_transaction
+from .core import Actor, write_transaction
 
 _TOKEN_SALT = "stagecoach-bearer"
 

@@ -77,8 +77,7 @@ from ..errors import ConflictError, ForbiddenError, NotFoundError, ValidationErr
 from ..extensions import db
 from ..models import Binding, Module, ProcessDefinition, Record, User
 from . import definitions, records
-from .context import Actor, engine
-from .transactions import write_transaction
+from .core import Actor, engine, write_transaction
 
 ACTION_TYPES = ("field_update", "email", "task", "webhook")
 EVENTS = ("create", "edit", "create_or_edit", "field_change", "delete")

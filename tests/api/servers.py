@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app import create_app
 from app.extensions import db
-from app.services.jobs import run_due_jobs
+from app.jobs.runner import run_due_jobs
 from config import TestConfig
 
 from ..conftest import make_config

@@ -70,7 +70,7 @@ class World:
     def advance(self, **delta) -> dict[str, int]:
         """Let `delta` (and one more second) pass, then run the due jobs as the job worker would."""
         from app.extensions import db
-        from app.services.jobs import run_due_jobs
+        from app.jobs.runner import run_due_jobs
 
         self.now += dt.timedelta(**delta) + dt.timedelta(seconds=1)
         self.traveller.move_to(self.now)
@@ -89,7 +89,7 @@ class World:
 def world(app) -> World:
     """Deploy the shipped folders over HTTP, apply their manifests, create the people; time stands at START."""
     from app.extensions import db
-    from app.services.context import SYSTEM
+    from app.services.core import SYSTEM
     from app.services.records import apply_manifest
     from app.services.users import create_user
 

@@ -18,6 +18,7 @@ from functools import partial
 import pytest
 
 from app.services import tasks as task_service
+from app.services.core import executor
 
 from ..factories import ApiClient, fixture
 
@@ -229,14 +230,14 @@ def test_a_claim_that_lands_while_a_complete_waits_for_the_lock_is_respected(adm
     [task_a] = started["tasks"]
 
     at_lock, go = threading.Event(), threading.Event()
-    real_lock_instance = task_service.lock_instance
+    real_lock_instance = executor.lock_instance
 
     def lock_instance_after_the_claim(where):
         at_lock.set()
         assert go.wait(TIMEOUT), "the test never let the complete take the lock"
         return real_lock_instance(where)
 
-    monkeypatch.setattr(task_service, "lock_instance", lock_instance_after_the_claim)
+    monkeypatch.setattr(executor, "lock_instance", lock_instance_after_the_claim)
     replies: list[Reply] = []
     bobs_complete = threading.Thread(target=lambda: replies.append(complete(bob, task_a["id"], {"note": "bob"})),
                                      daemon=True)

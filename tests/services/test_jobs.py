@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Job
-from app.services import jobs as job_service
-from app.services.jobs import run_due_jobs
-from app.services.transactions import write_transaction
+from app.jobs import runner as job_service
+from app.jobs.handlers import HANDLERS
+from app.jobs.runner import run_due_jobs
+from app.services.core import write_transaction
 from config import TestConfig
 
 from ..factories import ApiClient, assert_problem, fixture
@@ -276,7 +277,7 @@ def test_a_job_that_raises_is_retried_with_back_off_then_failed_and_an_admin_can
         calls.append(now)
         raise RuntimeError(f"handler broke (call {len(calls)})")
 
-    monkeypatch.setattr(job_service, "_fire_timer", broken_fire_timer)
+    monkeypatch.setitem(HANDLERS, "timer", broken_fire_timer)
     clock.shift(dt.timedelta(hours=1, seconds=1))
     first_try = job_service.utcnow()
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services.context import SYSTEM
-from app.services.projection import Step
-from app.services.transactions import locked_instance
+from app.services.core import SYSTEM
+from app.services.core import Step
+from app.services.core import locked_instance
 from config import TestConfig
 
 from ..conftest import make_config

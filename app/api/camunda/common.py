@@ -20,7 +20,7 @@ from ...errors import (
     AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
     ValidationError, WrongWorkerError,
 )
-from ...services.context import Actor
+from ...services.core import Actor
 from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
 from ...services.users import authenticate_password
 

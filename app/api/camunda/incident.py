@@ -3,7 +3,7 @@ from flask import jsonify
 
 from ...schemas.camunda import IncidentQuery
 from ...services import history as service
-from ...services.external_tasks import incident_type
+from ...services.core import incident_type
 from .common import camunda_blueprint, camunda_time, count, query_args
 
 blp = camunda_blueprint("incident", __name__)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ...extensions import db
 
 
 @dataclass

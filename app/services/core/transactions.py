@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..database import reset_write_intent, set_write_intent
-from ..errors import InstanceBusyError, NotFoundError
-from ..extensions import db
-from ..models import ProcessInstance
+from ...database import reset_write_intent, set_write_intent
+from ...errors import InstanceBusyError, NotFoundError
+from ...extensions import db
+from ...models import ProcessInstance
 
 
 @dataclass

@@ -5,6 +5,8 @@ activities, history, incidents), so lists and inboxes never deserialize a
 workflow. A `Step` collects everything one command changes and writes it
 with a handful of Core statements (one per table touched, rows batched),
 which keeps a task completion to about nine statements in one transaction.
+Writing calls no use case: what follows a step runs as after-step hooks
+(`hooks.py`), registered by the app factory.
 """
 from __future__ import annotations
 
@@ -13,19 +15,22 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import (STATE_VERSION, Outcome, is_modeler_expression, resolve_assignment, resolve_candidates,
-                      resolve_due_date, resolve_priority)
-from ..errors import InstanceBusyError
-from ..extensions import db
-from ..models import (
-    ActiveActivity, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, Job, ProcessInstance,
+from ...engine import (STATE_VERSION, Outcome, is_modeler_expression, resolve_assignment, resolve_candidates,
+                       resolve_due_date, resolve_priority)
+from ...errors import InstanceBusyError
+from ...extensions import db
+from ...models import (
+    ActiveActivity, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
     TaskCandidate,
 )
+from ...models.base import new_id
+from ...statuses import InstanceStatus, TaskState
 from .context import Actor, engine, utcnow
 from .definitions import DefinitionInfo
+from .hooks import run_after_step
 from .transactions import InstanceRow
 
-FINAL_STATUSES = {"completed", "cancelled"}
+FINAL_STATUSES = InstanceStatus.ENDED
 # Tables, not mapped classes: projections are written with Core, bypassing the ORM's unit of work.
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
@@ -33,7 +38,6 @@ CANDIDATES = TaskCandidate.__table__
 ACTIVITIES = ActiveActivity.__table__
 INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
-JOBS = Job.__table__
 SUBSCRIPTIONS = EventSubscription.__table__
 EXTERNAL_TASKS = ExternalTask.__table__
 
@@ -83,6 +87,8 @@ class Step:
     followed_by: object = None  # the result of a buffered message this step's waits received at once
     held: dict[str, str] | None = None  # asynchronous (external) tasks ready and waiting for a job (a worker)
     outcome_variables: dict = field(default_factory=dict)  # the variables the engine step left
+    new: bool = False  # the step inserts the instance
+    written: bool = False
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -122,7 +128,8 @@ class Step:
             users = resolve_candidates(element.get("candidate_users"), task.data)
             groups = resolve_candidates(element.get("candidate_groups"), task.data)
             row = {"id": task.id, "instance_id": self.instance.id, "definition_id": info.id,
-                   "process_key": info.key, "element_id": task.element_id, "name": task.name, "state": "open",
+                   "process_key": info.key, "element_id": task.element_id, "name": task.name,
+                   "state": TaskState.OPEN,
                    "created_at": self.now, "assignee": resolve_assignment(element.get("assignee"), task.data),
                    "candidate_users": users, "candidate_groups": groups,
                    "due_at": resolve_due_date(element.get("due_date"), task.data, self.now),
@@ -134,25 +141,33 @@ class Step:
             self.candidates += [{"task_id": task.id, "kind": "group", "name": g} for g in dict.fromkeys(groups)]
             opened.append(row)
         self.active = [dict(a, instance_id=self.instance.id) for a in outcome.active]
-        self.waits = outcome.waits if outcome.status in {"running", "error"} else []
+        self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
         if outcome.incident is not None:
             self.incidents.append({"instance_id": self.instance.id, "element_id": outcome.incident.element_id,
                                    "element_name": outcome.incident.element_name,
                                    "message": outcome.incident.message, "line": outcome.incident.line,
                                    "created_at": self.now})
-        if outcome.status == "error":
-            self.set(status="error")  # the "error" history event records the change
-        elif outcome.status == "completed":
-            self.set_status("completed")
+        if outcome.status == InstanceStatus.ERROR:
+            self.set(status=InstanceStatus.ERROR)  # the "error" history event records the change
+        elif outcome.status == InstanceStatus.COMPLETED:
+            self.set_status(InstanceStatus.COMPLETED)
         return opened
 
     # -- writing ----------------------------------------------------------------
+    @property
+    def changed(self) -> bool:
+        """Whether writing this step would change anything."""
+        return bool(self.updates or self.events or self.tasks or self.closed_tasks or self.incidents
+                    or self.active is not None or self.waits is not None or self.held is not None)
+
     def write(self, *, new: bool = False) -> None:
-        """Write the step: one Core statement per table touched, on the session's connection."""
+        """Write the step (one Core statement per table touched, on the session's connection),
+        then run the after-step hooks."""
         conn = db.session.connection()
         inst = self.instance
-        wait_statements = self._plan_waits(new) if self.waits is not None else []
+        self.new, self.written = new, True
+        subscriptions = self._plan_subscriptions(new) if self.waits is not None else []
         if new:
             conn.execute(INSTANCES.insert(), [{
                 **{c: getattr(inst, c) for c in InstanceRow.COLUMNS}, "state_version": STATE_VERSION,
@@ -168,8 +183,8 @@ class Step:
                 raise InstanceBusyError("the instance changed while this request ran; try again")
             inst.lock_version += 1
         if self.closed_tasks:
-            conn.execute(TASKS.update().where(TASKS.c.id.in_(self.closed_tasks), TASKS.c.state == "open")
-                         .values(state="cancelled", completed_at=self.now))
+            conn.execute(TASKS.update().where(TASKS.c.id.in_(self.closed_tasks), TASKS.c.state == TaskState.OPEN)
+                         .values(state=TaskState.CANCELLED, completed_at=self.now))
         if self.tasks:
             conn.execute(TASKS.insert(), self.tasks)
         if self.candidates:
@@ -180,30 +195,17 @@ class Step:
             if self.active:
                 conn.execute(ACTIVITIES.insert(), self.active)
         if self.incidents:
-            conn.execute(INCIDENTS.insert(), [dict(i, id=_new_id()) for i in self.incidents])
+            conn.execute(INCIDENTS.insert(), [dict(i, id=new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
-        if self.held and self._held_asynchronous():
-            self._queue_async(conn)
         if self.held is not None and self.info is not None and self.info.external:
             self._sync_external_tasks(conn)
-        for statement, rows in wait_statements:  # after the instance row: jobs reference it
+        for statement, rows in subscriptions:  # after the instance row: subscriptions reference it
             if rows is None:
                 conn.execute(statement)
             else:
                 conn.execute(statement, rows)
-        if inst.record_id:
-            from .crm_actions import sync_record  # records follow the processes bound to them
-            sync_record(self)
-        if self.waits and any(w["kind"] == "message" for w in self.waits) and _buffered_messages_exist():
-            from .events import deliver_buffered  # a message sent with a ttl may be waiting for this instance
-            self.followed_by = deliver_buffered(inst.id)
-
-
-    def _held_asynchronous(self) -> list[str]:
-        """The held elements a job runs (external tasks wait for their workers instead)."""
-        external = self.info.external if self.info is not None else {}
-        return [e for e in self.held.values() if e not in external]
+        run_after_step(self)
 
     def _sync_external_tasks(self, conn) -> None:
         """One external_task row per held external task: new ones appear for workers to fetch,
@@ -227,40 +229,18 @@ class Step:
                                                        EXTERNAL_TASKS.c.retries == 0)
                          .values(retries=None, worker_id=None, lock_expires_at=None))
 
-    def _queue_async(self, conn) -> None:
-        """Asynchronous tasks are ready: make sure a job (due now) will run them."""
+    def _plan_subscriptions(self, new: bool) -> list:
+        """Line the message/signal subscriptions up with what the instance waits for: the instance
+        column goes into this step's update; returns the statements to run."""
         inst = self.instance
-        exists = conn.execute(JOBS.select().with_only_columns(JOBS.c.id).where(
-            JOBS.c.instance_id == inst.id, JOBS.c.kind == "async").limit(1)).first()
-        if exists is None:
-            retries = max((self.info.asynchronous.get(e, {}).get("retries", 3) for e in self._held_asynchronous()),
-                          default=3) if self.info is not None else 3
-            conn.execute(JOBS.insert(), [{"id": _new_id(), "kind": "async", "instance_id": inst.id,
-                                          "due_at": self.now, "status": "pending", "attempts": 0,
-                                          "max_attempts": retries, "created_at": self.now}])
-
-    def _plan_waits(self, new: bool) -> list:
-        """Line the timer job and the message/signal subscriptions up with what the instance
-        waits for: instance columns go into this step's update; returns the statements to run."""
-        inst = self.instance
-        timers = [w["due_at"] for w in self.waits if w["kind"] == "timer"]
-        next_timer = min(timers) if timers else None
         events = [w for w in self.waits if w["kind"] in {"message", "signal"}]
         statements = []
-        if next_timer != inst.next_timer_at:
-            if inst.next_timer_at is not None and not new:
-                statements.append((JOBS.delete().where(JOBS.c.instance_id == inst.id, JOBS.c.kind == "timer"), None))
-            if next_timer is not None:
-                statements.append((JOBS.insert(), [{
-                    "id": _new_id(), "kind": "timer", "instance_id": inst.id, "due_at": next_timer,
-                    "status": "pending", "attempts": 0, "max_attempts": 3, "created_at": self.now}]))
-            self.set(next_timer_at=next_timer)
         if inst.subscribed or events:
             if inst.subscribed and not new:
                 statements.append((SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == inst.id), None))
             if events:
                 statements.append((SUBSCRIPTIONS.insert(), [
-                    {"id": _new_id(), "instance_id": inst.id, "kind": w["kind"], "name": w["name"],
+                    {"id": new_id(), "instance_id": inst.id, "kind": w["kind"], "name": w["name"],
                      "business_key": inst.business_key, "element_id": w.get("element_id"), "created_at": self.now}
                     for w in events]))
             if inst.subscribed != bool(events):
@@ -271,19 +251,32 @@ class Step:
 def _topic_and_priority(external: dict, variables: dict) -> dict:
     """An external task's topic and priority: literal, or expressions over the instance's variables
     (camunda:topic="${region}-billing", camunda:taskPriority="${urgency}"); priority 0 by default."""
-    from .external_tasks import priority_of  # it imports this module
-
     topic = external["topic"]
     resolved = resolve_assignment(topic, variables) if is_modeler_expression(topic) else topic
     return {"topic": resolved or topic, "priority": priority_of({"external": external}, variables)}
 
 
-def _buffered_messages_exist() -> bool:
-    from ..models import BufferedMessage
-    return db.session.scalar(BufferedMessage.__table__.select().with_only_columns(
-        BufferedMessage.__table__.c.id).limit(1)) is not None
+_INT32 = (-2**31, 2**31 - 1)  # the priority column's range
 
 
-def _new_id() -> str:
-    from ..models.base import new_id
-    return new_id()
+def priority_of(element: dict, variables: dict) -> int:
+    """An external task's priority from its element's camunda:taskPriority (`element["external"]["priority"]`).
+
+    The value is an integer or a `${variable}` expression read from the
+    instance's variables when the task is created; like Camunda, a task
+    without one has priority 0. An expression that does not give a number
+    gives 0 too (Camunda would fail the instance), and the result is kept
+    within the column's 32-bit range.
+    """
+    raw = ((element or {}).get("external") or {}).get("priority")
+    value = resolve_assignment(str(raw), variables or {}) if raw not in (None, "") else None
+    if value is None:
+        return 0
+    try:
+        number = int(value.strip())
+    except ValueError:
+        try:
+            number = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+    return min(max(number, _INT32[0]), _INT32[1])

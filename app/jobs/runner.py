@@ -1,0 +1,80 @@
+"""Running due jobs: each fires exactly once, whatever the number of workers.
+
+A job is claimed and executed in one write transaction together with the
+instance step it causes: on PostgreSQL the job row is taken with
+`FOR UPDATE SKIP LOCKED` (other workers pass over it), on SQLite the
+transaction holds the database write lock. The step's after-step hook
+(`scheduling.py`) rewrites the instance's timer job (removing this one,
+adding the next), so the job disappears in the same commit as its effect. A
+worker that dies mid-job leaves an open transaction that the database rolls
+back: the job is still there, due, and the next worker runs it. A job that
+fails is retried with back-off and marked `failed` (with its error) after
+`max_attempts`; `retry_job` puts it back. What a job of each kind does is
+its handler's (`handlers.py`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Job, ProcessInstance
+from ..services.core import utcnow, write_transaction
+from ..statuses import InstanceStatus, JobStatus
+from .handlers import HANDLERS, RetryLater
+
+RETRY_BASE = dt.timedelta(seconds=30)
+
+
+def _claim(now: dt.datetime) -> Job | None:
+    stmt = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+            .where(Job.status == JobStatus.PENDING, Job.due_at < now, ProcessInstance.status == InstanceStatus.RUNNING)
+            .order_by(Job.due_at).limit(1))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Job)
+    return db.session.scalars(stmt).first()
+
+
+def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit: int = 500) -> dict[str, int]:
+    """Run the jobs due before `now` (default: the clock), one transaction each; returns counts.
+
+    Due means strictly before, as the engine decides whether a timer has fired.
+    """
+    counts = {"done": 0, "failed": 0, "retried": 0}
+    for _ in range(limit):
+        moment = now or utcnow()
+        failure = None
+        with write_transaction():
+            job = _claim(moment)
+            if job is None:
+                break
+            job_id, attempts = job.id, job.attempts
+            try:
+                with db.session.begin_nested():
+                    HANDLERS[job.kind](job, moment, worker)
+            except RetryLater as exc:  # an asynchronous task failed: its own retry cycle
+                failure = str(exc)
+                _record_failure(job_id, attempts, moment, failure, delay=exc.delay)
+            except Exception as exc:  # the job's own failure: recorded, the instance left as it was
+                failure = f"{type(exc).__name__}: {exc}"
+                _record_failure(job_id, attempts, moment, failure)
+        if failure is None:
+            counts["done"] += 1
+        else:
+            job = db.session.get(Job, job_id)
+            counts["failed" if job is not None and job.status == JobStatus.FAILED else "retried"] += 1
+    return counts
+
+
+def _record_failure(job_id: str, attempts: int, now: dt.datetime, error: str,
+                    delay: dt.timedelta | None = None) -> None:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        return
+    job.attempts = attempts + 1
+    job.last_error = error[:4000]
+    if job.attempts >= job.max_attempts:
+        job.status = JobStatus.FAILED
+    else:
+        job.due_at = now + (delay if delay is not None else RETRY_BASE * 2 ** (job.attempts - 1))
