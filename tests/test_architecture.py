@@ -64,3 +64,26 @@ def test_only_services_commit(folder):
 @pytest.mark.parametrize("path", _modules("services") + _modules("models"), ids=lambda p: p.name)
 def test_lower_layers_do_not_import_http(path):
     assert not [n for n in _imports(path) if n.startswith(("app.api", "app.cli", "flask_smorest"))]
+
+
+# -- contracts over the whole import graph ----------------------------------------------------------------------
+
+def test_the_import_linter_contracts_hold():
+    """Layers, the runtime core's imports, the engine's door and no cycles (pyproject.toml
+    [tool.importlinter]); imports inside functions count as much as those at the top."""
+    from importlinter import configuration  # noqa: F401 - wires the library's adapters, as its command does
+    from importlinter.api import read_configuration
+    from importlinter.application import use_cases
+
+    config_file = str(APP.parent / "pyproject.toml")
+    assert len(read_configuration(config_file)["contracts_options"]) >= 5, "the contracts are missing"
+    kept = use_cases.lint_imports(config_filename=config_file, cache_dir=None, no_logo=True)
+    assert kept, "an import-linter contract is broken: run `lint-imports` to see which import"
+
+
+MAX_MODULE_LINES = 500
+
+
+@pytest.mark.parametrize("path", sorted(APP.rglob("*.py")), ids=lambda p: str(p.relative_to(APP)))
+def test_no_module_is_over_500_lines(path):
+    assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
