@@ -17,6 +17,7 @@ from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import BpmnRejected, ProcessModel, parse_deployment
 from .resolvers import resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
+from .rule_diagrams import rule_bpmn
 from .runner import (NO_EFFECTS, Incident, OpenTask, Outcome, Runner, RunSettings, TaskCompletionError, TaskEffects,
                      TaskNotReadyError)
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
@@ -33,6 +34,7 @@ __all__ = [
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
     "resolve_priority",
+    "rule_bpmn",
 ]
 
 
