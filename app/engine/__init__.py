@@ -18,11 +18,12 @@ from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import BpmnRejected, ProcessModel, parse_deployment
 from .resolvers import resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
 from .rule_diagrams import rule_bpmn
-from .runner import (NO_EFFECTS, Incident, OpenTask, Outcome, Runner, RunSettings, TaskCompletionError, TaskEffects,
-                     TaskNotReadyError)
+from .outcome import NO_EFFECTS, Incident, OpenTask, Outcome, TaskCompletionError, TaskEffects, TaskNotReadyError
+from .runner import Runner
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
 from .serializer import SERIALIZERS, STATE_VERSION, StateError
+from .workflow import RunSettings, StagecoachWorkflow
 from .xml import Problem
 
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
@@ -30,7 +31,7 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 __all__ = [
     "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
-    "ScriptSecurityError", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
+    "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
     "resolve_priority",
@@ -92,11 +93,12 @@ class Engine:
                 self._specs.popitem(last=False)
         return loaded
 
-    def new_workflow(self, definition_id: str, dialect: str, spec_json: str, data: dict | None):
+    def new_workflow(self, definition_id: str, dialect: str, spec_json: str,
+                     data: dict | None) -> StagecoachWorkflow:
         spec, subprocess_specs = self.specs(definition_id, dialect, spec_json)
         return self.runner.create(spec, subprocess_specs, data)
 
-    def load(self, definition_id: str, dialect: str, spec_json: str, state: str):
+    def load(self, definition_id: str, dialect: str, spec_json: str, state: str) -> StagecoachWorkflow:
         spec, subprocess_specs = self.specs(definition_id, dialect, spec_json)
         wf = SERIALIZERS[dialect].load(state, spec, subprocess_specs)
         return self.runner.attach(wf)

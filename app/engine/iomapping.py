@@ -28,7 +28,8 @@ mapping that cannot run is refused with its line. At run time SpiffWorkflow's
 task-spec events carry the work: `update_event` (the task has just inherited
 its data: apply inputs) and `completed_event` (it ran: apply outputs), both
 connected by `connect`. The mappings of a workflow's definition are attached to
-the workflow object (`attach`), as they are not part of SpiffWorkflow's spec.
+the workflow object (`attach`, its `io_mappings`), as they are not part of
+SpiffWorkflow's spec.
 
 Call activities' camunda:in / camunda:out mappings are read the same way (inputs
 and outputs of the call activity). As in Camunda, a call activity that maps
@@ -54,6 +55,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .expressions import TranslationError, is_modeler_expression, translate
 from .sandbox import Sandbox, ScriptError
+from .workflow import StagecoachWorkflow
 
 __all__ = ["attach", "connect", "ensure_inputs", "misplaced_listeners", "read"]
 
@@ -303,9 +305,9 @@ def _check(source: str, line: int | None) -> None:
 
 # -- run: SpiffWorkflow task-spec events -------------------------------------------------
 
-def attach(wf, mappings: dict[str, dict]) -> None:
+def attach(wf: StagecoachWorkflow, mappings: dict[str, dict]) -> None:
     """Give a workflow its definition's mappings ({element id: mapping}) and make its specs apply them."""
-    wf._stagecoach_io = mappings or {}
+    wf.io_mappings = mappings or {}
     if mappings:
         connect([wf.spec, *wf.subprocess_specs.values()])
 
@@ -320,7 +322,9 @@ def connect(specs) -> None:
 
 
 def _mapping(task) -> dict | None:
-    mappings = getattr(task.workflow.top_workflow, "_stagecoach_io", None)
+    # The hooks are on specs, which workflows share: one that is not a StagecoachWorkflow has no mappings.
+    top = task.workflow.top_workflow
+    mappings = top.io_mappings if isinstance(top, StagecoachWorkflow) else None
     if not mappings:
         return None
     return mappings.get(getattr(task.task_spec, "bpmn_id", None))

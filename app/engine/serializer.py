@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .conditional import WaitingConditionalEventDefinition
 from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
+from .workflow import StagecoachWorkflow
 
 STATE_VERSION = 1
 SPIFF_FORMAT = "1.5"
@@ -47,7 +48,10 @@ class StateError(Exception):
 
 
 class _SpecReferenceConverter(BpmnWorkflowConverter):
-    """Serializes a top-level workflow without its spec; the caller supplies it on load."""
+    """Serializes a top-level workflow without its spec; the caller supplies it on load.
+
+    Registered for `BpmnWorkflow` and, under the same type name, for `StagecoachWorkflow`,
+    the class it restores into (the registration made last decides what loading builds)."""
 
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
@@ -80,6 +84,9 @@ def _registry(config: dict):
     config[CronOnceTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[WaitingConditionalEventDefinition] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
+    # Instances load as StagecoachWorkflow; both classes are written as "BpmnWorkflow", so the stored
+    # form is SpiffWorkflow's own (and what was stored before the subclass existed loads as it).
+    _SpecReferenceConverter(StagecoachWorkflow, registry, typename="BpmnWorkflow")
     registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
     registry.register(dt.date, lambda v: {"value": v.isoformat()}, lambda v: dt.date.fromisoformat(v["value"]))
     return registry
@@ -115,7 +122,7 @@ class StateSerializer:
             raise StateError(f"instance data cannot be stored: {exc}") from exc
         return '{"state_version": %d, "workflow": %s}' % (STATE_VERSION, body)
 
-    def load(self, text: str, spec, subprocess_specs) -> BpmnWorkflow:
+    def load(self, text: str, spec, subprocess_specs) -> StagecoachWorkflow:
         try:
             envelope = json.loads(text)
         except (TypeError, ValueError) as exc:

@@ -1,0 +1,212 @@
+"""What a runner call reports, and how tasks are described in it.
+
+Each call of the runner returns an `Outcome`: the new status, what happened (for
+the audit trail), the incident if a step failed, and the projections the server
+keeps in its own tables (open human tasks, active activities, variables, what
+the instance waits for, held tasks). `report` builds it from the workflow after
+the engine ran.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .holding import held_map
+from .sandbox import ScriptError
+from .variables import frontier, variables
+
+__all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
+           "TaskEffects", "TaskNotReadyError", "definitions", "describe", "event_kind", "incident_of",
+           "open_task_ids", "report", "waiting_ids", "waits_of"]
+
+
+class TaskEffects:
+    """Told when each engine task starts and ends, so what a task did outside the
+    workflow (rows written by the functions it called) can be kept or undone with it."""
+
+    def task_started(self) -> None:
+        pass
+
+    def task_finished(self, succeeded: bool) -> None:
+        pass
+
+
+NO_EFFECTS = TaskEffects()
+
+
+class StepLimitError(Exception):
+    """The engine ran more steps than one request may."""
+
+
+class TaskNotReadyError(Exception):
+    """The task does not exist or is not a ready human task."""
+
+
+class TaskCompletionError(Exception):
+    """Completing a human task failed in the task itself (its output mapping, end listener or
+    post-script): the workflow object is left half-changed and must be discarded."""
+
+    def __init__(self, incident: Incident):
+        super().__init__(incident.message)
+        self.incident = incident
+
+
+@dataclass
+class OpenTask:
+    id: str
+    element_id: str
+    name: str
+    data: dict
+
+
+@dataclass
+class Incident:
+    element_id: str | None
+    element_name: str | None
+    message: str
+    line: int | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # running | completed | error
+    events: list[dict] = field(default_factory=list)
+    incident: Incident | None = None
+    open_tasks: list[OpenTask] = field(default_factory=list)
+    active: list[dict] = field(default_factory=list)
+    variables: dict = field(default_factory=dict)
+    closed_tasks: set[str] = field(default_factory=set)  # human tasks no longer open (done or withdrawn)
+    # what the instance waits for: {"kind": "timer", "due_at"} / {"kind": "message"|"signal", "name"}
+    waits: list[dict] = field(default_factory=list)
+    # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
+    held: dict[str, str] = field(default_factory=dict)
+    opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
+
+
+# -- describing tasks -------------------------------------------------------------------
+
+def describe(task) -> dict:
+    spec = task.task_spec
+    return {"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
+            "element_type": type(spec).__name__}
+
+
+def event_kind(definition) -> str | None:
+    if isinstance(definition, TimerEventDefinition):
+        return "timer"
+    if isinstance(definition, MessageEventDefinition):
+        return "message"
+    if isinstance(definition, SignalEventDefinition):
+        return "signal"
+    return None
+
+
+def _due(value) -> dt.datetime | None:
+    if isinstance(value, dict):  # a cycle: {"cycles": n, "next": iso, ...}
+        value = value.get("next")
+    if not value:
+        return None
+    try:
+        # As the engine reads it: a date-time without a zone is in the server's local time.
+        return TimerEventDefinition.get_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def definitions(task) -> list:
+    """The event definitions a waiting task listens for (an event-based gateway has several)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
+def waits_of(wf: BpmnWorkflow) -> list[dict]:
+    """What the workflow waits for from outside: timers with their due time, messages, signals."""
+    waits = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        for definition in definitions(task):
+            kind = event_kind(definition)
+            if kind == "timer":
+                due = _due(task._get_internal_data("event_value"))
+                if due is not None:
+                    waits.append({"kind": "timer", "due_at": due, "element_id": task.task_spec.bpmn_id})
+            elif kind in {"message", "signal"}:
+                waits.append({"kind": kind, "name": definition.name, "element_id": task.task_spec.bpmn_id})
+    return waits
+
+
+def waiting_ids(wf: BpmnWorkflow) -> tuple[set, set[str]]:
+    """Ids of the tasks waiting (for a person or an event), and of the open human tasks."""
+    waiting, human = set(), set()
+    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if t.task_spec.manual and t.has_state(TaskState.READY):
+            waiting.add(t.id)
+            human.add(str(t.id))
+        elif t.has_state(TaskState.WAITING):
+            waiting.add(t.id)
+    return waiting, human
+
+
+def open_task_ids(wf: BpmnWorkflow) -> set[str]:
+    return {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def incident_of(wf: BpmnWorkflow, exc: Exception) -> Incident:
+    """The incident a failed engine step (or task completion) raised `exc` for."""
+    task = getattr(exc, "task", None)
+    if task is None:
+        errored = wf.get_tasks(state=TaskState.ERROR)
+        task = errored[0] if errored else None
+    underlying = getattr(exc, "exception", None)
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if isinstance(underlying, ScriptError) and str(underlying) not in message:
+        message = f"{message}: {underlying}"
+    if not isinstance(exc, SpiffWorkflowException) and not isinstance(exc, ScriptError):
+        message = f"{type(exc).__name__}: {message}"
+    line = getattr(exc, "line_number", None) or None
+    if task is None:
+        return Incident(None, None, message, line)
+    return Incident(task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id, message, line)
+
+
+# -- the outcome ------------------------------------------------------------------------
+
+def report(wf, events: list[dict], incident: Incident | None, waiting_before: set, human_before: set[str],
+           now: dt.datetime) -> Outcome:
+    """The outcome of a run that started with `waiting_before` / `human_before` (`waiting_ids`)."""
+    tasks = frontier(wf)
+    open_tasks, active, current = [], [], {}
+    for t in tasks:
+        spec = t.task_spec
+        ready_human = spec.manual and t.has_state(TaskState.READY)
+        if (ready_human or t.has_state(TaskState.WAITING)) and t.id not in waiting_before:
+            events.append(dict(describe(t), type="element_entered", at=now))
+        if ready_human:
+            open_tasks.append(OpenTask(str(t.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, t.data))
+        active.append({"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
+                       "element_type": type(spec).__name__, "state": TaskState.get_name(t.state).lower()})
+        current.update(t.data)
+    if incident is not None:
+        status = "error"
+        events.append({"type": "error", "element_id": incident.element_id,
+                       "element_name": incident.element_name, "at": now, "message": incident.message})
+    elif not tasks and wf.is_completed():
+        status = "completed"
+    else:
+        status = "running"
+    if not tasks:
+        current = variables(wf)
+    open_ids = {t.id for t in open_tasks}
+    held = held_map(wf) if status != "completed" else {}
+    return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
+                   active=active, variables=current, closed_tasks=human_before - open_ids,
+                   opened_tasks=open_ids - human_before, waits=waits_of(wf) if status != "completed" else [])

@@ -1,0 +1,56 @@
+"""An instance's variables: read from the task tree's frontier, merge-patched in place.
+
+SpiffWorkflow keeps data per task. The instance's current business data is the
+merged data of its active tasks (ready, waiting, started or failed) that stand
+for BPMN elements; once none is left, the workflow's own data or that of the
+last task that ran.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from .sandbox import check_storable
+
+__all__ = ["ACTIVE", "frontier", "update_variables", "variables", "visible"]
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+def visible(task) -> bool:
+    """Whether the task stands for a BPMN element (SpiffWorkflow adds start and end tasks of its own)."""
+    return getattr(task.task_spec, "bpmn_id", None) is not None
+
+
+def frontier(wf: BpmnWorkflow) -> list:
+    """The active tasks of BPMN elements, in one walk of the tree."""
+    return [t for t in wf.get_tasks(state=ACTIVE) if visible(t)]
+
+
+def variables(wf: BpmnWorkflow) -> dict:
+    """The instance's current business data."""
+    tasks = frontier(wf)
+    if not tasks:
+        if wf.data:
+            return dict(wf.data)
+        last = wf.last_task
+        return dict(last.data) if last is not None else dict(wf.task_tree.data)
+    merged: dict = {}
+    for task in tasks:
+        merged.update(task.data)
+    return merged
+
+
+def update_variables(wf: BpmnWorkflow, changes: dict[str, Any]) -> dict:
+    """Merge-patch the data of every waiting task (None deletes); return the new variables."""
+    check_storable({k: v for k, v in changes.items() if v is not None})
+    targets = [t for t in wf.get_tasks(state=ACTIVE)] or [wf.last_task or wf.task_tree]
+    for task in targets:
+        for key, value in changes.items():
+            if value is None:
+                task.data.pop(key, None)
+            else:
+                task.data[key] = value
+    return variables(wf)
