@@ -157,7 +157,7 @@ def test_async_after_runs_what_follows_in_a_job(server):
 
 def test_a_failure_after_async_after_is_retried_without_redoing_the_task(app, admin):
     from ..factories import ApiClient
-    from app.services.jobs import run_due_jobs
+    from app.jobs.runner import run_due_jobs
 
     def fire():
         with app.app_context():

@@ -5,7 +5,7 @@ import datetime as dt
 
 import time_machine
 
-from app.services.jobs import run_due_jobs
+from app.jobs.runner import run_due_jobs
 
 from ..factories import ApiClient, fixture
 from ..timing import iso, next_at
