@@ -105,3 +105,20 @@ class Engine:
 
     def dump(self, dialect: str, workflow) -> str:
         return SERIALIZERS[dialect].dump(workflow)
+
+    # expressions (the sandbox's, with the registry's functions) ---------------
+    def check_expression(self, expression: str) -> None:
+        """Compile a sandbox expression without running it.
+
+        Raises:
+            ScriptError: it cannot run (ScriptSecurityError when the sandbox forbids what it does).
+        """
+        self.script_engine.sandbox.check(expression, "eval")
+
+    def evaluate_expression(self, expression: str, data: dict):
+        """The value of a sandbox expression over `data` (which is not modified).
+
+        Raises:
+            ScriptError: it cannot run or failed (ScriptLimitError past the step or time limit).
+        """
+        return self.script_engine.sandbox.evaluate(expression, data)
