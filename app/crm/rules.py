@@ -1,11 +1,9 @@
 """Validation rules and binding criteria: safe expressions over a record's fields."""
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable
 
-
-class Evaluator(Protocol):
-    def evaluate(self, expression: str, data: dict) -> Any: ...
+Evaluate = Callable[[str, dict], Any]  # the value of a safe expression over data (the engine's sandbox)
 
 
 def _names(data: dict, fields: list[dict]) -> dict:
@@ -15,13 +13,13 @@ def _names(data: dict, fields: list[dict]) -> dict:
     return scope
 
 
-def check_rules(rules: list[dict], fields: list[dict], data: dict, sandbox: Evaluator) -> dict[str, list[str]]:
+def check_rules(rules: list[dict], fields: list[dict], data: dict, evaluate: Evaluate) -> dict[str, list[str]]:
     """Return per-field errors of the rules `data` breaks (a rule holds when its expression is true)."""
     errors: dict[str, list[str]] = {}
     scope = _names(data, fields)
     for rule in rules:
         try:
-            holds = bool(sandbox.evaluate(rule["expression"], scope))
+            holds = bool(evaluate(rule["expression"], scope))
         except Exception as exc:  # a rule that cannot be evaluated is broken: report it, refuse the write
             holds = False
             message = f"rule {rule.get('name')!r} could not be evaluated: {exc}"
@@ -33,7 +31,7 @@ def check_rules(rules: list[dict], fields: list[dict], data: dict, sandbox: Eval
 
 
 def binding_matches(binding: dict, event: str, changed: set[str], fields: list[dict], data: dict,
-                    sandbox: Evaluator) -> bool:
+                    evaluate: Evaluate) -> bool:
     """Does a record event start this binding's process?
 
     Events: create, edit, delete. A binding's event is one of create, edit,
@@ -52,6 +50,6 @@ def binding_matches(binding: dict, event: str, changed: set[str], fields: list[d
     if not criteria:
         return True
     try:
-        return bool(sandbox.evaluate(criteria, _names(data, fields)))
+        return bool(evaluate(criteria, _names(data, fields)))
     except Exception:  # criteria that cannot be evaluated on this record do not match
         return False

@@ -13,7 +13,7 @@ from ..statuses import InstanceStatus
 from .access import require_admin
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
-    engine, paginate, run_on_instance, start_new, utcnow,
+    engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
 )
 from .forms import validate_form
 
@@ -30,11 +30,12 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     Args:
         record: (module, record id, role) when a record event starts it.
     """
-    info = definition_info(definition_id or latest_definition_id(key))
-    variables = variables or {}
-    if info.initiator and actor is not SYSTEM and info.initiator not in variables:
-        variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
-    return start_new(info, actor, variables, business_key=business_key, record=record)
+    with write_transaction():  # one transaction from the first read (SQLite: BEGIN IMMEDIATE once)
+        info = definition_info(definition_id or latest_definition_id(key))
+        variables = variables or {}
+        if info.initiator and actor is not SYSTEM and info.initiator not in variables:
+            variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
+        return start_new(info, actor, variables, business_key=business_key, record=record)
 
 
 def start_form(*, key: str | None = None, definition_id: str | None = None) -> dict:

@@ -74,7 +74,7 @@ def _check_rules_compile(rules: list[dict]) -> list[dict]:
     for i, rule in enumerate(rules or []):
         expression = (rule.get("expression") or "").strip()
         try:
-            engine().script_engine.sandbox.check(expression, "eval")
+            engine().check_expression(expression)
         except Exception as exc:
             errors.setdefault(f"rules[{i}]", []).append(f"expression cannot run: {exc}")
         out.append({"name": rule.get("name") or f"rule {i + 1}", "expression": expression,
@@ -138,7 +138,7 @@ def create_binding(data: dict, actor: Actor) -> Binding:
     criteria = (data.get("criteria") or "").strip() or None
     if criteria:
         try:
-            engine().script_engine.sandbox.check(criteria, "eval")
+            engine().check_expression(criteria)
         except Exception as exc:
             errors["criteria"] = [f"cannot run: {exc}"]
     if errors:
@@ -196,7 +196,7 @@ def _validate(module: Module, values: dict, current: dict | None) -> tuple[dict,
         raise ValidationError("the record does not pass its module's checks", errors=exc.errors) from None
     merged = dict(current or {})
     merged.update(cleaned)
-    errors = check_rules(module.rules or [], module.fields, merged, engine().script_engine.sandbox)
+    errors = check_rules(module.rules or [], module.fields, merged, engine().evaluate_expression)
     if errors:
         raise ValidationError("the record breaks a validation rule", errors=errors)
     return cleaned, merged
@@ -394,13 +394,13 @@ def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Act
         return
     if cascade_depth() >= _MAX_CASCADE:
         return
-    sandbox = engine().script_engine.sandbox
+    evaluate = engine().evaluate_expression
     data = dict(record.data, owner=record.owner)
     live: set[str] | None = None
     with cascading():
         for b in bindings:
             spec = {"event": b.event, "field": b.field, "criteria": b.criteria}
-            if not binding_matches(spec, event, changed, mod.fields, data, sandbox):
+            if not binding_matches(spec, event, changed, mod.fields, data, evaluate):
                 continue
             if b.kind in ONE_AT_A_TIME:
                 if live is None:

@@ -69,7 +69,7 @@ def _criteria_hold(expression: str | None, record) -> bool:
     if not expression:
         return True
     try:
-        return bool(engine().script_engine.sandbox.evaluate(expression, dict(record.data, owner=record.owner)))
+        return bool(engine().evaluate_expression(expression, dict(record.data, owner=record.owner)))
     except Exception:
         return False
 

@@ -227,7 +227,7 @@ def _validated(data: dict) -> dict:
     criteria = (criteria or "").strip() or None
     if criteria:
         try:
-            engine().script_engine.sandbox.check(criteria, "eval")
+            engine().check_expression(criteria)
         except ScriptError as exc:  # and its security subclass
             err("criteria", f"cannot run: {exc}")
 
