@@ -8,7 +8,7 @@ from ..errors import BpmnValidationError, NotFoundError
 from ..extensions import db
 from ..models import ActiveActivity, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
-from .core import SYSTEM, Actor, Page, engine, latest_definition_id, paginate, write_transaction
+from .core import SYSTEM, Actor, Page, engine, latest_definition_id, paginate, write_transaction  # noqa: F401
 from .instances import cancel, start_instance
 
 

@@ -23,7 +23,7 @@ from ..errors import ConflictError, NotFoundError, TaskCompletionError, Validati
 from ..extensions import db
 from ..models import ExternalTask, ProcessInstance
 from ..statuses import InstanceStatus
-from .core import (
+from .core import (  # noqa: F401 - priority_of: an external task's priority, read through this module
     SYSTEM, InstanceNotActionableError, Page, Turn, definition_info, paginate, priority_of, run_on_instance, utcnow,
     write_transaction,
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..crm import BUILTIN_MODULES, FieldError, binding_matches, check_field_definitions, check_rules, clean_values
-from ..errors import ConflictError, ForbiddenError, NotFoundError, StagecoachError, ValidationError
+from ..errors import ConflictError, NotFoundError, StagecoachError, ValidationError
 from ..extensions import db
 from ..models import Binding, EventSubscription, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
 from ..statuses import InstanceStatus

@@ -5,11 +5,11 @@ from sqlalchemy import and_, case, func, or_, select, update
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
-from ..errors import ConflictError, ForbiddenError, NotFoundError, TaskCompletionError
+from ..errors import ConflictError, NotFoundError, TaskCompletionError
 from ..extensions import db
 from ..models import HumanTask, TaskCandidate
-from ..statuses import InstanceStatus, TaskState
-from .access import is_candidate, require_assignee, require_claim, require_work_on
+from ..statuses import TaskState
+from .access import require_assignee, require_claim, require_work_on
 from .core import (
     Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
     run_on_instance, utcnow, write_transaction,

@@ -68,11 +68,12 @@ import re
 from sqlalchemy import func, select
 
 from ..engine import ScriptError, rule_bpmn
-from ..errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import Binding, Module, ProcessDefinition, Record, User
 from ..schemas.workflow_rule_actions import ACTION_TYPES, NOT_XML, ActionContext, load_action, text_problem
 from . import definitions, records
+from .access import require_admin
 from .core import Actor, engine, write_transaction
 
 __all__ = ["ACTION_TYPES", "EVENTS", "create_rule", "delete_rule", "list_rules", "process_key_for", "rule_view",
@@ -132,8 +133,7 @@ def create_rule(data: dict, actor: Actor) -> dict:
         ValidationError: per-field errors; nothing was deployed or bound.
         ConflictError: another rule's name makes the same process key.
     """
-    if not actor.is_admin:
-        raise ForbiddenError("only an admin may create workflow rules")
+    require_admin(actor, "create workflow rules")
     rule = _validated(data)
     key = process_key_for(rule["name"])
     other = db.session.scalar(select(Binding.name).where(Binding.kind == "rule", Binding.process_key == key,
@@ -157,8 +157,7 @@ def create_rule(data: dict, actor: Actor) -> dict:
 
 def delete_rule(rule_id: str, actor: Actor) -> None:
     """Delete a rule's binding (admins); its definitions and past instances stay."""
-    if not actor.is_admin:
-        raise ForbiddenError("only an admin may delete workflow rules")
+    require_admin(actor, "delete workflow rules")
     with write_transaction():
         binding = db.session.get(Binding, rule_id)
         if binding is None or binding.kind != "rule":
