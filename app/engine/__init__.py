@@ -16,7 +16,8 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .parser import BpmnRejected, ProcessModel, parse_deployment
-from .resolvers import resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
+from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
+                        resolve_priority)
 from .rule_diagrams import rule_bpmn
 from .outcome import NO_EFFECTS, Incident, OpenTask, Outcome, TaskCompletionError, TaskEffects, TaskNotReadyError
 from .runner import Runner
@@ -34,7 +35,7 @@ __all__ = [
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
-    "resolve_priority",
+    "resolve_priority", "resolve_external_task", "priority_of",
     "rule_bpmn",
 ]
 

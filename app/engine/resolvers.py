@@ -117,3 +117,37 @@ def resolve_due_date(value: str | None, data: dict, now: dt.datetime) -> dt.date
         return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def resolve_external_task(external: dict, variables: dict) -> dict:
+    """An external task's topic and priority: literal, or expressions over the instance's variables
+    (camunda:topic="${region}-billing", camunda:taskPriority="${urgency}"); priority 0 by default."""
+    topic = external["topic"]
+    resolved = resolve_assignment(topic, variables) if is_modeler_expression(topic) else topic
+    return {"topic": resolved or topic, "priority": priority_of({"external": external}, variables)}
+
+
+_INT32 = (-2**31, 2**31 - 1)  # the priority column's range
+
+
+def priority_of(element: dict, variables: dict) -> int:
+    """An external task's priority from its element's camunda:taskPriority (`element["external"]["priority"]`).
+
+    The value is an integer or a `${variable}` expression read from the
+    instance's variables when the task is created; like Camunda, a task
+    without one has priority 0. An expression that does not give a number
+    gives 0 too (Camunda would fail the instance), and the result is kept
+    within the column's 32-bit range.
+    """
+    raw = ((element or {}).get("external") or {}).get("priority")
+    value = resolve_assignment(str(raw), variables or {}) if raw not in (None, "") else None
+    if value is None:
+        return 0
+    try:
+        number = int(value.strip())
+    except ValueError:
+        try:
+            number = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+    return min(max(number, _INT32[0]), _INT32[1])

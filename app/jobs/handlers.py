@@ -34,11 +34,10 @@ def fire_timer(job: Job, now: dt.datetime, worker: str) -> None:
             # The engine did not consider the timer due yet (clock skew): look again in a moment.
             db.session.execute(Job.__table__.update().where(Job.__table__.c.id == job.id)
                                .values(due_at=now + dt.timedelta(seconds=1)))
-            return False
+            return
         turn.step.record("timer_fired", data={"due_at": job.due_at.isoformat(), "worker": worker,
                                               "late_ms": round((now - job.due_at).total_seconds() * 1000)})
         turn.apply(outcome)  # writing it replaces this job by the instance's next timer, if any
-        return True
     try:
         run_on_instance(job.instance_id, SYSTEM, act)
     except (NotFoundError, InstanceNotActionableError):
@@ -66,7 +65,6 @@ def run_async(job: Job, now: dt.datetime, worker: str) -> None:
                 raise RetryLater(f"{failed}: {outcome.incident.message}", iso_duration(settings["interval"], now))
         turn.step.record("job_executed", data={"kind": "async", "worker": worker, "attempt": job.attempts + 1})
         turn.apply(outcome)
-        return True
     try:
         run_on_instance(job.instance_id, SYSTEM, act)
     except (NotFoundError, InstanceNotActionableError):

@@ -2,7 +2,7 @@
 it waits for.
 
 An instance has at most one timer job, due at its earliest waiting timer
-(`next_timer_at` on the instance says which), and one asynchronous job while
+(`next_timer_at`, which the step writes on the instance), and one asynchronous job while
 tasks are held for a job (camunda:asyncBefore/asyncAfter; external tasks wait
 for their workers instead). The hook runs in the step's transaction, after
 the instance row is written.
@@ -10,13 +10,12 @@ the instance row is written.
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import Job, ProcessInstance
+from ..models import Job
 from ..models.base import new_id
 from ..services.core import Step
 from ..statuses import JobStatus
 
 JOBS = Job.__table__
-INSTANCES = ProcessInstance.__table__
 
 
 def schedule_jobs(step: Step) -> None:
@@ -30,18 +29,14 @@ def schedule_jobs(step: Step) -> None:
 
 def _schedule_timer(conn, step: Step) -> None:
     inst = step.instance
-    timers = [w["due_at"] for w in step.waits if w["kind"] == "timer"]
-    next_timer = min(timers) if timers else None
-    if next_timer == inst.next_timer_at:
+    if inst.next_timer_at == step.previous_timer_at:
         return
-    if inst.next_timer_at is not None and not step.new:
+    if step.previous_timer_at is not None and not step.new:
         conn.execute(JOBS.delete().where(JOBS.c.instance_id == inst.id, JOBS.c.kind == "timer"))
-    if next_timer is not None:
+    if inst.next_timer_at is not None:
         conn.execute(JOBS.insert(), [{
-            "id": new_id(), "kind": "timer", "instance_id": inst.id, "due_at": next_timer,
+            "id": new_id(), "kind": "timer", "instance_id": inst.id, "due_at": inst.next_timer_at,
             "status": JobStatus.PENDING, "attempts": 0, "max_attempts": 3, "created_at": step.now}])
-    conn.execute(INSTANCES.update().where(INSTANCES.c.id == inst.id).values(next_timer_at=next_timer))
-    inst.next_timer_at = next_timer
 
 
 def _held_asynchronous(step: Step) -> list[str]:

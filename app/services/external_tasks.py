@@ -18,13 +18,13 @@ from typing import Callable
 from sqlalchemy import and_, or_, select
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
-from ..engine import TaskNotReadyError
+from ..engine import TaskNotReadyError, priority_of  # noqa: F401 - priority_of: read through this use case
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError, WrongWorkerError
 from ..extensions import db
 from ..models import ExternalTask, ProcessInstance
 from ..statuses import InstanceStatus
-from .core import (  # noqa: F401 - priority_of: an external task's priority, read through this module
-    SYSTEM, InstanceNotActionableError, Page, Turn, definition_info, paginate, priority_of, run_on_instance, utcnow,
+from .core import (
+    SYSTEM, InstanceNotActionableError, Page, Turn, definition_info, paginate, run_on_instance, utcnow,
     write_transaction,
 )
 from .core.projection import EXTERNAL_TASKS

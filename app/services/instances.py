@@ -17,9 +17,6 @@ from .core import (
 )
 from .forms import validate_form
 
-__all__ = ["InstanceResult"]  # and the use cases below
-
-
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
                    variables: dict | None = None, business_key: str | None = None,
                    record: tuple[str, str, str] | None = None) -> InstanceResult:

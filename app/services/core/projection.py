@@ -15,8 +15,8 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...engine import (STATE_VERSION, Outcome, is_modeler_expression, resolve_assignment, resolve_candidates,
-                       resolve_due_date, resolve_priority)
+from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candidates, resolve_due_date,
+                       resolve_external_task, resolve_priority)
 from ...errors import InstanceBusyError
 from ...extensions import db
 from ...models import (
@@ -89,6 +89,7 @@ class Step:
     outcome_variables: dict = field(default_factory=dict)  # the variables the engine step left
     new: bool = False  # the step inserts the instance
     written: bool = False
+    previous_timer_at: dt.datetime | None = None  # the instance's next timer before this step
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -167,6 +168,11 @@ class Step:
         conn = db.session.connection()
         inst = self.instance
         self.new, self.written = new, True
+        self.previous_timer_at = inst.next_timer_at
+        if self.waits is not None:  # the earliest waiting timer, which the jobs hook keeps a job for
+            next_timer = min((w["due_at"] for w in self.waits if w["kind"] == "timer"), default=None)
+            if next_timer != inst.next_timer_at:
+                self.set(next_timer_at=next_timer)
         subscriptions = self._plan_subscriptions(new) if self.waits is not None else []
         if new:
             conn.execute(INSTANCES.insert(), [{
@@ -218,7 +224,7 @@ class Step:
         if gone:
             conn.execute(EXTERNAL_TASKS.delete().where(EXTERNAL_TASKS.c.id.in_(gone)))
         fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "element_id": element,
-                  **_topic_and_priority(self.info.external[element], self.outcome_variables),
+                  **resolve_external_task(self.info.external[element], self.outcome_variables),
                   "business_key": inst.business_key, "worker_id": None, "lock_expires_at": None, "retries": None,
                   "error_message": None, "error_details": None, "created_at": self.now}
                  for tid, element in wanted.items() if tid not in existing]
@@ -246,37 +252,3 @@ class Step:
             if inst.subscribed != bool(events):
                 self.set(subscribed=bool(events))
         return statements
-
-
-def _topic_and_priority(external: dict, variables: dict) -> dict:
-    """An external task's topic and priority: literal, or expressions over the instance's variables
-    (camunda:topic="${region}-billing", camunda:taskPriority="${urgency}"); priority 0 by default."""
-    topic = external["topic"]
-    resolved = resolve_assignment(topic, variables) if is_modeler_expression(topic) else topic
-    return {"topic": resolved or topic, "priority": priority_of({"external": external}, variables)}
-
-
-_INT32 = (-2**31, 2**31 - 1)  # the priority column's range
-
-
-def priority_of(element: dict, variables: dict) -> int:
-    """An external task's priority from its element's camunda:taskPriority (`element["external"]["priority"]`).
-
-    The value is an integer or a `${variable}` expression read from the
-    instance's variables when the task is created; like Camunda, a task
-    without one has priority 0. An expression that does not give a number
-    gives 0 too (Camunda would fail the instance), and the result is kept
-    within the column's 32-bit range.
-    """
-    raw = ((element or {}).get("external") or {}).get("priority")
-    value = resolve_assignment(str(raw), variables or {}) if raw not in (None, "") else None
-    if value is None:
-        return 0
-    try:
-        number = int(value.strip())
-    except ValueError:
-        try:
-            number = int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return 0
-    return min(max(number, _INT32[0]), _INT32[1])
