@@ -76,6 +76,8 @@ def _clean_tables(request, app):
             conn.execute(text("DELETE FROM app_user WHERE username <> 'admin'"))
         from app.services.records import ensure_builtin_modules
         ensure_builtin_modules()  # the cleaning removed them with every other module
+        from app.services.authorizations import restore_default_grants
+        restore_default_grants()
         db.session.remove()
 
 

@@ -1,6 +1,7 @@
 """HTTP only: parse, call one service, dump. One module per resource."""
 from .activities import blp as activities_blp
 from .auth import blp as auth_blp
+from .authorizations import blp as authorizations_blp
 from .bindings import blp as bindings_blp
 from .definitions import blp as definitions_blp
 from .deployments import blp as deployments_blp
@@ -11,4 +12,4 @@ from .tasks import blp as tasks_blp
 from .workflow_rules import blp as workflow_rules_blp
 
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
-              activities_blp, events_blp, workflow_rules_blp]
+              activities_blp, events_blp, workflow_rules_blp, authorizations_blp]

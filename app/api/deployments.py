@@ -31,12 +31,12 @@ def _uploaded_files(name: str | None) -> list[tuple[str, bytes]]:
 @blp.arguments(DeploymentQuerySchema, location="query")
 @blp.response(201, DeploymentSchema)
 @blp.doc(**_UPLOAD_DOC)
-@problems(blp, 400, 401, 413, 415, 422)
+@problems(blp, 400, 401, 403, 413, 415, 422)
 def deploy(query):
     """Deploy one or more files as a unit (all or nothing); `dry_run=true` only validates."""
     files = _uploaded_files(query["name"])
     if query["dry_run"]:
-        return {"id": None, "name": query["name"], "definitions": service.dry_run(files)}, 200
+        return {"id": None, "name": query["name"], "definitions": service.dry_run(files, current_actor())}, 200
     deployment, definitions = service.deploy(files, current_actor(), query["name"])
     return {"id": deployment.id, "name": deployment.name, "created_at": deployment.created_at,
             "definitions": definitions}

@@ -5,11 +5,12 @@ from .external_tasks import ExternalTask
 from .jobs import BufferedMessage, EventSubscription, Job
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import OutboxMessage
+from .security import Authorization, OutboundHost
 from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
 
 __all__ = [
-    "BufferedMessage", "EventSubscription", "ExternalTask", "Job",
+    "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Binding", "Counter", "CrmTask", "Module", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "TaskCandidate", "User", "user_groups",

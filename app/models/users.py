@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -34,6 +34,10 @@ class User(db.Model):
     email: Mapped[str | None] = mapped_column(String(255))
     manager: Mapped[str | None] = mapped_column(String(200))  # the manager's username
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a disabled user cannot log in and every token of theirs stops working
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # bumped on logout, disabling, a new password, new groups or role: older tokens are refused
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 
     @property

@@ -7,7 +7,11 @@ own work runs as `SYSTEM`, an admin. A refusal is a ForbiddenError (403).
 """
 from __future__ import annotations
 
-from ..errors import ForbiddenError
+from sqlalchemy import and_, exists, false, or_, select
+
+from ..errors import ForbiddenError, NotFoundError
+from ..extensions import db
+from ..models import Authorization, HumanTask, ProcessInstance, Record, TaskCandidate, User
 from .core import Actor
 
 
@@ -44,3 +48,143 @@ def require_assignee(task, actor: Actor, what: str) -> None:
     """Unclaim or resolve: the assignee or an admin."""
     if not (actor.is_admin or task.assignee == actor.username):
         raise ForbiddenError(f"only the assignee or an admin may {what} this task")
+
+
+# -- grants: permissions per resource, as Camunda's authorization service gives them ---------
+
+ALL = "*"
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # a process key: deploy a version of it, start it, read / update (variables) / delete (cancel) /
+    # repair (suspend, resume, retry) its instances
+    "process": ("deploy", "start", "read", "update", "delete", "repair"),
+    # an external task topic: fetch, lock, extend, fail and complete its tasks
+    "topic": ("work",),
+    # a CRM module: create records, and read / update / delete records one does not own
+    "module": ("create", "read", "update", "delete"),
+}
+
+
+def _grant_rows(actor: Actor, resource_type: str, resource_id: str | None):
+    stmt = select(Authorization.resource_id, Authorization.permissions).where(
+        Authorization.resource_type == resource_type,
+        or_(Authorization.user_id.in_((actor.username, ALL)),
+            Authorization.group_id.in_(list(actor.groups)) if actor.groups else false()))
+    if resource_id is not None:
+        stmt = stmt.where(Authorization.resource_id.in_((resource_id, ALL)))
+    return db.session.execute(stmt).all()
+
+
+def allowed(actor: Actor, permission: str, resource_type: str, resource_id: str) -> bool:
+    """Admins may do everything; anyone else needs a grant of `permission` on the resource or on `*`."""
+    if actor.is_admin:
+        return True
+    return any(permission in (perms or ()) for _, perms in _grant_rows(actor, resource_type, resource_id))
+
+
+def granted_ids(actor: Actor, permission: str, resource_type: str) -> set[str] | None:
+    """The resource ids on which `actor` holds `permission`; None means all of them."""
+    if actor.is_admin:
+        return None
+    ids = {rid for rid, perms in _grant_rows(actor, resource_type, None) if permission in (perms or ())}
+    return None if ALL in ids else ids
+
+
+def require(actor: Actor, permission: str, resource_type: str, resource_id: str, what: str) -> None:
+    """403 unless `actor` holds `permission` on the resource (e.g. require(a, "deploy", "process", key, ...))."""
+    if actor is None or not allowed(actor, permission, resource_type, resource_id):
+        raise ForbiddenError(f"{actor.username if actor else 'nobody'} may not {what}: "
+                             f"it needs the {permission!r} permission on {resource_type} {resource_id!r}")
+
+
+# -- instances: who may see and change one ---------------------------------------------------
+
+def _concerns(actor: Actor):
+    """SQL: the instance was started by the actor, runs on a record they own, or gave them a task."""
+    task_of = exists().where(HumanTask.instance_id == ProcessInstance.id, or_(
+        HumanTask.assignee == actor.username, HumanTask.owner == actor.username,
+        HumanTask.completed_by == actor.username,
+        exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
+            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(actor.groups) or [""]))))))
+    owned_record = exists().where(Record.id == ProcessInstance.record_id, Record.owner == actor.username)
+    return or_(ProcessInstance.started_by == actor.username, task_of, owned_record)
+
+
+def readable_instances(actor: Actor):
+    """A WHERE clause for the instances `actor` may read (None: all of them).
+
+    Admins and holders of `read` on the process key read every instance of it; anyone else
+    reads the instances that concern them (started, on a record they own, or a task of theirs).
+    """
+    keys = granted_ids(actor, "read", "process")
+    if keys is None:
+        return None
+    clause = _concerns(actor)
+    return or_(ProcessInstance.process_key.in_(keys), clause) if keys else clause
+
+
+def may_read_instance(actor: Actor, instance) -> bool:
+    clause = readable_instances(actor)
+    if clause is None:
+        return True
+    return bool(db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance.id, clause)))
+
+
+def require_read_instance(actor: Actor, instance) -> None:
+    """404, not 403, for an instance the actor may not read: its existence is not theirs to learn."""
+    if not may_read_instance(actor, instance):
+        raise NotFoundError(f"no process instance {instance.id}")
+
+
+def require_on_instance(actor: Actor, permission: str, instance, what: str) -> None:
+    """Change an instance (update, delete, repair): an admin or a grant on its process key."""
+    require_read_instance(actor, instance)
+    require(actor, permission, "process", instance.process_key, what)
+
+
+# -- records: ownership and the role hierarchy ---------------------------------------------------
+
+def _reports(username: str) -> set[str]:
+    """The users who report to `username`, directly or through their managers."""
+    managers = dict(db.session.execute(select(User.username, User.manager)).all())
+    below: set[str] = set()
+    frontier = {username}
+    while frontier:
+        frontier = {u for u, m in managers.items() if m in frontier and u not in below and u != username}
+        below |= frontier
+    return below
+
+
+def readable_records(actor: Actor, module: str):
+    """A WHERE clause for the records of `module` the actor may read (None: all of them).
+
+    An admin or a holder of `read` on the module reads all; anyone else reads the records they
+    own, those owned by the people who report to them, and those on which they have a task.
+    """
+    if allowed(actor, "read", "module", module):
+        return None
+    owners = {actor.username} | _reports(actor.username)
+    task_on = exists().where(
+        ProcessInstance.record_id == Record.id, HumanTask.instance_id == ProcessInstance.id,
+        or_(HumanTask.assignee == actor.username, HumanTask.owner == actor.username,
+            exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+                and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
+                and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(actor.groups) or [""]))))))
+    return or_(Record.owner.in_(owners), Record.created_by == actor.username, task_on)
+
+
+def require_read_record(actor: Actor, record) -> None:
+    clause = readable_records(actor, record.module)
+    if clause is not None and not db.session.scalar(select(Record.id).where(Record.id == record.id, clause)):
+        raise NotFoundError(f"no {record.module} record {record.id}")
+
+
+def require_on_record(actor: Actor, permission: str, record, what: str) -> None:
+    """Update or delete a record: its owner, someone it reports up to, or a grant on the module."""
+    require_read_record(actor, record)
+    if allowed(actor, permission, "module", record.module):
+        return
+    if record.owner == actor.username or record.owner in _reports(actor.username):
+        return
+    raise ForbiddenError(f"{actor.username} may not {what}: the record belongs to {record.owner!r} and "
+                         f"the {permission!r} permission on module {record.module!r} is not granted")

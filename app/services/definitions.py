@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..engine import BpmnRejected
-from ..errors import BpmnValidationError, NotFoundError
+from ..errors import BpmnValidationError, ForbiddenError, NotFoundError
 from ..extensions import db
 from ..models import ActiveActivity, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
+from .access import granted_ids, require
 from .core import SYSTEM, Actor, Page, engine, latest_definition_id, paginate, write_transaction  # noqa: F401
 from .instances import cancel, start_instance
 
@@ -24,9 +25,17 @@ def validate(files: list[tuple[str, bytes]]) -> list:
             f"{len(problems)} problem(s); first: {first['message']} ({where})", bpmn=problems) from None
 
 
-def dry_run(files: list[tuple[str, bytes]]) -> list[ProcessDefinition]:
+def require_deployer(actor: Actor) -> None:
+    """Parsing uploads is for those who may deploy something: an admin or a holder of `deploy`."""
+    keys = granted_ids(actor, "deploy", "process")
+    if keys is not None and not keys:
+        raise ForbiddenError(f"{actor.username} may not deploy: it needs the 'deploy' permission on a process")
+
+
+def dry_run(files: list[tuple[str, bytes]], actor: Actor) -> list[ProcessDefinition]:
     """What deploying the files would define, without storing anything: unsaved definitions (no id, no
     version); raises BpmnValidationError."""
+    require_deployer(actor)
     return [ProcessDefinition(key=m.key, name=m.name, dialect=m.dialect, resource_name=m.file, elements=m.elements)
             for m in validate(files)]
 
@@ -35,9 +44,13 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
     """Deploy files as one unit: every executable process becomes a definition version.
 
     A process whose content did not change since its latest version keeps that version.
-    Returns (deployment, definitions).
+    Every process key in the files needs the actor's `deploy` permission (403 naming the first
+    that lacks it, and nothing is stored). Returns (deployment, definitions).
     """
+    require_deployer(actor)
     models = validate(files)
+    for model in models:
+        require(actor, "deploy", "process", model.key, f"deploy process {model.key!r}")
     eng = engine()
     with write_transaction():
         deployment = Deployment(name=name or files[0][0], created_by=actor.username)

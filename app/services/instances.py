@@ -10,7 +10,7 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus
-from .access import require_admin
+from .access import require, require_admin
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
     engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -25,10 +25,13 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
     Joins the caller's write transaction, if any.
 
     Args:
-        record: (module, record id, role) when a record event starts it.
+        record: (module, record id, role) when a record event starts it; such starts follow the
+            bindings admins made, so they need no `start` permission of the actor.
     """
     with write_transaction():  # one transaction from the first read (SQLite: BEGIN IMMEDIATE once)
         info = definition_info(definition_id or latest_definition_id(key))
+        if record is None:
+            require(actor, "start", "process", info.key, f"start process {info.key!r}")
         variables = variables or {}
         if info.initiator and actor is not SYSTEM and info.initiator not in variables:
             variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
