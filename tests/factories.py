@@ -101,6 +101,17 @@ class Factories:
         name = self.user(name, groups=groups, admin=admin, email=email, manager=manager)
         return ApiClient.login(self.app, name, "secret")
 
+    def grant(self, permissions, resource_type: str = "process", resource_id: str = "*", *,
+              user: str | None = None, group: str | None = None) -> str:
+        """Grant `permissions` (a list, or one name) on a resource to a user or a group; return the grant id."""
+        from app.services.authorizations import create_grant
+        from app.services.core import SYSTEM
+
+        permissions = [permissions] if isinstance(permissions, str) else list(permissions)
+        with self.app.app_context():
+            return create_grant({"user_id": user, "group_id": group, "resource_type": resource_type,
+                                 "resource_id": resource_id, "permissions": permissions}, SYSTEM).id
+
 
 def fixture(*parts: str) -> Path:
     return FIXTURES.joinpath(*parts)

@@ -12,7 +12,7 @@ blp = protected_blueprint("instances", __name__, "/process-instances", "Process 
 
 
 def _detail(instance_id):
-    d = service.instance_details(instance_id)
+    d = service.instance_details(instance_id, current_actor())
     inst, info = d["instance"], d["definition"]
     return {"id": inst.id, "definition": {"id": info.id, "key": info.key, "version": info.version},
             "status": inst.status, "business_key": inst.business_key, "variables": inst.variables,
@@ -25,8 +25,8 @@ def _detail(instance_id):
 @blp.response(200, InstancePageSchema)
 @problems(blp, 400, 401)
 def list_instances(query):
-    """List instances, newest first."""
-    return service.list_instances(**query)
+    """List the instances you may read, newest first (admins: all)."""
+    return service.list_instances(current_actor(), **query)
 
 
 @blp.route("/<instance_id>", methods=["GET"])
@@ -40,10 +40,10 @@ def get_instance(instance_id):
 @blp.route("/<instance_id>/history", methods=["GET"])
 @blp.arguments(HistoryQuerySchema, location="query")
 @blp.response(200, HistoryPageSchema)
-@problems(blp, 401, 404)
+@problems(blp, 400, 401, 404)
 def get_history(query, instance_id):
     """The audit trail, oldest first."""
-    return service.instance_history(instance_id, query["page"], query["per_page"])
+    return service.instance_history(instance_id, current_actor(), query["page"], query["per_page"])
 
 
 @blp.route("/<instance_id>/suspend", methods=["POST"])
@@ -51,7 +51,7 @@ def get_history(query, instance_id):
 @blp.response(200, InstanceSummarySchema)
 @problems(blp, 401, 403, 404, 409)
 def suspend(body, instance_id):
-    """Suspend an instance (admin)."""
+    """Suspend an instance (admins, or `repair` on its process key)."""
     return service.suspend_instance(instance_id, current_actor(), body.get("reason"))
 
 
@@ -60,7 +60,7 @@ def suspend(body, instance_id):
 @blp.response(200, InstanceSummarySchema)
 @problems(blp, 401, 403, 404, 409)
 def resume(body, instance_id):
-    """Resume a suspended instance (admin)."""
+    """Resume a suspended instance (admins, or `repair` on its process key)."""
     return service.resume_instance(instance_id, current_actor(), body.get("reason"))
 
 
@@ -69,7 +69,7 @@ def resume(body, instance_id):
 @blp.response(200, InstanceSummarySchema)
 @problems(blp, 401, 403, 404, 409)
 def cancel(body, instance_id):
-    """Cancel an instance and its open tasks (admin)."""
+    """Cancel an instance and its open tasks (admins, or `delete` on its process key)."""
     return service.cancel_instance(instance_id, current_actor(), body.get("reason"))
 
 
@@ -77,7 +77,7 @@ def cancel(body, instance_id):
 @blp.response(200, InstanceStartedSchema)
 @problems(blp, 401, 403, 404, 409)
 def retry(instance_id):
-    """Run the failed step of an instance in error again (admin)."""
+    """Run the failed step of an instance in error again (admins, or `repair` on its process key)."""
     return service.retry_instance(instance_id, current_actor())
 
 
@@ -86,5 +86,5 @@ def retry(instance_id):
 @blp.response(200, InstanceVariablesSchema)
 @problems(blp, 400, 401, 403, 404, 409)
 def patch_variables(body, instance_id):
-    """Merge-patch variables; null removes one (admin)."""
+    """Merge-patch variables; null removes one (admins, or `update` on its process key)."""
     return service.update_variables(instance_id, body["variables"], current_actor())

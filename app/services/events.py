@@ -19,6 +19,7 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import BufferedMessage, EventSubscription, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
+from .access import require
 from .core import SYSTEM, Actor, InstanceResult, Step, Turn, definition_info, run_on_instance, utcnow, write_transaction
 from .instances import start_instance
 
@@ -61,6 +62,17 @@ def _start_definitions(kind: str, name: str) -> list[str]:
     return found
 
 
+def _require_update(actor: Actor, instance_ids: list[str], what: str) -> None:
+    """Delivering to running instances changes them: `update` on each one's process key (as Camunda's
+    UPDATE_INSTANCE for correlation); starting one needs `start`, checked by `start_instance`."""
+    if actor.is_admin or not instance_ids:
+        return
+    keys = db.session.scalars(select(ProcessInstance.process_key).where(ProcessInstance.id.in_(instance_ids))
+                              .distinct())
+    for key in sorted(keys):
+        require(actor, "update", "process", key, f"{what} instances of {key!r}")
+
+
 def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: Actor) -> InstanceResult:
     """Hand a message or signal to one waiting instance (joins the caller's transaction)."""
     def act(turn: Turn):
@@ -87,6 +99,7 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
         if len(receivers) > 1 and not to_all:
             raise ConflictError(f"{len(receivers)} instances wait for message {name!r}; narrow the "
                                 "correlation or send all=true", instance_ids=receivers)
+        _require_update(actor, receivers, f"send message {name!r} to")
         delivered = [deliver_to(i, "message", name, variables, actor).id for i in receivers]
         started = []
         if not delivered and process_instance_id is None:
@@ -141,7 +154,9 @@ def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> 
     """Every instance waiting for the signal catches it; every process starting on it starts."""
     variables = variables or {}
     with write_transaction():
-        delivered = [deliver_to(i, "signal", name, variables, actor).id for i in _receivers("signal", name)]
+        receivers = _receivers("signal", name)
+        _require_update(actor, receivers, f"send signal {name!r} to")
+        delivered = [deliver_to(i, "signal", name, variables, actor).id for i in receivers]
         started = []
         for definition_id in _start_definitions("signal", name):
             result = start_instance(actor, definition_id=definition_id, variables=variables)

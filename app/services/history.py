@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
-from .core import Page
+from .access import readable_instances
+from .core import Actor, Page
 
 ENDED = ("completed", "cancelled")
 
@@ -56,6 +57,12 @@ def _rows_page(stmt, offset: int, limit: int) -> Page:
     return Page(rows, total, 1, limit)
 
 
+def _readable(actor: Actor, stmt):
+    """Restrict a query joined to process_instance to the instances the actor may read."""
+    clause = readable_instances(actor)
+    return stmt if clause is None else stmt.where(clause)
+
+
 def _ended_clause(finished: bool, unfinished: bool, status_column):
     clauses = []
     if finished:
@@ -65,11 +72,11 @@ def _ended_clause(finished: bool, unfinished: bool, status_column):
     return clauses
 
 
-def list_historic_instances(*, instance_id=None, key=None, business_key=None, finished=False, unfinished=False,
+def list_historic_instances(actor: Actor, *, instance_id=None, key=None, business_key=None, finished=False, unfinished=False,
                             offset: int = 0, limit: int = 20) -> Page:
-    """Instances, ended ones included, oldest first; items are `HistoricInstance`."""
-    stmt = (select(ProcessInstance, ProcessDefinition.version)
-            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
+    """Instances the actor may read, ended ones included, oldest first; items are `HistoricInstance`."""
+    stmt = _readable(actor, select(ProcessInstance, ProcessDefinition.version)
+                     .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
     if instance_id:
         stmt = stmt.where(ProcessInstance.id == instance_id)
     if key:
@@ -82,7 +89,7 @@ def list_historic_instances(*, instance_id=None, key=None, business_key=None, fi
     return page
 
 
-def list_activity_instances(*, instance_id=None, element_id=None, offset: int = 0, limit: int = 20) -> Page:
+def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20) -> Page:
     """Activity instances built from the audit trail, ordered by when they started.
 
     Each `element_entered` row opens an occurrence of its element; the next
@@ -91,9 +98,10 @@ def list_activity_instances(*, instance_id=None, element_id=None, offset: int = 
     counts as canceled, ending with the instance. Pairing happens in Python, so
     paging does too.
     """
-    stmt = (select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status, ProcessInstance.ended_at)
-            .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-            .where(HistoryEvent.type.in_(("element_entered", "element_left"))))
+    stmt = _readable(actor, select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status,
+                                   ProcessInstance.ended_at)
+                     .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+                     .where(HistoryEvent.type.in_(("element_entered", "element_left"))))
     if instance_id:
         stmt = stmt.where(HistoryEvent.instance_id == instance_id)
     if element_id:
@@ -123,10 +131,10 @@ def list_activity_instances(*, instance_id=None, element_id=None, offset: int = 
     return Page(items, len(activities), 1, limit)
 
 
-def list_historic_tasks(*, instance_id=None, assignee=None, finished=False, unfinished=False, offset: int = 0,
+def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finished=False, unfinished=False, offset: int = 0,
                         limit: int = 20) -> Page:
-    """Human tasks in every state (open, completed, cancelled), oldest first."""
-    stmt = select(HumanTask)
+    """Human tasks in every state (open, completed, cancelled) of instances the actor may read, oldest first."""
+    stmt = _readable(actor, select(HumanTask).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
     if instance_id:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
     if assignee:
@@ -140,11 +148,11 @@ def list_historic_tasks(*, instance_id=None, assignee=None, finished=False, unfi
     return page
 
 
-def list_open_incidents(*, instance_id=None, offset: int = 0, limit: int = 20) -> Page:
+def list_open_incidents(actor: Actor, *, instance_id=None, offset: int = 0, limit: int = 20) -> Page:
     """Incidents not yet resolved (by a retry or a cancel), oldest first; items are `OpenIncident`."""
-    stmt = (select(Incident, ProcessInstance.definition_id)
-            .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-            .where(Incident.resolved_at.is_(None)))
+    stmt = _readable(actor, select(Incident, ProcessInstance.definition_id)
+                     .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+                     .where(Incident.resolved_at.is_(None)))
     if instance_id:
         stmt = stmt.where(Incident.instance_id == instance_id)
     page = _rows_page(stmt.order_by(Incident.created_at, Incident.id), offset, limit)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus
-from .access import require, require_admin
+from .access import readable_instances, require, require_on_instance, require_read_instance
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
     engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -54,16 +54,23 @@ def submit_start_form(actor: Actor, *, key: str | None = None, definition_id: st
     return start_instance(actor, definition_id=definition_id, variables=variables, business_key=business_key)
 
 
-def get_instance(instance_id: str) -> ProcessInstance:
+def _instance(instance_id: str) -> ProcessInstance:
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFoundError(f"no process instance {instance_id}")
     return instance
 
 
-def instance_details(instance_id: str) -> dict:
+def get_instance(instance_id: str, actor: Actor) -> ProcessInstance:
+    """An instance the actor may read (404 otherwise, as for one that does not exist)."""
+    instance = _instance(instance_id)
+    require_read_instance(actor, instance)
+    return instance
+
+
+def instance_details(instance_id: str, actor: Actor) -> dict:
     """The instance with its definition, open tasks, active activities and incidents."""
-    instance = get_instance(instance_id)
+    instance = get_instance(instance_id, actor)
     info = definition_info(instance.definition_id)
     tasks = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                             HumanTask.state == "open").order_by(HumanTask.created_at)))
@@ -84,14 +91,19 @@ class ActivityStatistics:
     incidents: dict[str, int]
 
 
-def definition_statistics(definition_id: str) -> list[ActivityStatistics]:
+def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStatistics]:
     """Per active element of a definition's instances that have not ended: instances there, open incidents.
+
+    Only the instances the actor may read are counted.
 
     Raises:
         NotFoundError: no such definition.
     """
     definition_info(definition_id)  # 404 when there is no such definition
     not_ended = ProcessInstance.status.not_in(("completed", "cancelled"))
+    readable = readable_instances(actor)
+    if readable is not None:
+        not_ended = and_(not_ended, readable)
     counts = db.session.execute(
         select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
         .join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id)
@@ -110,11 +122,17 @@ def definition_statistics(definition_id: str) -> list[ActivityStatistics]:
     return stats
 
 
-def list_instances(*, status=None, key=None, business_key=None, activity=None, started_after=None,
+def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                    started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
                    offset=None) -> Page:
-    """Newest first, from the projection tables only; `status` is one status or a list of them."""
+    """Newest first, from the projection tables only; `status` is one status or a list of them.
+
+    Only the instances the actor may read (see `access.readable_instances`).
+    """
     stmt = select(ProcessInstance)
+    readable = readable_instances(actor)
+    if readable is not None:
+        stmt = stmt.where(readable)
     if module:
         stmt = stmt.where(ProcessInstance.record_module == module)
     if record_id:
@@ -140,19 +158,24 @@ def list_instances(*, status=None, key=None, business_key=None, activity=None, s
                     offset)
 
 
-def instance_history(instance_id: str, page: int = 1, per_page: int = 100) -> Page:
-    get_instance(instance_id)
+def instance_history(instance_id: str, actor: Actor, page: int = 1, per_page: int = 100) -> Page:
+    get_instance(instance_id, actor)
     stmt = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)
     return paginate(stmt, page, per_page)
 
 
-# -- repair (admins only) --------------------------------------------------------------
+# -- repair (admins, or a grant on the process key) --------------------------------------------------------------
 
 _REPAIRABLE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.ERROR)
 
 
 def _cannot(verb: str) -> str:
     return f"cannot {verb} an instance that is {{status}}"
+
+
+def _authorize(instance_id: str, actor: Actor, permission: str, what: str) -> None:
+    """Changing an instance needs read access to it and `permission` on its process key (admins have all)."""
+    require_on_instance(actor, permission, _instance(instance_id), what)
 
 
 def _loaded(turn: Turn):
@@ -164,7 +187,7 @@ def _loaded(turn: Turn):
 
 def suspend_instance(instance_id: str, actor: Actor, reason: str | None = None):
     """Stop an instance from moving: its tasks cannot be completed until resumed."""
-    require_admin(actor, "repair instances")
+    _authorize(instance_id, actor, "repair", "suspend this instance")
     return run_on_instance(instance_id, actor, lambda turn: _set_status(turn, InstanceStatus.SUSPENDED, reason),
                            statuses=(InstanceStatus.RUNNING, InstanceStatus.ERROR), refusal=_cannot("suspend"))
 
@@ -175,7 +198,7 @@ def _set_status(turn: Turn, status: str, reason: str | None):
 
 
 def resume_instance(instance_id: str, actor: Actor, reason: str | None = None):
-    require_admin(actor, "repair instances")
+    _authorize(instance_id, actor, "repair", "resume this instance")
 
     def act(turn: Turn):
         open_incident = db.session.scalar(select(Incident.id).where(Incident.instance_id == instance_id,
@@ -190,7 +213,7 @@ def resume_instance(instance_id: str, actor: Actor, reason: str | None = None):
 
 def cancel_instance(instance_id: str, actor: Actor, reason: str | None = None):
     """Cancel every open task and end the instance."""
-    require_admin(actor, "repair instances")
+    _authorize(instance_id, actor, "delete", "cancel this instance")
     return cancel(instance_id, actor, reason)
 
 
@@ -207,7 +230,7 @@ def cancel(instance_id: str, actor: Actor, reason: str | None = None):
 
 def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
     """Run the failed step again from the last good state."""
-    require_admin(actor, "repair instances")
+    _authorize(instance_id, actor, "repair", "retry this instance")
 
     def act(turn: Turn):
         _loaded(turn)
@@ -221,8 +244,8 @@ def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
 
 
 def update_variables(instance_id: str, changes: dict, actor: Actor):
-    """Merge-patch an instance's variables (null removes one); admins only."""
-    require_admin(actor, "repair instances")
+    """Merge-patch an instance's variables (null removes one): admins or `update` on the process key."""
+    _authorize(instance_id, actor, "update", "change the variables of this instance")
     return change_variables(instance_id, changes, actor)
 
 

@@ -143,6 +143,7 @@ def test_only_an_admin_may_patch_variables_or_retry(admin, make):
     admin.deploy(FIXABLE)
     started = admin.start("sandbox_fixable_script", {"divisor": 0})
     staff = make.client("sam", groups=["staff"])
+    make.grant("read", "process", "sandbox_fixable_script", group="staff")  # she sees it, may not change it
 
     patch = staff.patch(f"/api/v1/process-instances/{started['id']}/variables", json={"variables": {"divisor": 4}})
     retry = staff.post(f"/api/v1/process-instances/{started['id']}/retry")

@@ -125,6 +125,8 @@ def test_commands_a_user_may_not_run_answer_403_authorization_exception(app, mak
     instance = deployed.start("simple_user_task")
     make.user("bob")
     bob = Camunda(app, "bob")
+    assert_camunda_error(bob.delete(f"/process-instance/{instance['id']}"), 404, "InvalidRequestException")
+    make.grant("read", "process", "simple_user_task", user="bob")  # now he sees it, and still may not delete it
     assert_camunda_error(bob.delete(f"/process-instance/{instance['id']}"), 403, "AuthorizationException")
     task = deployed.ok(deployed.get(f"/task?processInstanceId={instance['id']}"))[0]
     assert_camunda_error(bob.post(f"/task/{task['id']}/complete", json={}), 403, "AuthorizationException")

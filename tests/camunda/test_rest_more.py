@@ -225,6 +225,7 @@ def test_setting_or_removing_one_variable_is_for_admins_with_well_typed_values(a
     instance = deployed.start("simple_user_task", {"note": {"value": "old", "type": "String"}})
     path = f"/process-instance/{instance['id']}/variables"
     make.user("bob")
+    make.grant("read", "process", "simple_user_task", user="bob")
     bob = Camunda(app, "bob")
     assert_camunda_error(bob.put(f"{path}/note", json={"value": "x", "type": "String"}), 403,
                          "AuthorizationException")

@@ -3,7 +3,7 @@ from flask import jsonify
 
 from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery
 from ...services import history as service
-from .common import camunda_blueprint, camunda_time, count, query_args
+from .common import camunda_blueprint, camunda_time, count, current_actor, query_args
 
 blp = camunda_blueprint("history", __name__)
 
@@ -73,7 +73,7 @@ def historic_task_dto(task) -> dict:
 def _instances(per_page=None):
     query = HistoricInstanceQuery().load(query_args())
     return service.list_historic_instances(
-        instance_id=query["instance_id"], key=query["key"],
+        current_actor(), instance_id=query["instance_id"], key=query["key"],
         business_key=query["business_key"] or query["business_key_alias"], finished=query["finished"],
         unfinished=query["unfinished"], offset=query["first_result"],
         limit=query["max_results"] if per_page is None else per_page)
@@ -81,14 +81,14 @@ def _instances(per_page=None):
 
 def _activities(per_page=None):
     query = ActivityInstanceQuery().load(query_args())
-    return service.list_activity_instances(instance_id=query["instance_id"], element_id=query["element_id"],
+    return service.list_activity_instances(current_actor(), instance_id=query["instance_id"], element_id=query["element_id"],
                                            offset=query["first_result"],
                                            limit=query["max_results"] if per_page is None else per_page)
 
 
 def _tasks(per_page=None):
     query = HistoricTaskQuery().load(query_args())
-    return service.list_historic_tasks(instance_id=query["instance_id"], assignee=query["assignee"],
+    return service.list_historic_tasks(current_actor(), instance_id=query["instance_id"], assignee=query["assignee"],
                                        finished=query["finished"], unfinished=query["unfinished"],
                                        offset=query["first_result"],
                                        limit=query["max_results"] if per_page is None else per_page)

@@ -4,7 +4,7 @@ from flask import jsonify
 from ...schemas.camunda import IncidentQuery
 from ...services import history as service
 from ...services.core import incident_type
-from .common import camunda_blueprint, camunda_time, count, query_args
+from .common import camunda_blueprint, camunda_time, count, current_actor, query_args
 
 blp = camunda_blueprint("incident", __name__)
 
@@ -20,7 +20,7 @@ def incident_dto(row) -> dict:
 
 def _page(per_page=None):
     query = IncidentQuery().load(query_args())
-    return service.list_open_incidents(instance_id=query["instance_id"], offset=query["first_result"],
+    return service.list_open_incidents(current_actor(), instance_id=query["instance_id"], offset=query["first_result"],
                                        limit=query["max_results"] if per_page is None else per_page)
 
 

@@ -38,14 +38,14 @@ def correlate_message():
         results.append(_with_variables(result, instance_id, body["variables_in_result"]))
     for instance_id in outcome["started"]:
         result = {"resultType": "ProcessDefinition", "execution": None,
-                  "processInstance": instance_dto(instances.get_instance(instance_id))}
+                  "processInstance": instance_dto(instances.get_instance(instance_id, current_actor()))}
         results.append(_with_variables(result, instance_id, body["variables_in_result"]))
     return jsonify(results)
 
 
 def _with_variables(result: dict, instance_id: str, wanted: bool) -> dict:
     if wanted:
-        result["variables"] = typed_variables(instances.get_instance(instance_id).variables)
+        result["variables"] = typed_variables(instances.get_instance(instance_id, current_actor()).variables)
     return result
 
 

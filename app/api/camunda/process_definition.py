@@ -61,7 +61,7 @@ def statistics(definition_id):
     return jsonify([{"@class": "org.camunda.bpm.engine.rest.dto.repository.ActivityStatisticsResultDto",
                      "id": stat.element_id, "instances": stat.instances, "failedJobs": 0,
                      "incidents": [{"incidentType": kind, "incidentCount": n} for kind, n in stat.incidents.items()]}
-                    for stat in instances.definition_statistics(definition_id)])
+                    for stat in instances.definition_statistics(definition_id, current_actor())])
 
 
 @blp.get("/process-definition/key/<key>/xml")

@@ -9,7 +9,7 @@ from ...errors import NotFoundError
 from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
 from ...services import instances as service
 from .common import (
-    camunda_blueprint, count, json_body, plain_variables, query_args, require_admin, typed_value,
+    camunda_blueprint, count, current_actor, json_body, plain_variables, query_args, typed_value,
     typed_variables,
 )
 from .history import activity_type
@@ -31,14 +31,14 @@ def instance_dto(instance, with_variables: bool = False) -> dict:
 
 def _page(query, per_page=None):
     status = "suspended" if query["suspended"] else ["running", "error"] if query["active"] else _RUNTIME
-    return service.list_instances(status=status, key=query["key"], business_key=query["business_key"],
+    return service.list_instances(current_actor(), status=status, key=query["key"], business_key=query["business_key"],
                                   definition_id=query["definition_id"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
                                   offset=query["first_result"])
 
 
 def _running(instance_id):
-    instance = service.get_instance(instance_id)
+    instance = service.get_instance(instance_id, current_actor())
     if instance.status in ENDED:
         raise NotFoundError(f"process instance {instance_id} has ended ({instance.status})")
     return instance
@@ -76,15 +76,15 @@ def get_instance(instance_id):
 
 @blp.delete("/process-instance/<instance_id>")
 def cancel_instance(instance_id):
-    """Cancel an instance and its open tasks (admin)."""
-    service.cancel_instance(instance_id, require_admin(), "deleted through /engine-rest")
+    """Cancel an instance and its open tasks (admins, or a grant on the process key)."""
+    service.cancel_instance(instance_id, current_actor(), "deleted through /engine-rest")
     return "", 204
 
 
 @blp.put("/process-instance/<instance_id>/suspended")
 def set_suspended(instance_id):
-    """Suspend (`{"suspended": true}`) or resume an instance (admin); already so is not an error."""
-    actor = require_admin()
+    """Suspend (`{"suspended": true}`) or resume an instance (admins, or `repair` on its key); already so is not an error."""
+    actor = current_actor()
     wanted = Suspension().load(json_body())["suspended"]
     if (_running(instance_id).status == "suspended") != wanted:
         (service.suspend_instance if wanted else service.resume_instance)(instance_id, actor)
@@ -108,12 +108,12 @@ def get_variable(instance_id, name):
 
 @blp.put("/process-instance/<instance_id>/variables/<name>")
 def put_variable(instance_id, name):
-    """Set one variable from a typed value `{value, type}` (admin).
+    """Set one variable from a typed value `{value, type}` (admins, or a grant on the process key).
 
     As with `modifications`, a `Null` value removes the variable: Stagecoach
     does not keep variables whose value is null.
     """
-    actor = require_admin()
+    actor = current_actor()
     value = plain_variables({name: json_body()})[name]
     _running(instance_id)
     service.update_variables(instance_id, {name: value}, actor)
@@ -122,8 +122,8 @@ def put_variable(instance_id, name):
 
 @blp.delete("/process-instance/<instance_id>/variables/<name>")
 def delete_variable(instance_id, name):
-    """Remove one variable (admin); removing one the instance does not have is not an error, as in Camunda."""
-    actor = require_admin()
+    """Remove one variable (admins, or a grant on the process key); removing one the instance does not have is not an error, as in Camunda."""
+    actor = current_actor()
     if name in (_running(instance_id).variables or {}):
         service.update_variables(instance_id, {name: None}, actor)
     return "", 204
@@ -138,7 +138,7 @@ def activity_instances(instance_id):
     there are no transition instances.
     """
     _running(instance_id)
-    details = service.instance_details(instance_id)
+    details = service.instance_details(instance_id, current_actor())
     instance, definition = details["instance"], details["definition"]
     common = {"processInstanceId": instance.id, "processDefinitionId": instance.definition_id}
     children = [{"id": f"{activity.element_id}:{activity.id}", "parentActivityInstanceId": instance.id,
@@ -155,8 +155,8 @@ def activity_instances(instance_id):
 
 @blp.post("/process-instance/<instance_id>/variables")
 def modify_variables(instance_id):
-    """Set (`modifications`, typed) and remove (`deletions`) variables in one step (admin)."""
-    actor = require_admin()
+    """Set (`modifications`, typed) and remove (`deletions`) variables in one step (admins, or a grant on the process key)."""
+    actor = current_actor()
     body = VariableModifications().load(json_body())
     changes = {**plain_variables(body["modifications"]), **{name: None for name in body["deletions"] or []}}
     if changes:

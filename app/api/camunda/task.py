@@ -177,11 +177,11 @@ def deployed_form(task_id):
 def form_variables_of_task(task_id):
     """The task's form fields, typed, with the instance's current value or the field's default."""
     task = _open_task(task_id)
-    return jsonify(form_variables(service.task_form(task), instances.get_instance(task.instance_id).variables))
+    return jsonify(form_variables(service.task_form(task), instances.get_instance(task.instance_id, current_actor()).variables))
 
 
 @blp.get("/task/<task_id>/variables")
 def task_variables(task_id):
     """The variables the task sees: its instance's, typed."""
     task = _open_task(task_id)
-    return jsonify(typed_variables(instances.get_instance(task.instance_id).variables))
+    return jsonify(typed_variables(instances.get_instance(task.instance_id, current_actor()).variables))
