@@ -26,6 +26,8 @@ class ExternalTask(db.Model):
     topic: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))
     worker_id: Mapped[str | None] = mapped_column(String(255))
+    # the user who fetched it: a lock belongs to the worker id and to them (empty for a lock taken before 0008)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
     lock_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     retries: Mapped[int | None] = mapped_column(Integer)  # None until a worker reports a failure
     error_message: Mapped[str | None] = mapped_column(Text)

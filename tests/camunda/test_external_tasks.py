@@ -193,16 +193,21 @@ def test_cancelling_the_instance_removes_its_external_task(rest):
 
 
 @pytest.fixture
-def worker(app):
-    """A worker of camunda-external-task-client-python3, talking HTTP to the app served in a thread."""
+def worker(app, make):
+    """A worker of camunda-external-task-client-python3, talking HTTP to the app served in a thread.
+
+    It signs in as a plain user of the `workers` group, which may work every topic (the default grant).
+    """
     from camunda.external_task.external_task_worker import ExternalTaskWorker
+
+    make.user("billing-worker", groups=["workers"])
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield ExternalTaskWorker(
         worker_id="py-worker", base_url=f"http://127.0.0.1:{server.port}/engine-rest",
-        config={"auth_basic": {"username": "admin", "password": TestConfig.ADMIN_PASSWORD}, "maxTasks": 1,
+        config={"auth_basic": {"username": "billing-worker", "password": "secret"}, "maxTasks": 1,
                 "lockDuration": 10_000, "asyncResponseTimeout": 200, "sleepSeconds": 0})
     server.shutdown()
     thread.join(timeout=5)

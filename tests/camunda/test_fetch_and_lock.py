@@ -16,6 +16,7 @@ from app.engine import Engine
 from app.extensions import db
 from app.models import ExternalTask
 from app.services import external_tasks as service
+from app.services.core import SYSTEM, Actor
 from config import TestConfig
 
 from ..factories import fixture
@@ -241,10 +242,14 @@ class Clock:
             self.then(len(self.sleeps))
 
 
+WORKER = Actor("w-user", ("workers",))  # the default grant gives the workers group every topic
+
+
 def poll(app, clock: Clock, timeout_ms: int) -> list[str]:
     with app.app_context():
         try:
-            locked = service.fetch_and_lock("w", 5, [TOPIC], timeout_ms, sleep=clock.sleep, clock=clock.monotonic)
+            locked = service.fetch_and_lock(WORKER, "w", 5, [TOPIC], timeout_ms, sleep=clock.sleep,
+                                            clock=clock.monotonic)
             return [t.task.id for t in locked]
         finally:
             db.session.remove()
@@ -269,7 +274,7 @@ def test_a_poll_returns_on_the_first_look_after_a_task_becomes_fetchable(app, re
 
     def unlock_on_second_sleep(count):
         if count == 2:
-            service.unlock(task_id)
+            service.unlock(task_id, SYSTEM)  # an admin releases the other worker's lock
 
     clock = Clock(unlock_on_second_sleep)
     assert poll(app, clock, 30_000) == [task_id]

@@ -1,11 +1,16 @@
-"""Camunda REST: external tasks (fetch and lock by topic, complete, fail, BPMN error, extend, unlock)."""
+"""Camunda REST: external tasks (fetch and lock by topic, complete, fail, BPMN error, extend, unlock).
+
+The caller needs the `work` permission on a task's topic; a lock is the worker id's and the caller's.
+"""
 from flask import jsonify
 
 from ...schemas.camunda import (
     ExtendLock, ExternalTaskBpmnError, ExternalTaskFailure, ExternalTaskQuery, FetchAndLock, WorkerCommand,
 )
 from ...services import external_tasks as service
-from .common import camunda_blueprint, camunda_time, count, json_body, plain_variables, query_args, typed_variables
+from .common import (
+    camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, typed_variables,
+)
 
 blp = camunda_blueprint("external_task", __name__)
 
@@ -34,7 +39,8 @@ def fetch_and_lock():
 
     Highest priority first unless `usePriority` is false, then by creation
     time (`sorting: [{sortBy: "createTime", sortOrder}]`, oldest first by
-    default); per topic, Camunda's filters narrow what is fetched.
+    default); per topic, Camunda's filters narrow what is fetched. A topic the
+    caller may not work answers 403 and nothing is locked.
     """
     body = FetchAndLock().load(json_body())
     topics = [{"topicName": t["topic_name"], "lockDuration": t["lock_duration"], "variables": t["variables"],
@@ -44,7 +50,7 @@ def fetch_and_lock():
                "processVariables": t["process_variables"]}
               for t in body["topics"]]
     sorting = body["sorting"] or [{"sort_order": "asc"}]
-    locked = service.fetch_and_lock(body["worker_id"], body["max_tasks"], topics,
+    locked = service.fetch_and_lock(current_actor(), body["worker_id"], body["max_tasks"], topics,
                                     body["async_response_timeout"] or 0,
                                     use_priority=body["use_priority"] is not False,
                                     created_order=sorting[0]["sort_order"])
@@ -53,10 +59,10 @@ def fetch_and_lock():
 
 @blp.post("/external-task/<task_id>/complete")
 def complete(task_id):
-    """Complete a locked task with typed variables (only the worker holding the lock)."""
+    """Complete a locked task with typed variables (only the worker and user holding the lock)."""
     body = WorkerCommand().load(json_body())
     variables = {**plain_variables(body["variables"]), **plain_variables(body["local_variables"])}
-    service.complete(task_id, body["worker_id"], variables)
+    service.complete(task_id, body["worker_id"], variables, current_actor())
     return "", 204
 
 
@@ -65,7 +71,7 @@ def failure(task_id):
     """Report a failure: with `retries` left the task comes back after `retryTimeout` ms; at 0, an incident."""
     body = ExternalTaskFailure().load(json_body())
     service.handle_failure(task_id, body["worker_id"], body["error_message"], body["error_details"],
-                           body["retries"], body["retry_timeout"])
+                           body["retries"], body["retry_timeout"], current_actor())
     return "", 204
 
 
@@ -74,29 +80,30 @@ def bpmn_error(task_id):
     """Throw a BPMN error with `errorCode` to the task's error boundary event."""
     body = ExternalTaskBpmnError().load(json_body())
     service.handle_bpmn_error(task_id, body["worker_id"], body["error_code"], body["error_message"],
-                              plain_variables(body["variables"]))
+                              plain_variables(body["variables"]), current_actor())
     return "", 204
 
 
 @blp.post("/external-task/<task_id>/extendLock")
 def extend_lock(task_id):
-    """Keep a locked task `newDuration` ms longer (only the worker holding the lock)."""
+    """Keep a locked task `newDuration` ms longer (only the worker and user holding the lock)."""
     body = ExtendLock().load(json_body())
-    service.extend_lock(task_id, body["worker_id"], body["new_duration"])
+    service.extend_lock(task_id, body["worker_id"], body["new_duration"], current_actor())
     return "", 204
 
 
 @blp.post("/external-task/<task_id>/unlock")
 def unlock(task_id):
-    """Release a task's lock."""
-    service.unlock(task_id)
+    """Release a task's lock (the user who locked it, or an admin)."""
+    service.unlock(task_id, current_actor())
     return "", 204
 
 
 def _page(per_page=None):
     query = ExternalTaskQuery().load(query_args())
     locked = True if query["locked"] else (False if query["not_locked"] else None)
-    return service.list_external_tasks(topic=query["topic_name"], instance_id=query["process_instance_id"],
+    return service.list_external_tasks(current_actor(), topic=query["topic_name"],
+                                       instance_id=query["process_instance_id"],
                                        worker_id=query["worker_id"], locked=locked, page=1,
                                        per_page=query["max_results"] if per_page is None else per_page,
                                        offset=query["first_result"])
@@ -104,7 +111,7 @@ def _page(per_page=None):
 
 @blp.get("/external-task")
 def list_external_tasks():
-    """External tasks by topic, instance, worker or lock state."""
+    """External tasks by topic, instance, worker or lock state (of the topics the caller may work)."""
     return jsonify([external_task_dto(t) for t in _page().items])
 
 
@@ -116,5 +123,5 @@ def count_external_tasks():
 
 @blp.get("/external-task/<task_id>")
 def get_external_task(task_id):
-    """One external task."""
-    return jsonify(external_task_dto(service.get_external_task(task_id)))
+    """One external task (404 for a task of a topic the caller may not work)."""
+    return jsonify(external_task_dto(service.get_external_task(task_id, current_actor())))

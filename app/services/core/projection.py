@@ -225,15 +225,15 @@ class Step:
             conn.execute(EXTERNAL_TASKS.delete().where(EXTERNAL_TASKS.c.id.in_(gone)))
         fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "element_id": element,
                   **resolve_external_task(self.info.external[element], self.outcome_variables),
-                  "business_key": inst.business_key, "worker_id": None, "lock_expires_at": None, "retries": None,
-                  "error_message": None, "error_details": None, "created_at": self.now}
+                  "business_key": inst.business_key, "worker_id": None, "locked_by": None, "lock_expires_at": None,
+                  "retries": None, "error_message": None, "error_details": None, "created_at": self.now}
                  for tid, element in wanted.items() if tid not in existing]
         if fresh:
             conn.execute(EXTERNAL_TASKS.insert(), fresh)
         if inst.status == "running" and existing & set(wanted):  # a retried instance: workers may fetch again
             conn.execute(EXTERNAL_TASKS.update().where(EXTERNAL_TASKS.c.instance_id == inst.id,
                                                        EXTERNAL_TASKS.c.retries == 0)
-                         .values(retries=None, worker_id=None, lock_expires_at=None))
+                         .values(retries=None, worker_id=None, locked_by=None, lock_expires_at=None))
 
     def _plan_subscriptions(self, new: bool) -> list:
         """Line the message/signal subscriptions up with what the instance waits for: the instance
