@@ -30,6 +30,11 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated setting, without blanks."""
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 def normalise_database_url(url: str) -> str:
     """psycopg 3 is the PostgreSQL driver; accept the common short forms."""
     for prefix in ("postgres://", "postgresql://"):
@@ -115,6 +120,17 @@ class Config:
     OUTBOX_TIMEOUT_SECONDS = _env_int("STAGECOACH_OUTBOX_TIMEOUT_SECONDS", 10)
     OUTBOX_DISPATCH = _env_bool("STAGECOACH_OUTBOX_DISPATCH", True)
     OUTBOX_POLL_SECONDS = float(os.environ.get("STAGECOACH_OUTBOX_POLL_SECONDS", "2"))
+    # Outbound calls (webhooks) reach only allowed hosts: the allow list admins keep at
+    # /api/v1/outbound-hosts, plus STAGECOACH_OUTBOUND_ALLOW, comma-separated patterns always allowed
+    # (`hooks.example.com`, `*.example.com` for its subdomains, an IP address or a CIDR; default none).
+    # Their addresses must be public; STAGECOACH_OUTBOUND_ALLOW_PRIVATE lists patterns that may also
+    # resolve to private, loopback or link-local addresses (an internal service; default none).
+    OUTBOUND_ALLOW = _env_list("STAGECOACH_OUTBOUND_ALLOW")
+    OUTBOUND_ALLOW_PRIVATE = _env_list("STAGECOACH_OUTBOUND_ALLOW_PRIVATE")
+    # STAGECOACH_OUTBOUND_MAX_PER_STEP / _PER_INSTANCE: outbound calls (webhooks and emails) one engine
+    # step of an instance may queue (default 50), and one instance in all (default 1000); one more fails the step.
+    OUTBOUND_MAX_PER_STEP = _env_int("STAGECOACH_OUTBOUND_MAX_PER_STEP", 50)
+    OUTBOUND_MAX_PER_INSTANCE = _env_int("STAGECOACH_OUTBOUND_MAX_PER_INSTANCE", 1000)
 
     # Timers: the embedded job runner in each server process (STAGECOACH_JOBS_EMBEDDED=0
     # when dedicated `flask jobs worker` processes run them) and how often it looks.

@@ -8,8 +8,9 @@ from .deployments import blp as deployments_blp
 from .events import blp as events_blp
 from .instances import blp as instances_blp
 from .modules import blp as modules_blp
+from .outbound_hosts import blp as outbound_hosts_blp
 from .tasks import blp as tasks_blp
 from .workflow_rules import blp as workflow_rules_blp
 
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
-              activities_blp, events_blp, workflow_rules_blp, authorizations_blp]
+              activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp]

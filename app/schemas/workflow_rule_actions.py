@@ -44,6 +44,7 @@ class ActionContext:
     user_exists: Callable[[str], bool]
     user_has_email: Callable[[str], bool]
     record_exists: Callable[[str, str, str | None], bool]  # clean_values' `exists`
+    url_problem: Callable[[str], str | None] = lambda url: None  # why the server may not call a URL (allow list)
 
 
 def template_problem(text: str) -> str | None:
@@ -222,6 +223,11 @@ class WebhookActionSchema(_ActionSchema):
     error_messages = {"unknown": "not a key of a webhook action"}
     url = ma.String(required=True, validate=lambda u: _raise(_url_problem(u)),
                     error_messages={"required": "required", "null": "required", "invalid": "required"})
+
+    @validates("url")
+    def _an_allowed_host(self, url: str, **_kwargs) -> None:
+        """Checked again when the rule runs and when the call is delivered: the list may change."""
+        _raise(self.action_context.url_problem(url))
 
 
 ACTION_SCHEMAS: dict[str, type[_ActionSchema]] = {

@@ -17,9 +17,14 @@ function writes commits or rolls back with the step that called it.
 | `set_owner(username)` | make a user the record's owner |
 | `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner) |
 | `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `group:NAME`, `owner` or `owner_manager`; subject and body are templates over the record's fields |
-| `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) |
+| `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) to a host on the outbound allow list |
 | `add_note(text)` | a note on the record's timeline |
 | `manager_of(username)` | a user's manager |
+
+Webhooks and emails are outbound calls: a step that queues a webhook to a
+host off the allow list, or more calls than STAGECOACH_OUTBOUND_MAX_PER_STEP
+(or its instance more than STAGECOACH_OUTBOUND_MAX_PER_INSTANCE), fails
+with the reason (app/services/outbound.py).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from sqlalchemy import select
 from ..engine import FunctionRegistry
 from ..extensions import db
 from ..models import Counter, CrmTask, Group, OutboxMessage, Record, User
+from . import outbound
 from . import records as _records
 from .core import StepContext, current_step, utcnow
 from .records import add_event
@@ -235,9 +241,17 @@ def _recipients(to) -> list[str]:
     return out
 
 
+def _count_call(ctx: StepContext) -> None:
+    try:
+        outbound.count_call(ctx)
+    except outbound.OutboundRefusedError as exc:
+        raise ActionError(str(exc)) from None
+
+
 def send_email(to, subject: str, body: str) -> str:
     """Queue an email rendered from templates over the record; delivered after commit."""
     ctx = _ctx(writes=True)
+    _count_call(ctx)
     scope = {}
     if ctx.record_id:
         scope = record()
@@ -254,8 +268,11 @@ def send_email(to, subject: str, body: str) -> str:
 def call_webhook(url: str, payload=None) -> str:
     """Queue a signed POST of `payload` (default: the record) to `url`; retried on failure."""
     ctx = _ctx(writes=True)
-    if not str(url).startswith(("http://", "https://")):
-        raise ActionError("a webhook URL starts with http:// or https://")
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundRefusedError as exc:
+        raise ActionError(str(exc)) from None
+    _count_call(ctx)
     body = payload if payload is not None else (record() if ctx.record_id else {})
     message = OutboxMessage(kind="webhook", payload={"url": str(url), "body": body},
                             instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module,

@@ -6,16 +6,23 @@ is sent for a step that rolled back and none is lost for one that committed.
 dispatchers never send the same message), delivers them outside any
 transaction, and records the result: `sent`, or another attempt after a
 back-off (base × 2^attempts), or `failed` after `max_attempts`.
+
+A webhook goes only where the allow list lets it (app/services/outbound.py):
+`outbound.pin` checks the URL again at delivery and resolves its host once,
+and the request connects to the addresses it checked (never to a second DNS
+answer). A refusal, or a redirect (never followed), fails the message at once
+with the reason: trying again would be refused again.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from email.message import EmailMessage
 
 from flask import current_app
@@ -24,6 +31,7 @@ from sqlalchemy import or_, select, update
 from ..extensions import db
 from ..models import OutboxMessage, Record, RecordEvent
 from .core import Page, paginate, utcnow, write_transaction
+from .outbound import OutboundRefusedError, Target, pin
 
 STALE_AFTER = dt.timedelta(minutes=5)  # a claim older than this belongs to a dead dispatcher
 
@@ -59,6 +67,8 @@ def deliver_due(now: dt.datetime | None = None, limit: int = 50) -> dict[str, in
     for message in _claim(now, limit):
         try:
             _send(message)
+        except OutboundRefusedError as exc:  # refused now, refused on every retry: failed at once
+            outcome = _record_failure(message.id, now, f"refused: {exc}", final=True)
         except Exception as exc:  # the channel's own error: recorded on the message
             outcome = _record_failure(message.id, now, f"{type(exc).__name__}: {exc}")
         else:
@@ -83,16 +93,65 @@ def _send(message: OutboxMessage) -> None:
                 smtp.login(cfg["SMTP_USER"], cfg.get("SMTP_PASSWORD") or "")
             smtp.send_message(email)
     elif message.kind == "webhook":
+        target = pin(message.payload["url"])  # before anything is signed or sent
         body = json.dumps(message.payload.get("body"), default=str).encode()
-        request = urllib.request.Request(message.payload["url"], data=body, method="POST", headers={
+        _post(target, body, {
             "Content-Type": "application/json", "User-Agent": "Stagecoach",
             "X-Stagecoach-Delivery": message.id,
-            "X-Stagecoach-Signature": sign(body, cfg["WEBHOOK_SECRET"])})
-        with urllib.request.urlopen(request, timeout=cfg["OUTBOX_TIMEOUT_SECONDS"]) as response:  # noqa: S310
-            if response.status >= 300:
-                raise urllib.error.HTTPError(message.payload["url"], response.status, "not 2xx", None, None)
+            "X-Stagecoach-Signature": sign(body, cfg["WEBHOOK_SECRET"])}, cfg["OUTBOX_TIMEOUT_SECONDS"])
     else:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+
+class WebhookError(Exception):
+    """The receiver answered with an error status (retried)."""
+
+
+def _pinned(connection_class):
+    """A connection class that opens its socket to the target's checked addresses only.
+
+    http.client resolves `host` itself when it connects; `_create_connection` is the seam it
+    connects through, so the Host header, SNI and certificate check still use the URL's host name
+    while the socket goes to an address `outbound.pin` checked.
+    """
+    class Pinned(connection_class):
+        def __init__(self, target: Target, **kwargs):
+            super().__init__(target.host, target.port, **kwargs)
+            self._create_connection = self._connect_checked
+            self.checked = target.addresses
+
+        def _connect_checked(self, address, timeout=None, source_address=None):
+            error: OSError | None = None
+            for ip in self.checked:
+                try:
+                    return socket.create_connection((ip, address[1]), timeout, source_address)
+                except OSError as exc:
+                    error = exc
+            raise error or OSError("no address to connect to")
+
+    return Pinned
+
+
+_PinnedHTTP = _pinned(http.client.HTTPConnection)
+_PinnedHTTPS = _pinned(http.client.HTTPSConnection)
+
+
+def _post(target: Target, body: bytes, headers: dict, timeout: float) -> None:
+    if target.scheme == "https":
+        connection = _PinnedHTTPS(target, timeout=timeout, context=ssl.create_default_context())
+    else:
+        connection = _PinnedHTTP(target, timeout=timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        if 300 <= response.status < 400:
+            location = (response.getheader("Location") or "")[:300]
+            raise OutboundRefusedError(f"answered {response.status} redirecting to {location or 'nowhere'}; "
+                                       "webhooks follow no redirects")
+        if response.status >= 400 or response.status < 200:
+            raise WebhookError(f"answered {response.status} {response.reason}")
+    finally:
+        connection.close()
 
 
 def _timeline(message: OutboxMessage, type_: str, data: dict) -> None:
@@ -117,14 +176,14 @@ def _record_success(message_id: str, now: dt.datetime) -> str:
     return "sent"
 
 
-def _record_failure(message_id: str, now: dt.datetime, error: str) -> str:
+def _record_failure(message_id: str, now: dt.datetime, error: str, final: bool = False) -> str:
     base = current_app.config["OUTBOX_RETRY_BASE_SECONDS"]
     with write_transaction():
         message = db.session.get(OutboxMessage, message_id)
         message.attempts += 1
         message.last_error = error[:2000]
         message.locked_at = None
-        if message.attempts >= message.max_attempts:
+        if final or message.attempts >= message.max_attempts:
             message.status = "failed"
             _timeline(message, f"{message.kind}_failed", dict(_summary(message), error=message.last_error))
             return "failed"

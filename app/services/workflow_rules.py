@@ -29,7 +29,7 @@ Actions, and the CRM function (app/services/crm_actions.py) each one calls:
 | `field_update` | `field` (a field of the module), `value` (must pass the field's checks; `null` clears it) | `update_record(**{field: value})` |
 | `email` | `to` (a list or comma-separated string of `owner`, `owner_manager`, usernames with an email address, addresses), `subject` (≤ 998 chars), `body` | `send_email(to, subject, body)` |
 | `task` | `subject` (≤ 255 chars), `owner` (username; default the record owner), `due_in_days` (0-3650) | `create_crm_task(subject, owner, due_in_days)` |
-| `webhook` | `url` (http:// or https:// with a host) | `call_webhook(url)` (the record is the payload) |
+| `webhook` | `url` (http:// or https:// with a host on the outbound allow list) | `call_webhook(url)` (the record is the payload) |
 
 Each action is checked by its type's schema (app/schemas/workflow_rule_actions.py).
 Email subjects and bodies are Jinja templates over the record's fields
@@ -72,7 +72,7 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import Binding, Module, ProcessDefinition, Record, User
 from ..schemas.workflow_rule_actions import ACTION_TYPES, NOT_XML, ActionContext, load_action, text_problem
-from . import definitions, records
+from . import definitions, outbound, records
 from .access import require_admin
 from .core import Actor, engine, write_transaction
 
@@ -238,7 +238,8 @@ def _validated(data: dict) -> dict:
         err("actions", f"at most {MAX_ACTIONS} actions")
     else:
         context = ActionContext(module=module, event=event, user_exists=_user_exists,
-                                user_has_email=_user_has_email, record_exists=_exists)
+                                user_has_email=_user_has_email, record_exists=_exists,
+                                url_problem=outbound.url_problem)
         for i, action in enumerate(actions):
             cleaned, problems = load_action(action, context)
             for key, messages in problems.items():

@@ -3,7 +3,9 @@
 The dispatcher thread is off in tests (TestConfig.OUTBOX_DISPATCH); each test
 calls `deliver_due(now)` itself with the `now` it wants, so back-off is tested
 by moving that clock, never by sleeping. Email goes to an aiosmtpd server and
-webhooks to an http.server started by the test on 127.0.0.1.
+webhooks to an http.server started by the test on 127.0.0.1, which the admin
+puts on the outbound allow list with `allow_private` (a loopback address is
+refused otherwise: tests/security/test_outbound.py).
 """
 from __future__ import annotations
 
@@ -298,7 +300,13 @@ def test_retrying_by_hand_is_for_admins_and_known_messages(admin, manager_alert)
 
 @pytest.fixture
 def subscriptions(admin):
-    """A custom module whose records are webhook subscriptions: creating one calls its URL with the record."""
+    """A custom module whose records are webhook subscriptions: creating one calls its URL with the record.
+
+    The test's receiver listens on 127.0.0.1, so the admin allows that address, private as it is.
+    """
+    allowed = admin.post("/api/v1/outbound-hosts", json={"pattern": "127.0.0.1", "allow_private": True,
+                                                          "note": "the test's webhook receiver"})
+    assert allowed.status_code == 201, allowed.get_json()
     admin.deploy(crm("webhook.bpmn"))
     assert admin.post("/api/v1/modules", json={"api_name": "Subscriptions", "fields": [
         {"name": "target_url", "type": "text", "required": True}, {"name": "topic", "type": "text"}]}

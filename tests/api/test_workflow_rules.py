@@ -31,6 +31,14 @@ def high_value_rule(**overrides) -> dict:
     return rule
 
 
+@pytest.fixture(autouse=True)
+def allowed_hooks(admin):
+    """The rules below call hooks.example.com and example.com: the admin allows both (public hosts)."""
+    for pattern in ("hooks.example.com", "example.com"):
+        response = admin.post("/api/v1/outbound-hosts", json={"pattern": pattern})
+        assert response.status_code == 201, response.get_json()
+
+
 @pytest.fixture
 def seller(app):
     """A sales rep with an email address, as emails to `owner` need one."""

@@ -43,6 +43,7 @@ class StepContext(TaskEffects):
     def __init__(self, instance_id: str, module: str | None, record_id: str | None, actor: Actor):
         self.instance_id, self.module, self.record_id, self.actor = instance_id, module, record_id, actor
         self.savepoint = None
+        self.outbound_calls = 0  # webhooks and emails this step queued, against the per-step limit
 
     def writing(self) -> None:
         """Called before a function writes: the first write of a task opens a savepoint."""
