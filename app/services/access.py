@@ -188,3 +188,11 @@ def require_on_record(actor: Actor, permission: str, record, what: str) -> None:
         return
     raise ForbiddenError(f"{actor.username} may not {what}: the record belongs to {record.owner!r} and "
                          f"the {permission!r} permission on module {record.module!r} is not granted")
+
+
+# -- delegation --------------------------------------------------------------------------------
+
+def require_delegate(task, actor: Actor) -> None:
+    """Resolve a delegation: its delegate (the assignee) only; an admin hands the task on, not back."""
+    if actor is None or task.assignee != actor.username:
+        raise ForbiddenError("only the delegate (the task's assignee) may resolve this task")

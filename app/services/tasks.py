@@ -5,11 +5,11 @@ from sqlalchemy import and_, case, func, or_, select, update
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
-from ..errors import ConflictError, NotFoundError, TaskCompletionError
+from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
 from ..extensions import db
-from ..models import HumanTask, TaskCandidate
+from ..models import HumanTask, TaskCandidate, User
 from ..statuses import TaskState
-from .access import require_assignee, require_claim, require_work_on
+from .access import require_assignee, require_claim, require_delegate, require_work_on
 from .core import (
     Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
     run_on_instance, utcnow, write_transaction,
@@ -252,19 +252,22 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
 def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = False) -> HumanTask:
     """Hand a task to another user: they become its assignee (the assignee, a candidate or an admin may).
 
+    The user must exist (404) and be enabled (400): a disabled account cannot sign in to work or resolve it.
+
     Args:
         pending: a delegation to be resolved (Camunda's `delegateTask`): the
             task's `owner` becomes the current assignee (unless it already has
             one), its `delegation_state` PENDING, and `resolve_task` gives it
             back to the owner.
     """
-    from ..models import User
-
     task = get_task(task_id)
     _require_open(task)
     require_work_on(task, actor, "delegate")
-    if db.session.scalar(select(User.id).where(User.username == username)) is None:
+    disabled = db.session.scalar(select(User.disabled).where(User.username == username))
+    if disabled is None:
         raise NotFoundError(f"no user {username}")
+    if disabled:
+        raise ValidationError(f"user {username} is disabled: a task cannot be handed to them")
     values: dict = {"assignee": username}
     if pending:
         values.update(delegation_state="PENDING", owner=task.owner if task.owner is not None else task.assignee)
@@ -292,23 +295,28 @@ def _same(column, value):
 def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTask:
     """Resolve a pending delegation: set instance variables and give the task back to its owner (one transaction).
 
-    As in Camunda, the task keeps its `owner` and its `delegation_state` becomes RESOLVED.
+    As in Camunda, the task keeps its `owner` and its `delegation_state` becomes RESOLVED. The
+    variables are the delegate's form data: checked against the task's form as `complete_task`
+    checks them, so a delegation never sets what completing the task could not.
 
     Raises:
         ConflictError: the task has no pending delegation, or is not open.
-        ForbiddenError: the caller is neither the assignee nor an admin.
+        ForbiddenError: the caller is not the delegate (the assignee).
+        FormValidationError: the variables break the task's form; nothing changes.
     """
     task = get_task(task_id)
     _require_open(task)
-    require_assignee(task, actor, "resolve")
     if task.delegation_state != "PENDING":
         raise ConflictError("task has no pending delegation to resolve")
+    require_delegate(task, actor)
+    data = validate_form(task_form(task), variables) if variables else {}
     with write_transaction():
-        if variables:
-            change_variables(task.instance_id, variables, actor)
+        if data:
+            change_variables(task.instance_id, data, actor)
         won = db.session.execute(
             update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
-                                    HumanTask.delegation_state == "PENDING", _same(HumanTask.owner, task.owner))
+                                    HumanTask.delegation_state == "PENDING", HumanTask.assignee == actor.username,
+                                    _same(HumanTask.owner, task.owner))
             .values(assignee=task.owner, delegation_state="RESOLVED")
             .execution_options(synchronize_session=False)).rowcount
         if not won:

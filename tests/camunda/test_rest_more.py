@@ -43,11 +43,11 @@ def test_a_delegated_task_goes_to_the_delegate_and_resolving_gives_it_back_with_
     assert (delegated["assignee"], delegated["owner"], delegated["delegationState"]) == ("dave", "alice", "PENDING")
 
     dave = Camunda(app, "dave")
-    dave.ok(dave.post(f"/task/{task['id']}/resolve",
-                      json={"variables": {"checked": {"value": True, "type": "Boolean"}}}), 204)
+    dave.ok(dave.post(f"/task/{task['id']}/resolve",  # the review's form data: its one field, "ok"
+                      json={"variables": {"ok": {"value": True, "type": "Boolean"}}}), 204)
     resolved = dave.ok(dave.get(f"/task/{task['id']}"))
     assert (resolved["assignee"], resolved["owner"], resolved["delegationState"]) == ("alice", "alice", "RESOLVED")
-    assert deployed.ok(deployed.get(f"/process-instance/{instance['id']}/variables/checked")) == {
+    assert deployed.ok(deployed.get(f"/process-instance/{instance['id']}/variables/ok")) == {
         "type": "Boolean", "value": True, "valueInfo": {}}
     [historic] = deployed.ok(deployed.get(f"/history/task?processInstanceId={instance['id']}"))
     assert (historic["owner"], historic["assignee"]) == ("alice", "alice")

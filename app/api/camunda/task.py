@@ -123,7 +123,7 @@ def delegate(task_id):
     The task's `owner` becomes its current assignee (unless it has an owner
     already), its `delegationState` PENDING and `userId` its assignee; it
     cannot be completed until resolved. Whoever may hand the task over (its
-    assignee, a candidate, an admin) may delegate it.
+    assignee, a candidate, an admin) may delegate it, to an enabled user.
     """
     user_id = DelegateTask().load(json_body())["user_id"]
     service.delegate_task(task_id, user_id, current_actor(), pending=True)
@@ -136,8 +136,9 @@ def resolve(task_id):
 
     `delegationState` becomes RESOLVED and the owner the assignee again (a
     task without a pending delegation answers 409 ProcessEngineException).
-    The delegate (the assignee) or an admin may resolve; the variables are
-    written in the same transaction.
+    Only the delegate (the assignee) may resolve. The variables are checked
+    against the task's form as complete checks them (400 with the fields it
+    refuses, and nothing changes) and written in the same transaction.
     """
     body = ResolveTask().load(json_body())
     service.resolve_task(task_id, plain_variables(body["variables"]), current_actor())
