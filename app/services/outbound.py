@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
@@ -214,9 +215,10 @@ def url_problem(url) -> str | None:
 
 def not_public(ip: IPAddress) -> str | None:
     """Why `ip` is not a public address (e.g. "loopback"), or None when it is one."""
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d reaches a.b.c.d
+        return not_public(ip.ipv4_mapped)
     if ip.version == 6:
-        embedded = ip.ipv4_mapped or ip.sixtofour or (
-            ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF) if ip in _NAT64 else None)
+        embedded = ip.sixtofour or (ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF) if ip in _NAT64 else None)
         if embedded is not None and (reason := not_public(embedded)):
             return f"{reason}, inside an IPv6 address"
     for name in _BLOCKED:
@@ -247,8 +249,7 @@ def pin(url) -> Target:
     if not addresses:
         raise OSError(f"{target.host} resolves to no address")
     for address in addresses:
-        checked = ipaddress.ip_address(address.split("%", 1)[0])
-        reason = not_public(checked.ipv4_mapped or checked if checked.version == 6 else checked)
+        reason = not_public(ipaddress.ip_address(address.split("%", 1)[0]))
         if reason and not entry.allow_private:
             raise OutboundRefusedError(
                 f"calls to {target.host} are refused: it resolves to {address} ({reason}), and its entry "
@@ -300,14 +301,16 @@ def create_host(data: dict, actor: Actor) -> OutboundHost:
         pattern = normalise_pattern(data.get("pattern"))
     except ValueError as exc:
         raise ValidationError("not an allow-list pattern", errors={"pattern": [str(exc)]}) from None
-    with write_transaction():
-        other = db.session.scalar(select(OutboundHost.id).where(OutboundHost.pattern == pattern))
-        if other is not None:
-            raise ConflictError(f"{pattern} is already on the allow list (entry {other})",
-                                errors={"pattern": ["already on the allow list"]})
-        host = OutboundHost(pattern=pattern, allow_private=bool(data.get("allow_private")),
-                            note=data.get("note"), created_by=actor.username)
-        db.session.add(host)
+    taken = ConflictError(f"{pattern} is already on the allow list", errors={"pattern": ["already on the allow list"]})
+    try:
+        with write_transaction():
+            if db.session.scalar(select(OutboundHost.id).where(OutboundHost.pattern == pattern)) is not None:
+                raise taken
+            host = OutboundHost(pattern=pattern, allow_private=bool(data.get("allow_private")),
+                                note=data.get("note"), created_by=actor.username)
+            db.session.add(host)
+    except IntegrityError:  # another admin added it between the check and the commit
+        raise taken from None
     return host
 
 
