@@ -11,6 +11,10 @@ real clock.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import shutil
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -60,7 +64,7 @@ def receivers():
     """
     started = []
 
-    def start(redirect_to: str | None = None, status: int = 302):
+    def start(redirect_to: str | None = None, status: int = 302, tls: ssl.SSLContext | None = None):
         hits: list[tuple[str, str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,11 +85,15 @@ def receivers():
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         started.append((server, thread))
         port = server.server_port
-        return SimpleNamespace(port=port, hits=hits, url=lambda host="127.0.0.1", path="/hook": f"http://{host}:{port}{path}")
+        scheme = "https" if tls is not None else "http"
+        return SimpleNamespace(port=port, hits=hits,
+                               url=lambda host="127.0.0.1", path="/hook": f"{scheme}://{host}:{port}{path}")
 
     yield start
     for server, thread in started:
@@ -104,9 +112,8 @@ def modeler(admin, make):
 
 
 def call(client, url: str) -> dict:
-    """Start the webhook diagram with `url`; the instance as the admin sees it."""
-    started = client.start("crm_webhook", {"target_url": url})
-    return started
+    """Start the webhook diagram with `url`; returns the started instance."""
+    return client.start("crm_webhook", {"target_url": url})
 
 
 def incident(admin, instance_id: str) -> dict:
@@ -275,6 +282,57 @@ def test_delivery_connects_to_the_address_it_checked_and_resolves_the_name_once(
     assert receiver.hits == [("POST", "/hook", f"hooks.test:{receiver.port}")]
 
 
+@pytest.fixture
+def certificate(tmp_path):
+    """`certificate(name)`: a self-signed certificate for the host `name`, as (cert file, key file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+
+    def make(name: str) -> tuple[str, str]:
+        cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key),
+                        "-out", str(cert)], check=True, capture_output=True)
+        return str(cert), str(key)
+    return make
+
+
+@pytest.fixture
+def tls_receiver(receivers, certificate, monkeypatch):
+    """`tls_receiver(cert_name)`: an HTTPS receiver presenting a certificate for `cert_name`, which the
+    server trusts; `hooks.test` resolves to 127.0.0.1."""
+    def start(cert_name: str):
+        cert, key = certificate(cert_name)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        trusting = ssl.create_default_context
+        monkeypatch.setattr(ssl, "create_default_context", lambda *a, **kw: trusting(cafile=cert))
+        monkeypatch.setattr(outbound, "resolve", lambda host, port: ["127.0.0.1"])
+        return receivers(tls=context)
+    return start
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_of_the_name(app, admin, modeler,
+                                                                                    tls_receiver):
+    receiver = tls_receiver("hooks.test")
+    allow(admin, "hooks.test", allow_private=True)
+    call(modeler, receiver.url("hooks.test"))
+
+    assert deliver(app) == {"sent": 1, "retried": 0, "failed": 0}
+    assert receiver.hits == [("POST", "/hook", f"hooks.test:{receiver.port}")]
+
+
+def test_https_to_a_receiver_with_another_names_certificate_is_not_delivered(app, admin, modeler, tls_receiver):
+    receiver = tls_receiver("other.test")
+    allow(admin, "hooks.test", allow_private=True)
+    call(modeler, receiver.url("hooks.test"))
+
+    assert deliver(app) == {"sent": 0, "retried": 1, "failed": 0}
+    [message] = outbox(admin)
+    assert "CERTIFICATE_VERIFY_FAILED" in message["last_error"] or "certificate" in message["last_error"]
+    assert receiver.hits == []
+
+
 @pytest.mark.parametrize("answers", [["93.184.216.34", "10.0.0.5"], ["::ffff:127.0.0.1"], ["169.254.169.254"],
                                      ["2002:7f00:1::1"], ["64:ff9b::a00:1"], ["fd00::1"], ["0.0.0.0"]],
                          ids=["one-of-two-private", "ipv4-mapped-loopback", "metadata", "6to4-loopback",
@@ -299,15 +357,11 @@ def test_a_public_only_host_that_resolves_to_any_private_address_is_refused(app,
     "224.0.0.1", "255.255.255.255", "240.0.0.1", "192.0.2.1", "::1", "::", "fe80::1", "fc00::1", "fec0::1",
     "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:a00:1::", "2001:db8::1"])
 def test_addresses_that_are_not_public(address):
-    import ipaddress
-
     assert outbound.not_public(ipaddress.ip_address(address)) is not None
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses(address):
-    import ipaddress
-
     assert outbound.not_public(ipaddress.ip_address(address)) is None
 
 
