@@ -52,9 +52,9 @@ def update_module(body, module):
 @blp.response(200, RecordPageSchema)
 @problems(blp, 400, 401, 404)
 def list_records(query, module):
-    """List records, newest first; any field (or `owner`) filters by equality."""
+    """List the records you may read, newest first; any field (or `owner`) filters by equality."""
     page, per_page = query.pop("page"), query.pop("per_page")
-    result = service.list_records(module, query, page, per_page)
+    result = service.list_records(module, query, page, per_page, current_actor())
     result.items = [service.record_view(r) for r in result.items]
     return result
 
@@ -62,7 +62,7 @@ def list_records(query, module):
 @blp.route("/<module>/records", methods=["POST"])
 @blp.arguments(RecordSchema)
 @blp.response(201, RecordSchema)
-@problems(blp, 400, 401, 404)
+@problems(blp, 400, 401, 403, 404)
 def create_record(body, module):
     """Create a record; the processes bound to its creation start with it."""
     return service.record_view(service.create_record(module, body, current_actor()))
@@ -73,13 +73,13 @@ def create_record(body, module):
 @problems(blp, 401, 404)
 def get_record(module, record_id):
     """One record."""
-    return service.record_view(service.get_record(module, record_id))
+    return service.record_view(service.get_record(module, record_id, current_actor()))
 
 
 @blp.route("/<module>/records/<record_id>", methods=["PATCH"])
 @blp.arguments(RecordUpdateSchema(partial=True))
 @blp.response(200, RecordSchema)
-@problems(blp, 400, 401, 404, 409, 423)
+@problems(blp, 400, 401, 403, 404, 409, 423)
 def update_record(body, module, record_id):
     """Change fields; 423 while an approval or review holds the record, 409 for a blueprint's stage."""
     return service.record_view(service.update_record(module, record_id, body, current_actor()))
@@ -87,7 +87,7 @@ def update_record(body, module, record_id):
 
 @blp.route("/<module>/records/<record_id>", methods=["DELETE"])
 @blp.response(204)
-@problems(blp, 401, 404, 423)
+@problems(blp, 401, 403, 404, 423)
 def delete_record(module, record_id):
     """Delete a record (423 while locked)."""
     service.delete_record(module, record_id, current_actor())
@@ -99,7 +99,7 @@ def delete_record(module, record_id):
 @problems(blp, 401, 404)
 def get_timeline(query, module, record_id):
     """Field changes, processes, tasks, emails and reviews of a record, oldest first."""
-    return service.timeline(module, record_id, query["page"], query["per_page"])
+    return service.timeline(module, record_id, current_actor(), query["page"], query["per_page"])
 
 
 @blp.route("/<module>/records/<record_id>/transitions", methods=["GET"])

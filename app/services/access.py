@@ -8,6 +8,7 @@ own work runs as `SYSTEM`, an admin. A refusal is a ForbiddenError (403).
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
 
 from ..errors import ForbiddenError, NotFoundError
 from ..extensions import db
@@ -100,13 +101,14 @@ def require(actor: Actor, permission: str, resource_type: str, resource_id: str,
 
 def _concerns(actor: Actor):
     """SQL: the instance was started by the actor, runs on a record they own, or gave them a task."""
-    task_of = exists().where(HumanTask.instance_id == ProcessInstance.id, or_(
-        HumanTask.assignee == actor.username, HumanTask.owner == actor.username,
-        HumanTask.completed_by == actor.username,
-        exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
-            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(actor.groups) or [""]))))))
-    owned_record = exists().where(Record.id == ProcessInstance.record_id, Record.owner == actor.username)
+    task, candidate = aliased(HumanTask), aliased(TaskCandidate)  # never correlated with an outer task query
+    task_of = exists().where(task.instance_id == ProcessInstance.id, or_(
+        task.assignee == actor.username, task.owner == actor.username, task.completed_by == actor.username,
+        exists().where(candidate.task_id == task.id, or_(
+            and_(candidate.kind == "user", candidate.name == actor.username),
+            and_(candidate.kind == "group", candidate.name.in_(list(actor.groups) or [""]))))))
+    record = aliased(Record)
+    owned_record = exists().where(record.id == ProcessInstance.record_id, record.owner == actor.username)
     return or_(ProcessInstance.started_by == actor.username, task_of, owned_record)
 
 
@@ -164,12 +166,13 @@ def readable_records(actor: Actor, module: str):
     if allowed(actor, "read", "module", module):
         return None
     owners = {actor.username} | _reports(actor.username)
+    instance, task, candidate = aliased(ProcessInstance), aliased(HumanTask), aliased(TaskCandidate)
     task_on = exists().where(
-        ProcessInstance.record_id == Record.id, HumanTask.instance_id == ProcessInstance.id,
-        or_(HumanTask.assignee == actor.username, HumanTask.owner == actor.username,
-            exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-                and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
-                and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(actor.groups) or [""]))))))
+        instance.record_id == Record.id, task.instance_id == instance.id,
+        or_(task.assignee == actor.username, task.owner == actor.username,
+            exists().where(candidate.task_id == task.id, or_(
+                and_(candidate.kind == "user", candidate.name == actor.username),
+                and_(candidate.kind == "group", candidate.name.in_(list(actor.groups) or [""]))))))
     return or_(Record.owner.in_(owners), Record.created_by == actor.username, task_on)
 
 

@@ -16,7 +16,7 @@ from ..errors import ConflictError, NotFoundError, StagecoachError, ValidationEr
 from ..extensions import db
 from ..models import Binding, EventSubscription, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
 from ..statuses import InstanceStatus
-from .access import require_admin
+from .access import readable_records, require, require_admin, require_on_record, require_read_record
 from .core import Actor, Page, cascade_depth, cascading, engine, paginate, utcnow, write_transaction
 from .events import deliver_to
 from .instances import start_instance
@@ -209,17 +209,29 @@ def record_view(record: Record) -> dict:
             "locked_by": record.locked_by}
 
 
-def get_record(module: str, record_id: str) -> Record:
+def find_record(module: str, record_id: str) -> Record:
+    """The record, unchecked: for use cases that decide access themselves (404 if there is none)."""
     record = db.session.get(Record, record_id)
     if record is None or record.module != module:
         raise NotFoundError(f"no {module} record {record_id}")
     return record
 
 
-def list_records(module: str, filters: dict, page: int, per_page: int) -> Page:
+def get_record(module: str, record_id: str, actor: Actor) -> Record:
+    """A record the actor may read (404 otherwise, as for one that does not exist)."""
+    record = find_record(module, record_id)
+    require_read_record(actor, record)
+    return record
+
+
+def list_records(module: str, filters: dict, page: int, per_page: int, actor: Actor) -> Page:
+    """The module's records the actor may read, newest first (see `access.readable_records`)."""
     mod = get_module(module)
     by_name = {f["name"]: f for f in mod.fields}
     stmt = select(Record).where(Record.module == module)
+    readable = readable_records(actor, module)
+    if readable is not None:
+        stmt = stmt.where(readable)
     for name, value in filters.items():
         if name == "owner":
             stmt = stmt.where(Record.owner == value)
@@ -246,13 +258,21 @@ def _filter_clause(field: dict, value: str):
     return column.as_string() == value
 
 
-def timeline(module: str, record_id: str, page: int, per_page: int) -> Page:
-    """A record's events, oldest first; a deleted record's timeline stays readable (it ends with `deleted`)."""
+def timeline(module: str, record_id: str, actor: Actor, page: int, per_page: int) -> Page:
+    """A record's events, oldest first, for those who may read the record.
+
+    A deleted record's timeline stays readable (it ends with `deleted`) by admins, holders of
+    `read` on the module and whoever wrote one of its events.
+    """
     record = db.session.get(Record, record_id)
-    if record is None or record.module != module:
+    if record is not None and record.module == module:
+        require_read_record(actor, record)
+    else:
         kept = db.session.scalar(select(RecordEvent.id).where(RecordEvent.record_id == record_id,
                                                               RecordEvent.module == module).limit(1))
-        if record is not None or kept is None:
+        if record is not None or kept is None or not (
+                readable_records(actor, module) is None or db.session.scalar(select(RecordEvent.id).where(
+                    RecordEvent.record_id == record_id, RecordEvent.user == actor.username).limit(1))):
             raise NotFoundError(f"no {module} record {record_id}")
     stmt = select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)
     return paginate(stmt, page, per_page)
@@ -273,6 +293,8 @@ def create_record(module: str, values: dict, actor: Actor, *, owner: str | None 
 
 def _create(module: str, values: dict, actor: Actor, owner: str | None, source: str) -> Record:
     mod = get_module(module)
+    if source == "api":  # processes create what their (authorized) diagram says
+        require(actor, "create", "module", mod.api_name, f"create {mod.api_name} records")
     values = dict(values)
     owner = values.pop("owner", None) or owner or actor.username
     if not _exists("user", owner, None):
@@ -301,10 +323,11 @@ def update_record(module: str, record_id: str, values: dict, actor: Actor, *, so
 def _update(module: str, record_id: str, values: dict, actor: Actor, *,
                                  source: str = "api", instance_id: str | None = None) -> Record:
     mod = get_module(module)
-    record = get_record(module, record_id)
+    record = find_record(module, record_id)
     values = dict(values)
     new_owner = values.pop("owner", None)
     if source == "api":
+        require_on_record(actor, "update", record, "change this record")
         _check_lock(record, set(values) | ({"owner"} if new_owner else set()))
         _check_stage(mod, record, values)
     cleaned, merged = _validate(mod, values, record.data)
@@ -344,7 +367,8 @@ def delete_record(module: str, record_id: str, actor: Actor) -> None:
     """Delete a record (refused while locked); delete bindings start with its last fields."""
     with write_transaction():
         mod = get_module(module)
-        record = get_record(module, record_id)
+        record = find_record(module, record_id)
+        require_on_record(actor, "delete", record, "delete this record")
         _check_lock(record, None)
         add_event(record, "deleted", actor, {"fields": record.data})
         _fire(mod, record, "delete", set(), actor)

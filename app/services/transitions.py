@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import HumanTask
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .records import governing_blueprint, get_module, get_record, update_record
+from .records import governing_blueprint, get_module, find_record, update_record
 from .tasks import complete_checked, task_form, task_row
 
 
@@ -76,7 +76,7 @@ def _criteria_hold(expression: str | None, record) -> bool:
 
 def _offered(module: str, record_id: str):
     """(record, [(task row, form, properties)]) for the blueprint governing the record."""
-    record = get_record(module, record_id)
+    record = find_record(module, record_id)
     blueprint = governing_blueprint(record)
     if blueprint is None:
         raise NotFoundError(f"no blueprint governs {module} record {record_id}")

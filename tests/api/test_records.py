@@ -85,7 +85,8 @@ def test_an_explicit_owner_must_be_a_user(make, admin):
 
 
 def test_a_patch_changes_the_fields_sent_and_records_who_changed_them(make):
-    rita, ben = make.client("rita"), make.client("ben")
+    ben = make.client("ben")
+    rita = make.client("rita", manager="ben")  # ben manages rita: her records are his to change
     deal = rita.post(records("Deals"), json={"deal_name": "Acme", "amount": 5000, "discount": 5}).get_json()
 
     response = ben.patch(f"{records('Deals')}/{deal['id']}", json={"amount": 6500, "closing_date": "2031-03-31"})
@@ -147,7 +148,8 @@ def test_a_deleted_record_is_gone_but_its_timeline_remains(make, admin):
 
 
 def test_the_timeline_shows_creation_and_each_change_with_old_and_new_values(make):
-    rita, ben = make.client("rita"), make.client("ben")
+    ben = make.client("ben")
+    rita = make.client("rita", manager="ben")
     deal = rita.post(records("Deals"), json={"deal_name": "Acme", "amount": 100, "stage": "Qualification"}).get_json()
     ben.patch(f"{records('Deals')}/{deal['id']}", json={"amount": 150, "stage": "Negotiation"})
     rita.patch(f"{records('Deals')}/{deal['id']}", json={"discount": 10, "amount": 150})
