@@ -77,8 +77,29 @@ class Config:
     # SECRET_KEY: signs bearer tokens. Unset, one is generated once and kept in
     # instance/secret_key, so every worker and restart accepts the same tokens.
     SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret()
-    # STAGECOACH_TOKEN_TTL: bearer token lifetime in seconds (default 12 h).
+    # STAGECOACH_TOKEN_TTL: bearer token lifetime in seconds (default 12 h). Every request also
+    # checks the token against its user's row, so logout, disabling, deleting, a new password,
+    # groups or role end a user's tokens at once.
     TOKEN_TTL_SECONDS = _env_int("STAGECOACH_TOKEN_TTL", 12 * 3600)
+    # STAGECOACH_BASIC_AUTH_CACHE_SECONDS: how long a verified HTTP Basic password is remembered in
+    # the process (by a keyed hash, never the password), so /engine-rest clients do not pay argon2
+    # on every request; the user's row is still checked each time. 0 turns the cache off.
+    BASIC_AUTH_CACHE_SECONDS = _env_int("STAGECOACH_BASIC_AUTH_CACHE_SECONDS", 60)
+    # Failed logins (token endpoint, HTTP Basic, a user's own password change) allowed per
+    # username and per client address in a moving window, in the `limits` notation
+    # ("10 per 15 minutes"); past them the server answers 429 with Retry-After without
+    # checking the password. Successful logins are not counted.
+    LOGIN_FAILURES_PER_USERNAME = os.environ.get("STAGECOACH_LOGIN_FAILURES_PER_USERNAME", "10 per 15 minutes")
+    LOGIN_FAILURES_PER_ADDRESS = os.environ.get("STAGECOACH_LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes")
+    # RATELIMIT_STORAGE_URI: where failed logins are counted. memory:// counts in each process
+    # (each gunicorn worker separately); redis://127.0.0.1:6379 shares the count between workers
+    # and servers (recommended in production).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # STAGECOACH_PROXY_HOPS: the number of reverse proxies in front of the server that set
+    # X-Forwarded-For / X-Forwarded-Proto. 0 (the default) trusts no such header: the client
+    # address is the connection's. Set it to exactly the number of proxies you run, or clients
+    # can forge their address (and escape the per-address login throttle).
+    PROXY_HOPS = _env_int("STAGECOACH_PROXY_HOPS", 0)
     # STAGECOACH_ADMIN_PASSWORD: password of the `admin` user created on first start;
     # when unset a password is generated, printed once and written to
     # instance/initial-admin-password (delete it once you have changed it).
@@ -167,6 +188,10 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    # The suite logs in wrong on purpose here and there; tests of the throttle build an app with the real limits.
+    LOGIN_FAILURES_PER_USERNAME = "10000 per hour"
+    LOGIN_FAILURES_PER_ADDRESS = "10000 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
     """Settings for production: the secret key must come from the environment."""
 
     def __init__(self) -> None:

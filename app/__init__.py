@@ -10,6 +10,9 @@ def create_app(config: object | str = "config.Config") -> Flask:
     """Build the app: bind extensions, register blueprints, errors and commands."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config)
+    if app.config.get("PROXY_HOPS"):  # trust X-Forwarded-For/-Proto from exactly that many proxies
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
     from . import database
     from .api import BLUEPRINTS

@@ -28,13 +28,87 @@ jobs_cli = AppGroup("jobs", help="Fire due timers.")
 def create_user(name, password, groups, admin, email, manager):
     """Create a user NAME."""
     from .errors import StagecoachError
+    from .services.core import SYSTEM
     from .services.users import create_user as create
 
     try:
-        create(name, password, list(groups), admin, email=email, manager=manager)
+        create(name, password, list(groups), admin, email=email, manager=manager, actor=SYSTEM)
     except StagecoachError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"created user {name}" + (f" in {', '.join(groups)}" if groups else "") + (" (admin)" if admin else ""))
+
+
+def _as_system(change, *args):
+    """Run a users service as SYSTEM; a refusal (unknown user, last admin, ...) is the command's error."""
+    from .errors import StagecoachError
+    from .services.core import SYSTEM
+
+    try:
+        return change(*args, SYSTEM)
+    except StagecoachError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@users_cli.command("list")
+@click.option("--group", help="Only the members of this group.")
+@click.option("--disabled/--enabled", default=None, help="Only disabled (or only enabled) users.")
+def list_users(group, disabled):
+    """List users: name, groups, role and state."""
+    from .services import users
+
+    page = 1
+    while True:
+        found = _as_system(lambda actor: users.list_users(actor, group=group, disabled=disabled, page=page,
+                                                          per_page=200))
+        for user in found.items:
+            flags = [f for f, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
+            click.echo("\t".join([user.username, ",".join(user.group_names) or "-", " ".join(flags) or "-",
+                                  user.email or "-"]))
+        if page * 200 >= found.total:
+            break
+        page += 1
+
+
+@users_cli.command("disable")
+@click.argument("name")
+def disable_user(name):
+    """Disable user NAME: they cannot log in and their tokens stop working at once."""
+    from .services.users import set_disabled
+
+    _as_system(set_disabled, name, True)
+    click.echo(f"disabled {name}; their tokens no longer work")
+
+
+@users_cli.command("enable")
+@click.argument("name")
+def enable_user(name):
+    """Enable user NAME again (they log in anew)."""
+    from .services.users import set_disabled
+
+    _as_system(set_disabled, name, False)
+    click.echo(f"enabled {name}")
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The new password.")
+def set_password(name, password):
+    """Give user NAME a new password; their tokens stop working at once."""
+    from .services.users import set_password as change
+
+    _as_system(change, name, password)
+    click.echo(f"new password set for {name}; their tokens no longer work")
+
+
+@users_cli.command("delete")
+@click.argument("name")
+@click.confirmation_option(prompt="Delete this user, their group memberships and grants?")
+def delete_user(name):
+    """Delete user NAME with their group memberships and grants (their tasks and records keep the name)."""
+    from .services.users import delete_user as delete
+
+    _as_system(delete, name)
+    click.echo(f"deleted {name}")
 
 
 def _collect(path: Path) -> list[list[tuple[str, bytes]]]:

@@ -88,12 +88,13 @@ class Factories:
 
     def user(self, name: str | None = None, *, groups=(), admin: bool = False, password: str = "secret",
              email: str | None = None, manager: str | None = None) -> str:
+        from app.services.core import SYSTEM
         from app.services.users import create_user
 
         self._n += 1
         name = name or f"user{self._n}"
         with self.app.app_context():
-            create_user(name, password, list(groups), admin, email=email, manager=manager)
+            create_user(name, password, list(groups), admin, email=email, manager=manager, actor=SYSTEM)
         return name
 
     def client(self, name: str | None = None, *, groups=(), admin: bool = False, email: str | None = None,

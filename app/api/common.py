@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 
 from ..errors import AuthenticationError, ForbiddenError
 from ..services.core import Actor
-from ..services.users import actor_from_token
+from ..services.sessions import actor_from_token
 
 API_PREFIX = "/api/v1"
 
@@ -25,7 +25,7 @@ class ProblemSchema(Schema):
 
 
 def authenticate() -> None:
-    """before_request: require `Authorization: Bearer <token>`."""
+    """before_request: require `Authorization: Bearer <token>`, checked against the user's row (see sessions)."""
     if request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization", "")

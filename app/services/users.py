@@ -1,55 +1,41 @@
-"""Users, groups and bearer tokens."""
+"""Users and groups: who may log in, with which groups and role (admins manage them; a user changes
+their own password).
+
+Every change that affects a user's rights (disabling, a new password, groups or role) bumps their
+`token_version`, so their tokens end at once (see `sessions`); deleting the user ends them too.
+The last enabled admin can be neither disabled, demoted nor deleted. The CLI calls these same
+functions as `SYSTEM`.
+"""
 from __future__ import annotations
 
 import secrets
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
-from .. import clock
-from ..errors import AuthenticationError, ConflictError, ValidationError
+from ..errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import Group, User
-from .core import Actor, write_transaction
+from ..models import Authorization, Group, User, user_groups
+from .access import require_admin
+from .core import SYSTEM, Actor, Page, paginate, write_transaction
+from .sessions import check_password, end_sessions, hash_password
 
-_TOKEN_SALT = "stagecoach-bearer"
-
-
-def _hasher() -> PasswordHasher:
-    """argon2id with the configured cost (tests turn it down)."""
-    cfg = current_app.config
-    key = ("stagecoach.hasher", cfg["PASSWORD_TIME_COST"], cfg["PASSWORD_MEMORY_COST"])
-    hasher = current_app.extensions.get(key)
-    if hasher is None:
-        hasher = current_app.extensions[key] = PasswordHasher(
-            time_cost=cfg["PASSWORD_TIME_COST"], memory_cost=cfg["PASSWORD_MEMORY_COST"])
-    return hasher
-
-
-class _ClockSigner(TimestampSigner):
-    """Tokens carry their issue time from the app's clock, and their age is read from it too."""
-
-    def get_timestamp(self) -> int:
-        return int(clock.timestamp())
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT, signer=_ClockSigner)
+# /api/v1/users/me is the caller: no user may take that name.
+RESERVED_NAMES = frozenset({"me"})
 
 
 def create_user(username: str, password: str, groups: list[str] | tuple = (), is_admin: bool = False, *,
-                email: str | None = None, manager: str | None = None) -> User:
-    """Create a user (and any group that does not exist yet)."""
+                email: str | None = None, manager: str | None = None, actor: Actor) -> User:
+    """Create a user (and any group that does not exist yet); admins only."""
+    require_admin(actor, "create users")
     if not username or not password:
         raise ValidationError("username and password are required")
+    if username in RESERVED_NAMES:
+        raise ValidationError(f"{username!r} is reserved", errors={"username": [f"{username!r} is reserved"]})
     with write_transaction():
         if db.session.scalar(select(User.id).where(User.username == username)):
             raise ConflictError(f"user {username!r} exists")
-        user = User(username=username, password_hash=_hasher().hash(password), is_admin=is_admin, email=email,
-                    manager=manager)
+        user = User(username=username, password_hash=hash_password(password), is_admin=is_admin, email=email,
+                    manager=manager, disabled=False, token_version=0)
         user.groups = [_group(name) for name in dict.fromkeys(groups)]
         db.session.add(user)
     return user
@@ -72,51 +58,152 @@ def ensure_admin(password: str | None) -> str | None:
     if not password:
         password = generated = secrets.token_urlsafe(12)
     try:
-        create_user("admin", password, is_admin=True)
+        create_user("admin", password, is_admin=True, actor=SYSTEM)
     except ConflictError:  # another process created it first
         return None
     return generated
 
 
-def _verified_user(username: str, password: str) -> User:
-    """The user whose password this is; AuthenticationError otherwise (same cost either way)."""
-    user = db.session.scalar(select(User).where(User.username == username))
-    try:
-        if user is None:
-            _hasher().hash(password)  # same cost whether or not the user exists
-            raise VerificationError()
-        _hasher().verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise AuthenticationError("unknown user or wrong password") from None
-    finally:
-        db.session.rollback()
+# -- reading ------------------------------------------------------------------------------------
+
+def list_users(actor: Actor, *, group: str | None = None, disabled: bool | None = None,
+               is_admin: bool | None = None, page: int = 1, per_page: int = 50) -> Page:
+    """Users by name, filtered by group, disabled or admin; admins only."""
+    require_admin(actor, "list users")
+    stmt = select(User)
+    if group is not None:
+        stmt = stmt.where(User.id.in_(select(user_groups.c.user_id).join(Group, Group.id == user_groups.c.group_id)
+                                      .where(Group.name == group)))
+    if disabled is not None:
+        stmt = stmt.where(User.disabled.is_(disabled))
+    if is_admin is not None:
+        stmt = stmt.where(User.is_admin.is_(is_admin))
+    return paginate(stmt.order_by(User.username), page, per_page)
+
+
+def get_user(username: str, actor: Actor) -> User:
+    """One user: an admin reads anyone, a user themselves."""
+    if actor.username != username:
+        require_admin(actor, "read other users")
+    return _user(username)
+
+
+def _user(username: str, *, lock: bool = False) -> User:
+    stmt = select(User).where(User.username == username)
+    user = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
     return user
 
 
-def issue_token(username: str, password: str) -> str:
-    """Check a password and return a signed bearer token carrying the user's groups."""
-    user = _verified_user(username, password)
-    return _serializer().dumps({"u": user.username, "g": user.group_names, "a": bool(user.is_admin)})
+def list_groups(actor: Actor) -> list[dict]:
+    """Every group with its number of members; admins only."""
+    require_admin(actor, "list groups")
+    rows = db.session.execute(
+        select(Group.name, func.count(user_groups.c.user_id))
+        .outerjoin(user_groups, user_groups.c.group_id == Group.id)
+        .group_by(Group.id, Group.name).order_by(Group.name)).all()
+    return [{"name": name, "members": members} for name, members in rows]
 
 
-def authenticate_password(username: str, password: str) -> Actor:
-    """Check a password (HTTP Basic) and return the caller with the user's current groups.
+# -- changing ------------------------------------------------------------------------------------
+
+def _admins_locked() -> list[str]:
+    """The enabled admins' ids, their rows locked in id order (two concurrent demotions cannot deadlock)."""
+    return list(db.session.scalars(select(User.id).where(User.is_admin.is_(True), User.disabled.is_(False))
+                                   .order_by(User.id).with_for_update()))
+
+
+def _keep_an_admin(user: User, admins: list[str], what: str) -> None:
+    """409 if `user` is the last enabled admin."""
+    if admins == [user.id]:
+        raise ConflictError(f"{user.username!r} is the last admin and cannot be {what}; make another admin first")
+
+
+def update_user(username: str, changes: dict, actor: Actor) -> User:
+    """Change a user's email, manager, groups, role, disabled flag or password; admins only.
+
+    A change of groups, role, disabled flag or password ends the user's tokens.
 
     Raises:
-        AuthenticationError: unknown user or wrong password.
+        ForbiddenError: the actor is not an admin.
+        NotFoundError: no such user.
+        ConflictError: it would leave no enabled admin.
     """
-    user = _verified_user(username, password)
-    actor = Actor(user.username, tuple(user.group_names), bool(user.is_admin))
-    db.session.rollback()  # end the read transaction the attribute loads began
-    return actor
+    require_admin(actor, "change users")
+    with write_transaction():
+        removes_an_admin = changes.get("is_admin") is False or changes.get("disabled") is True
+        admins = _admins_locked() if removes_an_admin else []  # before the user's row: one lock order
+        user = _user(username, lock=True)
+        rights_changed = False
+        if changes.get("is_admin") is False:
+            _keep_an_admin(user, admins, "demoted")
+        if changes.get("disabled") is True:
+            _keep_an_admin(user, admins, "disabled")
+        for key in ("email", "manager"):
+            if key in changes:
+                setattr(user, key, changes[key])
+        for key in ("is_admin", "disabled"):
+            if changes.get(key) is not None and bool(changes[key]) != bool(getattr(user, key)):
+                setattr(user, key, bool(changes[key]))
+                rights_changed = True
+        if changes.get("groups") is not None:
+            names = list(dict.fromkeys(changes["groups"]))
+            if sorted(names) != user.group_names:
+                user.groups = [_group(name) for name in names]
+                rights_changed = True
+        if changes.get("password"):
+            user.password_hash = hash_password(changes["password"])
+            rights_changed = True
+        if rights_changed:
+            end_sessions(user)
+    return _user(username)
 
 
-def actor_from_token(token: str) -> Actor:
-    """Verify a bearer token; groups and role are those at issue time."""
+def set_disabled(username: str, disabled: bool, actor: Actor) -> User:
+    """Disable a user (their tokens end; they cannot log in) or enable them again; admins only."""
+    return update_user(username, {"disabled": disabled}, actor)
+
+
+def set_password(username: str, password: str, actor: Actor) -> User:
+    """Give a user a new password (their tokens end); admins only."""
+    if not password:
+        raise ValidationError("a password is required")
+    return update_user(username, {"password": password}, actor)
+
+
+def delete_user(username: str, actor: Actor) -> None:
+    """Delete a user, their group memberships and the grants made to them; admins only.
+
+    Their tasks, records and history keep the username as it was.
+    """
+    require_admin(actor, "delete users")
+    with write_transaction():
+        admins = _admins_locked()
+        user = _user(username, lock=True)
+        _keep_an_admin(user, admins, "deleted")
+        # a user created later under the same name must not inherit these grants
+        db.session.execute(delete(Authorization).where(Authorization.user_id == username))
+        db.session.delete(user)
+
+
+def change_own_password(actor: Actor, current_password: str, new_password: str,
+                        address: str | None = None) -> User:
+    """The caller changes their own password, proving the current one; every token of theirs ends.
+
+    Raises:
+        LoginThrottledError: too many wrong current passwords (counted as failed logins).
+        ValidationError: the current password is wrong (400).
+    """
     try:
-        data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
-    except SignatureExpired:
-        raise AuthenticationError("token expired; ask POST /api/v1/auth/token for a new one") from None
-    except BadSignature:
-        raise AuthenticationError("invalid token") from None
-    return Actor(data["u"], tuple(data.get("g", ())), bool(data.get("a")))
+        user_id = check_password(actor.username, current_password, address)
+    except AuthenticationError:
+        raise ValidationError("the current password is wrong",
+                              errors={"current_password": ["wrong password"]}) from None
+    with write_transaction():
+        user = db.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFoundError(f"no user {actor.username!r}")
+        user.password_hash = hash_password(new_password)
+        end_sessions(user)
+    return _user(actor.username)

@@ -69,7 +69,7 @@ def crm(app, admin) -> Crm:
         for folder in FOLDERS:
             apply_manifest(json.loads(shipped(folder, MANIFEST).read_text()), SYSTEM)
         for name, (groups, email, manager) in USERS.items():
-            create_user(name, "secret", groups, False, email=email, manager=manager)
+            create_user(name, "secret", groups, False, email=email, manager=manager, actor=SYSTEM)
         db.session.remove()
     return Crm(admin, {name: ApiClient.login(app, name, "secret") for name in USERS})
 

@@ -102,7 +102,7 @@ def world(app) -> World:
             for folder in FOLDERS:
                 apply_manifest(json.loads(shipped(folder, MANIFEST).read_text()), SYSTEM)
             for name, (groups, email, manager) in USERS.items():
-                create_user(name, "secret", groups, False, email=email, manager=manager)
+                create_user(name, "secret", groups, False, email=email, manager=manager, actor=SYSTEM)
             db.session.remove()
         yield w
 

@@ -42,10 +42,11 @@ def allowed_hooks(admin):
 @pytest.fixture
 def seller(app):
     """A sales rep with an email address, as emails to `owner` need one."""
+    from app.services.core import SYSTEM
     from app.services.users import create_user
 
     with app.app_context():
-        create_user("olga", "secret", ["sales"], email="olga@example.com")
+        create_user("olga", "secret", ["sales"], email="olga@example.com", actor=SYSTEM)
     return ApiClient.login(app, "olga", "secret")
 
 

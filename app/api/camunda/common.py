@@ -1,4 +1,5 @@
-"""What the Camunda 7 REST resources share: HTTP Basic, Camunda's error body, typed variables, paging.
+"""What the Camunda 7 REST resources share: HTTP Basic (or a bearer token), Camunda's error body, typed variables,
+paging.
 
 Camunda clients (the Modeler's deploy button, camunda-external-task-client,
 pycamunda, ...) expect `{"type": "...Exception", "message": "..."}` errors, not
@@ -22,7 +23,7 @@ from ...errors import (
 )
 from ...services.core import Actor
 from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
-from ...services.users import authenticate_password
+from ...services.sessions import actor_from_token, authenticate_password
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ _TYPES = [
     (ConflictError, "ProcessEngineException"),
 ]
 _STATUS_TYPES = {400: "InvalidRequestException", 401: "AuthenticationException", 403: "AuthorizationException",
-                 404: "InvalidRequestException"}
+                 404: "InvalidRequestException", 429: "AuthenticationException"}
 
 
 class CamundaError(StagecoachError):
@@ -65,12 +66,19 @@ def camunda_blueprint(name: str, import_name: str) -> Blueprint:
 
 
 def authenticate() -> None:
-    """before_request: require `Authorization: Basic ...` with a Stagecoach user's password."""
+    """before_request: require HTTP Basic with a Stagecoach user's password, or a bearer token.
+
+    Failed Basic logins are throttled like the token endpoint's (429 with Retry-After); a verified
+    password is remembered briefly so a client does not pay argon2 on every request (see sessions).
+    """
     auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username:
-        raise AuthenticationError("send HTTP Basic credentials of a Stagecoach user", headers={"WWW-Authenticate": REALM})
     try:
-        g.actor = authenticate_password(auth.username, auth.password or "")
+        if auth is not None and auth.type == "bearer" and auth.token:
+            g.actor = actor_from_token(auth.token)
+            return
+        if auth is None or auth.type != "basic" or not auth.username:
+            raise AuthenticationError("send HTTP Basic credentials of a Stagecoach user")
+        g.actor = authenticate_password(auth.username, auth.password or "", address=request.remote_addr)
     except AuthenticationError as exc:
         exc.headers = {"WWW-Authenticate": REALM}
         raise
