@@ -7,8 +7,14 @@ import datetime as dt
 import time_machine
 
 from ..factories import fixture
+from ..timing import iso, next_at
 
-NINE_O_ONE = dt.datetime(2031, 3, 3, 9, 1, tzinfo=dt.timezone.utc)
+NINE_O_ONE = next_at(9, 1, weekday=0)  # the next Monday, 09:01 UTC
+
+
+def at(minute: int, second: int = 0) -> dt.datetime:
+    """A moment of NINE_O_ONE's hour."""
+    return NINE_O_ONE.replace(minute=minute, second=second)
 
 
 def _instances(admin):
@@ -32,22 +38,22 @@ def test_a_cron_schedule_runs_at_every_occurrence_and_lists_the_next_one(server)
         first = [j["due_at"] for j in _jobs(admin)]
         server.restart()
 
-        clock.move_to(dt.datetime(2031, 3, 3, 9, 4, 59, tzinfo=dt.timezone.utc))
+        clock.move_to(at(4, 59))
         early = server.fire()
-        clock.move_to(dt.datetime(2031, 3, 3, 9, 5, 1, tzinfo=dt.timezone.utc))
+        clock.move_to(at(5, 1))
         on_time = server.fire()
         ticks_after_one = _ticks(server.admin, instance["id"])
         second = [j["due_at"] for j in _jobs(server.admin)]
 
         server.restart()
-        clock.move_to(dt.datetime(2031, 3, 3, 9, 10, 1, tzinfo=dt.timezone.utc))
+        clock.move_to(at(10, 1))
         again = server.fire()
         ticks = _ticks(server.admin, instance["id"])
         still = server.admin.instance(instance["id"])
 
     assert instance["status"] == "running"
-    assert first == ["2031-03-03T09:05:00+00:00"]
+    assert first == [iso(at(5))]
     assert early["done"] == 0 and on_time["done"] == 1 and again["done"] == 1
     assert ticks_after_one == 1 and ticks == 2
-    assert second == ["2031-03-03T09:10:00+00:00"]
+    assert second == [iso(at(10))]
     assert still["status"] == "running"

@@ -9,6 +9,8 @@ instance state must all come from the database).
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,8 +18,9 @@ import time_machine
 from config import TestConfig
 
 from ..factories import ApiClient, assert_problem, fixture
+from ..timing import iso, next_at
 
-START = dt.datetime(2031, 3, 3, 9, 0, tzinfo=dt.UTC)  # a Monday, 09:00 UTC
+START = next_at(9, weekday=0)  # the next Monday, 09:00 UTC
 SECOND = dt.timedelta(seconds=1)
 MICROSECOND = dt.timedelta(microseconds=1)
 HOUR = dt.timedelta(hours=1)
@@ -49,10 +52,6 @@ def task(admin, task_id: str) -> dict:
     response = admin.get(f"/api/v1/tasks/{task_id}")
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.isoformat()
 
 
 # -- intermediate timer -------------------------------------------------------------------------------------------
@@ -293,11 +292,22 @@ def test_completing_the_task_ends_its_reminders(server):
 
 # -- date timers and timers computed from data ----------------------------------------------------------------------
 
-def test_a_date_timer_fires_at_its_date(server):
-    due = dt.datetime(2031, 3, 5, 9, 0, tzinfo=dt.UTC)
+def wake_on(due: dt.datetime, folder) -> Path:
+    """The date timer diagram, its fixed date replaced by `due` (written as a bare UTC date-time, `...Z`)."""
+    diagram = fixture("events", "wake_on_date.bpmn").read_text()
+    written = f"<bpmn:timeDate>{due.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}</bpmn:timeDate>"
+    dated, replaced = re.subn(r"<bpmn:timeDate>[^<]*</bpmn:timeDate>", written, diagram)
+    assert replaced == 1
+    path = folder / "wake_on_date.bpmn"
+    path.write_text(dated)
+    return path
+
+
+def test_a_date_timer_fires_at_its_date(server, tmp_path):
+    due = START + dt.timedelta(days=2)  # the Wednesday, 09:00 UTC
     with time_machine.travel(START, tick=False) as clock:
         admin = server.login()
-        admin.deploy(fixture("events", "wake_on_date.bpmn"))
+        admin.deploy(wake_on(due, tmp_path))
         started = admin.start("wake_on_date")
         [job] = jobs(admin)
         server.restart()
@@ -319,11 +329,13 @@ def test_a_date_timer_fires_at_its_date(server):
     assert fired["data"]["late_ms"] == 1000
 
 
+REMIND_AT = START + dt.timedelta(days=1, hours=6, minutes=30)  # the Tuesday, 15:30 UTC
+CLOSING_AT = START + dt.timedelta(days=5, hours=3)  # the Saturday, 12:00 UTC
+
+
 @pytest.mark.parametrize("key, variables, due", [
-    ("remind_at_variable", {"remind_at": "2031-03-04T15:30:00+00:00"},
-     dt.datetime(2031, 3, 4, 15, 30, tzinfo=dt.UTC)),
-    ("remind_before_closing", {"closing_at": "2031-03-08T12:00:00+00:00"},
-     dt.datetime(2031, 3, 6, 12, 0, tzinfo=dt.UTC)),
+    ("remind_at_variable", {"remind_at": iso(REMIND_AT)}, REMIND_AT),
+    ("remind_before_closing", {"closing_at": iso(CLOSING_AT)}, CLOSING_AT - dt.timedelta(days=2)),
 ], ids=["variable", "expression"])
 def test_a_timer_computed_from_instance_data_is_due_when_the_data_says(server, key, variables, due):
     with time_machine.travel(START, tick=False) as clock:
@@ -352,11 +364,12 @@ def test_a_date_time_without_a_zone_is_due_when_the_engine_fires_it(server, monk
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
     monkeypatch.setattr(timer, "LOCALTZ", dt.timezone(dt.timedelta(hours=-5)))
-    engine_due = dt.datetime(2031, 3, 4, 20, 30, tzinfo=dt.UTC)  # 15:30 at UTC-5
+    local = REMIND_AT.replace(tzinfo=None).isoformat()  # the Tuesday, 15:30, without a zone
+    engine_due = REMIND_AT + 5 * HOUR  # 15:30 at UTC-5 is 20:30 UTC
     with time_machine.travel(START, tick=False) as clock:
         admin = server.login()
         admin.deploy(fixture("events", "remind_at_variable.bpmn"))
-        started = admin.start("remind_at_variable", {"remind_at": "2031-03-04T15:30:00"})
+        started = admin.start("remind_at_variable", {"remind_at": local})
         [job] = jobs(admin)
         server.restart()
 
