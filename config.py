@@ -95,6 +95,10 @@ class Config:
     # (each gunicorn worker separately); redis://127.0.0.1:6379 shares the count between workers
     # and servers (recommended in production).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # STAGECOACH_PASSWORD_CHECKS_AT_ONCE: argon2 checks one process runs at a time (default 2, keep
+    # it below gunicorn's --threads); a login finding no free slot within 0.25 s gets 503 with
+    # Retry-After, so guessers cannot take every thread from clients that need no hashing.
+    PASSWORD_CHECKS_AT_ONCE = _env_int("STAGECOACH_PASSWORD_CHECKS_AT_ONCE", 2)
     # STAGECOACH_PROXY_HOPS: the number of reverse proxies in front of the server that set
     # X-Forwarded-For / X-Forwarded-Proto. 0 (the default) trusts no such header: the client
     # address is the connection's. Set it to exactly the number of proxies you run, or clients
@@ -183,15 +187,16 @@ class TestConfig(Config):
     OUTBOX_DISPATCH = False  # tests deliver by calling deliver_due with a controlled clock
     JOBS_EMBEDDED = False  # tests run due jobs by calling run_due_jobs with a controlled clock
     WEBHOOK_SECRET = "test-webhook-secret"
+    # The suite logs in wrong on purpose here and there; tests of the throttle build an app with the real limits.
+    LOGIN_FAILURES_PER_USERNAME = "10000 per hour"
+    LOGIN_FAILURES_PER_ADDRESS = "10000 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    PASSWORD_CHECKS_AT_ONCE = 64  # concurrency tests log in from many threads at once
     # TEST_DATABASE_URL: the database the suite runs on (default: a temporary SQLite file).
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
 
 
 class ProductionConfig(Config):
-    # The suite logs in wrong on purpose here and there; tests of the throttle build an app with the real limits.
-    LOGIN_FAILURES_PER_USERNAME = "10000 per hour"
-    LOGIN_FAILURES_PER_ADDRESS = "10000 per hour"
-    RATELIMIT_STORAGE_URI = "memory://"
     """Settings for production: the secret key must come from the environment."""
 
     def __init__(self) -> None:

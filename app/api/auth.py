@@ -12,12 +12,13 @@ blp = Blueprint("auth", __name__, url_prefix=API_PREFIX + "/auth", description="
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
-@problems(blp, 400, 401, 429)
+@problems(blp, 400, 401, 429, 503)
 def issue_token(body):
     """Exchange a username and password for a bearer token.
 
     Failed logins are counted per username and per client address; past the limit the answer is
-    429 with Retry-After, whatever the password.
+    429 with Retry-After, whatever the password; 503 with Retry-After when the server is checking
+    too many passwords at once.
     """
     token = sessions.issue_token(body["username"], body["password"], address=request.remote_addr)
     return {"token": token, "token_type": "Bearer", "expires_in": current_app.config["TOKEN_TTL_SECONDS"]}

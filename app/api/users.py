@@ -40,7 +40,7 @@ def get_me():
 @blp.route("/me", methods=["PATCH"])
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, UserSchema)
-@problems(blp, 400, 401, 404, 429)
+@problems(blp, 400, 401, 404, 429, 503)
 def change_my_password(body):
     """Change your own password, giving the current one; every token of yours ends (log in again)."""
     return service.change_own_password(current_actor(), body["current_password"], body["password"],

@@ -16,6 +16,10 @@ Failed logins are counted per username and per client address (the `limits` pack
 windows, storage `RATELIMIT_STORAGE_URI`); once either count is full the caller gets 429 with
 Retry-After before any password is checked, a right one included, so a throttled guesser learns
 nothing and costs no argon2. Only failures count: a client that logs in right is never slowed.
+Until those counts fill, many clients guessing at once could still keep every worker thread busy
+hashing; so a process checks at most `PASSWORD_CHECKS_AT_ONCE` passwords at a time, and a login
+that finds no free slot soon gets 503 with Retry-After instead of a thread: bearer tokens and
+remembered Basic passwords, which need no hashing, keep being served.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ import math
 import secrets
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Iterator
 
 import limits
 from argon2 import PasswordHasher
@@ -53,6 +59,14 @@ class LoginThrottledError(StagecoachError):
     status, slug, title = 429, "too-many-failed-logins", "Too many failed logins"
 
 
+class LoginBusyError(StagecoachError):
+    status, slug, title = 503, "login-busy", "Too many passwords being checked at once"
+
+    def __init__(self, detail=None, **kw):
+        kw.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(detail or "the server is checking too many passwords at once; try again in a second", **kw)
+
+
 def _per_app(name: str, build):
     """The app's `name` object, built once (in the worker process that first needs it)."""
     key = f"stagecoach.{name}"
@@ -76,6 +90,28 @@ def _hasher() -> PasswordHasher:
 def hash_password(password: str) -> str:
     """The argon2id hash to store for `password`."""
     return _hasher().hash(password)
+
+
+class PasswordGate:
+    """At most `slots` password checks at once in this process; a check waits briefly for a slot."""
+
+    WAIT_SECONDS = 0.25  # a few checks' time: a burst of honest logins queues, a flood is turned away
+
+    def __init__(self, slots: int):
+        self._slots = threading.BoundedSemaphore(max(1, slots))
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=self.WAIT_SECONDS):
+            raise LoginBusyError()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def _gate() -> PasswordGate:
+    return _per_app("password_gate", lambda cfg: PasswordGate(cfg["PASSWORD_CHECKS_AT_ONCE"]))
 
 
 # -- the throttle on failed logins ----------------------------------------------------------------
@@ -148,6 +184,7 @@ def _verify(username: str, password: str, address: str | None, *, checked: bool 
 
     Raises:
         LoginThrottledError: too many failures for this username or address (nothing hashed).
+        LoginBusyError: no free slot to check a password in this process (nothing hashed).
         AuthenticationError: unknown user, wrong password (counted as a failure), or a disabled user.
     """
     throttle = _throttle()
@@ -157,10 +194,11 @@ def _verify(username: str, password: str, address: str | None, *, checked: bool 
                              .where(User.username == username)).first()
     db.session.rollback()
     try:
-        if row is None:
-            _hasher().hash(password)  # same cost whether or not the user exists
-            raise VerificationError()
-        _hasher().verify(row.password_hash, password)
+        with _gate().slot():
+            if row is None:
+                _hasher().hash(password)  # same cost whether or not the user exists
+                raise VerificationError()
+            _hasher().verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         throttle.failed(username, address)
         raise AuthenticationError("unknown user or wrong password") from None

@@ -279,6 +279,28 @@ def test_wrong_current_passwords_count_as_failed_logins(strict_app, clock, make)
     assert bob.get("/api/v1/tasks").status_code == 200  # nothing changed: the token still works
 
 
+def test_with_every_password_slot_taken_a_login_is_turned_away_and_others_are_served(app, make, argon2_calls):
+    """A flood of guesses cannot hold every thread: past PASSWORD_CHECKS_AT_ONCE, no hashing, 503 at once."""
+    bob = make.client("bob")
+    assert engine_get(app, basic("bob")).status_code == 200  # remembered
+    checks = dict(argon2_calls)
+    gate = app.extensions["stagecoach.password_gate"]
+    held = [gate._slots.acquire(blocking=False) for _ in range(TestConfig.PASSWORD_CHECKS_AT_ONCE)]
+    assert all(held)
+    try:
+        busy = login(app, "carol")
+        assert assert_problem(busy, 503)["type"] == "/problems/login-busy"
+        assert busy.headers["Retry-After"] == "1"
+        assert engine_get(app, basic("carol")).status_code == 503
+        assert argon2_calls == checks
+        assert bob.get("/api/v1/tasks").status_code == 200  # a token needs no slot
+        assert engine_get(app, basic("bob")).status_code == 200  # nor a remembered password
+    finally:
+        for _ in held:
+            gate._slots.release()
+    assert login(app, "bob").status_code == 200
+
+
 # -- HTTP Basic is verified once, then remembered ---------------------------------------------
 
 def test_a_second_basic_request_does_not_run_argon2(app, clock, make, argon2_calls):
