@@ -28,7 +28,7 @@ def list_tasks(query):
 @problems(blp, 401, 404)
 def get_task(task_id):
     """One task, with its form as a JSON Schema."""
-    return _detail(service.get_task(task_id))
+    return _detail(service.get_task(task_id, current_actor()))
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])

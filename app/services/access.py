@@ -144,6 +144,26 @@ def require_on_instance(actor: Actor, permission: str, instance, what: str) -> N
     require(actor, permission, "process", instance.process_key, what)
 
 
+# -- tasks: those offered to one, and those of instances one may read -----------------------------
+
+def readable_tasks(actor: Actor):
+    """A WHERE clause for the human tasks `actor` may read (None: all of them): the tasks of the
+    instances they may read, which include every instance in which they have or had a task."""
+    instances = readable_instances(actor)
+    if instances is None:
+        return None
+    return HumanTask.instance_id.in_(select(ProcessInstance.id).where(instances))
+
+
+def require_read_task(actor: Actor, task) -> None:
+    """404 for a task the actor may not read, as for one that does not exist."""
+    if task.assignee == actor.username or task.owner == actor.username or is_candidate(task, actor):
+        return
+    clause = readable_tasks(actor)
+    if clause is not None and not db.session.scalar(select(HumanTask.id).where(HumanTask.id == task.id, clause)):
+        raise NotFoundError(f"no task {task.id}")
+
+
 # -- records: ownership and the role hierarchy ---------------------------------------------------
 
 def _reports(username: str) -> set[str]:

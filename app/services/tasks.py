@@ -9,7 +9,9 @@ from ..errors import ConflictError, NotFoundError, TaskCompletionError, Validati
 from ..extensions import db
 from ..models import HumanTask, TaskCandidate, User
 from ..statuses import TaskState
-from .access import require_assignee, require_claim, require_delegate, require_work_on
+from .access import (
+    readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
+)
 from .core import (
     Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
     run_on_instance, utcnow, write_transaction,
@@ -39,7 +41,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, page=1, per_page=20,
                offset=None) -> Page:
-    """Filter tasks; `mine` = assigned to the caller or claimable by the caller.
+    """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
         assigned: True for tasks with an assignee, False for tasks without.
@@ -50,6 +52,10 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
             come last ascending, first descending. Default: newest first.
     """
     stmt = select(HumanTask)
+    if not mine:  # `mine` keeps only the caller's own tasks already
+        readable = readable_tasks(actor)
+        if readable is not None:
+            stmt = stmt.where(readable)
     if state:
         stmt = stmt.where(HumanTask.state == state)
     if assignee:
@@ -120,10 +126,18 @@ def _ordering(order_by) -> list:
     return clauses + [HumanTask.id]
 
 
-def get_task(task_id: str) -> HumanTask:
+def find_task(task_id: str) -> HumanTask:
+    """The task, unchecked: for commands that decide who may act themselves (404 if there is none)."""
     task = db.session.get(HumanTask, task_id)
     if task is None:
         raise NotFoundError(f"no task {task_id}")
+    return task
+
+
+def get_task(task_id: str, actor: Actor) -> HumanTask:
+    """A task the actor may read: theirs, offered to them, or of an instance they may read (404 otherwise)."""
+    task = find_task(task_id)
+    require_read_task(actor, task)
     return task
 
 
@@ -150,7 +164,7 @@ def _require_open(task: HumanTask) -> None:
 
 def claim_task(task_id: str, actor: Actor) -> HumanTask:
     """Assign an open task to the caller (a candidate, or an admin)."""
-    task = get_task(task_id)
+    task = find_task(task_id)
     _require_open(task)
     require_claim(task, actor)
     if task.assignee == actor.username:
@@ -171,7 +185,7 @@ def claim_task(task_id: str, actor: Actor) -> HumanTask:
 
 def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     """Give an assigned task back to its candidates."""
-    task = get_task(task_id)
+    task = find_task(task_id)
     _require_open(task)
     if task.assignee is None:
         return task
@@ -260,7 +274,7 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
             one), its `delegation_state` PENDING, and `resolve_task` gives it
             back to the owner.
     """
-    task = get_task(task_id)
+    task = find_task(task_id)
     _require_open(task)
     require_work_on(task, actor, "delegate")
     disabled = db.session.scalar(select(User.disabled).where(User.username == username))
@@ -304,7 +318,7 @@ def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTas
         ForbiddenError: the caller is not the delegate (the assignee).
         FormValidationError: the variables break the task's form; nothing changes.
     """
-    task = get_task(task_id)
+    task = find_task(task_id)
     _require_open(task)
     if task.delegation_state != "PENDING":
         raise ConflictError("task has no pending delegation to resolve")

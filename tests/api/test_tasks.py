@@ -130,7 +130,7 @@ def staff_task(admin):
     return admin.start("three_tasks")["tasks"][0]
 
 
-def test_someone_who_is_not_a_candidate_may_neither_claim_nor_complete(make, staff_task):
+def test_someone_who_is_not_a_candidate_may_neither_claim_nor_complete(admin, make, staff_task):
     outsider = make.client("olga", groups=["sales_reps"])
 
     claim = outsider.post(f"/api/v1/tasks/{staff_task['id']}/claim")
@@ -138,7 +138,9 @@ def test_someone_who_is_not_a_candidate_may_neither_claim_nor_complete(make, sta
 
     assert_problem(claim, 403)
     assert_problem(complete, 403)
-    after = task(outsider, staff_task["id"])
+    assert_problem(outsider.get(f"/api/v1/tasks/{staff_task['id']}"), 404)  # not hers to see either
+    assert staff_task["id"] not in {t["id"] for t in outsider.get("/api/v1/tasks").get_json()["items"]}
+    after = task(admin, staff_task["id"])
     assert after["state"] == "open" and after["assignee"] is None
 
 

@@ -45,8 +45,9 @@ def test_a_delegated_task_goes_to_the_delegate_and_resolving_gives_it_back_with_
     dave = Camunda(app, "dave")
     dave.ok(dave.post(f"/task/{task['id']}/resolve",  # the review's form data: its one field, "ok"
                       json={"variables": {"ok": {"value": True, "type": "Boolean"}}}), 204)
-    resolved = dave.ok(dave.get(f"/task/{task['id']}"))
+    resolved = alice.ok(alice.get(f"/task/{task['id']}"))
     assert (resolved["assignee"], resolved["owner"], resolved["delegationState"]) == ("alice", "alice", "RESOLVED")
+    assert_camunda_error(dave.get(f"/task/{task['id']}"), 404, "InvalidRequestException")  # handed back: not his
     assert deployed.ok(deployed.get(f"/process-instance/{instance['id']}/variables/ok")) == {
         "type": "Boolean", "value": True, "valueInfo": {}}
     [historic] = deployed.ok(deployed.get(f"/history/task?processInstanceId={instance['id']}"))

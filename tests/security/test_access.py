@@ -268,3 +268,21 @@ def test_the_default_grants_are_listed(admin):
     listed = admin.get("/api/v1/authorizations?per_page=50").get_json()["items"]
     assert {g["id"] for g in listed} >= {"default-start", "default-records", "default-deploy", "default-topics"}
     assert TestConfig.ADMIN_PASSWORD  # the admin needs no grant: it holds every permission
+
+
+# -- tasks -------------------------------------------------------------------------------------------------
+
+def test_a_task_and_its_variables_are_hidden_from_those_it_is_not_offered_to(app, make, started):
+    _, instance = started
+    staff = make.client("sam", groups=["staff"])
+    [task] = [t for t in staff.get("/api/v1/tasks?mine=true").get_json()["items"]]
+    olga, olga_rest = make.client("olga"), Camunda(app, "olga")
+
+    assert_problem(olga.get(f"/api/v1/tasks/{task['id']}"), 404)
+    assert olga.get("/api/v1/tasks").get_json()["total"] == 0
+    for path in (f"/task/{task['id']}", f"/task/{task['id']}/variables", f"/task/{task['id']}/form-variables"):
+        assert_camunda_error(olga_rest.get(path), 404, "InvalidRequestException")
+    assert olga_rest.ok(olga_rest.get("/task")) == []
+    assert staff.get(f"/api/v1/tasks/{task['id']}").status_code == 200
+    assert Camunda(app, "sam").ok(Camunda(app, "sam").get(f"/task/{task['id']}/variables"))["secret"]["value"] == \
+        "margin 40%"

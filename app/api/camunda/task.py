@@ -49,7 +49,7 @@ def _page(query, per_page=None):
 
 def _open_task(task_id):
     """Like Camunda's runtime API, a completed or cancelled task is not found."""
-    task = service.get_task(task_id)
+    task = service.get_task(task_id, current_actor())
     if task.state != "open":
         raise NotFoundError(f"no open task {task_id} (it is {task.state})")
     return task
