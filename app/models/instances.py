@@ -17,6 +17,7 @@ class ProcessInstance(db.Model):
     __table_args__ = (
         Index("ix_process_instance_started", "started_at", "id"),
         Index("ix_process_instance_key_status", "process_key", "status", "started_at"),
+        Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -15,6 +15,10 @@ class HumanTask(db.Model):
     __table_args__ = (
         Index("ix_human_task_state_assignee", "state", "assignee", "created_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
+        # who has or had a task, whatever its state: what a user may read
+        Index("ix_human_task_assignee", "assignee"),
+        Index("ix_human_task_owner", "owner"),
+        Index("ix_human_task_completed_by", "completed_by"),
     )
 
     # The engine's task id: stable across save and restore.
