@@ -122,6 +122,11 @@ class Config:
     # STAGECOACH_ENGINE_MAX_STEPS: engine steps one request may run before the
     # instance is put in error (guards against diagrams that loop forever).
     ENGINE_MAX_STEPS = _env_int("STAGECOACH_ENGINE_MAX_STEPS", 1_000)
+    # STAGECOACH_PATTERN_MAX_LENGTH / _INPUT: the longest regular expression accepted in a form or a
+    # CRM field, and the longest text checked against one (a longer value is refused). Patterns run
+    # on RE2, in linear time; backreferences and lookaround are refused where they are saved.
+    PATTERN_MAX_LENGTH = _env_int("STAGECOACH_PATTERN_MAX_LENGTH", 1_000)
+    PATTERN_MAX_INPUT = _env_int("STAGECOACH_PATTERN_MAX_INPUT", 10_000)
     # STAGECOACH_LOCK_TIMEOUT_MS: how long a write waits for another write on
     # the same instance before answering 409 (PostgreSQL row lock; SQLite busy timeout).
     LOCK_TIMEOUT_MS = _env_int("STAGECOACH_LOCK_TIMEOUT_MS", 5_000)

@@ -18,6 +18,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api import BLUEPRINTS
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .cli import register_commands
+    from . import patterns
     from .engine import Engine, default_registry
     from .errors import register_error_handlers
     from .jobs.scheduling import schedule_jobs
@@ -45,6 +46,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
         max_engine_steps=app.config["ENGINE_MAX_STEPS"],
         script_max_steps=app.config["SCRIPT_MAX_STEPS"],
         script_max_seconds=app.config["SCRIPT_MAX_SECONDS"])
+    # User-written regular expressions (forms, CRM fields) run on RE2 within these limits.
+    patterns.configure(app.config["PATTERN_MAX_LENGTH"], app.config["PATTERN_MAX_INPUT"])
     with app.app_context():
         database.configure(db.engine, app.config["LOCK_TIMEOUT_MS"])
         if app.config.get("AUTO_UPGRADE"):

@@ -1,9 +1,16 @@
-"""Typed fields: definitions and the checking and coercion of values."""
+"""Typed fields: definitions and the checking and coercion of values.
+
+A field's `pattern` is a regular expression its text must match in full; it runs on RE2 (`app.patterns`),
+in linear time, so a pattern such as `^(a+)+$` cannot stall a record write. One RE2 cannot run
+(backreferences, lookaround) or longer than PATTERN_MAX_LENGTH is refused when the module is saved.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
 from typing import Any, Callable
+
+from .. import patterns
 
 FIELD_TYPES = {"text", "long_text", "number", "currency", "percent", "boolean", "date", "datetime", "email",
                "phone", "picklist", "multi_picklist", "lookup", "user"}
@@ -43,10 +50,9 @@ def check_field_definitions(fields: list[dict], module_names: set[str]) -> list[
         if ftype == "lookup" and f.get("lookup") not in module_names:
             errors.setdefault(key, []).append("a lookup needs `lookup`: the module it points to")
         if f.get("pattern"):
-            try:
-                re.compile(f["pattern"])
-            except re.error:
-                errors.setdefault(key, []).append("pattern is not a valid regular expression")
+            why = patterns.problem(f["pattern"])
+            if why:
+                errors.setdefault(key, []).append(f"pattern is not a valid regular expression: {why}")
         out.append({k: v for k, v in f.items() if k in {
             "name", "label", "type", "required", "values", "lookup", "min", "max", "pattern", "max_length"}})
     if errors:
@@ -101,8 +107,13 @@ def _clean(f: dict, value: Any, exists) -> Any:
             raise ValueError("not an email address")
         if ftype == "phone" and not _PHONE.match(value):
             raise ValueError("not a phone number")
-        if f.get("pattern") and not re.fullmatch(f["pattern"], value):
-            raise ValueError(f"must match {f['pattern']}")
+        if f.get("pattern"):
+            try:
+                matches = patterns.fullmatch(f["pattern"], value)
+            except (patterns.PatternError, patterns.PatternInputError) as exc:
+                raise ValueError(str(exc)) from None
+            if not matches:
+                raise ValueError(f"must match {f['pattern']}")
         return value
     if ftype in {"number", "currency", "percent"}:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -1,12 +1,12 @@
-"""Validating submitted form data against a task's JSON Schema form."""
+"""Validating submitted form data against a task's JSON Schema form.
+
+The form's patterns (and the `regex` format) run on RE2 (`app.patterns`): a value is checked in time
+linear in its length, and one longer than PATTERN_MAX_INPUT is refused rather than matched.
+"""
 from __future__ import annotations
 
-from jsonschema import FormatChecker
-from jsonschema.validators import validator_for
-
+from .. import patterns
 from ..errors import FormValidationError
-
-_format_checker = FormatChecker()
 
 
 def validate_form(schema: dict, data: dict) -> dict:
@@ -26,7 +26,7 @@ def validate_form(schema: dict, data: dict) -> dict:
     readonly = {k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and v.get("readOnly")}
     for name in readonly & set(data):
         errors.setdefault(name, []).append("read-only field")
-    validator = validator_for(schema)(schema, format_checker=_format_checker)
+    validator = patterns.json_schema_validator(schema)
     for error in validator.iter_errors(data):
         if error.validator == "additionalProperties":
             continue  # reported per field above
