@@ -27,6 +27,7 @@ from ..clock import utcnow
 
 from . import holding, iomapping
 from .conditions import fire_conditions, has_conditions
+from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
                       TaskNotReadyError, definitions, describe, event_kind, incident_of, open_task_ids, report,
                       waiting_ids, waits_of)
@@ -39,12 +40,8 @@ from .workflow import RunSettings, StagecoachWorkflow
 __all__ = ["MAX_TREE_DEPTH", "NO_EFFECTS", "Incident", "OpenTask", "Outcome", "RunSettings", "Runner",
            "StepLimitError", "TaskCompletionError", "TaskEffects", "TaskNotReadyError", "waits_of"]
 
-# SpiffWorkflow's task iterator stops at depth 1,000: past it a task becomes
-# invisible and the instance believes it has completed. A loop drawn with a
-# gateway deepens the tree on every pass, so instances are stopped well before.
-MAX_TREE_DEPTH = 900
-_TOO_DEEP = (f"the instance passed through a gateway loop too often (task tree deeper than {MAX_TREE_DEPTH}); "
-             "model repetition with a loop or multi-instance marker")
+# A loop drawn with a gateway deepens the task tree on every pass: `too_deep` stops an
+# instance whose tree grows MAX_TREE_DEPTH levels beyond its diagram's size (see `depth`).
 
 
 def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
@@ -301,8 +298,9 @@ class Runner:
             if steps > self.max_steps:
                 raise StepLimitError(
                     f"more than {self.max_steps} engine steps in one go; does the diagram loop forever?")
-            if task.depth > MAX_TREE_DEPTH:
-                raise StepLimitError(_TOO_DEEP)
+            why = too_deep(task)
+            if why:
+                raise StepLimitError(why)
             effects.task_started()
 
         def after(task):
@@ -325,7 +323,7 @@ class Runner:
                             (task.task_spec.bpmn_name if task else None), str(exc))
         except Exception as exc:
             return incident_of(wf, exc)
-        deep = next((t for t in wf.get_tasks(state=ACTIVE) if t.depth > MAX_TREE_DEPTH), None)
+        deep = next((t for t in wf.get_tasks(state=ACTIVE) if too_deep(t)), None)
         if deep is not None:
-            return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name, _TOO_DEEP)
+            return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name, too_deep(deep))
         return None
