@@ -122,6 +122,17 @@ class Config:
     # STAGECOACH_ENGINE_MAX_STEPS: engine steps one request may run before the
     # instance is put in error (guards against diagrams that loop forever).
     ENGINE_MAX_STEPS = _env_int("STAGECOACH_ENGINE_MAX_STEPS", 1_000)
+    # Bounded content: what a deployed diagram, a form or a template may cost the server.
+    # STAGECOACH_BPMN_MAX_ELEMENTS: flow elements (activities, events, gateways and sequence flows)
+    # one process may have, its sub-processes' included (a chain of 2,000 activities has 4,003);
+    # a larger process is refused at deploy (422). Every engine step walks the whole task tree, so
+    # a step costs time in proportion to this size.
+    BPMN_MAX_ELEMENTS = _env_int("STAGECOACH_BPMN_MAX_ELEMENTS", 5_000)
+    # STAGECOACH_BPMN_MAX_SUBPROCESS_DEPTH: how many sub-processes may nest inside one another.
+    BPMN_MAX_SUBPROCESS_DEPTH = _env_int("STAGECOACH_BPMN_MAX_SUBPROCESS_DEPTH", 10)
+    # STAGECOACH_DEPLOY_MAX_NESTING: how deeply a deployed file may nest: the XML elements of a
+    # diagram or decision table, the objects and lists of a form or form schema.
+    DEPLOY_MAX_NESTING = _env_int("STAGECOACH_DEPLOY_MAX_NESTING", 64)
     # STAGECOACH_PATTERN_MAX_LENGTH / _INPUT: the longest regular expression accepted in a form or a
     # CRM field, and the longest text checked against one (a longer value is refused). Patterns run
     # on RE2, in linear time; backreferences and lookaround are refused where they are saved.

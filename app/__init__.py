@@ -19,7 +19,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .cli import register_commands
     from . import patterns
-    from .engine import Engine, default_registry
+    from .engine import DiagramLimits, Engine, default_registry
     from .errors import register_error_handlers
     from .jobs.scheduling import schedule_jobs
     from .services import crm_actions
@@ -45,7 +45,10 @@ def create_app(config: object | str = "config.Config") -> Flask:
         registry,
         max_engine_steps=app.config["ENGINE_MAX_STEPS"],
         script_max_steps=app.config["SCRIPT_MAX_STEPS"],
-        script_max_seconds=app.config["SCRIPT_MAX_SECONDS"])
+        script_max_seconds=app.config["SCRIPT_MAX_SECONDS"],
+        diagram_limits=DiagramLimits(max_elements=app.config["BPMN_MAX_ELEMENTS"],
+                                     max_subprocess_depth=app.config["BPMN_MAX_SUBPROCESS_DEPTH"],
+                                     max_nesting=app.config["DEPLOY_MAX_NESTING"]))
     # User-written regular expressions (forms, CRM fields) run on RE2 within these limits.
     patterns.configure(app.config["PATTERN_MAX_LENGTH"], app.config["PATTERN_MAX_INPUT"])
     with app.app_context():

@@ -15,7 +15,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
-from .parser import BpmnRejected, ProcessModel, parse_deployment
+from .parser import BpmnRejected, DiagramLimits, ProcessModel, parse_deployment
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
                         resolve_priority)
 from .rule_diagrams import rule_bpmn
@@ -30,7 +30,7 @@ from .xml import Problem
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
-    "BpmnRejected", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
@@ -61,8 +61,9 @@ class Engine:
 
     def __init__(self, registry: FunctionRegistry | None = None, *, max_engine_steps: int = 1_000,
                  script_max_steps: int = 100_000, script_max_seconds: float = 2.0,
-                 spec_cache_size: int = 512):
+                 spec_cache_size: int = 512, diagram_limits: DiagramLimits | None = None):
         self.registry = registry or default_registry()
+        self.diagram_limits = diagram_limits or DiagramLimits()
         self.script_engine = SandboxScriptEngine(self.registry, script_max_steps, script_max_seconds)
         self.runner = Runner(self.script_engine, max_engine_steps)
         self._specs: OrderedDict[str, tuple] = OrderedDict()
@@ -72,7 +73,7 @@ class Engine:
     # deploy ----------------------------------------------------------------
     def parse(self, files: list[tuple[str, bytes]]) -> list[ProcessModel]:
         """Validate a deployment; raises BpmnRejected listing every problem."""
-        return parse_deployment(files, self.script_engine.sandbox)
+        return parse_deployment(files, self.script_engine.sandbox, self.diagram_limits)
 
     def dump_spec(self, model: ProcessModel) -> str:
         return SERIALIZERS[model.dialect].dump_spec(model.spec, model.subprocess_specs)

@@ -36,6 +36,7 @@ class Problem:
     line: int | None = None
     element_id: str | None = None
     element_type: str | None = None
+    field: str | None = None  # the form field a problem is about
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}

@@ -9,17 +9,18 @@ sandbox Python (`expressions.translate`). All problems of all files
 are collected before `BpmnRejected` is raised, each naming file, line and
 element id, so a modeler fixes a diagram in one round.
 
-One module per job, each depending only on those before it: `reading` (uploads, safely),
-`rewrite` (dialect normalisation), `implementation` (how a task is implemented), `tasks`
-(SpiffWorkflow task parsers), `checks` (refusals), `forms` and `metadata` (what the server
-keeps of each element), and `deployment`, which runs them. What a task's metadata means at run
+One module per job, each depending only on those before it: `bounds` (size limits and form
+patterns), `reading` (uploads, safely), `rewrite` (dialect normalisation), `implementation` (how a
+task is implemented), `tasks` (SpiffWorkflow task parsers), `checks` (refusals), `forms` and
+`metadata` (what the server keeps of each element), and `deployment`, which runs them. What a task's metadata means at run
 time is resolved by `engine.resolvers`, re-exported here.
 """
 from __future__ import annotations
 
 from ..resolvers import resolve_assignment, resolve_candidates, resolve_due_date, resolve_priority
 from ..xml import Problem
+from .bounds import DiagramLimits
 from .deployment import BpmnRejected, ProcessModel, parse_deployment
 
-__all__ = ["BpmnRejected", "Problem", "ProcessModel", "parse_deployment", "resolve_assignment", "resolve_candidates",
+__all__ = ["BpmnRejected", "DiagramLimits", "Problem", "ProcessModel", "parse_deployment", "resolve_assignment", "resolve_candidates",
            "resolve_due_date", "resolve_priority"]

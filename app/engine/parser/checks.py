@@ -301,11 +301,27 @@ def _problem_from(exc: SpiffWorkflowException, f: _File) -> Problem:
         if match:
             message = explain(match, element_id)
             break
+    if _recursed(exc):
+        message = TOO_DEEP_TO_READ
     return Problem(getattr(exc, "file_name", None) or f.name, message, int(line) if line else None,
                    element_id, tag)
 
 
 _MISSING_PROCESS = re.compile(r"^The process '(?P<process>[^']+)' was not found")
+
+TOO_DEEP_TO_READ = ("the process is too large or nests too deeply to be read; split it into processes joined by "
+                    "call activities (limits: STAGECOACH_BPMN_MAX_ELEMENTS, STAGECOACH_BPMN_MAX_SUBPROCESS_DEPTH)")
+
+
+def _recursed(exc: BaseException | None) -> bool:
+    """Whether `exc` is, wraps or was caused by a RecursionError (SpiffWorkflow wraps it in its own)."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if isinstance(exc, RecursionError) or "RecursionError" in str(exc.args[0] if exc.args else ""):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 # SpiffWorkflow's own validation messages, said with what to do instead.
 _SPIFF_MESSAGES = [

@@ -16,12 +16,13 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from .. import conditional
+from .. import conditional, depth
 from ..sandbox import Sandbox
 from ..serializer import SERIALIZERS
 from ..xml import Problem
-from .checks import (_check_cron_cycles, _check_event_references, _check_expressions, _check_references,
-                     _check_service_tasks, _check_unsupported, _no_executable_process, _problem_from)
+from .bounds import DiagramLimits, check_sizes
+from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_references, _check_expressions, _check_references,
+                     _check_service_tasks, _check_unsupported, _no_executable_process, _problem_from, _recursed)
 from .metadata import _elements
 from .reading import BPMN_NS, _File, _first_line, _read
 from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
@@ -52,31 +53,31 @@ class ProcessModel:
     content_hash: str
 
 
-def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[ProcessModel]:
+def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox,
+                     limits: DiagramLimits = DiagramLimits()) -> list[ProcessModel]:
     """Parse and validate a deployment as a whole.
 
     Args:
         files: (file name, content) pairs: .bpmn/.xml diagrams, .dmn decision
             tables and .json form schemas.
         sandbox: compiles scripts and conditions to check them.
+        limits: how large and how deeply nested its files may be (`bounds`).
 
     Raises:
         BpmnRejected: with every problem found in every file.
     """
     if not files:
         raise BpmnRejected([Problem("", "no files in the deployment")])
-    loaded = [_load(name, content) for name, content in files]
+    loaded = [_load(name, content, limits) for name, content in files]
     problems = [p for f in loaded for p in f.problems]
     forms = {Path(f.name).name: f for f in loaded if f.kind in ("json", "form") and not f.problems}
     forms.update({f"id:{f.form_id}": f for f in loaded if f.kind == "form" and not f.problems and f.form_id})
     diagrams = [f for f in loaded if f.kind == "bpmn" and not f.problems]
     decisions = [f for f in loaded if f.kind == "dmn" and not f.problems]
 
-    models: list[ProcessModel] = []
-    for dialect in ("camunda", "spiff"):
-        group = [f for f in diagrams if f.dialect == dialect]
-        if group:
-            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
+    # SpiffWorkflow's parser recurses once per flow element: give it room for the largest process.
+    frames = depth.frames_for(max((f.flow_elements for f in diagrams), default=0))
+    models: list[ProcessModel] = depth.run_deep(frames, _parse_groups, diagrams, decisions, forms, sandbox, problems)
     if not problems and not models:
         problems.extend(_no_executable_process(diagrams, files))
     if problems:
@@ -84,10 +85,24 @@ def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox) -> list[P
     return models
 
 
-def _load(name: str, content: bytes) -> _File:
-    """Read one upload; a BPMN diagram is then checked and rewritten into what SpiffWorkflow parses."""
-    f, diagram = _read(name, content)
+def _parse_groups(diagrams, decisions, forms, sandbox, problems) -> list[ProcessModel]:
+    models: list[ProcessModel] = []
+    for dialect in ("camunda", "spiff"):
+        group = [f for f in diagrams if f.dialect == dialect]
+        if group:
+            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
+    return models
+
+
+def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
+    """Read one upload; a BPMN diagram within the size limits is then checked and rewritten into what
+    SpiffWorkflow parses."""
+    f, diagram = _read(name, content, limits)
     if not diagram:
+        return f
+    too_large, f.flow_elements = check_sizes(name, f.root, limits)
+    if too_large:
+        f.problems.extend(too_large)
         return f
     _resolve_qualified_references(f.root)
     _check_references(f)
@@ -127,7 +142,8 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
                 problems.append(_problem_from(exc, f))
         except Exception as exc:  # SpiffWorkflow's parsers raise bare errors on some models
             if f.name not in refused:
-                problems.append(Problem(f.name, f"cannot be read: {type(exc).__name__}: {exc}"))
+                problems.append(Problem(f.name, TOO_DEEP_TO_READ if _recursed(exc)
+                                        else f"cannot be read: {type(exc).__name__}: {exc}"))
     dmn_bytes = b"".join(d.content for d in sorted(decisions, key=lambda d: d.name))
     for f in group:
         if f not in files_ok and f.name not in refused:
@@ -149,7 +165,8 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
                 problems.append(_problem_from(exc, f))
                 continue
             except Exception as exc:  # SpiffWorkflow raises bare errors on some malformed models
-                problems.append(Problem(f.name, f"cannot build process {key}: {type(exc).__name__}: {exc}",
+                problems.append(Problem(f.name, TOO_DEEP_TO_READ if _recursed(exc)
+                                        else f"cannot build process {key}: {type(exc).__name__}: {exc}",
                                         process.sourceline, key, "process"))
                 continue
             if len(problems) > before:

@@ -1,9 +1,10 @@
 """Forms: what a start event or a user task asks for, as a JSON Schema.
 
-Read from camunda:formField (types and constraints), from a spiffworkflow formJsonSchemaFilename property
+Read from camunda:formField (types and constraints: required, readonly, min, max, minlength, maxlength,
+and pattern, a regular expression the value must contain a match of), from a spiffworkflow formJsonSchemaFilename property
 naming a deployed .json schema, or from a Camunda form (form-js) named by camunda:formRef,
 camunda:formKey or zeebe:formDefinition, deployed with the diagram or embedded in it. A form named but not
-deployed, or not readable, is a problem.
+deployed, or not readable, is a problem; so is a pattern RE2 cannot run (`bounds`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from .. import formjs
 from ..xml import Problem, local_name
+from . import bounds
 from .reading import CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, _File, _first_line, _zeebe
 
 _CAMUNDA_TYPES = {"string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
@@ -43,11 +45,19 @@ def _camunda_form(f: _File, el, forms, problems) -> tuple[dict, str | None, dict
                                 i=key.split(":", 2)[2])
         if not embedded:  # a form the client knows by that key: served as the form key, nothing to check
             return None
+        document, problem = bounds.load_json(f.name, (embedded[0].text or "").encode(), f.limits.max_nesting,
+                                              f"embedded form {key!r}")
+        if problem is not None:
+            return refuse(problem.message)
         try:
-            document = json.loads(embedded[0].text or "")
-            return formjs.form_schema(document), None, document
+            schema = formjs.form_schema(document)
         except (ValueError, formjs.FormError) as exc:
             return refuse(f"embedded form {key!r} is not a Camunda form (form-js JSON): {_first_line(exc)}")
+        found = bounds.form_pattern_problems(f.name, document)
+        for problem in found:
+            problems.append(Problem(f.name, problem.message, embedded[0].sourceline, el.get("id"), local_name(el),
+                                    problem.field))
+        return (schema, None, document) if not found else None
     for prefix in ("camunda-forms:deployment:", "camunda-forms:app:"):
         if key.startswith(prefix):
             found = forms.get(Path(key[len(prefix):]).name)
@@ -96,6 +106,12 @@ def _form(f: _File, el, forms, problems) -> tuple[dict, str | None]:
                     prop["minimum" if cname == "min" else "maximum"] = float(cvalue)
                 elif cname in {"minlength", "maxlength"}:
                     prop["minLength" if cname == "minlength" else "maxLength"] = int(cvalue)
+                elif cname == "pattern":
+                    why = bounds.pattern_problem(cvalue, fid)
+                    if why:
+                        problems.append(Problem(f.name, why, constraint.sourceline, el.get("id"), local_name(el), fid))
+                    else:
+                        prop["pattern"] = cvalue
             except (TypeError, ValueError):
                 problems.append(Problem(f.name, f"constraint {cname} of form field {fid!r} needs a number",
                                         constraint.sourceline, el.get("id"), local_name(el)))

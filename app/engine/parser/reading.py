@@ -8,7 +8,6 @@ tree that every later stage shares (`_owner`, `_zeebe`) live here too.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,10 @@ from jsonschema import validators as jsonschema_validators
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 
+from ... import patterns
 from .. import formjs
 from ..xml import Problem, XmlRejected, element_at, local_name, parse_untrusted
+from . import bounds
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -41,6 +42,8 @@ class _File:
     dialect: str = "spiff"
     problems: list[Problem] = field(default_factory=list)
     form_id: str | None = None  # a Camunda form's own id (camunda:formRef, zeebe formId name it)
+    flow_elements: int = 0  # of its largest executable process (`bounds.check_sizes`)
+    limits: bounds.DiagramLimits = field(default_factory=bounds.DiagramLimits)
 
 
 _validator: BpmnValidator | None = None
@@ -53,28 +56,39 @@ def _xsd() -> etree.XMLSchema:
     return _validator.validator
 
 
-def _read(name: str, content: bytes) -> tuple[_File, bool]:
+def _read(name: str, content: bytes, limits: bounds.DiagramLimits) -> tuple[_File, bool]:
     """One upload as a `_File`, and whether it is a BPMN 2.0 diagram, valid against the XSD, for the
     rewrite passes to go on with. Anything else comes back as it is, with its problems if it has
-    any."""
-    f = _File(name, content)
+    any. Forms are read within `limits` and their patterns checked (`bounds`)."""
+    f = _File(name, content, limits=limits)
     suffix = Path(name).suffix.lower()
     if suffix == ".json":
         f.kind = "json"
+        schema, problem = bounds.load_json(name, content, limits.max_nesting, "a valid JSON Schema form")
+        if problem is not None:
+            f.problems.append(problem)
+            return f, False
+        f.problems.extend(bounds.schema_pattern_problems(name, content, schema))
+        if f.problems:
+            return f, False
         try:
-            schema = json.loads(content)
-            jsonschema_validators.validator_for(schema).check_schema(schema)
+            jsonschema_validators.validator_for(schema).check_schema(schema, format_checker=patterns.FORMAT_CHECKER)
         except (ValueError, jsonschema_exceptions.SchemaError) as exc:
             f.problems.append(Problem(name, f"not a valid JSON Schema form: {_first_line(exc)}"))
         return f, False
     if suffix == ".form":
         f.kind = "form"
+        document, problem = bounds.load_json(name, content, limits.max_nesting, "a Camunda form (form-js JSON)")
+        if problem is not None:
+            f.problems.append(problem)
+            return f, False
         try:
-            document = json.loads(content)
             formjs.form_schema(document)
             f.form_id = document.get("id")
         except (ValueError, formjs.FormError) as exc:
             f.problems.append(Problem(name, f"not a Camunda form (form-js JSON): {_first_line(exc)}"))
+            return f, False
+        f.problems.extend(bounds.form_pattern_problems(name, document, lambda p: bounds.line_of(content, p)))
         return f, False
     if suffix not in {".bpmn", ".xml", ".dmn", ""}:
         f.problems.append(Problem(name, "unsupported file type (expected .bpmn, .dmn, .form or .json)"))
@@ -83,6 +97,10 @@ def _read(name: str, content: bytes) -> tuple[_File, bool]:
         f.root = parse_untrusted(content, name)
     except XmlRejected as exc:
         f.problems.extend(exc.problems)
+        return f, False
+    too_deep = bounds.xml_nesting_problem(name, f.root, limits.max_nesting)
+    if too_deep is not None:
+        f.problems.append(too_deep)
         return f, False
     ns = etree.QName(f.root).namespace
     tag = local_name(f.root)
