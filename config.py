@@ -138,6 +138,11 @@ class Config:
     # on RE2, in linear time; backreferences and lookaround are refused where they are saved.
     PATTERN_MAX_LENGTH = _env_int("STAGECOACH_PATTERN_MAX_LENGTH", 1_000)
     PATTERN_MAX_INPUT = _env_int("STAGECOACH_PATTERN_MAX_INPUT", 10_000)
+    # STAGECOACH_TEMPLATE_MAX_SECONDS / _OUTPUT: wall time and characters one email subject or body
+    # template may take to render (in Jinja's immutable sandbox); past either the step fails with
+    # an incident naming the limit, and the instance stays at its last good state.
+    TEMPLATE_MAX_SECONDS = float(os.environ.get("STAGECOACH_TEMPLATE_MAX_SECONDS", "1"))
+    TEMPLATE_MAX_OUTPUT = _env_int("STAGECOACH_TEMPLATE_MAX_OUTPUT", 200_000)
     # STAGECOACH_LOCK_TIMEOUT_MS: how long a write waits for another write on
     # the same instance before answering 409 (PostgreSQL row lock; SQLite busy timeout).
     LOCK_TIMEOUT_MS = _env_int("STAGECOACH_LOCK_TIMEOUT_MS", 5_000)

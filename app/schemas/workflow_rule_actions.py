@@ -14,12 +14,11 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 from marshmallow import Schema, ValidationError, pre_load, validates, validates_schema
 from marshmallow import fields as ma
 
 from ..crm import FieldError, clean_values
+from ..crm.templates import template_problem
 
 ACTION_TYPES = ("field_update", "email", "task", "webhook")
 MAX_SUBJECT = {"email": 998, "task": 255}
@@ -31,8 +30,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Characters XML 1.0 cannot hold (C0 controls but tab/newline/return, lone surrogates, U+FFFE/FFFF).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _RECIPIENTS = "required: owner, owner_manager, usernames or addresses (a list or comma-separated)"
-
-_templates = SandboxedEnvironment(autoescape=False)  # only to check template syntax
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,6 @@ class ActionContext:
     url_problem: Callable[[str], str | None] = lambda url: None  # why the server may not call a URL (allow list)
 
 
-def template_problem(text: str) -> str | None:
-    try:
-        _templates.parse(text)
-    except TemplateSyntaxError as exc:
-        return f"not a valid template: {exc.message} (line {exc.lineno})"
-    return None
 
 
 def text_problem(value, limit: int) -> str | None:

@@ -29,9 +29,10 @@ with the reason (app/services/outbound.py).
 from __future__ import annotations
 
 from flask import current_app
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
+from ..crm.templates import TemplateLimitError, TemplateLimits, TemplateRefusedError
+from ..crm.templates import render as render_template
 from ..engine import FunctionRegistry
 from ..extensions import db
 from ..models import Counter, CrmTask, Group, OutboxMessage, Record, User
@@ -39,9 +40,6 @@ from . import outbound
 from . import records as _records
 from .core import StepContext, current_step, utcnow
 from .records import add_event
-
-_templates = SandboxedEnvironment(autoescape=False)
-
 
 class ActionError(Exception):
     """A CRM function was called wrongly (the script's error, shown on the incident)."""
@@ -203,9 +201,13 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
 
 
 def _render(template: str, scope: dict) -> str:
+    """`template` over `scope` in the bounded sandbox (app/crm/templates.py); a template past its time or
+    output limit, or one the sandbox refuses, fails the step with an incident that says which."""
+    limits = TemplateLimits(max_seconds=current_app.config["TEMPLATE_MAX_SECONDS"],
+                            max_output=current_app.config["TEMPLATE_MAX_OUTPUT"])
     try:
-        return _templates.from_string(str(template)).render(**scope)
-    except Exception as exc:  # template syntax or sandbox refusal
+        return render_template(template, scope, limits)
+    except (TemplateLimitError, TemplateRefusedError) as exc:
         raise ActionError(f"template cannot be rendered: {exc}") from None
 
 
