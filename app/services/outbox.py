@@ -28,9 +28,11 @@ from email.message import EmailMessage
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from ..errors import NotFoundError
 from ..extensions import db
 from ..models import OutboxMessage, Record, RecordEvent
-from .core import Page, paginate, utcnow, write_transaction
+from .access import require_admin
+from .core import Actor, Page, paginate, utcnow, write_transaction
 from .outbound import OutboundRefusedError, Target, pin
 
 STALE_AFTER = dt.timedelta(minutes=5)  # a claim older than this belongs to a dead dispatcher
@@ -192,7 +194,9 @@ def _record_failure(message_id: str, now: dt.datetime, error: str, final: bool =
     return "retried"
 
 
-def list_messages(status: str | None, record_id: str | None, page: int, per_page: int) -> Page:
+def list_messages(actor: Actor, status: str | None, record_id: str | None, page: int, per_page: int) -> Page:
+    """Queued, sent and failed emails and webhook calls, newest first (admins)."""
+    require_admin(actor, "see and retry the outbox")
     stmt = select(OutboxMessage)
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
@@ -201,12 +205,12 @@ def list_messages(status: str | None, record_id: str | None, page: int, per_page
     return paginate(stmt.order_by(OutboxMessage.created_at.desc()), page, per_page)
 
 
-def retry_message(message_id: str) -> OutboxMessage:
+def retry_message(message_id: str, actor: Actor) -> OutboxMessage:
     """Put a failed message back in line (admins)."""
+    require_admin(actor, "see and retry the outbox")
     with write_transaction():
         message = db.session.get(OutboxMessage, message_id)
         if message is None:
-            from ..errors import NotFoundError
             raise NotFoundError(f"no outbox message {message_id}")
         message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
     return message
