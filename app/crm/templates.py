@@ -280,6 +280,10 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
                 _precheck(method.__name__, bound)
         return _checked(super().call(__context, __obj, *args, **kwargs))
 
+    def unsafe_undefined(self, obj, attribute):
+        """Refuse at once: Jinja would otherwise render a reach for `__class__` as an empty string."""
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
     def getattr(self, obj, attribute):
         _tick()
         return super().getattr(obj, attribute)
