@@ -54,7 +54,7 @@ MAX_TREE_DEPTH = 900
 # The frames parsing needs per flow element of the largest process (measured: one), with room to spare.
 _FRAMES_PER_ELEMENT = 2
 _FRAMES_MARGIN = 500
-_DEEP_STACK_BYTES = 512 * 1024 * 1024  # address space reserved for the parsing thread, not memory used
+_DEEP_STACK_BYTES = 128 * 1024 * 1024  # address space reserved for the parsing thread, not memory used
 _deep = threading.Lock()
 
 
@@ -104,6 +104,9 @@ def run_deep(frames: int, fn: Callable[..., T], /, *args, **kwargs) -> T:
             thread = threading.Thread(target=context.run, args=(work,), name="stagecoach-deep-parse")
             sys.setrecursionlimit(max(previous_limit, frames + 100))
             thread.start()
+        except RuntimeError:  # no thread of that size can be had: run in place, where a RecursionError is
+            sys.setrecursionlimit(previous_limit)  # reported as a diagram too large to read
+            return fn(*args, **kwargs)
         finally:
             threading.stack_size(previous_stack)
         try:
