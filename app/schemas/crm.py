@@ -134,6 +134,9 @@ class TransitionSchema(Schema):
     from_stage = ma.String()
     task_id = ma.String()
     mandatory_fields = ma.List(ma.String())
+    missing_fields = ma.List(ma.String(), metadata={
+        "description": "the mandatory fields the record does not hold yet: what a dialog must ask for"})
+    values = ma.Dict(metadata={"description": "the record's current values of the fields, to prefill a dialog"})
     fields = ma.Dict(metadata={"description": "JSON Schema of each field the transition accepts"})
 
 

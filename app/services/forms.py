@@ -33,7 +33,9 @@ def validate_form(schema: dict, data: dict) -> dict:
         if error.validator == "required":
             missing = [p for p in error.validator_value if p not in error.instance]
             for name in missing:
-                errors.setdefault(_join(error.absolute_path, name), []).append("required")
+                messages = errors.setdefault(_join(error.absolute_path, name), [])
+                if "required" not in messages:  # required by the form and by a rule for this transition
+                    messages.append("required")
             continue
         field = _join(error.absolute_path) or "variables"
         errors.setdefault(field, []).append(error.message)

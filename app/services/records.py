@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Binding, EventSubscription, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
 from ..statuses import InstanceStatus
 from .access import readable_records, require, require_admin, require_on_record, require_read_record
-from .core import Actor, Page, cascade_depth, cascading, engine, paginate, utcnow, write_transaction
+from .core import Actor, Page, cascade_depth, cascading, current_step, engine, paginate, utcnow, write_transaction
 from .events import deliver_to
 from .instances import start_instance
 
@@ -328,7 +328,8 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     new_owner = values.pop("owner", None)
     if source == "api":
         require_on_record(actor, "update", record, "change this record")
-        _check_lock(record, set(values) | ({"owner"} if new_owner else set()))
+    check_writable(record, set(values) | ({"owner"} if new_owner else set()), instance_id)
+    if source == "api":
         _check_stage(mod, record, values)
     cleaned, merged = _validate(mod, values, record.data)
     changed = {k: [record.data.get(k), v] for k, v in cleaned.items() if record.data.get(k) != v}
@@ -344,21 +345,35 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     record.modified_by = actor.username
     record.modified_at = utcnow()
     add_event(record, "updated", actor, {"changes": changed, "source": source}, instance_id)
-    if source == "api":
-        _fire(mod, record, "edit", set(changed), actor)
-        _tell_linked_instances(record, set(changed), actor)
+    # Whatever wrote the fields (the API, a transition, a process, a rule), the record's edit and
+    # field-change bindings and the instances waiting for its changes hear of it; never the writer itself.
+    writer_key = _process_key(instance_id)
+    _fire(mod, record, "edit", set(changed), actor, skip_key=writer_key)
+    _tell_linked_instances(record, set(changed), actor, skip_instance=instance_id)
     db.session.flush()
     return record
 
 
-def _tell_linked_instances(record: Record, changed: set[str], actor: Actor) -> None:
+def _process_key(instance_id: str | None) -> str | None:
+    """The process key of the instance writing now (it may not be stored yet: it is the step's)."""
+    if instance_id is None:
+        return None
+    step = current_step()
+    if step is not None and step.instance_id == instance_id and step.process_key:
+        return step.process_key
+    return db.session.scalar(select(ProcessInstance.process_key).where(ProcessInstance.id == instance_id))
+
+
+def _tell_linked_instances(record: Record, changed: set[str], actor: Actor, skip_instance: str | None = None) -> None:
     """Deliver `record_edited` (and `record_<field>_changed`) to instances on this record that wait for it."""
     names = {"record_edited", *(f"record_{field}_changed" for field in changed)}
-    waiting = db.session.execute(
-        select(EventSubscription.instance_id, EventSubscription.name)
-        .join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
-        .where(ProcessInstance.record_id == record.id, EventSubscription.kind == "message",
-               EventSubscription.name.in_(names))).all()
+    stmt = (select(EventSubscription.instance_id, EventSubscription.name)
+            .join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
+            .where(ProcessInstance.record_id == record.id, EventSubscription.kind == "message",
+                   EventSubscription.name.in_(names)))
+    if skip_instance is not None:
+        stmt = stmt.where(ProcessInstance.id != skip_instance)
+    waiting = db.session.execute(stmt).all()
     for instance_id, name in dict(waiting).items():
         deliver_to(instance_id, "message", name, {"changed_fields": sorted(changed)}, actor)
 
@@ -373,6 +388,16 @@ def delete_record(module: str, record_id: str, actor: Actor) -> None:
         add_event(record, "deleted", actor, {"fields": record.data})
         _fire(mod, record, "delete", set(), actor)
         db.session.delete(record)
+
+
+def check_writable(record: Record, fields: set[str] | None, instance_id: str | None = None) -> None:
+    """423 naming the locking instance unless `fields` may change now (None: the whole record).
+
+    The instance holding the lock (an approval or review) writes freely; every other path, a
+    transition, another process, a rule, a conversion or the API, is refused alike.
+    """
+    if instance_id is None or record.locked_by != instance_id:
+        _check_lock(record, fields)
 
 
 def _check_lock(record: Record, fields: set[str] | None) -> None:
@@ -410,10 +435,16 @@ def governing_blueprint(record: Record) -> tuple[str, str] | None:
     return row[0], (row[1] or {}).get("stage_field", "stage")
 
 
-def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Actor) -> None:
-    """Start every process whose binding matches this record event, in this transaction."""
-    bindings = db.session.scalars(select(Binding).where(Binding.module == mod.api_name, Binding.active.is_(True))
-                                  .order_by(Binding.created_at)).all()
+def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Actor,
+          skip_key: str | None = None) -> None:
+    """Start every process whose binding matches this record event, in this transaction.
+
+    `skip_key`: the process whose instance made the change; its own bindings do not fire again.
+    """
+    stmt = select(Binding).where(Binding.module == mod.api_name, Binding.active.is_(True))
+    if skip_key is not None:
+        stmt = stmt.where(Binding.process_key != skip_key)
+    bindings = db.session.scalars(stmt.order_by(Binding.created_at)).all()
     if not bindings:
         return
     if cascade_depth() >= _MAX_CASCADE:

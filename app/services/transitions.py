@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import HumanTask
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .records import governing_blueprint, get_module, find_record, update_record
+from .records import check_writable, find_record, get_module, governing_blueprint, update_record
 from .tasks import complete_checked, task_form, task_row
 
 
@@ -89,6 +89,14 @@ def _offered(module: str, record_id: str):
     return record, offered
 
 
+def _held(form: dict, record) -> dict:
+    """The record's current values of the (writable) fields the form declares."""
+    declared = {k for k, v in (form.get("properties") or {}).items()
+                if k != "transition" and not (isinstance(v, dict) and v.get("readOnly"))}
+    values = dict(record.data, owner=record.owner)
+    return {k: values[k] for k in declared if values.get(k) is not None}
+
+
 def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
     """The transitions the caller may perform now, with their mandatory fields."""
     record, offered = _offered(module, record_id)
@@ -100,9 +108,11 @@ def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
             if not _criteria_hold(props.get(f"transition.{name}.criteria"), record):
                 continue
             fields = {k: v for k, v in (form.get("properties") or {}).items() if k != "transition"}
+            mandatory, held = _mandatory(form, name), _held(form, record)
             result.append({"name": name, "label": props.get(f"transition.{name}.label") or name,
                            "from_stage": props.get("stage") or element.get("name"), "task_id": task.id,
-                           "mandatory_fields": _mandatory(form, name), "fields": fields})
+                           "mandatory_fields": mandatory, "missing_fields": [f for f in mandatory if f not in held],
+                           "values": held, "fields": fields})
     return result
 
 
@@ -117,9 +127,13 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
         task, form, props = match
         if not _owners_allow(props.get(f"transition.{transition}.owners"), task, actor):
             raise ForbiddenError(f"you are not an owner of transition {transition!r}")
-        data = validate_form(form, dict(values, transition=transition))
         mod = get_module(module)
         record_fields = {k: v for k, v in values.items() if k in {f["name"] for f in mod.fields}}
+        # a transition moves the stage: refused (423, naming the instance) while an approval or review holds it
+        check_writable(record, set(record_fields) | {governing_blueprint(record)[1]})
+        # A mandatory field the record already holds counts as given: the form sees the record's values
+        # for the fields it declares (read-only ones aside), overridden by what the caller sends.
+        data = validate_form(form, dict(_held(form, record), **values, transition=transition))
         if record_fields:
             update_record(module, record.id, record_fields, actor, source="blueprint")
         if not _criteria_hold(props.get(f"transition.{transition}.criteria"), record):

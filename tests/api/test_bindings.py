@@ -548,7 +548,7 @@ def test_a_record_is_in_one_blueprint_at_a_time(admin, blueprint):
 
 # -- CRM functions from scripts ---------------------------------------------------------------------------------
 
-def test_a_script_reads_and_updates_the_linked_record_without_firing_bindings(admin):
+def test_a_script_updates_the_linked_record_and_the_edit_fires_the_other_processes_bindings(admin):
     admin.deploy(crm("update_deal.bpmn"), crm("follow_up.bpmn"))
     bind(admin, event="create", process_key="crm_update_deal")
     bind(admin, event="edit", process_key="crm_follow_up")
@@ -557,13 +557,25 @@ def test_a_script_reads_and_updates_the_linked_record_without_firing_bindings(ad
 
     assert (deal["amount"], deal["closing_date"]) == (200, "2031-01-31")
     assert get(admin, "Deals", deal["id"]) == deal
-    [summary] = instances_of(admin, "Deals", deal["id"])  # the process's own write started no follow-up
-    instance = admin.instance(summary["id"])
-    assert instance["status"] == "completed" and instance["variables"]["seen_name"] == "Acme"
+    started = [admin.instance(summary["id"]) for summary in instances_of(admin, "Deals", deal["id"])]
+    summaries = {instance["definition"]["key"]: instance for instance in started}
+    assert set(summaries) == {"crm_update_deal", "crm_follow_up"}  # a process's write is an edit like any other
+    update = summaries["crm_update_deal"]
+    assert update["status"] == "completed" and update["variables"]["seen_name"] == "Acme"
     [updated] = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "updated"]
-    assert updated["instance_id"] == summary["id"]
+    assert updated["instance_id"] == update["id"]
     assert updated["data"] == {"changes": {"amount": [100, 200], "closing_date": [None, "2031-01-31"]},
                                "source": "process"}
+
+
+def test_a_process_writing_its_own_record_does_not_start_itself_again(admin):
+    admin.deploy(crm("update_deal.bpmn"))
+    bind(admin, event="create_or_edit", process_key="crm_update_deal")
+
+    deal = create(admin, "Deals", deal_name="Acme", amount=100)
+
+    assert deal["amount"] == 200
+    assert len(instances_of(admin, "Deals", deal["id"])) == 1
 
 
 def test_a_script_writing_an_invalid_value_puts_the_instance_in_error_and_the_record_is_unchanged(admin):
