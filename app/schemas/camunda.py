@@ -9,7 +9,14 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from .common import MAX_ID, MAX_INSTANCE_ID, MAX_INT32, MAX_KEY, MAX_NAME, text
+
 MAX_RESULTS = 10000
+# Camunda's priorities are Java ints; durations and time-outs are milliseconds.
+PRIORITY = validate.Range(min=-2**31, max=MAX_INT32)
+MAX_DURATION_MS = 366 * 86_400_000  # a lock, a retry time-out: at most a year
+MAX_ASYNC_RESPONSE_TIMEOUT_MS = 1_800_000  # Camunda's own limit for fetchAndLock long polling
+DURATION = validate.Range(min=1, max=MAX_DURATION_MS)
 
 # sortBy values GET/POST /task understand (app/api/camunda/task.py maps each to a task column).
 TASK_SORT_KEYS = ("id", "name", "nameCaseInsensitive", "priority", "created", "dueDate", "followUpDate", "assignee",
@@ -42,51 +49,51 @@ class CamundaDateTime(fields.Field):
 class Sorting(CamundaSchema):
     """One `{sortBy, sortOrder}` of a `sorting` list; both are required, as in Camunda."""
 
-    sort_by = fields.String(data_key="sortBy", required=True)
+    sort_by = text(MAX_KEY, data_key="sortBy", required=True)
     sort_order = fields.String(data_key="sortOrder", required=True, validate=validate.OneOf(SORT_ORDERS))
 
 
 class PagingArgs(CamundaSchema):
-    first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0))
+    first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_INT32))
     max_results = fields.Integer(data_key="maxResults", load_default=MAX_RESULTS,
                                  validate=validate.Range(min=0, max=MAX_RESULTS))
 
 
 class DeploymentQuery(PagingArgs):
-    name = fields.String(load_default=None)
+    name = text(MAX_KEY, load_default=None)
 
 
 class DefinitionQuery(PagingArgs):
-    key = fields.String(load_default=None)
-    definition_id = fields.String(data_key="processDefinitionId", load_default=None)
+    key = text(MAX_KEY, load_default=None)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     latest = fields.Boolean(data_key="latestVersion", load_default=False)
 
 
 class InstanceQuery(PagingArgs):
-    business_key = fields.String(data_key="businessKey", load_default=None)
-    key = fields.String(data_key="processDefinitionKey", load_default=None)
-    definition_id = fields.String(data_key="processDefinitionId", load_default=None)
+    business_key = text(MAX_KEY, data_key="businessKey", load_default=None)
+    key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     suspended = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=False)
 
 
 class TaskQuery(PagingArgs):
-    process_instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
-    assignee = fields.String(load_default=None, allow_none=True)
-    candidate_group = fields.String(data_key="candidateGroup", load_default=None, allow_none=True)
-    candidate_user = fields.String(data_key="candidateUser", load_default=None, allow_none=True)
-    key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
-    definition_id = fields.String(data_key="processDefinitionId", load_default=None, allow_none=True)
-    element_id = fields.String(data_key="taskDefinitionKey", load_default=None, allow_none=True)
+    process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    assignee = text(MAX_NAME, load_default=None, allow_none=True)
+    candidate_group = text(MAX_NAME, data_key="candidateGroup", load_default=None, allow_none=True)
+    candidate_user = text(MAX_NAME, data_key="candidateUser", load_default=None, allow_none=True)
+    key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
+    element_id = text(MAX_KEY, data_key="taskDefinitionKey", load_default=None, allow_none=True)
     assigned = fields.Boolean(load_default=False, allow_none=True)
     unassigned = fields.Boolean(load_default=False, allow_none=True)
-    owner = fields.String(load_default=None, allow_none=True)
+    owner = text(MAX_NAME, load_default=None, allow_none=True)
     delegation_state = fields.String(data_key="delegationState", load_default=None, allow_none=True,
                                      validate=validate.OneOf(("PENDING", "RESOLVED"), error=(
                                          "valid values for delegationState are PENDING and RESOLVED")))
-    priority = fields.Integer(load_default=None, allow_none=True)
-    min_priority = fields.Integer(data_key="minPriority", load_default=None, allow_none=True)
-    max_priority = fields.Integer(data_key="maxPriority", load_default=None, allow_none=True)
+    priority = fields.Integer(load_default=None, allow_none=True, validate=PRIORITY)
+    min_priority = fields.Integer(data_key="minPriority", load_default=None, allow_none=True, validate=PRIORITY)
+    max_priority = fields.Integer(data_key="maxPriority", load_default=None, allow_none=True, validate=PRIORITY)
     due_date = CamundaDateTime(data_key="dueDate", load_default=None, allow_none=True)
     due_before = CamundaDateTime(data_key="dueBefore", load_default=None, allow_none=True)
     due_after = CamundaDateTime(data_key="dueAfter", load_default=None, allow_none=True)
@@ -97,8 +104,8 @@ class TaskQuery(PagingArgs):
     follow_up_before_or_none = CamundaDateTime(data_key="followUpBeforeOrNotExistent", load_default=None,
                                                allow_none=True)
     # GET: sortBy and sortOrder; POST: a `sorting` list of them (sortBy/sortOrder accepted too).
-    sort_by = fields.String(data_key="sortBy", load_default=None, allow_none=True)
-    sort_order = fields.String(data_key="sortOrder", load_default=None, allow_none=True)
+    sort_by = text(MAX_KEY, data_key="sortBy", load_default=None, allow_none=True)
+    sort_order = text(MAX_KEY, data_key="sortOrder", load_default=None, allow_none=True)
     sorting = fields.List(fields.Nested(Sorting), load_default=None, allow_none=True)
 
     @pre_load
@@ -130,7 +137,7 @@ def sort_keys(query: dict) -> list[tuple[str, str]]:
 
 class StartInstance(CamundaSchema):
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
-    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    business_key = text(MAX_KEY, data_key="businessKey", load_default=None, allow_none=True)
     with_variables = fields.Boolean(data_key="withVariablesInReturn", load_default=False)
 
 
@@ -144,7 +151,7 @@ class VariableModifications(CamundaSchema):
 
 
 class UserId(CamundaSchema):
-    user_id = fields.String(data_key="userId", load_default=None, allow_none=True)
+    user_id = text(MAX_NAME, data_key="userId", load_default=None, allow_none=True)
 
 
 class CompleteTask(CamundaSchema):
@@ -157,13 +164,13 @@ class ResolveTask(CamundaSchema):
 
 
 class DelegateTask(CamundaSchema):
-    user_id = fields.String(data_key="userId", required=True, validate=validate.Length(min=1))
+    user_id = fields.String(data_key="userId", required=True, validate=validate.Length(min=1, max=MAX_NAME))
 
 
 class CorrelateMessage(CamundaSchema):
     name = fields.String(data_key="messageName", required=True, validate=validate.Length(min=1, max=255))
-    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
-    process_instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    business_key = text(MAX_KEY, data_key="businessKey", load_default=None, allow_none=True)
+    process_instance_id = text(MAX_INSTANCE_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     correlation_keys = fields.Dict(data_key="correlationKeys", keys=fields.String(), values=fields.Raw(),
                                    load_default=dict, allow_none=True)
     variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
@@ -179,42 +186,42 @@ class ThrowSignal(CamundaSchema):
 
 
 class HistoricInstanceQuery(PagingArgs):
-    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
-    key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
+    instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
     # Camunda's name is processInstanceBusinessKey; businessKey (as on /process-instance) is accepted too.
-    business_key = fields.String(data_key="processInstanceBusinessKey", load_default=None, allow_none=True)
-    business_key_alias = fields.String(data_key="businessKey", load_default=None, allow_none=True)
+    business_key = text(MAX_KEY, data_key="processInstanceBusinessKey", load_default=None, allow_none=True)
+    business_key_alias = text(MAX_KEY, data_key="businessKey", load_default=None, allow_none=True)
     finished = fields.Boolean(load_default=False)
     unfinished = fields.Boolean(load_default=False)
 
 
 class ActivityInstanceQuery(PagingArgs):
-    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
-    element_id = fields.String(data_key="activityId", load_default=None, allow_none=True)
+    instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    element_id = text(MAX_KEY, data_key="activityId", load_default=None, allow_none=True)
 
 
 class HistoricTaskQuery(PagingArgs):
-    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
-    assignee = fields.String(data_key="taskAssignee", load_default=None, allow_none=True)
+    instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    assignee = text(MAX_NAME, data_key="taskAssignee", load_default=None, allow_none=True)
     finished = fields.Boolean(load_default=False)
     unfinished = fields.Boolean(load_default=False)
 
 
 class IncidentQuery(PagingArgs):
-    instance_id = fields.String(data_key="processInstanceId", load_default=None, allow_none=True)
+    instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
 
 
 class FetchTopic(CamundaSchema):
-    topic_name = fields.String(data_key="topicName", required=True)
-    lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=validate.Range(min=1))
-    variables = fields.List(fields.String(), load_default=None, allow_none=True)
+    topic_name = fields.String(data_key="topicName", required=True, validate=validate.Length(max=MAX_KEY))
+    lock_duration = fields.Integer(data_key="lockDuration", required=True, validate=DURATION)
+    variables = fields.List(text(MAX_KEY), load_default=None, allow_none=True)
     local_variables = fields.Boolean(data_key="localVariables", load_default=False, allow_none=True)
-    business_key = fields.String(data_key="businessKey", load_default=None, allow_none=True)
-    definition_id = fields.String(data_key="processDefinitionId", load_default=None, allow_none=True)
-    definition_id_in = fields.List(fields.String(), data_key="processDefinitionIdIn", load_default=None,
+    business_key = text(MAX_KEY, data_key="businessKey", load_default=None, allow_none=True)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
+    definition_id_in = fields.List(text(MAX_ID), data_key="processDefinitionIdIn", load_default=None,
                                    allow_none=True)
-    definition_key = fields.String(data_key="processDefinitionKey", load_default=None, allow_none=True)
-    definition_key_in = fields.List(fields.String(), data_key="processDefinitionKeyIn", load_default=None,
+    definition_key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_key_in = fields.List(text(MAX_KEY), data_key="processDefinitionKeyIn", load_default=None,
                                     allow_none=True)
     process_variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
                                     load_default=None, allow_none=True)
@@ -229,11 +236,11 @@ class FetchSorting(CamundaSchema):
 
 
 class FetchAndLock(CamundaSchema):
-    worker_id = fields.String(data_key="workerId", required=True)
+    worker_id = fields.String(data_key="workerId", required=True, validate=validate.Length(max=MAX_KEY))
     max_tasks = fields.Integer(data_key="maxTasks", load_default=10, validate=validate.Range(min=0, max=1000))
     topics = fields.List(fields.Nested(FetchTopic), required=True, validate=validate.Length(min=1))
     async_response_timeout = fields.Integer(data_key="asyncResponseTimeout", load_default=0, allow_none=True,
-                                            validate=validate.Range(min=0))
+                                            validate=validate.Range(min=0, max=MAX_ASYNC_RESPONSE_TIMEOUT_MS))
     # Absent: priority first, as before Camunda 7.20 made ordering configurable (any order was allowed then).
     use_priority = fields.Boolean(data_key="usePriority", load_default=True, allow_none=True)
     sorting = fields.List(fields.Nested(FetchSorting), load_default=None, allow_none=True,
@@ -241,34 +248,34 @@ class FetchAndLock(CamundaSchema):
 
 
 class WorkerCommand(CamundaSchema):
-    worker_id = fields.String(data_key="workerId", required=True)
+    worker_id = fields.String(data_key="workerId", required=True, validate=validate.Length(max=MAX_KEY))
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
     local_variables = fields.Dict(data_key="localVariables", keys=fields.String(), values=fields.Raw(),
                                   load_default=dict, allow_none=True)
 
 
 class ExternalTaskFailure(CamundaSchema):
-    worker_id = fields.String(data_key="workerId", required=True)
-    error_message = fields.String(data_key="errorMessage", load_default=None, allow_none=True)
-    error_details = fields.String(data_key="errorDetails", load_default=None, allow_none=True)
-    retries = fields.Integer(required=True, validate=validate.Range(min=0))
+    worker_id = fields.String(data_key="workerId", required=True, validate=validate.Length(max=MAX_KEY))
+    error_message = text(10_000, data_key="errorMessage", load_default=None, allow_none=True)
+    error_details = text(1_000_000, data_key="errorDetails", load_default=None, allow_none=True)
+    retries = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_INT32))
     retry_timeout = fields.Integer(data_key="retryTimeout", load_default=0, allow_none=True,
-                                   validate=validate.Range(min=0))
+                                   validate=validate.Range(min=0, max=MAX_DURATION_MS))
 
 
 class ExternalTaskBpmnError(WorkerCommand):
-    error_code = fields.String(data_key="errorCode", required=True)
-    error_message = fields.String(data_key="errorMessage", load_default=None, allow_none=True)
+    error_code = fields.String(data_key="errorCode", required=True, validate=validate.Length(max=MAX_KEY))
+    error_message = text(10_000, data_key="errorMessage", load_default=None, allow_none=True)
 
 
 class ExtendLock(CamundaSchema):
-    worker_id = fields.String(data_key="workerId", required=True)
-    new_duration = fields.Integer(data_key="newDuration", required=True, validate=validate.Range(min=1))
+    worker_id = fields.String(data_key="workerId", required=True, validate=validate.Length(max=MAX_KEY))
+    new_duration = fields.Integer(data_key="newDuration", required=True, validate=DURATION)
 
 
 class ExternalTaskQuery(PagingArgs):
-    topic_name = fields.String(data_key="topicName", load_default=None)
-    process_instance_id = fields.String(data_key="processInstanceId", load_default=None)
-    worker_id = fields.String(data_key="workerId", load_default=None)
+    topic_name = text(MAX_KEY, data_key="topicName", load_default=None)
+    process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None)
+    worker_id = text(MAX_KEY, data_key="workerId", load_default=None)
     locked = fields.Boolean(load_default=None)
     not_locked = fields.Boolean(data_key="notLocked", load_default=None)

@@ -1,9 +1,23 @@
-"""Shared schema pieces: pagination and list envelopes."""
+"""Shared schema pieces: input limits, pagination and list envelopes."""
 from marshmallow import Schema, fields, validate
+
+# Input limits: what the database columns hold, and integers SQL and Python handle without overflow.
+MAX_INT32 = 2**31 - 1
+MAX_PAGE = MAX_INT32
+MAX_KEY = 255  # process keys, business keys, message and signal names, element ids, topics, worker ids
+MAX_NAME = 200  # usernames, group names, binding and rule names, labels
+MAX_MODULE = 100  # module api names and field names
+MAX_ID = 36  # generated ids: 32 hex characters (36 for task ids)
+MAX_INSTANCE_ID = 32
+
+
+def text(limit: int, **kwargs) -> fields.String:
+    """A string field of at most `limit` characters."""
+    return fields.String(validate=validate.Length(max=limit), **kwargs)
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

@@ -2,22 +2,22 @@
 from marshmallow import INCLUDE, Schema, post_dump, validate
 from marshmallow import fields as ma
 
-from .common import PageArgs, page_of
+from .common import MAX_ID, MAX_INT32, MAX_KEY, MAX_MODULE, MAX_NAME, PageArgs, page_of, text
 
 
 class FieldDefinitionSchema(Schema):
-    name = ma.String(required=True)
-    label = ma.String()
-    type = ma.String(required=True)
+    name = text(MAX_MODULE, required=True)
+    label = text(MAX_NAME)
+    type = text(40, required=True)
     required = ma.Boolean()
-    # A Method field: `values` would otherwise resolve to dict.values when dumping.
+    # A Method field: `values` would otherwise resolve to dict.values when dumping; null when not a picklist.
     values = ma.Method("_dump_values", deserialize="_load_values",
-                       metadata={"type": "array", "items": {}, "description": "picklist values"})
-    lookup = ma.String()
+                       metadata={"type": "array", "items": {}, "nullable": True, "description": "picklist values"})
+    lookup = text(MAX_MODULE)
     min = ma.Float()
     max = ma.Float()
-    pattern = ma.String()
-    max_length = ma.Integer()
+    pattern = text(1000)
+    max_length = ma.Integer(validate=validate.Range(min=0, max=MAX_INT32))
 
     def _dump_values(self, obj):
         return obj.get("values") if isinstance(obj, dict) else getattr(obj, "values", None)
@@ -30,22 +30,22 @@ class FieldDefinitionSchema(Schema):
 
 
 class RuleSchema(Schema):
-    name = ma.String()
-    expression = ma.String(required=True, metadata={"description": "must hold, e.g. `discount <= 20 or approved`"})
-    field = ma.String(metadata={"description": "the field the error is reported on"})
-    message = ma.String()
+    name = text(MAX_NAME)
+    expression = text(10_000, required=True, metadata={"description": "must hold, e.g. `discount <= 20 or approved`"})
+    field = text(MAX_MODULE, metadata={"description": "the field the error is reported on"})
+    message = text(2_000)
 
 
 class ModuleSchema(Schema):
     api_name = ma.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Za-z0-9_]{0,99}$"))
-    label = ma.String()
+    label = text(MAX_NAME)
     builtin = ma.Boolean(dump_only=True)
     fields = ma.List(ma.Nested(FieldDefinitionSchema), load_default=list)
     rules = ma.List(ma.Nested(RuleSchema), load_default=list)
 
 
 class ModuleUpdateSchema(Schema):
-    label = ma.String()
+    label = text(MAX_NAME)
     fields = ma.List(ma.Nested(FieldDefinitionSchema))
     rules = ma.List(ma.Nested(RuleSchema))
 
@@ -63,7 +63,7 @@ class RecordSchema(Schema):
 
     id = ma.String(dump_only=True)
     module = ma.String(dump_only=True)
-    owner = ma.String(allow_none=True)
+    owner = text(MAX_NAME, allow_none=True)
     created_by = ma.String(dump_only=True)
     created_at = ma.DateTime(dump_only=True)
     modified_by = ma.String(dump_only=True)
@@ -110,13 +110,13 @@ class TimelineEventSchema(Schema):
 
 class BindingSchema(Schema):
     id = ma.String(dump_only=True)
-    name = ma.String()
-    module = ma.String(required=True)
+    name = text(MAX_NAME)
+    module = text(MAX_MODULE, required=True)
     event = ma.String(required=True, validate=validate.OneOf(
         ["create", "edit", "create_or_edit", "field_change", "delete"]))
-    field = ma.String(allow_none=True)
-    criteria = ma.String(allow_none=True, metadata={"description": "e.g. `discount > 12`"})
-    process_key = ma.String(required=True)
+    field = text(MAX_MODULE, allow_none=True)
+    criteria = text(10_000, allow_none=True, metadata={"description": "e.g. `discount > 12`"})
+    process_key = text(MAX_KEY, required=True)
     kind = ma.String(load_default="process", validate=validate.OneOf(
         ["process", "blueprint", "approval", "review", "rule"]))
     options = ma.Dict(load_default=dict)
@@ -161,10 +161,10 @@ class CrmTaskSchema(Schema):
 
 
 class CrmTaskQuerySchema(PageArgs):
-    owner = ma.String(load_default=None)
+    owner = text(MAX_NAME, load_default=None)
     mine = ma.Boolean(load_default=False)
-    record_id = ma.String(load_default=None)
-    status = ma.String(load_default="open")
+    record_id = text(MAX_ID, load_default=None)
+    status = text(20, load_default="open")
 
 
 class OutboxMessageSchema(Schema):
@@ -183,12 +183,12 @@ class OutboxMessageSchema(Schema):
 
 
 class OutboxQuerySchema(PageArgs):
-    status = ma.String(load_default=None)
-    record_id = ma.String(load_default=None)
+    status = text(20, load_default=None)
+    record_id = text(MAX_ID, load_default=None)
 
 
 class DelegateSchema(Schema):
-    user = ma.String(required=True)
+    user = text(MAX_NAME, required=True)
 
 
 TimelinePageSchema = page_of(TimelineEventSchema, "TimelinePage")

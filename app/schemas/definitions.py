@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields
 
-from .common import PageArgs, page_of
+from .common import MAX_KEY, PageArgs, page_of, text
 
 _EXTERNAL_TASKS_DOC = {
     "description": "the external tasks workers must fetch and complete through /engine-rest/external-task: "
@@ -30,7 +30,7 @@ class DefinitionRefSchema(Schema):
 
 
 class DefinitionQuerySchema(PageArgs):
-    key = fields.String(load_default=None)
+    key = text(MAX_KEY, load_default=None)
     latest = fields.Boolean(load_default=False)
 
 
@@ -51,7 +51,7 @@ class DeploymentSchema(Schema):
 
 class DeploymentQuerySchema(Schema):
     dry_run = fields.Boolean(load_default=False)
-    name = fields.String(load_default=None)
+    name = text(MAX_KEY, load_default=None)
 
 
 DefinitionPageSchema = page_of(DefinitionSchema, "DefinitionPage")

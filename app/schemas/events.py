@@ -1,13 +1,13 @@
 """Messages, signals and jobs."""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from .common import PageArgs, page_of
+from .common import MAX_INSTANCE_ID, MAX_KEY, PageArgs, page_of, text
 
 
 class MessageSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    business_key = fields.String(load_default=None)
-    process_instance_id = fields.String(load_default=None)
+    business_key = text(MAX_KEY, load_default=None)
+    process_instance_id = text(MAX_INSTANCE_ID, load_default=None)
     correlation = fields.Dict(keys=fields.String(), load_default=None,
                               metadata={"description": "instance variables that must match"})
     variables = fields.Dict(keys=fields.String(), load_default=dict)

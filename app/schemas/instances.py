@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from .common import PageArgs, page_of
+from .common import MAX_ID, MAX_KEY, MAX_MODULE, PageArgs, page_of, text
 from .definitions import DefinitionRefSchema
 from .tasks import TaskSchema
 
@@ -9,7 +9,7 @@ STATUSES = ["running", "completed", "cancelled", "suspended", "error"]
 
 class StartInstanceSchema(Schema):
     variables = fields.Dict(keys=fields.String(), load_default=dict)
-    business_key = fields.String(load_default=None, validate=validate.Length(max=255))
+    business_key = text(MAX_KEY, load_default=None)
 
 
 class InstanceSummarySchema(Schema):
@@ -77,11 +77,11 @@ class InstanceDetailSchema(Schema):
 
 class InstanceQuerySchema(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    module = fields.String(load_default=None)
-    record_id = fields.String(load_default=None)
-    key = fields.String(load_default=None)
-    business_key = fields.String(load_default=None)
-    activity = fields.String(load_default=None)
+    module = text(MAX_MODULE, load_default=None)
+    record_id = text(MAX_ID, load_default=None)
+    key = text(MAX_KEY, load_default=None)
+    business_key = text(MAX_KEY, load_default=None)
+    activity = text(MAX_KEY, load_default=None)
     started_after = fields.DateTime(load_default=None)
     started_before = fields.DateTime(load_default=None)
 

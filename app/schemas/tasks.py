@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from .common import PageArgs, page_of
+from .common import MAX_ID, MAX_KEY, MAX_NAME, PageArgs, page_of, text
 
 
 class TaskSchema(Schema):
@@ -35,12 +35,12 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskQuerySchema(PageArgs):
-    assignee = fields.String(load_default=None)
-    candidate_user = fields.String(load_default=None)
-    candidate_group = fields.String(load_default=None)
+    assignee = text(MAX_NAME, load_default=None)
+    candidate_user = text(MAX_NAME, load_default=None)
+    candidate_group = text(MAX_NAME, load_default=None)
     mine = fields.Boolean(load_default=False)
-    process_instance_id = fields.String(load_default=None)
-    key = fields.String(load_default=None)
+    process_instance_id = text(MAX_ID, load_default=None)
+    key = text(MAX_KEY, load_default=None)
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
 
 

@@ -2,6 +2,8 @@
 from marshmallow import Schema, validate
 from marshmallow import fields as ma
 
+from .common import MAX_MODULE, text
+
 ACTION_TYPES = ["field_update", "email", "task", "webhook"]
 EVENTS = ["create", "edit", "create_or_edit", "field_change", "delete"]
 
@@ -18,7 +20,8 @@ class RuleActionSchema(Schema):
     subject = ma.String(metadata={"description": "email (a template over the record's fields) or task"})
     body = ma.String(metadata={"description": "email: a template over the record's fields"})
     owner = ma.String(allow_none=True, metadata={"description": "task: a username (default: the record owner)"})
-    due_in_days = ma.Integer(allow_none=True, metadata={"description": "task: due this many days from now"})
+    due_in_days = ma.Integer(allow_none=True, validate=validate.Range(min=0, max=3_650),
+                             metadata={"description": "task: due this many days from now"})
     url = ma.String(metadata={"description": "webhook: http:// or https:// URL"})
 
 
@@ -26,10 +29,10 @@ class WorkflowRuleSchema(Schema):
     id = ma.String(dump_only=True)
     name = ma.String(required=True, validate=validate.Length(min=1, max=200),
                      metadata={"description": "saving under an existing name replaces that rule"})
-    module = ma.String(required=True)
+    module = text(MAX_MODULE, required=True)
     event = ma.String(required=True, validate=validate.OneOf(EVENTS))
-    field = ma.String(allow_none=True, load_default=None, metadata={"description": "for field_change"})
-    criteria = ma.String(allow_none=True, load_default=None, metadata={"description": "e.g. `amount > 10000`"})
+    field = text(MAX_MODULE, allow_none=True, load_default=None, metadata={"description": "for field_change"})
+    criteria = text(10_000, allow_none=True, load_default=None, metadata={"description": "e.g. `amount > 10000`"})
     actions = ma.List(ma.Nested(RuleActionSchema), required=True)
     process_key = ma.String(dump_only=True, metadata={"description": "the generated process: rule_<name>"})
     version = ma.Integer(dump_only=True, allow_none=True)
