@@ -113,6 +113,9 @@ class Config:
     PASSWORD_MEMORY_COST = _env_int("STAGECOACH_PASSWORD_MEMORY_COST", 65536)
     # STAGECOACH_MAX_UPLOAD: largest accepted request body in bytes (default 5 MB).
     MAX_CONTENT_LENGTH = _env_int("STAGECOACH_MAX_UPLOAD", 5 * 1024 * 1024)
+    # STAGECOACH_RETRY_AFTER: seconds a client is told to wait (Retry-After) when the
+    # database cannot be reached and the answer is 503 (default 5).
+    DATABASE_RETRY_AFTER_SECONDS = _env_int("STAGECOACH_RETRY_AFTER", 5)
     # STAGECOACH_AUTO_UPGRADE: upgrade the database schema when the app starts.
     AUTO_UPGRADE = _env_bool("STAGECOACH_AUTO_UPGRADE", True)
     # STAGECOACH_SCRIPT_MAX_STEPS / _SECONDS: per script or condition, loop

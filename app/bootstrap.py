@@ -17,7 +17,7 @@ def prepare_database(app: Flask) -> None:
     On PostgreSQL an advisory lock keeps several starting processes from
     upgrading at once.
     """
-    from .services.records import ensure_builtin_modules
+    from .services.modules import ensure_builtin_modules
     from .services.users import ensure_admin
 
     pg = db.engine.dialect.name == "postgresql"

@@ -138,7 +138,7 @@ def deploy(path):
     from .errors import BpmnValidationError
     from .services.core import SYSTEM
     from .services.definitions import deploy as deploy_files
-    from .services.records import apply_manifest
+    from .services.modules import apply_manifest
 
     path = path or Path(current_app.config["BPMN_DIR"])
     failed = False

@@ -74,7 +74,7 @@ def _clean_tables(request, app):
             conn.execute(db.metadata.tables["user_group"].delete())
             conn.execute(db.metadata.tables["app_group"].delete())
             conn.execute(text("DELETE FROM app_user WHERE username <> 'admin'"))
-        from app.services.records import ensure_builtin_modules
+        from app.services.modules import ensure_builtin_modules
         ensure_builtin_modules()  # the cleaning removed them with every other module
         from app.services.authorizations import restore_default_grants
         restore_default_grants()

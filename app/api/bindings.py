@@ -1,6 +1,6 @@
 """Bindings: which record events start which processes."""
 from ..schemas.crm import BindingListSchema, BindingSchema
-from ..services import records as service
+from ..services import modules as service
 from .common import current_actor, problems, protected_blueprint
 
 blp = protected_blueprint("bindings", __name__, "/bindings", "Processes bound to record events")

@@ -5,7 +5,7 @@ from ..schemas.crm import (
     RecordQuerySchema, RecordSchema, RecordUpdateSchema, TimelinePageSchema, TransitionListSchema,
 )
 from ..schemas.tasks import TaskCompletedSchema
-from ..services import records as service
+from ..services import modules, records, timeline
 from ..services import transitions
 from .common import current_actor, problems, protected_blueprint
 
@@ -17,7 +17,7 @@ blp = protected_blueprint("modules", __name__, "/modules", "CRM modules and reco
 @problems(blp, 401)
 def list_modules():
     """List modules (built in and custom) with their fields and validation rules."""
-    items = service.list_modules()
+    items = modules.list_modules()
     return {"items": items, "total": len(items)}
 
 
@@ -27,7 +27,7 @@ def list_modules():
 @problems(blp, 400, 401, 403, 409)
 def create_module(body):
     """Define a custom module (admin)."""
-    return service.create_module(body, current_actor())
+    return modules.create_module(body, current_actor())
 
 
 @blp.route("/<module>", methods=["GET"])
@@ -35,7 +35,7 @@ def create_module(body):
 @problems(blp, 401, 404)
 def get_module(module):
     """One module."""
-    return service.get_module(module)
+    return modules.get_module(module)
 
 
 @blp.route("/<module>", methods=["PATCH"])
@@ -44,7 +44,7 @@ def get_module(module):
 @problems(blp, 400, 401, 403, 404)
 def update_module(body, module):
     """Replace a module's fields or validation rules (admin)."""
-    return service.update_module(module, body, current_actor())
+    return modules.update_module(module, body, current_actor())
 
 
 @blp.route("/<module>/records", methods=["GET"])
@@ -54,8 +54,8 @@ def update_module(body, module):
 def list_records(query, module):
     """List the records you may read, newest first; any field (or `owner`) filters by equality."""
     page, per_page = query.pop("page"), query.pop("per_page")
-    result = service.list_records(module, query, page, per_page, current_actor())
-    result.items = [service.record_view(r) for r in result.items]
+    result = records.list_records(module, query, page, per_page, current_actor())
+    result.items = [records.record_view(r) for r in result.items]
     return result
 
 
@@ -65,7 +65,7 @@ def list_records(query, module):
 @problems(blp, 400, 401, 403, 404)
 def create_record(body, module):
     """Create a record; the processes bound to its creation start with it."""
-    return service.record_view(service.create_record(module, body, current_actor()))
+    return records.record_view(records.create_record(module, body, current_actor()))
 
 
 @blp.route("/<module>/records/<record_id>", methods=["GET"])
@@ -73,7 +73,7 @@ def create_record(body, module):
 @problems(blp, 401, 404)
 def get_record(module, record_id):
     """One record."""
-    return service.record_view(service.get_record(module, record_id, current_actor()))
+    return records.record_view(records.get_record(module, record_id, current_actor()))
 
 
 @blp.route("/<module>/records/<record_id>", methods=["PATCH"])
@@ -82,7 +82,7 @@ def get_record(module, record_id):
 @problems(blp, 400, 401, 403, 404, 409, 423)
 def update_record(body, module, record_id):
     """Change fields; 423 while an approval or review holds the record, 409 for a blueprint's stage."""
-    return service.record_view(service.update_record(module, record_id, body, current_actor()))
+    return records.record_view(records.update_record(module, record_id, body, current_actor()))
 
 
 @blp.route("/<module>/records/<record_id>", methods=["DELETE"])
@@ -90,7 +90,7 @@ def update_record(body, module, record_id):
 @problems(blp, 401, 403, 404, 423)
 def delete_record(module, record_id):
     """Delete a record (423 while locked)."""
-    service.delete_record(module, record_id, current_actor())
+    records.delete_record(module, record_id, current_actor())
 
 
 @blp.route("/<module>/records/<record_id>/timeline", methods=["GET"])
@@ -99,7 +99,7 @@ def delete_record(module, record_id):
 @problems(blp, 401, 404)
 def get_timeline(query, module, record_id):
     """Field changes, processes, tasks, emails and reviews of a record, oldest first."""
-    return service.timeline(module, record_id, current_actor(), query["page"], query["per_page"])
+    return timeline.timeline(module, record_id, current_actor(), query["page"], query["per_page"])
 
 
 @blp.route("/<module>/records/<record_id>/transitions", methods=["GET"])

@@ -39,7 +39,7 @@ from ..models import Counter, CrmTask, Group, OutboxMessage, Record, User
 from . import outbound
 from . import records as _records
 from .core import StepContext, current_step, utcnow
-from .records import add_event
+from .timeline import add_event
 
 class ActionError(Exception):
     """A CRM function was called wrongly (the script's error, shown on the incident)."""
@@ -144,7 +144,7 @@ def set_owner(username: str) -> str:
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         raise ActionError(f"no user {username}")
     if rec.owner != username:
-        from .records import add_event
+        from .timeline import add_event
         add_event(rec, "owner_assigned", ctx.actor, {"from": rec.owner, "to": username}, ctx.instance_id)
         rec.owner = username
     return username

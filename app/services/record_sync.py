@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Binding, Record
 from ..statuses import InstanceStatus
 from .core import Step, utcnow
-from .records import add_event
+from .timeline import add_event
 
 
 def sync_record(step: Step) -> None:

@@ -1,183 +1,30 @@
-"""CRM modules and records, and the processes their events start.
+"""CRM records: reading them as their owners and managers may, and the one write path every writer
+goes through.
 
-A record write runs in one transaction with everything it causes: field
-checks and validation rules, the timeline entry, and the start of every
-process whose binding matches (which may lock the record, for an approval or
-a review, or take over its stage field, for a blueprint).
+The API, blueprint transitions, processes (`update_record` in scripts), workflow rules and lead
+conversions all create, change and delete records here. A write runs in one transaction with
+everything it causes: permission checks (for the API; processes write what their diagram says), the
+approval and review lock (every writer but the locking instance), field checks and validation rules,
+the timeline entry, and the record triggers (`record_triggers`): the processes whose bindings match
+and the instances waiting for the record's changes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
-from ..crm import BUILTIN_MODULES, FieldError, binding_matches, check_field_definitions, check_rules, clean_values
+from ..crm import FieldError, check_rules, clean_values
 from ..errors import ConflictError, NotFoundError, StagecoachError, ValidationError
 from ..extensions import db
-from ..models import Binding, EventSubscription, Module, ProcessDefinition, ProcessInstance, Record, RecordEvent, User
-from ..statuses import InstanceStatus
-from .access import readable_records, require, require_admin, require_on_record, require_read_record
-from .core import Actor, Page, cascade_depth, cascading, current_step, engine, paginate, utcnow, write_transaction
-from .events import deliver_to
-from .instances import start_instance
-
-LIVE_STATUSES = tuple(InstanceStatus.LIVE)
-LOCKING_ROLES = {"approval", "review"}
-ONE_AT_A_TIME = {"blueprint", "approval", "review"}  # a record is in at most one live instance of each
-BINDING_KINDS = {"process", "blueprint", "approval", "review", "rule"}
-BINDING_EVENTS = {"create", "edit", "create_or_edit", "field_change", "delete"}
-_MAX_CASCADE = 3  # records created by processes started by records ... at most this deep
+from ..models import Module, Record, User
+from .access import readable_records, require, require_on_record, require_read_record
+from .core import Actor, Page, engine, paginate, utcnow, write_transaction
+from .modules import get_module
+from .record_triggers import fire, governing_blueprint, process_key_of, tell_linked_instances
+from .timeline import add_event
 
 
 class RecordLockedError(StagecoachError):
     status, slug, title = 423, "record-locked", "The record is locked by a process"
-
-
-@dataclass
-class RecordChange:
-    """What a write did: the record, the event, the fields it changed."""
-
-    record: Record
-    event: str
-    changed: dict[str, list]
-
-
-# -- modules ----------------------------------------------------------------------
-
-def ensure_builtin_modules() -> None:
-    """Create the built-in modules that do not exist yet."""
-    existing = set(db.session.scalars(select(Module.api_name)))
-    missing = [m for m in BUILTIN_MODULES if m["api_name"] not in existing]
-    if not missing:
-        db.session.rollback()
-        return
-    with write_transaction():
-        for m in missing:
-            db.session.add(Module(api_name=m["api_name"], label=m["label"], builtin=True, fields=m["fields"],
-                                  rules=[]))
-
-
-def list_modules() -> list[Module]:
-    return list(db.session.scalars(select(Module).order_by(Module.api_name)))
-
-
-def get_module(api_name: str) -> Module:
-    module = db.session.scalar(select(Module).where(Module.api_name == api_name))
-    if module is None:
-        raise NotFoundError(f"no module {api_name!r}")
-    return module
-
-
-def _check_rules_compile(rules: list[dict]) -> list[dict]:
-    errors: dict[str, list[str]] = {}
-    out = []
-    for i, rule in enumerate(rules or []):
-        expression = (rule.get("expression") or "").strip()
-        try:
-            engine().check_expression(expression)
-        except Exception as exc:
-            errors.setdefault(f"rules[{i}]", []).append(f"expression cannot run: {exc}")
-        out.append({"name": rule.get("name") or f"rule {i + 1}", "expression": expression,
-                    "field": rule.get("field"), "message": rule.get("message")})
-    if errors:
-        raise ValidationError("invalid validation rules", errors=errors)
-    return out
-
-
-def create_module(data: dict, actor: Actor) -> Module:
-    """Define a custom module (admins)."""
-    _require_admin(actor)
-    with write_transaction():
-        if db.session.scalar(select(Module.id).where(Module.api_name == data["api_name"])):
-            raise ConflictError(f"module {data['api_name']!r} exists")
-        names = set(db.session.scalars(select(Module.api_name))) | {data["api_name"]}
-        try:
-            fields = check_field_definitions(data.get("fields") or [], names)
-        except FieldError as exc:
-            raise ValidationError("invalid fields", errors=exc.errors) from None
-        module = Module(api_name=data["api_name"], label=data.get("label") or data["api_name"], builtin=False,
-                        fields=fields, rules=_check_rules_compile(data.get("rules") or []))
-        db.session.add(module)
-    return module
-
-
-def update_module(api_name: str, data: dict, actor: Actor) -> Module:
-    """Replace a module's fields and/or validation rules (admins)."""
-    _require_admin(actor)
-    with write_transaction():
-        module = get_module(api_name)
-        if "fields" in data:
-            names = set(db.session.scalars(select(Module.api_name)))
-            try:
-                module.fields = check_field_definitions(data["fields"], names)
-            except FieldError as exc:
-                raise ValidationError("invalid fields", errors=exc.errors) from None
-        if "rules" in data:
-            module.rules = _check_rules_compile(data["rules"])
-        if "label" in data:
-            module.label = data["label"]
-    return module
-
-
-def _require_admin(actor: Actor) -> None:
-    require_admin(actor, "change modules and bindings")
-
-
-# -- bindings ---------------------------------------------------------------------
-
-def create_binding(data: dict, actor: Actor) -> Binding:
-    """Tie a process key to a module event and criteria (admins)."""
-    _require_admin(actor)
-    errors: dict[str, list[str]] = {}
-    if data.get("kind", "process") not in BINDING_KINDS:
-        errors["kind"] = [f"must be one of {', '.join(sorted(BINDING_KINDS))}"]
-    if data.get("event") not in BINDING_EVENTS:
-        errors["event"] = [f"must be one of {', '.join(sorted(BINDING_EVENTS))}"]
-    if data.get("event") == "field_change" and not data.get("field"):
-        errors["field"] = ["a field_change binding names its field"]
-    criteria = (data.get("criteria") or "").strip() or None
-    if criteria:
-        try:
-            engine().check_expression(criteria)
-        except Exception as exc:
-            errors["criteria"] = [f"cannot run: {exc}"]
-    if errors:
-        raise ValidationError("invalid binding", errors=errors)
-    with write_transaction():
-        module = get_module(data["module"])
-        if db.session.scalar(select(ProcessDefinition.id).where(
-                ProcessDefinition.key == data["process_key"]).limit(1)) is None:
-            raise ValidationError("invalid binding", errors={"process_key": [
-                f"no deployed process {data['process_key']!r}; deploy it first"]})
-        options = dict(data.get("options") or {})
-        if data.get("kind") == "blueprint":
-            stage_field = options.get("stage_field", "stage")
-            if stage_field not in {f["name"] for f in module.fields}:
-                raise ValidationError("invalid binding", errors={"options.stage_field": [
-                    f"{stage_field!r} is not a field of {module.api_name}"]})
-            options["stage_field"] = stage_field
-        binding = Binding(name=data.get("name") or f"{data['process_key']} on {data['module']} {data['event']}",
-                          module=module.api_name, event=data["event"], field=data.get("field"),
-                          criteria=criteria, process_key=data["process_key"], kind=data.get("kind", "process"),
-                          options=options, active=data.get("active", True))
-        db.session.add(binding)
-    return binding
-
-
-def list_bindings(module: str | None = None) -> list[Binding]:
-    stmt = select(Binding).order_by(Binding.created_at)
-    if module:
-        stmt = stmt.where(Binding.module == module)
-    return list(db.session.scalars(stmt))
-
-
-def delete_binding(binding_id: str, actor: Actor) -> None:
-    _require_admin(actor)
-    with write_transaction():
-        binding = db.session.get(Binding, binding_id)
-        if binding is None:
-            raise NotFoundError(f"no binding {binding_id}")
-        db.session.delete(binding)
 
 
 # -- records ----------------------------------------------------------------------
@@ -258,32 +105,6 @@ def _filter_clause(field: dict, value: str):
     return column.as_string() == value
 
 
-def timeline(module: str, record_id: str, actor: Actor, page: int, per_page: int) -> Page:
-    """A record's events, oldest first, for those who may read the record.
-
-    A deleted record's timeline stays readable (it ends with `deleted`) by admins, holders of
-    `read` on the module and whoever wrote one of its events.
-    """
-    record = db.session.get(Record, record_id)
-    if record is not None and record.module == module:
-        require_read_record(actor, record)
-    else:
-        kept = db.session.scalar(select(RecordEvent.id).where(RecordEvent.record_id == record_id,
-                                                              RecordEvent.module == module).limit(1))
-        if record is not None or kept is None or not (
-                readable_records(actor, module) is None or db.session.scalar(select(RecordEvent.id).where(
-                    RecordEvent.record_id == record_id, RecordEvent.user == actor.username).limit(1))):
-            raise NotFoundError(f"no {module} record {record_id}")
-    stmt = select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)
-    return paginate(stmt, page, per_page)
-
-
-def add_event(record: Record, type_: str, actor: Actor | None, data: dict | None = None,
-              instance_id: str | None = None) -> None:
-    db.session.add(RecordEvent(record_id=record.id, module=record.module, type=type_, at=utcnow(),
-                               user=actor.username if actor else None, data=data, instance_id=instance_id))
-
-
 def create_record(module: str, values: dict, actor: Actor, *, owner: str | None = None,
                   source: str = "api") -> Record:
     """Create a record and start the processes its creation matches (joins the caller's transaction)."""
@@ -306,7 +127,7 @@ def _create(module: str, values: dict, actor: Actor, owner: str | None, source: 
     db.session.add(record)
     db.session.flush()
     add_event(record, "created", actor, {"fields": merged, "source": source})
-    _fire(mod, record, "create", set(merged), actor)
+    fire(mod, record, "create", set(merged), actor)
     return record
 
 
@@ -347,35 +168,11 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     add_event(record, "updated", actor, {"changes": changed, "source": source}, instance_id)
     # Whatever wrote the fields (the API, a transition, a process, a rule), the record's edit and
     # field-change bindings and the instances waiting for its changes hear of it; never the writer itself.
-    writer_key = _process_key(instance_id)
-    _fire(mod, record, "edit", set(changed), actor, skip_key=writer_key)
-    _tell_linked_instances(record, set(changed), actor, skip_instance=instance_id)
+    writer_key = process_key_of(instance_id)
+    fire(mod, record, "edit", set(changed), actor, skip_key=writer_key)
+    tell_linked_instances(record, set(changed), actor, skip_instance=instance_id)
     db.session.flush()
     return record
-
-
-def _process_key(instance_id: str | None) -> str | None:
-    """The process key of the instance writing now (it may not be stored yet: it is the step's)."""
-    if instance_id is None:
-        return None
-    step = current_step()
-    if step is not None and step.instance_id == instance_id and step.process_key:
-        return step.process_key
-    return db.session.scalar(select(ProcessInstance.process_key).where(ProcessInstance.id == instance_id))
-
-
-def _tell_linked_instances(record: Record, changed: set[str], actor: Actor, skip_instance: str | None = None) -> None:
-    """Deliver `record_edited` (and `record_<field>_changed`) to instances on this record that wait for it."""
-    names = {"record_edited", *(f"record_{field}_changed" for field in changed)}
-    stmt = (select(EventSubscription.instance_id, EventSubscription.name)
-            .join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
-            .where(ProcessInstance.record_id == record.id, EventSubscription.kind == "message",
-                   EventSubscription.name.in_(names)))
-    if skip_instance is not None:
-        stmt = stmt.where(ProcessInstance.id != skip_instance)
-    waiting = db.session.execute(stmt).all()
-    for instance_id, name in dict(waiting).items():
-        deliver_to(instance_id, "message", name, {"changed_fields": sorted(changed)}, actor)
 
 
 def delete_record(module: str, record_id: str, actor: Actor) -> None:
@@ -386,7 +183,7 @@ def delete_record(module: str, record_id: str, actor: Actor) -> None:
         require_on_record(actor, "delete", record, "delete this record")
         _check_lock(record, None)
         add_event(record, "deleted", actor, {"fields": record.data})
-        _fire(mod, record, "delete", set(), actor)
+        fire(mod, record, "delete", set(), actor)
         db.session.delete(record)
 
 
@@ -422,80 +219,7 @@ def _check_stage(mod: Module, record: Record, values: dict) -> None:
                             f"instead (GET .../transitions)", instance_id=blueprint[0])
 
 
-def governing_blueprint(record: Record) -> tuple[str, str] | None:
-    """(instance id, stage field) of the live blueprint instance on this record, if any."""
-    row = db.session.execute(
-        select(ProcessInstance.id, Binding.options)
-        .join(Binding, (Binding.process_key == ProcessInstance.process_key) & (Binding.module == record.module)
-              & (Binding.kind == "blueprint"))
-        .where(ProcessInstance.record_id == record.id, ProcessInstance.record_role == "blueprint",
-               ProcessInstance.status.in_(LIVE_STATUSES)).limit(1)).one_or_none()
-    if row is None:
-        return None
-    return row[0], (row[1] or {}).get("stage_field", "stage")
-
-
-def _fire(mod: Module, record: Record, event: str, changed: set[str], actor: Actor,
-          skip_key: str | None = None) -> None:
-    """Start every process whose binding matches this record event, in this transaction.
-
-    `skip_key`: the process whose instance made the change; its own bindings do not fire again.
-    """
-    stmt = select(Binding).where(Binding.module == mod.api_name, Binding.active.is_(True))
-    if skip_key is not None:
-        stmt = stmt.where(Binding.process_key != skip_key)
-    bindings = db.session.scalars(stmt.order_by(Binding.created_at)).all()
-    if not bindings:
-        return
-    if cascade_depth() >= _MAX_CASCADE:
-        return
-    evaluate = engine().evaluate_expression
-    data = dict(record.data, owner=record.owner)
-    live: set[str] | None = None
-    with cascading():
-        for b in bindings:
-            spec = {"event": b.event, "field": b.field, "criteria": b.criteria}
-            if not binding_matches(spec, event, changed, mod.fields, data, evaluate):
-                continue
-            if b.kind in ONE_AT_A_TIME:
-                if live is None:
-                    live = set(db.session.scalars(select(ProcessInstance.process_key).where(
-                        ProcessInstance.record_id == record.id, ProcessInstance.status.in_(LIVE_STATUSES))))
-                if b.process_key in live:
-                    continue  # already in this blueprint, approval or review
-                live.add(b.process_key)
-            variables = dict(data, record_id=record.id, module=record.module)
-            result = start_instance(actor, key=b.process_key, variables=variables, business_key=record.id,
-                                    record=(record.module, record.id, b.kind))
-            add_event(record, "process_started", actor, {"process_key": b.process_key, "binding": b.name,
-                                                         "kind": b.kind, "status": result.status},
-                      result.id)
-            if b.kind in LOCKING_ROLES and result.status in LIVE_STATUSES and event != "delete":
-                record.locked_by = result.id
-                record.lock_editable = list(b.options.get("editable") or [])
-
-
-# -- manifests ----------------------------------------------------------------------
-
-def apply_manifest(manifest: dict, actor: Actor) -> dict[str, list[str]]:
-    """Create or update the modules and bindings a shipped folder declares (stagecoach.json)."""
-    done: dict[str, list[str]] = {"modules": [], "bindings": []}
-    for spec in manifest.get("modules", []):
-        exists = db.session.scalar(select(Module.id).where(Module.api_name == spec["api_name"]))
-        if exists:
-            update_module(spec["api_name"], spec, actor)
-        else:
-            create_module(spec, actor)
-        done["modules"].append(spec["api_name"])
-    for spec in manifest.get("bindings", []):
-        old = db.session.scalar(select(Binding).where(Binding.name == spec["name"]))
-        if old is not None:
-            with write_transaction():
-                db.session.delete(db.session.merge(old))
-        create_binding(spec, actor)
-        done["bindings"].append(spec["name"])
-    return done
-
+# -- CRM to-dos ---------------------------------------------------------------------
 
 def list_crm_tasks(actor: Actor, *, owner=None, mine=False, record_id=None, status="open", page=1,
                    per_page=20) -> Page:

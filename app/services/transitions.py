@@ -26,7 +26,9 @@ from ..extensions import db
 from ..models import HumanTask
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .records import check_writable, find_record, get_module, governing_blueprint, update_record
+from .modules import get_module
+from .record_triggers import governing_blueprint
+from .records import check_writable, find_record, update_record
 from .tasks import complete_checked, task_form, task_row
 
 

@@ -72,7 +72,7 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import Binding, Module, ProcessDefinition, Record, User
 from ..schemas.workflow_rule_actions import ACTION_TYPES, NOT_XML, ActionContext, load_action, text_problem
-from . import definitions, outbound, records
+from . import definitions, modules, outbound
 from .access import require_admin
 from .core import Actor, engine, write_transaction
 
@@ -148,7 +148,7 @@ def create_rule(data: dict, actor: Actor) -> dict:
         for old in db.session.scalars(select(Binding).where(Binding.kind == "rule", Binding.process_key == key)):
             db.session.delete(old)
         db.session.flush()
-        binding = records.create_binding({
+        binding = modules.create_binding({
             "name": rule["name"], "module": rule["module"], "event": rule["event"], "field": rule["field"],
             "criteria": rule["criteria"], "process_key": key, "kind": "rule",
             "options": {"actions": rule["actions"]}, "active": True}, actor)

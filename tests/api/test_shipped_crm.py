@@ -59,7 +59,7 @@ def crm(app, admin) -> Crm:
     """Deploy the shipped CRM folders over HTTP, apply their manifests, create the people."""
     from app.extensions import db
     from app.services.core import SYSTEM
-    from app.services.records import apply_manifest
+    from app.services.modules import apply_manifest
     from app.services.users import create_user
 
     for folder in FOLDERS:

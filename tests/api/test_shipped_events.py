@@ -90,7 +90,7 @@ def world(app) -> World:
     """Deploy the shipped folders over HTTP, apply their manifests, create the people; time stands at START."""
     from app.extensions import db
     from app.services.core import SYSTEM
-    from app.services.records import apply_manifest
+    from app.services.modules import apply_manifest
     from app.services.users import create_user
 
     with time_machine.travel(START, tick=False) as traveller:
