@@ -4,12 +4,19 @@ Every error a client sees is `application/problem+json` with `type`,
 `title`, `status`, `detail` and `instance`, plus `errors` (per field) or
 `bpmn` (file, line, element) where they apply. A 500 never echoes exception
 text. Problem types are documented in docs/problems.md.
+
+A database that cannot be reached (connection refused, the pool exhausted,
+SQLite busy or unable to open its file) is not the request's fault: it is
+answered 503 with Retry-After. A lock wait on one instance that times out
+inside a write stays 409 instance-busy (app/services/core/transactions.py).
 """
 from __future__ import annotations
 
 import logging
+import sqlite3
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,10 @@ class UnsupportedMediaTypeError(StagecoachError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+class DatabaseUnavailableError(StagecoachError):
+    status, slug, title = 503, "database-unavailable", "The database cannot be reached"
+
+
 class BpmnValidationError(StagecoachError):
     status, slug, title = 422, "invalid-bpmn", "The diagram cannot be deployed"
 
@@ -141,7 +152,46 @@ def http_exception_response(error: HTTPException):
     return problem(error.code or 500, error.name, error.description, None, headers)
 
 
+# SQLite result codes (and their extended forms) that say the database is busy or out of reach,
+# not that the statement was wrong ("no such table" and syntax errors are SQLITE_ERROR).
+_SQLITE_OUTAGES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
+                   "SQLITE_PROTOCOL", "SQLITE_NOLFS")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached or used right now."""
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError)):
+        return True  # the pool had no connection to give in time; a connection died
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.OperationalError):
+        if isinstance(error.orig, sqlite3.Error):
+            return getattr(error.orig, "sqlite_errorname", "").startswith(_SQLITE_OUTAGES)
+        return True  # PostgreSQL: connection refused or lost, shutdown, lock and statement time-outs
+    return isinstance(error, sa_exc.InterfaceError)  # the driver's connection is closed
+
+
+def database_error(error: BaseException) -> StagecoachError | None:
+    """The problem to answer for an error the database raised, or None for any other error.
+
+    An outage is a 503 with Retry-After. A value the database refuses (too long for its column, out of
+    range) that no schema caught is the input's fault: a 400, logged so the missing bound gets added.
+    """
+    if is_database_outage(error):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        retry_after = current_app.config.get("DATABASE_RETRY_AFTER_SECONDS", 5)
+        return DatabaseUnavailableError("the database cannot be reached right now; try again later",
+                                        headers={"Retry-After": str(retry_after)})
+    if isinstance(error, sa_exc.DataError):
+        log.warning("value refused by the database on %s %s: %s", request.method, request.path, error.orig)
+        return ValidationError("a value does not fit what the database stores")
+    return None
+
+
 def unexpected_error_response(error: Exception):
+    known = database_error(error)
+    if known is not None:
+        return stagecoach_error_response(known)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, StagecoachError.title, "the server failed to handle this request; it has been logged",
                    StagecoachError.slug)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ...errors import (
     AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
-    ValidationError, WrongWorkerError,
+    ValidationError, WrongWorkerError, database_error,
 )
 from ...services.core import Actor
 from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
@@ -119,6 +119,9 @@ def _http_error(error: HTTPException):
 
 
 def _unexpected_error(error: Exception):
+    known = database_error(error)  # the database out of reach (503), or a value it refused (400)
+    if known is not None:
+        return _stagecoach_error(known)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_body(500, "ProcessEngineException", "the server failed to handle this request; it has been logged")
 
