@@ -91,8 +91,8 @@ def load_json(name: str, content: bytes, limit: int, what: str):
     except ValueError as exc:
         return None, Problem(name, f"not {what}: {str(exc).splitlines()[0]}")
     if too_deep or json_depth(document) > limit:
-        return None, Problem(name, f"{what} nests objects and lists more than {limit} deep; at most {limit} "
-                                   f"levels are accepted (STAGECOACH_DEPLOY_MAX_NESTING)")
+        return None, Problem(name, f"not {what}: it nests objects and lists more than {limit} deep; at most "
+                                   f"{limit} levels are accepted (STAGECOACH_DEPLOY_MAX_NESTING)")
     return document, None
 
 

@@ -46,9 +46,9 @@ def _camunda_form(f: _File, el, forms, problems) -> tuple[dict, str | None, dict
         if not embedded:  # a form the client knows by that key: served as the form key, nothing to check
             return None
         document, problem = bounds.load_json(f.name, (embedded[0].text or "").encode(), f.limits.max_nesting,
-                                              f"embedded form {key!r}")
+                                              "a Camunda form (form-js JSON)")
         if problem is not None:
-            return refuse(problem.message)
+            return refuse(f"embedded form {key!r} is {problem.message}")
         try:
             schema = formjs.form_schema(document)
         except (ValueError, formjs.FormError) as exc:
