@@ -1,4 +1,4 @@
-"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`."""
+"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`, `flask authorizations ...`."""
 from __future__ import annotations
 
 import json
@@ -16,6 +16,7 @@ DIAGRAM_SUFFIXES = {".bpmn", ".dmn", ".form", ".json"}
 MANIFEST = "stagecoach.json"  # modules and bindings of a folder, applied after its diagrams deploy
 outbox_cli = AppGroup("outbox", help="Deliver queued emails and webhook calls.")
 jobs_cli = AppGroup("jobs", help="Fire due timers.")
+grants_cli = AppGroup("authorizations", help="Grant permissions on processes, topics and modules.")
 
 
 @users_cli.command("create")
@@ -215,8 +216,67 @@ def jobs_worker():
         pass
 
 
+@grants_cli.command("list")
+@click.option("--user", help="Only grants to this user (or '*').")
+@click.option("--group", help="Only grants to this group.")
+def list_grants(user, group):
+    """List the grants: id, holder, resource, permissions."""
+    from .services.authorizations import list_grants as grants
+    from .services.core import SYSTEM
+
+    for grant in grants(SYSTEM, user_id=user, group_id=group, per_page=10_000).items:
+        holder = f"user {grant.user_id}" if grant.user_id else f"group {grant.group_id}"
+        click.echo(f"{grant.id}\t{holder}\t{grant.resource_type} {grant.resource_id}\t{','.join(grant.permissions)}")
+
+
+@grants_cli.command("grant")
+@click.argument("resource_type", type=click.Choice(["process", "topic", "module"]))
+@click.argument("resource_id")
+@click.argument("permissions", nargs=-1, required=True)
+@click.option("--user", help="The user (or '*' for every user) to grant to.")
+@click.option("--group", help="The group to grant to.")
+def grant(resource_type, resource_id, permissions, user, group):
+    """Grant PERMISSIONS on RESOURCE_TYPE RESOURCE_ID ('*' for all), e.g. `grant process discount_approval start --group sales`."""
+    from .errors import StagecoachError
+    from .services.authorizations import create_grant
+    from .services.core import SYSTEM
+
+    try:
+        created = create_grant({"user_id": user, "group_id": group, "resource_type": resource_type,
+                                "resource_id": resource_id, "permissions": list(permissions)}, SYSTEM)
+    except StagecoachError as exc:
+        raise click.ClickException(f"{exc.detail} {getattr(exc, 'errors', None) or ''}".strip()) from None
+    click.echo(f"granted {created.id}")
+
+
+@grants_cli.command("revoke")
+@click.argument("grant_id")
+def revoke(grant_id):
+    """Remove the grant GRANT_ID."""
+    from .errors import StagecoachError
+    from .services.authorizations import delete_grant
+    from .services.core import SYSTEM
+
+    try:
+        delete_grant(grant_id, SYSTEM)
+    except StagecoachError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"revoked {grant_id}")
+
+
+@grants_cli.command("restore-defaults")
+def restore_defaults():
+    """Put back the default grants that were removed (every user starts processes and creates records;
+    `modelers` deploy; `workers` work external tasks)."""
+    from .services.authorizations import restore_default_grants
+
+    restore_default_grants()
+    click.echo("default grants in place")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(bpmn_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(grants_cli)

@@ -286,3 +286,27 @@ def test_a_task_and_its_variables_are_hidden_from_those_it_is_not_offered_to(app
     assert staff.get(f"/api/v1/tasks/{task['id']}").status_code == 200
     assert Camunda(app, "sam").ok(Camunda(app, "sam").get(f"/task/{task['id']}/variables"))["secret"]["value"] == \
         "margin 40%"
+
+
+# -- the command line ----------------------------------------------------------------------------------
+
+def test_an_operator_grants_lists_revokes_and_restores_grants_from_the_command_line(app, make, admin):
+    admin.deploy(THREE)
+    gus = make.client("gus")
+    runner = app.test_cli_runner()
+
+    granted = runner.invoke(args=["authorizations", "grant", "process", "three_tasks", "read", "--user", "gus"])
+    assert granted.exit_code == 0, granted.output
+    grant_id = granted.output.split()[-1]
+    assert f"{grant_id}\tuser gus\tprocess three_tasks\tread" in runner.invoke(args=["authorizations", "list"]).output
+    started = admin.start("three_tasks")
+    assert gus.get(f"{INSTANCES}/{started['id']}").status_code == 200
+
+    assert runner.invoke(args=["authorizations", "revoke", grant_id]).exit_code == 0
+    assert_problem(gus.get(f"{INSTANCES}/{started['id']}"), 404)
+    bad = runner.invoke(args=["authorizations", "grant", "topic", "*", "deploy", "--group", "x"])
+    assert bad.exit_code != 0 and "permissions" in bad.output
+
+    assert admin.delete("/api/v1/authorizations/default-deploy").status_code == 204
+    assert runner.invoke(args=["authorizations", "restore-defaults"]).exit_code == 0
+    assert admin.get("/api/v1/authorizations/default-deploy").status_code == 200
