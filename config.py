@@ -113,6 +113,8 @@ class Config:
     PASSWORD_MEMORY_COST = _env_int("STAGECOACH_PASSWORD_MEMORY_COST", 65536)
     # STAGECOACH_MAX_UPLOAD: largest accepted request body in bytes (default 5 MB).
     MAX_CONTENT_LENGTH = _env_int("STAGECOACH_MAX_UPLOAD", 5 * 1024 * 1024)
+    # STAGECOACH_JSON_MAX_DEPTH: deepest nesting of arrays and objects a JSON body may have (default 64).
+    JSON_MAX_DEPTH = _env_int("STAGECOACH_JSON_MAX_DEPTH", 64)
     # STAGECOACH_RETRY_AFTER: seconds a client is told to wait (Retry-After) when the
     # database cannot be reached and the answer is 503 (default 5).
     DATABASE_RETRY_AFTER_SECONDS = _env_int("STAGECOACH_RETRY_AFTER", 5)

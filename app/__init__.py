@@ -17,6 +17,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from . import database
     from .api import BLUEPRINTS
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
+    from .api.inputs import install_input_checks
     from .cli import register_commands
     from . import patterns
     from .engine import DiagramLimits, Engine, default_registry
@@ -36,6 +37,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     for blueprint in CAMUNDA_BLUEPRINTS:  # plain Flask blueprints: Camunda's shapes, not in /api/v1's OpenAPI
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)
     # After every step: its jobs move, its record follows, a buffered message it now waits for arrives.
     register_after_step(app, schedule_jobs, sync_record, deliver_buffered)

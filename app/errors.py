@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import urllib.parse
 
 from flask import Flask, current_app, jsonify, request
 from sqlalchemy import exc as sa_exc
@@ -113,7 +114,8 @@ def problem(status: int, title: str, detail: str | None, slug: str | None = None
         "title": title,
         "status": status,
         "detail": detail or title,
-        "instance": request.path if request else None,
+        # A URI reference: anything but its own characters (a NUL, spaces, non-ASCII) percent-encoded.
+        "instance": urllib.parse.quote(request.path, safe="/:@!$&'()*+,;=-._~%") if request else None,
     }
     body.update({k: v for k, v in members.items() if v is not None})
     response = jsonify(body)

@@ -5,6 +5,7 @@ from ..errors import UnsupportedMediaTypeError, ValidationError
 from ..schemas.definitions import DeploymentQuerySchema, DeploymentSchema
 from ..services import definitions as service
 from .common import current_actor, problems, protected_blueprint
+from .inputs import accepts
 
 blp = protected_blueprint("deployments", __name__, "/deployments", "Deploy BPMN 2.0 diagrams")
 
@@ -28,8 +29,10 @@ def _uploaded_files(name: str | None) -> list[tuple[str, bytes]]:
 
 
 @blp.route("", methods=["POST"])
+@accepts("multipart/form-data", *sorted(_XML_TYPES))
 @blp.arguments(DeploymentQuerySchema, location="query")
 @blp.response(201, DeploymentSchema)
+@blp.alt_response(200, schema=DeploymentSchema, description="dry_run=true: what would be deployed")
 @blp.doc(**_UPLOAD_DOC)
 @problems(blp, 400, 401, 403, 413, 415, 422)
 def deploy(query):

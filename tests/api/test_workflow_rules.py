@@ -225,11 +225,20 @@ def test_bad_rule_fields_are_reported_together(admin):
 
 
 def test_control_characters_are_refused_rather_than_written_into_the_diagram(admin):
-    rule = high_value_rule(name="bell\x07rule", actions=[{"type": "task", "subject": "nul\x00here"}])
+    rule = high_value_rule(name="bell\x07rule", actions=[{"type": "task", "subject": "escape\x1bhere"}])
 
     body = assert_problem(admin.post(RULES, json=rule), 400)
 
     assert set(body["errors"]) == {"name", "actions[0].subject"}
+    _nothing_created(admin)
+
+
+def test_a_nul_is_refused_before_the_rule_is_read(admin):
+    rule = high_value_rule(actions=[{"type": "task", "subject": "nul\x00here"}])
+
+    body = assert_problem(admin.post(RULES, json=rule), 400)
+
+    assert set(body["errors"]) == {"actions[0].subject"}
     _nothing_created(admin)
 
 

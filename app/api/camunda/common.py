@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError as SchemaError
 from werkzeug.exceptions import HTTPException
 
@@ -23,6 +24,7 @@ from ...errors import (
 )
 from ...services.core import Actor
 from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
+from ..inputs import strict_loads
 from ...services.sessions import actor_from_token, authenticate_password
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,8 @@ _TYPES = [
     (ConflictError, "ProcessEngineException"),
 ]
 _STATUS_TYPES = {400: "InvalidRequestException", 401: "AuthenticationException", 403: "AuthorizationException",
-                 404: "InvalidRequestException", 429: "AuthenticationException"}
+                 404: "InvalidRequestException", 429: "AuthenticationException",
+                 413: "RestException", 415: "NotSupportedException"}
 
 
 class CamundaError(StagecoachError):
@@ -150,6 +153,7 @@ def count(page) -> dict:
 # -- typed variables ---------------------------------------------------------------------
 
 _INT32 = range(-2**31, 2**31)
+_INTEGER_RANGES = {"short": range(-2**15, 2**15), "integer": _INT32, "long": range(-2**63, 2**63)}
 
 
 def typed_value(value) -> dict:
@@ -199,19 +203,25 @@ def _plain_value(entry):
     if kind in ("integer", "long", "short"):
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(f"{value!r} is not an {entry['type']}")
-        return int(value)
+        number = int(value)
+        if number not in _INTEGER_RANGES[kind]:
+            raise ValueError(f"{value!r} does not fit a {entry['type']}")
+        return number
     if kind == "double":
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a Double")
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite Double")
+        return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise ValueError(f"{value!r} is not a Boolean")
-    if kind in ("json", "object"):  # Object: only its application/json serialization
-        return json.loads(value) if isinstance(value, str) else value
+    if kind in ("json", "object"):  # Object: only its application/json serialization, parsed as a body is
+        return strict_loads(value, current_app.config["JSON_MAX_DEPTH"]) if isinstance(value, str) else value
     if kind == "date":
         return str(value)
     if kind == "":

@@ -4,12 +4,14 @@ from flask import jsonify, request
 from ...errors import BpmnValidationError, UnsupportedMediaTypeError, ValidationError
 from ...schemas.camunda import DeploymentQuery
 from ...services import definitions as service
+from ..inputs import accepts
 from .common import CamundaError, camunda_blueprint, camunda_time, count, current_actor, query_args
 from .process_definition import definition_dto
 
 blp = camunda_blueprint("deployment", __name__)
 
 RESOURCE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".form", ".json")
+MAX_NAME = 255  # deployment.name
 
 
 def deployment_dto(deployment, source: str | None = None) -> dict:
@@ -46,11 +48,16 @@ def _parse_exception(error: BpmnValidationError) -> CamundaError:
 
 
 @blp.post("/deployment/create")
+@accepts("multipart/form-data")
 def create_deployment():
     """Deploy the uploaded files as one unit; a process whose content did not change keeps its version."""
     files = _uploaded_files()
+    name = request.form.get("deployment-name")
+    if name is not None and len(name) > MAX_NAME:
+        raise ValidationError(f"deployment-name is longer than {MAX_NAME} characters",
+                              errors={"deployment-name": [f"at most {MAX_NAME} characters"]})
     try:
-        deployment, definitions = service.deploy(files, current_actor(), request.form.get("deployment-name"))
+        deployment, definitions = service.deploy(files, current_actor(), name)
     except BpmnValidationError as exc:
         raise _parse_exception(exc) from None
     new = {d.id: definition_dto(d) for d in definitions if d.deployment_id == deployment.id}
