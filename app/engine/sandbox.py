@@ -17,16 +17,21 @@ How
   start with an underscore, `import`, `exec`/`eval`, and rewrites attribute,
   item, iteration and in-place operations into calls of guard functions that
   we supply. Compiled code is cached per source string.
-* The globals are built here from scratch: a small builtin allowlist, the
-  guards, and the registered safe functions. There is no `__import__`,
-  `open`, `getattr`, `type`, `vars`, `globals`...
+* The globals are built here from scratch: the builtin allowlist
+  (`script_builtins`), the guards, and the registered safe functions.
 * Bounded time and steps: every loop iteration (through the `_getiter_`
   guard), every `while` pass, every function and lambda call counts a step
-  (calls inserted by the transformer); past `max_steps` or `max_seconds` the
-  script raises `ScriptLimitError`. Operations that can allocate a huge value
-  in one C call (`**`, `*` on sequences, `<<`, `range`) are guarded by size.
+  (calls inserted by the transformer); past the step or time limit the
+  script raises `ScriptLimitError`.
+* Bounded memory (`guards`): operations that can allocate a huge value in one
+  C call (`*`, `+`, `**`, `<<`, `%`, f-strings, `range`, unpacking, `join`,
+  `replace`, padding...) are checked against the string and item limits
+  before they run; comparing, hashing or formatting a value first walks it,
+  capped, so data shared with itself (`a = [a, a]` in a loop) cannot make one
+  C call run for ever; and all a run builds is charged to an allocation budget.
 * Atomicity: a script runs on a deep copy of the task data; only when it
-  finishes, and every value it left is storable, is the data replaced.
+  finishes, and every value it left is storable and within the variable
+  limits (`limits.data_problem`), is the data replaced.
 
 Rejected approaches
 -------------------
@@ -35,48 +40,32 @@ Rejected approaches
 * simpleeval: single expressions only, and BPMN scripts are statements.
 * A separate process per script: real isolation but ~10 ms per script and a
   pool to run; the guards above meet the threat model at no measurable cost.
+* A memory limit on the process (`resource.RLIMIT_AS`): it is per process, not
+  per script, and a `MemoryError` can surface anywhere in the server.
 """
 from __future__ import annotations
 
 import ast
 import copy
-import datetime as _dt
-import decimal
 import functools
 import re
-import time
 import warnings
 from typing import Any, Callable, Mapping
 
 from RestrictedPython import compile_restricted
-from RestrictedPython.Eval import default_guarded_getitem
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr,
-)
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
-MAX_SEQUENCE = 1_000_000  # items or characters one operation may produce
-MAX_INT_BITS = 4_096
-MAX_FORMAT_WIDTH = 10_000
+from .guards import MAX_FORMAT_WIDTH, MAX_INT_BITS, Guards, ScriptError, ScriptLimitError, ScriptSecurityError
+from .limits import Limits, data_problem, setting
+from .script_builtins import script_builtins
+from .sizes import Oversize, measure
 
+__all__ = ["MAX_FORMAT_WIDTH", "MAX_INT_BITS", "Sandbox", "ScriptError", "ScriptLimitError", "ScriptSecurityError",
+           "check_storable"]
 
-class ScriptError(Exception):
-    """A script or expression failed; carries the line when known."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
-
-
-class ScriptSecurityError(ScriptError):
-    """The source uses something the sandbox forbids."""
-
-
-class ScriptLimitError(ScriptError):
-    """The script ran past its step, time or size limit."""
+_COMPARE_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+                ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
 
 
 class _StagecoachTransformer(RestrictingNodeTransformer):
@@ -111,8 +100,25 @@ class _StagecoachTransformer(RestrictingNodeTransformer):
         call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
         return _located(call, node)
 
-    def visit_FormattedValue(self, node):
-        node = super().visit_FormattedValue(node)
+    # -- values whose native handling walks or builds them: through the size guards ------------
+    def visit_Compare(self, node):
+        node = super().visit_Compare(node)
+        operands = [node.left, *node.comparators]
+        if any(isinstance(o, ast.Constant) for o in operands) and len(node.ops) == 1:
+            return node  # against a constant: nothing to walk
+        if len(node.ops) == 1:
+            op = _COMPARE_OPS[type(node.ops[0])]
+            return node if op in ("is", "is not") else _call("_compare_", ast.Constant(op), *operands, at=node)
+        node.left = _inspected(node.left)
+        node.comparators = [_inspected(c) for c in node.comparators]
+        return node
+
+    def visit_JoinedStr(self, node):
+        node.values = [self._formatted(v) if isinstance(v, ast.FormattedValue) else self.visit(v)
+                       for v in node.values]
+        return _call("_fstring_", node, at=node)
+
+    def _formatted(self, node: ast.FormattedValue) -> ast.FormattedValue:
         spec = node.format_spec
         if spec is not None:
             parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
@@ -120,6 +126,36 @@ class _StagecoachTransformer(RestrictingNodeTransformer):
                 self.error(node, "computed format specifications are not allowed in f-strings")
             elif any(int(w) > MAX_FORMAT_WIDTH for p in parts for w in re.findall(r"\d+", str(p.value))):
                 self.error(node, f"format widths above {MAX_FORMAT_WIDTH} are not allowed")
+        node.value = _call("_text_", self.visit(node.value), at=node.value)
+        return node
+
+    def visit_List(self, node):
+        node = super().visit_List(node)
+        if isinstance(node.ctx, ast.Load):
+            node.elts = [_spread(e, "_spread_") for e in node.elts]
+        return node
+
+    visit_Tuple = visit_List
+
+    def visit_Set(self, node):
+        node = super().visit_Set(node)
+        node.elts = [_spread(e, "_spread_keys_") if isinstance(e, ast.Starred) else _key(e) for e in node.elts]
+        return node
+
+    def visit_Dict(self, node):
+        node = super().visit_Dict(node)
+        node.keys = [None if k is None else _key(k) for k in node.keys]
+        node.values = [_call("_spread_map_", v, at=v) if k is None else v for k, v in zip(node.keys, node.values)]
+        return node
+
+    def visit_SetComp(self, node):
+        node = super().visit_SetComp(node)
+        node.elt = _key(node.elt)
+        return node
+
+    def visit_DictComp(self, node):
+        node = super().visit_DictComp(node)
+        node.key = _key(node.key)
         return node
 
     def visit_Import(self, node):
@@ -145,198 +181,55 @@ def _located(new: ast.AST, old: ast.AST) -> ast.AST:
     return ast.fix_missing_locations(new)
 
 
-class _Budget:
-    """Counts steps and watches the clock for one script run."""
-
-    __slots__ = ("max_steps", "deadline", "steps")
-
-    def __init__(self, max_steps: int, max_seconds: float):
-        self.max_steps = max_steps
-        self.deadline = time.monotonic() + max_seconds
-        self.steps = 0
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps > self.max_steps:
-            raise ScriptLimitError(f"script exceeded {self.max_steps} steps (runaway loop?)")
-        if self.steps % 256 == 0 and time.monotonic() > self.deadline:
-            raise ScriptLimitError("script exceeded its time limit")
+def _call(guard: str, *args: ast.expr, at: ast.AST) -> ast.Call:
+    return _located(ast.Call(func=ast.Name(guard, ast.Load()), args=list(args), keywords=[]), at)
 
 
-def _size_of(value: Any) -> int:
-    return len(value) if isinstance(value, (str, bytes, list, tuple)) else 0
+def _inspected(node: ast.expr) -> ast.expr:
+    return node if isinstance(node, ast.Constant) else _call("_inspect_", node, at=node)
 
 
-def _guarded_pow(a, b):
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
-        if b * max(abs(a).bit_length(), 1) > MAX_INT_BITS:
-            raise ScriptLimitError("number too large")
-    return a**b
+def _key(node: ast.expr) -> ast.expr:
+    return node if isinstance(node, ast.Constant) else _call("_key_", node, at=node)
 
 
-def _check_int(a, b) -> None:
-    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        raise ScriptLimitError("number too large")
-
-
-def _check_size(n: int) -> None:
-    if n > MAX_SEQUENCE:
-        raise ScriptLimitError(f"value larger than {MAX_SEQUENCE} items or characters")
-
-
-def _guarded_mul(a, b):
-    for seq, n in ((a, b), (b, a)):
-        if isinstance(n, int) and not isinstance(seq, int):
-            _check_size(_size_of(seq) * max(n, 0))
-    _check_int(a, b)
-    return a * b
-
-
-def _guarded_add(a, b):
-    if isinstance(a, (str, bytes, list, tuple)) and isinstance(b, (str, bytes, list, tuple)):
-        _check_size(len(a) + len(b))
-    return a + b
-
-
-_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)(?:\.(\*|\d+))?")
-
-
-def _guarded_mod(a, b):
-    if isinstance(a, (str, bytes)):
-        text = a if isinstance(a, str) else a.decode("latin-1")
-        for width, precision in _PERCENT_WIDTH.findall(text):
-            for value in (width, precision):
-                if value == "*" or (value and int(value) > MAX_FORMAT_WIDTH):
-                    raise ScriptLimitError("%-format widths must be literal and at most "
-                                           f"{MAX_FORMAT_WIDTH}")
-    return a % b
-
-
-def _safe_replace(obj):
-    def replace(old, new, count=-1):
-        occurrences = obj.count(old) if count < 0 else min(obj.count(old), count)
-        _check_size(len(obj) + occurrences * (len(new) - len(old)))
-        return obj.replace(old, new, count)
-    return replace
-
-
-def _safe_join(obj):
-    def join(iterable):
-        items = list(iterable)
-        _check_size(sum(len(i) for i in items if isinstance(i, (str, bytes))) + len(obj) * max(len(items) - 1, 0))
-        return obj.join(items)
-    return join
-
-
-def _safe_extend(obj):
-    def extend(iterable):
-        items = list(iterable)
-        _check_size(len(obj) + len(items))
-        obj.extend(items)
-    return extend
-
-
-# Methods that can build a value of any size in one call, wrapped with a size check.
-_SIZED_METHODS = {(str, "replace"): _safe_replace, (bytes, "replace"): _safe_replace,
-                  (str, "join"): _safe_join, (bytes, "join"): _safe_join, (list, "extend"): _safe_extend}
-
-
-def _guarded_lshift(a, b):
-    if isinstance(b, int) and b > MAX_INT_BITS:
-        raise ScriptLimitError("number too large")
-    return a << b
-
-
-def _guarded_range(*args):
-    r = range(*args)
-    if len(r) > MAX_SEQUENCE:
-        raise ScriptLimitError(f"range larger than {MAX_SEQUENCE}")
-    return r
-
-
-_BLOCKED_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "format", "format_map"})
-
-
-def _guarded_getattr(obj, name, default=None):
-    # These str methods allocate whatever size they are asked for.
-    if name in _BLOCKED_METHODS:
-        raise ScriptSecurityError(f"{type(obj).__name__}.{name} is not allowed in scripts")
-    wrapper = _SIZED_METHODS.get((type(obj), name))
-    if wrapper is not None:
-        return wrapper(obj)
-    return safer_getattr(obj, name, default)
-
-
-def _guarded_write(obj):
-    # Item assignment on plain containers is what scripts need; anything
-    # else goes through RestrictedPython's write guard.
-    if isinstance(obj, (dict, list)):
-        return obj
-    return full_write_guard(obj)
-
-
-_INPLACE = {
-    "+=": _guarded_add,
-    "-=": lambda a, b: a - b,
-    "*=": _guarded_mul,
-    "/=": lambda a, b: a / b,
-    "//=": lambda a, b: a // b,
-    "%=": _guarded_mod,
-    "**=": _guarded_pow,
-    "<<=": _guarded_lshift,
-    ">>=": lambda a, b: a >> b,
-    "&=": lambda a, b: a & b,
-    "|=": lambda a, b: a | b,
-    "^=": lambda a, b: a ^ b,
-}
-
-
-def _inplacevar(op, a, b):
-    try:
-        return _INPLACE[op](a, b)
-    except KeyError:
-        raise ScriptSecurityError(f"operator {op} is not allowed") from None
-
-
-_SAFE_BUILTINS: dict[str, Any] = {
-    name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in (
-        "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float",
-        "int", "isinstance", "len", "list", "map", "max", "min", "reversed", "round",
-        "set", "sorted", "str", "sum", "tuple", "zip", "ValueError", "KeyError",
-        "TypeError", "Exception",
-    )
-}
-_SAFE_BUILTINS.update({"None": None, "True": True, "False": False, "range": _guarded_range})
-
-STORABLE_SCALARS = (str, int, float, bool, type(None), _dt.date, _dt.datetime, decimal.Decimal)
+def _spread(node: ast.expr, guard: str) -> ast.expr:
+    if isinstance(node, ast.Starred):
+        node.value = _call(guard, node.value, at=node.value)
+    return node
 
 
 def check_storable(value: Any, path: str = "") -> None:
-    """Raise ScriptError unless `value` can be stored as instance data."""
-    if isinstance(value, STORABLE_SCALARS):
-        return
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            check_storable(item, f"{path}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if not isinstance(k, str):
-                raise ScriptError(f"variable {path or '?'} has a non-string key {k!r}")
-            check_storable(item, f"{path}.{k}" if path else k)
-        return
-    raise ScriptError(f"variable {path} holds a {type(value).__name__}, which cannot be stored")
+    """Raise ScriptError unless `value` can be stored as instance data (whatever its size)."""
+    try:
+        measure(value, max_depth=256)
+    except Oversize as exc:
+        if exc.kind == "type":
+            raise ScriptError(f"variable {exc.path(path)} {exc.detail}") from None
+        raise ScriptError(f"variable {exc.path(path)} is nested too deeply to be stored") from None
 
 
 class Sandbox:
-    """Compiles and runs restricted Python against a data dictionary."""
+    """Compiles and runs restricted Python against a data dictionary.
 
-    def __init__(self, functions: Mapping[str, Callable] | None = None,
-                 max_steps: int = 100_000, max_seconds: float = 2.0):
+    Args:
+        functions: the registered safe functions scripts may call.
+        max_steps / max_seconds: shorthands for the script step and time limits.
+        limits: every limit (`Limits`); the shorthands, when given, override its own.
+    """
+
+    def __init__(self, functions: Mapping[str, Callable] | None = None, max_steps: int | None = None,
+                 max_seconds: float | None = None, *, limits: Limits | None = None):
         self.functions = dict(functions or {})
-        self.max_steps = max_steps
-        self.max_seconds = max_seconds
+        self.limits = (limits or Limits()).replace(script_max_steps=max_steps, script_max_seconds=max_seconds)
+
+    @property
+    def max_steps(self) -> int:
+        return self.limits.script_max_steps
+
+    @property
+    def max_seconds(self) -> float:
+        return self.limits.script_max_seconds
 
     # -- compilation -------------------------------------------------------
     @staticmethod
@@ -367,81 +260,111 @@ class Sandbox:
             raise cls(text, line or getattr(exc, "lineno", None)) from None
 
     # -- running -----------------------------------------------------------
-    def _globals(self, budget: _Budget) -> dict[str, Any]:
+    def _globals(self, guards: Guards) -> dict[str, Any]:
         def getiter(obj):
             for item in iter(obj):
-                budget.step()
+                guards.step()
                 yield item
 
+        def apply(f, *args, **kwargs):
+            return f(*args, **kwargs)
+
         env = {
-            "__builtins__": _SAFE_BUILTINS,
+            "__builtins__": script_builtins(guards),
             "__name__": "script",
-            "_getattr_": _guarded_getattr,
-            "_getitem_": default_guarded_getitem,
+            "_getattr_": guards.getattr,
+            "_getitem_": guards.getitem,
             "_getiter_": getiter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
-            "_write_": _guarded_write,
-            "_inplacevar_": _inplacevar,
-            "_step_": budget.step,
-            "_pow_": _guarded_pow,
-            "_mul_": _guarded_mul,
-            "_lshift_": _guarded_lshift,
-            "_add_": _guarded_add,
-            "_mod_": _guarded_mod,
+            "_write_": guards.write,
+            "_inplacevar_": guards.inplace,
+            "_step_": guards.step,
+            "_pow_": guards.pow,
+            "_mul_": guards.mul,
+            "_lshift_": guards.lshift,
+            "_add_": guards.add,
+            "_mod_": guards.mod,
+            "_compare_": guards.compare,
+            "_inspect_": guards.inspect,
+            "_key_": guards.key,
+            "_text_": guards.text,
+            "_fstring_": guards.fstring,
+            "_spread_": guards.spread,
+            "_spread_keys_": guards.spread_keys,
+            "_spread_map_": guards.spread_map,
             "_print_": _NoPrint,
-            "_apply_": lambda f, *a, **kw: f(*a, **kw),
+            "_apply_": apply,
         }
-        env.update(self.functions)
+        env.update({name: _checked_arguments(guards, f) for name, f in self.functions.items()})
         return env
+
+    @staticmethod
+    def _run(code, env: dict, expression: bool):
+        try:
+            return eval(code, env)  # noqa: S307 - restricted code, guarded globals (exec code gives None)
+        except ScriptError as exc:
+            exc.line = exc.line or _script_line(exc)
+            raise
+        except RecursionError:
+            raise ScriptLimitError("recursion too deep") from None
+        except MemoryError:
+            raise ScriptLimitError("script ran out of memory") from None
+        except NameError as exc:
+            if not expression:
+                raise ScriptError(f"NameError: {exc}", _script_line(exc)) from None
+            raise ScriptError(f"{exc} (not a variable of this instance)") from None
+        except Exception as exc:  # the script's own error, e.g. ZeroDivisionError
+            raise ScriptError(f"{type(exc).__name__}: {exc}", _script_line(exc)) from None
 
     def evaluate(self, expression: str, data: Mapping[str, Any]) -> Any:
         """Evaluate an expression against `data` (not modified)."""
         self.check(expression, "eval")
         code = self._compile(expression, "eval")
-        budget = _Budget(self.max_steps, self.max_seconds)
-        env = self._globals(budget)
+        guards = Guards(self.limits)
+        env = self._globals(guards)
         env.update(data)
-        try:
-            return eval(code, env)  # noqa: S307 - restricted code, guarded globals
-        except ScriptError as exc:
-            exc.line = exc.line or _script_line(exc)
-            raise
-        except RecursionError:
-            raise ScriptLimitError("recursion too deep") from None
-        except NameError as exc:
-            raise ScriptError(f"{exc} (not a variable of this instance)") from None
-        except Exception as exc:  # the expression's own error, e.g. ZeroDivisionError
-            raise ScriptError(f"{type(exc).__name__}: {exc}") from None
+        value = self._run(code, env, expression=True)
+        return guards.inspect(value)  # what an expression returns may become data, or be compared natively
 
     def execute(self, script: str, data: dict[str, Any]) -> None:
-        """Run a script; on success replace `data` with what it left."""
+        """Run a script; on success replace `data` with what it left.
+
+        Raises:
+            ScriptLimitError: a limit was passed, while it ran or by what it left (naming the variable).
+            ScriptError: it failed, or left something that cannot be stored.
+        """
         self.check(script, "exec")
         code = self._compile(script, "exec")
-        budget = _Budget(self.max_steps, self.max_seconds)
-        env = self._globals(budget)
+        guards = Guards(self.limits)
+        env = self._globals(guards)
         reserved = set(env)
         work = copy.deepcopy(dict(data))
         env.update(work)
-        try:
-            exec(code, env)  # noqa: S102 - restricted code, guarded globals
-        except ScriptError as exc:
-            exc.line = exc.line or _script_line(exc)
-            raise
-        except RecursionError:
-            raise ScriptLimitError("recursion too deep") from None
-        except Exception as exc:
-            raise ScriptError(f"{type(exc).__name__}: {exc}", _script_line(exc)) from None
+        self._run(code, env, expression=False)
         result = {}
         for key, value in env.items():
             if key in reserved and key not in work:
                 continue
             if key.startswith("_") or callable(value):
                 continue
-            check_storable(value, key)
             result[key] = value
+        problem = data_problem(result, self.limits)
+        if problem is not None:
+            if problem.field is None:
+                raise ScriptError(problem.message)
+            raise ScriptLimitError(f"{problem.message} ({setting(problem.field)})")
         data.clear()
         data.update(result)
+
+
+def _checked_arguments(guards: Guards, function: Callable) -> Callable:
+    """A registered function whose container arguments are walked first (it may copy or serialize them)."""
+    def call(*args, **kwargs):
+        for arg in (*args, *kwargs.values()):
+            guards.inspect(arg)
+        return function(*args, **kwargs)
+    return call
 
 
 class _NoPrint:
