@@ -15,6 +15,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
+from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
 from .parser import BpmnRejected, DiagramLimits, ProcessModel, parse_deployment
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
                         resolve_priority)
@@ -31,6 +32,7 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
     "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "LimitExceededError", "Limits", "StateLimitError", "TaskLimitError", "VariableLimitError",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
@@ -57,15 +59,23 @@ def iso_duration(value: str, start):
 
 
 class Engine:
-    """Parser, sandboxed runner and versioned serializer, with a cache of parsed specs."""
+    """Parser, sandboxed runner and versioned serializer, with a cache of parsed specs.
 
-    def __init__(self, registry: FunctionRegistry | None = None, *, max_engine_steps: int = 1_000,
-                 script_max_steps: int = 100_000, script_max_seconds: float = 2.0,
-                 spec_cache_size: int = 512, diagram_limits: DiagramLimits | None = None):
+    `limits` bounds what running instances may cost (`Limits`); `max_engine_steps`,
+    `script_max_steps` and `script_max_seconds`, when given, override its own.
+    """
+
+    def __init__(self, registry: FunctionRegistry | None = None, *, limits: Limits | None = None,
+                 max_engine_steps: int | None = None, script_max_steps: int | None = None,
+                 script_max_seconds: float | None = None, spec_cache_size: int = 512,
+                 diagram_limits: DiagramLimits | None = None):
         self.registry = registry or default_registry()
         self.diagram_limits = diagram_limits or DiagramLimits()
-        self.script_engine = SandboxScriptEngine(self.registry, script_max_steps, script_max_seconds)
-        self.runner = Runner(self.script_engine, max_engine_steps)
+        self.limits = (limits or Limits()).replace(engine_max_steps=max_engine_steps,
+                                                   script_max_steps=script_max_steps,
+                                                   script_max_seconds=script_max_seconds)
+        self.script_engine = SandboxScriptEngine(self.registry, limits=self.limits)
+        self.runner = Runner(self.script_engine, limits=self.limits)
         self._specs: OrderedDict[str, tuple] = OrderedDict()
         self._cache_size = spec_cache_size
         self._lock = threading.Lock()
@@ -106,7 +116,18 @@ class Engine:
         return self.runner.attach(wf)
 
     def dump(self, dialect: str, workflow) -> str:
-        return SERIALIZERS[dialect].dump(workflow)
+        """The workflow's state, to store.
+
+        Raises:
+            StateLimitError: it is larger than an instance's state may be (nothing is to be stored).
+            StateError: its data holds something that cannot be stored.
+        """
+        state = SERIALIZERS[dialect].dump(workflow)
+        limit = self.limits.state_max_bytes
+        if len(state) > limit:
+            raise StateLimitError(f"the instance's state would take {len(state)} bytes, more than {limit}",
+                                  field="state_max_bytes", limit=limit)
+        return state
 
     # expressions (the sandbox's, with the registry's functions) ---------------
     def check_expression(self, expression: str) -> None:

@@ -25,13 +25,14 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..clock import utcnow
 
-from . import holding, iomapping
+from . import bounds, holding, iomapping
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
                       TaskNotReadyError, definitions, describe, event_kind, incident_of, open_task_ids, report,
                       waiting_ids, waits_of)
-from .sandbox import check_storable
+from .limits import Limits, TaskLimitError, data_problem, setting
+from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
 from .variables import ACTIVE, visible
 from .variables import update_variables as patch_variables, variables as read_variables
@@ -81,21 +82,47 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
 
 
 class Runner:
-    """Drives workflows with the sandboxed script engine and a step cap."""
+    """Drives workflows with the sandboxed script engine, within the engine's `Limits`.
 
-    def __init__(self, script_engine: SandboxScriptEngine, max_steps: int = 1_000,
-                 clock: Callable[[], dt.datetime] = utcnow):
+    Args:
+        max_steps: shorthand for the engine step limit (overrides `limits`' own).
+        limits: every limit; by default the script engine's sandbox's.
+    """
+
+    def __init__(self, script_engine: SandboxScriptEngine, max_steps: int | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow, *, limits: Limits | None = None):
         self.script_engine = script_engine
-        self.max_steps = max_steps
+        self.limits = (limits or script_engine.sandbox.limits).replace(engine_max_steps=max_steps)
         self.clock = clock
+
+    @property
+    def max_steps(self) -> int:
+        return self.limits.engine_max_steps
+
+    def check_input(self, values: dict, current: dict | None = None) -> None:
+        """Check variables about to be set from outside (a start, a form, a message, an API call),
+        with the instance's `current` ones, against the variable limits.
+
+        Raises:
+            VariableLimitError: a variable, or all of them, would be too large or too deeply nested.
+            ScriptError: a value cannot be stored at all.
+        """
+        problem = data_problem(values, self.limits, current)
+        if problem is None:
+            return
+        if problem.field is None:
+            raise ScriptError(problem.message)
+        raise problem.error()
 
     # -- life cycle ---------------------------------------------------------
     def create(self, spec, subprocess_specs: dict, data: dict | None = None) -> StagecoachWorkflow:
         """A new workflow with `data` as its initial variables; nothing has run yet."""
+        if data:
+            self.check_input(data)
         wf = StagecoachWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         wf.has_conditional_events = has_conditions(wf)
+        bounds.instrument(wf)
         if data:
-            check_storable(data)
             wf.task_tree.data.update(data)
         return wf
 
@@ -104,6 +131,7 @@ class Runner:
         wf = StagecoachWorkflow.adopt(wf)
         wf.script_engine = self.script_engine
         wf.has_conditional_events = has_conditions(wf)
+        bounds.instrument(wf)
         return wf
 
     def advance(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
@@ -123,6 +151,7 @@ class Runner:
                 transaction is to be rolled back: the task stays open).
         """
         task = self.human_task(wf, task_id)
+        self.check_input(data, task.data)
         waiting_before, human_before = waiting_ids(wf)
         task.data.update(data)
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
@@ -176,7 +205,7 @@ class Runner:
             TaskCompletionError: the task's own completion failed (to be rolled back: it stays held).
         """
         task = self._held_task(wf, task_id)
-        check_storable(data)
+        self.check_input(data, task.data)
         task.data.update(data)
         outcome = self.release(wf, effects, {str(task.id)})
         if task.has_state(TaskState.ERROR) and outcome.incident is not None:
@@ -191,7 +220,7 @@ class Runner:
             TaskNotReadyError: no held task has this id, or no boundary event of it catches `code`.
         """
         task = self._held_task(wf, task_id)
-        check_storable(data)
+        self.check_input(data, task.data)
         catching = [t for t in (task.parent.children if task.parent else [])
                     if t.has_state(TaskState.WAITING)
                     and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
@@ -229,7 +258,7 @@ class Runner:
         Raises:
             TaskNotReadyError: nothing in this workflow waits for it.
         """
-        check_storable(variables)
+        self.check_input(variables, read_variables(wf))
         waiting = [(t, d) for t in wf.get_tasks(state=TaskState.WAITING) for d in definitions(t)
                    if event_kind(d) == kind and d.name == name]
         if not waiting:
@@ -278,9 +307,14 @@ class Runner:
         """The instance's current business data."""
         return read_variables(wf)
 
-    @staticmethod
-    def update_variables(wf: BpmnWorkflow, changes: dict[str, Any]) -> dict:
-        """Merge-patch the data of every waiting task (None deletes); return the new variables."""
+    def update_variables(self, wf: BpmnWorkflow, changes: dict[str, Any]) -> dict:
+        """Merge-patch the data of every waiting task (None deletes); return the new variables.
+
+        Raises:
+            VariableLimitError: the variables would pass a variable limit (nothing changed).
+        """
+        current = {k: v for k, v in read_variables(wf).items() if k not in changes}
+        self.check_input({k: v for k, v in changes.items() if v is not None}, current)
         return patch_variables(wf, changes)
 
     @staticmethod
@@ -291,16 +325,18 @@ class Runner:
     # -- internals --------------------------------------------------------------
     def _run(self, wf: StagecoachWorkflow, events: list[dict], effects: TaskEffects = NO_EFFECTS) -> Incident | None:
         steps = 0
+        bounds.start(wf, self.limits)
 
         def before(task):
             nonlocal steps
             steps += 1
             if steps > self.max_steps:
-                raise StepLimitError(
-                    f"more than {self.max_steps} engine steps in one go; does the diagram loop forever?")
+                raise StepLimitError(f"more than {self.max_steps} engine steps in one go; does the diagram loop "
+                                     f"forever? ({setting('engine_max_steps')})")
             why = too_deep(task)
             if why:
                 raise StepLimitError(why)
+            bounds.check_tasks(wf)
             effects.task_started()
 
         def after(task):
@@ -316,7 +352,7 @@ class Runner:
             except BaseException:
                 effects.task_finished(False)  # the failed task's effects go with it
                 raise
-        except StepLimitError as exc:
+        except (StepLimitError, TaskLimitError) as exc:
             ready = [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
             task = ready[0] if ready else None
             return Incident(task.task_spec.bpmn_id if task else None,
@@ -326,4 +362,15 @@ class Runner:
         deep = next((t for t in wf.get_tasks(state=ACTIVE) if too_deep(t)), None)
         if deep is not None:
             return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name, too_deep(deep))
-        return None
+        return self._oversized(wf)
+
+    def _oversized(self, wf: StagecoachWorkflow) -> Incident | None:
+        """An incident if the run left variables past a variable limit, however they were written
+        (a service task's result, a multi-instance's output collection, a call activity's outputs)."""
+        problem = data_problem(read_variables(wf), self.limits)
+        if problem is None or problem.field is None:  # what cannot be stored is the serializer's to refuse
+            return None
+        active = [t for t in wf.get_tasks(state=ACTIVE) if visible(t)]
+        task = active[0] if active else None
+        return Incident(task.task_spec.bpmn_id if task else None, task.task_spec.bpmn_name if task else None,
+                        str(problem.error()))

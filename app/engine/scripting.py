@@ -8,7 +8,9 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import bounds
 from .functions import FunctionRegistry
+from .limits import Limits, setting
 from .sandbox import Sandbox, ScriptError
 
 
@@ -43,9 +45,10 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
 class SandboxScriptEngine(PythonScriptEngine):
     """SpiffWorkflow script engine backed by `Sandbox` and a `FunctionRegistry`."""
 
-    def __init__(self, registry: FunctionRegistry, max_steps: int = 100_000, max_seconds: float = 2.0):
+    def __init__(self, registry: FunctionRegistry, max_steps: int | None = None, max_seconds: float | None = None,
+                 *, limits: Limits | None = None):
         self.registry = registry
-        self.sandbox = Sandbox(registry.safe_globals(), max_steps=max_steps, max_seconds=max_seconds)
+        self.sandbox = Sandbox(registry.safe_globals(), max_steps=max_steps, max_seconds=max_seconds, limits=limits)
         super().__init__(environment=_SandboxEnvironment(self.sandbox))
 
     def validate(self, expression: str) -> None:
@@ -57,11 +60,19 @@ class SandboxScriptEngine(PythonScriptEngine):
             raise SyntaxError(str(exc)) from None
 
     def execute(self, task, script, external_context=None):
+        before = dict(task.data)
         try:
-            return self.environment.execute(script, task.data, external_context or {})
+            done = self.environment.execute(script, task.data, external_context or {})
         except ScriptError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err, line_number=err.line or 0,
                                         error_line=_line_of(script, err.line)) from None
+        try:
+            bounds.charge_data(task, bounds.changed_size(before, task.data))
+        except WorkflowTaskException:
+            task.data.clear()  # the script's work is not kept, as when it fails
+            task.data.update(before)
+            raise
+        return done
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs) -> str:
         func = self.registry.service(operation_name or "")
@@ -74,7 +85,12 @@ class SandboxScriptEngine(PythonScriptEngine):
         except Exception as err:  # the operation's own failure becomes the task's error
             raise WorkflowTaskException(f"service {operation_name} failed: {type(err).__name__}: {err}",
                                         task=task, exception=err) from None
-        return json.dumps(result, default=str)
+        text = json.dumps(result, default=str)
+        limit = self.sandbox.limits.variable_max_bytes
+        if len(text) > limit:
+            raise WorkflowTaskException(f"service {operation_name} returned {len(text)} bytes as JSON, more than a "
+                                        f"variable may hold ({limit}, {setting('variable_max_bytes')})", task=task)
+        return text
 
 
 def _line_of(script: str, line: int | None) -> str:

@@ -19,7 +19,18 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-__all__ = ["RunSettings", "StagecoachWorkflow"]
+from .limits import Limits
+
+__all__ = ["RunBudget", "RunSettings", "StagecoachWorkflow"]
+
+
+@dataclass
+class RunBudget:
+    """What the current command may still create (`bounds`): its limits, and where it started from."""
+
+    limits: Limits
+    tasks_at_start: int = 0  # tasks in the tree when the command began
+    data_written: int = 0  # JSON bytes of the variables its scripts changed
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,8 @@ class StagecoachWorkflow(BpmnWorkflow):
             so waiting conditions are evaluated again whenever the instance changes.
         io_mappings: the definition's input/output mappings and listeners,
             {element id: mapping} (see `iomapping`); empty when it has none.
+        budget: the limits of the command running now and what it created so far
+            (`bounds`); None when no runner drives the workflow.
     """
 
     hold_before: set[str]
@@ -66,6 +79,7 @@ class StagecoachWorkflow(BpmnWorkflow):
     released: set[UUID]
     has_conditional_events: bool
     io_mappings: dict[str, dict]
+    budget: RunBudget | None
 
     def __init__(self, spec, subprocess_specs=None, script_engine=None, **kwargs):
         # Set before SpiffWorkflow's constructor: it readies the start task, whose hooks read them.
@@ -74,6 +88,7 @@ class StagecoachWorkflow(BpmnWorkflow):
         self.released = set()
         self.has_conditional_events = False
         self.io_mappings = {}
+        self.budget = None
         super().__init__(spec, subprocess_specs, script_engine=script_engine, **kwargs)
 
     @classmethod
@@ -88,4 +103,5 @@ class StagecoachWorkflow(BpmnWorkflow):
         workflow.hold_before, workflow.hold_after, workflow.released = set(), set(), set()
         workflow.has_conditional_events = False
         workflow.io_mappings = {}
+        workflow.budget = None
         return workflow
