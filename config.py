@@ -127,6 +127,32 @@ class Config:
     # STAGECOACH_ENGINE_MAX_STEPS: engine steps one request may run before the
     # instance is put in error (guards against diagrams that loop forever).
     ENGINE_MAX_STEPS = _env_int("STAGECOACH_ENGINE_MAX_STEPS", 1_000)
+    # Bounded execution: what running an instance may cost. Past a limit a script or an engine step
+    # fails with an incident naming the setting (the instance keeps its last good state; an admin
+    # changes its variables and retries); input past a variable or state limit is refused (422).
+    # STAGECOACH_SCRIPT_MAX_STRING / _ITEMS: the longest string (characters, or bytes) and the most
+    # items of one list, tuple, set, dict or range a script may build, checked before it is built;
+    # comparing, hashing or formatting a value counts its nested items too, shared ones each time.
+    SCRIPT_MAX_STRING = _env_int("STAGECOACH_SCRIPT_MAX_STRING", 1_000_000)
+    SCRIPT_MAX_ITEMS = _env_int("STAGECOACH_SCRIPT_MAX_ITEMS", 100_000)
+    # STAGECOACH_SCRIPT_MAX_ALLOCATION: bytes one script run may allocate in all through the
+    # operations that build values (an estimate: a byte per character, eight per item), 64 MiB.
+    SCRIPT_MAX_ALLOCATION = _env_int("STAGECOACH_SCRIPT_MAX_ALLOCATION", 64 * 1024 * 1024)
+    # STAGECOACH_VARIABLE_MAX_BYTES / STAGECOACH_INSTANCE_MAX_VARIABLES_BYTES: the JSON size of one
+    # variable (1 MiB) and of all of an instance's variables (4 MiB), however they are set.
+    VARIABLE_MAX_BYTES = _env_int("STAGECOACH_VARIABLE_MAX_BYTES", 1024 * 1024)
+    INSTANCE_MAX_VARIABLES_BYTES = _env_int("STAGECOACH_INSTANCE_MAX_VARIABLES_BYTES", 4 * 1024 * 1024)
+    # STAGECOACH_VARIABLE_MAX_DEPTH: how deeply lists and dicts may nest in one variable's value.
+    VARIABLE_MAX_DEPTH = _env_int("STAGECOACH_VARIABLE_MAX_DEPTH", 32)
+    # STAGECOACH_INSTANCE_MAX_STATE_BYTES: an instance's stored state (16 MiB); also what the scripts
+    # of one command may change in variables, in all.
+    INSTANCE_MAX_STATE_BYTES = _env_int("STAGECOACH_INSTANCE_MAX_STATE_BYTES", 16 * 1024 * 1024)
+    # STAGECOACH_ENGINE_MAX_TASKS_PER_STEP / _PER_RUN / STAGECOACH_INSTANCE_MAX_TASKS: tasks one
+    # engine step may create (a parallel multi-instance's instances are counted before any is
+    # created), tasks one command may create in all, and tasks one instance may hold.
+    ENGINE_MAX_TASKS_PER_STEP = _env_int("STAGECOACH_ENGINE_MAX_TASKS_PER_STEP", 500)
+    ENGINE_MAX_TASKS_PER_RUN = _env_int("STAGECOACH_ENGINE_MAX_TASKS_PER_RUN", 1_000)
+    INSTANCE_MAX_TASKS = _env_int("STAGECOACH_INSTANCE_MAX_TASKS", 3_000)
     # Bounded content: what a deployed diagram, a form or a template may cost the server.
     # STAGECOACH_BPMN_MAX_ELEMENTS: flow elements (activities, events, gateways and sequence flows)
     # one process may have, its sub-processes' included (a chain of 2,000 activities has 4,003);

@@ -98,6 +98,12 @@ class BpmnValidationError(StagecoachError):
     status, slug, title = 422, "invalid-bpmn", "The diagram cannot be deployed"
 
 
+class ResourceLimitError(StagecoachError):
+    """Input, or what it would make an instance hold, passes a configured limit; `limit` names its setting."""
+
+    status, slug, title = 422, "limit-exceeded", "A configured limit would be exceeded"
+
+
 class TaskCompletionError(StagecoachError):
     status, slug, title = 422, "task-completion-failed", "The task cannot be completed"
 

@@ -38,7 +38,7 @@ def get_definition_xml(definition_id):
 @blp.route("/key/<key>/start", methods=["POST"])
 @blp.arguments(StartInstanceSchema)
 @blp.response(201, InstanceStartedSchema)
-@problems(blp, 400, 401, 404)
+@problems(blp, 400, 401, 404, 422)
 def start_latest(body, key):
     """Start the latest version of a process and run it until it waits or ends."""
     return instances.start_instance(current_actor(), key=key, **body)
@@ -47,7 +47,7 @@ def start_latest(body, key):
 @blp.route("/<definition_id>/start", methods=["POST"])
 @blp.arguments(StartInstanceSchema)
 @blp.response(201, InstanceStartedSchema)
-@problems(blp, 400, 401, 404)
+@problems(blp, 400, 401, 404, 422)
 def start_version(body, definition_id):
     """Start one definition version and run it until it waits or ends."""
     return instances.start_instance(current_actor(), definition_id=definition_id, **body)

@@ -9,7 +9,7 @@ blp = protected_blueprint("events", __name__, "", "Messages, signals and jobs")
 @blp.route("/messages", methods=["POST"])
 @blp.arguments(MessageSchema)
 @blp.response(200, DeliverySchema)
-@problems(blp, 400, 401, 404, 409)
+@problems(blp, 400, 401, 404, 409, 422)
 def send_message(body):
     """Deliver a message to the instance waiting for it, or start one at a message start event."""
     return events.send_message(body.pop("name"), current_actor(), ttl_seconds=body.pop("ttl"),
@@ -19,7 +19,7 @@ def send_message(body):
 @blp.route("/signals", methods=["POST"])
 @blp.arguments(SignalSchema)
 @blp.response(200, DeliverySchema)
-@problems(blp, 400, 401)
+@problems(blp, 400, 401, 422)
 def broadcast_signal(body):
     """Broadcast a signal to every waiting catch event and signal start event."""
     return events.broadcast_signal(body["name"], current_actor(), body["variables"])

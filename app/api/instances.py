@@ -75,7 +75,7 @@ def cancel(body, instance_id):
 
 @blp.route("/<instance_id>/retry", methods=["POST"])
 @blp.response(200, InstanceStartedSchema)
-@problems(blp, 401, 403, 404, 409)
+@problems(blp, 401, 403, 404, 409, 422)
 def retry(instance_id):
     """Run the failed step of an instance in error again (admins, or `repair` on its process key)."""
     return service.retry_instance(instance_id, current_actor())
@@ -84,7 +84,7 @@ def retry(instance_id):
 @blp.route("/<instance_id>/variables", methods=["PATCH"])
 @blp.arguments(VariablesPatchSchema)
 @blp.response(200, InstanceVariablesSchema)
-@problems(blp, 400, 401, 403, 404, 409)
+@problems(blp, 400, 401, 403, 404, 409, 422)
 def patch_variables(body, instance_id):
     """Merge-patch variables; null removes one (admins, or `update` on its process key)."""
     return service.update_variables(instance_id, body["variables"], current_actor())

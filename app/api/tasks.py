@@ -50,7 +50,7 @@ def unclaim(task_id):
 @blp.route("/<task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema)
 @blp.response(200, TaskCompletedSchema)
-@problems(blp, 400, 401, 403, 404, 409)
+@problems(blp, 400, 401, 403, 404, 409, 422)
 def complete(body, task_id):
     """Complete a task with its form data; returns the instance's new status and open tasks."""
     return service.complete_task(task_id, body["variables"], current_actor())

@@ -7,15 +7,18 @@ caller's, if any), lock the instance row, check that the command may act on
 its status, let the command act (load the workflow when it asks for it, run
 the engine with the per-step context, collect the outcome into a `Step`),
 write the step and run the after-step hooks. A command that raises leaves
-the instance at its last good state: the transaction rolls back.
+the instance at its last good state: the transaction rolls back. One that
+passes an engine limit with what it was given or would store (a variable too
+large, a state too large to keep) is refused as 422 `limit-exceeded`.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection
 
-from ...engine import Outcome, ScriptError
-from ...errors import ConflictError, NotFoundError, ValidationError
+from ...engine import LimitExceededError, Outcome, ScriptError
+from ...errors import ConflictError, NotFoundError, ResourceLimitError, ValidationError
 from ...models import ProcessInstance
 from ...models.base import new_id
 from ...statuses import InstanceStatus
@@ -108,7 +111,7 @@ def run_on_instance(instance_id: str, actor: Actor, act: Callable[[Turn], Any], 
         NotFoundError: no such instance.
         InstanceNotActionableError: its status is not one of `statuses`.
     """
-    with write_transaction():
+    with limits_refused(), write_transaction():
         instance = lock_instance(ProcessInstance.id == instance_id)
         if instance is None:
             raise NotFoundError(f"no process instance {instance_id}")
@@ -131,7 +134,7 @@ def start_new(info: DefinitionInfo, actor: Actor, variables: dict | None = None,
         record: (module, record id, role) when a record event starts it.
     """
     variables = variables or {}
-    with write_transaction():
+    with limits_refused(), write_transaction():
         started_at = utcnow()
         module, record_id, role = record or (None, None, None)
         instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
@@ -147,3 +150,14 @@ def start_new(info: DefinitionInfo, actor: Actor, variables: dict | None = None,
         turn.run(lambda runner, workflow, effects: runner.advance(workflow, effects))
         turn.step.write(new=True)
         return turn.step.followed_by or InstanceResult(instance, turn.opened)
+
+
+@contextmanager
+def limits_refused():
+    """Answer an engine limit passed by a command as a 422 problem naming the limit's setting (the
+    command's transaction rolls back: nothing changed)."""
+    try:
+        yield
+    except LimitExceededError as exc:
+        raise ResourceLimitError(str(exc), limit=exc.setting, limit_value=exc.limit,
+                                 variable=exc.variable) from None
