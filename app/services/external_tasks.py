@@ -117,7 +117,7 @@ def _fetch_order(use_priority: bool, created_order: str) -> list:
 def _topic_filters(topic: dict) -> list:
     """Camunda's per-topic filters, on the task's row and its instance."""
     table, instances = EXTERNAL_TASKS, ProcessInstance.__table__
-    clauses = [table.c.topic == topic["topicName"], instances.c.status == "running"]
+    clauses = [table.c.topic == topic["topicName"], instances.c.status == InstanceStatus.RUNNING]
     if topic.get("businessKey") is not None:
         clauses.append(instances.c.business_key == topic["businessKey"])
     if topic.get("processDefinitionId"):

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from ..statuses import InstanceStatus
 from .access import readable_instances
 from .core import Actor, Page
 
-ENDED = ("completed", "cancelled")
+ENDED = tuple(InstanceStatus.ENDED)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, 
             open_ones[slot].pop(0).ended_at = event.at
     for (instance, _element), still_open in open_ones.items():
         status, ended_at = ends[instance]
-        if status == "cancelled":
+        if status == InstanceStatus.CANCELLED:
             for activity in still_open:
                 activity.ended_at, activity.canceled = ended_at, True
     activities.sort(key=lambda a: (a.started_at, int(a.id.rsplit(":", 1)[1])))

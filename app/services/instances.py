@@ -100,7 +100,7 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
         NotFoundError: no such definition.
     """
     definition_info(definition_id)  # 404 when there is no such definition
-    not_ended = ProcessInstance.status.not_in(("completed", "cancelled"))
+    not_ended = ProcessInstance.status.not_in(tuple(InstanceStatus.ENDED))
     readable = readable_instances(actor)
     if readable is not None:
         not_ended = and_(not_ended, readable)

@@ -3,16 +3,17 @@ from flask import jsonify
 
 from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery
 from ...services import history as service
+from ...statuses import InstanceStatus, TaskState
 from .common import camunda_blueprint, camunda_time, count, current_actor, query_args
 
 blp = camunda_blueprint("history", __name__)
 
-_STATES = {"running": "ACTIVE", "error": "ACTIVE", "suspended": "SUSPENDED", "completed": "COMPLETED",
-           "cancelled": "EXTERNALLY_TERMINATED"}
+_STATES = {InstanceStatus.RUNNING: "ACTIVE", InstanceStatus.ERROR: "ACTIVE", InstanceStatus.SUSPENDED: "SUSPENDED",
+           InstanceStatus.COMPLETED: "COMPLETED", InstanceStatus.CANCELLED: "EXTERNALLY_TERMINATED"}
 # Engine spec class names whose Camunda activity type is not simply the name in camelCase.
 _ACTIVITY_TYPES = {"NoneTask": "task", "SubWorkflowTask": "subProcess", "TransactionSubprocess": "transaction",
                    "BusinessRuleTask": "businessRuleTask", "CallActivity": "callActivity"}
-_TASK_END_REASONS = {"completed": "completed", "cancelled": "deleted"}
+_TASK_END_REASONS = {TaskState.COMPLETED: "completed", TaskState.CANCELLED: "deleted"}
 
 
 def _millis(start, end) -> int | None:

@@ -7,6 +7,7 @@ from flask import jsonify
 
 from ...errors import NotFoundError
 from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
+from ...statuses import InstanceStatus
 from ...services import instances as service
 from .common import (
     camunda_blueprint, count, current_actor, json_body, plain_variables, query_args, typed_value,
@@ -16,13 +17,13 @@ from .history import activity_type
 
 blp = camunda_blueprint("process_instance", __name__)
 
-ENDED = ("completed", "cancelled")
-_RUNTIME = ["running", "suspended", "error"]
+ENDED = tuple(InstanceStatus.ENDED)
+_RUNTIME = sorted(InstanceStatus.LIVE)
 
 
 def instance_dto(instance, with_variables: bool = False) -> dict:
     dto = {"id": instance.id, "definitionId": instance.definition_id, "businessKey": instance.business_key,
-           "caseInstanceId": None, "ended": instance.status in ENDED, "suspended": instance.status == "suspended",
+           "caseInstanceId": None, "ended": instance.status in ENDED, "suspended": instance.status == InstanceStatus.SUSPENDED,
            "tenantId": None, "links": []}
     if with_variables:
         dto["variables"] = typed_variables(instance.variables)
@@ -30,7 +31,8 @@ def instance_dto(instance, with_variables: bool = False) -> dict:
 
 
 def _page(query, per_page=None):
-    status = "suspended" if query["suspended"] else ["running", "error"] if query["active"] else _RUNTIME
+    status = (InstanceStatus.SUSPENDED if query["suspended"] else [InstanceStatus.RUNNING, InstanceStatus.ERROR]
+              if query["active"] else _RUNTIME)
     return service.list_instances(current_actor(), status=status, key=query["key"], business_key=query["business_key"],
                                   definition_id=query["definition_id"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
@@ -86,7 +88,7 @@ def set_suspended(instance_id):
     """Suspend (`{"suspended": true}`) or resume an instance (admins, or `repair` on its key); already so is not an error."""
     actor = current_actor()
     wanted = Suspension().load(json_body())["suspended"]
-    if (_running(instance_id).status == "suspended") != wanted:
+    if (_running(instance_id).status == InstanceStatus.SUSPENDED) != wanted:
         (service.suspend_instance if wanted else service.resume_instance)(instance_id, actor)
     return "", 204
 

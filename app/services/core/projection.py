@@ -230,7 +230,7 @@ class Step:
                  for tid, element in wanted.items() if tid not in existing]
         if fresh:
             conn.execute(EXTERNAL_TASKS.insert(), fresh)
-        if inst.status == "running" and existing & set(wanted):  # a retried instance: workers may fetch again
+        if inst.status == InstanceStatus.RUNNING and existing & set(wanted):  # a retried instance: workers may fetch again
             conn.execute(EXTERNAL_TASKS.update().where(EXTERNAL_TASKS.c.instance_id == inst.id,
                                                        EXTERNAL_TASKS.c.retries == 0)
                          .values(retries=None, worker_id=None, locked_by=None, lock_expires_at=None))
