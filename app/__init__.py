@@ -18,9 +18,10 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api import BLUEPRINTS
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .api.inputs import install_input_checks
+    from .api.openapi import ProblemsPlugin
     from .cli import register_commands
     from . import patterns
-    from .engine import DiagramLimits, Engine, Limits, default_registry
+    from .engine import DiagramLimits, Engine, default_registry
     from .errors import register_error_handlers
     from .jobs.scheduling import schedule_jobs
     from .services import crm_actions
@@ -31,7 +32,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())
     rest_api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}]})
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}],
+        "extra_plugins": [ProblemsPlugin()]})
     for blueprint in BLUEPRINTS:
         rest_api.register_blueprint(blueprint)
     for blueprint in CAMUNDA_BLUEPRINTS:  # plain Flask blueprints: Camunda's shapes, not in /api/v1's OpenAPI
@@ -45,7 +47,9 @@ def create_app(config: object | str = "config.Config") -> Flask:
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(
         registry,
-        limits=Limits.from_config(app.config),  # steps, seconds, sizes and tasks (config.py)
+        max_engine_steps=app.config["ENGINE_MAX_STEPS"],
+        script_max_steps=app.config["SCRIPT_MAX_STEPS"],
+        script_max_seconds=app.config["SCRIPT_MAX_SECONDS"],
         diagram_limits=DiagramLimits(max_elements=app.config["BPMN_MAX_ELEMENTS"],
                                      max_subprocess_depth=app.config["BPMN_MAX_SUBPROCESS_DEPTH"],
                                      max_nesting=app.config["DEPLOY_MAX_NESTING"]))

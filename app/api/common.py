@@ -13,15 +13,28 @@ API_PREFIX = "/api/v1"
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, with every extension member a Stagecoach problem carries (docs/problems.md)."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    instance = fields.String()
+    type = fields.String(required=True, metadata={"description": "/problems/<slug>, or about:blank"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String(required=True, metadata={"description": "the request's path"})
     errors = fields.Dict(metadata={"description": "per-field messages"})
-    bpmn = fields.Raw(metadata={"description": "file, line and element of each diagram problem"})
+    bpmn = fields.Raw(metadata={"description": "file, line and element of each diagram problem (a list), or the "
+                                               "element and task of a failed task completion (an object)"})
+    instance_status = fields.String(metadata={"description": "the instance's status, when it does not allow the call"})
+    task_state = fields.String(metadata={"description": "the task's state, when it does not allow the call"})
+    assignee = fields.String(metadata={"description": "who claimed the task already"})
+    instance_id = fields.String(metadata={"description": "the approval or review instance holding a locked record"})
+    instance_ids = fields.List(fields.String(), metadata={
+        "description": "the instances a message matched, when it matched more than one"})
+    editable_fields = fields.List(fields.String(), metadata={
+        "description": "the fields of a locked record that may still change"})
+    delegation_state = fields.String(metadata={"description": "PENDING: a delegated task waits to be resolved"})
+    limit = fields.String(metadata={"description": "the setting of the configured limit that would be exceeded"})
+    limit_value = fields.Integer(metadata={"description": "that limit's value"})
+    variable = fields.String(metadata={"description": "the variable that would pass the limit"})
 
 
 def authenticate() -> None:
