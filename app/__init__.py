@@ -21,7 +21,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api.openapi import ProblemsPlugin
     from .cli import register_commands
     from . import patterns
-    from .engine import DiagramLimits, Engine, default_registry
+    from .engine import DiagramLimits, Engine, Limits, default_registry
     from .errors import register_error_handlers
     from .jobs.scheduling import schedule_jobs
     from .services import crm_actions
@@ -47,9 +47,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(
         registry,
-        max_engine_steps=app.config["ENGINE_MAX_STEPS"],
-        script_max_steps=app.config["SCRIPT_MAX_STEPS"],
-        script_max_seconds=app.config["SCRIPT_MAX_SECONDS"],
+        limits=Limits.from_config(app.config),  # steps, seconds, sizes and tasks (config.py)
         diagram_limits=DiagramLimits(max_elements=app.config["BPMN_MAX_ELEMENTS"],
                                      max_subprocess_depth=app.config["BPMN_MAX_SUBPROCESS_DEPTH"],
                                      max_nesting=app.config["DEPLOY_MAX_NESTING"]))
