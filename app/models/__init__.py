@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate."""
+from .companions import Attachment, Note
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
 from .external_tasks import ExternalTask
@@ -11,7 +12,7 @@ from .users import Group, User, user_groups
 
 __all__ = [
     "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
-    "Binding", "Counter", "CrmTask", "Module", "OutboxMessage", "Record", "RecordEvent",
+    "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "TaskCandidate", "User", "user_groups",
 ]

@@ -95,8 +95,11 @@ class CrmTask(db.Model):
     module: Mapped[str | None] = mapped_column(String(100))
     instance_id: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[dt.date | None] = mapped_column(db.Date)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | completed
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    description: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Counter(db.Model):
