@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..crm import binding_matches
 from ..extensions import db
-from ..models import Binding, EventSubscription, Module, ProcessInstance, Record
+from ..models import Binding, EventSubscription, Module, ProcessInstance, Record, User
 from ..statuses import InstanceStatus
 from .core import Actor, cascade_depth, cascading, current_step, engine
 from .events import deliver_to
@@ -65,15 +65,28 @@ def fire(mod: Module, record: Record, event: str, changed: set[str], actor: Acto
                 if b.process_key in live:
                     continue  # already in this blueprint, approval or review
                 live.add(b.process_key)
-            variables = dict(data, record_id=record.id, module=record.module)
-            result = start_instance(actor, key=b.process_key, variables=variables, business_key=record.id,
-                                    record=(record.module, record.id, b.kind))
-            add_event(record, "process_started", actor, {"process_key": b.process_key, "binding": b.name,
-                                                         "kind": b.kind, "status": result.status},
-                      result.id)
-            if b.kind in LOCKING_ROLES and result.status in LIVE_STATUSES and event != "delete":
-                record.locked_by = result.id
-                record.lock_editable = list(b.options.get("editable") or [])
+            start_bound(b, record, actor, lock=event != "delete")
+
+
+def start_bound(b: Binding, record: Record, actor: Actor, *, lock: bool = True):
+    """Start binding `b`'s process on `record` (the record's fields, `record_id` and `module` as its
+    variables); an approval or review takes the record's lock while it runs.
+
+    An approval also sees `submitted_by` (who saved or submitted the record) and `owner_manager`
+    (the record owner's manager), so its diagram can name approvers by role (`${owner_manager}`).
+    """
+    variables = dict(record.data, owner=record.owner, record_id=record.id, module=record.module)
+    if b.kind == "approval":
+        variables.update(submitted_by=actor.username, owner_manager=db.session.scalar(
+            select(User.manager).where(User.username == record.owner)))
+    result = start_instance(actor, key=b.process_key, variables=variables, business_key=record.id,
+                            record=(record.module, record.id, b.kind))
+    add_event(record, "process_started", actor, {"process_key": b.process_key, "binding": b.name,
+                                                 "kind": b.kind, "status": result.status}, result.id)
+    if lock and b.kind in LOCKING_ROLES and result.status in LIVE_STATUSES:
+        record.locked_by = result.id
+        record.lock_editable = list(b.options.get("editable") or [])
+    return result
 
 
 def tell_linked_instances(record: Record, changed: set[str], actor: Actor, skip_instance: str | None = None) -> None:
