@@ -10,6 +10,7 @@ with the `clock` fixture, never by sleeping.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import argon2
 import pytest
@@ -27,6 +28,7 @@ from ..factories import PROBLEM, ApiClient, assert_problem
 
 TOKEN = "/api/v1/auth/token"
 ENGINE_TASKS = "/engine-rest/task"
+REDIS = "redis://127.0.0.1:6379/15"
 
 
 def bearer(token: str) -> dict:
@@ -266,6 +268,42 @@ def test_http_basic_failures_are_throttled_before_argon2_runs(strict_app, clock,
     assert_problem(login(strict_app, "bob", "secret"), 429)  # one count for both APIs
     clock.shift(dt.timedelta(seconds=61))
     assert engine_get(strict_app, basic("bob")).status_code == 200
+
+
+def test_with_redis_every_worker_counts_the_same_failures(database_url, make):
+    """Two apps stand for two gunicorn workers: with RATELIMIT_STORAGE_URI=redis:// they share the counts."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS}")
+    workers = [_app(database_url, LOGIN_FAILURES_PER_USERNAME="3 per minute", LOGIN_FAILURES_PER_ADDRESS="5 per minute",
+                    RATELIMIT_STORAGE_URI=REDIS) for _ in range(2)]
+    name, address = f"bob-{secrets.token_hex(6)}", f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"
+    make.user(name)
+    try:
+        for n in range(3):
+            assert_problem(login(workers[n % 2], name, "guess", address=address), 401)
+        assert_problem(login(workers[1], name, "secret", address=address), 429)
+        assert_problem(login(workers[0], name, "secret", address=address), 429)
+    finally:
+        for worker in workers:
+            with worker.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_an_unreachable_counter_store_does_not_lock_everyone_out(database_url, make):
+    """Fail open: with the store down logins still work (each one still costs an argon2 check)."""
+    down = _app(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")  # the discard port: refused
+    make.user("bob")
+    try:
+        assert_problem(login(down, "bob", "guess"), 401)
+        assert login(down, "bob", "secret").status_code == 200
+    finally:
+        with down.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_wrong_current_passwords_count_as_failed_logins(strict_app, clock, make):
