@@ -174,6 +174,9 @@ class Config:
     # an incident naming the limit, and the instance stays at its last good state.
     TEMPLATE_MAX_SECONDS = float(os.environ.get("STAGECOACH_TEMPLATE_MAX_SECONDS", "1"))
     TEMPLATE_MAX_OUTPUT = _env_int("STAGECOACH_TEMPLATE_MAX_OUTPUT", 200_000)
+    # STAGECOACH_TIMEZONE: the server's time zone (IANA name): the time of day of a date-based workflow
+    # rule or a scheduled action that names no `timezone` of its own is read in it.
+    TIMEZONE = os.environ.get("STAGECOACH_TIMEZONE", "UTC")
     # STAGECOACH_LOCK_TIMEOUT_MS: how long a write waits for another write on
     # the same instance before answering 409 (PostgreSQL row lock; SQLite busy timeout).
     LOCK_TIMEOUT_MS = _env_int("STAGECOACH_LOCK_TIMEOUT_MS", 5_000)

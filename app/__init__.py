@@ -28,6 +28,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .services.core import register_after_step
     from .services.events import deliver_buffered
     from .services.record_sync import sync_record
+    from .services.rule_schedules import report_rule_failure
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())
@@ -41,8 +42,9 @@ def create_app(config: object | str = "config.Config") -> Flask:
     register_error_handlers(app)
     install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)
-    # After every step: its jobs move, its record follows, a buffered message it now waits for arrives.
-    register_after_step(app, schedule_jobs, sync_record, deliver_buffered)
+    # After every step: its jobs move, its record follows, a buffered message it now waits for arrives,
+    # a workflow rule's failed action is reported.
+    register_after_step(app, schedule_jobs, sync_record, deliver_buffered, report_rule_failure)
     registry = default_registry()
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(

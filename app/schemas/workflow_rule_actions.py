@@ -20,7 +20,7 @@ from marshmallow import fields as ma
 from ..crm import FieldError, clean_values
 from ..crm.templates import template_problem
 
-ACTION_TYPES = ("field_update", "email", "task", "webhook")
+ACTION_TYPES = ("field_update", "email", "task", "webhook", "assign_owner")
 MAX_SUBJECT = {"email": 998, "task": 255}
 MAX_BODY = 32_000
 MAX_URL = 2_000
@@ -42,6 +42,7 @@ class ActionContext:
     user_has_email: Callable[[str], bool]
     record_exists: Callable[[str, str, str | None], bool]  # clean_values' `exists`
     url_problem: Callable[[str], str | None] = lambda url: None  # why the server may not call a URL (allow list)
+    group_has_members: Callable[[str], bool] = lambda group: True  # round robin needs someone to assign
 
 
 
@@ -94,6 +95,8 @@ class _ActionSchema(Schema):
 
     kind = ""
     type = ma.String(required=True)
+    # When the action runs, if not at once: checked by the service (app/schemas/workflow_rule_schedules.py).
+    schedule = ma.Raw(load_default=None, allow_none=True)
 
     def __init__(self, context: ActionContext, **kwargs):
         super().__init__(**kwargs)
@@ -177,11 +180,12 @@ class EmailActionSchema(_ActionSchema):
 
 
 class TaskActionSchema(_ActionSchema):
-    """`create_crm_task(subject, owner, due_in_days)`: owner defaults to the record owner."""
+    """`create_crm_task(subject, owner, due_in_days)`: owner defaults to the record owner; the subject is a
+    template like an email's."""
 
     kind = "task"
     error_messages = {"unknown": "not a key of a task action"}
-    subject = _text(MAX_SUBJECT["task"])
+    subject = _text(MAX_SUBJECT["task"], template_problem)
     owner = _TaskOwner(allow_none=True, load_default=None)
     due_in_days = ma.Integer(strict=True, allow_none=True, load_default=None, error_messages={"invalid": f"a whole number of days from 0 to {MAX_DUE_DAYS}"})
 
@@ -221,9 +225,68 @@ class WebhookActionSchema(_ActionSchema):
         _raise(self.action_context.url_problem(url))
 
 
+class AssignOwnerActionSchema(_ActionSchema):
+    """A new owner: `user`, round robin among a `group`'s members, or by a `field`'s value (`mapping`,
+    with an optional `default` user)."""
+
+    kind = "assign_owner"
+    error_messages = {"unknown": "not a key of an assign_owner action"}
+    user = ma.String(load_default=None, allow_none=True)
+    group = ma.String(load_default=None, allow_none=True)
+    field = ma.String(load_default=None, allow_none=True)
+    mapping = ma.Dict(keys=ma.String(), values=ma.String(), load_default=None, allow_none=True)
+    default = ma.String(load_default=None, allow_none=True)
+
+    @validates("user")
+    def _a_user(self, user, **_kwargs) -> None:
+        if user is not None and not self.action_context.user_exists(user):
+            raise ValidationError(f"no user {user}")
+
+    @validates("group")
+    def _a_group_with_members(self, group, **_kwargs) -> None:
+        if group is not None and not self.action_context.group_has_members(group):
+            raise ValidationError(f"no group {group} with members")
+
+    @validates("default")
+    def _a_default_user(self, user, **_kwargs) -> None:
+        if user is not None and not self.action_context.user_exists(user):
+            raise ValidationError(f"no user {user}")
+
+    @validates("field")
+    def _a_field_of_the_module(self, value, **_kwargs) -> None:
+        module = self.action_context.module
+        if value is not None and module is not None and value not in {f["name"] for f in module.fields}:
+            raise ValidationError(f"not a field of {module.api_name}")
+
+    @validates("mapping")
+    def _known_users(self, mapping, **_kwargs) -> None:
+        if mapping is None:
+            return
+        if not mapping or len(mapping) > 200:
+            raise ValidationError("from 1 to 200 values, each to a username")
+        if any(NOT_XML.search(text) or len(text) > 255 for pair in mapping.items() for text in pair):
+            raise ValidationError("values and usernames of at most 255 printable characters")
+        unknown = sorted({u for u in mapping.values() if not self.action_context.user_exists(u)})
+        if unknown:
+            raise ValidationError(f"no user {', '.join(unknown)}")
+
+    @validates_schema(skip_on_field_errors=True)
+    def _one_way(self, data: dict, **_kwargs) -> None:
+        ways = [key for key in ("user", "group", "field") if data.get(key) is not None]
+        if len(ways) != 1:
+            raise ValidationError({"type": ["assign_owner names exactly one of user, group (round robin) or "
+                                            "field (with mapping)"]})
+        if ways == ["field"] and data.get("mapping") is None:
+            raise ValidationError({"mapping": ["required with field: {value: username}"]})
+        if ways != ["field"] and (data.get("mapping") is not None or data.get("default") is not None):
+            raise ValidationError({"mapping": ["only with field"]})
+        if self.action_context.event == "delete":
+            raise ValidationError({"type": ["a delete rule cannot assign the record it deletes"]})
+
+
 ACTION_SCHEMAS: dict[str, type[_ActionSchema]] = {
     schema.kind: schema for schema in (FieldUpdateActionSchema, EmailActionSchema, TaskActionSchema,
-                                       WebhookActionSchema)}
+                                       WebhookActionSchema, AssignOwnerActionSchema)}
 
 
 def load_action(action, context: ActionContext) -> tuple[dict | None, dict[str, list[str]]]:

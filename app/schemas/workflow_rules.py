@@ -4,8 +4,8 @@ from marshmallow import fields as ma
 
 from .common import MAX_MODULE, text
 
-ACTION_TYPES = ["field_update", "email", "task", "webhook"]
-EVENTS = ["create", "edit", "create_or_edit", "field_change", "delete"]
+ACTION_TYPES = ["field_update", "email", "task", "webhook", "assign_owner"]
+EVENTS = ["create", "edit", "create_or_edit", "field_change", "delete", "date"]
 
 
 class RuleActionSchema(Schema):
@@ -23,6 +23,13 @@ class RuleActionSchema(Schema):
     due_in_days = ma.Integer(allow_none=True, validate=validate.Range(min=0, max=3_650),
                              metadata={"description": "task: due this many days from now"})
     url = ma.String(metadata={"description": "webhook: http:// or https:// URL"})
+    user = ma.String(allow_none=True, metadata={"description": "assign_owner: the new owner"})
+    group = ma.String(allow_none=True, metadata={"description": "assign_owner: round robin among its members"})
+    mapping = ma.Dict(allow_none=True, metadata={"description": "assign_owner with field: {value: username}"})
+    default = ma.String(allow_none=True, metadata={"description": "assign_owner with field: for other values"})
+    schedule = ma.Dict(allow_none=True, metadata={
+        "description": "run later: {days, hours} after the trigger, or {field, days, hours, time} from a date "
+                       "field (negative: before); cancelled if the record stops matching first"})
 
 
 class WorkflowRuleSchema(Schema):
@@ -33,11 +40,14 @@ class WorkflowRuleSchema(Schema):
     event = ma.String(required=True, validate=validate.OneOf(EVENTS))
     field = text(MAX_MODULE, allow_none=True, load_default=None, metadata={"description": "for field_change"})
     criteria = text(10_000, allow_none=True, load_default=None, metadata={"description": "e.g. `amount > 10000`"})
+    date = ma.Dict(allow_none=True, load_default=None, metadata={
+        "description": "event date: {field, days, hours, time (HH:MM), timezone (IANA), repeat (yearly, monthly)}"})
     actions = ma.List(ma.Nested(RuleActionSchema), required=True)
     process_key = ma.String(dump_only=True, metadata={"description": "the generated process: rule_<name>"})
     version = ma.Integer(dump_only=True, allow_none=True)
     definition_id = ma.String(dump_only=True, allow_none=True)
     active = ma.Boolean(dump_only=True)
+    created_by = ma.String(dump_only=True, allow_none=True)
     created_at = ma.DateTime(dump_only=True)
 
 

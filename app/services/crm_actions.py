@@ -15,11 +15,16 @@ function writes commits or rolls back with the step that called it.
 | `assign_round_robin(group)` | next member of `group` in turn becomes the record's owner; returns the username |
 | `assign_by_field(field, mapping, default=None)` | owner chosen by a field's value, e.g. region → user |
 | `set_owner(username)` | make a user the record's owner |
-| `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner) |
+| `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner); the subject is a template like an email's |
 | `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `group:NAME`, `owner` or `owner_manager`; subject and body are templates over the record's fields |
 | `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) to a host on the outbound allow list |
 | `add_note(text)` | a note on the record's timeline |
 | `manager_of(username)` | a user's manager |
+| `rule_next_due(value, days, hours, time, timezone, repeat, after=None)` | when a date-based rule or scheduled action is due next (ISO text, or None): app/crm/schedules.py |
+
+Templates (email subjects and bodies, to-do subjects) see the record's fields (`{{ deal_name }}`), the
+record itself as `record`, `{{ owner }}` (the username) with `{{ owner.email }}` and `{{ owner.manager }}`, and each lookup field as the related record: `{{ account }}` is its id,
+`{{ account.account_name }}` one of its fields (one level deep).
 
 Webhooks and emails are outbound calls: a step that queues a webhook to a
 host off the allow list, or more calls than STAGECOACH_OUTBOUND_MAX_PER_STEP
@@ -31,11 +36,12 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from ..crm.schedules import next_due as rule_next_due
 from ..crm.templates import TemplateLimitError, TemplateLimits, TemplateRefusedError
 from ..crm.templates import render as render_template
 from ..engine import FunctionRegistry
 from ..extensions import db
-from ..models import Counter, CrmTask, Group, OutboxMessage, Record, User
+from ..models import Counter, CrmTask, Group, Module, OutboxMessage, Record, User
 from . import outbound
 from . import records as _records
 from .core import StepContext, current_step, utcnow
@@ -189,6 +195,8 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
     ctx = _ctx(writes=True)
     rec = _linked() if ctx.record_id else None
     owner = owner or (rec.owner if rec else ctx.actor.username)
+    if "{" in str(subject):  # a template over the record, as an email's subject
+        subject = _render(str(subject), _template_scope() if rec else {})[:255]
     due = (utcnow() + dt.timedelta(days=int(due_in_days))).date() if due_in_days is not None else None
     task = CrmTask(subject=str(subject), owner=owner, record_id=rec.id if rec else None,
                    module=rec.module if rec else None, instance_id=ctx.instance_id, due_date=due)
@@ -209,6 +217,42 @@ def _render(template: str, scope: dict) -> str:
         return render_template(template, scope, limits)
     except (TemplateLimitError, TemplateRefusedError) as exc:
         raise ActionError(f"template cannot be rendered: {exc}") from None
+
+
+class _Shown(dict):
+    """A user or related record in a template: `{{ owner }}` shows `shown`, `{{ owner.email }}` a key."""
+
+    def __init__(self, shown, values: dict):
+        super().__init__(values)
+        self.shown = "" if shown is None else str(shown)
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def _person(username: str | None) -> _Shown:
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    values = {"username": username, "email": None, "name": username, "manager": None}
+    if user is not None:
+        values.update(email=user.email, manager=user.manager)
+    return _Shown(username, values)
+
+
+def _template_scope() -> dict:
+    """What a template over the linked record sees: its fields, `record`, `owner` and related records."""
+    scope = record()
+    scope["record"] = dict(scope)
+    scope["owner"] = _person(scope.get("owner"))
+    module = db.session.scalar(select(Module).where(Module.api_name == scope.get("module")))
+    for field in (module.fields if module is not None else []):
+        value = scope.get(field["name"])
+        if field.get("type") == "lookup" and isinstance(value, str):
+            related = db.session.get(Record, value)
+            if related is not None:
+                scope[field["name"]] = _Shown(value, dict(related.data, id=related.id, owner=related.owner))
+        elif field.get("type") == "user" and isinstance(value, str):
+            scope[field["name"]] = _person(value)
+    return scope
 
 
 def _recipients(to) -> list[str]:
@@ -254,10 +298,7 @@ def send_email(to, subject: str, body: str) -> str:
     """Queue an email rendered from templates over the record; delivered after commit."""
     ctx = _ctx(writes=True)
     _count_call(ctx)
-    scope = {}
-    if ctx.record_id:
-        scope = record()
-        scope["record"] = dict(scope)
+    scope = _template_scope() if ctx.record_id else {}
     message = OutboxMessage(kind="email", payload={
         "to": _recipients(to), "subject": _render(subject, scope), "body": _render(body, scope)},
         instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module, next_attempt_at=utcnow(),
@@ -300,3 +341,4 @@ def register(registry: FunctionRegistry) -> None:
     """Offer the CRM functions to scripts, conditions and service tasks."""
     for name, function in FUNCTIONS.items():
         registry.register(name, function, safe=True)
+    registry.register("rule_next_due", rule_next_due, safe=True)

@@ -104,7 +104,8 @@ def create_binding(data: dict, actor: Actor) -> Binding:
     errors: dict[str, list[str]] = {}
     if data.get("kind", "process") not in BINDING_KINDS:
         errors["kind"] = [f"must be one of {', '.join(sorted(BINDING_KINDS))}"]
-    if data.get("event") not in BINDING_EVENTS:
+    date_rule = data.get("kind") == "rule" and data.get("event") == "date"  # scheduled by rule_schedules
+    if data.get("event") not in BINDING_EVENTS and not date_rule:
         errors["event"] = [f"must be one of {', '.join(sorted(BINDING_EVENTS))}"]
     if data.get("event") == "field_change" and not data.get("field"):
         errors["field"] = ["a field_change binding names its field"]

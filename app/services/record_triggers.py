@@ -15,6 +15,7 @@ from ..statuses import InstanceStatus
 from .core import Actor, cascade_depth, cascading, current_step, engine
 from .events import deliver_to
 from .instances import start_instance
+from .rule_schedules import review_waiting_rules
 from .timeline import add_event
 
 LIVE_STATUSES = tuple(InstanceStatus.LIVE)
@@ -48,6 +49,7 @@ def fire(mod: Module, record: Record, event: str, changed: set[str], actor: Acto
     bindings = db.session.scalars(stmt.order_by(Binding.created_at)).all()
     if not bindings:
         return
+    review_waiting_rules(mod, record, event, changed, actor, bindings)  # date rules, scheduled actions
     if cascade_depth() >= _MAX_CASCADE:
         return
     evaluate = engine().evaluate_expression

@@ -65,13 +65,15 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..engine import ScriptError, rule_bpmn
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import Binding, Module, ProcessDefinition, Record, User
+from ..models import Binding, Group, Module, ProcessDefinition, Record, User
 from ..schemas.workflow_rule_actions import ACTION_TYPES, NOT_XML, ActionContext, load_action, text_problem
+from ..schemas.workflow_rule_schedules import load_date_trigger, load_schedule
 from . import definitions, modules, outbound
 from .access import require_admin
 from .core import Actor, engine, write_transaction
@@ -79,7 +81,7 @@ from .core import Actor, engine, write_transaction
 __all__ = ["ACTION_TYPES", "EVENTS", "create_rule", "delete_rule", "list_rules", "process_key_for", "rule_view",
            "slug"]
 
-EVENTS = ("create", "edit", "create_or_edit", "field_change", "delete")
+EVENTS = ("create", "edit", "create_or_edit", "field_change", "delete", "date")
 MAX_ACTIONS = 20
 MAX_NAME = 200
 MAX_SLUG = 60
@@ -101,7 +103,8 @@ def rule_view(binding: Binding, version: int | None, definition_id: str | None =
     return {"id": binding.id, "name": binding.name, "module": binding.module, "event": binding.event,
             "field": binding.field, "criteria": binding.criteria, "process_key": binding.process_key,
             "version": version, "definition_id": definition_id, "active": binding.active,
-            "actions": list((binding.options or {}).get("actions") or []), "created_at": binding.created_at}
+            "actions": list((binding.options or {}).get("actions") or []), "date": (binding.options or {}).get("date"),
+            "created_by": (binding.options or {}).get("created_by"), "created_at": binding.created_at}
 
 
 def list_rules() -> list[dict]:
@@ -151,7 +154,9 @@ def create_rule(data: dict, actor: Actor) -> dict:
         binding = modules.create_binding({
             "name": rule["name"], "module": rule["module"], "event": rule["event"], "field": rule["field"],
             "criteria": rule["criteria"], "process_key": key, "kind": "rule",
-            "options": {"actions": rule["actions"]}, "active": True}, actor)
+            "options": {"actions": rule["actions"], "date": rule["date"], "timezone": rule["timezone"],
+                        "scheduled": any(a.get("schedule") for a in rule["actions"]),
+                        "created_by": actor.username}, "active": True}, actor)
     return rule_view(binding, definition.version, definition.id)
 
 
@@ -179,6 +184,10 @@ def _exists(kind: str, value: str, module: str | None) -> bool:
     if kind == "user":
         return _user_exists(value)
     return db.session.scalar(select(Record.id).where(Record.id == value, Record.module == module)) is not None
+
+
+def _group_has_members(name: str) -> bool:
+    return db.session.scalar(select(User.id).join(User.groups).where(Group.name == name).limit(1)) is not None
 
 
 def _validated(data: dict) -> dict:
@@ -218,6 +227,16 @@ def _validated(data: dict) -> dict:
             err("field", f"not a field of {module.api_name}")
     elif field:
         err("field", "only a field_change rule names a field")
+    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    date = None
+    if event == "date":
+        date, problems = load_date_trigger(data.get("date"), module, timezone)
+        for key, messages in problems.items():
+            for message in messages:
+                err(f"date.{key}" if key else "date", message)
+        timezone = date["timezone"] if date else timezone
+    elif data.get("date") is not None:
+        err("date", "only a date rule (event: date) has a date trigger")
 
     criteria = data.get("criteria")
     if criteria is not None and not isinstance(criteria, str):
@@ -239,9 +258,16 @@ def _validated(data: dict) -> dict:
     else:
         context = ActionContext(module=module, event=event, user_exists=_user_exists,
                                 user_has_email=_user_has_email, record_exists=_exists,
-                                url_problem=outbound.url_problem)
+                                url_problem=outbound.url_problem, group_has_members=_group_has_members)
         for i, action in enumerate(actions):
             cleaned, problems = load_action(action, context)
+            if cleaned is not None and cleaned.get("schedule") is not None:
+                schedule, schedule_problems = load_schedule(cleaned["schedule"], module)
+                if event == "delete":
+                    schedule_problems.setdefault("", []).append("a delete rule's record is gone: nothing to schedule")
+                for key, messages in schedule_problems.items():
+                    problems.setdefault(f"schedule.{key}" if key else "schedule", []).extend(messages)
+                cleaned["schedule"] = schedule
             for key, messages in problems.items():
                 for message in messages:
                     err(f"actions[{i}].{key}" if key else f"actions[{i}]", message)
@@ -249,6 +275,12 @@ def _validated(data: dict) -> dict:
                 cleaned_actions.append(cleaned)
     if errors:
         raise ValidationError("invalid workflow rule", errors=errors)
+    if event == "date" and date and date.get("repeat") and any(a.get("schedule") for a in cleaned_actions):
+        raise ValidationError("invalid workflow rule", errors={"date.repeat": [
+            "a repeating date rule runs its actions at each date: it cannot also schedule actions"]})
+    for action in cleaned_actions:
+        if action.get("schedule") is None:
+            action.pop("schedule", None)
     return {"name": name, "module": module.api_name, "event": event,
             "field": field if event == "field_change" else None, "criteria": criteria,
-            "actions": cleaned_actions}
+            "actions": cleaned_actions, "date": date, "timezone": timezone}

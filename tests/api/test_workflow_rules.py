@@ -126,7 +126,7 @@ def test_a_matching_deal_runs_every_action(admin, seller):
     record = seller.get(f"{DEALS}/{deal['id']}").get_json()
     assert record["approved"] is False
     [task] = seller.get("/api/v1/crm-tasks?mine=true").get_json()["items"]
-    assert task["subject"] == "Call the buyer of {{ deal_name }}"  # task subjects are plain text
+    assert task["subject"] == "Call the buyer of Mega"  # task subjects are templates, as email subjects
     assert task["record_id"] == deal["id"] and task["owner"] == "olga" and task["due_date"] is not None
     outbox = admin.get(f"/api/v1/outbox?record_id={deal['id']}").get_json()["items"]
     by_kind = {m["kind"]: m for m in outbox}
