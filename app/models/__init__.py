@@ -6,6 +6,7 @@ from .external_tasks import ExternalTask
 from .jobs import BufferedMessage, EventSubscription, Job
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import OutboxMessage
+from .scoring import ScoringRules
 from .security import Authorization, OutboundHost
 from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
@@ -14,5 +15,5 @@ __all__ = [
     "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
-    "Incident", "ProcessDefinition", "ProcessInstance", "TaskCandidate", "User", "user_groups",
+    "Incident", "ProcessDefinition", "ProcessInstance", "ScoringRules", "TaskCandidate", "User", "user_groups",
 ]

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Binding, Module, ProcessDefinition
 from .access import require_admin
 from .core import Actor, engine, write_transaction
+from .scoring import set_scoring
 
 BINDING_KINDS = {"process", "blueprint", "approval", "review", "rule"}
 BINDING_EVENTS = {"create", "edit", "create_or_edit", "field_change", "delete"}
@@ -157,8 +158,8 @@ def delete_binding(binding_id: str, actor: Actor) -> None:
 # -- manifests ----------------------------------------------------------------------
 
 def apply_manifest(manifest: dict, actor: Actor) -> dict[str, list[str]]:
-    """Create or update the modules and bindings a shipped folder declares (stagecoach.json)."""
-    done: dict[str, list[str]] = {"modules": [], "bindings": []}
+    """Create or update the modules, bindings and scoring rules a shipped folder declares (stagecoach.json)."""
+    done: dict[str, list[str]] = {"modules": [], "bindings": [], "scoring": []}
     for spec in manifest.get("modules", []):
         exists = db.session.scalar(select(Module.id).where(Module.api_name == spec["api_name"]))
         if exists:
@@ -173,4 +174,7 @@ def apply_manifest(manifest: dict, actor: Actor) -> dict[str, list[str]]:
                 db.session.delete(db.session.merge(old))
         create_binding(spec, actor)
         done["bindings"].append(spec["name"])
+    for spec in manifest.get("scoring", []):
+        set_scoring(spec["module"], spec, actor)
+        done["scoring"].append(spec["module"])
     return done

@@ -20,6 +20,7 @@ from .access import readable_records, require, require_on_record, require_read_r
 from .core import Actor, Page, engine, paginate, utcnow, write_transaction
 from .modules import get_module
 from .record_triggers import fire, governing_blueprint, process_key_of, tell_linked_instances
+from .scoring import change_entry, score_of
 from .timeline import add_event
 
 
@@ -121,12 +122,17 @@ def _create(module: str, values: dict, actor: Actor, owner: str | None, source: 
     if not _exists("user", owner, None):
         raise ValidationError("the record does not pass its module's checks", errors={"owner": [f"no user {owner}"]})
     cleaned, merged = _validate(mod, values, None)
+    score = score_of(mod, merged, owner, None)
+    if score is not None:  # the scored field is computed: what a writer sent for it is replaced
+        merged[score.field] = score.value
     now = utcnow()
     record = Record(module=mod.api_name, data=merged, owner=owner, created_by=actor.username, created_at=now,
                     modified_by=actor.username, modified_at=now)
     db.session.add(record)
     db.session.flush()
     add_event(record, "created", actor, {"fields": merged, "source": source})
+    if score is not None:
+        add_event(record, "score_changed", actor, change_entry(None, score))
     fire(mod, record, "create", set(merged), actor)
     return record
 
@@ -149,10 +155,14 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     new_owner = values.pop("owner", None)
     if source == "api":
         require_on_record(actor, "update", record, "change this record")
-    check_writable(record, set(values) | ({"owner"} if new_owner else set()), instance_id)
+    if source != "scoring":  # a rescore writes only the computed score, even while the record is locked
+        check_writable(record, set(values) | ({"owner"} if new_owner else set()), instance_id)
     if source == "api":
         _check_stage(mod, record, values)
     cleaned, merged = _validate(mod, values, record.data)
+    score = score_of(mod, merged, new_owner or record.owner, record.id)
+    if score is not None:
+        merged[score.field] = cleaned[score.field] = score.value
     changed = {k: [record.data.get(k), v] for k, v in cleaned.items() if record.data.get(k) != v}
     if new_owner and new_owner != record.owner:
         if not _exists("user", new_owner, None):
@@ -166,6 +176,8 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     record.modified_by = actor.username
     record.modified_at = utcnow()
     add_event(record, "updated", actor, {"changes": changed, "source": source}, instance_id)
+    if score is not None and score.field in changed:
+        add_event(record, "score_changed", actor, change_entry(changed[score.field][0], score), instance_id)
     # Whatever wrote the fields (the API, a transition, a process, a rule), the record's edit and
     # field-change bindings and the instances waiting for its changes hear of it; never the writer itself.
     writer_key = process_key_of(instance_id)
