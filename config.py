@@ -113,6 +113,18 @@ class Config:
     PASSWORD_MEMORY_COST = _env_int("STAGECOACH_PASSWORD_MEMORY_COST", 65536)
     # STAGECOACH_MAX_UPLOAD: largest accepted request body in bytes (default 5 MB).
     MAX_CONTENT_LENGTH = _env_int("STAGECOACH_MAX_UPLOAD", 5 * 1024 * 1024)
+    # Attachments on records. STAGECOACH_ATTACHMENT_MAX_BYTES: the largest file (default 10 MiB; larger
+    # is 413); the upload call accepts a body of that size even above STAGECOACH_MAX_UPLOAD.
+    # STAGECOACH_ATTACHMENT_TYPES: comma-separated content types accepted, as read from the file's
+    # bytes (never the client's header or name); anything else is 415. STAGECOACH_ATTACHMENT_PATH:
+    # the folder the files are stored in, each under a random name (default instance/attachments).
+    ATTACHMENT_MAX_BYTES = _env_int("STAGECOACH_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    ATTACHMENT_TYPES = _env_list("STAGECOACH_ATTACHMENT_TYPES") or (
+        "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation")
+    ATTACHMENT_PATH = os.environ.get("STAGECOACH_ATTACHMENT_PATH") or str(BASE_DIR / "instance" / "attachments")
     # STAGECOACH_JSON_MAX_DEPTH: deepest nesting of arrays and objects a JSON body may have (default 64).
     JSON_MAX_DEPTH = _env_int("STAGECOACH_JSON_MAX_DEPTH", 64)
     # STAGECOACH_RETRY_AFTER: seconds a client is told to wait (Retry-After) when the

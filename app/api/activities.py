@@ -1,18 +1,9 @@
-"""CRM to-dos created by processes, and the outbox of emails and webhook calls."""
-from ..schemas.crm import CrmTaskPageSchema, CrmTaskQuerySchema, OutboxMessageSchema, OutboxPageSchema, OutboxQuerySchema
-from ..services import outbox, records
+"""The outbox of emails and webhook calls (CRM to-dos: app/api/crm_tasks.py)."""
+from ..schemas.crm import OutboxMessageSchema, OutboxPageSchema, OutboxQuerySchema
+from ..services import outbox
 from .common import current_actor, problems, protected_blueprint
 
-blp = protected_blueprint("activities", __name__, "", "CRM tasks and the outbox")
-
-
-@blp.route("/crm-tasks", methods=["GET"])
-@blp.arguments(CrmTaskQuerySchema, location="query")
-@blp.response(200, CrmTaskPageSchema)
-@problems(blp, 400, 401)
-def list_crm_tasks(query):
-    """To-dos created by processes; `mine=true` for the caller's."""
-    return records.list_crm_tasks(current_actor(), **query)
+blp = protected_blueprint("activities", __name__, "", "The outbox of emails and webhook calls")
 
 
 @blp.route("/outbox", methods=["GET"])

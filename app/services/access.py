@@ -186,6 +186,20 @@ def _reports(username: str) -> set[str]:
     return below
 
 
+def owners_for(actor: Actor) -> set[str] | None:
+    """The owners whose belongings (records, to-dos) `actor` acts for: themselves and everyone who
+    reports to them; None for an admin (everyone's)."""
+    if actor.is_admin:
+        return None
+    return {actor.username} | _reports(actor.username)
+
+
+def acts_for(actor: Actor, owner: str | None) -> bool:
+    """`actor` is `owner`, someone `owner` reports to (up the `manager` chain), or an admin."""
+    owners = owners_for(actor)
+    return owners is None or owner in owners
+
+
 def readable_records(actor: Actor, module: str):
     """A WHERE clause for the records of `module` the actor may read (None: all of them).
 

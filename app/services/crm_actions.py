@@ -42,6 +42,8 @@ from ..crm.templates import render as render_template
 from ..engine import FunctionRegistry
 from ..extensions import db
 from ..models import Counter, CrmTask, Group, Module, OutboxMessage, Record, User
+from ..errors import ValidationError
+from . import notes as _notes
 from . import outbound
 from . import records as _records
 from .core import StepContext, current_step, utcnow
@@ -326,10 +328,13 @@ def call_webhook(url: str, payload=None) -> str:
 
 
 def add_note(text: str) -> None:
-    """A note on the linked record's timeline."""
+    """A note on the linked record, as users write them (without author), and on its timeline."""
 
     ctx = _ctx(writes=True)
-    add_event(_linked(), "note", ctx.actor, {"text": str(text)}, ctx.instance_id)
+    try:
+        _notes.write_note(_linked(), str(text), ctx.actor, author=None, instance_id=ctx.instance_id)
+    except ValidationError as exc:
+        raise _plain(exc) from None
 
 
 FUNCTIONS = {f.__name__: f for f in (

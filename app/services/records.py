@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Module, Record, User
 from .access import readable_records, require, require_on_record, require_read_record
 from .core import Actor, Page, engine, paginate, utcnow, write_transaction
+from .crm_tasks import list_tasks as list_crm_tasks  # noqa: F401 - the to-dos live in crm_tasks; the console's name
 from .modules import get_module
 from .record_triggers import fire, governing_blueprint, process_key_of, tell_linked_instances
 from .scoring import change_entry, score_of
@@ -229,22 +230,3 @@ def _check_stage(mod: Module, record: Record, values: dict) -> None:
     if stage_field in values and values[stage_field] != record.data.get(stage_field):
         raise ConflictError(f"{stage_field!r} follows blueprint instance {blueprint[0]}; perform a transition "
                             f"instead (GET .../transitions)", instance_id=blueprint[0])
-
-
-# -- CRM to-dos ---------------------------------------------------------------------
-
-def list_crm_tasks(actor: Actor, *, owner=None, mine=False, record_id=None, status="open", page=1,
-                   per_page=20) -> Page:
-    """To-dos created by processes, newest first."""
-    from ..models import CrmTask
-
-    stmt = select(CrmTask)
-    if mine:
-        stmt = stmt.where(CrmTask.owner == actor.username)
-    if owner:
-        stmt = stmt.where(CrmTask.owner == owner)
-    if record_id:
-        stmt = stmt.where(CrmTask.record_id == record_id)
-    if status:
-        stmt = stmt.where(CrmTask.status == status)
-    return paginate(stmt.order_by(CrmTask.created_at.desc(), CrmTask.id), page, per_page)

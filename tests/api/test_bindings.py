@@ -702,4 +702,6 @@ def test_a_script_creates_a_crm_task_for_the_owner_and_adds_a_note(app, admin, m
     assert created["data"] == {"task_id": task["id"], "subject": "Call Lee", "owner": "sam",
                                "due_date": due_date}
     [note] = [e for e in events if e["type"] == "note"]
-    assert note["data"] == {"text": "Welcome call planned for Lee"} and note["instance_id"] == instance_id
+    assert note["data"]["text"] == "Welcome call planned for Lee" and note["instance_id"] == instance_id
+    [stored] = admin.get(f"{records('Leads')}/{lead['id']}/notes").get_json()["items"]
+    assert (stored["id"], stored["text"]) == (note["data"]["note_id"], "Welcome call planned for Lee")
