@@ -35,6 +35,7 @@ from ..errors import NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeEr
 from ..extensions import db
 from ..models import Attachment, Record
 from .access import require_on_record
+from .attachment_store import STORAGE_NAME, remove_stored, storage_dir
 from .core import Actor, Page, paginate, write_transaction
 from .records import get_record
 from .timeline import add_event
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 OCTET_STREAM = "application/octet-stream"
 SNIFF_BYTES = 64 * 1024
 _CHUNK = 64 * 1024
-_STORAGE_NAME = re.compile(r"^[0-9a-f]{32}$")
 # Text that a browser could run as a page or an image with scripts, were it ever shown inline.
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|iframe|frame|svg|object|embed|meta|link|style|"
                      rb"form|img|a\s|\?xml|!\[cdata)", re.IGNORECASE)
@@ -98,14 +98,8 @@ def display_name(name: str | None) -> str:
 
 # -- storage ---------------------------------------------------------------------------------------
 
-def storage_dir() -> Path:
-    path = Path(current_app.config["ATTACHMENT_PATH"])
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
 def stored_path(attachment: Attachment) -> Path:
-    if not _STORAGE_NAME.match(attachment.storage_name):  # never a name a client chose
+    if not STORAGE_NAME.match(attachment.storage_name):  # never a name a client chose
         raise NotFoundError(f"no attachment {attachment.id}")
     return storage_dir() / attachment.storage_name
 
@@ -209,7 +203,4 @@ def delete_attachment(module: str, record_id: str, attachment_id: str, actor: Ac
         add_event(record, "attachment_deleted", actor, {"attachment_id": attachment.id,
                                                         "file_name": attachment.file_name})
         db.session.delete(attachment)
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as exc:  # the row is gone; a file left behind is only space
-        log.warning("attachment %s: could not remove %s: %s", attachment_id, path, exc)
+    remove_stored([path.name])

@@ -17,6 +17,7 @@ from ..errors import ConflictError, NotFoundError, StagecoachError, ValidationEr
 from ..extensions import db
 from ..models import Module, Record, User
 from .access import readable_records, require, require_on_record, require_read_record
+from .attachment_store import remove_stored, stored_names
 from .core import Actor, Page, engine, paginate, utcnow, write_transaction
 from .crm_tasks import list_tasks as list_crm_tasks  # noqa: F401 - the to-dos live in crm_tasks; the console's name
 from .modules import get_module
@@ -197,7 +198,9 @@ def delete_record(module: str, record_id: str, actor: Actor) -> None:
         _check_lock(record, None)
         add_event(record, "deleted", actor, {"fields": record.data})
         fire(mod, record, "delete", set(), actor)
+        files = stored_names(record.id)  # the database deletes the notes and attachment rows with the record
         db.session.delete(record)
+    remove_stored(files)
 
 
 def check_writable(record: Record, fields: set[str] | None, instance_id: str | None = None) -> None:

@@ -334,13 +334,17 @@ def test_attachments_follow_the_record_and_their_uploader(people, deal, storage,
     assert [e["type"] for e in timeline(admin, "Deals", deal["id"])].count("attachment_deleted") == 2
 
 
-def test_deleting_a_record_takes_its_notes_and_attachments(people, deal, admin):
+def test_deleting_a_record_takes_its_notes_and_attachments(people, deal, admin, storage):
     rita = people["rita"]
+    other = ok(rita.post(records("Deals"), json={"deal_name": "Kept"}), 201)
     ok(rita.post(notes_of(deal), json={"text": "a note"}), 201)
     ok(upload(rita, deal, PDF), 201)
+    kept = ok(upload(rita, other, PNG, "kept.png", "image/png"), 201)
     assert rita.delete(f"{records('Deals')}/{deal['id']}").status_code == 204
     assert_problem(admin.get(notes_of(deal)), 404)
     assert_problem(admin.get(attachments_of(deal)), 404)
+    assert [p.read_bytes() for p in storage.iterdir()] == [PNG]
+    assert rita.get(f"{attachments_of(other)}/{kept['id']}").data == PNG
 
 
 # -- related lists -----------------------------------------------------------------------------------
