@@ -140,6 +140,7 @@ def deploy(path):
     from .services.core import SYSTEM
     from .services.definitions import deploy as deploy_files
     from .services.modules import apply_manifest
+    from .services.workflow_rules import apply_manifest_rules
 
     path = path or Path(current_app.config["BPMN_DIR"])
     failed = False
@@ -156,9 +157,11 @@ def deploy(path):
     for manifest in sorted(path.rglob(MANIFEST)) if path.is_dir() else []:
         if failed:
             break
-        done = apply_manifest(json.loads(manifest.read_text()), SYSTEM)
+        declared = json.loads(manifest.read_text())
+        done = apply_manifest(declared, SYSTEM)
+        rules = apply_manifest_rules(declared, SYSTEM)
         click.echo(f"applied {manifest}: modules {', '.join(done['modules']) or '-'}; "
-                   f"bindings {', '.join(done['bindings']) or '-'}")
+                   f"bindings {', '.join(done['bindings']) or '-'}; rules {', '.join(rules) or '-'}")
     if failed:
         sys.exit(1)
 

@@ -78,7 +78,7 @@ from . import definitions, modules, outbound
 from .access import require_admin
 from .core import Actor, engine, write_transaction
 
-__all__ = ["ACTION_TYPES", "EVENTS", "create_rule", "delete_rule", "list_rules", "process_key_for", "rule_view",
+__all__ = ["ACTION_TYPES", "EVENTS", "apply_manifest_rules", "create_rule", "delete_rule", "list_rules", "process_key_for", "rule_view",
            "slug"]
 
 EVENTS = ("create", "edit", "create_or_edit", "field_change", "delete", "date")
@@ -158,6 +158,12 @@ def create_rule(data: dict, actor: Actor) -> dict:
                         "scheduled": any(a.get("schedule") for a in rule["actions"]),
                         "created_by": actor.username}, "active": True}, actor)
     return rule_view(binding, definition.version, definition.id)
+
+
+def apply_manifest_rules(manifest: dict, actor: Actor) -> list[str]:
+    """Save the workflow rules a shipped folder's stagecoach.json declares (`"rules": [...]`), each as
+    `POST /workflow-rules` would (admins); returns their names."""
+    return [create_rule(spec, actor)["name"] for spec in manifest.get("rules", [])]
 
 
 def delete_rule(rule_id: str, actor: Actor) -> None:

@@ -369,3 +369,54 @@ def test_a_bad_rule_is_a_400_naming_the_field_and_nothing_is_created(admin, chan
     assert list(body["errors"]) == [key], body["errors"]
     assert admin.get(RULES).get_json()["total"] == 0
     assert admin.get("/api/v1/process-definitions").get_json()["total"] == 0
+
+
+# -- the shipped examples ---------------------------------------------------------------------------------
+
+def test_the_shipped_reminders_and_follow_up_run(app, server, clock, start):
+    import json
+
+    from app.extensions import db
+    from app.services.core import SYSTEM
+    from app.services.modules import apply_manifest
+    from app.services.workflow_rules import apply_manifest_rules
+
+    from ..factories import shipped
+
+    admin = server.login()
+    for folder in ("electronics", "zylker", "rules"):
+        files = [p for p in sorted(shipped(folder).iterdir()) if p.suffix in {".bpmn", ".dmn", ".json"}
+                 and p.name != "stagecoach.json"]
+        admin.deploy(*files)
+    with app.app_context():
+        names = []
+        for folder in ("electronics", "zylker", "rules"):
+            manifest = json.loads(shipped(folder, "stagecoach.json").read_text())
+            apply_manifest(manifest, SYSTEM)
+            names += apply_manifest_rules(manifest, SYSTEM)
+        db.session.remove()
+    assert len(names) == 4 and admin.get(RULES).get_json()["total"] == 4
+
+    account = admin.post("/api/v1/modules/Accounts/records", json={"account_name": "Zylker Corp"}).get_json()
+    closing = (start + dt.timedelta(days=10)).date()
+    deal = _deal(admin, closing_date=closing.isoformat(), account=account["id"])
+    travel = (start + dt.timedelta(days=10)).date()
+    trip = admin.post("/api/v1/modules/Trips/records", json={"trip_name": "Goa", "destination": "Goa",
+                                                            "travel_date": travel.isoformat()})
+    assert trip.status_code == 201, trip.get_json()
+    trip = trip.get_json()
+
+    def trip_subjects(client):
+        events = client.get(f"/api/v1/modules/Trips/records/{trip['id']}/timeline?per_page=100").get_json()["items"]
+        return [e["data"]["subject"] for e in events if e["type"] == "task_created"]
+
+    admin = _travel(server, clock, start + dt.timedelta(days=2, seconds=1))
+    assert _subjects(admin, deal) == ["Follow up on Mega"]
+    admin = _travel(server, clock, dt.datetime.combine(closing - dt.timedelta(days=7), dt.time(9, 0, 1),
+                                                       tzinfo=dt.timezone.utc))
+    assert _subjects(admin, deal) == ["Follow up on Mega", "Mega closes in a week: call Zylker Corp"]
+    departure = dt.datetime.combine(travel - dt.timedelta(days=3), dt.time(3, 30), tzinfo=dt.timezone.utc)  # 09:00 IST
+    admin = _travel(server, clock, departure - dt.timedelta(minutes=1))
+    assert trip_subjects(admin) == []
+    admin = _travel(server, clock, departure + SECOND)
+    assert trip_subjects(admin) == ["Goa to Goa departs in 3 days: send the documents"]
