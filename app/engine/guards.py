@@ -24,6 +24,7 @@ of it. Errors raised here are the sandbox's (`ScriptLimitError` for limits).
 """
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import math
 import operator
@@ -47,7 +48,9 @@ _SEQUENCES = (list, tuple)
 _SIZED = frozenset({str, bytes, list, tuple})
 _CONTAINERS = frozenset({list, tuple, dict, set, frozenset})
 _HASHED_CONTAINERS = frozenset({tuple, frozenset})
-_WRAPPED = frozenset({str, bytes, list, tuple, dict, set, frozenset, int})
+# Values whose methods are guarded; those of the scalars among them (strftime, to_bytes, ...) always build anew.
+_WRAPPED = frozenset({str, bytes, list, tuple, dict, set, frozenset, int, float, decimal.Decimal,
+                      dt.date, dt.datetime, dt.time, dt.timedelta})
 _ITEM = 8  # bytes charged per item of a list, tuple, set or dict
 _BLOCKED_METHODS = frozenset({"format", "format_map"})  # their mini-language nests computed widths
 _BUILDERS = frozenset({"copy", "union", "intersection", "difference", "symmetric_difference", "fromkeys"})
@@ -294,7 +297,7 @@ class Guards:
     def method(self, obj, name: str, method: Callable) -> Callable:
         """A bound method of a built-in value, with its arguments walked and its result checked."""
         precheck = _PRECHECKS.get(name)
-        builds = type(obj) is str or type(obj) is bytes or name in _BUILDERS or name == "to_bytes"
+        builds = type(obj) not in _CONTAINERS or name in _BUILDERS
 
         def call(*args, **kwargs):
             for arg in (*args, *kwargs.values()):

@@ -7,6 +7,7 @@ Run-time scenarios run straight through and with the instance saved and loaded b
 """
 from __future__ import annotations
 
+import datetime as dt
 import tracemalloc
 from pathlib import Path
 
@@ -323,6 +324,13 @@ def test_a_script_is_refused_before_it_allocates_what_it_asks_for(source, named)
         tracemalloc.stop()
     assert named in str(caught.value)
     assert peak < 64 * 1024 * 1024 + 16 * 1024 * 1024  # at most its allocation budget, never the gigabytes asked
+
+
+def test_a_date_formatted_into_text_past_the_string_limit_is_refused():
+    data = {"when": dt.date.today()}
+    with pytest.raises(ScriptLimitError) as caught:
+        Engine().script_engine.sandbox.execute("x = [when.strftime('%c' * 400000) for i in range(100)]", data)
+    assert "STAGECOACH_SCRIPT_MAX_STRING" in str(caught.value) and set(data) == {"when"}
 
 
 SHARED = "a = [0]\nb = [0]\nfor i in range(60):\n    a = [a, a]\n    b = [b, b]\n"
