@@ -11,8 +11,10 @@ The rule format
     {
       "name": "high value deal",          # 1-200 characters; names the rule and its process
       "module": "Deals",                  # a CRM module
-      "event": "create",                  # create | edit | create_or_edit | field_change | delete
+      "event": "create",                  # create | edit | create_or_edit | field_change | delete | date
       "field": "stage",                   # the field a field_change rule watches (only then)
+      "date": {"field": "closing_date", "days": -7, "time": "09:00",   # only for event date:
+               "timezone": "UTC", "repeat": "yearly"},                # app/services/rule_schedules.py
       "criteria": "amount > 10000",       # optional: a sandbox expression over the record's fields
       "actions": [                        # 1-20 actions, run in this order
         {"type": "field_update", "field": "approved", "value": false},
@@ -30,9 +32,13 @@ Actions, and the CRM function (app/services/crm_actions.py) each one calls:
 | `email` | `to` (a list or comma-separated string of `owner`, `owner_manager`, usernames with an email address, addresses), `subject` (≤ 998 chars), `body` | `send_email(to, subject, body)` |
 | `task` | `subject` (≤ 255 chars), `owner` (username; default the record owner), `due_in_days` (0-3650) | `create_crm_task(subject, owner, due_in_days)` |
 | `webhook` | `url` (http:// or https:// with a host on the outbound allow list) | `call_webhook(url)` (the record is the payload) |
+| `assign_owner` | one of `user`, `group` (round robin), `field` with `mapping` (and `default`) | `set_owner`, `assign_round_robin`, `assign_by_field` |
+
+Any action may carry `schedule`: `{days, hours}` after the trigger or `{field, days, hours, time}` from a
+date field (app/schemas/workflow_rule_schedules.py); it then waits on a timer in its own branch.
 
 Each action is checked by its type's schema (app/schemas/workflow_rule_actions.py).
-Email subjects and bodies are Jinja templates over the record's fields
+Email subjects and bodies, and task subjects, are Jinja templates over the record's fields
 (`{{ deal_name }}`), rendered in Jinja's sandbox when the email is queued;
 they are checked for template syntax when the rule is saved. A
 `field_update` is refused on `delete` rules (the record is going away).
@@ -43,7 +49,9 @@ Written by the engine (app/engine/rule_diagrams.py).
 Process id `rule_<slug of name>` (lower case, runs of other characters
 become `_`), name = the rule's name, `isExecutable="true"`: start event → one
 script task per action → end event, with sequence flows and BPMNDI so it
-opens in a modeler. Every value an action carries reaches the script as a
+opens in a modeler; a date rule first computes its moment and waits on a
+timer (and loops to the next occurrence when it repeats), scheduled actions
+wait on timers in parallel branches. Every value an action carries reaches the script as a
 Python literal made by `repr()` of the validated value (checked to read back
 equal with `ast.literal_eval`), never by pasting user text into code, so a
 subject such as `"'); import os; ('"` stays a string. The script is then
