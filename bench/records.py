@@ -22,7 +22,17 @@ started exactly one instance per write (or none), and prints figures only:
 it asserts nothing about timings.
 
     python bench/records.py [-n 500] [--db sqlite|postgres|both] [--process script|user]
-                            [--postgres-url postgresql://...] [--show-sql]
+                            [--postgres-url postgresql://...] [--show-sql] [--rules]
+
+`--rules` measures instead the services' one write path (`records.create_record` and
+`records.update_record`, no HTTP), each timed write a create or an edit of the record just
+created, with 0, 1 and 10 workflow rules on Deals, as an admin and as a plain owner (a user
+without grants: every write checks `create` on the module or ownership of the record):
+
+  1 rule       create_or_edit, criteria `amount > 0`, one task action (`Call {{ deal_name }}`):
+               a rule instance per write
+  10 rules     the one above, plus nine date rules (`closing_date` - 7 days at 09:00) whose
+               criteria never hold: each write also reviews the waiting date rules
 """
 from __future__ import annotations
 
@@ -282,6 +292,112 @@ def run_scenario(kind: str, bindings: int, args, workdir: Path) -> Run:
     return run
 
 
+# -- workflow rules through the services ------------------------------------------------
+
+def set_up_rules(app, count: int) -> None:
+    from app.extensions import db
+    from app.services.core import SYSTEM
+    from app.services.users import create_user
+    from app.services.workflow_rules import create_rule
+
+    with app.app_context():
+        create_user("bench_owner", "bench-owner-password", [], False, actor=SYSTEM)
+        for i in range(count):
+            if i == 0:
+                rule = {"name": "bench rule 0", "module": MODULE, "event": "create_or_edit", "criteria": "amount > 0",
+                        "actions": [{"type": "task", "subject": "Call {{ deal_name }}"}]}
+            else:
+                rule = {"name": f"bench rule {i}", "module": MODULE, "event": "date",
+                        "criteria": f"amount > {1_000_000_000 + i}",
+                        "date": {"field": "closing_date", "days": -7, "time": "09:00"},
+                        "actions": [{"type": "task", "subject": "Renewal"}]}
+            create_rule(rule, SYSTEM)
+        db.session.remove()
+
+
+def run_rules_scenario(kind: str, rules: int, as_owner: bool, args, workdir: Path) -> Run:
+    from app.extensions import db
+    from app.services.core import SYSTEM, Actor
+    from app.services.records import create_record, update_record
+
+    app = make_app(fresh_url(kind, args.postgres_url, workdir, f"rules{rules}{'owner' if as_owner else 'admin'}"))
+    with app.app_context():
+        engine = db.engine
+    set_up_rules(app, rules)
+    actor = Actor("bench_owner") if as_owner else Actor("admin", (), True)
+    run = Run(kind, rules)
+    seq = iter(range(1, 10**9))
+    last: list[str] = []
+
+    def write() -> None:
+        i = next(seq)
+        with app.app_context():
+            try:
+                if i % 2 or not last:
+                    record = create_record(MODULE, {"deal_name": f"Deal {i}", "amount": 1000 + (i * 37) % 9000,
+                                                    "closing_date": "2099-06-30"}, actor)
+                    last[:] = [record.id]
+                else:
+                    update_record(MODULE, last[0], {"amount": 2000 + i}, actor)
+            finally:
+                db.session.remove()
+
+    try:
+        for _ in range(WARM_UP):
+            write()
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(args.n):
+            w0 = time.perf_counter()
+            try:
+                write()
+            except Exception as exc:  # report, go on
+                run.errors.append(f"{type(exc).__name__}: {exc}")
+            run.latencies.append(time.perf_counter() - w0)
+        run.seconds = time.perf_counter() - t0
+        run.cpu_seconds = time.process_time() - c0
+        run.n = args.n - len(run.errors)
+        with app.app_context():
+            from sqlalchemy import func, select
+
+            from app.models import ProcessInstance
+            run.instances = db.session.scalar(select(func.count()).select_from(ProcessInstance))
+            db.session.remove()
+        run.expected_instances = (WARM_UP + run.n) if rules else 0
+        if run.instances != run.expected_instances:
+            run.errors.append(f"{run.instances} rule instances, expected {run.expected_instances}")
+    finally:
+        engine.dispose()
+    return run
+
+
+def main_rules(args, kinds: list[str]) -> int:
+    print(f"Stagecoach record-write benchmark through the services (create_record / update_record, one "
+          f"thread, no HTTP), workflow rules on {MODULE}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, N={args.n} (+{WARM_UP} warm-up), "
+          f"load average {load_average()} (other work on the machine skews every figure)")
+    workdir = Path(tempfile.mkdtemp(prefix="stagecoach-bench-rules-"))
+    runs: list[tuple[str, Run]] = []
+    try:
+        for kind in kinds:
+            for as_owner in (False, True):
+                who = "owner" if as_owner else "admin"
+                for rules in SCENARIOS:
+                    run = run_rules_scenario(kind, rules, as_owner, args, workdir)
+                    print(f"\n{kind}, {rules} rules, as {who}\n{run.describe()}")
+                    runs.append((who, run))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    header = f"{'db':<9}{'actor':<7}{'rules':>6}  {'writes/s':>9}  {'p50 ms':>7}  {'p95 ms':>7}  {'CPU ms':>7}  {'errors':>6}"
+    print(f"\n=== summary: record writes through the services (N={args.n}, load average {load_average()}) ===")
+    print(header)
+    print("-" * len(header))
+    for who, r in runs:
+        print(f"{r.db:<9}{who:<7}{r.bindings:>6}  {r.rate:>9.1f}  {percentile(r.latencies, 50):>7.2f}  "
+              f"{percentile(r.latencies, 95):>7.2f}  {r.cpu_seconds / r.n * 1000 if r.n else float('nan'):>7.2f}  "
+              f"{len(r.errors):>6}")
+    return 1 if any(r.errors for _, r in runs) else 0
+
+
 # -- main ---------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -292,10 +408,14 @@ def main(argv=None) -> int:
                         help="the bound process: start -> script -> end (default) or start -> user task -> end")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_RECORDS_POSTGRES_URL", DEFAULT_PG_URL))
     parser.add_argument("--show-sql", action="store_true", help="list the statements of one write per scenario")
+    parser.add_argument("--rules", action="store_true",
+                        help="workflow rules through the services, as an admin and as a plain owner")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
 
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.rules:
+        return main_rules(args, kinds)
     print(f"Stagecoach record-write benchmark: POST /api/v1/modules/{MODULE}/records through the Flask test "
           f"client (in-process, one thread), bound process: start -> {args.process} task -> end")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, N={args.n} (+{WARM_UP} warm-up, "
