@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..engine import BpmnRejected
 from ..errors import BpmnValidationError, ForbiddenError, NotFoundError
 from ..extensions import db
-from ..models import ActiveActivity, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
+from ..models import ActiveActivity, Binding, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import granted_ids, require
 from .core import SYSTEM, Actor, Page, engine, latest_definition_id, paginate, write_transaction  # noqa: F401
@@ -134,3 +134,47 @@ def definition_xml(definition_id: str) -> bytes:
     if content is None:
         raise NotFoundError(f"no process definition {definition_id}")
     return content
+
+
+# Processes a record starts (their instance needs the record) are not started by hand.
+_RECORD_ROLES = ("blueprint", "approval", "review")
+
+
+def _startable_by_hand(definition: ProcessDefinition) -> bool:
+    """A plain start event: not one that waits for a timer, message, signal or condition."""
+    return any(e.get("type") == "startEvent" and not e.get("trigger") for e in (definition.elements or {}).values())
+
+
+def list_startable(actor: Actor) -> list[ProcessDefinition]:
+    """The latest version of every process the actor may start by hand, by name.
+
+    That is: the actor holds `start` on its key (admins every key), it has a plain start event,
+    and no blueprint, approval or review binding starts it from a record.
+    """
+    keys = granted_ids(actor, "start", "process")
+    if keys is not None and not keys:
+        return []
+    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+              .group_by(ProcessDefinition.key).subquery())
+    stmt = select(ProcessDefinition).join(
+        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v)).where(
+        ProcessDefinition.key.not_in(select(Binding.process_key).where(Binding.kind.in_(_RECORD_ROLES))))
+    if keys is not None:
+        stmt = stmt.where(ProcessDefinition.key.in_(keys))
+    found = [d for d in db.session.scalars(stmt) if _startable_by_hand(d)]
+    return sorted(found, key=lambda d: ((d.name or d.key).lower(), d.key))
+
+
+def get_startable(key: str, actor: Actor) -> ProcessDefinition:
+    """The latest version of process `key`, which the actor may start by hand (see `list_startable`).
+
+    Raises:
+        NotFoundError: no such process, or none started by hand (a timer, message or record starts it).
+        ForbiddenError: the actor may not start it.
+    """
+    definition = db.session.get(ProcessDefinition, latest_definition_id(key))
+    if definition is None or not _startable_by_hand(definition) or db.session.scalar(
+            select(Binding.id).where(Binding.process_key == key, Binding.kind.in_(_RECORD_ROLES)).limit(1)):
+        raise NotFoundError(f"no process {key!r} to start by hand")
+    require(actor, "start", "process", key, f"start process {key!r}")
+    return definition

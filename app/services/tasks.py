@@ -7,7 +7,7 @@ from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
 from ..extensions import db
-from ..models import HumanTask, TaskCandidate, User
+from ..models import HumanTask, ProcessInstance, Record, TaskCandidate, User
 from ..statuses import TaskState
 from .access import (
     readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
@@ -39,7 +39,7 @@ SORT_COLUMNS = {
 def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_group=None, mine=False,
                process_instance_id=None, key=None, state="open", element_id=None, definition_id=None,
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
-               max_priority=None, due=None, follow_up=None, order_by=None, page=1, per_page=20,
+               max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
                offset=None) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
@@ -50,6 +50,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
             `follow_up_at` (before and after are strict; `none: True` keeps tasks without the date).
         order_by: `[(column, "asc"|"desc")]` with columns from SORT_COLUMNS; tasks without the value
             come last ascending, first descending. Default: newest first.
+        record_id: only tasks of instances running on that CRM record.
     """
     stmt = select(HumanTask)
     if not mine:  # `mine` keeps only the caller's own tasks already
@@ -84,6 +85,9 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.element_id == element_id)
     if definition_id:
         stmt = stmt.where(HumanTask.definition_id == definition_id)
+    if record_id:
+        stmt = stmt.where(HumanTask.instance_id.in_(
+            select(ProcessInstance.id).where(ProcessInstance.record_id == record_id)))
     effective_priority = SORT_COLUMNS["priority"]
     if priority is not None:
         stmt = stmt.where(effective_priority == priority)
@@ -139,6 +143,25 @@ def get_task(task_id: str, actor: Actor) -> HumanTask:
     task = find_task(task_id)
     require_read_task(actor, task)
     return task
+
+
+def task_records(tasks) -> dict[str, dict]:
+    """The CRM record each task's instance runs on, by task id: {"module", "record_id", "data"} (one query).
+
+    For tasks the caller was given by `list_tasks` or `get_task`: whoever may read a task may read the
+    record its instance runs on (`access.readable_records`). Tasks of instances without a record are left out.
+    """
+    by_instance: dict[str, list[str]] = {}
+    for task in tasks:
+        by_instance.setdefault(task.instance_id, []).append(task.id)
+    if not by_instance:
+        return {}
+    rows = db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.record_module, ProcessInstance.record_id, Record.data)
+        .outerjoin(Record, Record.id == ProcessInstance.record_id)
+        .where(ProcessInstance.id.in_(list(by_instance)), ProcessInstance.record_id.is_not(None))).all()
+    return {task_id: {"module": module, "record_id": record_id, "data": data or {}}
+            for instance_id, module, record_id, data in rows for task_id in by_instance[instance_id]}
 
 
 def task_form(task: HumanTask) -> dict:
