@@ -81,6 +81,15 @@ class Config:
     # checks the token against its user's row, so logout, disabling, deleting, a new password,
     # groups or role end a user's tokens at once.
     TOKEN_TTL_SECONDS = _env_int("STAGECOACH_TOKEN_TTL", 12 * 3600)
+    # The web console (/console) keeps its login in a signed session cookie, HttpOnly and
+    # SameSite=Lax; STAGECOACH_SECURE_COOKIES=1 also marks it Secure (sent over HTTPS only): set it
+    # whenever the console is served over TLS. A console session ends like a token (above).
+    SESSION_COOKIE_NAME = "stagecoach_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("STAGECOACH_SECURE_COOKIES", False)
+    # The console's CSRF tokens live as long as the session (its forms stay valid while it lasts).
+    WTF_CSRF_TIME_LIMIT = None
     # STAGECOACH_BASIC_AUTH_CACHE_SECONDS: how long a verified HTTP Basic password is remembered in
     # the process (by a keyed hash, never the password), so /engine-rest clients do not pay argon2
     # on every request; the user's row is still checked each time. 0 turns the cache off.

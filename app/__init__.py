@@ -20,6 +20,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .api.inputs import install_input_checks
     from .api.openapi import ProblemsPlugin
     from .cli import register_commands
+    from .console import init_console
     from . import patterns
     from .engine import DiagramLimits, Engine, Limits, default_registry
     from .errors import register_error_handlers
@@ -39,6 +40,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
         rest_api.register_blueprint(blueprint)
     for blueprint in CAMUNDA_BLUEPRINTS:  # plain Flask blueprints: Camunda's shapes, not in /api/v1's OpenAPI
         app.register_blueprint(blueprint)
+    init_console(app)  # the web console at /console (session login, CSRF on its forms); GET / leads there
     register_error_handlers(app)
     install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)

@@ -2,6 +2,7 @@
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,3 +25,5 @@ class StagecoachApi(Api):
 
 
 rest_api = StagecoachApi()
+# The web console's CSRF protection: checked by the console's own views only (the APIs use bearer tokens).
+csrf = CSRFProtect()

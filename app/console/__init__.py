@@ -1,0 +1,35 @@
+"""The web console at /console: My Jobs, tasks and their forms, starting processes, records and blueprints.
+
+Server-rendered pages (Jinja) that call the services directly, as the API's views do, with htmx for
+claiming in place, filters and paging, and bpmn-js and form-js (committed bundles, see
+static/vendor/vendor.lock.json) for diagrams and Camunda forms. No SpiffWorkflow, no SQL here:
+the services decide who may do what, the console only says who is calling (`auth.current_actor`).
+
+Adding a page: a module here with routes on `blueprint.bp` (decorate admin pages with
+`auth.admin_required`), imported below; a template extending "console/base.html"; a header link
+with `blueprint.nav(...)`.
+"""
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+
+from ..extensions import csrf
+from . import auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
+from .blueprint import FORM_TYPES, bp
+
+
+@bp.route("/")
+def index():
+    """The console's front page is My Jobs."""
+    return redirect(url_for("console.jobs"))
+
+
+def init_console(app: Flask) -> None:
+    """Mount the console at /console, with its CSRF protection, and send GET / there."""
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # the console checks its own posts; the APIs take bearer tokens
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.add_url_rule("/", "home", lambda: redirect(url_for("console.index")))
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("console.") and endpoint != "console.static":
+            view.accepted_mimetypes = FORM_TYPES  # what the request checks let console views read

@@ -1,0 +1,141 @@
+/* The console's behaviour: dialogs, diagrams (bpmn-js), Camunda forms (form-js), focus after htmx swaps.
+   Everything runs from this file: the pages carry no inline script (see the Content-Security-Policy). */
+(function () {
+  'use strict';
+
+  /* After every deferred script (this one runs first; bpmn-js and form-js come at the end of the page). */
+  function onReady(callback) {
+    if (document.readyState === 'complete') callback();
+    else document.addEventListener('DOMContentLoaded', callback);
+  }
+
+  function firstField(container) {
+    return container.querySelector('[aria-invalid="true"], .invalid input, input:not([type=hidden]), select, textarea, button');
+  }
+
+  /* A button with data-open-dialog opens that <dialog> as a modal (Esc closes it, focus stays in it). */
+  function initDialogs(root) {
+    root.querySelectorAll('[data-open-dialog]').forEach(function (button) {
+      button.addEventListener('click', function () {
+        var dialog = document.getElementById(button.dataset.openDialog);
+        if (!dialog) return;
+        dialog.showModal();
+        var field = firstField(dialog);
+        if (field) field.focus();
+      });
+    });
+    root.querySelectorAll('[data-close-dialog]').forEach(function (button) {
+      button.addEventListener('click', function () { button.closest('dialog').close(); });
+    });
+    root.querySelectorAll('dialog[data-open-on-load]').forEach(function (dialog) {
+      dialog.showModal();
+      var field = firstField(dialog);
+      if (field) field.focus();
+    });
+  }
+
+  /* A [data-diagram-url] element shows that BPMN file in bpmn-js's navigated viewer (pan with the mouse,
+     zoom with Ctrl + wheel), with the element [data-highlight] marked. */
+  function initDiagrams(root) {
+    root.querySelectorAll('[data-diagram-url]').forEach(function (el) {
+      var fallback = el.querySelector('.diagram-fallback');
+      if (!window.BpmnJS) { if (fallback) fallback.textContent = 'The diagram viewer did not load.'; return; }
+      fetch(el.dataset.diagramUrl, { credentials: 'same-origin' })
+        .then(function (response) {
+          if (!response.ok) throw new Error('HTTP ' + response.status);
+          return response.text();
+        })
+        .then(function (xml) {
+          el.textContent = '';
+          var viewer = new window.BpmnJS({ container: el });
+          return viewer.importXML(xml).then(function () {
+            var canvas = viewer.get('canvas');
+            canvas.zoom('fit-viewport', 'auto');
+            var id = el.dataset.highlight;
+            if (id && viewer.get('elementRegistry').get(id)) {
+              canvas.addMarker(id, 'highlight');
+              var badge = document.createElement('span');
+              badge.className = 'diagram-badge';
+              badge.textContent = 'this task';
+              viewer.get('overlays').add(id, { position: { top: -14, left: 0 }, html: badge });
+            }
+            el.dataset.diagramState = 'ready';
+          });
+        })
+        .catch(function () {
+          el.textContent = 'The diagram cannot be shown.';
+          el.dataset.diagramState = 'failed';
+        });
+    });
+  }
+
+  /* Leave out what form-js reports for fields left empty: the server refuses null for a typed field. */
+  function clean(value) {
+    if (Array.isArray(value)) return value.map(clean);
+    if (value && typeof value === 'object') {
+      var out = {};
+      Object.keys(value).forEach(function (key) {
+        var v = value[key];
+        if (v === null || v === undefined || v === '') return;
+        out[key] = clean(v);
+      });
+      return out;
+    }
+    return value;
+  }
+
+  /* A [data-formjs-schema] element renders that Camunda form with form-js; submitting the surrounding
+     form checks it in the browser first, then posts its data as JSON in the hidden input. */
+  function initForms(root) {
+    root.querySelectorAll('[data-formjs-schema]').forEach(function (el) {
+      if (!window.FormViewer) { el.textContent = 'The form viewer did not load.'; return; }
+      var schema = JSON.parse(document.getElementById(el.dataset.formjsSchema).textContent);
+      var data = JSON.parse(document.getElementById(el.dataset.formjsData).textContent) || {};
+      var outer = el.closest('form');
+      var input = document.getElementById(el.dataset.formjsInput);
+      window.FormViewer.createForm({ container: el, schema: schema, data: data }).then(function (form) {
+        el.dataset.formjsState = 'ready';
+        outer.addEventListener('submit', function (event) {
+          if (event.target !== outer) {  // form-js's own submit button: submit the page's form instead
+            event.preventDefault();
+            outer.requestSubmit();
+            return;
+          }
+          var result = form.submit();
+          if (result.errors && Object.keys(result.errors).length) {
+            event.preventDefault();
+            var invalid = el.querySelector('.fjs-has-errors input, .fjs-has-errors select, .fjs-has-errors textarea');
+            if (invalid) invalid.focus();
+            return;
+          }
+          input.value = JSON.stringify(clean(result.data));
+        }, true);
+      });
+    });
+  }
+
+  function init(root) {
+    initDialogs(root);
+    initDiagrams(root);
+    initForms(root);
+  }
+
+  onReady(function () {
+    init(document);
+    /* After htmx swaps a row (claim, unclaim), keep the keyboard where it was: on the new row's button. */
+    var swappedRow = null;
+    document.body.addEventListener('htmx:beforeSwap', function (event) {
+      var target = event.detail.target;
+      swappedRow = target && target.tagName === 'TR' ? target.id : null;
+    });
+    document.body.addEventListener('htmx:afterSwap', function () {
+      var row = swappedRow && document.getElementById(swappedRow);
+      swappedRow = null;
+      var next = row && (row.querySelector('.actions button') || row.querySelector('a'));
+      if (next) next.focus();
+    });
+    document.body.addEventListener('htmx:load', function (event) {
+      if (event.detail.elt !== document.body) initDialogs(event.detail.elt);
+    });
+  });
+})();
