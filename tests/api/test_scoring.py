@@ -208,3 +208,21 @@ def test_the_shipped_leads_manifest_scores_leads_by_rules_and_touchpoints(crm): 
     assert touch(crm.admin, lead["id"], "form_submitted")["score"] == 45
     assert patch(crm.admin, lead["id"], lead_status="Lost")["score"] == -5
     assert score_history(crm.admin, lead["id"])[-1]["matched"][-1] == {"rule": "Lost", "points": -50}
+
+
+def test_a_touchpoint_rescores_a_record_an_approval_holds_and_the_lock_stays(scored, make):
+    from ..factories import fixture
+    from .test_bindings import bind
+
+    scored.deploy(fixture("crm", "deal_approval.bpmn"))
+    bind(scored, module="Leads", event="create", process_key="crm_deal_approval", kind="approval")
+    rita = make.client("rita")
+    lead = create(rita, "Leads", last_name="Moreau")
+    locked_by = get(rita, "Leads", lead["id"])["locked_by"]
+    assert locked_by is not None
+    assert_problem(rita.patch(f"{records('Leads')}/{lead['id']}", json={"phone": "+1 555 0100"}), 423)
+
+    touched = touch(rita, lead["id"], "form_submitted")
+
+    assert touched["score"] == 10 and touched["locked_by"] == locked_by
+    assert_problem(rita.patch(f"{records('Leads')}/{lead['id']}", json={"score": 3}), 423)
