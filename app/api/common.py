@@ -5,7 +5,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..errors import AuthenticationError, ForbiddenError
+from ..errors import AuthenticationError
 from ..services.core import Actor
 from ..services.sessions import actor_from_token
 
@@ -56,14 +56,6 @@ def protected_blueprint(name: str, import_name: str, url_prefix: str, descriptio
 
 def current_actor() -> Actor:
     return g.actor
-
-
-def require_admin(what: str) -> Actor:
-    """The caller, who must be an admin to `what` (403 otherwise)."""
-    actor = current_actor()
-    if not actor.is_admin:
-        raise ForbiddenError(f"only an admin may {what}")
-    return actor
 
 
 def problems(blp: Blueprint, *codes: int):

@@ -22,8 +22,7 @@ from ...errors import (
     AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
     ValidationError, WrongWorkerError, database_error,
 )
-from ...services.core import Actor
-from ..common import current_actor, require_admin as admin_actor  # noqa: F401  (current_actor is re-exported)
+from ..common import current_actor  # noqa: F401  (re-exported for the resource modules)
 from ..inputs import strict_loads
 from ...services.sessions import actor_from_token, authenticate_password
 
@@ -85,11 +84,6 @@ def authenticate() -> None:
     except AuthenticationError as exc:
         exc.headers = {"WWW-Authenticate": REALM}
         raise
-
-
-def require_admin() -> Actor:
-    """The same rule as /api/v1: repairing instances is for admins."""
-    return admin_actor("change process instances")
 
 
 def error_body(status: int, camunda_type: str, message: str, headers: dict | None = None, **extra):
