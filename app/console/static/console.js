@@ -63,7 +63,7 @@
           });
         })
         .catch(function () {
-          el.textContent = 'The diagram cannot be shown.';
+          el.textContent = 'The diagram cannot be shown: the process file has no drawing, or it could not be read.';
           el.dataset.diagramState = 'failed';
         });
     });
