@@ -29,6 +29,7 @@ def init_console(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # the console checks its own posts; the APIs take bearer tokens
     csrf.init_app(app)
     app.register_blueprint(bp)
+    errors.handle_unrouted(app)
     app.add_url_rule("/", "home", lambda: redirect(url_for("console.index")))
     for endpoint, view in app.view_functions.items():
         if endpoint.startswith("console.") and endpoint != "console.static":

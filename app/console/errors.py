@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..errors import AuthenticationError, StagecoachError, http_exception_response, unexpected_error_response
 from .blueprint import bp
@@ -64,6 +64,19 @@ def _unexpected(error: Exception):
     problem = answer.get_json() or {}
     return error_page(answer.status_code, problem.get("title", "Internal server error"),
                       _sentence(problem.get("detail", "")), dict(answer.headers))
+
+
+def _unrouted(error: HTTPException):
+    """A URL or method no route takes belongs to no blueprint: under /console it gets the console's page."""
+    if request.path == "/console" or request.path.startswith("/console/"):
+        return _http_error(error)
+    return http_exception_response(error)
+
+
+def handle_unrouted(app) -> None:
+    """Give the console's 404 and 405 pages to /console URLs that no route matches."""
+    for kind in (NotFound, MethodNotAllowed):
+        app.register_error_handler(kind, _unrouted)
 
 
 def _sentence(text: str) -> str:

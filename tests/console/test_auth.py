@@ -190,3 +190,14 @@ def test_the_admin_only_decorator_refuses_everyone_else(app):
         with pytest.raises(ForbiddenError) as refused:
             page()
     assert refused.value.status == 403
+
+
+def test_unknown_console_urls_get_the_console_s_pages_and_the_api_keeps_its_problems(console, make):
+    make.user("maria")
+    maria = console("maria")
+    missing = maria.get("/console/no-such-page")
+    assert missing.status_code == 404 and missing.mimetype == "text/html" and "<h1>Not Found" in text(missing)
+    wrong_method = maria.get("/console/logout")
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] and "<h1>" in text(wrong_method)
+    api = maria.get("/api/v1/no-such-resource")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"

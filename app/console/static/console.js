@@ -35,11 +35,21 @@
   }
 
   /* A [data-diagram-url] element shows that BPMN file in bpmn-js's navigated viewer (pan with the mouse,
-     zoom with Ctrl + wheel), with the element [data-highlight] marked. */
+     zoom with Ctrl + wheel). What it marks, all optional:
+       data-highlight="ElementId"                  the element in focus (class "highlight", badge "this task")
+       data-markers='{"ElementId": "marker-incident"}'   a CSS class per element (see console.css)
+       data-badges='{"ElementId": [{"text": "3", "kind": "active"}]}'   badges above an element
+       data-element-url="/console/...?element={id}"     clicking an element opens that URL */
   function initDiagrams(root) {
     root.querySelectorAll('[data-diagram-url]').forEach(function (el) {
       var fallback = el.querySelector('.diagram-fallback');
       if (!window.BpmnJS) { if (fallback) fallback.textContent = 'The diagram viewer did not load.'; return; }
+      var markers = el.dataset.markers ? JSON.parse(el.dataset.markers) : {};
+      var badges = el.dataset.badges ? JSON.parse(el.dataset.badges) : {};
+      if (el.dataset.highlight) {
+        markers[el.dataset.highlight] = 'highlight';
+        badges[el.dataset.highlight] = (badges[el.dataset.highlight] || []).concat([{ text: 'this task', kind: 'focus' }]);
+      }
       fetch(el.dataset.diagramUrl, { credentials: 'same-origin' })
         .then(function (response) {
           if (!response.ok) throw new Error('HTTP ' + response.status);
@@ -50,14 +60,28 @@
           var viewer = new window.BpmnJS({ container: el });
           return viewer.importXML(xml).then(function () {
             var canvas = viewer.get('canvas');
+            var registry = viewer.get('elementRegistry');
+            var overlays = viewer.get('overlays');
             canvas.zoom('fit-viewport', 'auto');
-            var id = el.dataset.highlight;
-            if (id && viewer.get('elementRegistry').get(id)) {
-              canvas.addMarker(id, 'highlight');
-              var badge = document.createElement('span');
-              badge.className = 'diagram-badge';
-              badge.textContent = 'this task';
-              viewer.get('overlays').add(id, { position: { top: -14, left: 0 }, html: badge });
+            Object.keys(markers).forEach(function (id) {
+              if (registry.get(id)) canvas.addMarker(id, markers[id]);
+            });
+            Object.keys(badges).forEach(function (id) {
+              if (!registry.get(id)) return;
+              badges[id].forEach(function (badge, index) {
+                var span = document.createElement('span');
+                span.className = 'diagram-badge badge-' + (badge.kind || 'info');
+                span.textContent = badge.text;
+                overlays.add(id, { position: { top: -14, left: index * 36 }, html: span });
+              });
+            });
+            if (el.dataset.elementUrl) {
+              viewer.get('eventBus').on('element.click', function (event) {
+                var id = event.element && event.element.id;
+                if (id && event.element.type !== 'bpmn:Process') {
+                  window.location.href = el.dataset.elementUrl.replace('{id}', encodeURIComponent(id));
+                }
+              });
             }
             el.dataset.diagramState = 'ready';
           });
