@@ -30,7 +30,7 @@ from sqlalchemy import or_, select, update
 
 from ..errors import NotFoundError
 from ..extensions import db
-from ..models import OutboxMessage, Record, RecordEvent
+from ..models import Binding, CrmTask, OutboxMessage, ProcessInstance, Record, RecordEvent
 from .access import require_admin
 from .core import Actor, Page, paginate, utcnow, write_transaction
 from .outbound import OutboundRefusedError, Target, pin
@@ -162,6 +162,25 @@ def _timeline(message: OutboxMessage, type_: str, data: dict) -> None:
                                    at=utcnow(), instance_id=message.instance_id, data=data))
 
 
+def _rule_failed(message: OutboxMessage) -> None:
+    """A workflow rule's email or webhook failed for good: `rule_failed` on the record's timeline and a
+    to-do for the rule's author (app/services/rule_schedules.py reports a rule's failed steps alike)."""
+    inst = db.session.get(ProcessInstance, message.instance_id) if message.instance_id else None
+    if inst is None or inst.record_role != "rule":
+        return
+    binding = db.session.scalar(select(Binding).where(Binding.kind == "rule", Binding.process_key == inst.process_key)
+                                .order_by(Binding.created_at.desc()).limit(1))
+    name = binding.name if binding is not None else inst.process_key
+    _timeline(message, "rule_failed", {"rule": name, "process_key": inst.process_key, "action": None,
+                                       "action_type": message.kind, "message_id": message.id,
+                                       "error": message.last_error})
+    author = (binding.options or {}).get("created_by") if binding is not None else None
+    if author:
+        db.session.add(CrmTask(subject=f"Workflow rule {name!r}: its {message.kind} failed; retry it from the "
+                                       f"outbox"[:255], owner=author, record_id=message.record_id,
+                               module=message.module, instance_id=inst.id, due_date=utcnow().date()))
+
+
 def _summary(message: OutboxMessage) -> dict:
     if message.kind == "email":
         return {"message_id": message.id, "to": message.payload["to"], "subject": message.payload["subject"]}
@@ -188,6 +207,7 @@ def _record_failure(message_id: str, now: dt.datetime, error: str, final: bool =
         if final or message.attempts >= message.max_attempts:
             message.status = "failed"
             _timeline(message, f"{message.kind}_failed", dict(_summary(message), error=message.last_error))
+            _rule_failed(message)
             return "failed"
         message.status = "pending"
         message.next_attempt_at = now + dt.timedelta(seconds=base * 2 ** (message.attempts - 1))

@@ -420,3 +420,39 @@ def test_the_shipped_reminders_and_follow_up_run(app, server, clock, start):
     assert trip_subjects(admin) == []
     admin = _travel(server, clock, departure + SECOND)
     assert trip_subjects(admin) == ["Goa to Goa departs in 3 days: send the documents"]
+
+
+def test_a_rule_webhook_that_fails_on_delivery_is_on_the_timeline_and_retried_from_the_outbox(app, make):
+    from app.services.outbox import deliver_due
+
+    rita = make.client("rita", admin=True, email="rita@example.com")
+    assert rita.post("/api/v1/outbound-hosts", json={"pattern": "127.0.0.1"}).status_code == 201  # not private
+    _rule(rita, {"name": "ping", "module": "Deals", "event": "create",
+                 "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]})
+    deal = _deal(rita)
+    with app.app_context():
+        deliver_due()  # refused: a loopback address without allow_private fails at once
+
+    [message] = rita.get(f"/api/v1/outbox?record_id={deal['id']}").get_json()["items"]
+    assert message["status"] == "failed"
+    [failed] = [e["data"] for e in _timeline(rita, deal) if e["type"] == "rule_failed"]
+    assert failed["rule"] == "ping" and failed["action_type"] == "webhook" and failed["message_id"] == message["id"]
+    with app.app_context():
+        from app.extensions import db
+        from app.models import CrmTask
+        from sqlalchemy import select
+        assert db.session.scalars(select(CrmTask.owner).where(CrmTask.record_id == deal["id"])).all() == ["rita"]
+        db.session.remove()
+    response = rita.post(f"/api/v1/outbox/{message['id']}/retry")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "pending"
+
+
+def test_deleting_a_record_cancels_its_waiting_rule(admin, clock):
+    _rule(admin, _renewal())
+    deal = _deal(admin, closing_date=(dt.date.today() + dt.timedelta(days=30)).isoformat())
+    [waiting] = _instances(admin, deal)
+
+    assert admin.delete(f"{DEALS}/{deal['id']}").status_code == 204
+
+    assert admin.instance(waiting["id"])["status"] == "cancelled"
