@@ -27,7 +27,13 @@ from SpiffWorkflow.bpmn.specs.mixins import BpmnSpecMixin
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask as CamundaBusinessRuleTask
+from SpiffWorkflow.dmn.serializer.task_spec import BaseBusinessRuleTaskConverter
+from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter as SpiffBusinessRuleTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask as SpiffBusinessRuleTask
+
 from .conditional import WaitingConditionalEventDefinition
+from .decision_graph import DecisionGraphEngine
 from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
 from .workflow import StagecoachWorkflow
 
@@ -76,8 +82,33 @@ def _uuid(value):
     return UUID(value)
 
 
+def _with_required_decisions(base):
+    """A business rule task's converter that also stores the decisions its decision requires (a DRG)."""
+
+    class Converter(base):
+        def to_dict(self, spec):
+            dct = base.to_dict(self, spec)
+            required = getattr(spec.dmnEngine, "required", None)
+            if required:
+                dct["required_decision_tables"] = [self.decision_table_to_dict(t) for t in required]
+            return dct
+
+        def from_dict(self, dct):
+            required = [self.decision_table_from_dict(t) for t in dct.pop("required_decision_tables", [])]
+            spec = base.from_dict(self, dct)
+            spec.dmnEngine = DecisionGraphEngine(spec.dmnEngine.decision_table, required)
+            return spec
+
+    Converter.__name__ = Converter.__qualname__ = f"DecisionGraph{base.__name__}"
+    return Converter
+
+
 def _registry(config: dict):
     config = dict(config)
+    if CamundaBusinessRuleTask in config:
+        config[CamundaBusinessRuleTask] = _with_required_decisions(BaseBusinessRuleTaskConverter)
+    if SpiffBusinessRuleTask in config:
+        config[SpiffBusinessRuleTask] = _with_required_decisions(SpiffBusinessRuleTaskConverter)
     config[BpmnWorkflow] = _SpecReferenceConverter
     config[ExternalTask] = BpmnTaskSpecConverter
     config[CronTimerEventDefinition] = TimerConditionalEventDefinitionConverter

@@ -30,10 +30,16 @@ def _check_references(f: _File) -> None:
             if ref not in ids:
                 f.problems.append(Problem(f.name, f"sequence flow {attr} {ref!r} names no element of this file",
                                           flow.sourceline, flow.get("id"), "sequenceFlow"))
-    for el in f.root.iter():
-        if isinstance(el.tag, str) and el.get("default") and el.get("default") not in ids:
+    for el in _bpmn_elements(f.root):
+        if el.get("default") and el.get("default") not in ids:
             f.problems.append(Problem(f.name, f"default flow {el.get('default')!r} names no element of this file",
                                       el.sourceline, el.get("id"), local_name(el)))
+
+
+def _bpmn_elements(root):
+    """The BPMN elements of a tree: the attributes BPMN defines (`default`, `isForCompensation`) are read only
+    there, never on a vendor's extension elements, whose attributes of the same name mean something else."""
+    return (el for el in root.iter() if isinstance(el.tag, str) and etree.QName(el).namespace == BPMN_NS)
 
 
 _EVENT_REFERENCES = {"messageRef": "message", "signalRef": "signal", "errorRef": "error", "escalationRef": "escalation"}
@@ -155,18 +161,9 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
         event = event_of(definition)
         refuse(event, "compensation events are not supported (SpiffWorkflow refuses compensation boundary events "
                       "and ignores compensation throw events); " + _COMPENSATION_ADVICE)
-    for el in f.root.iter():
-        if isinstance(el.tag, str) and el.get("isForCompensation") == "true":
+    for el in _bpmn_elements(f.root):
+        if el.get("isForCompensation") == "true":
             refuse(el, 'compensation handlers (isForCompensation="true") are never run; ' + _COMPENSATION_ADVICE)
-    referenced_stores = set()
-    for el in f.root.iter(f"{{{BPMN_NS}}}dataStoreReference"):
-        referenced_stores.add(el.get("dataStoreRef"))
-        refuse(el, "data stores are not supported: nothing stands behind a bpmn:dataStore; keep the data in "
-                   "process variables, or read and write it in a script or service task")
-    for el in f.root.iter(f"{{{BPMN_NS}}}dataStore"):
-        if el.get("id") not in referenced_stores:
-            refuse(el, "data stores are not supported: nothing stands behind a bpmn:dataStore; keep the data in "
-                       "process variables, or read and write it in a script or service task")
     for el in f.root.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
         refuse(el, "ad-hoc sub-processes are not supported (SpiffWorkflow fails when it runs them); use a "
                    "sub-process whose tasks follow a parallel or inclusive gateway")

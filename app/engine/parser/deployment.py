@@ -14,13 +14,13 @@ from pathlib import Path
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .. import conditional, depth
 from ..sandbox import Sandbox
 from ..serializer import SERIALIZERS
 from ..xml import Problem
 from .bounds import DiagramLimits, check_sizes
+from .decisions import check_decisions, decision_ids
 from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_references, _check_expressions, _check_references,
                      _check_service_tasks, _check_unsupported, _no_executable_process, _problem_from, _recursed)
 from .metadata import _elements
@@ -28,7 +28,9 @@ from .reading import BPMN_NS, _File, _first_line, _read
 from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
                       _read_loop_collections, _resolve_qualified_references, _split_implicit_forks,
                       _translate_expressions, _use_cron_timers)
-from .tasks import _StagecoachCamundaParser
+from .standard import (break_gatewayless_cycles, end_event_subprocesses, ignore_data_stores, rename_reserved_ids,
+                       restore_ids, take_unconditioned_flows)
+from .tasks import _StagecoachCamundaParser, _StagecoachSpiffParser
 
 
 class BpmnRejected(Exception):
@@ -77,20 +79,38 @@ def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox,
 
     # SpiffWorkflow's parser recurses once per flow element: give it room for the largest process.
     frames = depth.frames_for(max((f.flow_elements for f in diagrams), default=0))
-    models: list[ProcessModel] = depth.run_deep(frames, _parse_groups, diagrams, decisions, forms, sandbox, problems)
-    if not problems and not models:
-        problems.extend(_no_executable_process(diagrams, files))
+    refused_decisions = {decision_id: f.name for f in loaded if f.kind == "dmn" and f.problems and f.root is not None
+                         for decision_id in decision_ids(f.root)}
+    models: list[ProcessModel] = depth.run_deep(frames, _parse_groups, diagrams, decisions, forms, sandbox, problems,
+                                                refused_decisions)
+    if not models:
+        # Nothing would run: say so first, whatever else is wrong (a non-executable model is refused for that).
+        readable = [f for f in loaded
+                    if f.kind == "bpmn" and f.root is not None and f.root.tag == f"{{{BPMN_NS}}}definitions"]
+        if not any(p.get("isExecutable") == "true" for f in readable for p in f.root.iter(f"{{{BPMN_NS}}}process")):
+            if readable or not problems:
+                problems[:0] = _no_executable_process(readable, files)
     if problems:
-        raise BpmnRejected(problems)
+        raise BpmnRejected(_with_modelers_ids(problems, loaded))
     return models
 
 
-def _parse_groups(diagrams, decisions, forms, sandbox, problems) -> list[ProcessModel]:
+def _with_modelers_ids(problems: list[Problem], loaded: list[_File]) -> list[Problem]:
+    """Problems name the ids the modeler wrote, not those given for parsing (`standard.rename_reserved_ids`)."""
+    renamed = {f.name: f.renamed for f in loaded if f.renamed}
+    for problem in problems:
+        ids = renamed.get(problem.file)
+        if ids and problem.element_id in ids:
+            problem.element_id = ids[problem.element_id]
+    return problems
+
+
+def _parse_groups(diagrams, decisions, forms, sandbox, problems, refused_decisions) -> list[ProcessModel]:
     models: list[ProcessModel] = []
     for dialect in ("camunda", "spiff"):
         group = [f for f in diagrams if f.dialect == dialect]
         if group:
-            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems))
+            models.extend(_parse_group(dialect, group, decisions, forms, sandbox, problems, refused_decisions))
     return models
 
 
@@ -98,6 +118,8 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     """Read one upload; a BPMN diagram within the size limits is then checked and rewritten into what
     SpiffWorkflow parses."""
     f, diagram = _read(name, content, limits)
+    if f.kind == "dmn":
+        check_decisions(f)
     if not diagram:
         return f
     too_large, f.flow_elements = check_sizes(name, f.root, limits)
@@ -105,6 +127,7 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
         f.problems.extend(too_large)
         return f
     _resolve_qualified_references(f.root)
+    ignore_data_stores(f.root)
     _check_references(f)
     _check_event_references(f)
     _check_cron_cycles(f)
@@ -112,17 +135,22 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     _read_loop_collections(f)
     if f.problems:
         return f
+    rename_reserved_ids(f)
     _split_implicit_forks(f.root)
     _add_implicit_starts(f.root)
+    end_event_subprocesses(f.root)
     _quote_iso_timers(f.root)
     _translate_expressions(f.root)
-    f.dialect = _dialect_of(f.root)
+    take_unconditioned_flows(f.root)
+    break_gatewayless_cycles(f.root)
+    f.dialect = _dialect_of(f)
     return f
 
 
-def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[ProcessModel]:
-    parser = _StagecoachCamundaParser() if dialect == "camunda" else SpiffBpmnParser(validator=None)
+def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_decisions) -> list[ProcessModel]:
+    parser = _StagecoachCamundaParser() if dialect == "camunda" else _StagecoachSpiffParser(validator=None)
     parser.validator = None
+    parser.refused_decisions = refused_decisions
     models = []
     files_ok = []
     for d in decisions:
@@ -154,11 +182,13 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems) -> list[Pr
         for process in processes:
             key = process.get("id")
             elements, form_files = _elements(f, process, forms, problems)
+            elements = {f.renamed.get(element_id, element_id): info for element_id, info in elements.items()}
             if f.name in refused:
                 continue
             try:
                 spec = parser.get_spec(key)
                 subprocess_specs = parser.get_subprocess_specs(key)
+                restore_ids([spec, *subprocess_specs.values()], f.renamed)
                 _use_cron_timers([spec, *subprocess_specs.values()])
                 conditional.adopt([spec, *subprocess_specs.values()])
             except (ValidationException, SpiffWorkflowException) as exc:

@@ -30,6 +30,7 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20151101/dmn11.xsd",  # DMN 1.1 as well, as Camunda 7 reads it
 }
 
 
@@ -44,6 +45,7 @@ class _File:
     form_id: str | None = None  # a Camunda form's own id (camunda:formRef, zeebe formId name it)
     flow_elements: int = 0  # of its largest executable process (`bounds.check_sizes`)
     limits: bounds.DiagramLimits = field(default_factory=bounds.DiagramLimits)
+    renamed: dict[str, str] = field(default_factory=dict)  # id given for parsing -> the modeler's id (`standard`)
 
 
 _validator: BpmnValidator | None = None

@@ -16,10 +16,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 
-from .. import cron
+from .. import cron, data_paths  # noqa: F401 - data_paths reads collections named by a path
 from ..expressions import TranslationError, is_modeler_expression, property_path, translate
 from ..xml import Problem, local_name
-from .reading import BPMN_NS, CAMUNDA_NS, ZEEBE_NS, _File
+from .reading import BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, _File, _owner
 
 CONDITION_TAGS = ("conditionExpression", "completionCondition", "loopCondition", "condition")
 TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
@@ -34,8 +34,8 @@ def _resolve_qualified_references(root) -> None:
     prefix is a declared namespace and whose local part is an id of this document becomes that id."""
     ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
+            continue  # a vendor's element: its attributes are not BPMN references
         for attr in _REFERENCES:
             value = el.get(attr)
             if value and ":" in value and value not in ids:
@@ -59,13 +59,15 @@ def _adopt_activiti_namespace(root) -> None:
 
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 def _read_loop_collections(f: _File) -> None:
     """Multi-instance over a collection, as Camunda 7 and 8 write it, in the form SpiffWorkflow's Camunda
     parser reads (camunda:collection naming a variable, camunda:elementVariable): `camunda:collection=
     "${orderItems}"`, and Zeebe's `zeebe:loopCharacteristics inputCollection="=orderItems"
-    inputElement="item"`. A collection computed by an expression is refused: compute it into a variable."""
+    inputElement="item"`. A path (`customer.orders`, `${customer.orders}`) names a variable's nested list
+    (`data_paths`). A collection computed by an expression is refused: compute it into a variable."""
     for loop in f.root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
         owner = loop.getparent()
         zeebe = loop.find(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}loopCharacteristics")
@@ -83,19 +85,21 @@ def _read_loop_collections(f: _File) -> None:
         collection = (loop.get(f"{{{CAMUNDA_NS}}}collection") or "").strip()
         if not collection or _VARIABLE.match(collection):
             continue
+        if _PATH.match(collection):  # customer.orders: read through `data_paths`
+            continue
         path = None
         if is_modeler_expression(collection):
             try:
                 path = property_path(collection)
             except TranslationError:
                 path = None
-        if path is not None and len(path) == 1 and isinstance(path[0], str):
-            loop.set(f"{{{CAMUNDA_NS}}}collection", path[0])
+        if path and all(isinstance(part, str) and _VARIABLE.match(part) for part in path):
+            loop.set(f"{{{CAMUNDA_NS}}}collection", ".".join(path))
             continue
         f.problems.append(Problem(
-            f.name, f"multi-instance collection {collection!r} must name one variable (orderItems, ${{orderItems}} "
-                    f"or = orderItems); compute the list into a variable before the activity",
-            loop.sourceline, owner.get("id"), local_name(owner)))
+            f.name, f"multi-instance collection {collection!r} must name a variable or a path to one (orderItems, "
+                    f"${{customer.orders}}, = customer.orders); compute any other list into a variable before the "
+                    f"activity", loop.sourceline, owner.get("id"), local_name(owner)))
 
 
 _NOT_FORKING = {"startEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
@@ -224,14 +228,49 @@ def _translate_expressions(root) -> None:
                     pass
 
 
-def _dialect_of(root) -> str:
-    """The dialect a diagram is parsed in: camunda when it uses Camunda extensions (activiti: ones adopted
-    first), spiff otherwise."""
+def _dialect_of(f: _File) -> str:
+    """The dialect a diagram is parsed in, by the extensions it uses: camunda for camunda: (activiti: ones
+    adopted first) or zeebe: ones, spiff for spiffworkflow: ones; a diagram using neither is camunda when it
+    declares the camunda or zeebe namespace. SpiffWorkflow's parser of one dialect drops the other's
+    extensions, so a diagram using both is refused, naming the first extension of each."""
+    camunda = _first_use(f.root, {CAMUNDA_NS, ZEEBE_NS})
+    spiff = _first_use(f.root, {SPIFF_NS})
+    if camunda is not None and spiff is not None:
+        (c_el, c_name), (s_el, s_name) = camunda, spiff
+        owner = c_el if c_el.get("id") else _owner(c_el)
+        f.problems.append(Problem(
+            f.name, f"this diagram mixes dialects: {c_name} (line {c_el.sourceline}) makes it a Camunda diagram, "
+                    f"whose parser would drop the spiffworkflow: extensions such as {s_name} (line "
+                    f"{s_el.sourceline}); write each diagram in one dialect: replace the spiffworkflow: "
+                    f"extensions by their camunda: equivalents, or the camunda: ones by spiffworkflow: ones",
+            c_el.sourceline, owner.get("id"), local_name(owner)))
+        return "camunda"
+    if camunda is not None:
+        return "camunda"
+    if spiff is not None:
+        return "spiff"
     # Zeebe (Camunda 8) diagrams are read in the Camunda dialect: their extensions are looked up by `_elements`.
-    uses_camunda = bool({CAMUNDA_NS, ZEEBE_NS} & set(root.nsmap.values())) or any(
-        etree.QName(el).namespace == ZEEBE_NS or any(etree.QName(a).namespace == CAMUNDA_NS for a in el.attrib)
-        for el in root.iter() if isinstance(el.tag, str))
-    return "camunda" if uses_camunda else "spiff"
+    return "camunda" if {CAMUNDA_NS, ZEEBE_NS} & set(f.root.nsmap.values()) else "spiff"
+
+
+def _first_use(root, namespaces: set[str]):
+    """The first element that is, or carries an attribute, of one of `namespaces`, with that name written
+    with its prefix; None when none does."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if etree.QName(el).namespace in namespaces:
+            return el, _prefixed(el, el.tag)
+        for name in el.attrib:
+            if etree.QName(name).namespace in namespaces:
+                return el, _prefixed(el, name)
+    return None
+
+
+def _prefixed(el, name: str) -> str:
+    qname = etree.QName(name)
+    prefix = next((p for p, ns in el.nsmap.items() if ns == qname.namespace and p), None)
+    return f"{prefix}:{qname.localname}" if prefix else qname.localname
 
 
 def _use_cron_timers(specs) -> None:

@@ -3,7 +3,8 @@
 `_StagecoachCamundaParser` is SpiffWorkflow's CamundaParser with more OVERRIDE_PARSER_CLASSES: service,
 business rule and send tasks and message throw and end events become script tasks or `ExternalTask`s as
 `implementation` decides, and send and receive tasks carry Camunda's message definition, the only one
-SpiffWorkflow's Camunda serializer stores.
+SpiffWorkflow's Camunda serializer stores. Both dialects' parsers read DMN decisions through
+`decisions.DecisionGraphParser`.
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, C
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from ..serializer import ExternalTask
+from .decisions import DecisionGraphParser
 from .implementation import _in_process_script, _is_external
 from .reading import BPMN_NS, CAMUNDA_NS
 
@@ -104,7 +107,11 @@ def _without_payload(task_spec):
     return task_spec
 
 
-class _StagecoachCamundaParser(CamundaParser):
+class _StagecoachSpiffParser(DecisionGraphParser, SpiffBpmnParser):
+    """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs."""
+
+
+class _StagecoachCamundaParser(DecisionGraphParser, CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
