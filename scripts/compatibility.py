@@ -82,7 +82,15 @@ Results:
 ## Supported
 
 - Tasks: user, manual, script, service, business rule (DMN), send and receive tasks; call activities.
-- Sub-processes and event sub-processes.
+- DMN decision tables in DMN 1.1 (`http://www.omg.org/spec/DMN/20151101/dmn.xsd` and `.../dmn11.xsd`),
+  1.2 and 1.3, as Camunda 7 reads them, several decisions to a file; a decision requirements graph: a
+  decision with `requiredDecision`s evaluates them first (each after those it requires), their outputs
+  available to it by name, and only the called decision's result reaches the process, as in Camunda.
+  A decision that is not a decision table (a literal expression, ...), a required decision missing from
+  its file, or a cycle of requirements is refused, naming the decision and its line: draw the decision as
+  a decision table in the same file.
+- Sub-processes and event sub-processes (an event sub-process without an end event ends where its flows
+  end, as any sub-process).
 - Gateways: exclusive, inclusive, parallel and event-based.
 - Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end).
 - Conditional events (intermediate, boundary, event sub-process start): the event waits until its
@@ -94,8 +102,10 @@ Results:
   start event or non-interrupting boundary event fires at every occurrence, an intermediate or
   interrupting boundary one once. A cron expression croniter cannot schedule is refused at deploy.
 - Multi-instance (parallel and sequential) and standard loops; a collection named by
-  `camunda:collection` (`orderItems` or `${orderItems}`) or Zeebe's `zeebe:loopCharacteristics
-  inputCollection` / `inputElement` (a computed collection is refused: compute it into a variable).
+  `camunda:collection` (`orderItems`, `${orderItems}`, or a path: `customer.orders`,
+  `${customer.orders}`) or Zeebe's `zeebe:loopCharacteristics inputCollection` / `inputElement` (a
+  computed collection is refused: compute it into a variable).
+- Loops drawn without a gateway (a task, a timer, back to the same task) run round after round.
 - Lanes, as candidate groups of the user tasks they hold.
 - Camunda Forms (form-js `.form` files, or a Camunda 8 `zeebe:userTaskForm`) named by `camunda:formRef`,
   `camunda:formKey="camunda-forms:deployment:..."` or `zeebe:formDefinition`: completion data is checked
@@ -153,8 +163,6 @@ Refused at deploy, each occurrence named with its line and element id and what t
 - Compensation: compensation events (`bpmn:compensateEventDefinition`; SpiffWorkflow refuses the
   boundary events and silently ignores the throw events) and compensation handlers
   (`isForCompensation="true"`, never run); undo work explicitly, e.g. after an error boundary event.
-- Data stores (`bpmn:dataStoreReference`, or a `bpmn:dataStore` no reference names): nothing stands
-  behind them; keep the data in process variables, or read and write it in a script or service task.
 - Ad-hoc sub-processes (`bpmn:adHocSubProcess`): SpiffWorkflow fails when it runs them.
 - Global tasks (`bpmn:globalTask`, `globalUserTask`, ...): a call activity can only call a process.
 - Choreographies (`bpmn:choreography`, `globalChoreographyTask`): not executed; deploy the process
@@ -173,6 +181,13 @@ Refused at deploy, each occurrence named with its line and element id and what t
   `spiffworkflow:serviceTaskOperator`: the MIWG models) is refused with what to set.
 - A call activity whose process is in no file of the deployment: refused by element and line; deploy
   the files together.
+- A process that is not executable (`isExecutable` missing or false), when no process of the deployment
+  is: refused first, for that, whatever else its diagram holds; mark the process `isExecutable="true"`.
+- A diagram that uses both Camunda (`camunda:`, `zeebe:`) and SpiffWorkflow (`spiffworkflow:`)
+  extensions: refused with the line of the first Camunda extension, which forces the Camunda dialect,
+  and the first SpiffWorkflow one its parser would drop; write each diagram in one dialect. Declaring a
+  namespace does not choose the dialect; using its extensions does (a diagram using neither is read as
+  Camunda when it declares the camunda or zeebe namespace).
 
 ## Read leniently
 
@@ -185,7 +200,22 @@ rewritten before SpiffWorkflow parses the diagram, the original elements keeping
   ends where its flows end): a start event `<id>_start` (and end event `<id>_end`) is added;
 - references written as QNames (`messageRef="semantic:Message_1"`) name the element with that id;
   a message or signal without a name is known by its id;
-- receive and send tasks of Camunda diagrams carry Camunda's message definition.
+- receive and send tasks of Camunda diagrams carry Camunda's message definition;
+- an exclusive gateway's outgoing flow without a condition that is not its default is taken as Camunda 7
+  takes it: as a condition that holds, flows being evaluated in the order they are written (the first
+  true one is taken; a flow after an unconditioned one is never taken; the default flow stays the
+  else branch). Mark the flow as the gateway's `default` to make it the else branch instead;
+- data stores and data store references (`bpmn:dataStore`, `bpmn:dataStoreReference` and the data
+  associations to them) are ignored at run time, as Camunda ignores them: nothing stands behind them,
+  so keep the data in process variables, or read and write it in a script or service task;
+- attributes are read as BPMN only on BPMN elements: a vendor's attribute or extension element that
+  shares a BPMN attribute's name (`acme:default`, `<acme:hint default="...">`) is never read as one;
+- an element whose id is one of SpiffWorkflow's own task names (`Start`, `End`, `Root`,
+  `StartEventSplit`, `StartEventJoin`, `<process>.EndJoin`, `<activity>.BoundaryEventSplit`, ...)
+  is renamed for SpiffWorkflow and keeps its id in every answer, history entry and problem;
+- a cycle of activities and events without a gateway gets a pass-through exclusive gateway
+  (`<flow>_loop`) on the flow that closes it, where SpiffWorkflow would otherwise predict the cycle
+  forever.
 """
 
 
