@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ..errors import ForbiddenError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import HumanTask
+from .access import require_read_record
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
 from .modules import get_module, list_bindings
@@ -100,7 +101,9 @@ def _held(form: dict, record) -> dict:
 
 
 def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
-    """The transitions the caller may perform now, with their mandatory fields."""
+    """The transitions the caller may perform now, with their mandatory fields and the record's values
+    of them. A transition's owner may act on a record they could not otherwise read; anyone else who
+    may not read it gets 404, as for a record that does not exist."""
     record, offered = _offered(module, record_id)
     result = []
     for task, form, props, element in offered:
@@ -115,6 +118,8 @@ def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
                            "from_stage": props.get("stage") or element.get("name"), "task_id": task.id,
                            "mandatory_fields": mandatory, "missing_fields": [f for f in mandatory if f not in held],
                            "values": held, "fields": fields})
+    if not result:
+        require_read_record(actor, record)
     return result
 
 
