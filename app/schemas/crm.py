@@ -1,4 +1,4 @@
-"""Schemas of modules, records, bindings, transitions, CRM tasks and the outbox."""
+"""Schemas of modules, records, bindings, transitions and the outbox (CRM to-dos: schemas/crm_tasks.py)."""
 from marshmallow import INCLUDE, Schema, post_dump, validate
 from marshmallow import fields as ma
 
@@ -148,25 +148,6 @@ class PerformTransitionSchema(Schema):
     fields = ma.Dict(keys=ma.String(), load_default=dict)
 
 
-class CrmTaskSchema(Schema):
-    id = ma.String()
-    subject = ma.String()
-    owner = ma.String(allow_none=True)
-    record_id = ma.String(allow_none=True)
-    module = ma.String(allow_none=True)
-    instance_id = ma.String(allow_none=True)
-    due_date = ma.Date(allow_none=True)
-    status = ma.String()
-    created_at = ma.DateTime()
-
-
-class CrmTaskQuerySchema(PageArgs):
-    owner = text(MAX_NAME, load_default=None)
-    mine = ma.Boolean(load_default=False)
-    record_id = text(MAX_ID, load_default=None)
-    status = text(20, load_default="open")
-
-
 class OutboxMessageSchema(Schema):
     id = ma.String()
     kind = ma.String()
@@ -192,5 +173,4 @@ class DelegateSchema(Schema):
 
 
 TimelinePageSchema = page_of(TimelineEventSchema, "TimelinePage")
-CrmTaskPageSchema = page_of(CrmTaskSchema, "CrmTaskPage")
 OutboxPageSchema = page_of(OutboxMessageSchema, "OutboxPage")

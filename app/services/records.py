@@ -19,7 +19,6 @@ from ..models import Module, Record, User
 from .access import readable_records, require, require_on_record, require_read_record
 from .attachment_store import remove_stored, stored_names
 from .core import Actor, Page, engine, paginate, utcnow, write_transaction
-from .crm_tasks import list_tasks as list_crm_tasks  # noqa: F401 - the to-dos live in crm_tasks; the console's name
 from .modules import get_module
 from .record_triggers import fire, governing_blueprint, process_key_of, tell_linked_instances
 from .scoring import change_entry, score_of
