@@ -116,4 +116,5 @@ def list_transitions(module, record_id):
 @problems(blp, 400, 401, 403, 404, 409)
 def perform_transition(body, module, record_id, transition):
     """Perform a transition with its fields; the blueprint moves on and its after-actions run."""
-    return transitions.perform_transition(module, record_id, transition, body["fields"], current_actor())
+    return transitions.perform_transition(module, record_id, transition, body["fields"], current_actor(),
+                                          note=body.get("note"))

@@ -137,6 +137,9 @@ class TransitionSchema(Schema):
     missing_fields = ma.List(ma.String(), metadata={
         "description": "the mandatory fields the record does not hold yet: what a dialog must ask for"})
     values = ma.Dict(metadata={"description": "the record's current values of the fields, to prefill a dialog"})
+    requires = ma.List(ma.String(), metadata={
+        "description": "what the transition needs besides its fields: `note` (sent with it), `attachment` "
+                       "(a file attached to the record at this stage)"})
     fields = ma.Dict(metadata={"description": "JSON Schema of each field the transition accepts"})
 
 
@@ -146,6 +149,8 @@ class TransitionListSchema(Schema):
 
 class PerformTransitionSchema(Schema):
     fields = ma.Dict(keys=ma.String(), load_default=dict)
+    note = ma.String(load_default=None, allow_none=True, validate=validate.Length(max=10_000),
+                     metadata={"description": "kept as a note on the record; required by transitions that need one"})
 
 
 class OutboxMessageSchema(Schema):

@@ -23,11 +23,12 @@ from sqlalchemy import select
 
 from ..errors import ForbiddenError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import HumanTask
-from .access import require_read_record
+from ..models import Attachment, HumanTask
+from .access import acts_for, require_read_record
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
 from .modules import get_module, list_bindings
+from .notes import write_note
 from .record_triggers import governing_blueprint
 from .records import check_writable, find_record, get_record, update_record
 from .tasks import complete_checked, task_form, task_row
@@ -53,7 +54,10 @@ def _mandatory(form: dict, transition: str) -> list[str]:
     return required
 
 
-def _owners_allow(spec: str | None, task, actor: Actor) -> bool:
+def _owners_allow(spec: str | None, task, actor: Actor, record) -> bool:
+    """Who may perform a transition: its `owners` list (`user:NAME`, `group:NAME` or a bare group name,
+    `owner` for the record's owner, `manager` for anyone the owner reports to), else the task's
+    assignee or candidates."""
     if actor.is_admin:
         return True
     if not spec:
@@ -62,10 +66,34 @@ def _owners_allow(spec: str | None, task, actor: Actor) -> bool:
         return actor.username in (task.candidate_users or []) or bool(
             set(task.candidate_groups or []) & set(actor.groups))
     for owner in (part.strip() for part in spec.split(",")):
+        if owner == "owner" and record.owner == actor.username:
+            return True
+        if owner == "manager" and record.owner != actor.username and acts_for(actor, record.owner):
+            return True
         kind, _, name = owner.partition(":") if ":" in owner else ("group", "", owner)
         if (kind == "user" and name == actor.username) or (kind == "group" and name in actor.groups):
             return True
     return False
+
+
+REQUIREMENTS = ("note", "attachment")
+
+
+def _requires(props: dict, transition: str) -> list[str]:
+    """What a transition needs besides its fields (`transition.X.requires`: note, attachment)."""
+    spec = props.get(f"transition.{transition}.requires") or ""
+    return [r for r in (part.strip() for part in spec.split(",")) if r in REQUIREMENTS]
+
+
+def _check_requirements(needs: list[str], note: str | None, record, task) -> None:
+    errors: dict[str, list[str]] = {}
+    if "note" in needs and not (note or "").strip():
+        errors["note"] = ["this transition needs a note"]
+    if "attachment" in needs and db.session.scalar(select(Attachment.id).where(
+            Attachment.record_id == record.id, Attachment.created_at >= task.created_at).limit(1)) is None:
+        errors["attachment"] = ["this transition needs a file attached to the record at this stage"]
+    if errors:
+        raise ValidationError("the transition's requirements are not met", errors=errors)
 
 
 def _criteria_hold(expression: str | None, record) -> bool:
@@ -108,7 +136,7 @@ def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
     result = []
     for task, form, props, element in offered:
         for name in _transition_values(form):
-            if not _owners_allow(props.get(f"transition.{name}.owners"), task, actor):
+            if not _owners_allow(props.get(f"transition.{name}.owners"), task, actor, record):
                 continue
             if not _criteria_hold(props.get(f"transition.{name}.criteria"), record):
                 continue
@@ -117,14 +145,16 @@ def list_transitions(module: str, record_id: str, actor: Actor) -> list[dict]:
             result.append({"name": name, "label": props.get(f"transition.{name}.label") or name,
                            "from_stage": props.get("stage") or element.get("name"), "task_id": task.id,
                            "mandatory_fields": mandatory, "missing_fields": [f for f in mandatory if f not in held],
-                           "values": held, "fields": fields})
+                           "requires": _requires(props, name), "values": held, "fields": fields})
     if not result:
         require_read_record(actor, record)
     return result
 
 
-def perform_transition(module: str, record_id: str, transition: str, values: dict, actor: Actor) -> InstanceResult:
-    """Perform a transition: check owners, criteria and fields, update the record, move the blueprint on."""
+def perform_transition(module: str, record_id: str, transition: str, values: dict, actor: Actor,
+                       note: str | None = None) -> InstanceResult:
+    """Perform a transition: check owners, criteria, fields and requirements (a note, an attachment),
+    update the record, keep the note on it, move the blueprint on."""
     values = dict(values or {})
     with write_transaction():
         record, offered = _offered(module, record_id)
@@ -132,8 +162,9 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
         if match is None:
             raise NotFoundError(f"no transition {transition!r} from the record's current stage")
         task, form, props = match
-        if not _owners_allow(props.get(f"transition.{transition}.owners"), task, actor):
+        if not _owners_allow(props.get(f"transition.{transition}.owners"), task, actor, record):
             raise ForbiddenError(f"you are not an owner of transition {transition!r}")
+        _check_requirements(_requires(props, transition), note, record, task)
         mod = get_module(module)
         record_fields = {k: v for k, v in values.items() if k in {f["name"] for f in mod.fields}}
         # a transition moves the stage: refused (423, naming the instance) while an approval or review holds it
@@ -146,6 +177,8 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
         if not _criteria_hold(props.get(f"transition.{transition}.criteria"), record):
             raise ValidationError("the record does not meet this transition's criteria",
                                   errors={"transition": [f"criteria not met: {props[f'transition.{transition}.criteria']}"]})
+        if note and note.strip():
+            write_note(record, note, actor, author=actor.username)
         return complete_checked(task_row(task.id), data, actor, as_owner=True)
 
 

@@ -6,7 +6,9 @@ locking instance named, and every path's writes are edits that fire the record's
 """
 from __future__ import annotations
 
-from ..factories import assert_problem, fixture
+import io
+
+from ..factories import ApiClient, assert_problem, fixture
 from .test_bindings import bind, create, get, instances_of, records, timeline
 from .test_shipped_crm import (  # noqa: F401 - the crm fixture and its helpers
     _referral, complete, crm, ok, perform, record, tasks, transitions,
@@ -123,3 +125,72 @@ def test_a_mandatory_field_the_record_already_holds_counts_as_given(crm):
     ok(perform(zara, "Enquiries", enquiry["id"], "send_quote", budget=1200))
     quoted = record(zara, "Enquiries", enquiry["id"])
     assert (quoted["stage"], quoted["destination"], quoted["budget"]) == ("Quoted", "Oslo", 1200)
+
+
+# -- transition owners by role, and transitions that need a note or an attachment -------------------------------
+
+def _blueprint_variant(admin, tmp_path, **properties):
+    """deal_blueprint with Qualification's `advance` given other properties (owners, requires)."""
+    source = crm_fixture("deal_blueprint.bpmn").read_text()
+    extra = "".join(f'          <spiffworkflow:property name="transition.advance.{k}" value="{v}" />\n'
+                    for k, v in properties.items() if k != "owners")
+    if "owners" in properties:
+        source = source.replace('name="transition.advance.owners" value="group:sales_reps"',
+                                f'name="transition.advance.owners" value="{properties["owners"]}"')
+    marker = '          <spiffworkflow:property name="transition.advance.label" value="Move to negotiation" />\n'
+    assert marker in source
+    variant = tmp_path / "deal_blueprint.bpmn"
+    variant.write_text(source.replace(marker, marker + extra))
+    admin.deploy(variant, crm_fixture("deal_qualification.schema.json"), crm_fixture("deal_negotiation.schema.json"))
+    bind(admin, kind="blueprint", event="create", process_key="crm_deal_blueprint")
+
+
+def test_a_transition_may_belong_to_the_records_owner_and_the_managers_above_them(admin, make, tmp_path):
+    _blueprint_variant(admin, tmp_path, owners="owner, manager")
+    make.user("mona", groups=["sales_managers"])
+    rita = make.client("rita", groups=["sales_reps"], manager="mona")
+    ben = make.client("ben", groups=["sales_reps"])  # a rep of the group, but neither the owner nor above her
+    mona = ApiClient.login(rita.app, "mona", "secret")
+    deal = create(rita, "Deals", deal_name="Acme", amount=500)
+    deal2 = create(rita, "Deals", deal_name="Beta", amount=500)
+    path = f"{records('Deals')}/{deal['id']}/transitions"
+
+    assert "advance" in {t["name"] for t in ok(rita.get(path))["items"]}
+    assert_problem(ben.post(f"{path}/advance", json={"fields": {"amount": 900}}), 403)
+    ok(mona.post(f"{path}/advance", json={"fields": {"amount": 900}}))
+    assert get(admin, "Deals", deal["id"])["stage"] == "Negotiation"
+    ok(rita.post(f"{records('Deals')}/{deal2['id']}/transitions/advance", json={"fields": {"amount": 900}}))
+
+
+def test_a_transition_that_needs_a_note_keeps_it_on_the_record(admin, make, tmp_path):
+    _blueprint_variant(admin, tmp_path, requires="note")
+    rita = make.client("rita", groups=["sales_reps"])
+    deal = create(rita, "Deals", deal_name="Acme", amount=500)
+    path = f"{records('Deals')}/{deal['id']}/transitions"
+    [advance] = [t for t in ok(rita.get(path))["items"] if t["name"] == "advance"]
+    assert advance["requires"] == ["note"]
+
+    refused = assert_problem(rita.post(f"{path}/advance", json={"fields": {"amount": 900}}), 400)
+    assert refused["errors"] == {"note": ["this transition needs a note"]}
+    assert get(admin, "Deals", deal["id"])["stage"] == "Qualification"
+
+    ok(rita.post(f"{path}/advance", json={"fields": {"amount": 900}, "note": "Budget confirmed by phone"}))
+    assert get(admin, "Deals", deal["id"])["stage"] == "Negotiation"
+    [note] = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "note"]
+    assert note["data"]["text"] == "Budget confirmed by phone" and note["user"] == "rita"
+
+
+def test_a_transition_that_needs_an_attachment_waits_for_a_file_at_this_stage(admin, make, tmp_path):
+    _blueprint_variant(admin, tmp_path, requires="attachment")
+    rita = make.client("rita", groups=["sales_reps"])
+    deal = create(rita, "Deals", deal_name="Acme", amount=500)
+    path = f"{records('Deals')}/{deal['id']}"
+
+    refused = assert_problem(rita.post(f"{path}/transitions/advance", json={"fields": {"amount": 900}}), 400)
+    assert set(refused["errors"]) == {"attachment"}
+    upload = rita.post(f"{path}/attachments", data={"file": (io.BytesIO(b"signed quote\n"), "quote.txt")},
+                       content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
+
+    ok(rita.post(f"{path}/transitions/advance", json={"fields": {"amount": 900}}))
+    assert get(admin, "Deals", deal["id"])["stage"] == "Negotiation"
