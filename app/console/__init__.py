@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 
 from ..extensions import csrf
-from . import auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
+from . import admin_instances, auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
 from .blueprint import FORM_TYPES, bp
 
 

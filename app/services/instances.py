@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select, update
+import datetime as dt
+
+from sqlalchemy import and_, case, exists, func, literal, select, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
-from ..statuses import InstanceStatus
-from .access import readable_instances, require, require_on_instance, require_read_instance
+from ..statuses import InstanceStatus, TaskState
+from .access import readable_instances, require, require_admin, require_on_instance, require_read_instance
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
     engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -156,6 +158,79 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
         stmt = stmt.where(ProcessInstance.started_at < started_before)
     return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
                     offset)
+
+
+@dataclass
+class ProcessOverview:
+    """One process key's instances now: running, in error, suspended; open incidents and tasks; completed lately."""
+
+    key: str
+    running: int
+    error: int
+    suspended: int
+    incidents: int
+    open_tasks: int
+    completed_recently: int
+
+
+def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=24)) -> list[ProcessOverview]:
+    """Per process key, from the projection tables in one grouped query (admins only).
+
+    `completed_recently` counts the instances completed within `since` (24 hours by default).
+    """
+    require_admin(actor, "see every process's instances")
+    after = utcnow() - since
+
+    def counted(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    status = ProcessInstance.status
+    per_instance = (
+        select(ProcessInstance.process_key.label("key"),
+               counted(status == InstanceStatus.RUNNING).label("running"),
+               counted(status == InstanceStatus.ERROR).label("error"),
+               counted(status == InstanceStatus.SUSPENDED).label("suspended"),
+               counted(and_(status == InstanceStatus.COMPLETED, ProcessInstance.ended_at >= after)).label("completed"))
+        .group_by(ProcessInstance.process_key).subquery())
+    incidents = (select(ProcessInstance.process_key.label("key"), func.count(Incident.id).label("n"))
+                 .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+                 .where(Incident.resolved_at.is_(None)).group_by(ProcessInstance.process_key).subquery())
+    open_tasks = (select(HumanTask.process_key.label("key"), func.count(HumanTask.id).label("n"))
+                  .where(HumanTask.state == TaskState.OPEN).group_by(HumanTask.process_key).subquery())
+    rows = db.session.execute(
+        select(per_instance.c.key, per_instance.c.running, per_instance.c.error, per_instance.c.suspended,
+               func.coalesce(incidents.c.n, literal(0)), func.coalesce(open_tasks.c.n, literal(0)),
+               per_instance.c.completed)
+        .outerjoin(incidents, incidents.c.key == per_instance.c.key)
+        .outerjoin(open_tasks, open_tasks.c.key == per_instance.c.key)
+        .order_by(per_instance.c.key)).all()
+    return [ProcessOverview(row[0], *(int(n) for n in row[1:])) for row in rows]
+
+
+@dataclass
+class IncidentGroup:
+    """Open incidents that share a process key, an element and a message."""
+
+    key: str
+    element_id: str | None
+    element_name: str | None
+    message: str
+    count: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+def incident_groups(actor: Actor) -> list[IncidentGroup]:
+    """Open incidents grouped by process key, element and message, the largest group first (admins only)."""
+    require_admin(actor, "see every process's incidents")
+    rows = db.session.execute(
+        select(ProcessInstance.process_key, Incident.element_id, func.max(Incident.element_name), Incident.message,
+               func.count(Incident.id), func.min(Incident.created_at), func.max(Incident.created_at))
+        .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+        .where(Incident.resolved_at.is_(None))
+        .group_by(ProcessInstance.process_key, Incident.element_id, Incident.message)
+        .order_by(func.count(Incident.id).desc(), ProcessInstance.process_key, Incident.element_id)).all()
+    return [IncidentGroup(*row) for row in rows]
 
 
 def instance_history(instance_id: str, actor: Actor, page: int = 1, per_page: int = 100) -> Page:
