@@ -61,16 +61,22 @@ class PagingArgs(CamundaSchema):
 
 class DeploymentQuery(PagingArgs):
     name = text(MAX_KEY, load_default=None)
+    name_like = text(MAX_KEY, data_key="nameLike", load_default=None)
 
 
 class DefinitionQuery(PagingArgs):
     key = text(MAX_KEY, load_default=None)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     latest = fields.Boolean(data_key="latestVersion", load_default=False)
+    # `...Like`: SQL LIKE patterns, `%` for any text, as Camunda's queries take them
+    key_like = text(MAX_KEY, data_key="keyLike", load_default=None)
+    name = text(MAX_KEY, load_default=None)
+    name_like = text(MAX_KEY, data_key="nameLike", load_default=None)
 
 
 class InstanceQuery(PagingArgs):
     business_key = text(MAX_KEY, data_key="businessKey", load_default=None)
+    business_key_like = text(MAX_KEY, data_key="businessKeyLike", load_default=None)
     key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     suspended = fields.Boolean(load_default=False)
@@ -80,11 +86,15 @@ class InstanceQuery(PagingArgs):
 class TaskQuery(PagingArgs):
     process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     assignee = text(MAX_NAME, load_default=None, allow_none=True)
+    assignee_like = text(MAX_NAME, data_key="assigneeLike", load_default=None, allow_none=True)
+    name = text(MAX_KEY, load_default=None, allow_none=True)
+    name_like = text(MAX_KEY, data_key="nameLike", load_default=None, allow_none=True)
     candidate_group = text(MAX_NAME, data_key="candidateGroup", load_default=None, allow_none=True)
     candidate_user = text(MAX_NAME, data_key="candidateUser", load_default=None, allow_none=True)
     key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
     element_id = text(MAX_KEY, data_key="taskDefinitionKey", load_default=None, allow_none=True)
+    element_id_like = text(MAX_KEY, data_key="taskDefinitionKeyLike", load_default=None, allow_none=True)
     assigned = fields.Boolean(load_default=False, allow_none=True)
     unassigned = fields.Boolean(load_default=False, allow_none=True)
     owner = text(MAX_NAME, load_default=None, allow_none=True)
@@ -205,6 +215,14 @@ class HistoricTaskQuery(PagingArgs):
     assignee = text(MAX_NAME, data_key="taskAssignee", load_default=None, allow_none=True)
     finished = fields.Boolean(load_default=False)
     unfinished = fields.Boolean(load_default=False)
+
+
+class HistoricVariableQuery(PagingArgs):
+    instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    name = text(MAX_KEY, data_key="variableName", load_default=None, allow_none=True)
+    name_like = text(MAX_KEY, data_key="variableNameLike", load_default=None, allow_none=True)
+    key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
 
 
 class IncidentQuery(PagingArgs):

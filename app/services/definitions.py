@@ -40,20 +40,29 @@ def dry_run(files: list[tuple[str, bytes]], actor: Actor) -> list[ProcessDefinit
             for m in validate(files)]
 
 
-def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None):
+def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None, *,
+           skip_unchanged: bool = False):
     """Deploy files as one unit: every executable process becomes a definition version.
 
     A process whose content did not change since its latest version keeps that version.
     Every process key in the files needs the actor's `deploy` permission (403 naming the first
-    that lacks it, and nothing is stored). Returns (deployment, definitions).
+    that lacks it, and nothing is stored). With `skip_unchanged` (Camunda's duplicate filtering),
+    files identical to the latest resources of that name in earlier deployments of the same name
+    create nothing: the newest such deployment is returned, with no definitions.
+    Returns (deployment, definitions).
     """
     require_deployer(actor)
     models = validate(files)
     for model in models:
         require(actor, "deploy", "process", model.key, f"deploy process {model.key!r}")
+    deployment_name = name or files[0][0]
+    if skip_unchanged:
+        existing = _unchanged_deployment(deployment_name, files)
+        if existing is not None:
+            return existing, []
     eng = engine()
     with write_transaction():
-        deployment = Deployment(name=name or files[0][0], created_by=actor.username)
+        deployment = Deployment(name=deployment_name, created_by=actor.username)
         resources = {fname: DeploymentResource(name=fname, content=content) for fname, content in files}
         deployment.resources = list(resources.values())
         db.session.add(deployment)
@@ -80,6 +89,24 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
     return deployment, definitions
 
 
+def _unchanged_deployment(name: str, files: list[tuple[str, bytes]]) -> Deployment | None:
+    """The newest deployment named `name` when every file equals the latest resource of its name in the
+    deployments so named (Camunda's duplicate check), else None."""
+    newest_first = (select(Deployment.id).where(Deployment.name == name)
+                    .order_by(Deployment.created_at.desc(), Deployment.id.desc()))
+    ids = list(db.session.scalars(newest_first))
+    if not ids:
+        return None
+    for fname, content in files:
+        latest = db.session.scalar(
+            select(DeploymentResource.content).join(Deployment, Deployment.id == DeploymentResource.deployment_id)
+            .where(DeploymentResource.deployment_id.in_(ids), DeploymentResource.name == fname)
+            .order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(1))
+        if latest is None or bytes(latest) != content:
+            return None
+    return db.session.get(Deployment, ids[0])
+
+
 def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
     """A process whose start event is a timer runs on its schedule: deploying it starts the
     instance that waits for that timer, and retires the waiting one of the version it replaces."""
@@ -98,10 +125,19 @@ def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
 
 
 def list_definitions(key: str | None, latest: bool, page: int, per_page: int, offset: int | None = None,
-                     definition_id: str | None = None) -> Page:
+                     definition_id: str | None = None, *, key_like: str | None = None, name: str | None = None,
+                     name_like: str | None = None) -> Page:
+    """Definitions by key, id, name; `key_like` and `name_like` are SQL LIKE patterns (`%` any text, `_` one
+    character), as in Camunda's queries."""
     stmt = select(ProcessDefinition)
     if key:
         stmt = stmt.where(ProcessDefinition.key == key)
+    if key_like:
+        stmt = stmt.where(ProcessDefinition.key.like(key_like))
+    if name:
+        stmt = stmt.where(ProcessDefinition.name == name)
+    if name_like:
+        stmt = stmt.where(ProcessDefinition.name.like(name_like))
     if definition_id:
         stmt = stmt.where(ProcessDefinition.id == definition_id)
     if latest:
@@ -111,12 +147,48 @@ def list_definitions(key: str | None, latest: bool, page: int, per_page: int, of
     return paginate(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc()), page, per_page, offset)
 
 
-def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = None, name: str | None = None) -> Page:
-    """Deployments, newest first."""
+def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = None, name: str | None = None, *,
+                     name_like: str | None = None) -> Page:
+    """Deployments, newest first; `name_like` is a SQL LIKE pattern."""
     stmt = select(Deployment)
     if name:
         stmt = stmt.where(Deployment.name == name)
+    if name_like:
+        stmt = stmt.where(Deployment.name.like(name_like))
     return paginate(stmt.order_by(Deployment.created_at.desc(), Deployment.id), page, per_page, offset)
+
+
+def get_deployment(deployment_id: str, actor: Actor) -> Deployment:
+    """One deployment. Deployments (as their list and the diagrams) are readable by every signed-in user.
+
+    Raises:
+        NotFoundError: no such deployment.
+    """
+    deployment = db.session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFoundError(f"Deployment with id '{deployment_id}' does not exist")
+    return deployment
+
+
+def deployment_resources(deployment_id: str, actor: Actor) -> list[DeploymentResource]:
+    """The files of a deployment, by name (404 for an unknown deployment)."""
+    get_deployment(deployment_id, actor)
+    return list(db.session.scalars(select(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id)
+                                   .order_by(DeploymentResource.name, DeploymentResource.id)))
+
+
+def deployment_resource(deployment_id: str, resource_id: str, actor: Actor) -> DeploymentResource:
+    """One file of a deployment, its bytes as uploaded.
+
+    Raises:
+        NotFoundError: no such deployment, or no such resource in it.
+    """
+    get_deployment(deployment_id, actor)
+    resource = db.session.get(DeploymentResource, resource_id)
+    if resource is None or resource.deployment_id != deployment_id:
+        raise NotFoundError(f"Deployment resource with resource id '{resource_id}' for deployment id "
+                            f"'{deployment_id}' does not exist")
+    return resource
 
 
 def get_definition(definition_id: str) -> ProcessDefinition:

@@ -7,6 +7,7 @@ included, unlike the runtime queries in `instances` and `tasks`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -22,10 +23,22 @@ ENDED = tuple(InstanceStatus.ENDED)
 
 @dataclass
 class HistoricInstance:
-    """An instance with the version of the definition it runs."""
+    """An instance with the version of the definition it runs, the start event it began at and the end event
+    it ended at (None while it runs, or when it was cancelled)."""
 
     instance: ProcessInstance
     definition_version: int
+    start_activity_id: str | None = None
+    end_activity_id: str | None = None
+
+
+@dataclass
+class HistoricVariable:
+    """One variable of one instance, as the instance holds it now (ended instances keep their last values)."""
+
+    instance: ProcessInstance
+    name: str
+    value: object
 
 
 @dataclass
@@ -86,8 +99,56 @@ def list_historic_instances(actor: Actor, *, instance_id=None, key=None, busines
         stmt = stmt.where(ProcessInstance.business_key == business_key)
     stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))
     page = _rows_page(stmt.order_by(ProcessInstance.started_at, ProcessInstance.id), offset, limit)
-    page.items = [HistoricInstance(instance, version) for instance, version in page.items]
+    ids = [instance.id for instance, _ in page.items]
+    starts, ends = _first_event_of("StartEvent", ids), _first_event_of("EndEvent", ids, last=True)
+    page.items = [HistoricInstance(instance, version, starts.get(instance.id),
+                                   ends.get(instance.id) if instance.status == InstanceStatus.COMPLETED else None)
+                  for instance, version in page.items]
     return page
+
+
+def _first_event_of(kind: str, instance_ids: list[str], last: bool = False) -> dict[str, str]:
+    """Per instance, the element of the first (or last) `element_entered` event of an element of `kind`
+    (`StartEvent`, `EndEvent`: any engine type whose name ends so), from the audit trail."""
+    if not instance_ids:
+        return {}
+    pick = func.max(HistoryEvent.id) if last else func.min(HistoryEvent.id)
+    chosen = (select(pick).where(HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.type == "element_entered",
+                                 HistoryEvent.element_type.like(f"%{kind}"))
+              .group_by(HistoryEvent.instance_id))
+    return dict(db.session.execute(select(HistoryEvent.instance_id, HistoryEvent.element_id)
+                                   .where(HistoryEvent.id.in_(chosen))).all())
+
+
+def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_like=None, key=None,
+                            definition_id=None, offset: int = 0, limit: int = 20) -> Page:
+    """Variables of the instances the actor may read, ended ones included, from each instance's stored variables;
+    ordered by instance start, then name. Items are `HistoricVariable`.
+
+    `name_like` is a SQL LIKE pattern (`%` any text, `_` one character), as Camunda's variableNameLike.
+    Stagecoach keeps an instance's current variables, not each change: a variable removed from an
+    instance is not listed. Names are matched in Python, so paging happens there too.
+    """
+    stmt = _readable(actor, select(ProcessInstance))
+    if instance_id:
+        stmt = stmt.where(ProcessInstance.id == instance_id)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if definition_id:
+        stmt = stmt.where(ProcessInstance.definition_id == definition_id)
+    matches = _like_matcher(name_like) if name_like else None
+    found = []
+    for instance in db.session.scalars(stmt.order_by(ProcessInstance.started_at, ProcessInstance.id)):
+        for var_name in sorted(instance.variables or {}):
+            if (name is None or var_name == name) and (matches is None or matches(var_name)):
+                found.append(HistoricVariable(instance, var_name, instance.variables[var_name]))
+    return Page(found[offset:offset + limit] if limit else [], len(found), 1, limit)
+
+
+def _like_matcher(pattern: str):
+    """A SQL LIKE pattern as a predicate on Python strings (`%` any text, `_` one character, case-sensitive)."""
+    regex = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.DOTALL)
+    return lambda value: regex.fullmatch(value) is not None
 
 
 def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20) -> Page:

@@ -126,7 +126,7 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
 
 def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                    started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None) -> Page:
+                   offset=None, business_key_like=None) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
     Only the instances the actor may read (see `access.readable_instances`).
@@ -149,6 +149,8 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
         stmt = stmt.where(ProcessInstance.definition_id == definition_id)
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if business_key_like:  # a SQL LIKE pattern, as Camunda's businessKeyLike
+        stmt = stmt.where(ProcessInstance.business_key.like(business_key_like))
     if activity:
         stmt = stmt.where(exists().where(ActiveActivity.instance_id == ProcessInstance.id,
                                          ActiveActivity.element_id == activity))

@@ -40,7 +40,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                process_instance_id=None, key=None, state="open", element_id=None, definition_id=None,
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
-               offset=None) -> Page:
+               offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
@@ -51,6 +51,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         order_by: `[(column, "asc"|"desc")]` with columns from SORT_COLUMNS; tasks without the value
             come last ascending, first descending. Default: newest first.
         record_id: only tasks of instances running on that CRM record.
+        name_like, assignee_like, element_id_like: SQL LIKE patterns (`%` any text), as Camunda's `...Like`.
     """
     stmt = select(HumanTask)
     if not mine:  # `mine` keeps only the caller's own tasks already
@@ -61,6 +62,14 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.state == state)
     if assignee:
         stmt = stmt.where(HumanTask.assignee == assignee)
+    if assignee_like:
+        stmt = stmt.where(HumanTask.assignee.like(assignee_like))
+    if name:
+        stmt = stmt.where(HumanTask.name == name)
+    if name_like:
+        stmt = stmt.where(HumanTask.name.like(name_like))
+    if element_id_like:
+        stmt = stmt.where(HumanTask.element_id.like(element_id_like))
     if assigned is not None:
         stmt = stmt.where(HumanTask.assignee.is_not(None) if assigned else HumanTask.assignee.is_(None))
     if owner:

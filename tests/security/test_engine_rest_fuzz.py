@@ -28,7 +28,8 @@ NUMBER_PARAMS = ["firstResult", "maxResults", "priority", "minPriority", "maxPri
 TEXT_PARAMS = ["businessKey", "processDefinitionKey", "processDefinitionId", "processInstanceId", "assignee",
                "candidateUser", "candidateGroup", "taskDefinitionKey", "owner", "name", "topicName", "workerId",
                "activityId", "taskAssignee", "processInstanceBusinessKey", "sortBy", "sortOrder",
-               "delegationState"]
+               "delegationState", "keyLike", "nameLike", "businessKeyLike", "assigneeLike",
+               "taskDefinitionKeyLike", "variableName", "variableNameLike"]
 OTHER_PARAMS = {"latestVersion": "maybe", "dueDate": "99999-12-31T00:00:00", "dueBefore": "0000-00-00",
                 "followUpAfter": "2013-01-23T13:42:42.000+9999", "locked": "sometimes", "finished": "2"}
 # What a body may carry, each in turn at a hostile value; the other members stay sane, so each reaches its check.
@@ -76,8 +77,11 @@ def ids(admin, client) -> dict:
     started = admin.start("simple_user_task", {"amount": 10}, business_key="order-1")
     admin.start("external_charge", {"amount": 10})
     external = client.get("/engine-rest/external-task", headers=BASIC).get_json()
+    deployment_id = client.get("/engine-rest/deployment", headers=BASIC).get_json()[0]["id"]
+    resource = client.get(f"/engine-rest/deployment/{deployment_id}/resources", headers=BASIC).get_json()[0]
     return {"key": "simple_user_task", "definition_id": definition["id"], "instance_id": started["id"],
-            "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount"}
+            "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount",
+            "deployment_id": deployment_id, "resource_id": resource["id"]}
 
 
 def _path(rule, ids: dict, hostile: str | None = None) -> str:

@@ -29,6 +29,8 @@ from ...services.sessions import actor_from_token, authenticate_password
 log = logging.getLogger(__name__)
 
 PREFIX = "/engine-rest"
+# The Camunda 7 release whose REST reference these resources follow (GET /version answers it).
+CAMUNDA_VERSION = "7.20.0"
 REALM = 'Basic realm="stagecoach"'
 
 # Camunda's exception names for each kind of Stagecoach error.

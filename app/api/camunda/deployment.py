@@ -1,5 +1,8 @@
 """Camunda REST: deployments, as the Camunda Modeler's deploy button sends them."""
-from flask import jsonify, request
+import mimetypes
+from urllib.parse import quote
+
+from flask import Response, jsonify, request
 
 from ...errors import BpmnValidationError, UnsupportedMediaTypeError, ValidationError
 from ...schemas.camunda import DeploymentQuery
@@ -12,11 +15,29 @@ blp = camunda_blueprint("deployment", __name__)
 
 RESOURCE_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".form", ".json")
 MAX_NAME = 255  # deployment.name
+# Camunda's media types for a resource's data, by extension; anything else is application/octet-stream.
+_MEDIA_TYPES = {".bpmn": "application/xml", ".dmn": "application/xml", ".cmmn": "application/xml",
+                ".xml": "application/xml", ".form": "application/json", ".json": "application/json",
+                ".png": "image/png", ".svg": "image/svg+xml", ".html": "text/html", ".txt": "text/plain"}
 
 
 def deployment_dto(deployment, source: str | None = None) -> dict:
     return {"id": deployment.id, "name": deployment.name, "source": source,
             "deploymentTime": camunda_time(deployment.created_at), "tenantId": None, "links": []}
+
+
+def resource_dto(resource) -> dict:
+    return {"id": resource.id, "name": resource.name, "deploymentId": resource.deployment_id}
+
+
+def media_type(name: str) -> str:
+    """A resource's media type by its extension, as Camunda answers its data."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _MEDIA_TYPES.get(suffix) or mimetypes.types_map.get(suffix) or "application/octet-stream"
+
+
+def _flag(name: str) -> bool:
+    return (request.form.get(name) or "").strip().lower() == "true"
 
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
@@ -50,14 +71,21 @@ def _parse_exception(error: BpmnValidationError) -> CamundaError:
 @blp.post("/deployment/create")
 @accepts("multipart/form-data")
 def create_deployment():
-    """Deploy the uploaded files as one unit; a process whose content did not change keeps its version."""
+    """Deploy the uploaded files as one unit; a process whose content did not change keeps its version.
+
+    With `deploy-changed-only` or `enable-duplicate-filtering`, files that equal the latest ones of
+    the same names in deployments of the same name answer that deployment, and nothing is created.
+    """
     files = _uploaded_files()
     name = request.form.get("deployment-name")
     if name is not None and len(name) > MAX_NAME:
         raise ValidationError(f"deployment-name is longer than {MAX_NAME} characters",
                               errors={"deployment-name": [f"at most {MAX_NAME} characters"]})
     try:
-        deployment, definitions = service.deploy(files, current_actor(), name)
+        # deploy-changed-only implies enable-duplicate-filtering, as in Camunda
+        deployment, definitions = service.deploy(
+            files, current_actor(), name,
+            skip_unchanged=_flag("deploy-changed-only") or _flag("enable-duplicate-filtering"))
     except BpmnValidationError as exc:
         raise _parse_exception(exc) from None
     new = {d.id: definition_dto(d) for d in definitions if d.deployment_id == deployment.id}
@@ -70,7 +98,8 @@ def create_deployment():
 def list_deployments():
     """Deployments, newest first."""
     query = DeploymentQuery().load(query_args())
-    page = service.list_deployments(1, query["max_results"], query["first_result"], query["name"])
+    page = service.list_deployments(1, query["max_results"], query["first_result"], query["name"],
+                                    name_like=query["name_like"])
     return jsonify([deployment_dto(d) for d in page.items])
 
 
@@ -78,4 +107,30 @@ def list_deployments():
 def count_deployments():
     """How many deployments match."""
     query = DeploymentQuery().load(query_args())
-    return jsonify(count(service.list_deployments(1, 0, 0, query["name"])))
+    return jsonify(count(service.list_deployments(1, 0, 0, query["name"], name_like=query["name_like"])))
+
+
+@blp.get("/deployment/<deployment_id>")
+def get_deployment(deployment_id):
+    """One deployment."""
+    return jsonify(deployment_dto(service.get_deployment(deployment_id, current_actor())))
+
+
+@blp.get("/deployment/<deployment_id>/resources")
+def list_resources(deployment_id):
+    """The files of a deployment: `[{id, name, deploymentId}]`."""
+    return jsonify([resource_dto(r) for r in service.deployment_resources(deployment_id, current_actor())])
+
+
+@blp.get("/deployment/<deployment_id>/resources/<resource_id>")
+def get_resource(deployment_id, resource_id):
+    """One file of a deployment."""
+    return jsonify(resource_dto(service.deployment_resource(deployment_id, resource_id, current_actor())))
+
+
+@blp.get("/deployment/<deployment_id>/resources/<resource_id>/data")
+def get_resource_data(deployment_id, resource_id):
+    """A file's bytes as deployed, with a media type by its extension (`.bpmn`: application/xml)."""
+    resource = service.deployment_resource(deployment_id, resource_id, current_actor())
+    return Response(bytes(resource.content), mimetype=media_type(resource.name),
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(resource.name)}"})

@@ -2,7 +2,7 @@
 
 The caller needs the `work` permission on a task's topic; a lock is the worker id's and the caller's.
 """
-from flask import jsonify
+from flask import Response, jsonify
 
 from ...schemas.camunda import (
     ExtendLock, ExternalTaskBpmnError, ExternalTaskFailure, ExternalTaskQuery, FetchAndLock, WorkerCommand,
@@ -125,3 +125,12 @@ def count_external_tasks():
 def get_external_task(task_id):
     """One external task (404 for a task of a topic the caller may not work)."""
     return jsonify(external_task_dto(service.get_external_task(task_id, current_actor())))
+
+
+@blp.get("/external-task/<task_id>/errorDetails")
+def error_details(task_id):
+    """The `errorDetails` its worker sent with its last failure, as text/plain; 204 when it sent none."""
+    details = service.get_external_task(task_id, current_actor()).error_details
+    if details is None:
+        return "", 204
+    return Response(details, mimetype="text/plain")

@@ -1,10 +1,10 @@
-"""Camunda REST: history (process instances, activity instances, tasks), ended ones included."""
+"""Camunda REST: history (process instances, activity instances, tasks, variables), ended ones included."""
 from flask import jsonify
 
-from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery
+from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery, HistoricVariableQuery
 from ...services import history as service
 from ...statuses import InstanceStatus, TaskState
-from .common import camunda_blueprint, camunda_time, count, current_actor, query_args
+from .common import camunda_blueprint, camunda_time, count, current_actor, query_args, typed_value
 
 blp = camunda_blueprint("history", __name__)
 
@@ -41,7 +41,8 @@ def historic_instance_dto(row) -> dict:
             "processDefinitionVersion": row.definition_version, "startTime": camunda_time(instance.started_at),
             "endTime": camunda_time(instance.ended_at),
             "removalTime": None, "durationInMillis": _millis(instance.started_at, instance.ended_at),
-            "startUserId": instance.started_by, "startActivityId": None, "deleteReason": None,
+            "startUserId": instance.started_by, "startActivityId": row.start_activity_id,
+            "endActivityId": row.end_activity_id, "deleteReason": None,
             "rootProcessInstanceId": instance.id, "superProcessInstanceId": None, "superCaseInstanceId": None,
             "caseInstanceId": None, "tenantId": None, "state": _STATES.get(instance.status, "ACTIVE")}
 
@@ -69,6 +70,25 @@ def historic_task_dto(task) -> dict:
             "taskDefinitionKey": task.element_id, "priority": 50 if task.priority is None else task.priority,
             "due": camunda_time(task.due_at), "parentTaskId": None, "followUp": camunda_time(task.follow_up_at),
             "tenantId": None, "removalTime": None, "rootProcessInstanceId": task.instance_id}
+
+
+def historic_variable_dto(variable) -> dict:
+    instance = variable.instance
+    return {"id": f"{instance.id}:{variable.name}", "name": variable.name, **typed_value(variable.value),
+            "processDefinitionKey": instance.process_key, "processDefinitionId": instance.definition_id,
+            "processInstanceId": instance.id, "executionId": instance.id, "activityInstanceId": instance.id,
+            "caseDefinitionKey": None, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
+            "taskId": None, "tenantId": None, "errorMessage": None, "state": "CREATED",
+            "createTime": camunda_time(instance.started_at), "removalTime": None,
+            "rootProcessInstanceId": instance.id}
+
+
+def _variables(per_page=None):
+    query = HistoricVariableQuery().load(query_args())
+    return service.list_historic_variables(current_actor(), instance_id=query["instance_id"], name=query["name"],
+                                           name_like=query["name_like"], key=query["key"],
+                                           definition_id=query["definition_id"], offset=query["first_result"],
+                                           limit=query["max_results"] if per_page is None else per_page)
 
 
 def _instances(per_page=None):
@@ -129,3 +149,16 @@ def list_historic_tasks():
 def count_historic_tasks():
     """How many historic tasks match the same filters as the list."""
     return jsonify(count(_tasks(per_page=0)))
+
+
+@blp.get("/history/variable-instance")
+def list_historic_variables():
+    """Variables of instances the caller may read, ended ones included, by instance, name (or `variableNameLike`)
+    and definition."""
+    return jsonify([historic_variable_dto(v) for v in _variables().items])
+
+
+@blp.get("/history/variable-instance/count")
+def count_historic_variables():
+    """How many historic variables match the same filters as the list."""
+    return jsonify(count(_variables(per_page=0)))

@@ -23,12 +23,14 @@ def definition_dto(definition) -> dict:
 def _page(query, per_page=None):
     return service.list_definitions(query["key"], query["latest"], 1,
                                     query["max_results"] if per_page is None else per_page,
-                                    offset=query["first_result"], definition_id=query["definition_id"])
+                                    offset=query["first_result"], definition_id=query["definition_id"],
+                                    key_like=query["key_like"], name=query["name"], name_like=query["name_like"])
 
 
 @blp.get("/process-definition")
 def list_definitions():
-    """Definitions, by key and version; `latestVersion=true` keeps the newest of each key."""
+    """Definitions, by key (or `keyLike`), name (or `nameLike`) and version; `latestVersion=true` keeps the newest
+    of each key."""
     query = DefinitionQuery().load(query_args())
     return jsonify([definition_dto(d) for d in _page(query).items])
 

@@ -3,7 +3,9 @@
 Like Camunda's runtime API, only instances that have not ended are found here:
 a completed or cancelled instance answers 404 (/api/v1 keeps its history).
 """
-from flask import jsonify
+import json
+
+from flask import Response, jsonify
 
 from ...errors import NotFoundError
 from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
@@ -34,6 +36,7 @@ def _page(query, per_page=None):
     status = (InstanceStatus.SUSPENDED if query["suspended"] else [InstanceStatus.RUNNING, InstanceStatus.ERROR]
               if query["active"] else _RUNTIME)
     return service.list_instances(current_actor(), status=status, key=query["key"], business_key=query["business_key"],
+                                  business_key_like=query["business_key_like"],
                                   definition_id=query["definition_id"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
                                   offset=query["first_result"])
@@ -106,6 +109,21 @@ def get_variable(instance_id, name):
     if name not in variables:
         raise NotFoundError(f"process instance {instance_id} has no variable {name!r}")
     return jsonify(typed_value(variables[name]))
+
+
+@blp.get("/process-instance/<instance_id>/variables/<name>/data")
+def get_variable_data(instance_id, name):
+    """One variable's serialized value as bytes (application/octet-stream).
+
+    Stagecoach stores no Bytes or File variables, so the bytes are the value as Camunda serializes it:
+    a String's text in UTF-8, any other value as JSON.
+    """
+    variables = _running(instance_id).variables or {}
+    if name not in variables:
+        raise NotFoundError(f"process instance {instance_id} has no variable {name!r}")
+    value = variables[name]
+    data = value if isinstance(value, str) else json.dumps(value)
+    return Response(data.encode("utf-8"), mimetype="application/octet-stream")
 
 
 @blp.put("/process-instance/<instance_id>/variables/<name>")

@@ -34,7 +34,8 @@ def task_dto(task) -> dict:
 def _page(query, per_page=None):
     assigned = True if query["assigned"] else (False if query["unassigned"] else None)
     return service.list_tasks(
-        current_actor(), assignee=query["assignee"], candidate_user=query["candidate_user"],
+        current_actor(), assignee=query["assignee"], assignee_like=query["assignee_like"], name=query["name"],
+        name_like=query["name_like"], element_id_like=query["element_id_like"], candidate_user=query["candidate_user"],
         candidate_group=query["candidate_group"], process_instance_id=query["process_instance_id"],
         key=query["key"], definition_id=query["definition_id"], element_id=query["element_id"],
         assigned=assigned, owner=query["owner"], delegation_state=query["delegation_state"],
