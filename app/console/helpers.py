@@ -26,10 +26,13 @@ def htmx_target() -> str | None:
     return request.headers.get("HX-Target") if is_htmx() else None
 
 
+MAX_PAGE = 2**31 - 1  # as the API's page bound
+
+
 def page_number() -> int:
-    """?page= as a positive integer (1 when absent or not a number)."""
+    """?page= as a positive integer (1 when absent or not a number, at most MAX_PAGE)."""
     try:
-        return max(1, int(request.args.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
 

@@ -27,9 +27,13 @@ MAX_CRITERIA = 100
 MAX_TOUCHPOINTS = 50
 MAX_POINTS = 1_000_000
 # Timeline entries the server writes itself: never touchpoints.
+# Every timeline entry type the server writes itself: a touchpoint may not pose as one of them.
 SYSTEM_EVENTS = {"created", "updated", "deleted", "process_started", "process_ended", "stage_changed",
-                 "score_changed", "owner_assigned", "task_created", "converted", "note", "approval_submitted",
-                 "approval_recalled", "approval_approved", "approval_rejected", "approval_delegated"}
+                 "score_changed", "owner_assigned", "task_created", "task_updated", "task_completed",
+                 "task_reopened", "converted", "note", "note_edited", "note_deleted", "attachment_added",
+                 "attachment_deleted", "approval_submitted", "approval_recalled", "approval_approved",
+                 "approval_rejected", "approval_delegated", "rule_failed", "rule_cancelled", "email_sent",
+                 "email_failed", "webhook_called", "webhook_failed"}
 
 
 @dataclass

@@ -32,6 +32,6 @@ def record_touchpoint(module: str, record_id: str, kind: str, data: dict | None,
     with write_transaction():
         record = find_record(module, record_id)
         require_on_record(actor, "update", record, "record a touchpoint on this record")
-        add_event(record, kind, actor, {"touchpoint": True, **(data or {})})
+        add_event(record, kind, actor, {**(data or {}), "touchpoint": True})  # marked, whatever data says
         db.session.flush()
         return update_record(module, record_id, {}, SYSTEM, source="scoring")

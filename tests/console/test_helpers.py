@@ -5,6 +5,8 @@ import html
 import json
 import re
 
+import pytest
+
 from werkzeug.datastructures import MultiDict
 
 from app.console import forms
@@ -73,3 +75,9 @@ def test_records_are_named_by_a_person_s_name_or_their_first_text_field():
     assert record_title(fields, {"code": "X1"}, "r1") == "X1"
     assert record_title(fields, {}, "r1") == "r1"
     assert record_title([], {"first_name": "Ada", "last_name": "Lovelace"}, "r1") == "Ada Lovelace"
+
+
+@pytest.mark.parametrize("path", ["/console/jobs", "/console/records/Deals"])
+def test_a_page_number_past_any_page_is_the_last_possible_page_not_a_server_error(console, olga, path):
+    page = console("olga").get(f"{path}?page=99999999999999999999")
+    assert page.status_code == 200
