@@ -300,9 +300,10 @@ def server_env(url: str) -> dict:
 
 
 def create_bench_user(env: dict) -> None:
-    """`flask --app wsgi users create bench --password x --group staff` (also migrates the fresh database)."""
+    """`flask --app wsgi users create bench --password x --group staff --group modelers` (also migrates the
+    fresh database); `modelers` may deploy the benchmark's diagram."""
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "create", USER,
-                             "--password", USER_PASSWORD, "--group", "staff"],
+                             "--password", USER_PASSWORD, "--group", "staff", "--group", "modelers"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"flask users create failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
