@@ -97,6 +97,14 @@ def require(actor: Actor, permission: str, resource_type: str, resource_id: str,
                              f"it needs the {permission!r} permission on {resource_type} {resource_id!r}")
 
 
+def offered_to(actor: Actor, candidate=TaskCandidate):
+    """SQL: a candidate row (`candidate`: TaskCandidate or an alias of it) naming the actor or a group of theirs."""
+    clauses = [and_(candidate.kind == "user", candidate.name == actor.username)]
+    if actor.groups:
+        clauses.append(and_(candidate.kind == "group", candidate.name.in_(list(actor.groups))))
+    return or_(*clauses)
+
+
 # -- instances: who may see and change one ---------------------------------------------------
 
 def _concerns(actor: Actor):
@@ -107,15 +115,12 @@ def _concerns(actor: Actor):
     """
     instance, task, candidate, record = (aliased(ProcessInstance), aliased(HumanTask), aliased(TaskCandidate),
                                          aliased(Record))
-    groups = list(actor.groups) or [""]
     ids = union(
         select(instance.id).where(instance.started_by == actor.username),
         select(task.instance_id).where(task.assignee == actor.username),
         select(task.instance_id).where(task.owner == actor.username),
         select(task.instance_id).where(task.completed_by == actor.username),
-        select(task.instance_id).join(candidate, candidate.task_id == task.id).where(or_(
-            and_(candidate.kind == "user", candidate.name == actor.username),
-            and_(candidate.kind == "group", candidate.name.in_(groups)))),
+        select(task.instance_id).join(candidate, candidate.task_id == task.id).where(offered_to(actor, candidate)),
         select(instance.id).join(record, record.id == instance.record_id).where(record.owner == actor.username),
     )
     return ProcessInstance.id.in_(ids)
@@ -208,15 +213,12 @@ def readable_records(actor: Actor, module: str):
     """
     if allowed(actor, "read", "module", module):
         return None
-    owners = {actor.username} | _reports(actor.username)
     instance, task, candidate = aliased(ProcessInstance), aliased(HumanTask), aliased(TaskCandidate)
     task_on = exists().where(
         instance.record_id == Record.id, task.instance_id == instance.id,
         or_(task.assignee == actor.username, task.owner == actor.username,
-            exists().where(candidate.task_id == task.id, or_(
-                and_(candidate.kind == "user", candidate.name == actor.username),
-                and_(candidate.kind == "group", candidate.name.in_(list(actor.groups) or [""]))))))
-    return or_(Record.owner.in_(owners), Record.created_by == actor.username, task_on)
+            exists().where(candidate.task_id == task.id, offered_to(actor, candidate))))
+    return or_(Record.owner.in_(owners_for(actor)), Record.created_by == actor.username, task_on)
 
 
 def require_read_record(actor: Actor, record) -> None:

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import HumanTask, ProcessInstance, Record, TaskCandidate, User
 from ..statuses import TaskState
 from .access import (
-    readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
+    offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
 )
 from .core import (
     Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
@@ -18,13 +18,6 @@ from .core import (
 )
 from .forms import validate_form
 from .instances import change_variables
-
-
-def _candidate_clause(username: str, groups) -> object:
-    clauses = [and_(TaskCandidate.kind == "user", TaskCandidate.name == username)]
-    if groups:
-        clauses.append(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(groups))))
-    return or_(*clauses)
 
 
 # What `list_tasks(order_by=...)` sorts by; a task without a priority counts as 50 (Camunda's default).
@@ -83,7 +76,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
             TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))
     if mine:
-        claimable = select(TaskCandidate.task_id).where(_candidate_clause(actor.username, actor.groups))
+        claimable = select(TaskCandidate.task_id).where(offered_to(actor))
         stmt = stmt.where(or_(HumanTask.assignee == actor.username,
                               and_(HumanTask.assignee.is_(None), HumanTask.id.in_(claimable))))
     if process_instance_id:
