@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,21 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    with sync_api.sync_playwright() as playwright:
+    with _own_clock(), sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+
+
+@contextmanager
+def _own_clock():
+    """Start the browser and its driver on the machine's clock, as a user's browser runs on its own: a run
+    of the suite under libfaketime (a shifted clock for the server) must not preload it into Chromium."""
+    shifted = {k: os.environ.pop(k) for k in list(os.environ) if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
+    try:
+        yield
+    finally:
+        os.environ.update(shifted)
 
 
 @pytest.fixture
