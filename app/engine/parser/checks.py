@@ -12,7 +12,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .. import cron
+from .. import cron, iomapping
 from ..expressions import TranslationError, is_modeler_expression, translate
 from ..sandbox import Sandbox, ScriptError
 from ..xml import Problem, local_name
@@ -197,6 +197,14 @@ _PYTHON = {"", "python", "python3", "py", "text/x-python", "text/python", "appli
 
 def _is_python(script_format: str) -> bool:
     return script_format.strip().lower() in _PYTHON
+
+
+def _check_misplaced_listeners(f: _File, processes, problems: list[Problem]) -> None:
+    """Listeners on a process or a sequence flow have no moment to run: name each."""
+    for process in processes:
+        for el in [process, *process.iter(f"{{{BPMN_NS}}}sequenceFlow")]:
+            for problem in iomapping.misplaced_listeners(el):
+                problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), local_name(el)))
 
 
 def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:

@@ -22,8 +22,9 @@ from ..xml import Problem
 from .bounds import DiagramLimits, check_sizes
 from .decisions import check_decisions, decision_ids
 from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_references, _check_expressions, _check_references,
-                     _check_service_tasks, _check_unsupported, _no_executable_process, _problem_from, _recursed)
-from .metadata import _elements
+                     _check_misplaced_listeners, _check_service_tasks, _check_unsupported, _no_executable_process,
+                     _problem_from, _recursed)
+from .metadata import ElementReader
 from .reading import BPMN_NS, _File, _first_line, _read
 from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
                       _read_loop_collections, _resolve_qualified_references, _split_implicit_forks,
@@ -147,10 +148,20 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     return f
 
 
+def _read_elements_of_refused(parser, key: str) -> None:
+    """A refused file's processes are still parsed as far as SpiffWorkflow gets, so that the problems of
+    their elements (assignments, mappings, forms) are listed beside the refusal; its errors are noise."""
+    try:
+        parser.get_spec(key)
+    except Exception:  # noqa: BLE001 - the file is refused already, with its reasons
+        pass
+
+
 def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_decisions) -> list[ProcessModel]:
     parser = _StagecoachCamundaParser() if dialect == "camunda" else _StagecoachSpiffParser(validator=None)
     parser.validator = None
     parser.refused_decisions = refused_decisions
+    reader = parser.element_reader = ElementReader(group, forms, problems)
     models = []
     files_ok = []
     for d in decisions:
@@ -179,11 +190,12 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_de
         before = len(problems)
         _check_expressions(f, sandbox, problems)
         processes = [p for p in f.root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+        _check_misplaced_listeners(f, processes, problems)
         for process in processes:
             key = process.get("id")
-            elements, form_files = _elements(f, process, forms, problems)
-            elements = {f.renamed.get(element_id, element_id): info for element_id, info in elements.items()}
             if f.name in refused:
+                _read_elements_of_refused(parser, key)
+                reader.read_unreached(f, process, parser)
                 continue
             try:
                 spec = parser.get_spec(key)
@@ -193,12 +205,18 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_de
                 conditional.adopt([spec, *subprocess_specs.values()])
             except (ValidationException, SpiffWorkflowException) as exc:
                 problems.append(_problem_from(exc, f))
+                reader.read_unreached(f, process, parser)
                 continue
             except Exception as exc:  # SpiffWorkflow raises bare errors on some malformed models
                 problems.append(Problem(f.name, TOO_DEEP_TO_READ if _recursed(exc)
                                         else f"cannot build process {key}: {type(exc).__name__}: {exc}",
                                         process.sourceline, key, "process"))
+                reader.read_unreached(f, process, parser)
                 continue
+            reader.read_unreached(f, process, parser)
+            elements = {f.renamed.get(element_id, element_id): info
+                        for element_id, info in reader.elements.get(key, {}).items()}
+            form_files = reader.form_files.get(key, set())
             if len(problems) > before:
                 continue
             try:

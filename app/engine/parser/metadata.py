@@ -1,16 +1,15 @@
 """Element metadata: what the server needs to know of each flow node, read from the diagram at deploy.
 
-`_elements` gives, per element id, its type and name and whatever applies to it: the trigger an event
+`ElementReader` gives, per element id, its type and name and whatever applies to it: the trigger an event
 waits for, a start event's initiator, asynchronous continuation and its retries, an external task's topic
 and priority, camunda: and spiffworkflow: properties, input/output mappings, a user task's assignment
-(assignee, candidates, lane, due dates, priority) and forms. It is stored with the definition; at run time
-`resolvers` reads the assignment against a task's data.
+(assignee, candidates, lane, due dates, priority) and forms. Each element is read once, when SpiffWorkflow's
+parser parses it. It is stored with the definition; at run time `resolvers` reads the assignment against a
+task's data.
 """
 from __future__ import annotations
 
 import re
-
-from lxml import etree
 
 from .. import iomapping
 from ..expressions import TranslationError, is_modeler_expression, translate
@@ -23,80 +22,110 @@ from .reading import BPMN_NS, CAMUNDA_NS, SPIFF_NS, _File, _zeebe
 HUMAN_TASK_TYPES = {"userTask", "manualTask"}
 
 
-def _elements(f: _File, process, forms, problems) -> tuple[dict, set[str]]:
-    """What the server needs to know of each flow node: names, assignment, forms."""
+_NOT_FLOW_NODES = {"sequenceFlow", "process"}
+
+
+class ElementReader:
+    """Reads each flow node's metadata once, as SpiffWorkflow's parser parses it.
+
+    The deployment's parser calls `read` from its process parsers' `parse_node` (`tasks._ReadsElements`),
+    SpiffWorkflow's own extension point for every node of a process or sub-process it builds. `elements`
+    then holds, per executable process id, what `_element_info` found for each element of it (those of its
+    embedded sub-processes included), and `form_files` the form files its forms came from. Problems go to
+    the deployment's list, with file, line and element."""
+
+    def __init__(self, files, forms, problems):
+        self.files = {f.name: f for f in files}
+        self.forms = forms
+        self.problems = problems
+        self.elements: dict[str, dict[str, dict]] = {}
+        self.form_files: dict[str, set[str]] = {}
+        self._lanes: dict[str, dict[str, str]] = {}
+
+    def read(self, node, filename: str | None) -> None:
+        f = self.files.get(filename)
+        element_id = node.get("id")
+        process = next(node.iterancestors(f"{{{BPMN_NS}}}process"), None)
+        if f is None or process is None or not element_id or local_name(node) in _NOT_FLOW_NODES:
+            return
+        key = process.get("id")
+        elements = self.elements.setdefault(key, {})
+        if element_id in elements:
+            return
+        if key not in self._lanes:
+            self._lanes[key] = _lanes(process)
+        elements[element_id] = _element_info(f, node, process, self._lanes[key], self.forms, self.problems,
+                                             self.form_files.setdefault(key, set()))
+
+    def read_unreached(self, f: _File, process, parser) -> None:
+        """Read the flow nodes of a process that SpiffWorkflow did not reach: ones no path leads to, or every
+        node past the one a refused or failing file stopped at, so that a refusal lists all their problems."""
+        node_tags = {*parser.PARSER_CLASSES, *parser.OVERRIDE_PARSER_CLASSES}
+        for node in process.iter(*node_tags):
+            self.read(node, f.name)
+
+
+def _lanes(process) -> dict[str, str]:
+    """The lane of each flow node of a process (by the lane's name, else its id)."""
     lanes: dict[str, str] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
             lanes[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
-    elements: dict[str, dict] = {}
-    form_files: set[str] = set()
-    for el in process.iter():
-        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS or not el.get("id"):
-            continue
-        kind = local_name(el)
-        if kind in {"sequenceFlow", "process"}:
-            for problem in iomapping.misplaced_listeners(el):
-                problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
-        if kind in {"sequenceFlow", "lane", "laneSet", "flowNodeRef", "process", "documentation",
-                    "extensionElements", "dataObject", "dataObjectReference", "dataStoreReference",
-                    "textAnnotation", "association", "ioSpecification", "dataInput", "dataOutput",
-                    "inputSet", "outputSet", "dataInputAssociation", "dataOutputAssociation",
-                    "conditionExpression", "timerEventDefinition", "messageEventDefinition",
-                    "signalEventDefinition", "errorEventDefinition", "escalationEventDefinition",
-                    "terminateEventDefinition", "property", "multiInstanceLoopCharacteristics",
-                    "standardLoopCharacteristics"}:
-            continue
-        info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
-        trigger = _trigger(el, f.root)
-        if trigger:
-            info["trigger"] = trigger
-        if kind == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
-            info["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
-        asynchronous = _asynchronous(el)
-        if asynchronous:
-            info["async"] = asynchronous
-        external = _external(el)
-        if external:
-            info["external"] = external
-            for what in ("topic", "priority"):
-                problem = _assignment_problem(external.get(what))
-                if problem:
-                    problems.append(Problem(f.name, f"external task {what} {external[what]!r} cannot be evaluated: "
-                                                    f"{problem}", el.sourceline, el.get("id"), kind))
-        properties = _properties(el)
-        if properties:
-            info["properties"] = properties
-        mapping, mapping_problems = iomapping.read(el)
-        if mapping:
-            info["io"] = mapping
-        for problem in mapping_problems:
-            problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
-        if kind == "startEvent" and el.getparent() is process:  # a start form: what starting it asks for
-            form, form_file = _form(f, el, forms, problems)
-            camunda_form = _camunda_form(f, el, forms, problems)
-            if camunda_form is not None:
-                form, form_file, info["camunda_form"] = camunda_form
-            if form.get("properties") or camunda_form is not None:
-                info["form"] = form
-            zeebe_form = _zeebe(el, "formDefinition")
-            form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or (
-                zeebe_form.get("formKey") if zeebe_form is not None else None)
-            if form_key:
-                info["form_key"] = form_key
-            if form_file:
-                form_files.add(form_file)
-        if kind in HUMAN_TASK_TYPES:
-            info.update(_assignment(f, el, lanes, problems))
-            form, form_file = _form(f, el, forms, problems)
-            camunda_form = _camunda_form(f, el, forms, problems)
-            if camunda_form is not None:
-                form, form_file, info["camunda_form"] = camunda_form
+    return lanes
+
+
+def _element_info(f: _File, el, process, lanes, forms, problems, form_files: set[str]) -> dict:
+    """What the server needs to know of one flow node: name, trigger, jobs, mappings, assignment, forms."""
+    kind = local_name(el)
+    info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
+    trigger = _trigger(el, f.root)
+    if trigger:
+        info["trigger"] = trigger
+    if kind == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
+        info["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
+    asynchronous = _asynchronous(el)
+    if asynchronous:
+        info["async"] = asynchronous
+    external = _external(el)
+    if external:
+        info["external"] = external
+        for what in ("topic", "priority"):
+            problem = _assignment_problem(external.get(what))
+            if problem:
+                problems.append(Problem(f.name, f"external task {what} {external[what]!r} cannot be evaluated: "
+                                                f"{problem}", el.sourceline, el.get("id"), kind))
+    properties = _properties(el)
+    if properties:
+        info["properties"] = properties
+    mapping, mapping_problems = iomapping.read(el)
+    if mapping:
+        info["io"] = mapping
+    for problem in mapping_problems:
+        problems.append(Problem(f.name, problem.message, problem.line, el.get("id"), kind))
+    if kind == "startEvent" and el.getparent() is process:  # a start form: what starting it asks for
+        form, form_file = _form(f, el, forms, problems)
+        camunda_form = _camunda_form(f, el, forms, problems)
+        if camunda_form is not None:
+            form, form_file, info["camunda_form"] = camunda_form
+        if form.get("properties") or camunda_form is not None:
             info["form"] = form
-            if form_file:
-                form_files.add(form_file)
-        elements[el.get("id")] = info
-    return elements, form_files
+        zeebe_form = _zeebe(el, "formDefinition")
+        form_key = el.get(f"{{{CAMUNDA_NS}}}formKey") or (
+            zeebe_form.get("formKey") if zeebe_form is not None else None)
+        if form_key:
+            info["form_key"] = form_key
+        if form_file:
+            form_files.add(form_file)
+    if kind in HUMAN_TASK_TYPES:
+        info.update(_assignment(f, el, lanes, problems))
+        form, form_file = _form(f, el, forms, problems)
+        camunda_form = _camunda_form(f, el, forms, problems)
+        if camunda_form is not None:
+            form, form_file, info["camunda_form"] = camunda_form
+        info["form"] = form
+        if form_file:
+            form_files.add(form_file)
+    return info
 
 
 _RETRY_CYCLE = re.compile(r"^R(\d+)/(P\S+)$")

@@ -8,6 +8,7 @@ SpiffWorkflow's Camunda serializer stores. Both dialects' parsers read DMN decis
 """
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.parser.ProcessParser import AdHocParser, ProcessParser
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
                                                ServiceTask)
@@ -17,7 +18,7 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, C
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
 from ..serializer import ExternalTask
 from .decisions import DecisionGraphParser
@@ -107,11 +108,40 @@ def _without_payload(task_spec):
     return task_spec
 
 
+class _ReadsElements:
+    """A process parser that hands each flow node to the deployment's `metadata.ElementReader` as it parses
+    it: `parse_node` is where SpiffWorkflow builds every node of a process or sub-process, so the server's
+    metadata of an element is read once, beside its task spec."""
+
+    def parse_node(self, node):
+        reader = getattr(self.parser, "element_reader", None)
+        if reader is not None:
+            reader.read(node, self.filename)
+        return super().parse_node(node)
+
+
+class _ProcessParser(_ReadsElements, ProcessParser):
+    pass
+
+
+class _AdHocParser(_ReadsElements, AdHocParser):
+    pass
+
+
+class _SpiffProcessParser(_ReadsElements, SpiffProcessParser):
+    pass
+
+
 class _StagecoachSpiffParser(DecisionGraphParser, SpiffBpmnParser):
     """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs."""
 
+    PROCESS_PARSER_CLASS = _SpiffProcessParser
+    AD_HOC_PARSER_CLASS = _AdHocParser
+
 
 class _StagecoachCamundaParser(DecisionGraphParser, CamundaParser):
+    PROCESS_PARSER_CLASS = _ProcessParser
+    AD_HOC_PARSER_CLASS = _AdHocParser
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
