@@ -7,7 +7,7 @@ tests/fixtures/bpmn/valid/three_tasks.bpmn twice:
              transaction per step (load, act, save): INSERT the serialized state
              on start, then per completion SELECT it, load, complete, dump and
              UPDATE it. Plain SQLAlchemy Core, one table, one thread. This is the
-             engine's limit (ENGINE-NOTES.md, "load, act, save per request").
+             engine's limit ("load, act, save per request").
 (b) http     the real server: `gunicorn -w W wsgi:app` on a free port, a user
              in group `staff`, three_tasks.bpmn deployed over the API, then per
              instance POST .../key/three_tasks/start and three POST

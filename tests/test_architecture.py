@@ -1,4 +1,4 @@
-"""The layering rules of STYLE.md, checked on the source tree.
+"""The layering rules of docs/architecture.md, checked on the source tree.
 
 api, cli → services → engine, models; only app/engine imports SpiffWorkflow;
 the engine knows no Flask or SQLAlchemy; HTTP modules never touch the

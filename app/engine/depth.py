@@ -10,7 +10,7 @@ SpiffWorkflow 3.2.0 and Python 3.11 with the default recursion limit of 1,000:
   and so does `Workflow._remove_task` when it drops a branch (cancelling the instance, a boundary
   event interrupting the first task of a long chain);
 - its task iterators stop descending at depth 1,000: past it a task is invisible and the instance
-  believes it has completed (ENGINE-NOTES pitfall 2 saw it with gateway loops).
+  believes it has completed (seen with gateway loops).
 
 What this module does, on import:
 

@@ -272,7 +272,7 @@ def test_an_endless_gateway_loop_stops_at_the_step_limit_with_an_incident(start)
 
 def test_an_endless_gateway_loop_is_never_reported_completed_whatever_the_step_cap(start):
     """The step cap is configurable (STAGECOACH_ENGINE_MAX_STEPS); above about 1,000 steps
-    SpiffWorkflow's task iterator loses sight of the loop (ENGINE-NOTES, pitfall 2)."""
+    SpiffWorkflow's task iterator loses sight of the loop."""
     run = start(fixture("valid", "sandbox_gateway_loop.bpmn"), engine=Engine(max_engine_steps=5_000))
     assert run.last.status == "error"
     assert run.last.incident is not None

@@ -1,6 +1,6 @@
 """Concurrent requests on one instance are serialized, never interleaved inside the engine.
 
-SpiffWorkflow has no locking of its own (ENGINE-NOTES, pitfall 1), so every
+SpiffWorkflow has no locking of its own, so every
 change to an instance runs under the instance lock: `BEGIN IMMEDIATE` on
 SQLite, `SELECT ... FOR UPDATE` on PostgreSQL. These tests fire real
 requests from real threads at the same moment (a barrier releases them),
@@ -134,7 +134,7 @@ def test_of_clients_completing_the_same_task_at_once_exactly_one_succeeds(admin,
 
 
 def test_parallel_branches_completed_at_the_same_moment_both_succeed_and_join(admin, staff):
-    """Pitfall 1 of ENGINE-NOTES, through the API: no lost completion, no stuck join, no duplicate."""
+    """Concurrent completions through the API: no lost completion, no stuck join, no duplicate."""
     admin.deploy(fixture("valid", "parallel_tasks.bpmn"))
     left_user, right_user = staff[0], staff[1]
 
