@@ -16,7 +16,7 @@ class ProcessInstance(db.Model):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_started", "started_at", "id"),
-        Index("ix_process_instance_key_status", "process_key", "status", "started_at"),
+        Index("ix_process_instance_key_status", "process_key", "status", "started_at", "id"),
         Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -15,6 +15,9 @@ class HumanTask(db.Model):
     __table_args__ = (
         Index("ix_human_task_state_assignee", "state", "assignee", "created_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
+        # the inbox's default order (newest first), open tasks only
+        Index("ix_human_task_open_created", "created_at", "id", postgresql_where=text("state = 'open'"),
+              sqlite_where=text("state = 'open'")),
         # who has or had a task, whatever its state: what a user may read
         Index("ix_human_task_assignee", "assignee"),
         Index("ix_human_task_owner", "owner"),
@@ -47,7 +50,8 @@ class HumanTask(db.Model):
 
 
 class TaskCandidate(db.Model):
-    """Who may claim an open task: one row per candidate user or group, indexed for the inbox."""
+    """Who may claim an open task: one row per candidate user or group, indexed for the inbox. The rows go
+    when the task closes (`core.projection.close_candidates`); the task keeps its candidates as data."""
 
     __tablename__ = "task_candidate"
     __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)

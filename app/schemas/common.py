@@ -21,13 +21,26 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
+class CursorArgs(Schema):
+    """For long lists: a cursor instead of a page number, and a total that need not count everything."""
+    after = text(200, load_default=None, metadata={
+        "description": "continue after the page whose `next_cursor` this is (default order only); "
+                       "`page` is then ignored. Deep pages by cursor cost what the first page costs."})
+    exact = fields.Boolean(load_default=False, metadata={
+        "description": "count every match for `total`; by default at most 10,000 are counted and "
+                       "`total_exact` is false when there are more"})
+
+
 def page_of(item_schema, name: str):
-    """A `{items, total, page, per_page}` envelope schema around `item_schema`."""
+    """A `{items, total, page, per_page, total_exact, next_cursor}` envelope schema around `item_schema`."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
         "total": fields.Integer(),
         "page": fields.Integer(),
         "per_page": fields.Integer(),
+        "total_exact": fields.Boolean(metadata={"description": "false: there are more than `total` matches"}),
+        "next_cursor": fields.String(allow_none=True, metadata={
+            "description": "pass as `after` for the next page (lists with a cursor; null on the last page)"}),
     }, name=name)
 
 

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from .common import MAX_ID, MAX_KEY, MAX_MODULE, PageArgs, page_of, text
+from .common import MAX_ID, MAX_KEY, MAX_MODULE, CursorArgs, PageArgs, page_of, text
 from .definitions import DefinitionRefSchema
 from .tasks import TaskSchema
 
@@ -75,7 +75,7 @@ class InstanceDetailSchema(Schema):
     started_by = fields.String(allow_none=True)
 
 
-class InstanceQuerySchema(PageArgs):
+class InstanceQuerySchema(CursorArgs, PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     module = text(MAX_MODULE, load_default=None)
     record_id = text(MAX_ID, load_default=None)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from .common import MAX_ID, MAX_KEY, MAX_NAME, PageArgs, page_of, text
+from .common import MAX_ID, MAX_KEY, MAX_NAME, CursorArgs, PageArgs, page_of, text
 
 
 class TaskSchema(Schema):
@@ -34,7 +34,7 @@ class TaskDetailSchema(TaskSchema):
                        "what completion data is checked against"})
 
 
-class TaskQuerySchema(PageArgs):
+class TaskQuerySchema(CursorArgs, PageArgs):
     assignee = text(MAX_NAME, load_default=None)
     candidate_user = text(MAX_NAME, load_default=None)
     candidate_group = text(MAX_NAME, load_default=None)

@@ -126,10 +126,11 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
 
 def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                    started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None, business_key_like=None) -> Page:
+                   offset=None, business_key_like=None, after=None, exact=True) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
-    Only the instances the actor may read (see `access.readable_instances`).
+    Only the instances the actor may read (see `access.readable_instances`). `after` continues from a
+    page's `next_cursor`; `exact=False` caps the total (see `core.pagination`).
     """
     stmt = select(ProcessInstance)
     readable = readable_instances(actor)
@@ -159,7 +160,7 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
     if started_before:
         stmt = stmt.where(ProcessInstance.started_at < started_before)
     return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
-                    offset)
+                    offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from .access import (
     offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
+    Actor, InstanceResult, Page, Turn, close_candidates, definition_info, history, paginate,
     run_on_instance, utcnow, write_transaction,
 )
 from .forms import validate_form
@@ -33,7 +33,8 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                process_instance_id=None, key=None, state="open", element_id=None, definition_id=None,
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
-               offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None) -> Page:
+               offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None, after=None,
+               exact=True) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
@@ -42,9 +43,11 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         due, follow_up: `{"on", "before", "after", "before_or_none", "none"}` bounds on `due_at` and
             `follow_up_at` (before and after are strict; `none: True` keeps tasks without the date).
         order_by: `[(column, "asc"|"desc")]` with columns from SORT_COLUMNS; tasks without the value
-            come last ascending, first descending. Default: newest first.
+            come last ascending, first descending. Default: newest first (by creation, then id), the
+            order `after` (a page's `next_cursor`) continues in.
         record_id: only tasks of instances running on that CRM record.
         name_like, assignee_like, element_id_like: SQL LIKE patterns (`%` any text), as Camunda's `...Like`.
+        exact: False caps the total (see `core.pagination`).
     """
     stmt = select(HumanTask)
     if not mine:  # `mine` keeps only the caller's own tasks already
@@ -99,7 +102,11 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(effective_priority <= max_priority)
     stmt = stmt.where(*_date_bounds(HumanTask.due_at, due or {}), *_date_bounds(HumanTask.follow_up_at,
                                                                                follow_up or {}))
-    return paginate(stmt.order_by(*_ordering(order_by)), page, per_page, offset)
+    if after is not None and order_by:
+        raise ValidationError("after: a cursor continues the default order only; page a sorted list by page")
+    keyset = None if order_by else (HumanTask.created_at, HumanTask.id)
+    return paginate(stmt.order_by(*_ordering(order_by)), page, per_page, offset, exact=exact, keyset=keyset,
+                    after=after)
 
 
 def _date_bounds(column, bounds: dict) -> list:
@@ -119,7 +126,7 @@ def _date_bounds(column, bounds: dict) -> list:
 
 def _ordering(order_by) -> list:
     if not order_by:
-        return [HumanTask.created_at.desc(), HumanTask.id]
+        return [HumanTask.created_at.desc(), HumanTask.id.desc()]
     clauses = []
     for name, direction in order_by:
         column = SORT_COLUMNS[name]
@@ -276,6 +283,7 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
                     assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
         if not done:
             raise ConflictError("task was claimed or completed by someone else meanwhile")
+        close_candidates(db.session.connection(), [task.id])
         turn.step.write()
         if turn.step.followed_by is not None:  # a buffered message moved it on already
             return turn.step.followed_by

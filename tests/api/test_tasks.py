@@ -73,7 +73,7 @@ def test_mine_lists_the_tasks_offered_to_a_group_of_the_caller(make, inboxes):
 
 def test_mine_lists_nothing_for_someone_the_tasks_are_not_for(make, inboxes):
     dave = make.client("dave", groups=["sales_reps"])
-    assert inbox(dave) == {"items": [], "total": 0, "page": 1, "per_page": 20}
+    assert inbox(dave) == {"items": [], "total": 0, "page": 1, "per_page": 20, "total_exact": True, "next_cursor": None}
 
 
 def test_a_claimed_group_task_leaves_the_other_candidates_inbox(make, inboxes):

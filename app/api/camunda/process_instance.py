@@ -39,7 +39,7 @@ def _page(query, per_page=None):
                                   business_key_like=query["business_key_like"],
                                   definition_id=query["definition_id"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
-                                  offset=query["first_result"])
+                                  offset=query["first_result"], exact=per_page == 0)
 
 
 def _running(instance_id):

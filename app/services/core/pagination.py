@@ -1,11 +1,26 @@
-"""Paginated queries: `{items, total, page, per_page}` for every list."""
+"""Paginated queries: `{items, total, page, per_page}` for every list.
+
+Two ways through a long list:
+- page numbers (`page`, or `offset` rows): simple, but a deep page costs the rows it skips;
+- a cursor (`after`, the `next_cursor` of the page before): the next rows by the list's default order,
+  found through its index whatever the depth (keyset pagination). A cursor is opaque to clients.
+
+Totals: `exact=False` counts at most `TOTAL_CAP` rows, so a page of a huge list does not count the whole
+list; `total_exact` then says whether `total` is the true count or only "at least this many".
+"""
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
+from ...errors import ValidationError
 from ...extensions import db
+
+TOTAL_CAP = 10_000
 
 
 @dataclass
@@ -14,11 +29,70 @@ class Page:
     total: int
     page: int
     per_page: int
+    total_exact: bool = True
+    next_cursor: str | None = None
 
 
-def paginate(stmt, page: int, per_page: int, offset: int | None = None) -> Page:
-    """One page of `stmt`; `offset` (rows to skip) overrides `page` for clients that page by row."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    skip = offset if offset is not None else (page - 1) * per_page
+def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact: bool = True,
+             keyset: tuple | None = None, after: str | None = None) -> Page:
+    """One page of `stmt`.
+
+    `offset` (rows to skip) overrides `page` for clients that page by row. `keyset`: the columns of the
+    statement's default order (newest first: each descending, the last one unique); with it each page
+    carries the cursor of the next one, and `after` (such a cursor) continues from it. `exact=False`
+    caps the count at TOTAL_CAP."""
+    base = stmt
+    if after is not None:
+        if keyset is None:
+            raise ValidationError("this list has no cursor")
+        stmt = stmt.where(_after(keyset, decode_cursor(after, len(keyset))))
+        skip = 0
+    else:
+        skip = offset if offset is not None else (page - 1) * per_page
+    total, total_exact = _count(base, exact)
     items = list(db.session.scalars(stmt.limit(per_page).offset(skip))) if per_page else []
-    return Page(items, total or 0, page, per_page)
+    next_cursor = None
+    if keyset is not None and per_page and len(items) == per_page:
+        next_cursor = encode_cursor([getattr(items[-1], column.key) for column in keyset])
+    return Page(items, total, page, per_page, total_exact, next_cursor)
+
+
+def _count(stmt, exact: bool) -> tuple[int, bool]:
+    counted = stmt.order_by(None)
+    if not exact:
+        counted = counted.limit(TOTAL_CAP + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if not exact and total > TOTAL_CAP:
+        return TOTAL_CAP, False
+    return total, True
+
+
+def _after(columns, values):
+    """Rows after `values` in the descending order of `columns`: (a, b) < (x, y), written out."""
+    clauses = []
+    for i, column in enumerate(columns):
+        earlier = [columns[j] == values[j] for j in range(i)]
+        clauses.append(and_(*earlier, column < values[i]))
+    return or_(*clauses)
+
+
+def encode_cursor(values: list) -> str:
+    plain = [{"t": v.isoformat()} if isinstance(v, dt.datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != size:
+            raise ValueError("wrong size")
+        values = []
+        for value in raw:
+            if isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str):
+                value = dt.datetime.fromisoformat(value["t"])
+            elif not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise ValueError("wrong value")
+            values.append(value)
+        return values
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)") from None

@@ -42,6 +42,12 @@ SUBSCRIPTIONS = EventSubscription.__table__
 EXTERNAL_TASKS = ExternalTask.__table__
 
 
+def close_candidates(conn, task_ids) -> None:
+    """A task that closes is no one's to claim: its candidate rows go (the task keeps its candidate users and
+    groups as data), so the inbox's candidate lookups read open tasks only, however many have closed."""
+    conn.execute(CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(list(task_ids))))
+
+
 def jsonable(value):
     """Instance data as plain JSON (dates as ISO strings, decimals as strings)."""
     if isinstance(value, dict):
@@ -191,6 +197,7 @@ class Step:
         if self.closed_tasks:
             conn.execute(TASKS.update().where(TASKS.c.id.in_(self.closed_tasks), TASKS.c.state == TaskState.OPEN)
                          .values(state=TaskState.CANCELLED, completed_at=self.now))
+            close_candidates(conn, self.closed_tasks)
         if self.tasks:
             conn.execute(TASKS.insert(), self.tasks)
         if self.candidates:

@@ -1,0 +1,106 @@
+"""Long lists: candidate rows only while a task is open, cursors for deep pages, totals that need not count all."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import TaskCandidate
+from app.services.core import pagination
+
+from ..factories import assert_problem, fixture
+
+
+def candidate_rows(app, task_id: str) -> int:
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(TaskCandidate).where(TaskCandidate.task_id == task_id))
+        db.session.remove()
+    return count
+
+
+def walk(api, path: str, per_page: int) -> list[str]:
+    """Every id of a list, page after page by cursor."""
+    seen, query = [], f"per_page={per_page}"
+    for _ in range(50):
+        page = api.get(f"{path}?{query}").get_json()
+        seen += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            return seen
+        query = f"per_page={per_page}&after={page['next_cursor']}"
+    raise AssertionError("the cursor never ended")
+
+
+def by_page(api, path: str, per_page: int, count: int) -> list[str]:
+    seen = []
+    for number in range(1, count // per_page + 2):
+        seen += [item["id"] for item in api.get(f"{path}?per_page={per_page}&page={number}").get_json()["items"]]
+    return seen
+
+
+def test_a_task_keeps_its_candidate_rows_while_open_and_loses_them_when_it_closes(app, admin, make):
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    started = admin.start("three_tasks")
+    first = started["tasks"][0]
+    assert candidate_rows(app, first["id"]) >= 1
+    bob = make.client("bob", groups=["staff"])
+    assert bob.post(f"/api/v1/tasks/{first['id']}/complete", json={"variables": {}}).status_code == 200
+    assert candidate_rows(app, first["id"]) == 0
+    done = admin.get(f"/api/v1/tasks/{first['id']}").get_json()
+    assert done["state"] == "completed" and done["candidate_groups"] == first["candidate_groups"]
+
+    second = admin.get(f"/api/v1/tasks?process_instance_id={started['id']}").get_json()["items"][0]
+    assert candidate_rows(app, second["id"]) >= 1
+    assert admin.post(f"/api/v1/process-instances/{started['id']}/cancel", json={}).status_code == 200
+    assert candidate_rows(app, second["id"]) == 0
+    assert admin.get(f"/api/v1/tasks/{second['id']}").get_json()["state"] == "cancelled"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tasks", "/api/v1/process-instances"])
+def test_a_cursor_walks_the_whole_list_once_in_order_even_when_moments_tie(clock, app, admin, path):
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    for _ in range(7):  # the clock stands still: every row has the same moment, the id breaks the tie
+        admin.start("three_tasks")
+    total = admin.get(f"{path}?per_page=1").get_json()["total"]
+    assert total == 7
+    walked = walk(admin, path, per_page=3)
+    assert walked == by_page(admin, path, per_page=3, count=total)
+    assert len(set(walked)) == 7
+
+
+def test_a_cursor_walk_sees_rows_in_started_order_across_moments(clock, admin):
+    import datetime as dt
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    ids = []
+    for _ in range(5):
+        ids.append(admin.start("three_tasks")["id"])
+        clock.shift(dt.timedelta(seconds=1))
+    assert walk(admin, "/api/v1/process-instances", per_page=2) == list(reversed(ids))
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "W10", "WyJhIl0", "eyJ0IjoxfQ", "W3sidCI6Im5vIn0sIngiXQ", "x" * 201])
+def test_a_cursor_that_is_not_one_is_a_400(admin, cursor):
+    response = admin.get(f"/api/v1/tasks?after={cursor}")
+    assert_problem(response, 400)
+
+
+def test_a_total_past_the_cap_says_it_is_not_exact_unless_asked_to_count_all(admin, monkeypatch):
+    monkeypatch.setattr(pagination, "TOTAL_CAP", 3)
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    for _ in range(5):
+        admin.start("three_tasks")
+    capped = admin.get("/api/v1/process-instances?per_page=2").get_json()
+    assert (capped["total"], capped["total_exact"], len(capped["items"])) == (3, False, 2)
+    exact = admin.get("/api/v1/process-instances?per_page=2&exact=true").get_json()
+    assert (exact["total"], exact["total_exact"]) == (5, True)
+    few = admin.get("/api/v1/process-instances?per_page=2&key=nothing").get_json()
+    assert (few["total"], few["total_exact"], few["next_cursor"]) == (0, True, None)
+
+
+def test_camunda_counts_stay_exact(admin, monkeypatch):
+    monkeypatch.setattr(pagination, "TOTAL_CAP", 2)
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    for _ in range(4):
+        admin.start("three_tasks")
+    assert admin.get("/engine-rest/task/count").get_json() == {"count": 4}
+    assert admin.get("/engine-rest/process-instance/count").get_json() == {"count": 4}
+    assert len(admin.get("/engine-rest/task").get_json()) == 4
