@@ -80,11 +80,14 @@ def test_cancel_closes_the_open_tasks_and_ends_the_instance(admin, make, waiting
     instance = admin.instance(waiting["id"])
     assert instance["status"] == "cancelled" and instance["ended_at"] is not None
     assert instance["tasks"] == []
-    assert bob.get(f"/api/v1/tasks/{task_id}").get_json()["state"] == "cancelled"
+    assert bob.get(f"/api/v1/tasks/{task_id}").get_json()["state"] == "cancelled"  # by id: he was offered it
     assert bob.get("/api/v1/tasks?mine=true").get_json()["total"] == 0
-    assert [t["id"] for t in bob.get("/api/v1/tasks?state=cancelled").get_json()["items"]] == [task_id]
+    assert [t["id"] for t in admin.get("/api/v1/tasks?state=cancelled").get_json()["items"]] == [task_id]
+    # bob was only a candidate of a task that closed: it is no longer in his lists
+    assert bob.get("/api/v1/tasks?state=cancelled").get_json()["items"] == []
 
-    late = bob.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {}})
+    assert_problem(bob.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {}}), 409)
+    late = admin.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {}})
     assert_problem(late, 409)
     assert "task_completed" not in [h["type"] for h in history(admin, waiting["id"])]
 
