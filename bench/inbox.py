@@ -1,0 +1,195 @@
+"""Benchmark: the inbox and the instance lists on a large PostgreSQL database.
+
+Builds a fresh database (`--postgres-url`, default postgresql://postgres@127.0.0.1:5432/stagecoach_bench)
+with the real schema, one real deployed definition and a few real instances through the API, then
+multiplies rows with SQL (generate_series) keeping the invariants the server keeps:
+
+  --instances N (default 1,000,000)   10 % running, each with one open task; the rest completed, each
+                                       with one completed task (no candidate rows: the server drops a
+                                       task's candidate rows when it closes)
+  users 2,000 in 50 groups            open tasks offered to a group (round robin), one in ten also to a
+                                       user, one in five assigned
+
+Synthetic instances carry an empty state ('{}'): no list reads it. Then, through the whole app (Flask
+test client: authentication, schemas, services, SQL; no network), it times `--repeat` calls of each:
+
+  inbox mine          GET /api/v1/tasks?mine=true as a user of one group
+  inbox group         GET /api/v1/tasks?candidate_group=<their group>
+  instances first     GET /api/v1/process-instances (admin), first page
+  instances deep      the page at row `--depth` by page number (OFFSET) and by cursor (after=)
+  instances by key    GET /api/v1/process-instances?key=...&status=running
+  my instances        GET /api/v1/process-instances as the user (the per-object read rule)
+  one instance        GET /api/v1/process-instances/{id} and its history
+
+and prints p50/p95 ms per call and bytes per instance per table. Figures only; it asserts nothing.
+
+    python bench/inbox.py [--instances 1000000] [--repeat 30] [--depth 200000] [--postgres-url ...]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from common import load_average, percentile, reset_postgres, sqlalchemy_url
+from records import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "valid" / "three_tasks.bpmn"
+GROUPS, USERS = 50, 2000
+
+
+class Client:
+    def __init__(self, app, username: str, password: str):
+        self.client = app.test_client()
+        r = self.client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        if r.status_code != 200:
+            raise RuntimeError(f"token for {username}: {r.status_code} {r.get_json()}")
+        self.headers = {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+    def get(self, url: str) -> dict:
+        r = self.client.get(url, headers=self.headers)
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {url}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+        return r.get_json()
+
+    def post(self, url: str, **kw) -> dict:
+        r = self.client.post(url, headers=self.headers, **kw)
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"POST {url}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+        return r.get_json()
+
+
+def build(app, url: str, instances: int) -> dict:
+    """A real definition and a few real instances, then the bulk rows; returns what the timings need."""
+    from records import ADMIN_PASSWORD
+    admin = Client(app, "admin", ADMIN_PASSWORD)
+    admin.post("/api/v1/deployments", content_type="multipart/form-data",
+               data={"files": [(DIAGRAM.open("rb"), DIAGRAM.name)]})
+    real = admin.post("/api/v1/process-definitions/key/three_tasks/start", json={"variables": {}})
+    from app.extensions import db
+    started = time.perf_counter()
+    running = instances // 10
+    with app.app_context():
+        conn = db.session.connection()
+        definition_id, password_hash = conn.execute(text(
+            "SELECT d.id, u.password_hash FROM process_definition d, app_user u "
+            "WHERE d.key = 'three_tasks' AND u.username = 'admin'")).one()
+        params = {"n": instances, "running": running, "def": definition_id, "hash": password_hash,
+                  "groups": GROUPS, "users": USERS}
+        conn.execute(text("INSERT INTO app_group (id, name) SELECT md5('g' || g), 'g' || lpad(g::text, 2, '0') "
+                          "FROM generate_series(0, :groups - 1) g"), params)
+        conn.execute(text(
+            "INSERT INTO app_user (id, username, password_hash, is_admin, created_at, disabled, token_version) "
+            "SELECT md5('u' || u), 'u' || lpad(u::text, 4, '0'), :hash, false, now(), false, 0 "
+            "FROM generate_series(0, :users - 1) u"), params)
+        conn.execute(text(
+            "INSERT INTO user_group (user_id, group_id) SELECT md5('u' || u), md5('g' || (u % :groups)) "
+            "FROM generate_series(0, :users - 1) u"), params)
+        conn.execute(text(
+            "INSERT INTO process_instance (id, definition_id, process_key, business_key, status, variables, state, "
+            "state_version, started_by, subscribed, started_at, ended_at, updated_at, lock_version) "
+            "SELECT md5('i' || i), :def, 'three_tasks', 'BK-' || i, "
+            "CASE WHEN i % 10 = 0 THEN 'running' ELSE 'completed' END, '{}', '{}', 1, "
+            "'u' || lpad((i % :users)::text, 4, '0'), false, now() - make_interval(secs => :n - i), "
+            "CASE WHEN i % 10 = 0 THEN NULL ELSE now() - make_interval(secs => :n - i) + interval '1 hour' END, "
+            "now(), 1 FROM generate_series(1, :n) i"), params)
+        conn.execute(text(
+            "INSERT INTO human_task (id, instance_id, definition_id, process_key, element_id, name, assignee, "
+            "candidate_users, candidate_groups, state, created_at, priority, completed_at, completed_by) "
+            "SELECT md5('t' || i), md5('i' || i), :def, 'three_tasks', 'task_a', 'Task A', "
+            "CASE WHEN i % 10 <> 0 OR i % 50 = 0 THEN 'u' || lpad((i % :users)::text, 4, '0') END, "
+            "CASE WHEN i % 100 = 0 THEN json_build_array('u' || lpad(((i / 7) % :users)::text, 4, '0')) "
+            "     ELSE '[]'::json END, "
+            "json_build_array('g' || lpad(((i / 10) % :groups)::text, 2, '0')), "
+            "CASE WHEN i % 10 = 0 THEN 'open' ELSE 'completed' END, now() - make_interval(secs => :n - i), 50, "
+            "CASE WHEN i % 10 = 0 THEN NULL ELSE now() END, "
+            "CASE WHEN i % 10 = 0 THEN NULL ELSE 'u' || lpad((i % :users)::text, 4, '0') END "
+            "FROM generate_series(1, :n) i"), params)
+        conn.execute(text(
+            "INSERT INTO task_candidate (task_id, kind, name) "
+            "SELECT md5('t' || i), 'group', 'g' || lpad(((i / 10) % :groups)::text, 2, '0') "
+            "FROM generate_series(10, :n, 10) i UNION ALL "
+            "SELECT md5('t' || i), 'user', 'u' || lpad(((i / 7) % :users)::text, 4, '0') "
+            "FROM generate_series(100, :n, 100) i"), params)
+        db.session.commit()
+        conn = db.session.connection()
+        conn.execute(text("ANALYZE"))
+        db.session.commit()
+        db.session.remove()
+    print(f"  built {instances:,} instances ({running:,} running, {running:,} open tasks), {USERS:,} users in "
+          f"{GROUPS} groups in {time.perf_counter() - started:.1f} s")
+    return {"admin": admin, "real": real["id"]}
+
+
+def timed(call, repeat: int) -> tuple[float, float]:
+    call()  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return percentile(times, 50), percentile(times, 95)
+
+
+def sizes(app, instances: int) -> list[tuple[str, float]]:
+    from app.extensions import db
+    with app.app_context():
+        rows = db.session.execute(text(
+            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC")).all()
+        db.session.remove()
+    return [(name, size / instances) for name, size in rows if size > 64 * 1024]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--depth", type=int, default=200_000)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/stagecoach_bench")
+    args = parser.parse_args()
+    url = sqlalchemy_url(args.postgres_url)
+    reset_postgres(url)
+    app = make_app(url)
+    built = build(app, url, args.instances)
+    admin = built["admin"]
+    from records import ADMIN_PASSWORD  # noqa: F401 - the users share the admin's password
+    user = Client(app, "u0001", ADMIN_PASSWORD)
+    depth = min(args.depth, args.instances - 20)
+    deep_page = depth // 20 + 1
+    from app.extensions import db
+    from app.services.core.pagination import encode_cursor
+    with app.app_context():
+        row = db.session.execute(text(
+            "SELECT started_at, id FROM process_instance ORDER BY started_at DESC, id DESC OFFSET :d LIMIT 1"),
+            {"d": depth - 1}).one()
+        db.session.remove()
+    cursor = encode_cursor([row.started_at, row.id])
+    calls = [
+        ("inbox mine (user)", lambda: user.get("/api/v1/tasks?mine=true")),
+        ("inbox candidate_group", lambda: user.get("/api/v1/tasks?candidate_group=g01")),
+        ("inbox mine exact total", lambda: user.get("/api/v1/tasks?mine=true&exact=true")),
+        ("instances first page", lambda: admin.get("/api/v1/process-instances")),
+        (f"instances page {deep_page} (offset)", lambda: admin.get(f"/api/v1/process-instances?page={deep_page}")),
+        (f"instances row {depth} (cursor)", lambda: admin.get(f"/api/v1/process-instances?after={cursor}")),
+        ("instances by key, running", lambda: admin.get("/api/v1/process-instances?key=three_tasks&status=running")),
+        ("instances exact total", lambda: admin.get("/api/v1/process-instances?exact=true")),
+        ("my instances (user)", lambda: user.get("/api/v1/process-instances")),
+        ("one instance", lambda: admin.get(f"/api/v1/process-instances/{built['real']}")),
+        ("its history", lambda: admin.get(f"/api/v1/process-instances/{built['real']}/history")),
+    ]
+    print(f"\n=== {args.instances:,} instances, {args.repeat} calls each, load average {load_average()} ===")
+    print(f"{'call':40s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for name, call in calls:
+        p50, p95 = timed(call, args.repeat)
+        print(f"{name:40s} {p50:8.1f} {p95:8.1f}")
+    print("\nbytes per instance, per table (tables over 64 KB):")
+    for name, per in sizes(app, args.instances):
+        print(f"  {name:24s} {per:8.0f}")
+
+
+if __name__ == "__main__":
+    main()
