@@ -15,6 +15,8 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam
+
 from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candidates, resolve_due_date,
                        resolve_external_task, resolve_priority)
 from ...errors import InstanceBusyError
@@ -42,10 +44,13 @@ SUBSCRIPTIONS = EventSubscription.__table__
 EXTERNAL_TASKS = ExternalTask.__table__
 
 
+_DELETE_CANDIDATES = CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(bindparam("ids", expanding=True)))
+
+
 def close_candidates(conn, task_ids) -> None:
     """A task that closes is no one's to claim: its candidate rows go (the task keeps its candidate users and
     groups as data), so the inbox's candidate lookups read open tasks only, however many have closed."""
-    conn.execute(CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(list(task_ids))))
+    conn.execute(_DELETE_CANDIDATES, {"ids": list(task_ids)})
 
 
 def jsonable(value):

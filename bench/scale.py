@@ -23,7 +23,7 @@ test client: authentication, schemas, services, SQL; no network), it times `--re
 
 and prints p50/p95 ms per call and bytes per instance per table. Figures only; it asserts nothing.
 
-    python bench/inbox.py [--instances 1000000] [--repeat 30] [--depth 200000] [--postgres-url ...]
+    python bench/scale.py [--instances 1000000] [--repeat 30] [--depth 200000] [--postgres-url ...]
 """
 from __future__ import annotations
 
