@@ -19,6 +19,10 @@ the ratio b/a. It prints figures only; it asserts nothing about timings.
 
     python bench/lifecycle.py [-n 200] [--db sqlite|postgres|both] [--workers 2]
                               [--clients 2] [--postgres-url postgresql://...]
+    python bench/lifecycle.py --levels 1,4,16,64 [--worker-class gthread] ...
+
+`--levels` drives one server at each number of client threads instead, and prints
+instances/s, p50/p95/p99 of every call and the server's CPU per lifecycle per level.
 """
 from __future__ import annotations
 
@@ -468,6 +472,43 @@ def run_http(target: Target, n: int, workers: int, clients: int, worker_class: s
     return run, url
 
 
+def run_levels(target: Target, n: int, workers: int, worker_class: str, levels: list[int],
+               workdir: Path) -> list[tuple[int, Run]]:
+    """One gunicorn, then `n` lifecycles at each concurrency level (client threads): throughput and
+    p50/p95/p99 of every call (start and completions together) per level."""
+    url = target.fresh_url("levels")
+    env = server_env(url)
+    create_bench_user(env)
+    server = Gunicorn(env, workers, worker_class, workdir)
+    results = []
+    try:
+        server.wait_ready()
+        with requests.Session() as s:
+            token = get_token(s, server.base)
+            deploy(s, server.base, token)
+        drive(server.base, token, 4 * workers, workers, None)
+        for clients in levels:
+            run = Run(target.kind, f"{clients} clients")
+            server0 = server.cpu_seconds()
+            drive(server.base, token, n, clients, run)
+            run.cpu["gunicorn workers"] = server.cpu_seconds() - server0
+            results.append((clients, run))
+    finally:
+        server.stop()
+    return results
+
+
+def print_levels(kind: str, workers: int, worker_class: str, results: list[tuple[int, Run]]) -> None:
+    print(f"\n=== {kind}: concurrency levels (gunicorn {workers} {worker_class} workers; every call, start and "
+          f"completions, in the percentiles) ===")
+    print(f"{'clients':>8} {'inst/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'server CPU ms/lifecycle':>24} "
+          f"{'errors':>7}")
+    for clients, run in results:
+        calls = run.start + run.complete
+        print(f"{clients:>8} {run.rate:>8.1f} {percentile(calls, 50):>8.2f} {percentile(calls, 95):>8.2f} "
+              f"{percentile(calls, 99):>8.2f} {run.server_cpu_ms:>24.1f} {len(run.errors):>7}")
+
+
 def count_http_sql(url: str) -> SqlCount:
     """Count the statements of COUNT_LIFECYCLES lifecycles in-process (Flask test client, same code)."""
     from app import create_app
@@ -553,6 +594,8 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
     parser.add_argument("--show-sql", action="store_true", help="list the statements of one (b) lifecycle")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG_URL))
+    parser.add_argument("--levels", default=None,
+                        help="instead of (a) and (b): one server driven at these client counts, e.g. 1,4,16,64")
     args = parser.parse_args(argv)
     args.clients = args.clients or args.workers
     sys.stdout.reconfigure(line_buffering=True)
@@ -563,6 +606,18 @@ def main(argv=None) -> int:
           f"gunicorn workers={args.workers} ({args.worker_class}), client threads={args.clients}, "
           f"load average {load_average()} (other work on the machine skews every figure)")
     workdir = Path(tempfile.mkdtemp(prefix="stagecoach-bench-"))
+    if args.levels:
+        levels = [int(level) for level in args.levels.split(",")]
+        try:
+            errors = 0
+            for kind in kinds:
+                results_by_level = run_levels(Target(kind, args.postgres_url, workdir), args.n, args.workers,
+                                              args.worker_class, levels, workdir)
+                print_levels(kind, args.workers, args.worker_class, results_by_level)
+                errors += sum(len(run.errors) for _, run in results_by_level)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 1 if errors else 0
     results: list[tuple[Run, Run]] = []
     t0 = time.perf_counter()
     try:
