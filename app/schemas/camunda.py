@@ -228,6 +228,7 @@ class HistoricVariableQuery(PagingArgs):
 
 class IncidentQuery(PagingArgs):
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    incident_id = text(MAX_ID, data_key="incidentId", load_default=None, allow_none=True)
 
 
 class FetchTopic(CamundaSchema):
