@@ -224,6 +224,47 @@ rewritten before SpiffWorkflow parses the diagram, the original elements keeping
 - a cycle of activities and events without a gateway gets a pass-through exclusive gateway
   (`<flow>_loop`) on the flow that closes it, where SpiffWorkflow would otherwise predict the cycle
   forever.
+
+## Camunda 7 REST clients
+
+Three Camunda 7 client libraries from PyPI drive `/engine-rest` over HTTP (the app served on a
+localhost port) in `tests/camunda/test_clients_*.py`, on SQLite and PostgreSQL, with one diagram
+(`tests/fixtures/bpmn/valid/client_order.bpmn`: a user task with a form, an exclusive gateway, an
+external task with an error boundary event, a message catch event, and a second process with a
+message start event). Each test asserts on what the library parsed and on the server's state.
+
+| flow | pycamunda 0.6.1 | generic-camunda-client 7.18 | camunda-external-task-client-python3 4.5 |
+|---|---|---|---|
+| deploy (multipart), duplicate filtering | yes | yes (deploy-changed-only answers the same deployment) | no such call |
+| definitions: list by key, by id, by key, XML, resource data | yes | yes (and count with `keyLike`) | list newest first, start by version |
+| start by key with typed variables and a business key (`withVariablesInReturn`) | yes | yes | yes (untyped values) |
+| tasks: query (instance, candidate group and user, unassigned, priority, sorting; GET and POST), get, claim, unclaim, set assignee, complete with variables | yes | yes, and count | no such calls |
+| form variables (with defaults), submit-form | no such calls | yes | no such calls |
+| external tasks: fetch and lock with topics and variables, complete with variables | yes | yes, and a `processVariables` filter | yes, and a `processVariables` filter |
+| external tasks: failure with retries and retry timeout, error details, incident at 0 retries | yes | yes | yes |
+| external tasks: BPMN error with variables caught by an error boundary event | yes | yes | yes (through its worker) |
+| external tasks: extendLock, unlock, get, list, count | yes | yes | no such calls |
+| messages: correlate by business key, by correlation keys or instance id, start by message, results with variables, no receiver (400) | yes | yes | yes |
+| instance variables: list, get one, put, modify (with deletions), delete, `/data` | yes | yes | get one and `/data` |
+| history: process instances, activity instances, variable instances, tasks | no such calls | yes | no such calls |
+| incidents: list, get, count | yes | yes | (read in-process) |
+| `/version` | yes | yes | no such call |
+
+generic-camunda-client is generated from Camunda's own OpenAPI description of its REST API: its
+client-side validation is on, and every answer is also checked against the DTO the description
+names (each field one the DTO has, of its type, dates in Camunda's format). Beyond the 7.18
+description, Stagecoach answers an external task's `extensionProperties` and `createTime`, and a
+historic instance's `endActivityId`.
+
+What the libraries themselves get wrong, worked around in the tests: pycamunda 0.6.1 drops the
+credentials when it reads external tasks' `errorDetails` (externaltask `Get`, `GetList`) and in
+externaltask `Count`; generic-camunda-client parses the empty 204 answer of complete and
+submit-form as variables and fails. camunda-external-task-client-python3's jobs calls (`/job`) name
+a resource Stagecoach does not have.
+
+Known differences from Camunda 7.20, pinned by tests marked as expected to fail: a caught message
+also leaves its variables in a variable `<event id>_Response` (SpiffWorkflow's Camunda message
+events), and `GET /process-instance` ignores the `variables` filter.
 """
 
 

@@ -91,6 +91,7 @@ class TaskQuery(PagingArgs):
     name_like = text(MAX_KEY, data_key="nameLike", load_default=None, allow_none=True)
     candidate_group = text(MAX_NAME, data_key="candidateGroup", load_default=None, allow_none=True)
     candidate_user = text(MAX_NAME, data_key="candidateUser", load_default=None, allow_none=True)
+    include_assigned = fields.Boolean(data_key="includeAssignedTasks", load_default=False, allow_none=True)
     key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
     element_id = text(MAX_KEY, data_key="taskDefinitionKey", load_default=None, allow_none=True)
@@ -227,6 +228,7 @@ class HistoricVariableQuery(PagingArgs):
 
 class IncidentQuery(PagingArgs):
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    incident_id = text(MAX_ID, data_key="incidentId", load_default=None, allow_none=True)
 
 
 class FetchTopic(CamundaSchema):

@@ -213,13 +213,16 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
     return page
 
 
-def list_open_incidents(actor: Actor, *, instance_id=None, offset: int = 0, limit: int = 20) -> Page:
+def list_open_incidents(actor: Actor, *, instance_id=None, incident_id=None, offset: int = 0,
+                        limit: int = 20) -> Page:
     """Incidents not yet resolved (by a retry or a cancel), oldest first; items are `OpenIncident`."""
     stmt = _readable(actor, select(Incident, ProcessInstance.definition_id)
                      .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                      .where(Incident.resolved_at.is_(None)))
     if instance_id:
         stmt = stmt.where(Incident.instance_id == instance_id)
+    if incident_id:
+        stmt = stmt.where(Incident.id == incident_id)
     page = _rows_page(stmt.order_by(Incident.created_at, Incident.id), offset, limit)
     page.items = [OpenIncident(incident, definition_id) for incident, definition_id in page.items]
     return page

@@ -7,7 +7,7 @@ from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
 from ..extensions import db
-from ..models import HumanTask, ProcessInstance, Record, TaskCandidate, User
+from ..models import Group, HumanTask, ProcessInstance, Record, TaskCandidate, User, user_groups
 from ..statuses import TaskState
 from .access import (
     offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
@@ -34,7 +34,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
                offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None, after=None,
-               exact=True) -> Page:
+               exact=True, candidate_user_groups=False) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
@@ -48,6 +48,8 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         record_id: only tasks of instances running on that CRM record.
         name_like, assignee_like, element_id_like: SQL LIKE patterns (`%` any text), as Camunda's `...Like`.
         exact: False caps the total (see `core.pagination`).
+        candidate_user_groups: `candidate_user` also matches tasks offered to a group of that user's, as
+            Camunda's `candidateUser` does.
     """
     stmt = select(HumanTask)
     if not mine:  # `mine` keeps only the caller's own tasks already
@@ -73,8 +75,12 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     if delegation_state:
         stmt = stmt.where(HumanTask.delegation_state == delegation_state)
     if candidate_user:
-        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
-            TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)))
+        offered = and_(TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)
+        if candidate_user_groups:
+            groups = (select(Group.name).join(user_groups, user_groups.c.group_id == Group.id)
+                      .join(User, User.id == user_groups.c.user_id).where(User.username == candidate_user))
+            offered = or_(offered, and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups)))
+        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(offered)))
     if candidate_group:
         stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
             TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))

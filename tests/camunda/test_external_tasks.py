@@ -2,9 +2,9 @@
 
 The diagram (external_charge.bpmn) charges a card with an external task on topic
 "charge-card", then opens the user task "ship"; a BPMN error "card-declined"
-leads to the user task "call_customer" instead. The last test drives the
+leads to the user task "call_customer" instead. The last tests drive the
 same process with the camunda-external-task-client-python3 library against
-a real HTTP server.
+the app served over HTTP (the `engine_rest` fixture of conftest.py).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Incident, ProcessInstance
@@ -193,7 +192,7 @@ def test_cancelling_the_instance_removes_its_external_task(rest):
 
 
 @pytest.fixture
-def worker(app, make):
+def worker(make, engine_rest):
     """A worker of camunda-external-task-client-python3, talking HTTP to the app served in a thread.
 
     It signs in as a plain user of the `workers` group, which may work every topic (the default grant).
@@ -201,16 +200,10 @@ def worker(app, make):
     from camunda.external_task.external_task_worker import ExternalTaskWorker
 
     make.user("billing-worker", groups=["workers"])
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield ExternalTaskWorker(
-        worker_id="py-worker", base_url=f"http://127.0.0.1:{server.port}/engine-rest",
+    return ExternalTaskWorker(
+        worker_id="py-worker", base_url=engine_rest,
         config={"auth_basic": {"username": "billing-worker", "password": "secret"}, "maxTasks": 1,
                 "lockDuration": 10_000, "asyncResponseTimeout": 200, "sleepSeconds": 0})
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def work_until(worker, handler, done) -> None:

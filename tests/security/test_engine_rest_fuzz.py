@@ -29,7 +29,7 @@ TEXT_PARAMS = ["businessKey", "processDefinitionKey", "processDefinitionId", "pr
                "candidateUser", "candidateGroup", "taskDefinitionKey", "owner", "name", "topicName", "workerId",
                "activityId", "taskAssignee", "processInstanceBusinessKey", "sortBy", "sortOrder",
                "delegationState", "keyLike", "nameLike", "businessKeyLike", "assigneeLike",
-               "taskDefinitionKeyLike", "variableName", "variableNameLike"]
+               "taskDefinitionKeyLike", "variableName", "variableNameLike", "incidentId"]
 OTHER_PARAMS = {"latestVersion": "maybe", "dueDate": "99999-12-31T00:00:00", "dueBefore": "0000-00-00",
                 "followUpAfter": "2013-01-23T13:42:42.000+9999", "locked": "sometimes", "finished": "2"}
 # What a body may carry, each in turn at a hostile value; the other members stay sane, so each reaches its check.
@@ -81,7 +81,8 @@ def ids(admin, client) -> dict:
     resource = client.get(f"/engine-rest/deployment/{deployment_id}/resources", headers=BASIC).get_json()[0]
     return {"key": "simple_user_task", "definition_id": definition["id"], "instance_id": started["id"],
             "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount",
-            "deployment_id": deployment_id, "resource_id": resource["id"]}
+            "deployment_id": deployment_id, "resource_id": resource["id"],
+            "incident_id": "no-open-incident"}  # none is open: the lookup answers 404 after the input checks
 
 
 def _path(rule, ids: dict, hostile: str | None = None) -> str:

@@ -1,6 +1,7 @@
 """Camunda REST: open incidents (a failed step that stopped an instance until retried or cancelled)."""
 from flask import jsonify
 
+from ...errors import NotFoundError
 from ...schemas.camunda import IncidentQuery
 from ...services import history as service
 from ...services.core import incident_type
@@ -20,13 +21,14 @@ def incident_dto(row) -> dict:
 
 def _page(per_page=None):
     query = IncidentQuery().load(query_args())
-    return service.list_open_incidents(current_actor(), instance_id=query["instance_id"], offset=query["first_result"],
+    return service.list_open_incidents(current_actor(), instance_id=query["instance_id"],
+                                       incident_id=query["incident_id"], offset=query["first_result"],
                                        limit=query["max_results"] if per_page is None else per_page)
 
 
 @blp.get("/incident")
 def list_incidents():
-    """Open incidents, oldest first, by instance."""
+    """Open incidents, oldest first, by instance (`processInstanceId`) or id (`incidentId`)."""
     return jsonify([incident_dto(row) for row in _page().items])
 
 
@@ -34,3 +36,12 @@ def list_incidents():
 def count_incidents():
     """How many open incidents match the same filters as the list."""
     return jsonify(count(_page(per_page=0)))
+
+
+@blp.get("/incident/<incident_id>")
+def get_incident(incident_id):
+    """One open incident (404 once it is resolved, or on an instance the caller may not read)."""
+    rows = service.list_open_incidents(current_actor(), incident_id=incident_id, limit=1).items
+    if not rows:
+        raise NotFoundError(f"no open incident {incident_id}")
+    return jsonify(incident_dto(rows[0]))

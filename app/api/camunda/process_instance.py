@@ -155,7 +155,8 @@ def activity_instances(instance_id):
 
     Stagecoach keeps a flat projection of active activities, so the tree has
     one level: activities inside an embedded subprocess appear beside it, and
-    there are no transition instances.
+    there are no transition instances. A boundary event waiting on its activity
+    is no activity instance until it fires, as in Camunda.
     """
     _running(instance_id)
     details = service.instance_details(instance_id, current_actor())
@@ -166,7 +167,7 @@ def activity_instances(instance_id):
                  "activityType": activity_type(activity.element_type), **common,
                  "childActivityInstances": [], "childTransitionInstances": [],
                  "executionIds": [instance.id], "incidentIds": [], "incidents": []}
-                for activity in details["active_activities"]]
+                for activity in details["active_activities"] if activity_type(activity.element_type) != "boundaryEvent"]
     return jsonify({"id": instance.id, "parentActivityInstanceId": None, "activityId": instance.definition_id,
                     "activityName": definition.name, "activityType": "processDefinition",
                     **common, "childActivityInstances": children, "childTransitionInstances": [],

@@ -33,9 +33,12 @@ def task_dto(task) -> dict:
 
 def _page(query, per_page=None):
     assigned = True if query["assigned"] else (False if query["unassigned"] else None)
+    if assigned is None and (query["candidate_user"] or query["candidate_group"]) and not query["include_assigned"]:
+        assigned = False  # Camunda's candidate queries leave out assigned tasks unless includeAssignedTasks
     return service.list_tasks(
         current_actor(), assignee=query["assignee"], assignee_like=query["assignee_like"], name=query["name"],
         name_like=query["name_like"], element_id_like=query["element_id_like"], candidate_user=query["candidate_user"],
+        candidate_user_groups=True,
         candidate_group=query["candidate_group"], process_instance_id=query["process_instance_id"],
         key=query["key"], definition_id=query["definition_id"], element_id=query["element_id"],
         assigned=assigned, owner=query["owner"], delegation_state=query["delegation_state"],
@@ -60,7 +63,12 @@ def _open_task(task_id):
 @blp.get("/task")
 def list_tasks():
     """Open tasks by instance, assignee, candidates, owner, delegation, priority, due and follow-up dates;
-    ordered by `sortBy` and `sortOrder`."""
+    ordered by `sortBy` and `sortOrder`.
+
+    As in Camunda, `candidateUser` finds the tasks offered to the user or to one of their groups, and a
+    candidate query (`candidateUser`, `candidateGroup`) leaves out assigned tasks unless
+    `includeAssignedTasks=true`.
+    """
     return jsonify([task_dto(t) for t in _page(TaskQuery().load(query_args())).items])
 
 
