@@ -262,9 +262,14 @@ externaltask `Count`; generic-camunda-client parses the empty 204 answer of comp
 submit-form as variables and fails. camunda-external-task-client-python3's jobs calls (`/job`) name
 a resource Stagecoach does not have.
 
-Known differences from Camunda 7.20, pinned by tests marked as expected to fail: a caught message
+`GET`/`POST /process-instance` filter by `variables` (`name_operator_value` pairs, or
+`[{name, operator, value}]` in a body; eq, neq, gt, gteq, lt, lteq, like) comparing typed values as
+Camunda does: a value matches variables of its own JSON type only, and null matches a null or
+missing variable. A name with underscores is read too (Camunda refuses it).
+
+Known difference from Camunda 7.20, pinned by a test marked as expected to fail: a caught message
 also leaves its variables in a variable `<event id>_Response` (SpiffWorkflow's Camunda message
-events), and `GET /process-instance` ignores the `variables` filter.
+events).
 """
 
 

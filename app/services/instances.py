@@ -18,6 +18,7 @@ from .core import (
     engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
 )
 from .forms import validate_form
+from .variable_query import variable_clauses
 
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
                    variables: dict | None = None, business_key: str | None = None,
@@ -126,11 +127,12 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
 
 def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                    started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None, business_key_like=None, after=None, exact=True) -> Page:
+                   offset=None, business_key_like=None, after=None, exact=True, variables=None) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
     Only the instances the actor may read (see `access.readable_instances`). `after` continues from a
-    page's `next_cursor`; `exact=False` caps the total (see `core.pagination`).
+    page's `next_cursor`; `exact=False` caps the total (see `core.pagination`). `variables`:
+    (name, operator, value) filters on the instance's variables (`variable_query`).
     """
     stmt = select(ProcessInstance)
     readable = readable_instances(actor)
@@ -155,6 +157,8 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
     if activity:
         stmt = stmt.where(exists().where(ActiveActivity.instance_id == ProcessInstance.id,
                                          ActiveActivity.element_id == activity))
+    if variables:
+        stmt = stmt.where(*variable_clauses(ProcessInstance.variables, variables))
     if started_after:
         stmt = stmt.where(ProcessInstance.started_at >= started_after)
     if started_before:

@@ -153,8 +153,6 @@ def test_a_variable_and_its_data(orders, engine):
         engine.get_process_instance_variable(instance_id, "missing")
 
 
-@pytest.mark.xfail(strict=True, reason="GET /process-instance ignores Camunda's `variables` filter "
-                   "(name_operator_value): Stagecoach's instance query has no variable filter yet")
 def test_instances_are_filtered_by_variable_values(orders, engine):
     wanted, _ = orders.start("order-7", order_no=7), orders.start("order-8", order_no=8)
     assert [i["id"] for i in engine.get_process_instance(variables=["order_no_eq_7"])] == [wanted]

@@ -37,7 +37,7 @@ def _page(query, per_page=None):
               if query["active"] else _RUNTIME)
     return service.list_instances(current_actor(), status=status, key=query["key"], business_key=query["business_key"],
                                   business_key_like=query["business_key_like"],
-                                  definition_id=query["definition_id"], page=1,
+                                  definition_id=query["definition_id"], variables=query["variables"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
                                   offset=query["first_result"], exact=per_page == 0)
 
