@@ -9,6 +9,7 @@ SpiffWorkflow's Camunda serializer stores. Both dialects' parsers read DMN decis
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
                                                ServiceTask)
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -17,9 +18,11 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, C
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
 from ..serializer import ExternalTask
+from .compensation import CompensatingProcessParser, ReusingParsers, compensation_throw_parser
 from .decisions import DecisionGraphParser
 from .implementation import _in_process_script, _is_external
 from .reading import BPMN_NS, CAMUNDA_NS
@@ -107,18 +110,39 @@ def _without_payload(task_spec):
     return task_spec
 
 
-class _StagecoachSpiffParser(DecisionGraphParser, SpiffBpmnParser):
-    """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs."""
+class _CompensatingProcessParser(CompensatingProcessParser, ProcessParser):
+    """SpiffWorkflow's process parser, with compensation (`compensation`)."""
 
 
-class _StagecoachCamundaParser(DecisionGraphParser, CamundaParser):
+class _CompensatingSpiffProcessParser(CompensatingProcessParser, SpiffProcessParser):
+    """SpiffWorkflow's own dialect's process parser, with compensation (`compensation`)."""
+
+
+class _StagecoachSpiffParser(ReusingParsers, DecisionGraphParser, SpiffBpmnParser):
+    """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs,
+    and compensation."""
+
+    PROCESS_PARSER_CLASS = _CompensatingSpiffProcessParser
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (
+            compensation_throw_parser(SpiffIntermediateThrowEventParser, end=False),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateThrowEvent"][1]),
+        f"{{{BPMN_NS}}}endEvent": (compensation_throw_parser(SpiffEndEventParser, end=True),
+                                   SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}endEvent"][1]),
+    }
+
+
+class _StagecoachCamundaParser(ReusingParsers, DecisionGraphParser, CamundaParser):
+    PROCESS_PARSER_CLASS = _CompensatingProcessParser
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
         f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
         f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
         f"{{{BPMN_NS}}}receiveTask": (_CamundaReceiveTaskParser, ReceiveTask),
-        f"{{{BPMN_NS}}}intermediateThrowEvent": (_message_throw_parser(CamundaIntermediateThrowEventParser),
-                                                 IntermediateThrowEvent),
-        f"{{{BPMN_NS}}}endEvent": (_message_throw_parser(CamundaEndEventParser), EndEvent),
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (compensation_throw_parser(
+            _message_throw_parser(CamundaIntermediateThrowEventParser), end=False), IntermediateThrowEvent),
+        f"{{{BPMN_NS}}}endEvent": (compensation_throw_parser(_message_throw_parser(CamundaEndEventParser), end=True),
+                                   EndEvent),
     }
