@@ -29,8 +29,8 @@ from . import bounds, compensation, holding, iomapping
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
-                      TaskNotReadyError, definitions, describe, event_kind, incident_of, open_task_ids, report,
-                      waiting_ids, waits_of)
+                      TaskNotReadyError, definitions, describe, errored_tasks, event_kind, incident_of, open_task_ids,
+                      report, waiting_ids, waits_of)
 from .limits import Limits, TaskLimitError, data_problem, setting
 from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
@@ -279,7 +279,7 @@ class Runner:
 
     def retry(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""
-        for task in wf.get_tasks(state=TaskState.ERROR):
+        for task in errored_tasks(wf):
             task._set_state(TaskState.READY)
         return self.advance(wf, effects)
 

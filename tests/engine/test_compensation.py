@@ -339,6 +339,22 @@ def test_handlers_may_be_sub_processes_and_external_tasks(run):
     assert worker.log() == ["rent car", "pay", "refuel", "hand back keys"]
 
 
+def test_a_handler_may_be_a_call_activity(roundtrip):
+    xml = diagram(START, script("pay", "pay"),
+                  undone_by("pay", '<bpmn:callActivity id="refund" isForCompensation="true" calledElement="refunds" />',
+                            "refund"),
+                  compensate("undo"), END, flows("start", "pay", "undo", "end"))
+    xml = xml.replace(b"</bpmn:definitions>", b"\n".join([
+        b'  <bpmn:process id="refunds" isExecutable="true">', b'    <bpmn:startEvent id="r_start" />',
+        script("wire_back", "wire money back").encode(), b'    <bpmn:endEvent id="r_end" />',
+        *[f.encode() for f in flows("r_start", "wire_back", "r_end")], b"  </bpmn:process>", b"</bpmn:definitions>"]))
+    engine = Engine()
+    [model] = [m for m in engine.parse([("trip.bpmn", xml)]) if m.key == "trip"]
+    called = Run(engine, model, roundtrip, {"log": []})
+    assert called.advance().status == "completed"
+    assert called.variables()["log"] == ["pay", "wire money back"]
+
+
 # -- sub-processes -----------------------------------------------------------------------------------------------
 
 def _tour(*extra, throw: bool = False) -> list[str]:
@@ -406,3 +422,40 @@ def test_compensation_thrown_in_an_event_sub_process_undoes_the_scope_around_it(
         ("element_entered", "cancel_flight"), ("element_left", "cancel_flight"),
         ("element_entered", "cancel_hotel"), ("element_left", "cancel_hotel")]
     assert unpaid.open_elements() == ["pay"]  # the event sub-process did not interrupt
+
+
+# -- failures and stored state ---------------------------------------------------------------------------------------
+
+def test_a_failing_handler_is_an_incident_and_a_retry_carries_compensation_on(run):
+    fragile = ('<bpmn:scriptTask id="cancel_flight" isForCompensation="true"><bpmn:script>'
+               'log = log + ["cancel flight"]\nif airline_down: raise ValueError("airline unreachable")'
+               '</bpmn:script></bpmn:scriptTask>')
+    xml = diagram(START, *HOTEL, script("book_flight", "book flight"), undone_by("book_flight", fragile, "cancel_flight"),
+                  compensate("undo"), END, flows("start", "book_hotel", "book_flight", "undo", "end"))
+    failing = run(xml, {"airline_down": True})
+    assert failing.last.status == "error"
+    assert failing.last.incident.element_id == "cancel_flight"
+    assert "airline unreachable" in failing.last.incident.message
+
+    failing.update_variables({"airline_down": False})
+    done = failing.retry()
+    assert done.status == "completed"
+    assert failing.log() == ["book hotel", "book flight", "cancel flight", "cancel hotel"]
+
+
+def test_state_saved_while_a_handler_waits_loads_in_another_engine():
+    """The hooks are not stored: an engine that loads the spec afresh connects them again."""
+    first = Engine()
+    [model] = first.parse([("trip.bpmn", USER_HANDLER)])
+    spec_json = first.dump_spec(model)
+    wf = first.new_workflow("trip:1", model.dialect, spec_json, {"log": []})
+    [waiting] = first.runner.advance(wf).open_tasks
+    state = first.dump(model.dialect, wf)
+    assert '"compensation_step"' in state and '"compensation_order"' in state
+
+    second = Engine()
+    loaded = second.load("trip:1", model.dialect, spec_json, state)
+    done = second.runner.complete(loaded, waiting.id, {"cancellation": "C-1"})
+    assert done.status == "completed" and done.variables["cancellation"] == "C-1"
+    assert [(e["type"], e["element_id"]) for e in done.events] == [
+        ("task_completed", "call_hotel"), ("element_left", "call_hotel"), ("element_left", "undo")]
