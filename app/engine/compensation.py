@@ -86,12 +86,18 @@ class _CompensationThrow(BpmnSpecMixin):
         state = my_task.internal_data.get(_THROW)
         if state is None:
             steps = _plan(_scope_of(my_task), self.activity)
-            if steps:
-                my_task.internal_data[_THROW] = {"pending": steps[1:], "done": False, "waited": True}
-                _start(my_task, my_task, steps[0])
-                return None  # STARTED: waits for its handlers
-            my_task.internal_data[_THROW] = {"pending": [], "done": True, "waited": False}
-        return super()._run_hook(my_task)
+            state = {"pending": steps, "done": not steps, "waited": bool(steps)}
+            my_task.internal_data[_THROW] = state
+        if state["done"]:
+            return super()._run_hook(my_task)
+        # Start the first handler; run again after it failed to start (a retry), start it afresh.
+        for child in my_task.children:
+            if child.internal_data.get(_STEP):
+                my_task.workflow._remove_task(child.id)
+        handler = _start(my_task, my_task, state["pending"][0])
+        handler.task_spec._update(handler)
+        state["pending"].pop(0)
+        return None  # STARTED: waits for its handlers
 
 
 class IntermediateCompensationThrowEvent(_CompensationThrow):
@@ -146,13 +152,14 @@ def _plan(scope, activity: str | None = None) -> list[dict]:
     return steps
 
 
-def _start(throw, parent, step: dict) -> None:
-    """Run one planned handler: a task of the throw event's workflow, after `parent`."""
+def _start(throw, parent, step: dict):
+    """The task of one planned handler, in the throw event's workflow, after `parent` (still FUTURE: the
+    caller updates it, or SpiffWorkflow does when `parent` completes)."""
     spec = throw.workflow.spec.task_specs[step["handler"]]
     task = parent._add_child(spec, TaskState.FUTURE)
     task.triggered = True  # not an output of its parent's spec: SpiffWorkflow must keep it
     task.internal_data[_STEP] = dict(step, throw=str(throw.id))
-    task.task_spec._update(task)
+    return task
 
 
 # -- hooks ----------------------------------------------------------------------------------------------
@@ -194,10 +201,10 @@ def _advance(workflow, task) -> None:
         return
     state = throw.internal_data[_THROW]
     if state["pending"]:
-        _start(throw, task, state["pending"].pop(0))
+        _start(throw, task, state["pending"].pop(0))  # SpiffWorkflow updates it as the handler's child
         return
     state["done"] = True
-    throw.data = copy.deepcopy(task.data)
+    throw.data.update(copy.deepcopy(task.data))  # what the handlers left, over the data it had
     throw._ready()
 
 

@@ -443,6 +443,23 @@ def test_a_failing_handler_is_an_incident_and_a_retry_carries_compensation_on(ru
     assert failing.log() == ["book hotel", "book flight", "cancel flight", "cancel hotel"]
 
 
+def test_a_handler_that_cannot_start_is_an_incident_and_a_retry_starts_it(run):
+    needs_amount = ('<bpmn:scriptTask id="refund" isForCompensation="true"><bpmn:ioSpecification>'
+                    '<bpmn:dataInput id="amount" name="amount" /><bpmn:inputSet><bpmn:dataInputRefs>amount'
+                    '</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet /></bpmn:ioSpecification>'
+                    '<bpmn:script>refunded = amount</bpmn:script></bpmn:scriptTask>')
+    xml = diagram(START, script("pay", "pay"), undone_by("pay", needs_amount, "refund"), compensate("undo"), END,
+                  flows("start", "pay", "undo", "end"), camunda=False)
+    stuck = run(xml)
+    assert stuck.last.status == "error" and stuck.last.incident.element_id == "refund"
+
+    stuck.update_variables({"amount": 12})
+    done = stuck.retry()
+    assert done.status == "completed"
+    assert done.variables["refunded"] == 12 and done.variables["log"] == ["pay"]
+    assert [kind for kind, _ in stuck.history("undo")] == ["element_entered", "element_left"]
+
+
 def test_state_saved_while_a_handler_waits_loads_in_another_engine():
     """The hooks are not stored: an engine that loads the spec afresh connects them again."""
     first = Engine()
