@@ -36,6 +36,10 @@ CASES = {
         diagram(START, *HOTEL, compensate("undo"), END, flows("start", "book_hotel", "undo", "end"),
                 flows("undo_book_hotel", "end")),
         "undo_book_hotel", "boundaryEvent", ["outgoing sequence flow", "isForCompensation"]),
+    "a boundary event starting two paths": (
+        diagram(START, *HOTEL, compensate("undo"), END, flows("start", "book_hotel", "undo", "end"),
+                flows("undo_book_hotel", "end"), flows("undo_book_hotel", "undo")),
+        "undo_book_hotel", "boundaryEvent", ["outgoing sequence flow 'undo_book_hotel_to_end'"]),
     "a boundary event without a handler": (
         diagram(START, script("book_hotel", "book hotel"), BOUNDARY, compensate("undo"), END,
                 flows("start", "book_hotel", "undo", "end")),

@@ -1,7 +1,8 @@
 """Checks and refusals: every reason a diagram cannot run, each said with what to model instead.
 
 Dangling references, cron cycles croniter cannot schedule, service tasks without an implementation,
-elements SpiffWorkflow 3.2 parses but cannot execute, scripts and conditions the sandbox does not compile
+elements SpiffWorkflow 3.2 parses but cannot execute, compensation that would not run as drawn
+(`compensation.check_compensation`), scripts and conditions the sandbox does not compile
 and JUEL or FEEL that does not translate become `Problem`s naming file, line and element; so do
 SpiffWorkflow's own exceptions (`_problem_from`), their messages rephrased as advice.
 """
