@@ -186,7 +186,9 @@ Refused at deploy, each occurrence named with its line and element id and what t
   it, or loop through a gateway), with an outgoing flow, without exactly one associated handler, or
   inside an event sub-process; a handler on a sequence flow, linked to no compensation boundary event or
   with boundary events of its own (make it a sub-process); an `activityRef` naming no activity of the
-  throw event's scope, or one without a handler; a compensation start event outside an event sub-process,
+  throw event's scope, or one without a handler; compensation thrown around a multi-instance or looping
+  sub-process without a handler of its own (throw it inside the sub-process: each instance undoes its
+  own activities); a compensation start event outside an event sub-process,
   or a compensation event sub-process directly in a process; a compensation catch event in the flow; a
   transaction with compensation handlers and a cancel boundary event (Camunda compensates on cancel:
   throw compensation inside the transaction before its cancel end event).

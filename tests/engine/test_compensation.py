@@ -383,6 +383,20 @@ def test_compensating_a_completed_sub_process_undoes_its_activities_in_its_place
                              "cancel flight", "cancel bus", "cancel guide", "cancel hotel"]
 
 
+def test_each_instance_of_a_multi_instance_sub_process_undoes_its_own_activities(run):
+    rooms = subprocess("rooms", '<bpmn:multiInstanceLoopCharacteristics isSequential="true"><bpmn:loopCardinality>'
+                                '2</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>',
+                       '<bpmn:startEvent id="r_start" />', script("book_room", "book room"),
+                       undone_by("book_room", script("cancel_room", "cancel room", handler=True), "cancel_room"),
+                       compensate("undo_room"), '<bpmn:endEvent id="r_end" />',
+                       flows("r_start", "book_room", "undo_room", "r_end"))
+    xml = diagram(START, rooms, END, flows("start", "rooms", "end"), camunda=False)
+    each = run(xml)
+    assert each.last.status == "completed"
+    assert [element for kind, element in each.history("book_room", "cancel_room") if kind == "element_left"] == [
+        "book_room", "cancel_room", "book_room", "cancel_room"]
+
+
 def test_a_sub_process_with_a_handler_of_its_own_is_undone_by_it_alone(run):
     xml = diagram(START, _tour(), undone_by("tour", script("refund_tour", "refund tour", handler=True), "refund_tour"),
                   compensate("undo", "tour"), END, flows("start", "tour", "undo", "end"))

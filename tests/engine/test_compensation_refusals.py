@@ -87,6 +87,13 @@ CASES = {
         diagram(START, *HOTEL, script("pay", "pay"), compensate("undo", "pay"), END,
                 flows("start", "book_hotel", "pay", "undo", "end")),
         "undo", "intermediateThrowEvent", ["without a compensation handler", "attach a compensation boundary event"]),
+    "compensation reaching into a multi-instance sub-process": (
+        diagram(START, subprocess("rooms", '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2'
+                                           '</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>',
+                                  '<bpmn:startEvent id="r_start" />', *HOTEL, '<bpmn:endEvent id="r_end" />',
+                                  flows("r_start", "book_hotel", "r_end")),
+                compensate("undo"), END, flows("start", "rooms", "undo", "end")),
+        "undo", "intermediateThrowEvent", ["multi-instance (or looping) sub-process 'rooms'", "inside 'rooms'"]),
     "a throw event throwing something else too": (
         diagram(START, *HOTEL, '<bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition />'
                                '<bpmn:signalEventDefinition signalRef="s" /></bpmn:intermediateThrowEvent>', END,

@@ -33,6 +33,10 @@ _EMBEDDED = {"subProcess", "transaction"}
 _LOOPS = (f"{_B}multiInstanceLoopCharacteristics", f"{_B}standardLoopCharacteristics")
 
 
+def _loops(activity) -> bool:
+    return any(activity.find(tag) is not None for tag in _LOOPS)
+
+
 def definition(el):
     """The element's own compensateEventDefinition, or None."""
     return el.find(f"{_B}compensateEventDefinition")
@@ -127,8 +131,22 @@ class CompensationXml:
             handler = self.handler(child)
             if handler is not None:
                 found.append(handler)
-            elif local_name(child) in _EMBEDDED:
+            elif local_name(child) in _EMBEDDED and not _loops(child):
                 found.extend(self.reachable(child))
+        return found
+
+    def looping_inside(self, scope, activity_ref: str | None = None) -> list:
+        """The multi-instance or looping embedded sub-processes without a handler of their own whose activities
+        compensation thrown in `scope` would have to undo instance by instance (which is refused)."""
+        found = []
+        for child in activities(scope):
+            if (activity_ref is not None and child.get("id") != activity_ref) or local_name(child) not in _EMBEDDED \
+                    or self.handler(child) is not None:
+                continue
+            if not _loops(child):
+                found.extend(self.looping_inside(child))
+            elif self.reachable(child) or self.looping_inside(child):
+                found.append(child)
         return found
 
 
@@ -223,7 +241,7 @@ def _check_compensable(activity, culprit, refuse) -> None:
     """What makes an activity impossible to compensate here, said on `culprit` (its boundary event or its
     compensation event sub-process)."""
     aid = activity.get("id")
-    if any(activity.find(tag) is not None for tag in _LOOPS):
+    if _loops(activity):
         refuse(culprit, f"compensating multi-instance or looping activity {aid!r} is not supported: Camunda runs "
                         f"the handler once per completed instance, with that instance's variables, which "
                         f"Stagecoach cannot give it; put {aid!r} in a sub-process and compensate the sub-process "
@@ -247,17 +265,22 @@ def _check_throw(xml: CompensationXml, event, compensate, refuse) -> None:
         refuse(event, f"event {eid!r} throws compensation and {local_name(others[0])}; draw one event per kind "
                       f"of event thrown")
         return
-    ref = compensate.get("activityRef")
-    if not ref:
-        return
+    ref = compensate.get("activityRef") or None
     scope = scope_of(event.getparent())
-    activity = next((el for el in activities(scope) if el.get("id") == ref), None)
-    if activity is None:
+    if ref is not None and not any(el.get("id") == ref for el in activities(scope)):
         refuse(event, f"activityRef {ref!r} names no activity of {scope.get('id')!r}, the scope this event "
                       f"compensates: compensation reaches only the activities of its own process or sub-process "
                       f"(from an event sub-process, those of the scope around it); name one of them, or leave "
                       f"activityRef out to compensate them all")
-    elif not xml.reachable(scope, ref):
+        return
+    looping = xml.looping_inside(scope, ref)
+    if looping:
+        sid = looping[0].get("id")
+        refuse(event, f"compensation thrown here would undo the activities of multi-instance (or looping) "
+                      f"sub-process {sid!r} instance by instance, which Stagecoach does not do; throw compensation "
+                      f"inside {sid!r} (each instance then undoes its own activities), or draw {sid!r} inside a "
+                      f"sub-process with a compensation handler of its own")
+    elif ref is not None and not xml.reachable(scope, ref):
         refuse(event, f"activityRef {ref!r} names an activity without a compensation handler, so nothing would be "
                       f"compensated: attach a compensation boundary event to {ref!r} with an association to its "
                       f"handler, or leave activityRef out")
@@ -338,7 +361,7 @@ def _add_registry(parser, xml: CompensationXml) -> None:
         handler = xml.handler(activity)
         if handler is not None:
             handlers[activity.get("id")] = handler
-        elif local_name(activity) in _EMBEDDED and xml.reachable(activity):
+        elif local_name(activity) in _EMBEDDED and not _loops(activity) and xml.reachable(activity):
             nested.append(activity.get("id"))
     scope = scope_of(parser.node)
     reached = list(handlers.values())
