@@ -355,6 +355,19 @@ def test_a_handler_may_be_a_call_activity(roundtrip):
     assert called.variables()["log"] == ["pay", "wire money back"]
 
 
+def test_an_asynchronous_throw_event_waits_for_its_job_once(run):
+    xml = diagram(START, script("book_hotel", "book hotel"),
+                  undone_by("book_hotel", '<bpmn:userTask id="call_hotel" isForCompensation="true" />', "call_hotel"),
+                  '<bpmn:intermediateThrowEvent id="undo" camunda:asyncBefore="true"><bpmn:compensateEventDefinition />'
+                  '</bpmn:intermediateThrowEvent>', END, flows("start", "book_hotel", "undo", "end"))
+    job = run(xml)
+    assert list(job.last.held.values()) == ["undo"]
+    job.complete_held("undo")  # the job runs it: it starts its handler
+    assert job.open_elements() == ["call_hotel"] and job.last.held == {}
+    done = job.complete("call_hotel")  # and completes after it, without waiting for a second job
+    assert done.status == "completed" and done.held == {}
+
+
 # -- sub-processes -----------------------------------------------------------------------------------------------
 
 def _tour(*extra, throw: bool = False) -> list[str]:
