@@ -25,6 +25,9 @@ The scope of a throw event is its process or sub-process; inside an event sub-pr
 scope around it, and inside a compensation event sub-process (run as the compensation handler of
 its sub-process) the completed sub-process it undoes. Compensation never climbs out of its scope.
 
+A handler that fails is an incident on it, and a retry runs it again; a throw event whose first handler
+cannot start fails itself, and a retry starts that handler afresh.
+
 All of it lives in task internal data, which SpiffWorkflow serializes: a save/restore in the middle
 of compensation (a handler waiting for a person) resumes where it was. State stored before this
 module existed holds none of it and loads unchanged.
@@ -32,6 +35,7 @@ module existed holds none of it and loads unchanged.
 from __future__ import annotations
 
 import copy
+import threading
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
@@ -165,17 +169,22 @@ def _start(throw, parent, step: dict):
 # -- hooks ----------------------------------------------------------------------------------------------
 
 
+_connecting = threading.Lock()  # specs are shared between the threads that run instances
+
+
 def connect(specs) -> None:
-    """Hook compensation into these specs (once per spec object: hooks are not serialized)."""
-    for spec in specs:
-        registry = spec.task_specs.get(REGISTRY)
-        if not isinstance(registry, CompensationRegistry) or registry.connected:
-            continue
-        for name in {*registry.handlers, *registry.nested}:
-            _hook(spec.task_specs.get(name), _stamp)
-        for handler in registry.outputs:
-            _hook(handler, _advance)
-        registry.connected = True
+    """Hook compensation into these specs (once per spec object: hooks are not serialized, and a handler
+    hooked twice would start the next one twice)."""
+    with _connecting:
+        for spec in specs:
+            registry = spec.task_specs.get(REGISTRY)
+            if not isinstance(registry, CompensationRegistry) or registry.connected:
+                continue
+            for name in {*registry.handlers, *registry.nested}:
+                _hook(spec.task_specs.get(name), _stamp)
+            for handler in registry.outputs:
+                _hook(handler, _advance)
+            registry.connected = True
 
 
 def _hook(task_spec, callback) -> None:
