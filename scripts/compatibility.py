@@ -109,6 +109,19 @@ Results:
   accepts them (`0 0/5 * * * ?`, seconds first, optional year) and Unix (`*/5 * * * *`); a cron timer
   start event or non-interrupting boundary event fires at every occurrence, an intermediate or
   interrupting boundary one once. A cron expression croniter cannot schedule is refused at deploy.
+- Compensation (BPMN 2.0, 10.7), as Camunda 7 runs it: a compensation boundary event associated with its
+  handler (an activity marked `isForCompensation="true"`: a task of any kind, an external task, a
+  sub-process or a call activity); compensation intermediate throw and end events, with or without
+  `activityRef`. A throw event undoes the completed, not yet compensated activities of its process or
+  sub-process (of the scope around it, from an event sub-process), the one it names by `activityRef`
+  alone, each completed run once (a loop through a gateway is undone run by run), last completed first,
+  as the instance actually completed them; it waits while the handlers run one after another with the
+  instance's data (a user task handler waits for a person) and leaves after the last one, as Camunda
+  always does (`waitForCompletion` is not read). Activities never reached or still running are left
+  alone. A completed embedded sub-process without a handler of its own is undone through its own
+  activities, in its place in the order; a compensation event sub-process is the handler of the
+  sub-process it is drawn in, and compensation it throws undoes that sub-process's activities.
+  Compensation never reaches out of its scope, nor into a called process.
 - Multi-instance (parallel and sequential) and standard loops; a collection named by
   `camunda:collection` (`orderItems`, `${orderItems}`, or a path: `customer.orders`,
   `${customer.orders}`) or Zeebe's `zeebe:loopCharacteristics inputCollection` / `inputElement` (a
@@ -168,9 +181,17 @@ Refused at deploy, each occurrence named with its line and element id and what t
 - Listeners that cannot run: Java (`class`, `delegateExpression`, `expression`), other script languages,
   other events (`take`, `assignment`, ...), listeners on a process or a sequence flow. Skipping them
   would silently change what the diagram does.
-- Compensation: compensation events (`bpmn:compensateEventDefinition`; SpiffWorkflow refuses the
-  boundary events and silently ignores the throw events) and compensation handlers
-  (`isForCompensation="true"`, never run); undo work explicitly, e.g. after an error boundary event.
+- Compensation that would not run as drawn: a compensation boundary event on a multi-instance or
+  looping activity (Camunda undoes each instance with its own variables; compensate a sub-process around
+  it, or loop through a gateway), with an outgoing flow, without exactly one associated handler, or
+  inside an event sub-process; a handler on a sequence flow, linked to no compensation boundary event or
+  with boundary events of its own (make it a sub-process); an `activityRef` naming no activity of the
+  throw event's scope, or one without a handler; compensation thrown around a multi-instance or looping
+  sub-process without a handler of its own (throw it inside the sub-process: each instance undoes its
+  own activities); a compensation start event outside an event sub-process,
+  or a compensation event sub-process directly in a process; a compensation catch event in the flow; a
+  transaction with compensation handlers and a cancel boundary event (Camunda compensates on cancel:
+  throw compensation inside the transaction before its cancel end event).
 - Ad-hoc sub-processes (`bpmn:adHocSubProcess`): SpiffWorkflow fails when it runs them.
 - Global tasks (`bpmn:globalTask`, `globalUserTask`, ...): a call activity can only call a process.
 - Choreographies (`bpmn:choreography`, `globalChoreographyTask`): not executed; deploy the process

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from SpiffWorkflow.util.task import TaskState
 
+from .compensation import resumed
 from .workflow import StagecoachWorkflow
 
 __all__ = ["held_by", "held_map", "held_pairs", "held_tasks", "hold", "is_runnable"]
@@ -27,7 +28,7 @@ def hold(wf: StagecoachWorkflow, before: Iterable[str], after: Iterable[str] = (
 def held_by(task, hold_before: set[str], hold_after: set[str]) -> str | None:
     """The element whose job must run this ready task, or None: the task's own element when it is
     asynchronous before (or external), the element it follows when that is asynchronous after."""
-    if task.task_spec.manual:
+    if task.task_spec.manual or resumed(task):  # a compensation throw event completing was held once
         return None
     if task.task_spec.bpmn_id in hold_before:
         return task.task_spec.bpmn_id

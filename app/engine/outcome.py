@@ -24,7 +24,7 @@ from .sandbox import ScriptError
 from .variables import frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
-           "TaskEffects", "TaskNotReadyError", "definitions", "describe", "event_kind", "incident_of",
+           "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
            "open_task_ids", "report", "waiting_ids", "waits_of"]
 
 
@@ -160,11 +160,18 @@ def open_task_ids(wf: BpmnWorkflow) -> set[str]:
     return {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
 
 
+def errored_tasks(wf: BpmnWorkflow) -> list:
+    """The tasks in ERROR. Asked for finished states only, SpiffWorkflow's iterator does not descend below
+    unfinished tasks, and a compensation throw event waits (started) above its handlers: ask for the
+    unfinished states too, and keep the failed tasks."""
+    return [t for t in wf.get_tasks(state=TaskState.ERROR | TaskState.DEFINITE_MASK) if t.has_state(TaskState.ERROR)]
+
+
 def incident_of(wf: BpmnWorkflow, exc: Exception) -> Incident:
     """The incident a failed engine step (or task completion) raised `exc` for."""
     task = getattr(exc, "task", None)
     if task is None:
-        errored = wf.get_tasks(state=TaskState.ERROR)
+        errored = errored_tasks(wf)
         task = errored[0] if errored else None
     underlying = getattr(exc, "exception", None)
     message = str(exc.args[0]) if exc.args else type(exc).__name__

@@ -25,12 +25,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..clock import utcnow
 
-from . import bounds, holding, iomapping
+from . import bounds, compensation, holding, iomapping
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
-                      TaskNotReadyError, definitions, describe, event_kind, incident_of, open_task_ids, report,
-                      waiting_ids, waits_of)
+                      TaskNotReadyError, definitions, describe, errored_tasks, event_kind, incident_of, open_task_ids,
+                      report, waiting_ids, waits_of)
 from .limits import Limits, TaskLimitError, data_problem, setting
 from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
@@ -119,6 +119,7 @@ class Runner:
         """A new workflow with `data` as its initial variables; nothing has run yet."""
         if data:
             self.check_input(data)
+        compensation.connect([spec, *subprocess_specs.values()])
         wf = StagecoachWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         wf.has_conditional_events = has_conditions(wf)
         bounds.instrument(wf)
@@ -129,6 +130,7 @@ class Runner:
     def attach(self, wf: BpmnWorkflow) -> StagecoachWorkflow:
         """Re-attach the script engine to a loaded workflow (it is not serialized)."""
         wf = StagecoachWorkflow.adopt(wf)
+        compensation.connect([wf.spec, *wf.subprocess_specs.values()])
         wf.script_engine = self.script_engine
         wf.has_conditional_events = has_conditions(wf)
         bounds.instrument(wf)
@@ -277,7 +279,7 @@ class Runner:
 
     def retry(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""
-        for task in wf.get_tasks(state=TaskState.ERROR):
+        for task in errored_tasks(wf):
             task._set_state(TaskState.READY)
         return self.advance(wf, effects)
 
@@ -343,8 +345,8 @@ class Runner:
             effects.task_finished(True)
             if visible(task):
                 now = self.clock()
-                events.append(dict(describe(task), type="element_entered", at=now))
-                events.append(dict(describe(task), type="element_left", at=now))
+                for kind in compensation.history_types(task):  # a compensation throw event waits between
+                    events.append(dict(describe(task), type=kind, at=now))
 
         try:
             try:

@@ -32,6 +32,7 @@ from SpiffWorkflow.dmn.serializer.task_spec import BaseBusinessRuleTaskConverter
 from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter as SpiffBusinessRuleTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask as SpiffBusinessRuleTask
 
+from .compensation import CompensationEndEvent, CompensationRegistry, IntermediateCompensationThrowEvent
 from .conditional import WaitingConditionalEventDefinition
 from .decision_graph import DecisionGraphEngine
 from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
@@ -77,6 +78,20 @@ class _SpecReferenceConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _CompensationThrowConverter(BpmnTaskSpecConverter):
+    """A compensation throw event, with its activityRef (`compensation`)."""
+
+    def to_dict(self, spec):
+        return dict(self.get_default_attributes(spec), activity=spec.activity, hops=spec.hops)
+
+
+class _CompensationRegistryConverter(BpmnTaskSpecConverter):
+    """A scope's compensation registry (`compensation`)."""
+
+    def to_dict(self, spec):
+        return dict(self.get_default_attributes(spec), handlers=spec.handlers, nested=spec.nested)
+
+
 def _uuid(value):
     from uuid import UUID
     return UUID(value)
@@ -111,6 +126,9 @@ def _registry(config: dict):
         config[SpiffBusinessRuleTask] = _with_required_decisions(SpiffBusinessRuleTaskConverter)
     config[BpmnWorkflow] = _SpecReferenceConverter
     config[ExternalTask] = BpmnTaskSpecConverter
+    config[IntermediateCompensationThrowEvent] = _CompensationThrowConverter
+    config[CompensationEndEvent] = _CompensationThrowConverter
+    config[CompensationRegistry] = _CompensationRegistryConverter
     config[CronTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[CronOnceTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[WaitingConditionalEventDefinition] = TimerConditionalEventDefinitionConverter

@@ -1,10 +1,10 @@
 """Elements SpiffWorkflow 3.2 cannot execute are refused at deploy, each by line and element id.
 
 Checked against SpiffWorkflow itself: a complex gateway makes it raise "There is no support
-implemented for this task type"; a compensation boundary event raises NotImplementedError and a
-compensation throw event completes without running any handler; a process's conditional start event
-has no instance to evaluate it (intermediate and boundary conditional events run: see
-test_conditional_events.py); an ad-hoc sub-process fails with a TypeError when run; global tasks and choreographies are never executed.
+implemented for this task type"; a process's conditional start event has no instance to evaluate it
+(intermediate and boundary conditional events run: see test_conditional_events.py); an ad-hoc
+sub-process fails with a TypeError when run; global tasks and choreographies are never executed.
+(Compensation runs: test_compensation.py; what of it cannot run is refused, see test_compensation_refusals.py.)
 (Data stores are not among them: they are ignored at run time, as Camunda ignores them.) So each is
 named, with what to model instead, and every one of them is listed in the same refusal.
 """
@@ -54,16 +54,6 @@ CASES = {
     "conditional start event": (diagram("\n".join([
         f'    <bpmn:startEvent id="cond_start">{CONDITION.format(id="cond_start")}</bpmn:startEvent>',
         TO_END("cond_start")])), "cond_start", "startEvent", "conditional start event"),
-    "compensation throw event": (diagram("\n".join([
-        START_TO("undo_all"),
-        '    <bpmn:intermediateThrowEvent id="undo_all"><bpmn:compensateEventDefinition id="c1" />'
-        '</bpmn:intermediateThrowEvent>',
-        TO_END("undo_all")])), "undo_all", "intermediateThrowEvent", "compensation event"),
-    "compensation handler": (diagram("\n".join([
-        START_TO("end"),
-        '    <bpmn:endEvent id="end" />',
-        '    <bpmn:scriptTask id="refund" isForCompensation="true"><bpmn:script>refunded = True</bpmn:script>'
-        '</bpmn:scriptTask>'])), "refund", "scriptTask", "compensation handler"),
     "ad-hoc sub-process": (diagram("\n".join([
         START_TO("adhoc"),
         '    <bpmn:adHocSubProcess id="adhoc"><bpmn:userTask id="call" /><bpmn:userTask id="mail" />'
@@ -91,22 +81,6 @@ def test_each_unsupported_element_is_refused_by_line_and_id(case):
     assert problem.line == line_of(xml, element_id)
     assert words in problem.message
     assert "; " in problem.message  # and what to model instead
-
-
-def test_a_compensation_boundary_event_and_its_handler_are_both_named():
-    xml = diagram("\n".join([
-        START_TO("book"),
-        '    <bpmn:scriptTask id="book"><bpmn:script>booked = True</bpmn:script></bpmn:scriptTask>',
-        TO_END("book"),
-        '    <bpmn:boundaryEvent id="on_undo" attachedToRef="book"><bpmn:compensateEventDefinition id="c1" />'
-        '</bpmn:boundaryEvent>',
-        '    <bpmn:scriptTask id="cancel_booking" isForCompensation="true"><bpmn:script>booked = False</bpmn:script>'
-        '</bpmn:scriptTask>',
-        '    <bpmn:association id="a1" associationDirection="One" sourceRef="on_undo" targetRef="cancel_booking" />']))
-    problems = refused(xml)
-    assert [(p.element_id, p.line) for p in problems] == [
-        ("on_undo", line_of(xml, "on_undo")), ("cancel_booking", line_of(xml, "cancel_booking"))]
-    assert "NotImplementedError" not in " ".join(p.message for p in problems)
 
 
 def test_data_stores_are_not_refused_they_are_ignored_at_run_time():

@@ -11,7 +11,8 @@ element id, so a modeler fixes a diagram in one round.
 
 One module per job, each depending only on those before it: `bounds` (size limits and form
 patterns), `reading` (uploads, safely), `rewrite` (dialect normalisation), `implementation` (how a
-task is implemented), `tasks` (SpiffWorkflow task parsers), `checks` (refusals), `forms` and
+task is implemented), `compensation` (compensation's checks, rewrite and parsers), `tasks` (SpiffWorkflow
+task parsers), `checks` (refusals), `forms` and
 `metadata` (what the server keeps of each element), and `deployment`, which runs them. What a task's metadata means at run
 time is resolved by `engine.resolvers`, re-exported here.
 """

@@ -1,7 +1,8 @@
 """Checks and refusals: every reason a diagram cannot run, each said with what to model instead.
 
 Dangling references, cron cycles croniter cannot schedule, service tasks without an implementation,
-elements SpiffWorkflow 3.2 parses but cannot execute, scripts and conditions the sandbox does not compile
+elements SpiffWorkflow 3.2 parses but cannot execute, compensation that would not run as drawn
+(`compensation.check_compensation`), scripts and conditions the sandbox does not compile
 and JUEL or FEEL that does not translate become `Problem`s naming file, line and element; so do
 SpiffWorkflow's own exceptions (`_problem_from`), their messages rephrased as advice.
 """
@@ -16,6 +17,7 @@ from .. import cron, iomapping
 from ..expressions import TranslationError, is_modeler_expression, translate
 from ..sandbox import Sandbox, ScriptError
 from ..xml import Problem, local_name
+from .compensation import check_compensation
 from .implementation import _SERVICE_TAGS, _external, _in_process_script, _is_external
 from .reading import BPMN_NS, CAMUNDA_NS, SPIFF_NS, _File, _owner
 from .rewrite import CONDITION_TAGS, TIMER_TAGS
@@ -126,8 +128,6 @@ def _has_spiff_operator(el) -> bool:
     return el.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}serviceTaskOperator") is not None
 
 
-_COMPENSATION_ADVICE = ("undo the work explicitly: an error boundary event (or an exclusive gateway) followed by "
-                        "the undoing task on ordinary sequence flows")
 _GLOBAL_TASKS = ("globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask")
 
 
@@ -157,13 +157,7 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
             refuse(event, "a conditional start event of a process is not supported: no instance exists yet to "
                           "evaluate its condition; start the process from a record binding with criteria "
                           "(/api/v1/bindings), or use a message start event")
-    for definition in f.root.iter(f"{{{BPMN_NS}}}compensateEventDefinition"):
-        event = event_of(definition)
-        refuse(event, "compensation events are not supported (SpiffWorkflow refuses compensation boundary events "
-                      "and ignores compensation throw events); " + _COMPENSATION_ADVICE)
-    for el in _bpmn_elements(f.root):
-        if el.get("isForCompensation") == "true":
-            refuse(el, 'compensation handlers (isForCompensation="true") are never run; ' + _COMPENSATION_ADVICE)
+    found.extend(check_compensation(f))
     for el in f.root.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
         refuse(el, "ad-hoc sub-processes are not supported (SpiffWorkflow fails when it runs them); use a "
                    "sub-process whose tasks follow a parallel or inclusive gateway")

@@ -21,6 +21,7 @@ from ..serializer import SERIALIZERS
 from ..xml import Problem
 from .bounds import DiagramLimits, check_sizes
 from .decisions import check_decisions, decision_ids
+from .compensation import adopt_compensation_event_subprocesses
 from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_references, _check_expressions, _check_references,
                      _check_misplaced_listeners, _check_service_tasks, _check_unsupported, _no_executable_process,
                      _problem_from, _recursed)
@@ -137,6 +138,7 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     if f.problems:
         return f
     rename_reserved_ids(f)
+    adopt_compensation_event_subprocesses(f.root)
     _split_implicit_forks(f.root)
     _add_implicit_starts(f.root)
     end_event_subprocesses(f.root)

@@ -122,6 +122,8 @@ def _split_implicit_forks(root) -> None:
         outgoing = flows_from.get(el.get("id")) or []
         if len(outgoing) < 2 or local_name(el) in _NOT_FORKING or el.getparent() is None:
             continue
+        if el.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None:
+            continue  # a compensation boundary event starts no path: its flows are refused as drawn
         element_id = el.get("id")
         fork_id, link_id = f"{element_id}_fork", f"{element_id}_to_fork"
         while fork_id in ids or link_id in ids:

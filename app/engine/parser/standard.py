@@ -103,7 +103,7 @@ def _set_condition(flow, text: str) -> None:
 
 _RESERVED = {"Start", "End", "Root", "StartEventSplit", "StartEventJoin"}
 _RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")
-_ID_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement")
+_ID_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement", "activityRef")
 _ID_TEXTS = ("incoming", "outgoing", "flowNodeRef", "sourceRef", "targetRef")
 
 

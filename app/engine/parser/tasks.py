@@ -18,9 +18,11 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, C
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
 from ..serializer import ExternalTask
+from .compensation import CompensatingProcessParser, ReusingParsers, compensation_throw_parser
 from .decisions import DecisionGraphParser
 from .implementation import _in_process_script, _is_external
 from .reading import BPMN_NS, CAMUNDA_NS
@@ -120,26 +122,35 @@ class _ReadsElements:
         return super().parse_node(node)
 
 
-class _ProcessParser(_ReadsElements, ProcessParser):
-    pass
+class _ProcessParser(_ReadsElements, CompensatingProcessParser, ProcessParser):
+    """SpiffWorkflow's process parser, reading element metadata, with compensation (`compensation`)."""
+
+
+class _SpiffProcessParser(_ReadsElements, CompensatingProcessParser, SpiffProcessParser):
+    """SpiffWorkflow's own dialect's process parser, reading element metadata, with compensation."""
 
 
 class _AdHocParser(_ReadsElements, AdHocParser):
     pass
 
 
-class _SpiffProcessParser(_ReadsElements, SpiffProcessParser):
-    pass
-
-
-class _StagecoachSpiffParser(DecisionGraphParser, SpiffBpmnParser):
-    """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs."""
+class _StagecoachSpiffParser(ReusingParsers, DecisionGraphParser, SpiffBpmnParser):
+    """SpiffWorkflow's own dialect, with every decision of every DMN file and decision requirements graphs,
+    and compensation."""
 
     PROCESS_PARSER_CLASS = _SpiffProcessParser
     AD_HOC_PARSER_CLASS = _AdHocParser
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (
+            compensation_throw_parser(SpiffIntermediateThrowEventParser, end=False),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateThrowEvent"][1]),
+        f"{{{BPMN_NS}}}endEvent": (compensation_throw_parser(SpiffEndEventParser, end=True),
+                                   SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}endEvent"][1]),
+    }
 
 
-class _StagecoachCamundaParser(DecisionGraphParser, CamundaParser):
+class _StagecoachCamundaParser(ReusingParsers, DecisionGraphParser, CamundaParser):
     PROCESS_PARSER_CLASS = _ProcessParser
     AD_HOC_PARSER_CLASS = _AdHocParser
     OVERRIDE_PARSER_CLASSES = {
@@ -148,7 +159,8 @@ class _StagecoachCamundaParser(DecisionGraphParser, CamundaParser):
         f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
         f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
         f"{{{BPMN_NS}}}receiveTask": (_CamundaReceiveTaskParser, ReceiveTask),
-        f"{{{BPMN_NS}}}intermediateThrowEvent": (_message_throw_parser(CamundaIntermediateThrowEventParser),
-                                                 IntermediateThrowEvent),
-        f"{{{BPMN_NS}}}endEvent": (_message_throw_parser(CamundaEndEventParser), EndEvent),
+        f"{{{BPMN_NS}}}intermediateThrowEvent": (compensation_throw_parser(
+            _message_throw_parser(CamundaIntermediateThrowEventParser), end=False), IntermediateThrowEvent),
+        f"{{{BPMN_NS}}}endEvent": (compensation_throw_parser(_message_throw_parser(CamundaEndEventParser), end=True),
+                                   EndEvent),
     }
