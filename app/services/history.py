@@ -166,7 +166,7 @@ def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, 
     stmt = _readable(actor, select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status,
                                    ProcessInstance.ended_at)
                      .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-                     .where(HistoryEvent.type.in_(("element_entered", "element_left"))))
+                     .where(HistoryEvent.type.in_(("element_entered", "element_left", "element_cancelled"))))
     if instance_id:
         stmt = stmt.where(HistoryEvent.instance_id == instance_id)
     if element_id:
@@ -184,8 +184,9 @@ def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, 
                                         started_at=event.at, ended_at=None, canceled=False)
             activities.append(activity)
             open_ones.setdefault(slot, []).append(activity)
-        elif open_ones.get(slot):
-            open_ones[slot].pop(0).ended_at = event.at
+        elif open_ones.get(slot):  # element_left, or element_cancelled (interrupted, never completed)
+            activity = open_ones[slot].pop(0)
+            activity.ended_at, activity.canceled = event.at, event.type == "element_cancelled"
     for (instance, _element), still_open in open_ones.items():
         status, ended_at = ends[instance]
         if status == InstanceStatus.CANCELLED:
