@@ -47,12 +47,15 @@ def _matches(column, value):
 
 
 def _start_definitions(kind: str, name: str) -> list[str]:
-    """Latest definitions whose start event waits for this message or signal."""
-    newest: dict[str, tuple[int, str]] = {}
-    for key, version, definition_id in db.session.execute(
-            select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.id)):
-        if key not in newest or version > newest[key][0]:
-            newest[key] = (version, definition_id)
+    """Latest definitions (of each key in each tenant's version line) whose start event waits for this
+    message or signal."""
+    newest: dict[tuple[str, str | None], tuple[int, str]] = {}
+    for key, tenant_id, version, definition_id in db.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.tenant_id, ProcessDefinition.version,
+                   ProcessDefinition.id)):
+        line = (key, tenant_id)
+        if line not in newest or version > newest[line][0]:
+            newest[line] = (version, definition_id)
     found = []
     for _, definition_id in newest.values():
         elements = definition_info(definition_id).elements

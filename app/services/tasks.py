@@ -13,7 +13,7 @@ from .access import (
     offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, Turn, definition_info, history, paginate,
+    Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, history, narrowed, paginate,
     run_on_instance, utcnow, write_transaction,
 )
 from .forms import validate_form
@@ -33,7 +33,8 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                process_instance_id=None, key=None, state="open", element_id=None, definition_id=None,
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
-               offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None) -> Page:
+               offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None,
+               tenants: TenantFilter | None = None) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
@@ -45,8 +46,9 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
             come last ascending, first descending. Default: newest first.
         record_id: only tasks of instances running on that CRM record.
         name_like, assignee_like, element_id_like: SQL LIKE patterns (`%` any text), as Camunda's `...Like`.
+        tenants: only tasks of these tenants (Camunda's tenantIdIn, withoutTenantId).
     """
-    stmt = select(HumanTask)
+    stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
     if not mine:  # `mine` keeps only the caller's own tasks already
         readable = readable_tasks(actor)
         if readable is not None:

@@ -102,10 +102,13 @@ def test_any_stagecoach_user_authenticates_with_http_basic(app, make):
 
 
 def test_unknown_ids_answer_camunda_404_bodies(deployed):
-    for path in ("/process-definition/nope", "/process-definition/key/nope", "/process-definition/nope/xml",
+    for path in ("/process-definition/nope", "/process-definition/nope/xml",
                  "/process-instance/nope", "/task/nope", "/process-instance/nope/variables"):
         body = assert_camunda_error(deployed.get(path), 404, "InvalidRequestException")
         assert "nope" in body["message"]
+    # a key that names no definition: Camunda's RestException, in its words
+    body = assert_camunda_error(deployed.get("/process-definition/key/nope"), 404, "RestException")
+    assert body["message"] == "No matching process definition with key: nope and no tenant-id"
 
 
 def test_malformed_requests_answer_camunda_400_bodies(deployed):

@@ -32,9 +32,10 @@ def correlate_message():
         return "", 204
     results = []
     for instance_id in outcome["delivered"]:
+        tenant_id = instances.get_instance(instance_id, current_actor()).tenant_id
         result = {"resultType": "Execution", "processInstance": None,
                   "execution": {"id": instance_id, "processInstanceId": instance_id, "ended": False,
-                                "tenantId": None}}
+                                "tenantId": tenant_id}}
         results.append(_with_variables(result, instance_id, body["variables_in_result"]))
     for instance_id in outcome["started"]:
         result = {"resultType": "ProcessDefinition", "execution": None,

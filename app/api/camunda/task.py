@@ -6,8 +6,8 @@ from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuer
 from ...services import instances
 from ...services import tasks as service
 from .common import (
-    camunda_blueprint, camunda_form_ref, camunda_time, count, current_actor, form_variables, json_body, plain_variables, query_args,
-    typed_variables,
+    camunda_blueprint, camunda_form_ref, camunda_time, count, current_actor, form_variables, json_body, plain_variables,
+    query_args, tenants, typed_variables,
 )
 
 blp = camunda_blueprint("task", __name__)
@@ -28,7 +28,8 @@ def task_dto(task) -> dict:
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
             "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
             "formKey": service.task_form_key(task),
-            "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)), "tenantId": None}
+            "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)),
+            "tenantId": task.tenant_id}
 
 
 def _page(query, per_page=None):
@@ -45,7 +46,8 @@ def _page(query, per_page=None):
         follow_up={"on": query["follow_up_date"], "before": query["follow_up_before"],
                    "after": query["follow_up_after"], "before_or_none": query["follow_up_before_or_none"]},
         order_by=[(_SORT_COLUMNS[key], order) for key, order in sort_keys(query)],
-        page=1, per_page=query["max_results"] if per_page is None else per_page, offset=query["first_result"])
+        page=1, per_page=query["max_results"] if per_page is None else per_page, offset=query["first_result"],
+        tenants=tenants(query))
 
 
 def _open_task(task_id):
