@@ -16,7 +16,7 @@ from .core import (
     Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, history, narrowed, paginate,
     run_on_instance, utcnow, write_transaction,
 )
-from .forms import validate_form
+from .forms import check_variable_names, validate_form
 from .instances import change_variables
 
 
@@ -225,11 +225,17 @@ def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     return task
 
 
-def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult:
+def complete_task(task_id: str, variables: dict, actor: Actor, *, check_form: bool = True) -> InstanceResult:
     """Complete a task with form data and run the instance until it waits again.
 
     One write transaction: read the task, check the caller and the form, lock
     the instance, run the engine, write the step.
+
+    Args:
+        check_form: accept only the task's form fields, checked against the form (Stagecoach's own
+            API, Camunda's submit-form). False is Camunda's `complete`, which takes any variables:
+            only their names are checked (`forms.check_variable_names`); sizes, values and who may
+            complete stay checked as always.
     """
     with write_transaction():
         task = task_row(task_id)
@@ -238,7 +244,10 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
             raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
                                 delegation_state="PENDING")
         require_work_on(task, actor, "complete")
-        data = validate_form(task_form(task), variables or {})
+        if check_form:
+            data = validate_form(task_form(task), variables or {})
+        else:
+            data = check_variable_names(variables or {})
         return complete_checked(task, data, actor)
 
 

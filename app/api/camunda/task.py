@@ -140,7 +140,7 @@ def resolve(task_id):
     `delegationState` becomes RESOLVED and the owner the assignee again (a
     task without a pending delegation answers 409 ProcessEngineException).
     Only the delegate (the assignee) may resolve. The variables are checked
-    against the task's form as complete checks them (400 with the fields it
+    against the task's form as submit-form checks them (400 with the fields it
     refuses, and nothing changes) and written in the same transaction.
     """
     body = ResolveTask().load(json_body())
@@ -150,19 +150,24 @@ def resolve(task_id):
 
 @blp.post("/task/<task_id>/complete")
 def complete(task_id):
-    """Complete a task with typed variables; 200 with the instance's variables if `withVariablesInReturn`."""
-    return _complete(task_id)
+    """Complete a task with typed variables; 200 with the instance's variables if `withVariablesInReturn`.
+
+    As in Camunda, the variables need not be fields of the task's form (Camunda checks a form only in
+    submit-form): any names but reserved ones (`_...`), within the variable limits.
+    """
+    return _complete(task_id, check_form=False)
 
 
 @blp.post("/task/<task_id>/submit-form")
 def submit_form(task_id):
-    """Complete a task with its form's typed values (the same as complete)."""
-    return _complete(task_id)
+    """Complete a task with its form's typed values, checked against the form: only its fields."""
+    return _complete(task_id, check_form=True)
 
 
-def _complete(task_id):
+def _complete(task_id, *, check_form: bool):
     body = CompleteTask().load(json_body())
-    result = service.complete_task(task_id, plain_variables(body["variables"]), current_actor())
+    result = service.complete_task(task_id, plain_variables(body["variables"]), current_actor(),
+                                   check_form=check_form)
     if body["with_variables"]:
         return jsonify(typed_variables(result.variables))
     return "", 204
