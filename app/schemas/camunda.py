@@ -250,12 +250,16 @@ class CorrelateMessage(CamundaSchema):
     variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
                             load_default=dict, allow_none=True)
     all = fields.Boolean(load_default=False)
+    tenant_id = text(TENANT_ID_LENGTH, data_key="tenantId", load_default=None, allow_none=True)
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     result_enabled = fields.Boolean(data_key="resultEnabled", load_default=False)
     variables_in_result = fields.Boolean(data_key="variablesInResultEnabled", load_default=False)
 
 
 class ThrowSignal(CamundaSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    tenant_id = text(TENANT_ID_LENGTH, data_key="tenantId", load_default=None, allow_none=True)
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
 
 

@@ -274,3 +274,26 @@ def test_api_v1_deploys_shows_and_filters_by_tenant(app, rest):
     assert [(i["id"], i["tenant_id"]) for i in listed] == [(tenant_instance["id"], "tenant-a")]
     plain = admin.get("/api/v1/process-instances?without_tenant_id=true").get_json()["items"]
     assert [i["id"] for i in plain] == [started["id"]]
+
+
+# -- messages and signals --------------------------------------------------------------------------
+
+def test_messages_and_signals_keep_to_a_tenant_when_told(rest):
+    diagram = fixture("events", "boundary_history.bpmn").read_bytes()
+    deploy(rest, {"boundary_history.bpmn": diagram}, "tenant-a")
+    deploy(rest, {"boundary_history.bpmn": diagram})
+    in_a = rest.ok(rest.post("/process-definition/key/boundary_messages/tenant-id/tenant-a/start", json={}))["id"]
+    plain = rest.ok(rest.post("/process-definition/key/boundary_messages/start", json={}))["id"]
+
+    # without a tenant the message finds both waiting instances: several receivers need `all`
+    assert_camunda_error(rest.post("/message", json={"messageName": "note_added"}), 400,
+                         "MismatchingMessageCorrelationException")
+    results = rest.ok(rest.post("/message", json={"messageName": "note_added", "tenantId": "tenant-a",
+                                                  "resultEnabled": True}))
+    assert [(r["execution"]["processInstanceId"], r["execution"]["tenantId"]) for r in results] == [(in_a, "tenant-a")]
+    results = rest.ok(rest.post("/message", json={"messageName": "order_withdrawn", "withoutTenantId": True,
+                                                  "resultEnabled": True}))
+    assert [r["execution"]["processInstanceId"] for r in results] == [plain]
+    assert_camunda_error(rest.post("/message", json={"messageName": "order_withdrawn", "tenantId": "tenant-b"}),
+                         400, "MismatchingMessageCorrelationException")
+    rest.ok(rest.post("/signal", json={"name": "nothing-waits", "tenantId": "tenant-a"}), 204)
