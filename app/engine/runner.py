@@ -6,8 +6,9 @@ returns an `Outcome` (see `outcome`): the new status, what happened (for the
 audit trail), the incident if a step failed, and the projections the server
 keeps in its own tables (open human tasks, active activities, variables).
 
-Its collaborators: `outcome` (results and describing tasks), `holding` (tasks
-held for a job or a worker), `conditions` (waiting conditional events),
+Its collaborators: `outcome` (results and describing tasks), `trail` (when each
+element was entered and left), `holding` (tasks held for a job or a worker),
+`conditions` (waiting conditional events),
 `variables` (reading and patching the instance's data) and `iomapping`.
 """
 from __future__ import annotations

@@ -79,6 +79,9 @@ class Trail:
             self.events.append(dict(element, type=kind, at=now or self.clock()))
 
     def _enter(self, task, now: dt.datetime) -> None:
+        scope = _enclosing(task)
+        if scope is not None and scope.id not in self.open and visible(scope):
+            self._enter(scope, now)  # a sub-process is entered before what runs inside it
         if task.parent is not None and _is_cycle(task.parent):  # a path a cycle's firing started
             fired = describe(task.parent)
             self.events += [dict(fired, type="element_entered", at=now), dict(fired, type="element_left", at=now)]
@@ -128,3 +131,14 @@ def _interrupted(task) -> bool:
     return any(sibling is not task and isinstance(sibling.task_spec, BoundaryEvent)
                and sibling.task_spec.cancel_activity and sibling.has_state(TaskState.READY | TaskState.COMPLETED)
                for sibling in parent.children)
+
+
+def _enclosing(task):
+    """The sub-process (or call activity) task whose workflow runs `task`, None at the top."""
+    parent_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_id is None:
+        return None
+    try:
+        return task.workflow.top_workflow.get_task_from_id(parent_id)
+    except (TaskNotFoundException, AttributeError):
+        return None

@@ -127,6 +127,8 @@ def test_a_completed_external_task_is_left_not_cancelled(rest):
 
 def test_error_and_escalation_boundaries_of_a_sub_process(rest):
     instance = rest.start("boundary_subprocess")["id"]
+    order = [a["activityId"] for a in _history(rest, instance)]
+    assert order[:3] == ["s_start", "attempt", "a_start"]  # the sub-process is entered before what it runs
     assert _occurrences(rest, instance, "attempt") == [(True, True)]  # ended by the error it threw
     assert _occurrences(rest, instance, "caught") == [(True, False)]
     assert _occurrences(rest, instance, "flagged") == [(True, False)]  # non-interrupting: once
