@@ -224,6 +224,7 @@ rewritten before SpiffWorkflow parses the diagram, the original elements keeping
 - a cycle of activities and events without a gateway gets a pass-through exclusive gateway
   (`<flow>_loop`) on the flow that closes it, where SpiffWorkflow would otherwise predict the cycle
   forever.
+
 ## The Camunda 7 REST API (`/engine-rest`)
 
 The resources README.md lists under *Use an existing Camunda 7 client* follow Camunda 7.20's REST
