@@ -246,6 +246,40 @@ rewritten before SpiffWorkflow parses the diagram, the original elements keeping
   (`<flow>_loop`) on the flow that closes it, where SpiffWorkflow would otherwise predict the cycle
   forever.
 
+## The Camunda 7 REST API (`/engine-rest`)
+
+The resources README.md lists under *Use an existing Camunda 7 client* follow Camunda 7.20's REST
+reference. Where Stagecoach answers differently, or not at all:
+
+- **Tenants** are kept: a deployment's `tenant-id` is on it, its definitions and everything they run
+  (`tenantId` in every DTO), versions count per key and tenant, and lists filter with `tenantIdIn`,
+  `withoutTenantId` and `include...WithoutTenantId` where Camunda has them. As in Camunda, a key alone
+  names the line without a tenant (`404 RestException` for a key only tenants have) and
+  `/process-definition/key/{key}/tenant-id/{tenant-id}/...` a tenant's. Not served: the `/tenant`
+  resources and tenant memberships; a tenant is a label, not an access boundary (docs/security.md).
+  Message correlation takes `tenantId` and `withoutTenantId`; signals reach every tenant.
+- **Completing a task**: `POST /task/{id}/complete` takes any variables, as Camunda's does;
+  `submit-form` and `resolve` (and every completion through `/api/v1`) take only the fields of the task's
+  form, checked against it; `complete` refuses only variable names starting with `_` (the engine's).
+- **Activity history** (`/history/activity-instance`): a boundary event is listed once per firing, never
+  while it only waits on its task; the activity an interrupting boundary event ends (a task, a task held
+  for a worker, a sub-process) is listed `canceled: true` with its end time; a sub-process is listed from
+  its start to its end; each branch arriving at a joining gateway is one occurrence of it. A
+  non-interrupting message, signal or escalation boundary event fires once per occurrence of its activity
+  (SpiffWorkflow disarms it after it fires), where Camunda keeps it armed; a non-interrupting timer cycle
+  fires at each occurrence. The tree of `/process-instance/{id}/activity-instances` has one level.
+- **Filters**: a query parameter Camunda does not know is ignored, as Camunda ignores it. One Camunda
+  documents for the list that Stagecoach does not apply is refused (`400 InvalidRequestException` naming
+  it) instead of being ignored: every `...Like` a list does not implement, and the history and incident
+  filters on dates, incidents, variables, cases, candidate links and ids lists (`startedBefore`,
+  `withIncidents`, `taskVariables`, `variableValue`, `caseInstanceId`, ...). A flag sent as `false` filters
+  nothing, as in Camunda. `...Like` patterns are SQL LIKE (`%`, `_`); their case sensitivity is the
+  database's (PostgreSQL: case-sensitive; SQLite: ASCII letters in any case).
+- **Not served**: decision definitions and decision evaluation (`deployedDecisionDefinitions` is `null`; a
+  DMN file is deployed for the business rule tasks that call it), other history resources (details,
+  job and external task logs, incidents of the past), incident commands, jobs, users, groups, tenants,
+  authorizations, batches and migration.
+
 ## Camunda 7 REST clients
 
 Three Camunda 7 client libraries from PyPI drive `/engine-rest` over HTTP (the app served on a

@@ -5,6 +5,7 @@ from ..schemas.definitions import DefinitionPageSchema, DefinitionQuerySchema, D
 from ..schemas.instances import InstanceStartedSchema, StartInstanceSchema
 from ..services import definitions as service
 from ..services import instances
+from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
 
 blp = protected_blueprint("definitions", __name__, "/process-definitions", "Deployed process definitions")
@@ -15,8 +16,9 @@ blp = protected_blueprint("definitions", __name__, "/process-definitions", "Depl
 @blp.response(200, DefinitionPageSchema)
 @problems(blp, 400, 401)
 def list_definitions(query):
-    """List definitions, optionally one key and only its latest version."""
-    return service.list_definitions(query["key"], query["latest"], query["page"], query["per_page"])
+    """List definitions, optionally one key, one tenant (or none) and only the latest version of each line."""
+    tenants = TenantFilter.of([query["tenant_id"]] if query["tenant_id"] else None, query["without_tenant_id"])
+    return service.list_definitions(query["key"], query["latest"], query["page"], query["per_page"], tenants=tenants)
 
 
 @blp.route("/<definition_id>", methods=["GET"])
@@ -40,7 +42,8 @@ def get_definition_xml(definition_id):
 @blp.response(201, InstanceStartedSchema)
 @problems(blp, 400, 401, 404, 422)
 def start_latest(body, key):
-    """Start the latest version of a process and run it until it waits or ends."""
+    """Start the latest version of a process deployed without a tenant and run it until it waits or ends
+    (a tenant's version: start it by its definition id)."""
     return instances.start_instance(current_actor(), key=key, **body)
 
 

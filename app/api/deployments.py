@@ -36,10 +36,11 @@ def _uploaded_files(name: str | None) -> list[tuple[str, bytes]]:
 @blp.doc(**_UPLOAD_DOC)
 @problems(blp, 400, 401, 403, 413, 415, 422)
 def deploy(query):
-    """Deploy one or more files as a unit (all or nothing); `dry_run=true` only validates."""
+    """Deploy one or more files as a unit (all or nothing); `dry_run=true` only validates; `tenant_id` deploys
+    for a tenant (its own version line of each key)."""
     files = _uploaded_files(query["name"])
     if query["dry_run"]:
         return {"id": None, "name": query["name"], "definitions": service.dry_run(files, current_actor())}, 200
-    deployment, definitions = service.deploy(files, current_actor(), query["name"])
-    return {"id": deployment.id, "name": deployment.name, "created_at": deployment.created_at,
-            "definitions": definitions}
+    deployment, definitions = service.deploy(files, current_actor(), query["name"], tenant_id=query["tenant_id"])
+    return {"id": deployment.id, "name": deployment.name, "tenant_id": deployment.tenant_id,
+            "created_at": deployment.created_at, "definitions": definitions}

@@ -6,6 +6,7 @@ from ..schemas.instances import (
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
 from ..services import instances as service
+from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
 
 blp = protected_blueprint("instances", __name__, "/process-instances", "Process instances")
@@ -15,6 +16,7 @@ def _detail(instance_id):
     d = service.instance_details(instance_id, current_actor())
     inst, info = d["instance"], d["definition"]
     return {"id": inst.id, "definition": {"id": info.id, "key": info.key, "version": info.version},
+            "tenant_id": inst.tenant_id,
             "status": inst.status, "business_key": inst.business_key, "variables": inst.variables,
             "active_activities": d["active_activities"], "tasks": d["tasks"], "incidents": d["incidents"],
             "started_at": inst.started_at, "ended_at": inst.ended_at, "started_by": inst.started_by}
@@ -26,7 +28,9 @@ def _detail(instance_id):
 @problems(blp, 400, 401)
 def list_instances(query):
     """List the instances you may read, newest first (admins: all)."""
-    return service.list_instances(current_actor(), **query)
+    tenant_id, without = query.pop("tenant_id"), query.pop("without_tenant_id")
+    tenants = TenantFilter.of([tenant_id] if tenant_id else None, without)
+    return service.list_instances(current_actor(), tenants=tenants, **query)
 
 
 @blp.route("/<instance_id>", methods=["GET"])

@@ -25,7 +25,7 @@ from .variables import frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
            "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
-           "open_task_ids", "report", "waiting_ids", "waits_of"]
+           "open_task_ids", "report", "waits_of"]
 
 
 class TaskEffects:
@@ -144,18 +144,6 @@ def waits_of(wf: BpmnWorkflow) -> list[dict]:
     return waits
 
 
-def waiting_ids(wf: BpmnWorkflow) -> tuple[set, set[str]]:
-    """Ids of the tasks waiting (for a person or an event), and of the open human tasks."""
-    waiting, human = set(), set()
-    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        if t.task_spec.manual and t.has_state(TaskState.READY):
-            waiting.add(t.id)
-            human.add(str(t.id))
-        elif t.has_state(TaskState.WAITING):
-            waiting.add(t.id)
-    return waiting, human
-
-
 def open_task_ids(wf: BpmnWorkflow) -> set[str]:
     return {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
 
@@ -187,17 +175,16 @@ def incident_of(wf: BpmnWorkflow, exc: Exception) -> Incident:
 
 # -- the outcome ------------------------------------------------------------------------
 
-def report(wf, events: list[dict], incident: Incident | None, waiting_before: set, human_before: set[str],
+def report(wf, events: list[dict], incident: Incident | None, trail, human_before: set[str],
            now: dt.datetime) -> Outcome:
-    """The outcome of a run that started with `waiting_before` / `human_before` (`waiting_ids`)."""
+    """The outcome of a run that started with the open human tasks `human_before` (`open_task_ids`);
+    `trail` (a `trail.Trail` over `events`) adds what the instance entered and left."""
+    trail.settle(wf)
     tasks = frontier(wf)
     open_tasks, active, current = [], [], {}
     for t in tasks:
         spec = t.task_spec
-        ready_human = spec.manual and t.has_state(TaskState.READY)
-        if (ready_human or t.has_state(TaskState.WAITING)) and t.id not in waiting_before:
-            events.append(dict(describe(t), type="element_entered", at=now))
-        if ready_human:
+        if spec.manual and t.has_state(TaskState.READY):
             open_tasks.append(OpenTask(str(t.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, t.data))
         active.append({"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
                        "element_type": type(spec).__name__, "state": TaskState.get_name(t.state).lower()})

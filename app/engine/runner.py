@@ -6,8 +6,9 @@ returns an `Outcome` (see `outcome`): the new status, what happened (for the
 audit trail), the incident if a step failed, and the projections the server
 keeps in its own tables (open human tasks, active activities, variables).
 
-Its collaborators: `outcome` (results and describing tasks), `holding` (tasks
-held for a job or a worker), `conditions` (waiting conditional events),
+Its collaborators: `outcome` (results and describing tasks), `trail` (when each
+element was entered and left), `holding` (tasks held for a job or a worker),
+`conditions` (waiting conditional events),
 `variables` (reading and patching the instance's data) and `iomapping`.
 """
 from __future__ import annotations
@@ -30,10 +31,11 @@ from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
                       TaskNotReadyError, definitions, describe, errored_tasks, event_kind, incident_of, open_task_ids,
-                      report, waiting_ids, waits_of)
+                      report, waits_of)
 from .limits import Limits, TaskLimitError, data_problem, setting
 from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
+from .trail import Trail
 from .variables import ACTIVE, visible
 from .variables import update_variables as patch_variables, variables as read_variables
 from .workflow import RunSettings, StagecoachWorkflow
@@ -139,9 +141,9 @@ class Runner:
     def advance(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
-        waiting_before, human_before = waiting_ids(wf)
-        incident = self._run(wf, events, effects)
-        return report(wf, events, incident, waiting_before, human_before, self.clock())
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        incident = self._run(wf, trail, effects)
+        return report(wf, events, incident, trail, human_before, self.clock())
 
     def complete(self, wf: StagecoachWorkflow, task_id: str, data: dict, user: str | None = None,
                  effects: TaskEffects = NO_EFFECTS) -> Outcome:
@@ -154,16 +156,16 @@ class Runner:
         """
         task = self.human_task(wf, task_id)
         self.check_input(data, task.data)
-        waiting_before, human_before = waiting_ids(wf)
-        task.data.update(data)
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        task.data.update(data)
         try:
             task.run()
         except Exception as exc:  # the task's own output mapping, end listener or post-script failed
             raise TaskCompletionError(incident_of(wf, exc)) from None
-        events.append(dict(describe(task), type="element_left", at=self.clock()))
-        incident = self._run(wf, events, effects)
-        outcome = report(wf, events, incident, waiting_before, human_before, self.clock())
+        trail.ran(task)
+        incident = self._run(wf, trail, effects)
+        outcome = report(wf, events, incident, trail, human_before, self.clock())
         outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
         return outcome
 
@@ -229,14 +231,14 @@ class Runner:
                     and t.task_spec.event_definition.code in (None, code)]
         if not catching:
             raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
-        waiting_before, human_before = waiting_ids(wf)
+        events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
         task.data.update(data)
         wf.catch(BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow))
         for caught in catching:
             caught.data.update(data)
-        events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
-        incident = self._run(wf, events, effects)
-        return report(wf, events, incident, waiting_before, human_before, self.clock())
+        incident = self._run(wf, trail, effects)
+        return report(wf, events, incident, trail, human_before, self.clock())
 
     @staticmethod
     def _held_task(wf: StagecoachWorkflow, task_id: str):
@@ -325,7 +327,7 @@ class Runner:
         return open_task_ids(wf)
 
     # -- internals --------------------------------------------------------------
-    def _run(self, wf: StagecoachWorkflow, events: list[dict], effects: TaskEffects = NO_EFFECTS) -> Incident | None:
+    def _run(self, wf: StagecoachWorkflow, trail: Trail, effects: TaskEffects = NO_EFFECTS) -> Incident | None:
         steps = 0
         bounds.start(wf, self.limits)
 
@@ -344,9 +346,7 @@ class Runner:
         def after(task):
             effects.task_finished(True)
             if visible(task):
-                now = self.clock()
-                for kind in compensation.history_types(task):  # a compensation throw event waits between
-                    events.append(dict(describe(task), type=kind, at=now))
+                trail.ran(task)
 
         try:
             try:

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, new_id, utcnow
+
+# Camunda's tenant id: a deployment, its definitions and everything they run carry it (None: no tenant).
+TENANT_ID_LENGTH = 64
+_NO_TENANT = text("tenant_id IS NULL")
 
 
 class Deployment(db.Model):
@@ -17,6 +21,7 @@ class Deployment(db.Model):
     name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    tenant_id: Mapped[str | None] = mapped_column(String(TENANT_ID_LENGTH), index=True)
     resources: Mapped[list["DeploymentResource"]] = relationship(back_populates="deployment",
                                                                  cascade="all, delete-orphan")
 
@@ -49,14 +54,24 @@ def external_tasks_of(elements: dict | None) -> list[dict]:
 
 
 class ProcessDefinition(db.Model):
-    """One immutable version of one executable process."""
+    """One immutable version of one executable process.
+
+    Versions count per key and tenant: the same key deployed for two tenants (or for none) has two
+    independent version lines, each unique (the second index covers the line without a tenant, as
+    NULLs never collide in a unique index).
+    """
 
     __tablename__ = "process_definition"
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+    __table_args__ = (
+        Index("uq_process_definition_tenant_key_version", "tenant_id", "key", "version", unique=True),
+        Index("uq_process_definition_key_version_no_tenant", "key", "version", unique=True,
+              sqlite_where=_NO_TENANT, postgresql_where=_NO_TENANT),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(255), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    tenant_id: Mapped[str | None] = mapped_column(String(TENANT_ID_LENGTH))
     name: Mapped[str] = mapped_column(String(255))
     dialect: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64))

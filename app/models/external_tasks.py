@@ -22,6 +22,7 @@ class ExternalTask(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     definition_id: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))  # its definition's (Camunda's tenant)
     element_id: Mapped[str] = mapped_column(String(255))
     topic: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))

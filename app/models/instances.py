@@ -18,11 +18,13 @@ class ProcessInstance(db.Model):
         Index("ix_process_instance_started", "started_at", "id"),
         Index("ix_process_instance_key_status", "process_key", "status", "started_at", "id"),
         Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
+        Index("ix_process_instance_tenant", "tenant_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))  # its definition's (Camunda's tenant)
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     variables: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -22,6 +22,7 @@ class HumanTask(db.Model):
         Index("ix_human_task_assignee", "assignee"),
         Index("ix_human_task_owner", "owner"),
         Index("ix_human_task_completed_by", "completed_by"),
+        Index("ix_human_task_tenant", "tenant_id", "state"),
     )
 
     # The engine's task id: stable across save and restore.
@@ -29,6 +30,7 @@ class HumanTask(db.Model):
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
     definition_id: Mapped[str] = mapped_column(String(32))
     process_key: Mapped[str] = mapped_column(String(255), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))  # its definition's (Camunda's tenant)
     element_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     assignee: Mapped[str | None] = mapped_column(String(200))

@@ -1,8 +1,9 @@
 """Request shapes of the Camunda 7 REST subset under /engine-rest (camelCase, as Camunda's clients send them).
 
 Unknown fields are ignored: Camunda clients send options Stagecoach has no use
-for (`skipCustomListeners`, `tenantId`, ...), and refusing them would break
-those clients.
+for (`skipCustomListeners`, `deserializeValues`, ...), and refusing them would break
+those clients. A filter Camunda documents for a list and Stagecoach does not apply is refused
+instead (see `PagingArgs`).
 """
 import datetime as dt
 import re
@@ -10,6 +11,7 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from .common import MAX_ID, MAX_INSTANCE_ID, MAX_INT32, MAX_KEY, MAX_NAME, text
+from .variable_filters import VariableFilters
 
 MAX_RESULTS = 10000
 # Camunda's priorities are Java ints; durations and time-outs are milliseconds.
@@ -53,18 +55,80 @@ class Sorting(CamundaSchema):
     sort_order = fields.String(data_key="sortOrder", required=True, validate=validate.OneOf(SORT_ORDERS))
 
 
+# Camunda's tenant ids: a deployment's `tenant-id` (refused unless it fits), and list filters.
+TENANT_ID_LENGTH = 64
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_TENANT_IDS = 100
+tenant_id_field = validate.And(
+    validate.Length(min=1, max=TENANT_ID_LENGTH),
+    validate.Regexp(TENANT_ID_PATTERN, error="a tenant id is letters, digits, '.', '_' and '-', starting with a "
+                                             "letter or digit"))
+
+
+class CommaList(fields.Field):
+    """Camunda's `...In` filter: a comma-separated string (query) or a JSON array of strings (body)."""
+
+    default_error_messages = {"invalid": "send a comma-separated list (or a JSON array) of strings",
+                              "too_many": f"at most {MAX_TENANT_IDS} values"}
+
+    def __init__(self, item_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.item_length = item_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            items = [v.strip() for v in value.split(",")]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = [v.strip() for v in value]
+        else:
+            raise self.make_error("invalid")
+        items = [v for v in items if v]
+        if len(items) > MAX_TENANT_IDS:
+            raise self.make_error("too_many")
+        if any(len(v) > self.item_length for v in items):
+            raise ValidationError(f"each value is at most {self.item_length} characters")
+        return items
+
+
+class TenantArgs(CamundaSchema):
+    """`tenantIdIn` and `withoutTenantId`, as every Camunda list that has tenants takes them."""
+
+    tenant_id_in = CommaList(TENANT_ID_LENGTH, data_key="tenantIdIn", load_default=None, allow_none=True)
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
+
+
 class PagingArgs(CamundaSchema):
+    """Paging, and the rule for filters: an unknown parameter is ignored, as Camunda ignores it, but one that
+    Camunda documents for this list and Stagecoach does not apply (`UNSUPPORTED`, or any `...Like` the
+    schema does not declare) is refused with 400, so a client never gets every row where Camunda would
+    have filtered. A flag sent as `false` filters nothing in Camunda either, and passes."""
+
+    UNSUPPORTED: tuple[str, ...] = ()
+    FILTERS: dict[str, str] = {}  # filters a schema reads by hand, by their Camunda names
+
+    @pre_load
+    def _refuse_unsupported_filters(self, data, **kwargs):
+        declared = {field.data_key or name for name, field in self.fields.items()} | set(self.FILTERS)
+        refused = sorted(name for name, value in data.items()
+                         if name not in declared and (name in self.UNSUPPORTED or name.endswith("Like"))
+                         and value not in (None, "", False, "false"))
+        if refused:
+            raise ValidationError(f"Stagecoach does not filter this list by {', '.join(refused)}; "
+                                  "drop the parameter, or filter the results yourself")
+        return data
+
     first_result = fields.Integer(data_key="firstResult", load_default=0, validate=validate.Range(min=0, max=MAX_INT32))
     max_results = fields.Integer(data_key="maxResults", load_default=MAX_RESULTS,
                                  validate=validate.Range(min=0, max=MAX_RESULTS))
 
 
-class DeploymentQuery(PagingArgs):
+class DeploymentQuery(PagingArgs, TenantArgs):
     name = text(MAX_KEY, load_default=None)
     name_like = text(MAX_KEY, data_key="nameLike", load_default=None)
+    include_without_tenant = fields.Boolean(data_key="includeDeploymentsWithoutTenantId", load_default=False)
 
 
-class DefinitionQuery(PagingArgs):
+class DefinitionQuery(PagingArgs, TenantArgs):
     key = text(MAX_KEY, load_default=None)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     latest = fields.Boolean(data_key="latestVersion", load_default=False)
@@ -72,74 +136,10 @@ class DefinitionQuery(PagingArgs):
     key_like = text(MAX_KEY, data_key="keyLike", load_default=None)
     name = text(MAX_KEY, load_default=None)
     name_like = text(MAX_KEY, data_key="nameLike", load_default=None)
+    include_without_tenant = fields.Boolean(data_key="includeProcessDefinitionsWithoutTenantId", load_default=False)
 
 
-class VariableFilters(fields.Field):
-    """Camunda's `variables` filter: `name_operator_value` pairs joined by commas in a query string, or
-    `[{name, operator, value}]` in a JSON body; operators eq, neq, gt, gteq, lt, lteq, like. In a query
-    string `true`/`false` are booleans and a number is a number, as Camunda reads them."""
-
-    OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
-    MAX_FILTERS = 20
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            items = []
-            for part in value.split(","):
-                name, operator, raw = _triple(part, self.OPERATORS)
-                items.append({"name": name, "operator": operator, "value": _typed(raw)})
-        elif isinstance(value, list):
-            items = value
-        else:
-            raise ValidationError("send name_operator_value pairs, or a list of {name, operator, value}")
-        if len(items) > self.MAX_FILTERS:
-            raise ValidationError(f"at most {self.MAX_FILTERS} variable filters")
-        filters = []
-        for item in items:
-            if not isinstance(item, dict):
-                raise ValidationError("each variable filter is {name, operator, value}")
-            name, operator, val = item.get("name"), item.get("operator"), item.get("value")
-            if not isinstance(name, str) or not 0 < len(name) <= MAX_KEY or '"' in name or "\\" in name:
-                raise ValidationError(f"variable name {name!r}: 1 to {MAX_KEY} characters, no quote or backslash")
-            if operator not in self.OPERATORS:
-                raise ValidationError(f"operator {operator!r}: one of {', '.join(self.OPERATORS)}")
-            if not (val is None or isinstance(val, (bool, int, float)) or (isinstance(val, str) and len(val) <= 4000)):
-                raise ValidationError(f"the value for {name!r} must be a string (at most 4,000 characters), "
-                                      "a number, a boolean or null")
-            if isinstance(val, float) and val != val:
-                raise ValidationError(f"the value for {name!r} is not a number")
-            if operator == "like" and not isinstance(val, str):
-                raise ValidationError(f"like compares strings: the value for {name!r} must be a string")
-            if isinstance(val, bool) and operator not in ("eq", "neq"):
-                raise ValidationError(f"a boolean compares with eq or neq only ({name!r})")
-            if val is None and operator not in ("eq", "neq"):
-                raise ValidationError(f"null compares with eq or neq only ({name!r})")
-            filters.append((name, operator, val))
-        return filters
-
-
-def _triple(part: str, operators) -> tuple[str, str, str]:
-    """KEY_OPERATOR_VALUE. Camunda allows no underscore in the name or the value; a name with underscores
-    (`order_no_eq_7`) is read too, splitting at the last operator word that leaves a name and a value."""
-    pieces = part.split("_")
-    at = next((i for i in range(len(pieces) - 2, 0, -1) if pieces[i] in operators), None)
-    if at is None:
-        return part, "", ""
-    return "_".join(pieces[:at]), pieces[at], "_".join(pieces[at + 1:])
-
-
-def _typed(raw: str):
-    """A query string's value as Camunda reads it: a boolean, a number, else the string."""
-    if raw in ("true", "false"):
-        return raw == "true"
-    if re.fullmatch(r"-?\d{1,15}", raw):
-        return int(raw)
-    if re.fullmatch(r"-?\d{1,15}\.\d{1,15}", raw):
-        return float(raw)
-    return raw
-
-
-class InstanceQuery(PagingArgs):
+class InstanceQuery(PagingArgs, TenantArgs):
     variables = VariableFilters(load_default=None)
     business_key = text(MAX_KEY, data_key="businessKey", load_default=None)
     business_key_like = text(MAX_KEY, data_key="businessKeyLike", load_default=None)
@@ -149,7 +149,7 @@ class InstanceQuery(PagingArgs):
     active = fields.Boolean(load_default=False)
 
 
-class TaskQuery(PagingArgs):
+class TaskQuery(PagingArgs, TenantArgs):
     process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     assignee = text(MAX_NAME, load_default=None, allow_none=True)
     assignee_like = text(MAX_NAME, data_key="assigneeLike", load_default=None, allow_none=True)
@@ -253,38 +253,104 @@ class CorrelateMessage(CamundaSchema):
     variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
                             load_default=dict, allow_none=True)
     all = fields.Boolean(load_default=False)
+    tenant_id = text(TENANT_ID_LENGTH, data_key="tenantId", load_default=None, allow_none=True)
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     result_enabled = fields.Boolean(data_key="resultEnabled", load_default=False)
     variables_in_result = fields.Boolean(data_key="variablesInResultEnabled", load_default=False)
 
 
 class ThrowSignal(CamundaSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    tenant_id = text(TENANT_ID_LENGTH, data_key="tenantId", load_default=None, allow_none=True)
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
 
 
-class HistoricInstanceQuery(PagingArgs):
+class HistoricInstanceQuery(PagingArgs, TenantArgs):
+    UNSUPPORTED = (
+        "processInstanceIds", "processDefinitionKeyIn", "processDefinitionKeyNotIn", "processInstanceBusinessKeyIn",
+        "withJobsRetrying", "withIncidents", "withRootIncidents", "incidentIdIn", "incidentType", "incidentStatus",
+        "startedBefore", "startedAfter", "finishedBefore", "finishedAfter", "executedActivityAfter",
+        "executedActivityBefore", "executedJobAfter", "executedJobBefore", "superProcessInstanceId",
+        "subProcessInstanceId", "superCaseInstanceId", "subCaseInstanceId", "caseInstanceId", "activityIdIn",
+        "executedActivityIdIn", "activeActivityIdIn", "active", "suspended", "completed", "externallyTerminated",
+        "internallyTerminated", "variables", "variableNamesIgnoreCase", "variableValuesIgnoreCase", "orQueries")
+
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     key = text(MAX_KEY, data_key="processDefinitionKey", load_default=None, allow_none=True)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
+    definition_name = text(MAX_KEY, data_key="processDefinitionName", load_default=None, allow_none=True)
+    definition_name_like = text(MAX_KEY, data_key="processDefinitionNameLike", load_default=None, allow_none=True)
     # Camunda's name is processInstanceBusinessKey; businessKey (as on /process-instance) is accepted too.
     business_key = text(MAX_KEY, data_key="processInstanceBusinessKey", load_default=None, allow_none=True)
     business_key_alias = text(MAX_KEY, data_key="businessKey", load_default=None, allow_none=True)
+    business_key_like = text(MAX_KEY, data_key="processInstanceBusinessKeyLike", load_default=None, allow_none=True)
+    incident_message = text(10_000, data_key="incidentMessage", load_default=None, allow_none=True)
+    incident_message_like = text(10_000, data_key="incidentMessageLike", load_default=None, allow_none=True)
+    started_by = text(MAX_NAME, data_key="startedBy", load_default=None, allow_none=True)
+    root_only = fields.Boolean(data_key="rootProcessInstances", load_default=False)  # every instance is a root
     finished = fields.Boolean(load_default=False)
     unfinished = fields.Boolean(load_default=False)
 
 
-class ActivityInstanceQuery(PagingArgs):
+class ActivityInstanceQuery(PagingArgs, TenantArgs):
+    UNSUPPORTED = ("activityInstanceId", "executionId", "taskAssignee", "startedBefore", "startedAfter",
+                   "finishedBefore", "finishedAfter")
+
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
+    definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None, allow_none=True)
     element_id = text(MAX_KEY, data_key="activityId", load_default=None, allow_none=True)
+    element_name = text(MAX_KEY, data_key="activityName", load_default=None, allow_none=True)
+    element_type = text(MAX_KEY, data_key="activityType", load_default=None, allow_none=True)
+    finished = fields.Boolean(load_default=False)
+    unfinished = fields.Boolean(load_default=False)
+    canceled = fields.Boolean(load_default=False)
+    complete_scope = fields.Boolean(data_key="completeScope", load_default=False)
 
 
-class HistoricTaskQuery(PagingArgs):
+class HistoricTaskQuery(PagingArgs, TenantArgs):
+    UNSUPPORTED = (
+        "taskParentTaskId", "processInstanceBusinessKeyIn", "executionId", "processDefinitionName", "caseInstanceId",
+        "caseExecutionId", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "activityInstanceIdIn",
+        "taskDefinitionKeyIn", "taskPriority", "assigned", "unassigned", "processFinished", "processUnfinished",
+        "taskDueDate", "taskDueDateBefore", "taskDueDateAfter", "withoutTaskDueDate", "taskFollowUpDate",
+        "taskFollowUpDateBefore", "taskFollowUpDateAfter", "startedBefore", "startedAfter", "finishedBefore",
+        "finishedAfter", "taskVariables", "processVariables", "variableNamesIgnoreCase", "variableValuesIgnoreCase",
+        "taskInvolvedUser", "taskInvolvedGroup", "taskHadCandidateUser", "taskHadCandidateGroup",
+        "withCandidateGroups", "withoutCandidateGroups")
+    # Camunda's parameter → the service's filter name (`..._like`: a SQL LIKE pattern).
+    FILTERS = {"taskId": "id", "taskName": "name", "taskNameLike": "name_like", "taskDescription": "description",
+               "taskDescriptionLike": "description_like", "taskAssigneeLike": "assignee_like",
+               "taskOwner": "owner", "taskOwnerLike": "owner_like", "taskDeleteReason": "delete_reason",
+               "taskDeleteReasonLike": "delete_reason_like", "taskDefinitionKey": "element_id",
+               "processInstanceBusinessKey": "business_key", "processInstanceBusinessKeyLike": "business_key_like",
+               "processDefinitionKey": "key", "processDefinitionId": "definition_id"}
+
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     assignee = text(MAX_NAME, data_key="taskAssignee", load_default=None, allow_none=True)
     finished = fields.Boolean(load_default=False)
     unfinished = fields.Boolean(load_default=False)
+    filters = fields.Dict(load_default=dict)  # filled from FILTERS by the pre_load below
+
+    @pre_load
+    def _filters(self, data, **kwargs):
+        data = dict(data)
+        filters = {}
+        for camunda, name in self.FILTERS.items():
+            value = data.pop(camunda, None)
+            if value is not None:
+                if not isinstance(value, str) or len(value) > MAX_KEY:
+                    raise ValidationError(f"{camunda}: a text of at most {MAX_KEY} characters")
+                filters[name] = value
+        data["filters"] = filters
+        return data
 
 
-class HistoricVariableQuery(PagingArgs):
+class HistoricVariableQuery(PagingArgs, TenantArgs):
+    UNSUPPORTED = ("variableValue", "variableNamesIgnoreCase", "variableValuesIgnoreCase", "variableTypeIn",
+                   "includeDeleted", "processInstanceIdIn", "executionIdIn", "caseInstanceId", "caseExecutionIdIn",
+                   "caseActivityIdIn", "taskIdIn", "activityInstanceIdIn", "variableNameIn")
+
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     name = text(MAX_KEY, data_key="variableName", load_default=None, allow_none=True)
     name_like = text(MAX_KEY, data_key="variableNameLike", load_default=None, allow_none=True)
@@ -293,8 +359,15 @@ class HistoricVariableQuery(PagingArgs):
 
 
 class IncidentQuery(PagingArgs):
+    UNSUPPORTED = ("incidentId", "incidentType", "processDefinitionId", "processDefinitionKeyIn", "executionId",
+                   "incidentTimestampBefore", "incidentTimestampAfter", "activityId", "failedActivityId",
+                   "causeIncidentId", "rootCauseIncidentId", "configuration", "jobDefinitionIdIn")
+
     instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     incident_id = text(MAX_ID, data_key="incidentId", load_default=None, allow_none=True)
+    message = text(10_000, data_key="incidentMessage", load_default=None, allow_none=True)
+    message_like = text(10_000, data_key="incidentMessageLike", load_default=None, allow_none=True)
+    tenant_id_in = CommaList(TENANT_ID_LENGTH, data_key="tenantIdIn", load_default=None, allow_none=True)
 
 
 class FetchTopic(CamundaSchema):
@@ -311,6 +384,9 @@ class FetchTopic(CamundaSchema):
                                     allow_none=True)
     process_variables = fields.Dict(data_key="processVariables", keys=fields.String(), values=fields.Raw(),
                                     load_default=None, allow_none=True)
+    tenant_id_in = fields.List(text(TENANT_ID_LENGTH), data_key="tenantIdIn", load_default=None, allow_none=True,
+                               validate=validate.Length(max=MAX_TENANT_IDS))
+    without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
 
 
 class FetchSorting(CamundaSchema):
@@ -365,3 +441,4 @@ class ExternalTaskQuery(PagingArgs):
     worker_id = text(MAX_KEY, data_key="workerId", load_default=None)
     locked = fields.Boolean(load_default=None)
     not_locked = fields.Boolean(data_key="notLocked", load_default=None)
+    tenant_id_in = CommaList(TENANT_ID_LENGTH, data_key="tenantIdIn", load_default=None, allow_none=True)

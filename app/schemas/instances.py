@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from .common import MAX_ID, MAX_KEY, MAX_MODULE, CursorArgs, PageArgs, page_of, text
-from .definitions import DefinitionRefSchema
+from .definitions import DefinitionRefSchema, TenantQuery
 from .tasks import TaskSchema
 
 STATUSES = ["running", "completed", "cancelled", "suspended", "error"]
@@ -16,6 +16,7 @@ class InstanceSummarySchema(Schema):
     id = fields.String()
     definition_id = fields.String()
     process_key = fields.String(data_key="key")
+    tenant_id = fields.String(allow_none=True)
     status = fields.String()
     business_key = fields.String(allow_none=True)
     started_at = fields.DateTime()
@@ -64,6 +65,7 @@ class IncidentSchema(Schema):
 class InstanceDetailSchema(Schema):
     id = fields.String()
     definition = fields.Nested(DefinitionRefSchema)
+    tenant_id = fields.String(allow_none=True)
     status = fields.String()
     business_key = fields.String(allow_none=True)
     variables = fields.Dict()
@@ -75,7 +77,7 @@ class InstanceDetailSchema(Schema):
     started_by = fields.String(allow_none=True)
 
 
-class InstanceQuerySchema(CursorArgs, PageArgs):
+class InstanceQuerySchema(CursorArgs, PageArgs, TenantQuery):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     module = text(MAX_MODULE, load_default=None)
     record_id = text(MAX_ID, load_default=None)

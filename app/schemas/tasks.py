@@ -9,6 +9,7 @@ class TaskSchema(Schema):
     element_id = fields.String(dump_only=True)
     process_instance_id = fields.String(attribute="instance_id", dump_only=True)
     process_key = fields.String(dump_only=True)
+    tenant_id = fields.String(dump_only=True, allow_none=True)
     assignee = fields.String(dump_only=True, allow_none=True)
     candidate_users = fields.List(fields.String(), dump_only=True)
     candidate_groups = fields.List(fields.String(), dump_only=True)

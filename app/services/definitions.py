@@ -9,7 +9,9 @@ from ..extensions import db
 from ..models import ActiveActivity, Binding, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import granted_ids, require
-from .core import SYSTEM, Actor, Page, engine, latest_definition_id, paginate, write_transaction  # noqa: F401
+from .core import (  # noqa: F401  (latest_definition_id: re-exported for the API)
+    SYSTEM, Actor, Page, TenantFilter, engine, latest_definition_id, narrowed, paginate, write_transaction,
+)
 from .instances import cancel, start_instance
 
 
@@ -40,15 +42,21 @@ def dry_run(files: list[tuple[str, bytes]], actor: Actor) -> list[ProcessDefinit
             for m in validate(files)]
 
 
+def _same_tenant(column, tenant_id: str | None):
+    return column.is_(None) if tenant_id is None else column == tenant_id
+
+
 def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None, *,
-           skip_unchanged: bool = False):
+           skip_unchanged: bool = False, tenant_id: str | None = None):
     """Deploy files as one unit: every executable process becomes a definition version.
 
-    A process whose content did not change since its latest version keeps that version.
+    The deployment and its definitions belong to `tenant_id` (None: to no tenant); versions count per
+    key and tenant, so each tenant (and the line without one) has its own version line.
+    A process whose content did not change since the latest version of its line keeps that version.
     Every process key in the files needs the actor's `deploy` permission (403 naming the first
     that lacks it, and nothing is stored). With `skip_unchanged` (Camunda's duplicate filtering),
-    files identical to the latest resources of that name in earlier deployments of the same name
-    create nothing: the newest such deployment is returned, with no definitions.
+    files identical to the latest resources of that name in earlier deployments of the same name and
+    tenant create nothing: the newest such deployment is returned, with no definitions.
     Returns (deployment, definitions).
     """
     require_deployer(actor)
@@ -57,12 +65,12 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
         require(actor, "deploy", "process", model.key, f"deploy process {model.key!r}")
     deployment_name = name or files[0][0]
     if skip_unchanged:
-        existing = _unchanged_deployment(deployment_name, files)
+        existing = _unchanged_deployment(deployment_name, files, tenant_id)
         if existing is not None:
             return existing, []
     eng = engine()
     with write_transaction():
-        deployment = Deployment(name=deployment_name, created_by=actor.username)
+        deployment = Deployment(name=deployment_name, created_by=actor.username, tenant_id=tenant_id)
         resources = {fname: DeploymentResource(name=fname, content=content) for fname, content in files}
         deployment.resources = list(resources.values())
         db.session.add(deployment)
@@ -70,13 +78,14 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
         definitions, fresh = [], []
         for model in models:
             latest = db.session.execute(
-                select(ProcessDefinition).where(ProcessDefinition.key == model.key)
+                select(ProcessDefinition).where(ProcessDefinition.key == model.key,
+                                                _same_tenant(ProcessDefinition.tenant_id, tenant_id))
                 .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
             if latest is not None and latest.content_hash == model.content_hash:
                 definitions.append(latest)
                 continue
             definition = ProcessDefinition(
-                key=model.key, version=(latest.version + 1) if latest else 1, name=model.name,
+                key=model.key, version=(latest.version + 1) if latest else 1, tenant_id=tenant_id, name=model.name,
                 dialect=model.dialect, content_hash=model.content_hash, deployment_id=deployment.id,
                 resource_id=resources[model.file].id, resource_name=model.file,
                 spec_json=eng.dump_spec(model), elements=model.elements)
@@ -89,10 +98,11 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
     return deployment, definitions
 
 
-def _unchanged_deployment(name: str, files: list[tuple[str, bytes]]) -> Deployment | None:
-    """The newest deployment named `name` when every file equals the latest resource of its name in the
-    deployments so named (Camunda's duplicate check), else None."""
-    newest_first = (select(Deployment.id).where(Deployment.name == name)
+def _unchanged_deployment(name: str, files: list[tuple[str, bytes]], tenant_id: str | None) -> Deployment | None:
+    """The newest deployment named `name` of the tenant when every file equals the latest resource of its
+    name in the tenant's deployments so named (Camunda's duplicate check), else None."""
+    newest_first = (select(Deployment.id).where(Deployment.name == name,
+                                                _same_tenant(Deployment.tenant_id, tenant_id))
                     .order_by(Deployment.created_at.desc(), Deployment.id.desc()))
     ids = list(db.session.scalars(newest_first))
     if not ids:
@@ -117,19 +127,34 @@ def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
 
     waiting = db.session.scalars(
         select(ProcessInstance.id).join(ActiveActivity, ActiveActivity.instance_id == ProcessInstance.id)
-        .where(ProcessInstance.process_key == definition.key, ProcessInstance.status == InstanceStatus.RUNNING,
+        .where(ProcessInstance.process_key == definition.key,
+               _same_tenant(ProcessInstance.tenant_id, definition.tenant_id),
+               ProcessInstance.status == InstanceStatus.RUNNING,
                ProcessInstance.definition_id != definition.id, ActiveActivity.element_id.in_(starts))).all()
     for instance_id in waiting:
         cancel(instance_id, SYSTEM, f"replaced by version {definition.version}")
     start_instance(SYSTEM, definition_id=definition.id, business_key=f"schedule:{definition.key}")
 
 
+def _newest_per_line():
+    """The newest version of each key in each tenant's line (and in the line without a tenant)."""
+    return (select(ProcessDefinition.key, ProcessDefinition.tenant_id, func.max(ProcessDefinition.version).label("v"))
+            .group_by(ProcessDefinition.key, ProcessDefinition.tenant_id).subquery())
+
+
+def _is_newest(newest):
+    return ((ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v)
+            & ((ProcessDefinition.tenant_id == newest.c.tenant_id)
+               | (ProcessDefinition.tenant_id.is_(None) & newest.c.tenant_id.is_(None))))
+
+
 def list_definitions(key: str | None, latest: bool, page: int, per_page: int, offset: int | None = None,
                      definition_id: str | None = None, *, key_like: str | None = None, name: str | None = None,
-                     name_like: str | None = None) -> Page:
-    """Definitions by key, id, name; `key_like` and `name_like` are SQL LIKE patterns (`%` any text, `_` one
-    character), as in Camunda's queries."""
-    stmt = select(ProcessDefinition)
+                     name_like: str | None = None, tenants: TenantFilter | None = None) -> Page:
+    """Definitions by key, id, name and tenant; `key_like` and `name_like` are SQL LIKE patterns (`%` any
+    text, `_` one character), as in Camunda's queries. `latest` keeps the newest version of each key in
+    each tenant's version line."""
+    stmt = narrowed(select(ProcessDefinition), tenants, ProcessDefinition.tenant_id)
     if key:
         stmt = stmt.where(ProcessDefinition.key == key)
     if key_like:
@@ -141,16 +166,17 @@ def list_definitions(key: str | None, latest: bool, page: int, per_page: int, of
     if definition_id:
         stmt = stmt.where(ProcessDefinition.id == definition_id)
     if latest:
-        newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
-                  .group_by(ProcessDefinition.key).subquery())
-        stmt = stmt.join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
-    return paginate(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc()), page, per_page, offset)
+        newest = _newest_per_line()
+        stmt = stmt.join(newest, _is_newest(newest))
+    order = (ProcessDefinition.key, ProcessDefinition.tenant_id.is_not(None), ProcessDefinition.tenant_id,
+             ProcessDefinition.version.desc())
+    return paginate(stmt.order_by(*order), page, per_page, offset)
 
 
 def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = None, name: str | None = None, *,
-                     name_like: str | None = None) -> Page:
-    """Deployments, newest first; `name_like` is a SQL LIKE pattern."""
-    stmt = select(Deployment)
+                     name_like: str | None = None, tenants: TenantFilter | None = None) -> Page:
+    """Deployments, newest first, by name and tenant; `name_like` is a SQL LIKE pattern."""
+    stmt = narrowed(select(Deployment), tenants, Deployment.tenant_id)
     if name:
         stmt = stmt.where(Deployment.name == name)
     if name_like:
@@ -221,15 +247,15 @@ def list_startable(actor: Actor) -> list[ProcessDefinition]:
     """The latest version of every process the actor may start by hand, by name.
 
     That is: the actor holds `start` on its key (admins every key), it has a plain start event,
-    and no blueprint, approval or review binding starts it from a record.
+    and no blueprint, approval or review binding starts it from a record. As a key alone names the
+    line without a tenant (see `latest_definition_id`), definitions deployed for a tenant are not listed.
     """
     keys = granted_ids(actor, "start", "process")
     if keys is not None and not keys:
         return []
-    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
-              .group_by(ProcessDefinition.key).subquery())
-    stmt = select(ProcessDefinition).join(
-        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v)).where(
+    newest = _newest_per_line()
+    stmt = select(ProcessDefinition).join(newest, _is_newest(newest)).where(
+        ProcessDefinition.tenant_id.is_(None),
         ProcessDefinition.key.not_in(select(Binding.process_key).where(Binding.kind.in_(_RECORD_ROLES))))
     if keys is not None:
         stmt = stmt.where(ProcessDefinition.key.in_(keys))

@@ -20,12 +20,18 @@ from ..extensions import db
 from ..models import BufferedMessage, EventSubscription, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import require
-from .core import SYSTEM, Actor, InstanceResult, Step, Turn, definition_info, run_on_instance, utcnow, write_transaction
+from .core import (
+    SYSTEM, Actor, InstanceResult, Step, TenantFilter, Turn, definition_info, run_on_instance, utcnow, write_transaction,
+)
 from .instances import start_instance
 
 
-def _receivers(kind: str, name: str, business_key=None, instance_id=None, correlation=None) -> list[str]:
+def _receivers(kind: str, name: str, business_key=None, instance_id=None, correlation=None,
+               tenants: TenantFilter | None = None) -> list[str]:
     stmt = select(EventSubscription.instance_id).where(EventSubscription.kind == kind, EventSubscription.name == name)
+    if tenants is not None:
+        stmt = stmt.where(EventSubscription.instance_id.in_(
+            select(ProcessInstance.id).where(tenants.clause(ProcessInstance.tenant_id))))
     if business_key is not None:
         stmt = stmt.where(EventSubscription.business_key == business_key)
     if instance_id is not None:
@@ -46,13 +52,18 @@ def _matches(column, value):
     return column.as_string() == str(value)
 
 
-def _start_definitions(kind: str, name: str) -> list[str]:
-    """Latest definitions whose start event waits for this message or signal."""
-    newest: dict[str, tuple[int, str]] = {}
-    for key, version, definition_id in db.session.execute(
-            select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.id)):
-        if key not in newest or version > newest[key][0]:
-            newest[key] = (version, definition_id)
+def _start_definitions(kind: str, name: str, tenants: TenantFilter | None = None) -> list[str]:
+    """Latest definitions (of each key in each tenant's version line) whose start event waits for this
+    message or signal."""
+    newest: dict[tuple[str, str | None], tuple[int, str]] = {}
+    for key, tenant_id, version, definition_id in db.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.tenant_id, ProcessDefinition.version,
+                   ProcessDefinition.id)):
+        line = (key, tenant_id)
+        if tenants is not None and not tenants.matches(tenant_id):
+            continue
+        if line not in newest or version > newest[line][0]:
+            newest[line] = (version, definition_id)
     found = []
     for _, definition_id in newest.values():
         elements = definition_info(definition_id).elements
@@ -91,11 +102,14 @@ def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: A
 
 def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
                  process_instance_id: str | None = None, correlation: dict | None = None,
-                 ttl_seconds: int | None = None, to_all: bool = False) -> dict:
-    """Deliver a message; returns {"delivered": [instance ids], "started": [...], "buffered": id|None}."""
+                 ttl_seconds: int | None = None, to_all: bool = False, tenants: TenantFilter | None = None) -> dict:
+    """Deliver a message; returns {"delivered": [instance ids], "started": [...], "buffered": id|None}.
+
+    `tenants` keeps the receivers (and the processes it may start) to some tenants, or to none (Camunda's
+    `tenantId`, `withoutTenantId`); without it a message reaches every tenant's."""
     variables = variables or {}
     with write_transaction():
-        receivers = _receivers("message", name, business_key, process_instance_id, correlation)
+        receivers = _receivers("message", name, business_key, process_instance_id, correlation, tenants)
         if len(receivers) > 1 and not to_all:
             raise ConflictError(f"{len(receivers)} instances wait for message {name!r}; narrow the "
                                 "correlation or send all=true", instance_ids=receivers)
@@ -103,7 +117,7 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
         delivered = [deliver_to(i, "message", name, variables, actor).id for i in receivers]
         started = []
         if not delivered and process_instance_id is None:
-            definitions = _start_definitions("message", name)
+            definitions = _start_definitions("message", name, tenants)
             if len(definitions) > 1 and not to_all:
                 raise ConflictError(f"{len(definitions)} processes start on message {name!r}")
             for definition_id in definitions:
@@ -150,15 +164,17 @@ def _buffered_messages_exist() -> bool:
     return db.session.scalar(select(BufferedMessage.id).limit(1)) is not None
 
 
-def broadcast_signal(name: str, actor: Actor, variables: dict | None = None) -> dict:
-    """Every instance waiting for the signal catches it; every process starting on it starts."""
+def broadcast_signal(name: str, actor: Actor, variables: dict | None = None,
+                     tenants: TenantFilter | None = None) -> dict:
+    """Every instance waiting for the signal catches it; every process starting on it starts (of some
+    tenants, or of none, with `tenants`)."""
     variables = variables or {}
     with write_transaction():
-        receivers = _receivers("signal", name)
+        receivers = _receivers("signal", name, tenants=tenants)
         _require_update(actor, receivers, f"send signal {name!r} to")
         delivered = [deliver_to(i, "signal", name, variables, actor).id for i in receivers]
         started = []
-        for definition_id in _start_definitions("signal", name):
+        for definition_id in _start_definitions("signal", name, tenants):
             result = start_instance(actor, definition_id=definition_id, variables=variables)
             if result.status == InstanceStatus.RUNNING and result.instance.subscribed:
                 result = deliver_to(result.id, "signal", name, variables, actor)

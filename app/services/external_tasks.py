@@ -34,8 +34,8 @@ from ..models import ExternalTask, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import granted_ids, require
 from .core import (
-    SYSTEM, Actor, InstanceNotActionableError, Page, Turn, definition_info, paginate, run_on_instance, utcnow,
-    write_transaction,
+    SYSTEM, Actor, InstanceNotActionableError, Page, TenantFilter, Turn, definition_info, narrowed, paginate,
+    run_on_instance, utcnow, write_transaction,
 )
 from .core.projection import EXTERNAL_TASKS
 
@@ -70,8 +70,8 @@ def fetch_and_lock(actor: Actor, worker_id: str, max_tasks: int, topics: list[di
             options: `variables` (names to return, None for all), `localVariables` (True: only the
             task's own variables, its input parameters), and the filters `businessKey`,
             `processDefinitionId`, `processDefinitionIdIn`, `processDefinitionKey`,
-            `processDefinitionKeyIn` (an empty list filters nothing) and `processVariables` (name →
-            value the instance must hold).
+            `processDefinitionKeyIn` (an empty list filters nothing), `processVariables` (name →
+            value the instance must hold), `tenantIdIn` and `withoutTenantId`.
         timeout_ms: long polling: look again every 0.2 s until a task comes or the time is up
             (at most 60 s); 0 looks once.
         use_priority: highest priority first; otherwise (and among equal priorities) by creation.
@@ -128,6 +128,9 @@ def _topic_filters(topic: dict) -> list:
         clauses.append(instances.c.process_key == topic["processDefinitionKey"])
     if topic.get("processDefinitionKeyIn"):
         clauses.append(instances.c.process_key.in_(list(topic["processDefinitionKeyIn"])))
+    tenants = TenantFilter.of(topic.get("tenantIdIn"), topic.get("withoutTenantId"))
+    if tenants is not None:
+        clauses.append(tenants.clause(table.c.tenant_id))
     return clauses
 
 
@@ -211,9 +214,9 @@ def get_external_task(task_id: str, actor: Actor) -> ExternalTask:
 
 def list_external_tasks(actor: Actor, topic: str | None = None, instance_id: str | None = None, worker_id: str | None = None,
                         locked: bool | None = None, page: int = 1, per_page: int = 20,
-                        offset: int | None = None) -> Page:
+                        offset: int | None = None, tenants: TenantFilter | None = None) -> Page:
     """External tasks waiting for or held by workers, oldest first: those of the topics `actor` may work."""
-    stmt = select(ExternalTask)
+    stmt = narrowed(select(ExternalTask), tenants, ExternalTask.tenant_id)
     granted = granted_ids(actor, "work", "topic")
     if granted is not None:
         stmt = stmt.where(ExternalTask.topic.in_(sorted(granted)))

@@ -1,4 +1,5 @@
-"""Validating submitted form data against a task's JSON Schema form.
+"""Validating submitted form data against a task's JSON Schema form, and the names of variables set
+without one.
 
 The form's patterns (and the `regex` format) run on RE2 (`app.patterns`): a value is checked in time
 linear in its length, and one longer than PATTERN_MAX_INPUT is refused rather than matched.
@@ -49,3 +50,26 @@ def _join(path, leaf: str | None = None) -> str:
     if leaf is not None:
         parts.append(leaf)
     return ".".join(parts)
+
+
+MAX_VARIABLE_NAME = 255
+
+
+def check_variable_names(data: dict) -> dict:
+    """Return `data` if every name may be set on an instance without a form's check (Camunda's
+    `/task/{id}/complete` takes any variables); raise FormValidationError naming the others.
+
+    A name is 1 to 255 characters and does not start with `_`: such names belong to the engine and
+    the script sandbox, which never lets a script read them.
+    """
+    if not isinstance(data, dict):
+        raise FormValidationError("variables must be an object", errors={"variables": ["must be an object"]})
+    errors: dict[str, list[str]] = {}
+    for name in data:
+        if not isinstance(name, str) or not name or len(name) > MAX_VARIABLE_NAME:
+            errors[str(name)[:80]] = [f"a variable name is 1 to {MAX_VARIABLE_NAME} characters"]
+        elif name.startswith("_"):
+            errors[name] = ["names starting with '_' are reserved for the engine"]
+    if errors:
+        raise FormValidationError(f"{len(errors)} variable(s) rejected", errors=errors)
+    return data

@@ -10,14 +10,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, false, func, select
 
 from .. import patterns
 from ..extensions import db
 from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
-from ..statuses import InstanceStatus
+from ..statuses import InstanceStatus, TaskState
 from .access import readable_instances
-from .core import Actor, Page
+from .core import Actor, Page, TenantFilter, narrowed
 
 ENDED = tuple(InstanceStatus.ENDED)
 
@@ -31,6 +31,7 @@ class HistoricInstance:
     definition_version: int
     start_activity_id: str | None = None
     end_activity_id: str | None = None
+    definition_name: str | None = None
 
 
 @dataclass
@@ -55,6 +56,12 @@ class ActivityInstance:
     started_at: dt.datetime
     ended_at: dt.datetime | None
     canceled: bool
+    tenant_id: str | None = None
+
+    @property
+    def completes_scope(self) -> bool:
+        """An end event the instance passed (Camunda's completeScope)."""
+        return (self.element_type or "").endswith("EndEvent") and self.ended_at is not None and not self.canceled
 
 
 @dataclass
@@ -63,6 +70,7 @@ class OpenIncident:
 
     incident: Incident
     definition_id: str
+    tenant_id: str | None = None
 
 
 def _rows_page(stmt, offset: int, limit: int) -> Page:
@@ -88,23 +96,44 @@ def _ended_clause(finished: bool, unfinished: bool, status_column):
 
 
 def list_historic_instances(actor: Actor, *, instance_id=None, key=None, business_key=None, finished=False, unfinished=False,
-                            offset: int = 0, limit: int = 20) -> Page:
-    """Instances the actor may read, ended ones included, oldest first; items are `HistoricInstance`."""
-    stmt = _readable(actor, select(ProcessInstance, ProcessDefinition.version)
+                            offset: int = 0, limit: int = 20, business_key_like=None, definition_name=None,
+                            definition_name_like=None, incident_message=None, incident_message_like=None,
+                            definition_id=None, started_by=None, tenants: TenantFilter | None = None) -> Page:
+    """Instances the actor may read, ended ones included, oldest first; items are `HistoricInstance`.
+
+    `..._like` are SQL LIKE patterns (`%` any text, `_` one character), as Camunda's `...Like` filters;
+    `incident_message(_like)` keeps instances with an incident (open or resolved) of that message.
+    """
+    stmt = _readable(actor, select(ProcessInstance, ProcessDefinition.version, ProcessDefinition.name)
                      .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
+    stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
     if instance_id:
         stmt = stmt.where(ProcessInstance.id == instance_id)
     if key:
         stmt = stmt.where(ProcessInstance.process_key == key)
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if business_key_like:
+        stmt = stmt.where(ProcessInstance.business_key.like(business_key_like))
+    if definition_id:
+        stmt = stmt.where(ProcessInstance.definition_id == definition_id)
+    if started_by:
+        stmt = stmt.where(ProcessInstance.started_by == started_by)
+    if definition_name:
+        stmt = stmt.where(ProcessDefinition.name == definition_name)
+    if definition_name_like:
+        stmt = stmt.where(ProcessDefinition.name.like(definition_name_like))
+    for message, matching in ((incident_message, Incident.message.__eq__), (incident_message_like, Incident.message.like)):
+        if message:
+            stmt = stmt.where(exists().where(Incident.instance_id == ProcessInstance.id, matching(message)))
     stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))
     page = _rows_page(stmt.order_by(ProcessInstance.started_at, ProcessInstance.id), offset, limit)
-    ids = [instance.id for instance, _ in page.items]
+    ids = [instance.id for instance, _, _ in page.items]
     starts, ends = _first_event_of("StartEvent", ids), _first_event_of("EndEvent", ids, last=True)
     page.items = [HistoricInstance(instance, version, starts.get(instance.id),
-                                   ends.get(instance.id) if instance.status == InstanceStatus.COMPLETED else None)
-                  for instance, version in page.items]
+                                   ends.get(instance.id) if instance.status == InstanceStatus.COMPLETED else None,
+                                   name)
+                  for instance, version, name in page.items]
     return page
 
 
@@ -122,7 +151,8 @@ def _first_event_of(kind: str, instance_ids: list[str], last: bool = False) -> d
 
 
 def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_like=None, key=None,
-                            definition_id=None, offset: int = 0, limit: int = 20) -> Page:
+                            definition_id=None, offset: int = 0, limit: int = 20,
+                            tenants: TenantFilter | None = None) -> Page:
     """Variables of the instances the actor may read, ended ones included, from each instance's stored variables;
     ordered by instance start, then name. Items are `HistoricVariable`.
 
@@ -130,7 +160,7 @@ def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_l
     Stagecoach keeps an instance's current variables, not each change: a variable removed from an
     instance is not listed. Names are matched in Python, so paging happens there too.
     """
-    stmt = _readable(actor, select(ProcessInstance))
+    stmt = narrowed(_readable(actor, select(ProcessInstance)), tenants, ProcessInstance.tenant_id)
     if instance_id:
         stmt = stmt.where(ProcessInstance.id == instance_id)
     if key:
@@ -154,7 +184,9 @@ def _like_matcher(pattern: str):
     return lambda value: regex.fullmatch(value) is not None
 
 
-def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20) -> Page:
+def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20,
+                            definition_id=None, element_name=None, element_type=None, states: dict | None = None,
+                            tenants: TenantFilter | None = None) -> Page:
     """Activity instances built from the audit trail, ordered by when they started.
 
     Each `element_entered` row opens an occurrence of its element; the next
@@ -162,44 +194,77 @@ def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, 
     oldest open one. An occurrence still open when its instance was cancelled
     counts as canceled, ending with the instance. Pairing happens in Python, so
     paging does too.
+
+    Args:
+        element_type: a predicate on the engine's element type (Camunda's activity type is the API's).
+        states: any of `finished`, `unfinished`, `canceled`, `complete_scope` (an end event that completed
+            its scope) set to True keeps only those occurrences.
     """
     stmt = _readable(actor, select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status,
-                                   ProcessInstance.ended_at)
+                                   ProcessInstance.ended_at, ProcessInstance.tenant_id)
                      .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-                     .where(HistoryEvent.type.in_(("element_entered", "element_left"))))
+                     .where(HistoryEvent.type.in_(("element_entered", "element_left", "element_cancelled"))))
+    stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
     if instance_id:
         stmt = stmt.where(HistoryEvent.instance_id == instance_id)
     if element_id:
         stmt = stmt.where(HistoryEvent.element_id == element_id)
+    if element_name:
+        stmt = stmt.where(HistoryEvent.element_name == element_name)
+    if definition_id:
+        stmt = stmt.where(ProcessInstance.definition_id == definition_id)
     activities: list[ActivityInstance] = []
     open_ones: dict[tuple[str, str], list[ActivityInstance]] = {}
     ends: dict[str, tuple[str, dt.datetime | None]] = {}
-    for event, definition_id, status, ended_at in db.session.execute(stmt.order_by(HistoryEvent.id)):
+    for event, definition_id, status, ended_at, tenant_id in db.session.execute(stmt.order_by(HistoryEvent.id)):
         ends[event.instance_id] = (status, ended_at)
         slot = (event.instance_id, event.element_id)
         if event.type == "element_entered":
             activity = ActivityInstance(id=f"{event.element_id}:{event.id}", instance_id=event.instance_id,
                                         definition_id=definition_id, element_id=event.element_id,
                                         element_name=event.element_name, element_type=event.element_type,
-                                        started_at=event.at, ended_at=None, canceled=False)
+                                        started_at=event.at, ended_at=None, canceled=False, tenant_id=tenant_id)
             activities.append(activity)
             open_ones.setdefault(slot, []).append(activity)
-        elif open_ones.get(slot):
-            open_ones[slot].pop(0).ended_at = event.at
+        elif open_ones.get(slot):  # element_left, or element_cancelled (interrupted, never completed)
+            activity = open_ones[slot].pop(0)
+            activity.ended_at, activity.canceled = event.at, event.type == "element_cancelled"
     for (instance, _element), still_open in open_ones.items():
         status, ended_at = ends[instance]
         if status == InstanceStatus.CANCELLED:
             for activity in still_open:
                 activity.ended_at, activity.canceled = ended_at, True
+    activities = [a for a in activities if _keeps(a, element_type, states or {})]
     activities.sort(key=lambda a: (a.started_at, int(a.id.rsplit(":", 1)[1])))
     items = activities[offset:offset + limit] if limit else []
     return Page(items, len(activities), 1, limit)
 
 
+def _keeps(activity: ActivityInstance, element_type, states: dict) -> bool:
+    if element_type is not None and not element_type(activity.element_type):
+        return False
+    ended = activity.ended_at is not None
+    checks = {"finished": ended, "unfinished": not ended, "canceled": activity.canceled,
+              "complete_scope": activity.completes_scope}
+    return all(checks[name] for name, wanted in states.items() if wanted)
+
+
+# Camunda's deleteReason of a historic task, by task state (None while open).
+DELETE_REASON = case((HumanTask.state == TaskState.COMPLETED, "completed"),
+                     (HumanTask.state == TaskState.CANCELLED, "deleted"), else_=None)
+
+
 def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finished=False, unfinished=False, offset: int = 0,
-                        limit: int = 20) -> Page:
-    """Human tasks in every state (open, completed, cancelled) of instances the actor may read, oldest first."""
+                        limit: int = 20, filters: dict | None = None, tenants: TenantFilter | None = None) -> Page:
+    """Human tasks in every state (open, completed, cancelled) of instances the actor may read, oldest first.
+
+    `filters`: Camunda's names for the rest, each exact or (`..._like`) a SQL LIKE pattern: `name`,
+    `assignee_like`, `owner`, `delete_reason` (`completed`, `deleted`), `description` (tasks have none: such a
+    filter keeps nothing), `business_key`, `key`, `definition_id`, `element_id`, `id`, each with its `_like`
+    where Camunda has one.
+    """
     stmt = _readable(actor, select(HumanTask).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
+    stmt = narrowed(stmt, tenants, HumanTask.tenant_id)
     if instance_id:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
     if assignee:
@@ -208,21 +273,39 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
         stmt = stmt.where(HumanTask.state != "open")
     if unfinished:
         stmt = stmt.where(HumanTask.state == "open")
+    columns = {"name": HumanTask.name, "assignee": HumanTask.assignee, "owner": HumanTask.owner,
+               "delete_reason": DELETE_REASON, "business_key": ProcessInstance.business_key,
+               "key": HumanTask.process_key, "definition_id": HumanTask.definition_id,
+               "element_id": HumanTask.element_id, "id": HumanTask.id, "description": None}
+    for name, value in (filters or {}).items():
+        if value is None:
+            continue
+        column = columns[name.removesuffix("_like")]
+        if column is None:  # no task has one: Camunda's filter would keep none of them
+            stmt = stmt.where(false())
+        else:
+            stmt = stmt.where(column.like(value) if name.endswith("_like") else column == value)
     page = _rows_page(stmt.order_by(HumanTask.created_at, HumanTask.id), offset, limit)
     page.items = [task for (task,) in page.items]
     return page
 
 
-def list_open_incidents(actor: Actor, *, instance_id=None, incident_id=None, offset: int = 0,
-                        limit: int = 20) -> Page:
-    """Incidents not yet resolved (by a retry or a cancel), oldest first; items are `OpenIncident`."""
-    stmt = _readable(actor, select(Incident, ProcessInstance.definition_id)
+def list_open_incidents(actor: Actor, *, instance_id=None, incident_id=None, offset: int = 0, limit: int = 20,
+                        message=None, message_like=None, tenants: TenantFilter | None = None) -> Page:
+    """Incidents not yet resolved (by a retry or a cancel), oldest first; items are `OpenIncident`.
+    `message_like` is a SQL LIKE pattern."""
+    stmt = _readable(actor, select(Incident, ProcessInstance.definition_id, ProcessInstance.tenant_id)
                      .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                      .where(Incident.resolved_at.is_(None)))
+    stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
     if instance_id:
         stmt = stmt.where(Incident.instance_id == instance_id)
     if incident_id:
         stmt = stmt.where(Incident.id == incident_id)
+    if message:
+        stmt = stmt.where(Incident.message == message)
+    if message_like:
+        stmt = stmt.where(Incident.message.like(message_like))
     page = _rows_page(stmt.order_by(Incident.created_at, Incident.id), offset, limit)
-    page.items = [OpenIncident(incident, definition_id) for incident, definition_id in page.items]
+    page.items = [OpenIncident(incident, definition_id, tenant_id) for incident, definition_id, tenant_id in page.items]
     return page

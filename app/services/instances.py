@@ -14,16 +14,17 @@ from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessI
 from ..statuses import InstanceStatus, TaskState
 from .access import readable_instances, require, require_admin, require_on_instance, require_read_instance
 from .core import (
-    SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
-    engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
+    SYSTEM, Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, engine, incident_type, jsonable,
+    latest_definition_id, narrowed, paginate, run_on_instance, start_new, utcnow, write_transaction,
 )
 from .forms import validate_form
 from .variable_query import variable_clauses
 
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
                    variables: dict | None = None, business_key: str | None = None,
-                   record: tuple[str, str, str] | None = None) -> InstanceResult:
-    """Start an instance of a definition (latest version of `key`) and run it until it waits.
+                   record: tuple[str, str, str] | None = None, tenant_id: str | None = None) -> InstanceResult:
+    """Start an instance of a definition (latest version of `key` in `tenant_id`'s version line, the
+    line without a tenant by default) and run it until it waits.
 
     Joins the caller's write transaction, if any.
 
@@ -32,7 +33,7 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
             bindings admins made, so they need no `start` permission of the actor.
     """
     with write_transaction():  # one transaction from the first read (SQLite: BEGIN IMMEDIATE once)
-        info = definition_info(definition_id or latest_definition_id(key))
+        info = definition_info(definition_id or latest_definition_id(key, tenant_id))
         if record is None:
             require(actor, "start", "process", info.key, f"start process {info.key!r}")
         variables = variables or {}
@@ -41,16 +42,18 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
         return start_new(info, actor, variables, business_key=business_key, record=record)
 
 
-def start_form(*, key: str | None = None, definition_id: str | None = None) -> dict:
-    """What starting the definition (latest version of `key`) asks for: its start event's form."""
-    return definition_info(definition_id or latest_definition_id(key)).start_form
+def start_form(*, key: str | None = None, definition_id: str | None = None, tenant_id: str | None = None) -> dict:
+    """What starting the definition (latest version of `key` in `tenant_id`'s line) asks for: its start
+    event's form."""
+    return definition_info(definition_id or latest_definition_id(key, tenant_id)).start_form
 
 
 def submit_start_form(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
-                      variables: dict | None = None, business_key: str | None = None) -> InstanceResult:
+                      variables: dict | None = None, business_key: str | None = None,
+                      tenant_id: str | None = None) -> InstanceResult:
     """Start an instance with the data of its start form, checked against the form when it has one
     (only its fields are accepted, as on a task); without a start form, like `start_instance`."""
-    definition_id = definition_id or latest_definition_id(key)
+    definition_id = definition_id or latest_definition_id(key, tenant_id)
     form = definition_info(definition_id).start_form["form"]
     if form:
         variables = validate_form(form, variables or {})
@@ -127,14 +130,16 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
 
 def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                    started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None, business_key_like=None, after=None, exact=True, variables=None) -> Page:
+                   offset=None, business_key_like=None, after=None, exact=True, variables=None,
+                   tenants: TenantFilter | None = None) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
-    Only the instances the actor may read (see `access.readable_instances`). `after` continues from a
-    page's `next_cursor`; `exact=False` caps the total (see `core.pagination`). `variables`:
-    (name, operator, value) filters on the instance's variables (`variable_query`).
+    Only the instances the actor may read (see `access.readable_instances`); `tenants` keeps those of
+    some tenants (or of none). `after` continues from a page's `next_cursor`; `exact=False` caps the
+    total (see `core.pagination`). `variables`: (name, operator, value) filters on the instance's
+    variables (`variable_query`).
     """
-    stmt = select(ProcessInstance)
+    stmt = narrowed(select(ProcessInstance), tenants, ProcessInstance.tenant_id)
     readable = readable_instances(actor)
     if readable is not None:
         stmt = stmt.where(readable)

@@ -13,10 +13,11 @@ from .access import (
     offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, Turn, close_candidates, definition_info, history, paginate,
+    Actor, InstanceResult, Page, TenantFilter, Turn, close_candidates, definition_info, history, narrowed,
+    paginate,
     run_on_instance, utcnow, write_transaction,
 )
-from .forms import validate_form
+from .forms import check_variable_names, validate_form
 from .instances import change_variables
 
 
@@ -34,7 +35,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
                assigned=None, owner=None, delegation_state=None, priority=None, min_priority=None,
                max_priority=None, due=None, follow_up=None, order_by=None, record_id=None, page=1, per_page=20,
                offset=None, name=None, name_like=None, assignee_like=None, element_id_like=None, after=None,
-               exact=True, candidate_user_groups=False) -> Page:
+               exact=True, candidate_user_groups=False, tenants: TenantFilter | None = None) -> Page:
     """Filter the tasks the caller may read; `mine` = assigned to the caller or claimable by the caller.
 
     Args:
@@ -50,8 +51,9 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         exact: False caps the total (see `core.pagination`).
         candidate_user_groups: `candidate_user` also matches tasks offered to a group of that user's, as
             Camunda's `candidateUser` does.
+        tenants: only tasks of these tenants (Camunda's tenantIdIn, withoutTenantId).
     """
-    stmt = select(HumanTask)
+    stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
     if not mine:  # `mine` keeps only the caller's own tasks already
         readable = readable_tasks(actor)
         if readable is not None:
@@ -236,11 +238,17 @@ def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     return task
 
 
-def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult:
+def complete_task(task_id: str, variables: dict, actor: Actor, *, check_form: bool = True) -> InstanceResult:
     """Complete a task with form data and run the instance until it waits again.
 
     One write transaction: read the task, check the caller and the form, lock
     the instance, run the engine, write the step.
+
+    Args:
+        check_form: accept only the task's form fields, checked against the form (Stagecoach's own
+            API, Camunda's submit-form). False is Camunda's `complete`, which takes any variables:
+            only their names are checked (`forms.check_variable_names`); sizes, values and who may
+            complete stay checked as always.
     """
     with write_transaction():
         task = task_row(task_id)
@@ -249,7 +257,10 @@ def complete_task(task_id: str, variables: dict, actor: Actor) -> InstanceResult
             raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
                                 delegation_state="PENDING")
         require_work_on(task, actor, "complete")
-        data = validate_form(task_form(task), variables or {})
+        if check_form:
+            data = validate_form(task_form(task), variables or {})
+        else:
+            data = check_variable_names(variables or {})
         return complete_checked(task, data, actor)
 
 

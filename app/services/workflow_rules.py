@@ -123,10 +123,12 @@ def list_rules() -> list[dict]:
     latest: dict[str, tuple[int, str]] = {}
     if keys:
         newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
-                  .where(ProcessDefinition.key.in_(keys)).group_by(ProcessDefinition.key).subquery())
-        rows = db.session.execute(
+                  .where(ProcessDefinition.key.in_(keys), ProcessDefinition.tenant_id.is_(None))
+                  .group_by(ProcessDefinition.key).subquery())
+        rows = db.session.execute(  # rules are deployed without a tenant
             select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.id)
-            .join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v)))
+            .join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
+            .where(ProcessDefinition.tenant_id.is_(None)))
         latest = {key: (version, definition_id) for key, version, definition_id in rows}
     return [rule_view(b, *latest.get(b.process_key, (None, None))) for b in bindings]
 

@@ -1,7 +1,7 @@
 """The inbox at any size: candidate rows only for open tasks; indexes in the lists' own orders
 
 Revision ID: 0018_inbox
-Revises: 0011_scoring
+Revises: 0012_tenants
 Create Date: 2026-12-06 21:00:00.000000
 
 A closed task's candidate rows are deleted (the task keeps its candidate users and groups as data), so
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0018_inbox'
-down_revision = '0011_scoring'
+down_revision = '0012_tenants'
 branch_labels = None
 depends_on = None
 

@@ -102,10 +102,13 @@ def test_any_stagecoach_user_authenticates_with_http_basic(app, make):
 
 
 def test_unknown_ids_answer_camunda_404_bodies(deployed):
-    for path in ("/process-definition/nope", "/process-definition/key/nope", "/process-definition/nope/xml",
+    for path in ("/process-definition/nope", "/process-definition/nope/xml",
                  "/process-instance/nope", "/task/nope", "/process-instance/nope/variables"):
         body = assert_camunda_error(deployed.get(path), 404, "InvalidRequestException")
         assert "nope" in body["message"]
+    # a key that names no definition: Camunda's RestException, in its words
+    body = assert_camunda_error(deployed.get("/process-definition/key/nope"), 404, "RestException")
+    assert body["message"] == "No matching process definition with key: nope and no tenant-id"
 
 
 def test_malformed_requests_answer_camunda_400_bodies(deployed):
@@ -343,17 +346,17 @@ def test_completing_a_task_moves_the_instance_on(deployed):
     assert returned == {"note": {"type": "String", "value": "b", "valueInfo": {}}}
 
 
-def test_completing_with_data_the_form_refuses_answers_400(app, make, deployed):
+def test_submitting_data_the_form_refuses_answers_400(app, make, deployed):
     instance = deployed.start("simple_user_task")
     task_id = deployed.ok(deployed.get(f"/task?processInstanceId={instance['id']}"))[0]["id"]
     make.user("alice")
     alice = Camunda(app, "alice")
-    body = assert_camunda_error(alice.post(f"/task/{task_id}/complete",
+    body = assert_camunda_error(alice.post(f"/task/{task_id}/submit-form",
                                            json={"variables": {"ok": {"value": "yes", "type": "String"}}}),
                                 400, "InvalidRequestException")
     assert "ok" in body["message"]
-    alice.ok(alice.post(f"/task/{task_id}/complete", json={"variables": {"ok": {"value": True, "type": "Boolean"}}}),
-             204)
+    alice.ok(alice.post(f"/task/{task_id}/submit-form",
+                        json={"variables": {"ok": {"value": True, "type": "Boolean"}}}), 204)
     assert_camunda_error(alice.get(f"/process-instance/{instance['id']}"), 404, "InvalidRequestException")
 
 

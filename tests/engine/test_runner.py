@@ -193,10 +193,12 @@ def test_parallel_tasks_are_open_together_and_the_join_waits_for_both(start, fir
     assert run.open_elements() == [second]
     assert run.task(second).id == waiting_id
     assert one_done.closed_tasks == set()
+    assert _types(one_done, "join") == ["element_entered"]  # the first branch waits at the join
 
     both_done = run.complete(second, {f"{second}_done": True})
     assert both_done.status == "completed" and both_done.open_tasks == []
-    assert _types(both_done, "join") == ["element_entered", "element_left"]
+    # each branch is one occurrence of the join, both left (not cancelled) when it fires, as in Camunda
+    assert _types(both_done, "join") == ["element_entered", "element_left", "element_left"]
 
 
 # -- failures, repair and retry -----------------------------------------------------------------------------

@@ -78,14 +78,14 @@ def test_a_candidate_who_delegates_to_herself_cannot_resolve_past_the_form(admin
     assert before["variables"]["discount"]["value"] == 20 and "approved" not in before["variables"]
 
 
-def test_resolve_refuses_what_complete_refuses_with_the_same_answer(admin_rest, users):
+def test_resolve_refuses_what_submit_form_refuses_with_the_same_answer(admin_rest, users):
     sara = users["sara"]
     _, delegated = open_approval(admin_rest)
     _, plain = open_approval(admin_rest)
     sara.ok(sara.post(f"/task/{delegated['id']}/delegate", json={"userId": "sara"}), 204)
     values = {"variables": {"approved": APPROVED, "discount": DISCOUNT_99}}
 
-    completed = assert_camunda_error(sara.post(f"/task/{plain['id']}/complete", json=values), 400,
+    completed = assert_camunda_error(sara.post(f"/task/{plain['id']}/submit-form", json=values), 400,
                                      "InvalidRequestException")
     resolved = assert_camunda_error(sara.post(f"/task/{delegated['id']}/resolve", json=values), 400,
                                     "InvalidRequestException")

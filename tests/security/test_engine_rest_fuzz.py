@@ -77,11 +77,14 @@ def ids(admin, client) -> dict:
     started = admin.start("simple_user_task", {"amount": 10}, business_key="order-1")
     admin.start("external_charge", {"amount": 10})
     external = client.get("/engine-rest/external-task", headers=BASIC).get_json()
-    deployment_id = client.get("/engine-rest/deployment", headers=BASIC).get_json()[0]["id"]
+    with open(fixture("valid", "simple_user_task.bpmn"), "rb") as diagram:  # the key in a tenant's line too
+        assert admin.post("/api/v1/deployments?tenant_id=tenant-a", data={"files": [(diagram, "t.bpmn")]},
+                          content_type="multipart/form-data").status_code == 201
+    deployment_id = client.get("/engine-rest/deployment?withoutTenantId=true", headers=BASIC).get_json()[0]["id"]
     resource = client.get(f"/engine-rest/deployment/{deployment_id}/resources", headers=BASIC).get_json()[0]
     return {"key": "simple_user_task", "definition_id": definition["id"], "instance_id": started["id"],
             "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount",
-            "deployment_id": deployment_id, "resource_id": resource["id"],
+            "deployment_id": deployment_id, "resource_id": resource["id"], "tenant_id": "tenant-a",
             "incident_id": "no-open-incident"}  # none is open: the lookup answers 404 after the input checks
 
 

@@ -24,6 +24,7 @@ from ...errors import (
 )
 from ..common import current_actor  # noqa: F401  (re-exported for the resource modules)
 from ..inputs import strict_loads
+from ...services.core import DefinitionNotFoundError, TenantFilter
 from ...services.sessions import actor_from_token, authenticate_password
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ def error_body(status: int, camunda_type: str, message: str, headers: dict | Non
 
 
 def _stagecoach_error(error: StagecoachError):
+    if isinstance(error, DefinitionNotFoundError):  # a key (and tenant) that names no definition, in Camunda's words
+        where = "no tenant-id" if error.tenant_id is None else f"tenant-id: {error.tenant_id}"
+        return error_body(404, "RestException", f"No matching process definition with key: {error.key} and {where}")
     if isinstance(error, CamundaError):
         return error_body(error.status, error.camunda_type, error.detail, error.headers, **error.details)
     camunda_type = next((t for cls, t in _TYPES if isinstance(error, cls)),
@@ -144,6 +148,12 @@ def query_args() -> dict:
 
 def count(page) -> dict:
     return {"count": page.total}
+
+
+def tenants(query: dict) -> TenantFilter | None:
+    """A loaded query's `tenantIdIn`, `withoutTenantId` and `include...WithoutTenantId` as one filter."""
+    return TenantFilter.of(query.get("tenant_id_in"), query.get("without_tenant_id"),
+                           query.get("include_without_tenant"))
 
 
 # -- typed variables ---------------------------------------------------------------------

@@ -3,12 +3,13 @@ import mimetypes
 from urllib.parse import quote
 
 from flask import Response, jsonify, request
+from marshmallow import ValidationError as SchemaError
 
 from ...errors import BpmnValidationError, UnsupportedMediaTypeError, ValidationError
-from ...schemas.camunda import DeploymentQuery
+from ...schemas.camunda import DeploymentQuery, tenant_id_field
 from ...services import definitions as service
 from ..inputs import accepts
-from .common import CamundaError, camunda_blueprint, camunda_time, count, current_actor, query_args
+from .common import CamundaError, camunda_blueprint, camunda_time, count, current_actor, query_args, tenants
 from .process_definition import definition_dto
 
 blp = camunda_blueprint("deployment", __name__)
@@ -23,7 +24,7 @@ _MEDIA_TYPES = {".bpmn": "application/xml", ".dmn": "application/xml", ".cmmn": 
 
 def deployment_dto(deployment, source: str | None = None) -> dict:
     return {"id": deployment.id, "name": deployment.name, "source": source,
-            "deploymentTime": camunda_time(deployment.created_at), "tenantId": None, "links": []}
+            "deploymentTime": camunda_time(deployment.created_at), "tenantId": deployment.tenant_id, "links": []}
 
 
 def resource_dto(resource) -> dict:
@@ -38,6 +39,18 @@ def media_type(name: str) -> str:
 
 def _flag(name: str) -> bool:
     return (request.form.get(name) or "").strip().lower() == "true"
+
+
+def _tenant_id() -> str | None:
+    """The `tenant-id` part: the tenant the deployment and its definitions belong to (absent or empty: none)."""
+    tenant_id = (request.form.get("tenant-id") or "").strip()
+    if not tenant_id:
+        return None
+    try:
+        tenant_id_field(tenant_id)
+    except SchemaError as exc:
+        raise ValidationError(f"tenant-id {tenant_id[:80]!r} is refused", errors={"tenant-id": exc.messages}) from None
+    return tenant_id
 
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
@@ -74,9 +87,11 @@ def create_deployment():
     """Deploy the uploaded files as one unit; a process whose content did not change keeps its version.
 
     With `deploy-changed-only` or `enable-duplicate-filtering`, files that equal the latest ones of
-    the same names in deployments of the same name answer that deployment, and nothing is created.
+    the same names in deployments of the same name (and tenant) answer that deployment, and nothing is
+    created. `tenant-id` makes the deployment and its definitions the tenant's, in its own version line.
     """
     files = _uploaded_files()
+    tenant_id = _tenant_id()
     name = request.form.get("deployment-name")
     if name is not None and len(name) > MAX_NAME:
         raise ValidationError(f"deployment-name is longer than {MAX_NAME} characters",
@@ -85,7 +100,7 @@ def create_deployment():
         # deploy-changed-only implies enable-duplicate-filtering, as in Camunda
         deployment, definitions = service.deploy(
             files, current_actor(), name,
-            skip_unchanged=_flag("deploy-changed-only") or _flag("enable-duplicate-filtering"))
+            skip_unchanged=_flag("deploy-changed-only") or _flag("enable-duplicate-filtering"), tenant_id=tenant_id)
     except BpmnValidationError as exc:
         raise _parse_exception(exc) from None
     new = {d.id: definition_dto(d) for d in definitions if d.deployment_id == deployment.id}
@@ -96,10 +111,11 @@ def create_deployment():
 
 @blp.get("/deployment")
 def list_deployments():
-    """Deployments, newest first."""
+    """Deployments, newest first, by name (or `nameLike`) and tenant (`tenantIdIn`, `withoutTenantId`,
+    `includeDeploymentsWithoutTenantId`)."""
     query = DeploymentQuery().load(query_args())
     page = service.list_deployments(1, query["max_results"], query["first_result"], query["name"],
-                                    name_like=query["name_like"])
+                                    name_like=query["name_like"], tenants=tenants(query))
     return jsonify([deployment_dto(d) for d in page.items])
 
 
@@ -107,7 +123,8 @@ def list_deployments():
 def count_deployments():
     """How many deployments match."""
     query = DeploymentQuery().load(query_args())
-    return jsonify(count(service.list_deployments(1, 0, 0, query["name"], name_like=query["name_like"])))
+    return jsonify(count(service.list_deployments(1, 0, 0, query["name"], name_like=query["name_like"],
+                                                  tenants=tenants(query))))
 
 
 @blp.get("/deployment/<deployment_id>")

@@ -9,7 +9,8 @@ from ...schemas.camunda import (
 )
 from ...services import external_tasks as service
 from .common import (
-    camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, typed_variables,
+    camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, tenants,
+    typed_variables,
 )
 
 blp = camunda_blueprint("external_task", __name__)
@@ -22,7 +23,8 @@ def external_task_dto(task, process_key: str | None = None) -> dict:
             "processDefinitionId": task.definition_id,
             "processDefinitionKey": process_key or service.definition_key(task.definition_id),
             "processDefinitionVersionTag": None, "businessKey": task.business_key, "retries": task.retries,
-            "errorMessage": task.error_message, "priority": task.priority, "suspended": False, "tenantId": None,
+            "errorMessage": task.error_message, "priority": task.priority, "suspended": False,
+            "tenantId": task.tenant_id,
             "createTime": camunda_time(task.created_at), "extensionProperties": {}}
 
 
@@ -47,7 +49,8 @@ def fetch_and_lock():
                "localVariables": bool(t["local_variables"]), "businessKey": t["business_key"],
                "processDefinitionId": t["definition_id"], "processDefinitionIdIn": t["definition_id_in"],
                "processDefinitionKey": t["definition_key"], "processDefinitionKeyIn": t["definition_key_in"],
-               "processVariables": t["process_variables"]}
+               "processVariables": t["process_variables"], "tenantIdIn": t["tenant_id_in"],
+               "withoutTenantId": bool(t["without_tenant_id"])}
               for t in body["topics"]]
     sorting = body["sorting"] or [{"sort_order": "asc"}]
     locked = service.fetch_and_lock(current_actor(), body["worker_id"], body["max_tasks"], topics,
@@ -106,12 +109,12 @@ def _page(per_page=None):
                                        instance_id=query["process_instance_id"],
                                        worker_id=query["worker_id"], locked=locked, page=1,
                                        per_page=query["max_results"] if per_page is None else per_page,
-                                       offset=query["first_result"])
+                                       offset=query["first_result"], tenants=tenants(query))
 
 
 @blp.get("/external-task")
 def list_external_tasks():
-    """External tasks by topic, instance, worker or lock state (of the topics the caller may work)."""
+    """External tasks by topic, instance, worker, lock state or tenant (of the topics the caller may work)."""
     return jsonify([external_task_dto(t) for t in _page().items])
 
 

@@ -4,7 +4,7 @@ from flask import jsonify
 from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery, HistoricVariableQuery
 from ...services import history as service
 from ...statuses import InstanceStatus, TaskState
-from .common import camunda_blueprint, camunda_time, count, current_actor, query_args, typed_value
+from .common import camunda_blueprint, camunda_time, count, current_actor, query_args, tenants, typed_value
 
 blp = camunda_blueprint("history", __name__)
 
@@ -37,14 +37,14 @@ def activity_type(element_type: str | None) -> str | None:
 def historic_instance_dto(row) -> dict:
     instance = row.instance
     return {"id": instance.id, "businessKey": instance.business_key, "processDefinitionId": instance.definition_id,
-            "processDefinitionKey": instance.process_key, "processDefinitionName": None,
+            "processDefinitionKey": instance.process_key, "processDefinitionName": row.definition_name,
             "processDefinitionVersion": row.definition_version, "startTime": camunda_time(instance.started_at),
             "endTime": camunda_time(instance.ended_at),
             "removalTime": None, "durationInMillis": _millis(instance.started_at, instance.ended_at),
             "startUserId": instance.started_by, "startActivityId": row.start_activity_id,
             "endActivityId": row.end_activity_id, "deleteReason": None,
             "rootProcessInstanceId": instance.id, "superProcessInstanceId": None, "superCaseInstanceId": None,
-            "caseInstanceId": None, "tenantId": None, "state": _STATES.get(instance.status, "ACTIVE")}
+            "caseInstanceId": None, "tenantId": instance.tenant_id, "state": _STATES.get(instance.status, "ACTIVE")}
 
 
 def activity_instance_dto(activity) -> dict:
@@ -56,8 +56,8 @@ def activity_instance_dto(activity) -> dict:
             "calledProcessInstanceId": None, "calledCaseInstanceId": None, "assignee": None,
             "startTime": camunda_time(activity.started_at), "endTime": camunda_time(activity.ended_at),
             "durationInMillis": _millis(activity.started_at, activity.ended_at), "canceled": activity.canceled,
-            "completeScope": kind == "endEvent" and activity.ended_at is not None and not activity.canceled,
-            "tenantId": None, "removalTime": None, "rootProcessInstanceId": activity.instance_id}
+            "completeScope": activity.completes_scope,
+            "tenantId": activity.tenant_id, "removalTime": None, "rootProcessInstanceId": activity.instance_id}
 
 
 def historic_task_dto(task) -> dict:
@@ -69,7 +69,7 @@ def historic_task_dto(task) -> dict:
             "endTime": camunda_time(task.completed_at), "duration": _millis(task.created_at, task.completed_at),
             "taskDefinitionKey": task.element_id, "priority": 50 if task.priority is None else task.priority,
             "due": camunda_time(task.due_at), "parentTaskId": None, "followUp": camunda_time(task.follow_up_at),
-            "tenantId": None, "removalTime": None, "rootProcessInstanceId": task.instance_id}
+            "tenantId": task.tenant_id, "removalTime": None, "rootProcessInstanceId": task.instance_id}
 
 
 def historic_variable_dto(variable) -> dict:
@@ -78,7 +78,7 @@ def historic_variable_dto(variable) -> dict:
             "processDefinitionKey": instance.process_key, "processDefinitionId": instance.definition_id,
             "processInstanceId": instance.id, "executionId": instance.id, "activityInstanceId": instance.id,
             "caseDefinitionKey": None, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
-            "taskId": None, "tenantId": None, "errorMessage": None, "state": "CREATED",
+            "taskId": None, "tenantId": instance.tenant_id, "errorMessage": None, "state": "CREATED",
             "createTime": camunda_time(instance.started_at), "removalTime": None,
             "rootProcessInstanceId": instance.id}
 
@@ -88,7 +88,8 @@ def _variables(per_page=None):
     return service.list_historic_variables(current_actor(), instance_id=query["instance_id"], name=query["name"],
                                            name_like=query["name_like"], key=query["key"],
                                            definition_id=query["definition_id"], offset=query["first_result"],
-                                           limit=query["max_results"] if per_page is None else per_page)
+                                           limit=query["max_results"] if per_page is None else per_page,
+                                           tenants=tenants(query))
 
 
 def _instances(per_page=None):
@@ -97,14 +98,24 @@ def _instances(per_page=None):
         current_actor(), instance_id=query["instance_id"], key=query["key"],
         business_key=query["business_key"] or query["business_key_alias"], finished=query["finished"],
         unfinished=query["unfinished"], offset=query["first_result"],
-        limit=query["max_results"] if per_page is None else per_page)
+        limit=query["max_results"] if per_page is None else per_page, business_key_like=query["business_key_like"],
+        definition_id=query["definition_id"], definition_name=query["definition_name"],
+        definition_name_like=query["definition_name_like"], incident_message=query["incident_message"],
+        incident_message_like=query["incident_message_like"], started_by=query["started_by"],
+        tenants=tenants(query))
 
 
 def _activities(per_page=None):
     query = ActivityInstanceQuery().load(query_args())
+    states = {name: True for name in ("finished", "unfinished", "canceled", "complete_scope") if query[name]}
+    kinds = None
+    if query["element_type"]:  # Camunda's activity type: the engine types that answer to it
+        kinds = lambda element_type: activity_type(element_type) == query["element_type"]  # noqa: E731
     return service.list_activity_instances(current_actor(), instance_id=query["instance_id"], element_id=query["element_id"],
                                            offset=query["first_result"],
-                                           limit=query["max_results"] if per_page is None else per_page)
+                                           limit=query["max_results"] if per_page is None else per_page,
+                                           definition_id=query["definition_id"], element_name=query["element_name"],
+                                           element_type=kinds, states=states, tenants=tenants(query))
 
 
 def _tasks(per_page=None):
@@ -112,7 +123,8 @@ def _tasks(per_page=None):
     return service.list_historic_tasks(current_actor(), instance_id=query["instance_id"], assignee=query["assignee"],
                                        finished=query["finished"], unfinished=query["unfinished"],
                                        offset=query["first_result"],
-                                       limit=query["max_results"] if per_page is None else per_page)
+                                       limit=query["max_results"] if per_page is None else per_page,
+                                       filters=query["filters"], tenants=tenants(query))
 
 
 @blp.get("/history/process-instance")

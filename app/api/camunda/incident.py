@@ -5,7 +5,7 @@ from ...errors import NotFoundError
 from ...schemas.camunda import IncidentQuery
 from ...services import history as service
 from ...services.core import incident_type
-from .common import camunda_blueprint, camunda_time, count, current_actor, query_args
+from .common import camunda_blueprint, camunda_time, count, current_actor, query_args, tenants
 
 blp = camunda_blueprint("incident", __name__)
 
@@ -16,19 +16,22 @@ def incident_dto(row) -> dict:
             "executionId": incident.instance_id, "incidentTimestamp": camunda_time(incident.created_at),
             "incidentType": incident_type(row.definition_id, incident.element_id), "activityId": incident.element_id, "failedActivityId": incident.element_id,
             "causeIncidentId": incident.id, "rootCauseIncidentId": incident.id, "configuration": None,
-            "tenantId": None, "incidentMessage": incident.message, "jobDefinitionId": None, "annotation": None}
+            "tenantId": row.tenant_id, "incidentMessage": incident.message, "jobDefinitionId": None, "annotation": None}
 
 
 def _page(per_page=None):
     query = IncidentQuery().load(query_args())
     return service.list_open_incidents(current_actor(), instance_id=query["instance_id"],
                                        incident_id=query["incident_id"], offset=query["first_result"],
-                                       limit=query["max_results"] if per_page is None else per_page)
+                                       limit=query["max_results"] if per_page is None else per_page,
+                                       message=query["message"], message_like=query["message_like"],
+                                       tenants=tenants(query))
 
 
 @blp.get("/incident")
 def list_incidents():
-    """Open incidents, oldest first, by instance (`processInstanceId`) or id (`incidentId`)."""
+    """Open incidents, oldest first, by instance (`processInstanceId`), id (`incidentId`), message (or
+    `incidentMessageLike`) and tenant (`tenantIdIn`)."""
     return jsonify([incident_dto(row) for row in _page().items])
 
 

@@ -5,10 +5,16 @@ from ...errors import ConflictError, NotFoundError
 from ...schemas.camunda import CorrelateMessage, ThrowSignal
 from ...services import events
 from ...services import instances
+from ...services.core import TenantFilter
 from .common import CamundaError, camunda_blueprint, current_actor, json_body, plain_variables, typed_variables
 from .process_instance import instance_dto
 
 blp = camunda_blueprint("message", __name__)
+
+
+def _tenants(body: dict) -> TenantFilter | None:
+    """Camunda's `tenantId` / `withoutTenantId` of a message or signal."""
+    return TenantFilter.of([body["tenant_id"]] if body["tenant_id"] else None, body["without_tenant_id"])
 
 
 @blp.post("/message")
@@ -17,6 +23,7 @@ def correlate_message():
 
     204, or 200 with Camunda's correlation results when `resultEnabled` is set.
     No receiver, or several without `all`: 400 MismatchingMessageCorrelationException, as Camunda.
+    `tenantId` (or `withoutTenantId`) keeps it to that tenant's instances and definitions (or to those of none).
     """
     body = CorrelateMessage().load(json_body())
     try:
@@ -24,7 +31,7 @@ def correlate_message():
                                       business_key=body["business_key"],
                                       process_instance_id=body["process_instance_id"],
                                       correlation=plain_variables(body["correlation_keys"]) or None,
-                                      to_all=body["all"])
+                                      to_all=body["all"], tenants=_tenants(body))
     except (NotFoundError, ConflictError) as exc:
         raise CamundaError(400, "MismatchingMessageCorrelationException",
                            f"Cannot correlate message '{body['name']}': {exc.detail}") from None
@@ -32,9 +39,10 @@ def correlate_message():
         return "", 204
     results = []
     for instance_id in outcome["delivered"]:
+        tenant_id = instances.get_instance(instance_id, current_actor()).tenant_id
         result = {"resultType": "Execution", "processInstance": None,
                   "execution": {"id": instance_id, "processInstanceId": instance_id, "ended": False,
-                                "tenantId": None}}
+                                "tenantId": tenant_id}}
         results.append(_with_variables(result, instance_id, body["variables_in_result"]))
     for instance_id in outcome["started"]:
         result = {"resultType": "ProcessDefinition", "execution": None,
@@ -53,5 +61,5 @@ def _with_variables(result: dict, instance_id: str, wanted: bool) -> dict:
 def throw_signal():
     """Broadcast a signal with typed variables to every waiting catch event and signal start event."""
     body = ThrowSignal().load(json_body())
-    events.broadcast_signal(body["name"], current_actor(), plain_variables(body["variables"]))
+    events.broadcast_signal(body["name"], current_actor(), plain_variables(body["variables"]), tenants=_tenants(body))
     return "", 204

@@ -1,4 +1,9 @@
-"""Camunda REST: process definitions (list, count, by key or id, XML, start, start forms)."""
+"""Camunda REST: process definitions (list, count, by key or id, XML, start, start forms).
+
+As in Camunda, `/key/{key}/...` names the latest version deployed without a tenant (404
+RestException when the key has none, even if tenants have it); `/key/{key}/tenant-id/{tenant-id}/...`
+names the latest version of that tenant's line.
+"""
 from flask import jsonify
 
 from ...errors import NotFoundError
@@ -7,6 +12,7 @@ from ...services import definitions as service
 from ...services import instances
 from .common import (
     camunda_blueprint, camunda_form_ref, count, current_actor, form_variables, json_body, plain_variables, query_args,
+    tenants,
 )
 from .process_instance import instance_dto
 
@@ -16,7 +22,8 @@ blp = camunda_blueprint("process_definition", __name__)
 def definition_dto(definition) -> dict:
     return {"id": definition.id, "key": definition.key, "category": None, "description": None,
             "name": definition.name, "version": definition.version, "resource": definition.resource_name,
-            "deploymentId": definition.deployment_id, "diagram": None, "suspended": False, "tenantId": None,
+            "deploymentId": definition.deployment_id, "diagram": None, "suspended": False,
+            "tenantId": definition.tenant_id,
             "versionTag": None, "historyTimeToLive": None, "startableInTasklist": True}
 
 
@@ -24,13 +31,15 @@ def _page(query, per_page=None):
     return service.list_definitions(query["key"], query["latest"], 1,
                                     query["max_results"] if per_page is None else per_page,
                                     offset=query["first_result"], definition_id=query["definition_id"],
-                                    key_like=query["key_like"], name=query["name"], name_like=query["name_like"])
+                                    key_like=query["key_like"], name=query["name"], name_like=query["name_like"],
+                                    tenants=tenants(query))
 
 
 @blp.get("/process-definition")
 def list_definitions():
-    """Definitions, by key (or `keyLike`), name (or `nameLike`) and version; `latestVersion=true` keeps the newest
-    of each key."""
+    """Definitions, by key (or `keyLike`), name (or `nameLike`), version and tenant (`tenantIdIn`,
+    `withoutTenantId`, `includeProcessDefinitionsWithoutTenantId`); `latestVersion=true` keeps the newest
+    of each key in each tenant's version line."""
     query = DefinitionQuery().load(query_args())
     return jsonify([definition_dto(d) for d in _page(query).items])
 
@@ -43,8 +52,14 @@ def count_definitions():
 
 @blp.get("/process-definition/key/<key>")
 def get_latest(key):
-    """The newest version of a process."""
+    """The newest version of a process deployed without a tenant."""
     return jsonify(definition_dto(service.get_definition(service.latest_definition_id(key))))
+
+
+@blp.get("/process-definition/key/<key>/tenant-id/<tenant_id>")
+def get_latest_of_tenant(key, tenant_id):
+    """The newest version of a process in a tenant's version line."""
+    return jsonify(definition_dto(service.get_definition(service.latest_definition_id(key, tenant_id))))
 
 
 @blp.get("/process-definition/<definition_id>")
@@ -68,8 +83,14 @@ def statistics(definition_id):
 
 @blp.get("/process-definition/key/<key>/xml")
 def get_latest_xml(key):
-    """The BPMN file of the newest version, as deployed."""
+    """The BPMN file of the newest version (without a tenant), as deployed."""
     return _xml(service.latest_definition_id(key))
+
+
+@blp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/xml")
+def get_latest_xml_of_tenant(key, tenant_id):
+    """The BPMN file of the newest version in a tenant's line, as deployed."""
+    return _xml(service.latest_definition_id(key, tenant_id))
 
 
 @blp.get("/process-definition/<definition_id>/xml")
@@ -85,8 +106,14 @@ def _xml(definition_id):
 
 @blp.post("/process-definition/key/<key>/start")
 def start_latest(key):
-    """Start the newest version of a process with typed variables."""
+    """Start the newest version of a process (without a tenant) with typed variables."""
     return _start(key=key)
+
+
+@blp.post("/process-definition/key/<key>/tenant-id/<tenant_id>/start")
+def start_latest_of_tenant(key, tenant_id):
+    """Start the newest version of a process in a tenant's line with typed variables."""
+    return _start(key=key, tenant_id=tenant_id)
 
 
 @blp.post("/process-definition/<definition_id>/start")
@@ -104,8 +131,14 @@ def _start(**which):
 
 @blp.post("/process-definition/key/<key>/submit-form")
 def submit_form_latest(key):
-    """Start the newest version with its start form's data, checked against the form."""
+    """Start the newest version (without a tenant) with its start form's data, checked against the form."""
     return _submit(key=key)
+
+
+@blp.post("/process-definition/key/<key>/tenant-id/<tenant_id>/submit-form")
+def submit_form_latest_of_tenant(key, tenant_id):
+    """Start the newest version in a tenant's line with its start form's data, checked against the form."""
+    return _submit(key=key, tenant_id=tenant_id)
 
 
 @blp.post("/process-definition/<definition_id>/submit-form")
@@ -123,8 +156,14 @@ def _submit(**which):
 
 @blp.get("/process-definition/key/<key>/form-variables")
 def start_form_variables_latest(key):
-    """The start form's fields of the newest version, typed, with their defaults."""
+    """The start form's fields of the newest version (without a tenant), typed, with their defaults."""
     return jsonify(form_variables(instances.start_form(key=key)["form"], {}))
+
+
+@blp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/form-variables")
+def start_form_variables_latest_of_tenant(key, tenant_id):
+    """The start form's fields of the newest version in a tenant's line, typed, with their defaults."""
+    return jsonify(form_variables(instances.start_form(key=key, tenant_id=tenant_id)["form"], {}))
 
 
 @blp.get("/process-definition/<definition_id>/form-variables")
@@ -135,8 +174,14 @@ def start_form_variables_version(definition_id):
 
 @blp.get("/process-definition/key/<key>/startForm")
 def start_form_key_latest(key):
-    """The start form's key (camunda:formKey) of the newest version."""
+    """The start form's key (camunda:formKey) of the newest version (without a tenant)."""
     return jsonify(_start_form_dto(instances.start_form(key=key)))
+
+
+@blp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/startForm")
+def start_form_key_latest_of_tenant(key, tenant_id):
+    """The start form's key (camunda:formKey) of the newest version in a tenant's line."""
+    return jsonify(_start_form_dto(instances.start_form(key=key, tenant_id=tenant_id)))
 
 
 @blp.get("/process-definition/<definition_id>/startForm")
@@ -151,8 +196,14 @@ def _start_form_dto(form: dict) -> dict:
 
 @blp.get("/process-definition/key/<key>/deployed-start-form")
 def deployed_start_form_latest(key):
-    """The Camunda form (form-js JSON) of the newest version's start event."""
+    """The Camunda form (form-js JSON) of the newest version's (without a tenant) start event."""
     return _deployed(instances.start_form(key=key), key)
+
+
+@blp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/deployed-start-form")
+def deployed_start_form_latest_of_tenant(key, tenant_id):
+    """The Camunda form (form-js JSON) of the start event of the newest version in a tenant's line."""
+    return _deployed(instances.start_form(key=key, tenant_id=tenant_id), key)
 
 
 @blp.get("/process-definition/<definition_id>/deployed-start-form")

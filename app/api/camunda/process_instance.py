@@ -12,7 +12,7 @@ from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
 from ...statuses import InstanceStatus
 from ...services import instances as service
 from .common import (
-    camunda_blueprint, count, current_actor, json_body, plain_variables, query_args, typed_value,
+    camunda_blueprint, count, current_actor, json_body, plain_variables, query_args, tenants, typed_value,
     typed_variables,
 )
 from .history import activity_type
@@ -26,7 +26,7 @@ _RUNTIME = sorted(InstanceStatus.LIVE)
 def instance_dto(instance, with_variables: bool = False) -> dict:
     dto = {"id": instance.id, "definitionId": instance.definition_id, "businessKey": instance.business_key,
            "caseInstanceId": None, "ended": instance.status in ENDED, "suspended": instance.status == InstanceStatus.SUSPENDED,
-           "tenantId": None, "links": []}
+           "tenantId": instance.tenant_id, "links": []}
     if with_variables:
         dto["variables"] = typed_variables(instance.variables)
     return dto
@@ -39,7 +39,7 @@ def _page(query, per_page=None):
                                   business_key_like=query["business_key_like"],
                                   definition_id=query["definition_id"], variables=query["variables"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
-                                  offset=query["first_result"], exact=per_page == 0)
+                                  offset=query["first_result"], exact=per_page == 0, tenants=tenants(query))
 
 
 def _running(instance_id):

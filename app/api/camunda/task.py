@@ -6,8 +6,8 @@ from ...schemas.camunda import CompleteTask, DelegateTask, ResolveTask, TaskQuer
 from ...services import instances
 from ...services import tasks as service
 from .common import (
-    camunda_blueprint, camunda_form_ref, camunda_time, count, current_actor, form_variables, json_body, plain_variables, query_args,
-    typed_variables,
+    camunda_blueprint, camunda_form_ref, camunda_time, count, current_actor, form_variables, json_body, plain_variables,
+    query_args, tenants, typed_variables,
 )
 
 blp = camunda_blueprint("task", __name__)
@@ -28,7 +28,8 @@ def task_dto(task) -> dict:
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
             "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
             "formKey": service.task_form_key(task),
-            "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)), "tenantId": None}
+            "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)),
+            "tenantId": task.tenant_id}
 
 
 def _page(query, per_page=None):
@@ -49,7 +50,8 @@ def _page(query, per_page=None):
                    "after": query["follow_up_after"], "before_or_none": query["follow_up_before_or_none"]},
         order_by=[(_SORT_COLUMNS[key], order) for key, order in sort_keys(query)],
         page=1, per_page=query["max_results"] if per_page is None else per_page, offset=query["first_result"],
-        exact=per_page == 0)  # a list sends no total: only /count counts every match
+        exact=per_page == 0,  # a list sends no total: only /count counts every match
+        tenants=tenants(query))
 
 
 def _open_task(task_id):
@@ -147,7 +149,7 @@ def resolve(task_id):
     `delegationState` becomes RESOLVED and the owner the assignee again (a
     task without a pending delegation answers 409 ProcessEngineException).
     Only the delegate (the assignee) may resolve. The variables are checked
-    against the task's form as complete checks them (400 with the fields it
+    against the task's form as submit-form checks them (400 with the fields it
     refuses, and nothing changes) and written in the same transaction.
     """
     body = ResolveTask().load(json_body())
@@ -157,19 +159,24 @@ def resolve(task_id):
 
 @blp.post("/task/<task_id>/complete")
 def complete(task_id):
-    """Complete a task with typed variables; 200 with the instance's variables if `withVariablesInReturn`."""
-    return _complete(task_id)
+    """Complete a task with typed variables; 200 with the instance's variables if `withVariablesInReturn`.
+
+    As in Camunda, the variables need not be fields of the task's form (Camunda checks a form only in
+    submit-form): any names but reserved ones (`_...`), within the variable limits.
+    """
+    return _complete(task_id, check_form=False)
 
 
 @blp.post("/task/<task_id>/submit-form")
 def submit_form(task_id):
-    """Complete a task with its form's typed values (the same as complete)."""
-    return _complete(task_id)
+    """Complete a task with its form's typed values, checked against the form: only its fields."""
+    return _complete(task_id, check_form=True)
 
 
-def _complete(task_id):
+def _complete(task_id, *, check_form: bool):
     body = CompleteTask().load(json_body())
-    result = service.complete_task(task_id, plain_variables(body["variables"]), current_actor())
+    result = service.complete_task(task_id, plain_variables(body["variables"]), current_actor(),
+                                   check_form=check_form)
     if body["with_variables"]:
         return jsonify(typed_variables(result.variables))
     return "", 204

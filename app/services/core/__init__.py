@@ -7,17 +7,22 @@ command executor. Use cases (`app.services.*`) sit above it, the CRM wiring
 (`app.services.crm`) above them.
 """
 from .context import SYSTEM, Actor, StepContext, acting_for, cascade_depth, cascading, current_step, engine, utcnow
-from .definitions import DefinitionInfo, definition_info, incident_type, latest_definition_id, load_workflow, new_workflow
+from .definitions import (
+    DefinitionInfo, DefinitionNotFoundError, definition_info, incident_type, latest_definition_id, load_workflow,
+    new_workflow,
+)
 from .executor import InstanceNotActionableError, InstanceResult, Turn, run_on_instance, start_new
 from .hooks import register_after_step
 from .pagination import Page, paginate
 from .projection import Step, close_candidates, history, jsonable
+from .tenants import TenantFilter, narrowed
 from .transactions import InstanceRow, lock_instance, locked_instance, write_transaction
 
 __all__ = [
     "SYSTEM", "Actor", "StepContext", "acting_for", "cascade_depth", "cascading", "current_step", "engine", "utcnow",
-    "DefinitionInfo", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
+    "DefinitionInfo", "DefinitionNotFoundError", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
-    "register_after_step", "Page", "paginate", "Step", "close_candidates", "history", "jsonable",
+    "register_after_step", "Page", "paginate", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
+    "narrowed",
     "InstanceRow", "lock_instance", "locked_instance", "write_transaction",
 ]

@@ -26,6 +26,7 @@ class DefinitionInfo:
     dialect: str
     elements: dict
     spec_json: str
+    tenant_id: str | None = None
 
     @cached_property
     def settings(self) -> RunSettings:
@@ -79,7 +80,8 @@ def definition_info(definition_id: str) -> DefinitionInfo:
         return info
     row = db.session.execute(
         select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
-               ProcessDefinition.dialect, ProcessDefinition.elements, ProcessDefinition.spec_json)
+               ProcessDefinition.dialect, ProcessDefinition.elements, ProcessDefinition.spec_json,
+               ProcessDefinition.tenant_id)
         .where(ProcessDefinition.id == definition_id)).one_or_none()
     if row is None:
         raise NotFoundError(f"no process definition {definition_id}")
@@ -91,14 +93,29 @@ def definition_info(definition_id: str) -> DefinitionInfo:
     return info
 
 
-def latest_definition_id(key: str | None) -> str:
-    """The id of the newest version of `key` (one indexed lookup)."""
+def latest_definition_id(key: str | None, tenant_id: str | None = None) -> str:
+    """The id of the newest version of `key` in the version line of `tenant_id` (one indexed lookup).
+
+    Versions count per key and tenant. As Camunda resolves a key alone, no tenant (None) means the
+    line of definitions deployed without a tenant: a key deployed only for tenants is not found
+    by its key alone.
+    """
+    tenant = ProcessDefinition.tenant_id.is_(None) if tenant_id is None else ProcessDefinition.tenant_id == tenant_id
     definition_id = db.session.scalar(
-        select(ProcessDefinition.id).where(ProcessDefinition.key == key)
+        select(ProcessDefinition.id).where(ProcessDefinition.key == key, tenant)
         .order_by(ProcessDefinition.version.desc()).limit(1))
     if definition_id is None:
-        raise NotFoundError(f"no process definition with key {key!r}")
+        raise DefinitionNotFoundError(key, tenant_id)
     return definition_id
+
+
+class DefinitionNotFoundError(NotFoundError):
+    """No definition of a key in a tenant's version line (or in the line without a tenant)."""
+
+    def __init__(self, key: str | None, tenant_id: str | None):
+        where = "without a tenant" if tenant_id is None else f"of tenant {tenant_id!r}"
+        super().__init__(f"no process definition with key {key!r} {where}")
+        self.key, self.tenant_id = key, tenant_id
 
 
 def incident_type(definition_id: str, element_id: str | None) -> str:

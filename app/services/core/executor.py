@@ -140,7 +140,7 @@ def start_new(info: DefinitionInfo, actor: Actor, variables: dict | None = None,
         instance = InstanceRow(id=new_id(), definition_id=info.id, process_key=info.key, business_key=business_key,
                                status=InstanceStatus.RUNNING, variables={}, started_at=started_at, ended_at=None,
                                started_by=actor.username, lock_version=1, record_module=module,
-                               record_id=record_id, record_role=role)
+                               record_id=record_id, record_role=role, tenant_id=info.tenant_id)
         try:
             wf = new_workflow(info, variables)
         except ScriptError as exc:

@@ -140,7 +140,7 @@ class Step:
             users = resolve_candidates(element.get("candidate_users"), task.data)
             groups = resolve_candidates(element.get("candidate_groups"), task.data)
             row = {"id": task.id, "instance_id": self.instance.id, "definition_id": info.id,
-                   "process_key": info.key, "element_id": task.element_id, "name": task.name,
+                   "process_key": info.key, "tenant_id": info.tenant_id, "element_id": task.element_id, "name": task.name,
                    "state": TaskState.OPEN,
                    "created_at": self.now, "assignee": resolve_assignment(element.get("assignee"), task.data),
                    "candidate_users": users, "candidate_groups": groups,
@@ -235,7 +235,8 @@ class Step:
         gone = existing - set(wanted)
         if gone:
             conn.execute(EXTERNAL_TASKS.delete().where(EXTERNAL_TASKS.c.id.in_(gone)))
-        fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "element_id": element,
+        fresh = [{"id": tid, "instance_id": inst.id, "definition_id": self.info.id, "tenant_id": self.info.tenant_id,
+                  "element_id": element,
                   **resolve_external_task(self.info.external[element], self.outcome_variables),
                   "business_key": inst.business_key, "worker_id": None, "locked_by": None, "lock_expires_at": None,
                   "retries": None, "error_message": None, "error_details": None, "created_at": self.now}

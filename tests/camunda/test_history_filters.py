@@ -1,0 +1,126 @@
+"""The filters of /history/* and /incident: Camunda's `...Like` filters (SQL LIKE: `%` any text, `_` one
+character) and exact ones work; a filter Camunda documents that Stagecoach does not apply is refused
+with 400 rather than ignored (which would answer every row where Camunda filters); an unknown parameter
+is ignored, as Camunda ignores it."""
+from __future__ import annotations
+
+import pytest
+
+from config import TestConfig
+
+from ..factories import fixture
+from .test_rest import Camunda, assert_camunda_error
+
+ZERO = {"divisor": {"value": 0, "type": "Integer"}}
+
+
+@pytest.fixture
+def rest(app) -> Camunda:
+    client = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    client.ok(client.deploy(fixture("valid", "three_tasks.bpmn"), fixture("valid", "simple_user_task.bpmn"),
+                            fixture("valid", "failing_script.bpmn")))
+    return client
+
+
+def _ids(rest: Camunda, path: str, field: str = "id") -> list[str]:
+    return sorted(row[field] for row in rest.ok(rest.get(path)))
+
+
+def test_historic_instances_by_business_key_like_and_definition_name(rest):
+    order = rest.start("three_tasks", business_key="order-17")["id"]
+    other = rest.start("three_tasks", business_key="quote-17")["id"]
+    review = rest.start("simple_user_task", business_key="order-18")["id"]
+    assert _ids(rest, "/history/process-instance?processInstanceBusinessKeyLike=order-%") == sorted([order, review])
+    assert _ids(rest, "/history/process-instance?processInstanceBusinessKeyLike=%25-17") == sorted([order, other])
+    assert _ids(rest, "/history/process-instance?processInstanceBusinessKeyLike=order-1_") == sorted([order, review])
+    assert _ids(rest, "/history/process-instance?processInstanceBusinessKeyLike=nothing%") == []
+    name = rest.ok(rest.get(f"/history/process-instance?processInstanceId={review}"))[0]["processDefinitionName"]
+    assert name
+    assert _ids(rest, f"/history/process-instance?processDefinitionName={name}") == [review]
+    assert _ids(rest, f"/history/process-instance?processDefinitionNameLike={name[:3]}%") == [review]
+    assert rest.ok(rest.get("/history/process-instance/count?processInstanceBusinessKeyLike=quote%")) == {"count": 1}
+    assert _ids(rest, "/history/process-instance?startedBy=admin") == sorted([order, other, review])
+    assert _ids(rest, "/history/process-instance?startedBy=nobody") == []
+
+
+def test_historic_instances_by_incident_message(rest):
+    broken = rest.start("failing_script", variables=ZERO)["id"]
+    rest.start("three_tasks")
+    assert _ids(rest, "/history/process-instance?incidentMessageLike=%25ZeroDivision%25") == [broken]
+    assert _ids(rest, "/history/process-instance?incidentMessageLike=%25nothing like it%25") == []
+
+
+def test_historic_tasks_by_like_filters(rest):
+    first = rest.start("three_tasks", business_key="order-1")["id"]
+    task = rest.ok(rest.get(f"/task?processInstanceId={first}"))[0]
+    rest.ok(rest.post(f"/task/{task['id']}/complete", json={}), 204)
+    review = rest.start("simple_user_task", business_key="quote-1")["id"]  # assigned to alice
+
+    def keys(query):
+        return sorted(t["taskDefinitionKey"] for t in rest.ok(rest.get(f"/history/task?{query}")))
+
+    assert keys("taskNameLike=Task%") == ["task_a", "task_b"]
+    assert keys("taskName=Task A") == ["task_a"]
+    assert keys("taskAssigneeLike=ali%") == ["review"]
+    assert keys("taskDeleteReasonLike=comp%") == ["task_a"]
+    assert keys("taskDeleteReason=completed") == ["task_a"]
+    assert keys(f"processInstanceBusinessKeyLike=quote%") == ["review"]
+    assert keys("processInstanceBusinessKey=order-1") == ["task_a", "task_b"]
+    assert keys("taskDefinitionKey=task_b") == ["task_b"]
+    assert keys("processDefinitionKey=simple_user_task") == ["review"]
+    assert keys("taskOwnerLike=%") == []  # no task has an owner
+    assert keys("taskDescriptionLike=%") == []  # tasks have no description: Camunda would keep none
+    assert rest.ok(rest.get("/history/task/count?taskNameLike=%25A")) == {"count": 1}
+    assert review
+
+
+def test_historic_activity_instances_by_name_type_and_state(rest):
+    instance = rest.start("three_tasks")["id"]
+    task = rest.ok(rest.get(f"/task?processInstanceId={instance}"))[0]
+    rest.ok(rest.post(f"/task/{task['id']}/complete", json={}), 204)
+
+    def ids(query):
+        return [a["activityId"] for a in rest.ok(rest.get(f"/history/activity-instance?processInstanceId={instance}&{query}"))]
+
+    assert ids("activityType=userTask") == ["task_a", "task_b"]
+    assert ids("activityName=Task A") == ["task_a"]
+    assert ids("finished=true") == ["start", "task_a"]
+    assert ids("unfinished=true") == ["task_b"]
+    assert ids("canceled=true") == []
+    assert ids("completeScope=true") == []
+    definition = rest.ok(rest.get(f"/process-instance/{instance}"))["definitionId"]
+    assert len(ids(f"processDefinitionId={definition}")) == 3
+    assert ids("processDefinitionId=other") == []
+
+
+def test_incidents_by_message(rest):
+    broken = rest.start("failing_script", variables=ZERO)["id"]
+    assert [i["processInstanceId"] for i in rest.ok(rest.get("/incident?incidentMessageLike=%25Zero%25"))] == [broken]
+    assert rest.ok(rest.get("/incident?incidentMessageLike=nothing%")) == []
+    message = rest.ok(rest.get("/incident"))[0]["incidentMessage"]
+    assert rest.ok(rest.get("/incident/count", query_string={"incidentMessage": message})) == {"count": 1}
+
+
+@pytest.mark.parametrize("path", [
+    "/history/process-instance?startedBefore=2030-01-01T00:00:00.000%2B0000",
+    "/history/process-instance?withIncidents=true",
+    "/history/activity-instance?taskAssignee=alice",
+    "/history/task?taskDueDateBefore=2030-01-01T00:00:00.000%2B0000",
+    "/history/task?taskVariables=x_eq_1",
+    "/history/variable-instance?variableValue=1",
+    "/history/variable-instance?includeDeleted=true",
+    "/incident?incidentType=failedJob",
+    "/process-definition?resourceNameLike=%25.bpmn",
+    "/task?descriptionLike=%25x%25",
+    "/history/process-instance/count?caseInstanceId=c1",
+])
+def test_a_documented_filter_stagecoach_does_not_apply_is_refused_not_ignored(rest, path):
+    rest.start("three_tasks")
+    body = assert_camunda_error(rest.get(path), 400, "InvalidRequestException")
+    assert "does not filter" in body["message"]
+
+
+def test_unknown_parameters_and_flags_sent_false_are_ignored(rest):
+    rest.start("three_tasks")
+    assert len(rest.ok(rest.get("/history/process-instance?someClientOption=1&withIncidents=false"))) == 1
+    assert len(rest.ok(rest.get("/history/variable-instance?includeDeleted=false&deserializeValues=false"))) == 0
