@@ -124,13 +124,21 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
     return stats
 
 
-def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
-                   started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None, business_key_like=None) -> Page:
+def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, **filters) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
-    Only the instances the actor may read (see `access.readable_instances`).
+    Only the instances the actor may read (see `access.readable_instances`); the filters are
+    `instances_query`'s.
     """
+    stmt = instances_query(actor, **filters)
+    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
+                    offset)
+
+
+def instances_query(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
+                    started_before=None, module=None, record_id=None, definition_id=None, business_key_like=None):
+    """SELECT the instances `actor` may read that match the filters (the instance list's, which a migration
+    also selects its instances with)."""
     stmt = select(ProcessInstance)
     readable = readable_instances(actor)
     if readable is not None:
@@ -158,8 +166,7 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
         stmt = stmt.where(ProcessInstance.started_at >= started_after)
     if started_before:
         stmt = stmt.where(ProcessInstance.started_at < started_before)
-    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
-                    offset)
+    return stmt
 
 
 @dataclass
