@@ -206,3 +206,245 @@ def test_an_unchanged_multi_instance_migrates_and_a_changed_one_is_refused(serve
     for task in open_tasks:
         last = admin.complete(task["id"])
     assert [t["element_id"] for t in last["tasks"]] == ["summary"]
+
+
+# -- batches: chunks, a crash in the middle, the job that resumes -------------------------------------------------
+
+class Crash(BaseException):
+    """What a process dying in the middle of a chunk looks like to the code around it."""
+
+
+def _crash_after(monkeypatch, count: int) -> list[str]:
+    """Make the batch die while migrating its `count`+1-th instance; returns the instances it reached."""
+    from app.services import migrations
+
+    reached: list[str] = []
+    real = migrations.migrate_instance
+
+    def migrate_instance(plan, instance_id, actor, **kwargs):
+        if len(reached) == count:
+            raise Crash(instance_id)
+        reached.append(instance_id)
+        return real(plan, instance_id, actor, **kwargs)
+
+    monkeypatch.setattr(migrations, "migrate_instance", migrate_instance)
+    return reached
+
+
+@pytest.mark.parametrize("resume", ["resume", "job"])
+def test_a_batch_that_crashes_midway_is_resumed_and_migrates_every_instance_exactly_once(
+        app, clock, admin, monkeypatch, resume):
+    monkeypatch.setitem(app.config, "MIGRATION_CHUNK_SIZE", 2)
+    v1 = _deploy(admin, "order_v1.bpmn")
+    instances = [admin.start("order", {"n": n})["id"] for n in range(5)]
+    v2 = _deploy(admin, "order_v2.bpmn")
+    reached = _crash_after(monkeypatch, 3)
+
+    with pytest.raises(Crash):
+        admin.post(PATH, json={"source_definition_id": v1, "target_definition_id": v2, "instance_ids": instances})
+
+    # The first chunk committed; the second died with its transaction (its first instance too).
+    [batch] = admin.get(PATH).get_json()["items"]
+    assert (batch["status"], batch["migrated"], batch["pending"]) == ("running", 2, 3)
+    assert [admin.instance(i)["definition"]["id"] for i in instances] == [v2, v2, v1, v1, v1]
+    [job] = [j for j in admin.get("/api/v1/jobs").get_json()["items"] if j["kind"] == "batch"]
+    assert job["batch_id"] == batch["id"] and job["progress"]["pending"] == 3
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "MIGRATION_CHUNK_SIZE", 2)
+
+    if resume == "resume":
+        answer = admin.post(f"{PATH}/{batch['id']}/resume")
+        assert answer.status_code == 200, answer.get_json()
+    else:
+        clock.shift(dt.timedelta(minutes=2))  # the request that ran the batch is gone: its job falls due
+        with app.app_context():
+            assert run_due_jobs()["done"] == 2  # two chunks left: one pass of the job each
+            db.session.remove()
+
+    done = admin.get(f"{PATH}/{batch['id']}").get_json()
+    assert (done["status"], done["migrated"], done["pending"]) == ("completed", 5, 0)
+    for instance in instances:
+        assert admin.instance(instance)["definition"]["id"] == v2
+        assert len([e for e in _history(admin, instance) if e["type"] == "migrated"]) == 1
+    assert not [j for j in admin.get("/api/v1/jobs").get_json()["items"] if j["kind"] == "batch"]
+    assert len(reached) == 3
+
+
+def test_an_async_migration_is_a_job_with_progress_that_the_job_runner_works_through(app, clock, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "MIGRATION_CHUNK_SIZE", 2)
+    v1 = _deploy(admin, "order_v1.bpmn")
+    instances = [admin.start("order")["id"] for _ in range(3)]
+    admin.complete(_task(admin, instances[0])["id"])  # at ship: refused without a mapping
+    v2 = _deploy(admin, "order_v2.bpmn")
+
+    queued = _migrate(admin, source_definition_id=v1, target_definition_id=v2, filter={"activity": "review"},
+                      **{"async": True})
+
+    assert (queued["status"], queued["total"], queued["pending"]) == ("running", 2, 2)
+    assert [i["status"] for i in queued["instances"]] == ["pending", "pending"]
+    [job] = admin.get("/api/v1/jobs?status=pending").get_json()["items"]
+    assert job["kind"] == "batch" and job["progress"] == {"total": 2, "migrated": 0, "refused": 0, "failed": 0,
+                                                          "pending": 2}
+    clock.shift(dt.timedelta(seconds=1))
+    with app.app_context():
+        assert run_due_jobs()["done"] == 1
+        db.session.remove()
+    done = admin.get(f"{PATH}/{queued['id']}").get_json()
+    assert (done["status"], done["migrated"]) == ("completed", 2)
+    listed = admin.get(f"{PATH}/{queued['id']}/instances?status=migrated").get_json()
+    assert sorted(i["instance_id"] for i in listed["items"]) == sorted(instances[1:])
+    assert admin.instance(instances[0])["definition"]["id"] == v1
+
+
+# -- who may, and bad input ---------------------------------------------------------------------------------------
+
+def test_a_plain_user_may_not_migrate_and_a_migrate_grant_opens_the_instances_they_may_read(admin, make):
+    v1 = _deploy(admin, "order_v1.bpmn")
+    user = make.client("pat")
+    not_theirs = admin.start("order")["id"]
+    theirs = user.start("order")["id"]
+    v2 = _deploy(admin, "order_v2.bpmn")
+    body = {"source_definition_id": v1, "target_definition_id": v2, "instance_ids": [not_theirs]}
+
+    problem = assert_problem(user.post(PATH, json=body), 403)
+    assert "migrate" in problem["detail"]
+
+    make.grant("migrate", resource_id="order", user="pat")
+    unknown = assert_problem(user.post(PATH, json=body), 400)  # not theirs to read: as if it did not exist
+    assert not_theirs in unknown["errors"]["instance_ids"][0]
+    answer = _migrate(user, source_definition_id=v1, target_definition_id=v2, filter={})
+    assert [(i["instance_id"], i["status"]) for i in answer["instances"]] == [(theirs, "migrated")]
+    assert admin.instance(not_theirs)["definition"]["id"] == v1
+    assert admin.get(f"{PATH}/{answer['id']}").status_code == 200
+    assert user.get(f"{PATH}/{answer['id']}").status_code == 200
+    assert make.client("lee").get(f"{PATH}/{answer['id']}").status_code == 404  # another user's batch
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"source_definition_id": "nope"}, "source_definition_id"),
+    ({"target_definition_id": "nope"}, "target_definition_id"),
+    ({"target_definition_id": "SOURCE"}, "target_definition_id"),
+    ({"mapping": {"ship": "nowhere"}}, "mapping"),
+    ({"mapping": {"nothing": "dispatch"}}, "mapping"),
+    ({"instance_ids": None}, "instance_ids"),
+    ({"filter": {}}, "instance_ids"),
+    ({"instance_ids": ["0" * 32]}, "instance_ids"),
+    ({"instance_ids": []}, "instance_ids"),
+    ({"dry_run": "perhaps"}, "dry_run"),
+])
+def test_every_bad_migration_request_is_a_400_problem_naming_its_field(admin, change, field):
+    v1 = _deploy(admin, "order_v1.bpmn")
+    instance = admin.start("order")["id"]
+    v2 = _deploy(admin, "order_v2.bpmn")
+    body = {"source_definition_id": v1, "target_definition_id": v2, "instance_ids": [instance]}
+    body.update({k: (v1 if v == "SOURCE" else v) for k, v in change.items()})
+    body = {k: v for k, v in body.items() if v is not None}
+
+    problem = assert_problem(admin.post(PATH, json=body), 400)
+
+    assert field in problem["errors"], problem
+    assert admin.instance(instance)["definition"]["id"] == v1
+    assert assert_problem(admin.get(f"{PATH}/{'0' * 32}"), 404)
+
+
+# -- modification ---------------------------------------------------------------------------------------------------
+
+def _modify(client: ApiClient, instance_id: str, instructions: list[dict], annotation: str | None = "a repair",
+            expect: int = 200):
+    body = {"instructions": instructions}
+    if annotation is not None:
+        body["annotation"] = annotation
+    response = client.post(f"/api/v1/process-instances/{instance_id}/modification", json=body)
+    assert response.status_code == expect, response.get_json()
+    return response.get_json()
+
+
+def test_cancel_and_start_before_moves_the_token_and_the_history_says_who_and_why(server):
+    admin = server.login()
+    _deploy(admin, "order_v1.bpmn")
+    instance = admin.start("order", {"customer": "ACME"})["id"]
+    review = _task(admin, instance)
+
+    moved = _modify(admin, instance, [{"type": "cancel", "element_id": "review"},
+                                      {"type": "start_before", "element_id": "notify", "variables": {"skipped": True}}],
+                    annotation="the customer shipped it themselves")
+
+    assert [t["element_id"] for t in moved["tasks"]] == ["notify"]
+    assert admin.get(f"/api/v1/tasks/{review['id']}").get_json()["state"] == "cancelled"
+    [audit] = [e for e in _history(admin, instance) if e["type"] == "modified"]
+    assert audit["user"] == "admin" and audit["message"] == "the customer shipped it themselves"
+    assert [(i["kind"], i["element_id"]) for i in audit["data"]["instructions"]] == [
+        ("cancel", "review"), ("start_before", "notify")]
+    server.restart()
+    details = server.admin.instance(instance)
+    assert details["variables"] == {"customer": "ACME", "skipped": True}
+    assert server.admin.complete(details["tasks"][0]["id"])["status"] == "completed"
+
+
+def test_reset_to_an_earlier_user_task_opens_it_again_as_a_new_task(server):
+    admin = server.login()
+    _deploy(admin, "order_v1.bpmn")
+    instance = admin.start("order")["id"]
+    first_review = _task(admin, instance)
+    admin.complete(first_review["id"], {"note": "first"})
+    ship = _task(admin, instance)
+
+    reset = _modify(admin, instance, [{"type": "reset", "element_id": "review", "variables": {"note": "again"}}])
+
+    [again] = reset["tasks"]
+    assert again["element_id"] == "review" and again["id"] != first_review["id"]
+    assert admin.get(f"/api/v1/tasks/{ship['id']}").get_json()["state"] == "cancelled"
+    assert admin.get(f"/api/v1/tasks/{first_review['id']}").get_json()["state"] == "completed"
+    server.restart()
+    admin = server.admin
+    assert admin.instance(instance)["variables"]["note"] == "again"
+    after = admin.complete(again["id"])
+    assert [t["element_id"] for t in after["tasks"]] == ["ship"]
+
+
+def test_cancelling_the_last_token_ends_the_instance_as_cancelled(admin):
+    _deploy(admin, "order_v1.bpmn")
+    instance = admin.start("order")["id"]
+
+    ended = _modify(admin, instance, [{"type": "cancel", "element_id": "review"}])
+
+    assert ended["status"] == "cancelled" and ended["tasks"] == []
+    assert admin.instance(instance)["ended_at"] is not None
+
+
+@pytest.mark.parametrize("instructions, annotation, field", [
+    ([{"type": "cancel", "element_id": "no_such_element"}], "why", "instructions.0"),
+    ([{"type": "start_before", "element_id": "review"}, {"type": "cancel", "element_id": "ship"}], "why",
+     "instructions.1"),
+    ([{"type": "start_after", "element_id": "end"}], "why", "instructions.0"),
+    ([{"type": "reset", "element_id": "ship"}], "why", "instructions.0"),
+    ([{"type": "jump", "element_id": "review"}], "why", "instructions"),
+    ([{"type": "cancel", "element_id": "review"}], None, "annotation"),
+    ([{"type": "cancel", "element_id": "review"}], "   ", "annotation"),
+    ([], "why", "instructions"),
+])
+def test_a_bad_modification_is_a_400_problem_and_changes_nothing(admin, instructions, annotation, field):
+    _deploy(admin, "order_v1.bpmn")
+    instance = admin.start("order")["id"]
+    before = (admin.instance(instance), _history(admin, instance))
+
+    problem = _modify(admin, instance, instructions, annotation, expect=400)
+
+    assert field in problem["errors"], problem
+    assert (admin.instance(instance), _history(admin, instance)) == before
+
+
+def test_modifying_needs_repair_on_the_process_and_a_suspended_instance_is_left_alone(admin, make):
+    _deploy(admin, "order_v1.bpmn")
+    user = make.client("pat")
+    instance = user.start("order")["id"]
+    cancel = [{"type": "cancel", "element_id": "review"}]
+
+    assert assert_problem(user.post(f"/api/v1/process-instances/{instance}/modification",
+                                    json={"instructions": cancel, "annotation": "mine"}), 403)
+    make.grant("repair", resource_id="order", user="pat")
+    admin.post(f"/api/v1/process-instances/{instance}/suspend", json={})
+    assert assert_problem(user.post(f"/api/v1/process-instances/{instance}/modification",
+                                    json={"instructions": cancel, "annotation": "mine"}), 409)
+    admin.post(f"/api/v1/process-instances/{instance}/resume", json={})
+    assert _modify(user, instance, cancel)["status"] == "cancelled"
