@@ -2,7 +2,8 @@
 `ProcessInstanceModificationBuilder` does: cancel every token of an activity, start a token before an
 element or after an activity, and, from SpiffWorkflow, reset a branch to a task that ran before.
 
-Instructions apply in the order given, each with variables to set:
+Instructions apply in the order given; their variables are the instance's: every token sees them once
+the instruction has applied.
 - `cancel`: every active task of the element ends (a multi-instance with all its instances, an activity
   with its boundary events, a sub-process with what runs inside it); a sub-process left with nothing
   active is cancelled too, as Camunda cancels an emptied scope.
@@ -72,6 +73,8 @@ def apply(wf, instructions: list[Instruction]) -> list[dict]:
                    "reset": _reset}[instruction.kind]
         done.append(dict(handler(wf, index, instruction), kind=instruction.kind,
                          element_id=instruction.element_id))
+        if instruction.variables:
+            _patch(wf, instruction.variables)  # instance variables: every token sees them, as in Camunda
     return done
 
 
@@ -125,8 +128,6 @@ def _cancel(wf, index: int, instruction: Instruction) -> dict:
         else:
             task.cancel()
     _close_empty_scopes(wf)
-    if instruction.variables:
-        _patch(wf, instruction.variables)
     return {"tokens": len(tasks)}
 
 

@@ -130,7 +130,7 @@ def test_an_instance_may_move_to_another_process(server):
     assert answer["migrated"] == 1
     details = admin.instance(instance)
     assert details["definition"]["key"] == "shipment"
-    assert admin.get(f"/api/v1/process-instances?key=shipment").get_json()["total"] == 1
+    assert admin.get("/api/v1/process-instances?key=shipment").get_json()["total"] == 1
     server.restart()
     done = server.admin.complete(_task(server.admin, instance)["id"])
     assert done["status"] == "running"  # at the external task of the new process
