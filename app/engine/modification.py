@@ -54,8 +54,9 @@ class ModificationError(Exception):
 
 
 def active_tokens(wf) -> list:
-    """The active tasks of BPMN elements: where the instance stands."""
-    return [t for t in wf.get_tasks(state=ACTIVE) if visible(t)]
+    """Where the instance stands: its active tasks (a token started before an activity with boundary events
+    is, until it runs, the split in front of it, which stands for no element)."""
+    return wf.get_tasks(state=ACTIVE)
 
 
 def apply(wf, instructions: list[Instruction]) -> list[dict]:
@@ -112,7 +113,7 @@ def _scope(wf, index: int, process, element_id: str):
 
 def _cancel(wf, index: int, instruction: Instruction) -> dict:
     _element(wf, index, instruction.element_id)
-    tasks = [t for t in wf.get_tasks(state=ACTIVE) if getattr(t.task_spec, "bpmn_id", None) == instruction.element_id]
+    tasks = [t for t in wf.get_tasks(state=ACTIVE) if _stands_for(t, instruction.element_id)]
     tasks = [t for t in tasks if not any(a in tasks for a in _ancestors(t))]  # a multi-instance, not its instances
     if not tasks:
         raise ModificationError(index, f"{instruction.element_id!r} has no active token to cancel")
@@ -124,11 +125,30 @@ def _cancel(wf, index: int, instruction: Instruction) -> dict:
                 and not isinstance(task.task_spec, BoundaryEvent):
             for sibling in parent.children:  # the activity's boundary events go with it
                 if not sibling.has_state(_DONE):
-                    sibling.cancel()
+                    _end(sibling)
         else:
-            task.cancel()
+            _end(task)
     _close_empty_scopes(wf)
     return {"tokens": len(tasks)}
+
+
+def _stands_for(task, element_id: str) -> bool:
+    """The task is a token of the element: its own task, or the split in front of it that a token started
+    before it has not run yet."""
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEventSplit):
+        return any(getattr(o, "bpmn_id", None) == element_id for o in spec.outputs if not isinstance(o, BoundaryEvent))
+    return getattr(spec, "bpmn_id", None) == element_id
+
+
+def _end(task) -> None:
+    """Cancel a task, a failed one too (SpiffWorkflow's `cancel` leaves a task in error as it is)."""
+    if task.has_state(TaskState.ERROR):
+        task._set_state(TaskState.CANCELLED)
+        task._drop_children()
+        task.task_spec._on_cancel(task)
+    else:
+        task.cancel()
 
 
 def _ancestors(task):
@@ -148,7 +168,7 @@ def _close_empty_scopes(wf) -> None:
             if owner is None or not owner.has_state(ACTIVE) or sp.is_completed():
                 continue
             if not any(visible(t) for t in sp.get_tasks(state=ACTIVE)):
-                owner.cancel()
+                _end(owner)
                 changed = True
 
 
@@ -186,6 +206,7 @@ def _start(wf, scope, spec, values: dict) -> dict:
     carrier.data = data
     token = carrier._add_child(spec, TaskState.FUTURE)
     token.triggered = True
+    token.task_spec._predict(token, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)  # as a branch reset does
     token.task_spec._update(token)
     return {"task_id": str(token.id)}
 

@@ -317,6 +317,27 @@ def test_cancelling_an_activity_takes_its_boundary_events_and_the_last_token_end
     assert ended.status == "cancelled" and ended.waits == [] and ended.closed_tasks == {started.open_tasks[0].id}
 
 
+def test_a_token_started_before_an_activity_arms_its_boundary_events(run):
+    guarded = run.deploy("b1", diagram("b", START + user("a") + timer("late", "PT1H", "boundaryEvent", "a") + END
+                                       + '<bpmn:endEvent id="late_end"/>', "start>a a>end late>late_end"))
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+        wf, started = run.start(guarded)
+        clock.shift(dt.timedelta(minutes=45))
+
+        wf, again, _ = _modify(run, guarded, wf, Instruction("start_before", "a"), Instruction("cancel", "a"))
+
+        assert again.status == "cancelled"  # cancel takes every token of the activity, the new one too
+        wf, started = run.start(guarded)
+        wf, moved, _ = _modify(run, guarded, wf, Instruction("start_before", "end"), Instruction("cancel", "a"))
+        assert moved.status == "completed"
+        wf, started = run.start(guarded)
+        clock.shift(dt.timedelta(minutes=45))
+        wf, restarted, _ = _modify(run, guarded, wf, Instruction("cancel", "a"), Instruction("start_before", "a"))
+        assert [t.element_id for t in restarted.open_tasks] == ["a"]
+        assert [(w["element_id"], w["due_at"]) for w in restarted.waits] == [
+            ("late", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))]  # armed anew by the new token
+
+
 def test_start_after_takes_the_single_outgoing_flow_and_reset_opens_an_earlier_task_under_a_new_id(run):
     v1 = run.deploy("v1", V1)
     wf, started = run.start(v1)
@@ -465,3 +486,18 @@ def test_an_instance_in_error_migrates_with_its_incident_and_a_retry_runs_the_ta
     assert retried.status_code == 200, retried.get_json()
     assert retried.get_json()["status"] == "completed"
     assert admin.instance(instance)["variables"]["total"] == 30  # the target's script
+
+
+def test_moving_the_failed_token_of_an_instance_in_error_resolves_its_incident(admin):
+    admin.deploy(fixture("migration", "invoice_v1.bpmn"))
+    instance = admin.start("invoice")["id"]
+    assert [i["element_id"] for i in admin.instance(instance)["incidents"]] == ["compute"]
+
+    response = admin.post(f"/api/v1/process-instances/{instance}/modification", json={
+        "instructions": [{"type": "cancel", "element_id": "compute"}, {"type": "start_before", "element_id": "end"}],
+        "annotation": "nothing to compute for this one"})
+
+    assert response.status_code == 200, response.get_json()
+    details = admin.instance(instance)
+    assert details["status"] == "completed"
+    assert details["incidents"][0]["resolved_at"] is not None and details["incidents"][0]["resolution"] == "modified"
