@@ -79,9 +79,13 @@ def ids(admin, client) -> dict:
     external = client.get("/engine-rest/external-task", headers=BASIC).get_json()
     deployment_id = client.get("/engine-rest/deployment", headers=BASIC).get_json()[0]["id"]
     resource = client.get(f"/engine-rest/deployment/{deployment_id}/resources", headers=BASIC).get_json()[0]
+    other = next(d for d in deployed["definitions"] if d["key"] == "external_charge")
+    batch = admin.post("/api/v1/migrations", json={"source_definition_id": definition["id"],
+                                                   "target_definition_id": other["id"],
+                                                   "filter": {"business_key": "none"}, "async": True}).get_json()
     return {"key": "simple_user_task", "definition_id": definition["id"], "instance_id": started["id"],
             "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount",
-            "deployment_id": deployment_id, "resource_id": resource["id"]}
+            "deployment_id": deployment_id, "resource_id": resource["id"], "batch_id": batch["id"]}
 
 
 def _path(rule, ids: dict, hostile: str | None = None) -> str:
