@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select
 
 from ..errors import NotFoundError, StagecoachError
 from ..extensions import db
@@ -62,60 +62,64 @@ def run_batch(batch_id: str) -> None:
         pass
 
 
+BATCHES, ITEMS, JOBS = Batch.__table__, BatchItem.__table__, Job.__table__
+_COUNTERS = {BatchItemStatus.DONE: "done", BatchItemStatus.REFUSED: "refused", BatchItemStatus.FAILED: "failed"}
+
+
 def run_chunk(batch_id: str, *, heartbeat: bool = False) -> bool:
     """Migrate the next chunk of pending items; whether items remain pending afterwards.
+
+    Written with Core statements on the session's connection (the ORM would flush at every savepoint).
 
     Args:
         heartbeat: keep the batch's job a while ahead (a request runs the chunks; the job runner
             takes over only if it stops).
     """
     with write_transaction():
-        batch = db.session.scalars(select(Batch).where(Batch.id == batch_id).with_for_update()
-                                   .execution_options(populate_existing=True)).one_or_none()
+        conn = db.session.connection()
+        batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id).with_for_update()).one_or_none()
         if batch is None:
             return False
-        items = [] if batch.status == BatchStatus.COMPLETED else list(db.session.scalars(
-            select(BatchItem).where(BatchItem.batch_id == batch_id, BatchItem.status == BatchItemStatus.PENDING)
-            .order_by(BatchItem.position).limit(current_app.config["MIGRATION_CHUNK_SIZE"])))
-        if items:
-            plan = migrations.Plan.from_dict(batch.plan)
-            actor = Actor(batch.created_by)
-            for item in items:
-                _run_item(batch, plan, item, actor)
-        pending = db.session.scalar(select(func.count()).select_from(BatchItem).where(
-            BatchItem.batch_id == batch_id, BatchItem.status == BatchItemStatus.PENDING))
+        counts = dict.fromkeys(_COUNTERS.values(), 0)
+        if batch.status != BatchStatus.COMPLETED:
+            items = conn.execute(select(ITEMS.c.position, ITEMS.c.instance_id).where(
+                ITEMS.c.batch_id == batch_id, ITEMS.c.status == BatchItemStatus.PENDING)
+                .order_by(ITEMS.c.position).limit(current_app.config["MIGRATION_CHUNK_SIZE"])).all()
+            if items:
+                plan = migrations.Plan.from_dict(batch.plan)
+                actor = Actor(batch.created_by)
+                for position, instance_id in items:
+                    status, reasons, error = _run_item(batch_id, plan, instance_id, actor)
+                    conn.execute(ITEMS.update().where(ITEMS.c.batch_id == batch_id, ITEMS.c.position == position)
+                                 .values(status=status, reasons=reasons, error=error, finished_at=utcnow()))
+                    counts[_COUNTERS[status]] += 1
+        pending = batch.total - batch.done - batch.refused - batch.failed - sum(counts.values())
         now = utcnow()
+        values = {name: getattr(BATCHES.c, name) + n for name, n in counts.items() if n}
+        if not pending and batch.status != BatchStatus.COMPLETED:
+            values.update(status=BatchStatus.COMPLETED, finished_at=now)
+        if values:
+            conn.execute(BATCHES.update().where(BATCHES.c.id == batch_id).values(**values))
         if not pending:
-            if batch.status != BatchStatus.COMPLETED:
-                batch.status, batch.finished_at = BatchStatus.COMPLETED, now
-            db.session.execute(delete(Job).where(Job.batch_id == batch_id))
+            conn.execute(JOBS.delete().where(JOBS.c.batch_id == batch_id))
         elif heartbeat:
-            db.session.execute(update(Job).where(Job.batch_id == batch_id).values(due_at=now + RESUME_AFTER))
-        return bool(pending)
+            conn.execute(JOBS.update().where(JOBS.c.batch_id == batch_id).values(due_at=now + RESUME_AFTER))
+        return pending > 0
 
 
-def _run_item(batch: Batch, plan: migrations.Plan, item: BatchItem, actor: Actor) -> None:
-    """Migrate one item's instance inside a savepoint and mark the item with what came of it."""
-    reasons, error = None, None
+def _run_item(batch_id: str, plan: migrations.Plan, instance_id: str, actor: Actor) -> tuple:
+    """Migrate one instance inside a savepoint; (item status, reasons, error)."""
     try:
         with db.session.begin_nested():
-            result = migrations.migrate_instance(plan, item.instance_id, actor, batch_id=batch.id)
-        status = BatchItemStatus.DONE if result.status == "done" else BatchItemStatus.REFUSED
-        reasons = result.reasons
+            result = migrations.migrate_instance(plan, instance_id, actor, batch_id=batch_id)
     except NotFoundError as exc:
-        status, reasons = BatchItemStatus.REFUSED, [{"element_id": None, "reason": "not-found", "message": exc.detail}]
+        return BatchItemStatus.REFUSED, [{"element_id": None, "reason": "not-found", "message": exc.detail}], None
     except StagecoachError as exc:  # a limit, a busy instance, state that cannot be loaded
-        status, error = BatchItemStatus.FAILED, exc.detail
+        return BatchItemStatus.FAILED, None, exc.detail
     except Exception as exc:  # the instance's own failure: recorded, the batch goes on
-        log.exception("migrating instance %s in batch %s failed", item.instance_id, batch.id)
-        status, error = BatchItemStatus.FAILED, f"{type(exc).__name__}: {exc}"
-    item.status, item.reasons, item.error, item.finished_at = status, reasons, error, utcnow()
-    if status == BatchItemStatus.DONE:
-        batch.done += 1
-    elif status == BatchItemStatus.REFUSED:
-        batch.refused += 1
-    else:
-        batch.failed += 1
+        log.exception("migrating instance %s in batch %s failed", instance_id, batch_id)
+        return BatchItemStatus.FAILED, None, f"{type(exc).__name__}: {exc}"
+    return (BatchItemStatus.DONE if result.status == "done" else BatchItemStatus.REFUSED), result.reasons, None
 
 
 # -- reading and resuming ------------------------------------------------------------------------------------
@@ -186,14 +190,24 @@ def migrate(actor: Actor, *, source_definition_id: str, target_definition_id: st
     if not dry_run:
         batch = start_migration(actor, plan, ids, run_now=not run_async)
         return describe(db.session.get(Batch, batch.id, populate_existing=True), all_items(batch.id))
-    results = [migrations.migrate_instance(plan, iid, actor, dry_run=True) for iid in ids]
-    possible = sum(1 for r in results if r.status == "migratable")
-    return {"id": None, "dry_run": True, "status": "dry-run", **plan.as_dict(), "total": len(results),
-            "migrated": 0, "migratable": possible, "refused": len(results) - possible, "failed": 0, "pending": 0,
-            "created_by": actor.username, "created_at": utcnow(), "finished_at": None,
+    items = [_check(plan, iid, actor) for iid in ids]
+    counts = {status: sum(1 for i in items if i["status"] == status) for status in ("migratable", "refused", "failed")}
+    return {"id": None, "dry_run": True, "status": "dry-run", **plan.as_dict(), "total": len(items),
+            "migrated": 0, "migratable": counts["migratable"], "refused": counts["refused"],
+            "failed": counts["failed"], "pending": 0, "created_by": actor.username, "created_at": utcnow(),
+            "finished_at": None,
             "changes": engine().migration_compare(migrations.ref(plan.source), migrations.ref(plan.target)),
-            "instances": [{"instance_id": r.instance_id, "status": r.status, "reasons": r.reasons, "error": None}
-                          for r in results]}
+            "instances": items}
+
+
+def _check(plan: migrations.Plan, instance_id: str, actor: Actor) -> dict:
+    """One instance of a dry run: migratable, refused with reasons, or failed with the error (a limit, a
+    busy instance, state that cannot be loaded)."""
+    try:
+        result = migrations.migrate_instance(plan, instance_id, actor, dry_run=True)
+    except StagecoachError as exc:
+        return {"instance_id": instance_id, "status": "failed", "reasons": None, "error": exc.detail}
+    return {"instance_id": instance_id, "status": result.status, "reasons": result.reasons, "error": None}
 
 
 _SHOWN = {BatchItemStatus.DONE: "migrated"}

@@ -22,10 +22,9 @@ are those the caller may read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from sqlalchemy import select, update
 
-from ..engine import MigrationRefused, ScriptError
-from ..errors import NotFoundError, ValidationError
+from ..engine import MigrationRefused, ScriptError, StateError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ExternalTask, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
@@ -181,7 +180,10 @@ def migrate_instance(plan: Plan, instance_id: str, actor: Actor, *, dry_run: boo
         if inst.definition_id != plan.source.id:
             return _refused(instance_id, "other-definition", f"the instance runs definition {inst.definition_id}, "
                                                              f"not the source {plan.source.id}")
-        wf = turn.wf
+        try:
+            wf = turn.wf
+        except StateError as exc:
+            raise ConflictError(f"instance state cannot be loaded: {exc}") from None
         if plan.variables:
             engine().runner.update_variables(wf, plan.variables)
         try:
@@ -219,21 +221,19 @@ def _version(info: DefinitionInfo) -> dict:
 def _reproject(turn: Turn, outcome, mapping: dict[str, str]) -> None:
     """The instance's rows that name the source take the target's definition and elements: its open tasks
     (assignee, claim, candidates and due dates kept), its external tasks and its open incidents."""
-    inst, target = turn.instance, turn.info
+    conn, inst, target = db.session.connection(), turn.instance, turn.info
+    tasks, external, incidents = HumanTask.__table__, ExternalTask.__table__, Incident.__table__
     for task in outcome.open_tasks:
-        db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.state == TaskState.OPEN)
-                           .values(definition_id=target.id, process_key=target.key, element_id=task.element_id,
-                                   name=task.name).execution_options(synchronize_session=False))
+        conn.execute(tasks.update().where(tasks.c.id == task.id, tasks.c.state == TaskState.OPEN)
+                     .values(definition_id=target.id, process_key=target.key, element_id=task.element_id,
+                             name=task.name))
     for task_id, element_id in outcome.held.items():
-        db.session.execute(update(ExternalTask).where(ExternalTask.id == task_id)
-                           .values(definition_id=target.id, element_id=element_id)
-                           .execution_options(synchronize_session=False))
-    for incident_id, element_id in db.session.execute(
-            select(Incident.id, Incident.element_id).where(Incident.instance_id == inst.id,
-                                                           Incident.resolved_at.is_(None))).all():
-        if element_id in mapping:
-            db.session.execute(update(Incident).where(Incident.id == incident_id)
-                               .values(element_id=mapping[element_id]).execution_options(synchronize_session=False))
+        conn.execute(external.update().where(external.c.id == task_id)
+                     .values(definition_id=target.id, element_id=element_id))
+    if inst.status == InstanceStatus.ERROR:  # only an instance in error has open incidents
+        for source, to in mapping.items():
+            conn.execute(incidents.update().where(incidents.c.instance_id == inst.id, incidents.c.element_id == source,
+                                                  incidents.c.resolved_at.is_(None)).values(element_id=to))
 
 
 class InstanceRefusedError(ValidationError):
