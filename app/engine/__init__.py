@@ -34,7 +34,8 @@ from .xml import Problem
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
-    "BpmnRejected", "DiagramLimits", "Engine", "Instruction", "MigrationRefused", "ModificationError", "Refusal", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
+    "Instruction", "MigrationRefused", "ModificationError", "Refusal",
+    "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "LimitExceededError", "Limits", "StateLimitError", "TaskLimitError", "VariableLimitError",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",

@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .outcome import definitions, event_kind
+from .outcome import event_kind, spec_definitions
 
 __all__ = ["ACTIVE", "MigrationRefused", "Refusal", "compare", "element_types", "generate", "migrate",
            "plan_problems", "refusals"]
@@ -123,14 +123,8 @@ def _all_specs(spec, subprocess_specs: dict) -> dict[str, object]:
 # -- comparing two elements -------------------------------------------------------------------------------
 
 def _kinds(ts) -> list[str]:
-    return sorted(k or "none" for k in (event_kind(d) for d in definitions(_Probe(ts))))
-
-
-class _Probe:
-    """What `outcome.definitions` reads of a task: its spec."""
-
-    def __init__(self, task_spec):
-        self.task_spec = task_spec
+    """The kinds of trigger an element waits for (timer, message, signal; "none" for others)."""
+    return sorted(event_kind(d) or "none" for d in spec_definitions(ts))
 
 
 def _mi_changes(registry, source, target) -> list[str]:
@@ -286,8 +280,9 @@ def _plan(registry, wf, source: tuple, target: tuple, mapping: dict[str, str], s
             if sub is not None and isinstance(spec, SubWorkflowTask):
                 sp_spec = target[1].get(spec.spec)
                 if sp_spec is None and not task.has_state(_DONE):
-                    found.append(Refusal(task.task_spec.bpmn_id, "no-counterpart",
-                                         f"the target has no process {spec.spec!r} for active {task.task_spec.bpmn_id}"))
+                    element = task.task_spec.bpmn_id
+                    found.append(Refusal(element, "no-counterpart",
+                                         f"the target has no process {spec.spec!r} for active {element}"))
                 if sp_spec is not None:
                     targets[id(sub)] = sp_spec
     return found, moves
@@ -333,13 +328,13 @@ def _plan_one(registry, move: _Move, fresh_source, mapping: dict[str, str], same
                 found.append(refusal)
                 continue
         move.specs[task] = spec
-        split = _new_split(task, spec, index)
+        split = _new_split(task, spec)
         if split is not None:
             move.armed.append((task, split))
     return found
 
 
-def _new_split(task, spec, index):
+def _new_split(task, spec):
     """The target's boundary split in front of an active activity that had no boundary events."""
     if getattr(task.task_spec, "bpmn_id", None) is None or isinstance(task.task_spec, BoundaryEvent) \
             or isinstance(getattr(task.parent, "task_spec", None), BoundaryEventSplit):

@@ -180,7 +180,8 @@ def test_a_waiting_timer_keeps_its_due_time_and_then_takes_the_targets_path(run)
 
 
 def test_a_message_delivered_after_migration_reaches_the_renamed_catch(run):
-    catch = '<bpmn:intermediateCatchEvent id="{}"><bpmn:messageEventDefinition messageRef="msg_reply"/></bpmn:intermediateCatchEvent>'
+    catch = ('<bpmn:intermediateCatchEvent id="{}"><bpmn:messageEventDefinition messageRef="msg_reply"/>'
+             '</bpmn:intermediateCatchEvent>')
     v1 = run.deploy("m1", diagram("m", START + catch.format("w") + END, "start>w w>end"))
     v2 = run.deploy("m2", diagram("m", START + catch.format("w2") + user("after") + END, "start>w2 w2>after after>end"))
     wf, _ = run.start(v1)
@@ -195,7 +196,8 @@ def test_a_message_delivered_after_migration_reaches_the_renamed_catch(run):
 def test_a_timer_cannot_become_a_message_catch(run):
     v1 = run.deploy("t1", diagram("t", START + timer("wait", "PT1H") + END, "start>wait wait>end"))
     v2 = run.deploy("m2", diagram("t", START + '<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition '
-                                  'messageRef="msg_reply"/></bpmn:intermediateCatchEvent>' + END, "start>wait wait>end"))
+                                  'messageRef="msg_reply"/></bpmn:intermediateCatchEvent>' + END,
+                                  "start>wait wait>end"))
     wf, _ = run.start(v1)
     with pytest.raises(MigrationRefused) as refused:
         run.migrate(wf, v1, v2)
@@ -251,7 +253,8 @@ def test_a_running_multi_instance_migrates_unchanged_and_is_refused_when_it_chan
 def _sub(inner: str, flows: str) -> str:
     edges = " ".join(f'<bpmn:sequenceFlow id="s{n}" sourceRef="{a}" targetRef="{b}" />'
                      for n, (a, b) in enumerate((p.split(">") for p in flows.split()), start=1))
-    return f'<bpmn:subProcess id="sub"><bpmn:startEvent id="s_start"/>{inner}<bpmn:endEvent id="s_end"/>{edges}</bpmn:subProcess>'
+    return (f'<bpmn:subProcess id="sub"><bpmn:startEvent id="s_start"/>{inner}<bpmn:endEvent id="s_end"/>{edges}'
+            '</bpmn:subProcess>')
 
 
 def test_a_task_inside_an_active_sub_process_moves_with_the_sub_process(run):
@@ -297,7 +300,8 @@ def test_cancel_and_start_before_move_a_token_with_its_variables(run):
     v1 = run.deploy("v1", V1)
     wf, started = run.start(v1, {"k": 1})
 
-    wf, moved, done = _modify(run, v1, wf, Instruction("cancel", "a"), Instruction("start_before", "c", {"why": "skip"}))
+    wf, moved, done = _modify(run, v1, wf, Instruction("cancel", "a"),
+                              Instruction("start_before", "c", {"why": "skip"}))
 
     assert [t.element_id for t in moved.open_tasks] == ["c"]
     assert moved.closed_tasks == {started.open_tasks[0].id}
@@ -459,8 +463,9 @@ def test_a_migrated_task_keeps_its_claim_in_the_inbox(admin, make):
     sam.post(f"/api/v1/tasks/{ship['id']}/claim")
     [v2] = admin.deploy(fixture("migration", "order_v2.bpmn"))["definitions"]
 
-    response = admin.post("/api/v1/migrations", json={"source_definition_id": v1["id"], "target_definition_id": v2["id"],
-                                                      "instance_ids": [instance], "mapping": {"ship": "dispatch"}})
+    response = admin.post("/api/v1/migrations", json={
+        "source_definition_id": v1["id"], "target_definition_id": v2["id"], "instance_ids": [instance],
+        "mapping": {"ship": "dispatch"}})
 
     assert response.status_code == 200 and response.get_json()["migrated"] == 1
     [moved] = sam.get("/api/v1/tasks?assignee=sam").get_json()["items"]
@@ -474,9 +479,9 @@ def test_an_instance_in_error_migrates_with_its_incident_and_a_retry_runs_the_ta
     assert admin.instance(instance)["status"] == "error"
     [v2] = admin.deploy(fixture("migration", "invoice_v2.bpmn"))["definitions"]
 
-    response = admin.post("/api/v1/migrations", json={"source_definition_id": v1["id"], "target_definition_id": v2["id"],
-                                                      "instance_ids": [instance], "mapping": {"compute": "calculate"},
-                                                      "variables": {"amount": 10}})
+    response = admin.post("/api/v1/migrations", json={
+        "source_definition_id": v1["id"], "target_definition_id": v2["id"], "instance_ids": [instance],
+        "mapping": {"compute": "calculate"}, "variables": {"amount": 10}})
 
     assert response.status_code == 200 and response.get_json()["migrated"] == 1, response.get_json()
     details = admin.instance(instance)
