@@ -448,3 +448,39 @@ def test_modifying_needs_repair_on_the_process_and_a_suspended_instance_is_left_
                                     json={"instructions": cancel, "annotation": "mine"}), 409)
     admin.post(f"/api/v1/process-instances/{instance}/resume", json={})
     assert _modify(user, instance, cancel)["status"] == "cancelled"
+
+
+# -- external tasks and asynchronous jobs ---------------------------------------------------------------------------
+
+def test_an_external_task_and_an_asynchronous_job_move_with_their_instances(clock, server):
+    admin = server.login()
+    v1 = _deploy(admin, "charge_v1.bpmn")
+    started = {admin.start("charge", {"amount": n})["id"] for n in (5, 7)}
+    basic = {"Authorization": f"Bearer {admin.token}"}
+    [locked] = admin.client.post("/engine-rest/external-task/fetchAndLock", headers=basic, json={
+        "workerId": "w1", "maxTasks": 1, "topics": [{"topicName": "charge", "lockDuration": 60000}]}).get_json()
+    assert admin.client.post(f"/engine-rest/external-task/{locked['id']}/complete", headers=basic,
+                             json={"workerId": "w1"}).status_code == 204
+    at_job = locked["processInstanceId"]  # charged: its asynchronous script waits for a job
+    [at_worker] = started - {at_job}  # still waits for a worker to charge it
+    v2 = _deploy(admin, "charge_v2.bpmn")
+
+    answer = _migrate(admin, source_definition_id=v1, target_definition_id=v2, instance_ids=[at_worker, at_job])
+
+    assert answer["migrated"] == 2
+    [waiting] = admin.client.get("/engine-rest/external-task", headers=basic).get_json()
+    assert (waiting["processInstanceId"], waiting["processDefinitionId"]) == (at_worker, v2)
+    server.restart()
+    admin = server.admin
+    basic = {"Authorization": f"Bearer {admin.token}"}
+    clock.shift(dt.timedelta(seconds=1))
+    assert server.fire()["done"] == 1  # the asynchronous script of the instance that was charged
+    assert [t["element_id"] for t in admin.instance(at_job)["tasks"]] == ["receipt"]
+    [task] = admin.client.post("/engine-rest/external-task/fetchAndLock", headers=basic, json={
+        "workerId": "w2", "maxTasks": 1, "topics": [{"topicName": "charge", "lockDuration": 60000}]}).get_json()
+    assert task["processInstanceId"] == at_worker and task["processDefinitionId"] == v2
+    admin.client.post(f"/engine-rest/external-task/{task['id']}/complete", headers=basic, json={"workerId": "w2"})
+    clock.shift(dt.timedelta(seconds=1))
+    assert server.fire()["done"] == 1
+    details = admin.instance(at_worker)
+    assert [t["element_id"] for t in details["tasks"]] == ["receipt"] and details["variables"]["prepared"] is True
