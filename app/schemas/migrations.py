@@ -50,7 +50,7 @@ class RefusalReasonSchema(Schema):
 class MigrationItemSchema(Schema):
     instance_id = fields.String()
     status = fields.String(metadata={"description": "migrated, refused, failed, pending; in a dry run "
-                                                    "migratable or refused"})
+                                                    "migratable, refused or failed"})
     reasons = fields.List(fields.Nested(RefusalReasonSchema), allow_none=True)
     error = fields.String(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
