@@ -237,6 +237,8 @@ class Config:
     # when dedicated `flask jobs worker` processes run them) and how often it looks.
     JOBS_EMBEDDED = _env_bool("STAGECOACH_JOBS_EMBEDDED", True)
     JOBS_POLL_SECONDS = float(os.environ.get("STAGECOACH_JOBS_POLL_SECONDS", "1"))
+    # STAGECOACH_MIGRATION_CHUNK_SIZE: instances a migration batch moves per transaction (default 50).
+    MIGRATION_CHUNK_SIZE = max(1, _env_int("STAGECOACH_MIGRATION_CHUNK_SIZE", 50))
     # CELERY_BROKER_URL / CELERY_RESULT_BACKEND: scale-out workers (app/jobs/celery.py),
     # e.g. redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -1,4 +1,4 @@
-"""The statuses instances, human tasks, jobs and outbox messages move through, named once.
+"""The statuses instances, human tasks, jobs, batches and outbox messages move through, named once.
 
 Stored as these strings in the database and shown as-is by both APIs; compare
 against the names, never against literals. Depends on nothing, so every layer
@@ -40,4 +40,20 @@ class OutboxStatus:
 
     PENDING = "pending"
     SENT = "sent"
+    FAILED = "failed"
+
+
+class BatchStatus:
+    """A batch (instance migration): running while items are pending, then completed."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class BatchItemStatus:
+    """One instance of a batch: pending until done, refused (the plan cannot apply, with reasons) or failed."""
+
+    PENDING = "pending"
+    DONE = "done"
+    REFUSED = "refused"
     FAILED = "failed"

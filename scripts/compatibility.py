@@ -278,7 +278,7 @@ reference. Where Stagecoach answers differently, or not at all:
 - **Not served**: decision definitions and decision evaluation (`deployedDecisionDefinitions` is `null`; a
   DMN file is deployed for the business rule tasks that call it), other history resources (details,
   job and external task logs, incidents of the past), incident commands, jobs, users, groups, tenants,
-  authorizations, batches and migration.
+  authorizations, and batch calls other than reading one.
 
 ## Camunda 7 REST clients
 
@@ -325,6 +325,52 @@ missing variable. A name with underscores is read too (Camunda refuses it).
 Known difference from Camunda 7.20, pinned by a test marked as expected to fail: a caught message
 also leaves its variables in a variable `<event id>_Response` (SpiffWorkflow's Camunda message
 events).
+
+### Instance migration and modification (/engine-rest)
+
+Served in Camunda 7.20's shapes (see [operations.md](operations.md#migrating-and-modifying-instances)
+for what a migration keeps):
+
+- `POST /migration/generate` `{sourceProcessDefinitionId, targetProcessDefinitionId, updateEventTriggers}`
+  answers the plan `{sourceProcessDefinitionId, targetProcessDefinitionId, instructions, variables}` with an
+  instruction `{sourceActivityIds: [id], targetActivityIds: [id], updateEventTrigger: false}` for every
+  flow node of the same id and type in both definitions.
+- `POST /migration/validate` (a plan) answers `{instructionReports: [{instruction, failures}],
+  variableReports: {}}`: an activity either definition lacks, an activity mapped onto one of another type
+  or multi-instance, two instructions for one source activity, an instruction that is not one to one.
+- `POST /migration/execute` `{migrationPlan, processInstanceIds, processInstanceQuery, skipCustomListeners,
+  skipIoMappings}` migrates every instance in one transaction, or none: 204, or `400
+  MigrationPlanValidationException` with the plan's `validationReport`, or `400
+  MigratingProcessInstanceValidationException` with the first refused instance's `validationReport`
+  `{processInstanceId, failures, activityInstanceValidationReports: [{migrationInstruction,
+  activityInstanceId, sourceScopeId, failures}], transitionInstanceValidationReports: []}`.
+- `POST /migration/executeAsync` (the same body) answers a batch `{id, type: "instance-migration",
+  totalJobs, jobsCreated, batchJobsPerSeed, invocationsPerBatchJob, suspended, createUserId, startTime,
+  executionStartTime}` that the job runner works through; `GET /batch/{id}` reads it (`jobsCreated` counts
+  the instances done so far: one job per instance). Other batch calls are not served.
+- `POST /process-instance/{id}/modification` `{instructions, annotation, skipCustomListeners,
+  skipIoMappings}`: 204.
+
+Where Stagecoach differs:
+
+- A plan maps each active activity explicitly, as Camunda's does: an active activity no instruction
+  names refuses the instance. Activities that ran keep their id without an instruction.
+- `processInstanceQuery` reads `businessKey` and `businessKeyLike`, always among the source definition's
+  instances that have not ended; the other query fields are ignored.
+- `skipCustomListeners` and `skipIoMappings` are accepted on migrations and change nothing (a migration
+  runs no listener or mapping); `updateEventTrigger(s)` is accepted, and a migrated event always waits for
+  the trigger the target's event names. A waiting timer keeps its due time; the target's new boundary
+  events are armed at the migration.
+- Modification instructions: `cancel` with `activityId` (every token of the activity),
+  `startBeforeActivity` and `startAfterActivity` with `activityId` and typed `variables` (set on the
+  instance; `local` is ignored). `startTransition`, cancelling one `activityInstanceId` or
+  `transitionInstanceId`, an `ancestorActivityInstanceId` other than the instance's own, and
+  `skipCustomListeners` or `skipIoMappings` set to true (the listeners and mappings of started elements
+  always run) are `400 InvalidRequestException`. The `annotation` is required: it is kept in the
+  instance's history with who modified it.
+- A modification is checked as a whole before it is stored: an instruction that cannot apply is a 400 and
+  nothing changes. An instance left without an active token after all the instructions ends, cancelled,
+  as Camunda ends it.
 """
 
 

@@ -9,6 +9,7 @@ from .definitions import blp as definitions_blp
 from .deployments import blp as deployments_blp
 from .events import blp as events_blp
 from .instances import blp as instances_blp
+from .migrations import blp as migrations_blp
 from .modules import blp as modules_blp
 from .outbound_hosts import blp as outbound_hosts_blp
 from .record_companions import blp as record_companions_blp
@@ -20,4 +21,5 @@ from .workflow_rules import blp as workflow_rules_blp
 
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
-              users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp]
+              users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
+              migrations_blp]

@@ -30,7 +30,8 @@ def broadcast_signal(body):
 @blp.response(200, JobPageSchema)
 @problems(blp, 400, 401, 403)
 def list_jobs(query):
-    """Timer jobs: pending (optionally only those due) and failed, with their errors (admin)."""
+    """Jobs (timers, asynchronous continuations, migration batches with their progress): pending (optionally only
+    those due) and failed, with their errors (admin)."""
     return jobs.list_jobs(current_actor(), query["status"], query["page"], query["per_page"], due=query["due"])
 
 

@@ -5,7 +5,8 @@ from ..schemas.instances import (
     HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
-from ..services import instances as service
+from ..schemas.migrations import ModificationSchema
+from ..services import instances as service, modifications
 from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
 
@@ -92,3 +93,13 @@ def retry(instance_id):
 def patch_variables(body, instance_id):
     """Merge-patch variables; null removes one (admins, or `update` on its process key)."""
     return service.update_variables(instance_id, body["variables"], current_actor())
+
+
+@blp.route("/<instance_id>/modification", methods=["POST"])
+@blp.arguments(ModificationSchema)
+@blp.response(200, InstanceStartedSchema)
+@problems(blp, 400, 401, 403, 404, 409, 422)
+def modify(body, instance_id):
+    """Cancel an activity's tokens, start before or after an element, reset to a task that ran before; the
+    `annotation` says why (admins, or `repair` on its process key)."""
+    return modifications.modify_instance(instance_id, current_actor(), body["instructions"], body["annotation"])

@@ -15,10 +15,13 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
+from . import migration as _migration
 from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
 from .parser import BpmnRejected, DiagramLimits, ProcessModel, parse_deployment
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
                         resolve_priority)
+from .migration import MigrationRefused, Refusal
+from .modification import Instruction, ModificationError
 from .rule_diagrams import rule_bpmn
 from .outcome import NO_EFFECTS, Incident, OpenTask, Outcome, TaskCompletionError, TaskEffects, TaskNotReadyError
 from .runner import Runner
@@ -31,6 +34,7 @@ from .xml import Problem
 _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
+    "Instruction", "MigrationRefused", "ModificationError", "Refusal",
     "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "LimitExceededError", "Limits", "StateLimitError", "TaskLimitError", "VariableLimitError",
     "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
@@ -128,6 +132,45 @@ class Engine:
             raise StateLimitError(f"the instance's state would take {len(state)} bytes, more than {limit}",
                                   field="state_max_bytes", limit=limit)
         return state
+
+    # migration: a definition is referred to as (definition id, dialect, spec json) ----------
+    def _migration_specs(self, source: tuple, target: tuple):
+        if source[1] != target[1]:
+            raise ValueError(f"a {source[1]} diagram's instances cannot move onto a {target[1]} diagram")
+        return SERIALIZERS[source[1]].registry, self.specs(*source), self.specs(*target)
+
+    def migration_plan_problems(self, source: tuple, target: tuple, mapping: dict[str, str]) -> dict[str, list[str]]:
+        """Per source element of `mapping`, what is wrong with it whatever the instance (unknown ids, a
+        changed type or multi-instance). Raises ValueError when the dialects differ."""
+        registry, before, after = self._migration_specs(source, target)
+        return _migration.plan_problems(registry, before, after, mapping)
+
+    def migration_generate(self, source: tuple, target: tuple) -> dict[str, str]:
+        """The elements of the same id and type in both definitions (Camunda's generated plan)."""
+        _, before, after = self._migration_specs(source, target)
+        return _migration.generate(before, after)
+
+    def migration_compare(self, source: tuple, target: tuple) -> dict:
+        """The elements added, removed and changed from one definition to the other."""
+        registry, before, after = self._migration_specs(source, target)
+        return _migration.compare(registry, before, after)
+
+    def migration_refusals(self, wf, source: tuple, target: tuple, mapping: dict[str, str],
+                           same_ids: bool = True) -> list[Refusal]:
+        """Why this workflow cannot move onto `target` (empty: it can)."""
+        registry, before, after = self._migration_specs(source, target)
+        return _migration.refusals(registry, wf, before, after, mapping, same_ids)
+
+    def migrate(self, wf, source: tuple, target: tuple, mapping: dict[str, str], settings: RunSettings,
+                same_ids: bool = True) -> Outcome:
+        """Move a loaded workflow of `source` onto `target`, held and mapped as `settings` say (see
+        `migration.migrate` for `mapping` and `same_ids`).
+
+        Raises:
+            MigrationRefused: an active element cannot move (the workflow is unchanged).
+        """
+        registry, before, after = self._migration_specs(source, target)
+        return self.runner.migrate(wf, registry, before, after, mapping, settings, same_ids)
 
     # expressions (the sandbox's, with the registry's functions) ---------------
     def check_expression(self, expression: str) -> None:

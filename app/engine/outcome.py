@@ -25,7 +25,7 @@ from .variables import frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
            "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
-           "open_task_ids", "report", "waits_of"]
+           "open_task_ids", "report", "spec_definitions", "waits_of"]
 
 
 class TaskEffects:
@@ -123,7 +123,12 @@ def _due(value) -> dt.datetime | None:
 
 def definitions(task) -> list:
     """The event definitions a waiting task listens for (an event-based gateway has several)."""
-    definition = getattr(task.task_spec, "event_definition", None)
+    return spec_definitions(task.task_spec)
+
+
+def spec_definitions(task_spec) -> list:
+    """The event definitions an element listens for (an event-based gateway has several)."""
+    definition = getattr(task_spec, "event_definition", None)
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
     return [definition] if definition is not None else []

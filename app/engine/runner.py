@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..clock import utcnow
 
-from . import bounds, compensation, holding, iomapping
+from . import bounds, compensation, holding, iomapping, migration, modification
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
@@ -284,6 +284,39 @@ class Runner:
         for task in errored_tasks(wf):
             task._set_state(TaskState.READY)
         return self.advance(wf, effects)
+
+    def migrate(self, wf: StagecoachWorkflow, registry, source: tuple, target: tuple, mapping: dict[str, str],
+                settings: RunSettings, same_ids: bool = True) -> Outcome:
+        """Move `wf` onto the target definition's specs ((spec, subprocess specs)) without running it.
+
+        Raises:
+            MigrationRefused: an active element cannot move (nothing changed).
+        """
+        events: list[dict] = []
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        removed = migration.migrate(registry, wf, source, target, mapping, same_ids)
+        self.prepare(self.attach(wf), settings)
+        events += [{"type": "boundary_event_removed", "element_id": element, "at": self.clock()} for element in removed]
+        return report(wf, events, None, trail, human_before, self.clock())
+
+    def modify(self, wf: StagecoachWorkflow, instructions: list, effects: TaskEffects = NO_EFFECTS
+               ) -> tuple[Outcome, list[dict]]:
+        """Apply modification instructions (`modification.Instruction`), then advance; returns the outcome and
+        one audit entry per instruction. An instance left with no active token is cancelled (status
+        "cancelled"), as Camunda ends an instance that a modification emptied.
+
+        Raises:
+            ModificationError: an instruction cannot apply (the workflow is to be discarded).
+        """
+        events: list[dict] = []
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        done = modification.apply(wf, instructions)
+        if not modification.active_tokens(wf):  # SpiffWorkflow calls that completed; nothing reached an end
+            outcome = self.cancel(wf)
+            outcome.closed_tasks = set(human_before)
+            return outcome, done
+        incident = self._run(wf, trail, effects)
+        return report(wf, events, incident, trail, human_before, self.clock()), done
 
     def cancel(self, wf: StagecoachWorkflow) -> Outcome:
         """Cancel every unfinished task."""

@@ -147,6 +147,11 @@ class StateSerializer:
     def __init__(self, config: dict):
         self._serializer = BpmnWorkflowSerializer(_registry(config), version=SPIFF_FORMAT)
 
+    @property
+    def registry(self):
+        """The converter registry: what turns a spec into plain data (used to compare specs, too)."""
+        return self._serializer.registry
+
     # specs --------------------------------------------------------------
     def dump_spec(self, spec, subprocess_specs: dict) -> str:
         registry = self._serializer.registry

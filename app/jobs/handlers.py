@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Job
 from ..statuses import InstanceStatus
 from ..errors import NotFoundError
+from ..services import batches
 from ..services.core import SYSTEM, InstanceNotActionableError, Turn, engine, run_on_instance
 
 
@@ -71,4 +72,11 @@ def run_async(job: Job, now: dt.datetime, worker: str) -> None:
         return
 
 
-HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {"timer": fire_timer, "async": run_async}
+def run_batch(job: Job, now: dt.datetime, worker: str) -> None:
+    """A batch has pending items: migrate its next chunk (the job stays due until none is left, and goes
+    with the last chunk)."""
+    batches.run_chunk(job.batch_id)
+
+
+HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {"timer": fire_timer, "async": run_async,
+                                                                 "batch": run_batch}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Job, ProcessInstance
@@ -28,8 +28,10 @@ RETRY_BASE = dt.timedelta(seconds=30)
 
 
 def _claim(now: dt.datetime) -> Job | None:
-    stmt = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
-            .where(Job.status == JobStatus.PENDING, Job.due_at < now, ProcessInstance.status == InstanceStatus.RUNNING)
+    # An instance's job waits while its instance is not running; a batch's job has no instance.
+    stmt = (select(Job).outerjoin(ProcessInstance, ProcessInstance.id == Job.instance_id)
+            .where(Job.status == JobStatus.PENDING, Job.due_at < now,
+                   or_(ProcessInstance.status == InstanceStatus.RUNNING, Job.instance_id.is_(None)))
             .order_by(Job.due_at).limit(1))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Job)

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate."""
+from .batches import Batch, BatchItem
 from .companions import Attachment, Note
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
@@ -12,7 +13,7 @@ from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
 
 __all__ = [
-    "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
+    "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "ScoringRules", "TaskCandidate", "User", "user_groups",

@@ -17,9 +17,11 @@ class Job(db.Model):
     __table_args__ = (Index("ix_job_status_due", "status", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(20))  # timer
+    kind: Mapped[str] = mapped_column(String(20))  # timer | async | batch
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"),
                                                     index=True)
+    # A batch job (instance migration) works through its batch's pending items, a chunk per run.
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -28,6 +30,7 @@ class Job(db.Model):
     locked_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     instance = relationship("ProcessInstance", lazy="raise")
+    batch = relationship("Batch", lazy="selectin")
 
 
 class EventSubscription(db.Model):

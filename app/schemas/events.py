@@ -35,14 +35,25 @@ class SignalSchema(Schema):
 
 class JobSchema(Schema):
     id = fields.String()
-    kind = fields.String()
+    kind = fields.String(metadata={"description": "timer, async, or batch (a migration working through its "
+                                                  "instances)"})
     instance_id = fields.String(allow_none=True)
+    batch_id = fields.String(allow_none=True)
+    progress = fields.Method("_progress", allow_none=True,
+                             metadata={"description": "a batch's instances: total, migrated, refused, failed, pending"})
     due_at = fields.DateTime()
     status = fields.String()
     attempts = fields.Integer()
     max_attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+    def _progress(self, job):
+        batch = getattr(job, "batch", None)
+        if batch is None:
+            return None
+        return {"total": batch.total, "migrated": batch.done, "refused": batch.refused, "failed": batch.failed,
+                "pending": batch.pending}
 
 
 class JobQuerySchema(PageArgs):

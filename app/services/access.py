@@ -56,8 +56,8 @@ def require_assignee(task, actor: Actor, what: str) -> None:
 ALL = "*"
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # a process key: deploy a version of it, start it, read / update (variables) / delete (cancel) /
-    # repair (suspend, resume, retry) its instances
-    "process": ("deploy", "start", "read", "update", "delete", "repair"),
+    # repair (suspend, resume, retry, modify) its instances, migrate them (from and to a version of it)
+    "process": ("deploy", "start", "read", "update", "delete", "repair", "migrate"),
     # an external task topic: fetch, lock, extend, fail and complete its tasks
     "topic": ("work",),
     # a CRM module: create records, and read / update / delete records one does not own

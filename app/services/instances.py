@@ -128,17 +128,24 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
     return stats
 
 
-def list_instances(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
-                   started_before=None, module=None, record_id=None, definition_id=None, page=1, per_page=20,
-                   offset=None, business_key_like=None, after=None, exact=True, variables=None,
-                   tenants: TenantFilter | None = None) -> Page:
+def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, after=None, exact=True, **filters) -> Page:
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
-    Only the instances the actor may read (see `access.readable_instances`); `tenants` keeps those of
-    some tenants (or of none). `after` continues from a page's `next_cursor`; `exact=False` caps the
-    total (see `core.pagination`). `variables`: (name, operator, value) filters on the instance's
-    variables (`variable_query`).
+    Only the instances the actor may read (see `access.readable_instances`); the filters are
+    `instances_query`'s. `after` continues from a page's `next_cursor`; `exact=False` caps the total
+    (see `core.pagination`).
     """
+    stmt = instances_query(actor, **filters)
+    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
+                    offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after)
+
+
+def instances_query(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
+                    started_before=None, module=None, record_id=None, definition_id=None, business_key_like=None,
+                    variables=None, tenants: TenantFilter | None = None):
+    """SELECT the instances `actor` may read that match the filters (the instance list's, which a migration
+    also selects its instances with). `tenants` keeps those of some tenants (or of none); `variables`:
+    (name, operator, value) filters on the instance's variables (`variable_query`)."""
     stmt = narrowed(select(ProcessInstance), tenants, ProcessInstance.tenant_id)
     readable = readable_instances(actor)
     if readable is not None:
@@ -168,8 +175,7 @@ def list_instances(actor: Actor, *, status=None, key=None, business_key=None, ac
         stmt = stmt.where(ProcessInstance.started_at >= started_after)
     if started_before:
         stmt = stmt.where(ProcessInstance.started_at < started_before)
-    return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
-                    offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after)
+    return stmt
 
 
 @dataclass

@@ -82,9 +82,14 @@ def ids(admin, client) -> dict:
                           content_type="multipart/form-data").status_code == 201
     deployment_id = client.get("/engine-rest/deployment?withoutTenantId=true", headers=BASIC).get_json()[0]["id"]
     resource = client.get(f"/engine-rest/deployment/{deployment_id}/resources", headers=BASIC).get_json()[0]
+    other = next(d for d in deployed["definitions"] if d["key"] == "external_charge")
+    batch = admin.post("/api/v1/migrations", json={"source_definition_id": definition["id"],
+                                                   "target_definition_id": other["id"],
+                                                   "filter": {"business_key": "none"}, "async": True}).get_json()
     return {"key": "simple_user_task", "definition_id": definition["id"], "instance_id": started["id"],
             "task_id": started["tasks"][0]["id"], "external_task_id": external[0]["id"], "name": "amount",
             "deployment_id": deployment_id, "resource_id": resource["id"], "tenant_id": "tenant-a",
+            "batch_id": batch["id"],
             "incident_id": "no-open-incident"}  # none is open: the lookup answers 404 after the input checks
 
 

@@ -8,9 +8,11 @@ import json
 from flask import Response, jsonify
 
 from ...errors import NotFoundError
+from ...errors import ValidationError
 from ...schemas.camunda import InstanceQuery, Suspension, VariableModifications
+from ...schemas.camunda_migration import Modification
 from ...statuses import InstanceStatus
-from ...services import instances as service
+from ...services import instances as service, modifications
 from .common import (
     camunda_blueprint, count, current_actor, json_body, plain_variables, query_args, tenants, typed_value,
     typed_variables,
@@ -184,4 +186,37 @@ def modify_variables(instance_id):
         service.update_variables(instance_id, changes, actor)
     else:
         _running(instance_id)
+    return "", 204
+
+
+_KINDS = {"cancel": "cancel", "startBeforeActivity": "start_before", "startAfterActivity": "start_after"}
+
+
+@blp.post("/process-instance/<instance_id>/modification")
+def modify(instance_id):
+    """Cancel all tokens of an activity (`cancel` with `activityId`), start before or after an activity, with
+    typed variables; an `annotation` saying why is required (admins, or `repair` on the process key).
+
+    Not supported, each a 400: `startTransition`, cancelling one activity or transition instance, an
+    `ancestorActivityInstanceId` other than the instance's own, `skipCustomListeners` or `skipIoMappings`
+    (listeners and mappings of the elements a modification starts always run).
+    """
+    body = Modification().load(json_body())
+    for flag in ("skip_custom_listeners", "skip_io_mappings"):
+        if body[flag]:
+            raise ValidationError(f"{'skipCustomListeners' if flag == 'skip_custom_listeners' else 'skipIoMappings'}"
+                                  f" is not supported: the listeners and mappings of started elements always run")
+    instructions = []
+    for n, given in enumerate(body["instructions"]):
+        if given["type"] not in _KINDS:
+            raise ValidationError(f"instruction {n}: {given['type']} is not supported; use startBeforeActivity on "
+                                  f"the flow's target")
+        if given["activity_instance_id"] or given["transition_instance_id"] or not given["activity_id"]:
+            raise ValidationError(f"instruction {n}: name the activity with activityId (every token of it is "
+                                  f"cancelled); single activity or transition instances cannot be named")
+        if given["ancestor_activity_instance_id"] not in (None, instance_id):
+            raise ValidationError(f"instruction {n}: ancestorActivityInstanceId may only be the process instance")
+        instructions.append({"type": _KINDS[given["type"]], "element_id": given["activity_id"],
+                             "variables": plain_variables(given["variables"])})
+    modifications.modify_instance(instance_id, current_actor(), instructions, body["annotation"])
     return "", 204
