@@ -16,7 +16,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
-from .parser import BpmnRejected, DiagramLimits, ProcessModel, parse_deployment
+from .parser import MAX_HISTORY_TTL_DAYS, BpmnRejected, DiagramLimits, ProcessModel, parse_deployment, parse_ttl_days
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
                         resolve_priority)
 from .rule_diagrams import rule_bpmn
@@ -33,7 +33,7 @@ _CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 __all__ = [
     "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "LimitExceededError", "Limits", "StateLimitError", "TaskLimitError", "VariableLimitError",
-    "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
+    "MAX_HISTORY_TTL_DAYS", "parse_ttl_days", "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
