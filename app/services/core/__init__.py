@@ -2,7 +2,7 @@
 
 It imports only the engine, the models and the layers below them (never a
 use case): the definition cache, the per-step context, transactions and the
-instance lock, the step projection, the after-step hook registry and the one
+instance lock, the step projection, the removal time of an ending instance, the after-step hook registry and the one
 command executor. Use cases (`app.services.*`) sit above it, the CRM wiring
 (`app.services.crm`) above them.
 """
@@ -12,12 +12,14 @@ from .executor import InstanceNotActionableError, InstanceResult, Turn, run_on_i
 from .hooks import register_after_step
 from .pagination import Page, paginate
 from .projection import Step, history, jsonable
+from .retention import effective_ttl_days, removal_time_after
 from .transactions import InstanceRow, lock_instance, locked_instance, write_transaction
 
 __all__ = [
     "SYSTEM", "Actor", "StepContext", "acting_for", "cascade_depth", "cascading", "current_step", "engine", "utcnow",
     "DefinitionInfo", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
-    "register_after_step", "Page", "paginate", "Step", "history", "jsonable",
+    "register_after_step", "Page", "paginate", "Step", "history", "jsonable", "effective_ttl_days",
+    "removal_time_after",
     "InstanceRow", "lock_instance", "locked_instance", "write_transaction",
 ]
