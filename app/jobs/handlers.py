@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Job
 from ..statuses import InstanceStatus
 from ..errors import NotFoundError
+from ..services import retention
 from ..services.core import SYSTEM, InstanceNotActionableError, Turn, engine, run_on_instance
 
 
@@ -71,4 +72,28 @@ def run_async(job: Job, now: dt.datetime, worker: str) -> None:
         return
 
 
-HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {"timer": fire_timer, "async": run_async}
+def clean_history(job: Job, now: dt.datetime, worker: str) -> None:
+    """The scheduled history cleanup: inside its window, one batch of due instances; due again at once
+    while batches come back full, else at the next window's start. Without a window the job goes."""
+    window = retention.cleanup_window()
+    if window is None:
+        db.session.delete(job)
+        return
+    if not window.contains(now):  # the window moved, or the last batches ran past its end
+        job.due_at = window.next_start(now)
+        return
+    batch = retention.cleanup_batch(now, retention.batch_size())
+    job.due_at = now if batch.full else window.next_start(now)
+
+
+def clean_history_now(job: Job, now: dt.datetime, worker: str) -> None:
+    """A cleanup asked for now (POST /engine-rest/history/cleanup): batch after batch, whatever the
+    window, until a batch comes back short; then the job goes."""
+    if retention.cleanup_batch(now, retention.batch_size()).full:
+        job.due_at = now
+    else:
+        db.session.delete(job)
+
+
+HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {
+    "timer": fire_timer, "async": run_async, retention.SCHEDULED: clean_history, retention.NOW: clean_history_now}

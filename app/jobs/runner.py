@@ -10,17 +10,20 @@ worker that dies mid-job leaves an open transaction that the database rolls
 back: the job is still there, due, and the next worker runs it. A job that
 fails is retried with back-off and marked `failed` (with its error) after
 `max_attempts`; `retry_job` puts it back. What a job of each kind does is
-its handler's (`handlers.py`).
+its handler's (`handlers.py`). Jobs of no instance (history cleanup) run whatever the instances do;
+an instance's jobs run while it runs.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Job, ProcessInstance
 from ..services.core import utcnow, write_transaction
+from ..services.retention import ensure_cleanup_job
 from ..statuses import InstanceStatus, JobStatus
 from .handlers import HANDLERS, RetryLater
 
@@ -28,8 +31,9 @@ RETRY_BASE = dt.timedelta(seconds=30)
 
 
 def _claim(now: dt.datetime) -> Job | None:
-    stmt = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
-            .where(Job.status == JobStatus.PENDING, Job.due_at < now, ProcessInstance.status == InstanceStatus.RUNNING)
+    stmt = (select(Job).outerjoin(ProcessInstance, ProcessInstance.id == Job.instance_id)
+            .where(Job.status == JobStatus.PENDING, Job.due_at < now,
+                   or_(Job.instance_id.is_(None), ProcessInstance.status == InstanceStatus.RUNNING))
             .order_by(Job.due_at).limit(1))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Job)
@@ -42,6 +46,9 @@ def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit
     Due means strictly before, as the engine decides whether a timer has fired.
     """
     counts = {"done": 0, "failed": 0, "retried": 0}
+    if not current_app.extensions.get("stagecoach.cleanup_scheduled"):  # once per process: the recurring job
+        ensure_cleanup_job(now)
+        current_app.extensions["stagecoach.cleanup_scheduled"] = True
     for _ in range(limit):
         moment = now or utcnow()
         failure = None
