@@ -8,6 +8,7 @@ transaction; it acts on the job's instance through the one command executor.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Callable
 
 from ..engine import iso_duration
@@ -82,17 +83,25 @@ def clean_history(job: Job, now: dt.datetime, worker: str) -> None:
     if not window.contains(now):  # the window moved, or the last batches ran past its end
         job.due_at = window.next_start(now)
         return
-    batch = retention.cleanup_batch(now, retention.batch_size())
-    job.due_at = now if batch.full else window.next_start(now)
+    batch, again = _clean(now)
+    job.due_at = again if batch.full else window.next_start(now)
 
 
 def clean_history_now(job: Job, now: dt.datetime, worker: str) -> None:
     """A cleanup asked for now (POST /engine-rest/history/cleanup): batch after batch, whatever the
     window, until a batch comes back short; then the job goes."""
-    if retention.cleanup_batch(now, retention.batch_size()).full:
-        job.due_at = now
+    batch, again = _clean(now)
+    if batch.full:
+        job.due_at = again
     else:
         db.session.delete(job)
+
+
+def _clean(now: dt.datetime) -> tuple[retention.Batch, dt.datetime]:
+    """One cleanup batch, and when the next may run (at once, or on SQLite after a pause for other writers)."""
+    started = time.perf_counter()
+    batch = retention.cleanup_batch(now, retention.batch_size())
+    return batch, now + dt.timedelta(seconds=retention.pause_after(time.perf_counter() - started))
 
 
 HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {

@@ -144,6 +144,19 @@ class CleanupReport:
         self.longest_batch_seconds = max(self.longest_batch_seconds, batch.seconds)
 
 
+# SQLite has one writer at a time, and a writer waiting for the lock looks again only every 100 ms or so:
+# batches back to back would starve every other write. Between two batches it gets at least this long.
+SQLITE_MIN_PAUSE = 0.1
+
+
+def pause_after(batch_seconds: float) -> float:
+    """Seconds to leave other writers between two batches: none on PostgreSQL (row locks), on SQLite as long
+    as the batch took (at least SQLITE_MIN_PAUSE), so cleanup holds the database at most half the time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return 0.0
+    return max(batch_seconds, SQLITE_MIN_PAUSE)
+
+
 def batch_size() -> int:
     return max(1, int(current_app.config.get("HISTORY_CLEANUP_BATCH_SIZE") or 500))
 
@@ -195,6 +208,7 @@ def run_cleanup(actor: Actor, *, now: dt.datetime | None = None, size: int | Non
                 on_batch(batch)
         if not batch.full:
             return report
+        time.sleep(pause_after(batch.seconds))
 
 
 def _count_due(now: dt.datetime, size: int) -> CleanupReport:

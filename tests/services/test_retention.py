@@ -299,6 +299,13 @@ def test_cleanup_under_load_keeps_out_of_the_way_of_commands_on_other_instances(
         db.session.remove()
 
 
+def test_batches_leave_other_writers_room_on_sqlite_and_follow_each_other_on_postgres(app_ctx, is_postgres):
+    if is_postgres:  # row locks: a command on another instance never waits for a batch
+        assert retention.pause_after(0.5) == 0
+    else:  # one writer at a time: as long as the batch took, and never less than SQLite's busy-wait step
+        assert (retention.pause_after(0.5), retention.pause_after(0.001)) == (0.5, retention.SQLITE_MIN_PAUSE)
+
+
 def test_on_postgres_commands_on_other_instances_never_wait_for_a_batch_in_flight(app, clock, is_postgres,
                                                                                   monkeypatch):
     """A batch holds the rows it removes until it commits; a command on another instance takes none of them."""
