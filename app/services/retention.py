@@ -75,7 +75,7 @@ def set_history_ttl(actor: Actor, days: int | None, *, definition_id: str | None
     require_admin(actor, "set a history time to live")
     if days is not None and not 0 <= days <= MAX_HISTORY_TTL_DAYS:
         raise ValidationError(f"a history time to live is 0 to {MAX_HISTORY_TTL_DAYS} days, or null",
-                              errors={"history_ttl_days": [f"must be between 0 and {MAX_HISTORY_TTL_DAYS}"]})
+                              errors={"days": [f"must be between 0 and {MAX_HISTORY_TTL_DAYS}"]})
     with write_transaction():
         definition = db.session.get(ProcessDefinition, definition_id or latest_definition_id(key))
         if definition is None:

@@ -62,6 +62,8 @@ def test_an_admin_sets_a_time_to_live_and_ended_instances_follow(app, admin):
         inst = db.session.get(ProcessInstance, done)
         assert inst.removal_time == inst.ended_at + 3 * DAY
         db.session.remove()
+    shown = admin.instance(done)
+    assert dt.datetime.fromisoformat(shown["removal_time"]) - dt.datetime.fromisoformat(shown["ended_at"]) == 3 * DAY
     cleared = admin.put(f"/api/v1/process-definitions/{definition['id']}/history-ttl", json={"days": None})
     assert cleared.status_code == 200 and cleared.get_json()["history_ttl_days"] is None
 
