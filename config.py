@@ -43,6 +43,23 @@ def _env_optional_int(name: str) -> int | None:
     return _env_int(name, 0)
 
 
+def _env_window(name: str, default: str) -> str:
+    """A daily window "HH:MM-HH:MM" (or empty / "off"), checked here so a typo stops the start, not the jobs."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() in {"", "off", "none"}:
+        return ""
+    parts = raw.split("-")
+    if len(parts) != 2 or not all(_is_clock_time(p.strip()) for p in parts):
+        raise RuntimeError(f"{name} must be HH:MM-HH:MM (or off), got {raw!r}")
+    return raw
+
+
+def _is_clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return (len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60)
+
+
 def normalise_database_url(url: str) -> str:
     """psycopg 3 is the PostgreSQL driver; accept the common short forms."""
     for prefix in ("postgres://", "postgresql://"):
@@ -255,7 +272,7 @@ class Config:
     # cross midnight) in which the job runner removes the instances whose removal time has come; empty
     # or "off": no scheduled cleanup (`flask history cleanup` and POST /engine-rest/history/cleanup still
     # run one). STAGECOACH_HISTORY_CLEANUP_BATCH_SIZE: instances removed per transaction (default 500).
-    HISTORY_CLEANUP_WINDOW = os.environ.get("STAGECOACH_HISTORY_CLEANUP_WINDOW", "01:00-05:00")
+    HISTORY_CLEANUP_WINDOW = _env_window("STAGECOACH_HISTORY_CLEANUP_WINDOW", "01:00-05:00")
     HISTORY_CLEANUP_BATCH_SIZE = _env_int("STAGECOACH_HISTORY_CLEANUP_BATCH_SIZE", 500)
     # CELERY_BROKER_URL / CELERY_RESULT_BACKEND: scale-out workers (app/jobs/celery.py),
     # e.g. redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//

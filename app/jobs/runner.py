@@ -16,6 +16,7 @@ an instance's jobs run while it runs.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -28,6 +29,7 @@ from ..statuses import InstanceStatus, JobStatus
 from .handlers import HANDLERS, RetryLater
 
 RETRY_BASE = dt.timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 def _claim(now: dt.datetime) -> Job | None:
@@ -47,8 +49,11 @@ def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit
     """
     counts = {"done": 0, "failed": 0, "retried": 0}
     if not current_app.extensions.get("stagecoach.cleanup_scheduled"):  # once per process: the recurring job
-        ensure_cleanup_job(now)
-        current_app.extensions["stagecoach.cleanup_scheduled"] = True
+        try:
+            ensure_cleanup_job(now)
+            current_app.extensions["stagecoach.cleanup_scheduled"] = True
+        except Exception:  # history cleanup must never stop the timers: logged, tried again next pass
+            log.exception("could not schedule history cleanup")
     for _ in range(limit):
         moment = now or utcnow()
         failure = None

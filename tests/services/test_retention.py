@@ -425,6 +425,13 @@ def test_without_a_window_the_scheduled_job_goes_and_none_is_made(app, app_ctx, 
     assert db.session.get(Job, retention.SCHEDULED) is None
 
 
+def test_a_cleanup_that_cannot_be_scheduled_never_stops_the_job_runner(app, app_ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "HISTORY_CLEANUP_WINDOW", "late-early")
+    monkeypatch.setitem(app.extensions, "stagecoach.cleanup_scheduled", False)
+    assert run_due_jobs() == {"done": 0, "failed": 0, "retried": 0}  # logged, and tried again next pass
+    assert app.extensions["stagecoach.cleanup_scheduled"] is False
+
+
 def test_a_cleanup_asked_for_now_runs_until_nothing_is_due_whatever_the_window(app, app_ctx, clock, monkeypatch):
     ids = _ended(3)
     monkeypatch.setitem(app.config, "HISTORY_CLEANUP_BATCH_SIZE", 2)
