@@ -302,14 +302,18 @@ def _insert_job(job_id: str, due_at: dt.datetime) -> None:
 
 
 def ensure_cleanup_job(now: dt.datetime | None = None) -> None:
-    """With a window configured, the scheduled cleanup job exists (due now inside the window, else at its
-    next start); the job runner calls this once per process."""
+    """With a window configured, the scheduled cleanup job exists, due no later than now inside the window,
+    else its next start; the job runner calls this once per process."""
     window = cleanup_window()
     if window is None:
         return
     now = now or utcnow()
+    due = now if window.contains(now) else window.next_start(now)
     with write_transaction():
-        _insert_job(SCHEDULED, now if window.contains(now) else window.next_start(now))
+        _insert_job(SCHEDULED, due)
+        # a job left due later by a window that has since moved runs in the window configured now
+        db.session.execute(JOBS.update().where(JOBS.c.id == SCHEDULED, JOBS.c.status == JobStatus.PENDING,
+                                               JOBS.c.due_at > due).values(due_at=due))
 
 
 def schedule_cleanup(actor: Actor, immediately: bool = True, now: dt.datetime | None = None) -> Job:

@@ -385,7 +385,11 @@ def test_the_scheduled_job_cleans_up_in_its_window_batch_after_batch(app, app_ct
     now = dt.datetime.now(dt.timezone.utc)
     window_start = _window_ahead(app, monkeypatch, now)
     monkeypatch.setitem(app.config, "HISTORY_CLEANUP_BATCH_SIZE", 2)
+    with write_transaction():  # left by an earlier window, due later than this one starts
+        db.session.add(Job(id=retention.SCHEDULED, kind=retention.SCHEDULED, due_at=window_start + 3 * DAY,
+                           status=JobStatus.PENDING))
     retention.ensure_cleanup_job(now)
+    db.session.expire_all()
     job = db.session.get(Job, retention.SCHEDULED)
     assert job.kind == retention.SCHEDULED and job.instance_id is None and job.due_at == window_start
 
