@@ -15,7 +15,8 @@ transaction (what a command on another instance would wait).
     python bench/cleanup.py --postgres-url postgresql://postgres@127.0.0.1:5432/stagecoach_bench_cleanup
 
 Printed: insert time; cleanup wall time, instances/s and rows deleted/s; batch transaction
-time p50 / p95 / max (the longest single batch, commit included); the probe's write latency
+time p50 / p95 / max (the longest single batch, commit included), and the p50 of the first and
+last tenth of the batches (whether batches slow down as the index empties from its front); the probe's write latency
 p50 / p99 / max during cleanup; and a check that exactly the due rows went. No timing is
 asserted; the exit status is 1 only if the check fails.
 
@@ -219,8 +220,10 @@ def main(argv=None) -> int:
     deleted = sum(report.rows.values())
     print(f"cleanup: {report.instances:,} instances, {deleted:,} rows in {report.batches:,} batches, {wall:.1f} s: "
           f"{report.instances / wall:,.0f} instances/s, {deleted / wall:,.0f} rows/s")
+    tenth = max(1, len(batches) // 10)
     print(f"batch transaction ms: p50 {percentile(batches, 50):.1f}, p95 {percentile(batches, 95):.1f}, "
-          f"max {max(batches) * 1000 if batches else float('nan'):.1f}")
+          f"max {max(batches) * 1000 if batches else float('nan'):.1f}; p50 of the first tenth "
+          f"{percentile(batches[:tenth], 50):.1f}, of the last tenth {percentile(batches[-tenth:], 50):.1f}")
     if probe:
         print(f"probe write during cleanup ms ({len(probe.latencies)} writes, {probe.errors} errors): "
               f"p50 {percentile(probe.latencies, 50):.1f}, p99 {percentile(probe.latencies, 99):.1f}, "
