@@ -63,12 +63,16 @@ def rows_of(ids: list[str]) -> dict[str, int]:
 
 
 def seed_leftovers(ids: list[str], now: dt.datetime) -> None:
-    """A row of every other kind an instance can own, so that cleanup has each to remove (or keep)."""
+    """A row of every kind an instance can own beside those its run left (a candidate of its task, whether or
+    not a closed task keeps its own), so that cleanup has each to remove (or keep)."""
     meta = db.metadata.tables
     with write_transaction():
         conn = db.session.connection()
         for i in ids:
             definition_id = db.session.get(ProcessInstance, i).definition_id
+            task_id = conn.execute(select(meta["human_task"].c.id).where(meta["human_task"].c.instance_id == i)).scalar()
+            if task_id is not None:  # a failed instance stopped before its task
+                conn.execute(meta["task_candidate"].insert(), [{"task_id": task_id, "kind": "user", "name": "carol"}])
             conn.execute(meta["active_activity"].insert(), [{"instance_id": i, "element_id": "review",
                                                              "element_type": "UserTask", "state": "waiting"}])
             conn.execute(meta["incident"].insert(), [{"id": new_id(), "instance_id": i, "message": "repaired",
