@@ -35,6 +35,31 @@ def _env_list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
+def _env_optional_int(name: str) -> int | None:
+    """An integer setting that may be left unset (None)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return _env_int(name, 0)
+
+
+def _env_window(name: str, default: str) -> str:
+    """A daily window "HH:MM-HH:MM" (or empty / "off"), checked here so a typo stops the start, not the jobs."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() in {"", "off", "none"}:
+        return ""
+    parts = raw.split("-")
+    if len(parts) != 2 or not all(_is_clock_time(p.strip()) for p in parts):
+        raise RuntimeError(f"{name} must be HH:MM-HH:MM (or off), got {raw!r}")
+    return raw
+
+
+def _is_clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return (len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60)
+
+
 def normalise_database_url(url: str) -> str:
     """psycopg 3 is the PostgreSQL driver; accept the common short forms."""
     for prefix in ("postgres://", "postgresql://"):
@@ -239,6 +264,18 @@ class Config:
     JOBS_POLL_SECONDS = float(os.environ.get("STAGECOACH_JOBS_POLL_SECONDS", "1"))
     # STAGECOACH_MIGRATION_CHUNK_SIZE: instances a migration batch moves per transaction (default 50).
     MIGRATION_CHUNK_SIZE = max(1, _env_int("STAGECOACH_MIGRATION_CHUNK_SIZE", 50))
+    # History retention (docs/operations.md). STAGECOACH_HISTORY_TTL_DAYS: days an ended (completed or
+    # cancelled) instance and its history are kept when its definition names no time to live of its own
+    # (camunda:historyTimeToLive, or one set by an admin); unset (the default): kept forever. An instance's
+    # removal time is fixed when it ends: a new default applies to instances ending afterwards
+    # (`flask history recompute` applies it to those that ended before).
+    HISTORY_TTL_DAYS = _env_optional_int("STAGECOACH_HISTORY_TTL_DAYS")
+    # STAGECOACH_HISTORY_CLEANUP_WINDOW: the daily window ("HH:MM-HH:MM", in STAGECOACH_TIMEZONE; it may
+    # cross midnight) in which the job runner removes the instances whose removal time has come; empty
+    # or "off": no scheduled cleanup (`flask history cleanup` and POST /engine-rest/history/cleanup still
+    # run one). STAGECOACH_HISTORY_CLEANUP_BATCH_SIZE: instances removed per transaction (default 500).
+    HISTORY_CLEANUP_WINDOW = _env_window("STAGECOACH_HISTORY_CLEANUP_WINDOW", "01:00-05:00")
+    HISTORY_CLEANUP_BATCH_SIZE = _env_int("STAGECOACH_HISTORY_CLEANUP_BATCH_SIZE", 500)
     # CELERY_BROKER_URL / CELERY_RESULT_BACKEND: scale-out workers (app/jobs/celery.py),
     # e.g. redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -264,6 +301,7 @@ class TestConfig(Config):
     PASSWORD_MEMORY_COST = 1024
     OUTBOX_DISPATCH = False  # tests deliver by calling deliver_due with a controlled clock
     JOBS_EMBEDDED = False  # tests run due jobs by calling run_due_jobs with a controlled clock
+    HISTORY_CLEANUP_WINDOW = ""  # no scheduled cleanup job unless a test sets a window
     WEBHOOK_SECRET = "test-webhook-secret"
     # The suite logs in wrong on purpose here and there; tests of the throttle build an app with the real limits.
     LOGIN_FAILURES_PER_USERNAME = "10000 per hour"

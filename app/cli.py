@@ -1,4 +1,4 @@
-"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`, `flask authorizations ...`."""
+"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`, `flask authorizations ...`, `flask history ...`."""
 from __future__ import annotations
 
 import json
@@ -17,6 +17,7 @@ MANIFEST = "stagecoach.json"  # modules and bindings of a folder, applied after 
 outbox_cli = AppGroup("outbox", help="Deliver queued emails and webhook calls.")
 jobs_cli = AppGroup("jobs", help="Fire due timers.")
 grants_cli = AppGroup("authorizations", help="Grant permissions on processes, topics and modules.")
+history_cli = AppGroup("history", help="History retention: remove ended instances past their removal time.")
 
 
 @users_cli.command("create")
@@ -277,9 +278,40 @@ def restore_defaults():
     click.echo("default grants in place")
 
 
+def _rows(rows: dict) -> str:
+    return ", ".join(f"{table} {n}" for table, n in sorted(rows.items()) if n) or "no rows"
+
+
+@history_cli.command("cleanup")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Instances per transaction "
+              "(default STAGECOACH_HISTORY_CLEANUP_BATCH_SIZE).")
+@click.option("--dry-run", is_flag=True, help="Count what is due; remove nothing.")
+def history_cleanup(batch_size, dry_run):
+    """Remove every ended instance past its removal time, with all its rows, batch after batch."""
+    from .services.retention import run_cleanup
+
+    report = _as_system(lambda actor: run_cleanup(actor, size=batch_size, dry_run=dry_run))
+    if dry_run:
+        click.echo(f"would remove {report.instances} instance(s) in {report.batches} batch(es): {_rows(report.rows)}")
+        return
+    click.echo(f"removed {report.instances} instance(s) in {report.batches} batch(es): {_rows(report.rows)}; "
+               f"longest batch {report.longest_batch_seconds * 1000:.0f} ms")
+
+
+@history_cli.command("recompute")
+@click.option("--definition", "definition_id", help="Only the instances of this definition id.")
+def history_recompute(definition_id):
+    """Give ended instances the removal time the times to live in force say (after changing the default)."""
+    from .services.retention import recompute_removal_times
+
+    changed = _as_system(lambda actor: recompute_removal_times(actor, definition_id))
+    click.echo(f"removal time changed on {changed} ended instance(s)")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(bpmn_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(grants_cli)
+    app.cli.add_command(history_cli)

@@ -13,6 +13,7 @@ from .migrations import blp as migrations_blp
 from .modules import blp as modules_blp
 from .outbound_hosts import blp as outbound_hosts_blp
 from .record_companions import blp as record_companions_blp
+from .retention import blp as retention_blp
 from .scoring import blp as scoring_blp
 from .tasks import blp as tasks_blp
 from .users import blp as users_blp
@@ -22,4 +23,4 @@ from .workflow_rules import blp as workflow_rules_blp
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
-              migrations_blp]
+              migrations_blp, retention_blp]

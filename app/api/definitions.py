@@ -3,8 +3,9 @@ from flask import Response
 
 from ..schemas.definitions import DefinitionPageSchema, DefinitionQuerySchema, DefinitionSchema
 from ..schemas.instances import InstanceStartedSchema, StartInstanceSchema
+from ..schemas.retention import HistoryTtlSchema
 from ..services import definitions as service
-from ..services import instances
+from ..services import instances, retention
 from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
 
@@ -35,6 +36,15 @@ def get_definition(definition_id):
 def get_definition_xml(definition_id):
     """The file the definition was deployed from, as uploaded."""
     return Response(service.definition_xml(definition_id), mimetype="application/xml")
+
+
+@blp.route("/<definition_id>/history-ttl", methods=["PUT"])
+@blp.arguments(HistoryTtlSchema)
+@blp.response(200, DefinitionSchema)
+@problems(blp, 400, 401, 403, 404, 422)
+def set_history_ttl(body, definition_id):
+    """Set how many days this version's ended instances are kept (admin); their removal times follow."""
+    return retention.set_history_ttl(current_actor(), body["days"], definition_id=definition_id)[0]
 
 
 @blp.route("/key/<key>/start", methods=["POST"])

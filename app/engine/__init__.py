@@ -17,7 +17,7 @@ from .expressions import is_modeler_expression
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from . import migration as _migration
 from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
-from .parser import BpmnRejected, DiagramLimits, ProcessModel, parse_deployment
+from .parser import MAX_HISTORY_TTL_DAYS, BpmnRejected, DiagramLimits, ProcessModel, parse_deployment, parse_ttl_days
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
                         resolve_priority)
 from .migration import MigrationRefused, Refusal
@@ -37,7 +37,7 @@ __all__ = [
     "Instruction", "MigrationRefused", "ModificationError", "Refusal",
     "BpmnRejected", "DiagramLimits", "Engine", "NO_EFFECTS", "TaskEffects", "iso_duration", "FunctionRegistry", "Incident", "OpenTask", "Outcome", "Problem",
     "LimitExceededError", "Limits", "StateLimitError", "TaskLimitError", "VariableLimitError",
-    "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
+    "MAX_HISTORY_TTL_DAYS", "parse_ttl_days", "ProcessModel", "RunSettings", "STATE_VERSION", "Sandbox", "ScriptError", "ScriptFunction", "ScriptLimitError",
     "ScriptSecurityError", "StagecoachWorkflow", "StateError", "TaskCompletionError", "TaskNotReadyError", "default_registry", "is_modeler_expression",
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",

@@ -8,6 +8,7 @@ transaction; it acts on the job's instance through the one command executor.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Callable
 
 from ..engine import iso_duration
@@ -15,7 +16,7 @@ from ..extensions import db
 from ..models import Job
 from ..statuses import InstanceStatus
 from ..errors import NotFoundError
-from ..services import batches
+from ..services import batches, retention
 from ..services.core import SYSTEM, InstanceNotActionableError, Turn, engine, run_on_instance
 
 
@@ -78,5 +79,39 @@ def run_batch(job: Job, now: dt.datetime, worker: str) -> None:
     batches.run_chunk(job.batch_id)
 
 
-HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {"timer": fire_timer, "async": run_async,
-                                                                 "batch": run_batch}
+
+def clean_history(job: Job, now: dt.datetime, worker: str) -> None:
+    """The scheduled history cleanup: inside its window, one batch of due instances; due again at once
+    while batches come back full, else at the next window's start. Without a window the job goes."""
+    window = retention.cleanup_window()
+    if window is None:
+        db.session.delete(job)
+        return
+    if not window.contains(now):  # the window moved, or the last batches ran past its end
+        job.due_at = window.next_start(now)
+        return
+    batch, again = _clean(now)
+    job.due_at = again if batch.full else window.next_start(now)
+
+
+def clean_history_now(job: Job, now: dt.datetime, worker: str) -> None:
+    """A cleanup asked for now (POST /engine-rest/history/cleanup): batch after batch, whatever the
+    window, until a batch comes back short; then the job goes."""
+    batch, again = _clean(now)
+    if batch.full:
+        job.due_at = again
+    else:
+        db.session.delete(job)
+
+
+def _clean(now: dt.datetime) -> tuple[retention.Batch, dt.datetime]:
+    """One cleanup batch, and when the next may run (at once, or on SQLite after a pause for other writers)."""
+    started = time.perf_counter()
+    batch = retention.cleanup_batch(now, retention.batch_size())
+    return batch, now + dt.timedelta(seconds=retention.pause_after(time.perf_counter() - started))
+
+
+
+HANDLERS: dict[str, Callable[[Job, dt.datetime, str], None]] = {
+    "timer": fire_timer, "async": run_async, "batch": run_batch, retention.SCHEDULED: clean_history,
+    retention.NOW: clean_history_now}

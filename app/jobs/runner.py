@@ -10,21 +10,26 @@ worker that dies mid-job leaves an open transaction that the database rolls
 back: the job is still there, due, and the next worker runs it. A job that
 fails is retried with back-off and marked `failed` (with its error) after
 `max_attempts`; `retry_job` puts it back. What a job of each kind does is
-its handler's (`handlers.py`).
+its handler's (`handlers.py`). Jobs of no instance (history cleanup) run whatever the instances do;
+an instance's jobs run while it runs.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+from flask import current_app
 from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Job, ProcessInstance
 from ..services.core import utcnow, write_transaction
+from ..services.retention import ensure_cleanup_job
 from ..statuses import InstanceStatus, JobStatus
 from .handlers import HANDLERS, RetryLater
 
 RETRY_BASE = dt.timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 def _claim(now: dt.datetime) -> Job | None:
@@ -44,6 +49,12 @@ def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit
     Due means strictly before, as the engine decides whether a timer has fired.
     """
     counts = {"done": 0, "failed": 0, "retried": 0}
+    if not current_app.extensions.get("stagecoach.cleanup_scheduled"):  # once per process: the recurring job
+        try:
+            ensure_cleanup_job(now)
+            current_app.extensions["stagecoach.cleanup_scheduled"] = True
+        except Exception:  # history cleanup must never stop the timers: logged, tried again next pass
+            log.exception("could not schedule history cleanup")
     for _ in range(limit):
         moment = now or utcnow()
         failure = None

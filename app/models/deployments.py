@@ -80,6 +80,9 @@ class ProcessDefinition(db.Model):
     resource_name: Mapped[str] = mapped_column(String(255))
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     elements: Mapped[dict] = mapped_column(JSON)
+    # Days an ended instance's history is kept (camunda:historyTimeToLive, or set later by an admin);
+    # None: the server's default (STAGECOACH_HISTORY_TTL_DAYS) applies.
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resource: Mapped[DeploymentResource] = relationship(lazy="raise")
 

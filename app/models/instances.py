@@ -19,6 +19,8 @@ class ProcessInstance(db.Model):
         Index("ix_process_instance_key_status", "process_key", "status", "started_at", "id"),
         Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
         Index("ix_process_instance_tenant", "tenant_id", "started_at"),
+        # history cleanup: the ended instances whose removal time has come, one index range scan
+        Index("ix_process_instance_removal_time", "removal_time"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -43,6 +45,9 @@ class ProcessInstance(db.Model):
     subscribed: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When history cleanup may remove the ended instance and every row of it: its end plus the history
+    # time to live of its definition (or the server's default); None while it runs, or kept forever.
+    removal_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic check on top of the row lock: a stale write fails instead of overwriting.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)

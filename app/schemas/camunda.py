@@ -10,6 +10,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from ..engine import MAX_HISTORY_TTL_DAYS
 from .common import MAX_ID, MAX_INSTANCE_ID, MAX_INT32, MAX_KEY, MAX_NAME, text
 from .variable_filters import VariableFilters
 
@@ -257,6 +258,17 @@ class CorrelateMessage(CamundaSchema):
     without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     result_enabled = fields.Boolean(data_key="resultEnabled", load_default=False)
     variables_in_result = fields.Boolean(data_key="variablesInResultEnabled", load_default=False)
+
+
+class HistoryTimeToLive(CamundaSchema):
+    """PUT .../history-time-to-live: days, or null for none (the server's default); never negative."""
+
+    days = fields.Integer(data_key="historyTimeToLive", load_default=None, allow_none=True,
+                          validate=validate.Range(min=0, max=MAX_HISTORY_TTL_DAYS))
+
+
+class CleanupQuery(CamundaSchema):
+    immediately_due = fields.Boolean(data_key="immediatelyDue", load_default=True)
 
 
 class ThrowSignal(CamundaSchema):

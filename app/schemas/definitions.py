@@ -22,6 +22,9 @@ class DefinitionSchema(Schema):
     resource_name = fields.String(dump_only=True)
     dialect = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    history_ttl_days = fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "days its ended instances are kept (camunda:historyTimeToLive, or set by an admin); "
+                       "null: the server's default"})
     external_tasks = fields.List(fields.Dict(), dump_only=True, metadata=_EXTERNAL_TASKS_DOC)
     start_form = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "the start event's form as a JSON Schema (camunda:formField or a Camunda form), or null; "

@@ -74,6 +74,8 @@ class InstanceDetailSchema(Schema):
     incidents = fields.List(fields.Nested(IncidentSchema))
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    removal_time = fields.DateTime(allow_none=True, metadata={
+        "description": "when history cleanup may remove the ended instance (docs/operations.md); null: kept"})
     started_by = fields.String(allow_none=True)
 
 

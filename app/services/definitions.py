@@ -38,7 +38,8 @@ def dry_run(files: list[tuple[str, bytes]], actor: Actor) -> list[ProcessDefinit
     """What deploying the files would define, without storing anything: unsaved definitions (no id, no
     version); raises BpmnValidationError."""
     require_deployer(actor)
-    return [ProcessDefinition(key=m.key, name=m.name, dialect=m.dialect, resource_name=m.file, elements=m.elements)
+    return [ProcessDefinition(key=m.key, name=m.name, dialect=m.dialect, resource_name=m.file, elements=m.elements,
+                              history_ttl_days=m.history_ttl_days)
             for m in validate(files)]
 
 
@@ -88,7 +89,7 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
                 key=model.key, version=(latest.version + 1) if latest else 1, tenant_id=tenant_id, name=model.name,
                 dialect=model.dialect, content_hash=model.content_hash, deployment_id=deployment.id,
                 resource_id=resources[model.file].id, resource_name=model.file,
-                spec_json=eng.dump_spec(model), elements=model.elements)
+                spec_json=eng.dump_spec(model), elements=model.elements, history_ttl_days=model.history_ttl_days)
             db.session.add(definition)
             definitions.append(definition)
             fresh.append(definition)

@@ -1,8 +1,12 @@
-"""Camunda REST: history (process instances, activity instances, tasks, variables), ended ones included."""
+"""Camunda REST: history (process instances, activity instances, tasks, variables), ended ones included;
+history cleanup."""
 from flask import jsonify
 
-from ...schemas.camunda import ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery, HistoricVariableQuery
+from ...errors import NotFoundError
+from ...schemas.camunda import (ActivityInstanceQuery, CleanupQuery, HistoricInstanceQuery, HistoricTaskQuery,
+                                HistoricVariableQuery)
 from ...services import history as service
+from ...services import retention
 from ...statuses import InstanceStatus, TaskState
 from .common import camunda_blueprint, camunda_time, count, current_actor, query_args, tenants, typed_value
 
@@ -40,7 +44,8 @@ def historic_instance_dto(row) -> dict:
             "processDefinitionKey": instance.process_key, "processDefinitionName": row.definition_name,
             "processDefinitionVersion": row.definition_version, "startTime": camunda_time(instance.started_at),
             "endTime": camunda_time(instance.ended_at),
-            "removalTime": None, "durationInMillis": _millis(instance.started_at, instance.ended_at),
+            "removalTime": camunda_time(instance.removal_time),
+            "durationInMillis": _millis(instance.started_at, instance.ended_at),
             "startUserId": instance.started_by, "startActivityId": row.start_activity_id,
             "endActivityId": row.end_activity_id, "deleteReason": None,
             "rootProcessInstanceId": instance.id, "superProcessInstanceId": None, "superCaseInstanceId": None,
@@ -79,7 +84,7 @@ def historic_variable_dto(variable) -> dict:
             "processInstanceId": instance.id, "executionId": instance.id, "activityInstanceId": instance.id,
             "caseDefinitionKey": None, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
             "taskId": None, "tenantId": instance.tenant_id, "errorMessage": None, "state": "CREATED",
-            "createTime": camunda_time(instance.started_at), "removalTime": None,
+            "createTime": camunda_time(instance.started_at), "removalTime": camunda_time(instance.removal_time),
             "rootProcessInstanceId": instance.id}
 
 
@@ -174,3 +179,35 @@ def list_historic_variables():
 def count_historic_variables():
     """How many historic variables match the same filters as the list."""
     return jsonify(count(_variables(per_page=0)))
+
+
+def job_dto(job) -> dict:
+    return {"id": job.id, "jobDefinitionId": None, "processInstanceId": job.instance_id, "processDefinitionId": None,
+            "processDefinitionKey": None, "executionId": None, "exceptionMessage": job.last_error,
+            "retries": max(job.max_attempts - job.attempts, 0), "dueDate": camunda_time(job.due_at),
+            "suspended": False, "priority": 0, "tenantId": None, "createTime": camunda_time(job.created_at)}
+
+
+@blp.post("/history/cleanup")
+def clean_up_history():
+    """Schedule history cleanup (admin): due now and running until nothing is due, or with `immediatelyDue=false`
+    at the next cleanup window; returns the job."""
+    query = CleanupQuery().load(query_args())
+    return jsonify(job_dto(retention.schedule_cleanup(current_actor(), immediately=query["immediately_due"])))
+
+
+@blp.get("/history/cleanup/jobs")
+def cleanup_jobs():
+    """The history cleanup jobs (admin); 404 when there is none."""
+    jobs = retention.cleanup_jobs(current_actor())
+    if not jobs:
+        raise NotFoundError("History cleanup jobs are empty")
+    return jsonify([job_dto(job) for job in jobs])
+
+
+@blp.get("/history/cleanup/configuration")
+def cleanup_configuration():
+    """The current or next cleanup window (null times without one) (admin)."""
+    config = retention.cleanup_configuration(current_actor())
+    return jsonify({"batchWindowStartTime": camunda_time(config["window_start"]),
+                    "batchWindowEndTime": camunda_time(config["window_end"]), "enabled": True})

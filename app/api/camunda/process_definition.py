@@ -1,4 +1,4 @@
-"""Camunda REST: process definitions (list, count, by key or id, XML, start, start forms).
+"""Camunda REST: process definitions (list, count, by key or id, XML, start, start forms, history time to live).
 
 As in Camunda, `/key/{key}/...` names the latest version deployed without a tenant (404
 RestException when the key has none, even if tenants have it); `/key/{key}/tenant-id/{tenant-id}/...`
@@ -7,9 +7,9 @@ names the latest version of that tenant's line.
 from flask import jsonify
 
 from ...errors import NotFoundError
-from ...schemas.camunda import DefinitionQuery, StartInstance
+from ...schemas.camunda import DefinitionQuery, HistoryTimeToLive, StartInstance
 from ...services import definitions as service
-from ...services import instances
+from ...services import instances, retention
 from .common import (
     camunda_blueprint, camunda_form_ref, count, current_actor, form_variables, json_body, plain_variables, query_args,
     tenants,
@@ -24,7 +24,7 @@ def definition_dto(definition) -> dict:
             "name": definition.name, "version": definition.version, "resource": definition.resource_name,
             "deploymentId": definition.deployment_id, "diagram": None, "suspended": False,
             "tenantId": definition.tenant_id,
-            "versionTag": None, "historyTimeToLive": None, "startableInTasklist": True}
+            "versionTag": None, "historyTimeToLive": definition.history_ttl_days, "startableInTasklist": True}
 
 
 def _page(query, per_page=None):
@@ -66,6 +66,21 @@ def get_latest_of_tenant(key, tenant_id):
 def get_definition(definition_id):
     """One definition version."""
     return jsonify(definition_dto(service.get_definition(definition_id)))
+
+
+@blp.put("/process-definition/key/<key>/history-time-to-live")
+def set_latest_history_ttl(key):
+    """Set the history time to live of the newest version (admin); its ended instances' removal times follow."""
+    retention.set_history_ttl(current_actor(), HistoryTimeToLive().load(json_body())["days"], key=key)
+    return "", 204
+
+
+@blp.put("/process-definition/<definition_id>/history-time-to-live")
+def set_history_ttl(definition_id):
+    """Set one version's history time to live in days, null for the server's default (admin)."""
+    retention.set_history_ttl(current_actor(), HistoryTimeToLive().load(json_body())["days"],
+                              definition_id=definition_id)
+    return "", 204
 
 
 @blp.get("/process-definition/<definition_id>/statistics")

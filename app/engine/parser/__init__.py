@@ -13,7 +13,7 @@ One module per job, each depending only on those before it: `bounds` (size limit
 patterns), `reading` (uploads, safely), `rewrite` (dialect normalisation), `implementation` (how a
 task is implemented), `compensation` (compensation's checks, rewrite and parsers), `tasks` (SpiffWorkflow
 task parsers), `checks` (refusals), `forms` and
-`metadata` (what the server keeps of each element), and `deployment`, which runs them. What a task's metadata means at run
+`metadata` (what the server keeps of each element), `retention` (a process's history time to live), and `deployment`, which runs them. What a task's metadata means at run
 time is resolved by `engine.resolvers`, re-exported here.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..resolvers import resolve_assignment, resolve_candidates, resolve_due_date
 from ..xml import Problem
 from .bounds import DiagramLimits
 from .deployment import BpmnRejected, ProcessModel, parse_deployment
+from .retention import MAX_HISTORY_TTL_DAYS, parse_ttl_days
 
-__all__ = ["BpmnRejected", "DiagramLimits", "Problem", "ProcessModel", "parse_deployment", "resolve_assignment", "resolve_candidates",
+__all__ = ["BpmnRejected", "DiagramLimits", "MAX_HISTORY_TTL_DAYS", "parse_ttl_days", "Problem", "ProcessModel", "parse_deployment", "resolve_assignment", "resolve_candidates",
            "resolve_due_date", "resolve_priority"]

@@ -27,6 +27,7 @@ from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_referenc
                      _problem_from, _recursed)
 from .metadata import ElementReader
 from .reading import BPMN_NS, _File, _first_line, _read
+from .retention import history_ttl
 from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
                       _read_loop_collections, _resolve_qualified_references, _split_implicit_forks,
                       _translate_expressions, _use_cron_timers)
@@ -55,6 +56,7 @@ class ProcessModel:
     subprocess_specs: dict
     elements: dict[str, dict]
     content_hash: str
+    history_ttl_days: int | None = None  # camunda:historyTimeToLive, in days
 
 
 def parse_deployment(files: list[tuple[str, bytes]], sandbox: Sandbox,
@@ -219,6 +221,7 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_de
             elements = {f.renamed.get(element_id, element_id): info
                         for element_id, info in reader.elements.get(key, {}).items()}
             form_files = reader.form_files.get(key, set())
+            ttl = history_ttl(f.name, process, problems)
             if len(problems) > before:
                 continue
             try:
@@ -235,5 +238,5 @@ def _parse_group(dialect, group, decisions, forms, sandbox, problems, refused_de
             models.append(ProcessModel(
                 key=key, name=process.get("name") or key, file=f.name, dialect=dialect,
                 spec=spec, subprocess_specs=subprocess_specs, elements=elements,
-                content_hash=digest.hexdigest()))
+                content_hash=digest.hexdigest(), history_ttl_days=ttl))
     return models

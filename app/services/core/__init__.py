@@ -2,7 +2,7 @@
 
 It imports only the engine, the models and the layers below them (never a
 use case): the definition cache, the per-step context, transactions and the
-instance lock, the step projection, the after-step hook registry and the one
+instance lock, the step projection, the removal time of an ending instance, the after-step hook registry and the one
 command executor. Use cases (`app.services.*`) sit above it, the CRM wiring
 (`app.services.crm`) above them.
 """
@@ -15,6 +15,7 @@ from .executor import InstanceNotActionableError, InstanceResult, Turn, run_on_i
 from .hooks import register_after_step
 from .pagination import Page, paginate
 from .projection import Step, close_candidates, history, jsonable
+from .retention import effective_ttl_days, removal_time_after
 from .tenants import TenantFilter, narrowed
 from .transactions import InstanceRow, lock_instance, locked_instance, write_transaction
 
@@ -23,6 +24,6 @@ __all__ = [
     "DefinitionInfo", "DefinitionNotFoundError", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
     "register_after_step", "Page", "paginate", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
-    "narrowed",
+    "narrowed", "effective_ttl_days", "removal_time_after",
     "InstanceRow", "lock_instance", "locked_instance", "write_transaction",
 ]

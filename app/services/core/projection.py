@@ -30,6 +30,7 @@ from ...statuses import InstanceStatus, TaskState
 from .context import Actor, engine, utcnow
 from .definitions import DefinitionInfo
 from .hooks import run_after_step
+from .retention import removal_time
 from .transactions import InstanceRow
 
 FINAL_STATUSES = InstanceStatus.ENDED
@@ -117,7 +118,7 @@ class Step:
         self.record("status_changed", message=reason, data={"from": self.instance.status, "to": status})
         self.set(status=status)
         if status in FINAL_STATUSES:
-            self.set(ended_at=self.now)
+            self.set(ended_at=self.now, removal_time=removal_time(self.instance.definition_id, self.now))
 
     def apply_outcome(self, info: DefinitionInfo, wf, outcome: Outcome) -> list[dict]:
         """Take in an engine outcome; returns the rows of the human tasks it opened."""
