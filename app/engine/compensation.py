@@ -43,7 +43,7 @@ from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.util.task import TaskState
 
 __all__ = ["REGISTRY", "CompensationEndEvent", "CompensationRegistry", "IntermediateCompensationThrowEvent",
-           "connect", "history_types", "resumed"]
+           "connect", "resumed"]
 
 REGISTRY = "[compensation]"  # the registry's spec name: not an XML id, so no element of a diagram can have it
 
@@ -226,10 +226,3 @@ def resumed(task) -> bool:
     return bool(state and state["done"] and state["waited"])
 
 
-def history_types(task) -> tuple[str, ...]:
-    """The audit events of one run of `task`: a throw event enters when it starts its handlers and leaves
-    when it runs again after them; any other task enters and leaves at once."""
-    state = task.internal_data.get(_THROW) if isinstance(task.task_spec, _CompensationThrow) else None
-    if state is None or not state["waited"]:
-        return ("element_entered", "element_left")
-    return ("element_left",) if state["done"] else ("element_entered",)
