@@ -57,13 +57,13 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def serve_configured(config) -> bool:
+def serve_configured(config):
     """Start the metrics server when `config` (a Config class or an app's config) has METRICS_ADDRESS;
-    returns whether it did."""
+    returns it (a WSGIServer: `shutdown()` stops it), or None."""
     setting = config.get if isinstance(config, Mapping) else lambda name, default=None: getattr(config, name, default)
     address = setting("METRICS_ADDRESS")
     if not address:
-        return False
+        return None
     from prometheus_client import start_http_server
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
@@ -79,6 +79,6 @@ def serve_configured(config) -> bool:
         with engine.connect() as conn:
             yield conn
 
-    start_http_server(port, addr=host, registry=registry(DatabaseCollector(connect)))
-    log.warning("metrics served on http://%s:%d/metrics without authentication", host, port)
-    return True
+    server, _ = start_http_server(port, addr=host, registry=registry(DatabaseCollector(connect)))
+    log.warning("metrics served on http://%s:%d/metrics without authentication", host, server.server_port)
+    return server
