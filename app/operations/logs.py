@@ -23,7 +23,7 @@ import sys
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 # The fields a line may carry beyond time, level, logger and message, in this order.
 FIELDS = ("request_id", "method", "route", "path", "query", "status", "duration_ms", "user", "client",
@@ -49,8 +49,11 @@ def redact_query(query: str) -> str:
     """The query string with the values of secret-looking parameters replaced."""
     if not query:
         return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(name, REDACTED if _SECRET_PARAMS.search(name) else value) for name, value in pairs])
+    parts = []
+    for part in query.split("&"):
+        name = part.partition("=")[0]
+        parts.append(f"{name}={REDACTED}" if _SECRET_PARAMS.search(unquote_plus(name)) else part)
+    return "&".join(parts)
 
 
 @contextmanager
