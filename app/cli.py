@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 users_cli = AppGroup("users", help="Manage users and groups.")
 bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
@@ -226,6 +226,7 @@ def jobs_worker():
 
 
 @click.command("db-backup")
+@with_appcontext
 @click.argument("target", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def db_backup(target):
     """Back the database up into TARGET while the server runs (SQLite: online backup; PostgreSQL: pg_dump)."""
