@@ -46,7 +46,12 @@ def _finish(response: Response) -> Response:
     response.headers[HEADER] = g.request_id
     actor = g.get("actor")
     instance_id = (request.view_args or {}).get("instance_id") or g.get("step_instance_id")
-    level = logging.DEBUG if route in _QUIET and response.status_code < 400 else logging.INFO
+    if response.status_code >= 500:
+        level = logging.WARNING
+    elif route in _QUIET and response.status_code < 400:
+        level = logging.DEBUG
+    else:
+        level = logging.INFO
     access_log.log(level, "%s %s %s", request.method, route, response.status_code, extra={
         "method": request.method, "route": route, "path": request.path,
         "query": redact_query(request.query_string.decode("latin-1")) or None,
