@@ -52,11 +52,14 @@ def _finish(response: Response) -> Response:
         level = logging.DEBUG
     else:
         level = logging.INFO
-    access_log.log(level, "%s %s %s", request.method, route, response.status_code, extra={
-        "method": request.method, "route": route, "path": request.path,
-        "query": redact_query(request.query_string.decode("latin-1")) or None,
-        "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
-        "user": getattr(actor, "username", None), "client": request.remote_addr, "instance_id": instance_id})
+    if access_log.isEnabledFor(level):  # a record made directly: no walk up the stack for the caller
+        access_log.handle(access_log.makeRecord(
+            access_log.name, level, __file__, 0, "%s %s %s", (request.method, route, response.status_code), None,
+            extra={"method": request.method, "route": route, "path": request.path,
+                   "query": redact_query(request.query_string.decode("latin-1")) or None,
+                   "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                   "user": getattr(actor, "username", None), "client": request.remote_addr,
+                   "instance_id": instance_id}))
     return response
 
 
