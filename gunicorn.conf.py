@@ -14,8 +14,8 @@ which take precedence over the values below; started another way,
 `GUNICORN_CMD_ARGS="--workers 4 --threads 8"` sets them from the environment.
 
 Metrics (docs/operations.md): the workers add their counts up in
-PROMETHEUS_MULTIPROC_DIR (a temporary folder when unset), emptied when the
-server starts; a worker that exits stops counting in the live gauges; with
+PROMETHEUS_MULTIPROC_DIR (a temporary folder when unset, removed when the
+server stops), emptied when the server starts; a worker that exits stops counting in the live gauges; with
 STAGECOACH_METRICS_ADDRESS the master serves the metrics on that address.
 """
 
@@ -42,6 +42,13 @@ def on_starting(server):
     from app.operations.exporter import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(create=True)
+
+
+def on_exit(server):
+    """The server stops: the temporary metrics folder made at start goes too."""
+    from app.operations.exporter import remove_made_dir
+
+    remove_made_dir()
 
 
 def when_ready(server):

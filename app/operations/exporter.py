@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -27,18 +28,28 @@ from .metrics import MULTIPROC_ENV, multiprocess_dir
 log = logging.getLogger(__name__)
 
 
+_made: list[str] = []  # temporary folders this process made, removed by `remove_made_dir`
+
+
 def prepare_multiprocess_dir(create: bool = False) -> str | None:
     """Empty the metrics folder (make a temporary one first when `create` and none is set); returns it."""
     path = multiprocess_dir()
     if path is None and create:
         path = tempfile.mkdtemp(prefix="stagecoach-metrics-")
         os.environ[MULTIPROC_ENV] = path
+        _made.append(path)
     if path is None:
         return None
     os.makedirs(path, exist_ok=True)
     for stale in glob.glob(os.path.join(path, "*.db")):
         os.remove(stale)
     return path
+
+
+def remove_made_dir() -> None:
+    """Remove the temporary folders `prepare_multiprocess_dir` made (the server stops)."""
+    while _made:
+        shutil.rmtree(_made.pop(), ignore_errors=True)
 
 
 def process_exited(pid: int) -> None:

@@ -90,3 +90,17 @@ def test_gunicorn_prepares_the_folder_and_marks_exited_workers(folder, monkeypat
     assert Scrape(exposition().decode()).value("stagecoach_db_pool_checked_out") == 0
     namespace["on_starting"](None)
     assert not list(folder.glob("*.db"))
+    namespace["on_exit"](None)
+    assert folder.is_dir()  # a folder the operator set is theirs: only a temporary one made at start goes
+
+
+def test_gunicorn_removes_the_temporary_folder_it_made_when_it_stops(monkeypatch):
+    monkeypatch.setenv(MULTIPROC_ENV, "placeholder")
+    monkeypatch.delenv(MULTIPROC_ENV)
+    namespace = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    namespace["on_starting"](None)
+    import os
+    made = os.environ[MULTIPROC_ENV]
+    assert os.path.isdir(made)
+    namespace["on_exit"](None)
+    assert not os.path.exists(made)
