@@ -35,6 +35,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 _LOGGERS = ("app", "stagecoach")  # the server's own loggers: requests, jobs, and every module under app/
 _MIGRATIONS = "alembic.runtime.migration"  # "Running upgrade ..." when the server upgrades its schema
 
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)  # made once: json.dumps with options makes one per call
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("log_context", default=None)
 
 
@@ -101,7 +102,7 @@ class JsonFormatter(logging.Formatter):
         line.update(_fields(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return _ENCODER.encode(line)
 
 
 class TextFormatter(logging.Formatter):
