@@ -282,6 +282,30 @@ class Config:
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or os.environ.get(
         "CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 
+    # Operating (docs/operations.md). STAGECOACH_METRICS: serve Prometheus metrics at GET /metrics on the
+    # server's own port (default on; 0 turns the route off). It answers an admin's bearer token, or
+    # STAGECOACH_METRICS_TOKEN (a long random string for Prometheus' `authorization` setting; unset: admins
+    # only). STAGECOACH_METRICS_ADDRESS (host:port, e.g. 127.0.0.1:9464): serve them there instead, with
+    # prometheus_client's own HTTP server (no authentication: bind it where only Prometheus reaches); under
+    # gunicorn the master serves it, and a Celery worker or `flask jobs worker` given one serves its own.
+    # PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself): the folder where the processes of one
+    # server add their counts up; gunicorn.conf.py makes a temporary one when it is unset and empties it
+    # at start. Give Celery workers one of their own.
+    METRICS_ENABLED = _env_bool("STAGECOACH_METRICS", True)
+    METRICS_TOKEN = os.environ.get("STAGECOACH_METRICS_TOKEN") or None
+    METRICS_ADDRESS = os.environ.get("STAGECOACH_METRICS_ADDRESS") or None
+    # STAGECOACH_HEALTH_TIMEOUT: seconds /health/ready waits for the database (default 2).
+    # STAGECOACH_HEALTH_RUNNER_STALE_SECONDS: /health/ready fails when no job runner (embedded, `flask jobs
+    # worker`, Celery) has said it is alive for this long (default 60; runners beat every 10 s at most);
+    # 0 leaves job runners out of readiness (API processes whose timers run elsewhere, if their
+    # readiness must not follow the workers').
+    HEALTH_TIMEOUT_SECONDS = float(os.environ.get("STAGECOACH_HEALTH_TIMEOUT", "2"))
+    HEALTH_RUNNER_STALE_SECONDS = _env_int("STAGECOACH_HEALTH_RUNNER_STALE_SECONDS", 60)
+    # STAGECOACH_LOG_FORMAT: json (default: one JSON object per line on standard output) or text (for a
+    # terminal). STAGECOACH_LOG_LEVEL: the server's own loggers (INFO: a line per request and per job).
+    LOG_FORMAT = os.environ.get("STAGECOACH_LOG_FORMAT", "json").strip().lower()
+    LOG_LEVEL = os.environ.get("STAGECOACH_LOG_LEVEL", "INFO").strip().upper()
+
     API_TITLE = "Stagecoach"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -25,6 +25,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .engine import DiagramLimits, Engine, Limits, default_registry
     from .errors import register_error_handlers
     from .jobs.scheduling import schedule_jobs
+    from .operations import count_step, init_operations
     from .services import crm_actions
     from .services.core import register_after_step
     from .services.events import deliver_buffered
@@ -32,6 +33,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .services.rule_schedules import report_rule_failure
 
     db.init_app(app)
+    init_operations(app)  # first: every request gets its id, log line and latency, even one refused below
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir())
     rest_api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearerAuth": []}],
@@ -45,8 +47,8 @@ def create_app(config: object | str = "config.Config") -> Flask:
     install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)
     # After every step: its jobs move, its record follows, a buffered message it now waits for arrives,
-    # a workflow rule's failed action is reported.
-    register_after_step(app, schedule_jobs, sync_record, deliver_buffered, report_rule_failure)
+    # a workflow rule's failed action is reported, the instance is counted (once the step commits).
+    register_after_step(app, schedule_jobs, sync_record, deliver_buffered, report_rule_failure, count_step)
     registry = default_registry()
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(

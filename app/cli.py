@@ -1,4 +1,5 @@
-"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`, `flask authorizations ...`, `flask history ...`."""
+"""`flask` commands, grouped: `flask users ...`, `flask bpmn ...`, `flask authorizations ...`, `flask history ...`;
+`flask db-backup`."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 users_cli = AppGroup("users", help="Manage users and groups.")
 bpmn_cli = AppGroup("bpmn", help="Deploy and validate BPMN diagrams.")
@@ -191,9 +192,11 @@ def validate(path):
 @outbox_cli.command("deliver")
 def deliver():
     """Deliver every due email and webhook call once."""
+    from .operations.metrics import count_outbox
     from .services.outbox import deliver_due
 
     counts = deliver_due()
+    count_outbox(counts)
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -213,11 +216,28 @@ def jobs_worker():
 
     from .jobs.timers import run_forever
 
+    from .operations.exporter import prepare_multiprocess_dir, serve_configured
+
+    prepare_multiprocess_dir()
+    serve_configured(current_app.config)  # STAGECOACH_METRICS_ADDRESS: this worker's metrics on an address of its own
     click.echo("job worker started; Ctrl-C stops it")
     try:
-        run_forever(current_app._get_current_object(), threading.Event())
+        run_forever(current_app._get_current_object(), threading.Event(), kind="worker")
     except KeyboardInterrupt:
         pass
+
+
+@click.command("db-backup")
+@with_appcontext
+@click.argument("target", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def db_backup(target):
+    """Back the database up into TARGET while the server runs (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from .operations.backup import BackupError, backup
+
+    try:
+        click.echo(backup(current_app.config["SQLALCHEMY_DATABASE_URI"], target))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @grants_cli.command("list")
@@ -315,3 +335,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(grants_cli)
     app.cli.add_command(history_cli)
+    app.cli.add_command(db_backup)

@@ -14,4 +14,4 @@ export FLASK_APP=wsgi
 # Upgrades the schema, creates the admin user on first start, deploys bpmn/.
 .venv/bin/flask bpmn deploy
 exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --threads "${THREADS:-4}" \
-  --bind "${HOST:-127.0.0.1}:${PORT:-5000}" --access-logfile - wsgi:app
+  --bind "${HOST:-127.0.0.1}:${PORT:-5000}" wsgi:app

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 def start_dispatcher(app: Flask) -> threading.Thread:
     """Deliver due outbox messages every OUTBOX_POLL_SECONDS until the process exits."""
     from ..extensions import db
+    from ..operations.metrics import count_outbox
     from ..services.outbox import deliver_due
 
     stop = threading.Event()
@@ -24,7 +25,7 @@ def start_dispatcher(app: Flask) -> threading.Thread:
         while not stop.wait(app.config["OUTBOX_POLL_SECONDS"]):
             with app.app_context():
                 try:
-                    deliver_due()
+                    count_outbox(deliver_due())
                 except Exception:  # keep the dispatcher alive; the next pass tries again
                     log.exception("outbox dispatch failed")
                 finally:

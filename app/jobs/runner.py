@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from flask import current_app
 from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Job, ProcessInstance
+from ..operations.logs import logging_context
+from ..operations.work import job_ran
 from ..services.core import utcnow, write_transaction
 from ..services.retention import ensure_cleanup_job
 from ..statuses import InstanceStatus, JobStatus
@@ -46,7 +49,8 @@ def _claim(now: dt.datetime) -> Job | None:
 def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit: int = 500) -> dict[str, int]:
     """Run the jobs due before `now` (default: the clock), one transaction each; returns counts.
 
-    Due means strictly before, as the engine decides whether a timer has fired.
+    Due means strictly before, as the engine decides whether a timer has fired. Each job claimed is
+    logged and counted (`app/operations/work.py`) once its transaction has ended.
     """
     counts = {"done": 0, "failed": 0, "retried": 0}
     if not current_app.extensions.get("stagecoach.cleanup_scheduled"):  # once per process: the recurring job
@@ -58,25 +62,38 @@ def run_due_jobs(now: dt.datetime | None = None, worker: str = "embedded", limit
     for _ in range(limit):
         moment = now or utcnow()
         failure = None
-        with write_transaction():
-            job = _claim(moment)
-            if job is None:
-                break
-            job_id, attempts = job.id, job.attempts
-            try:
-                with db.session.begin_nested():
-                    HANDLERS[job.kind](job, moment, worker)
-            except RetryLater as exc:  # an asynchronous task failed: its own retry cycle
-                failure = str(exc)
-                _record_failure(job_id, attempts, moment, failure, delay=exc.delay)
-            except Exception as exc:  # the job's own failure: recorded, the instance left as it was
-                failure = f"{type(exc).__name__}: {exc}"
-                _record_failure(job_id, attempts, moment, failure)
+        claimed: dict = {}
+        started = time.perf_counter()
+        try:
+            with write_transaction():
+                job = _claim(moment)
+                if job is None:
+                    break
+                claimed = {"kind": job.kind, "job_id": job.id, "instance_id": job.instance_id, "due_at": job.due_at}
+                job_id, attempts = job.id, job.attempts
+                with logging_context(job_id=job.id, kind=job.kind, instance_id=job.instance_id):
+                    try:
+                        with db.session.begin_nested():
+                            HANDLERS[job.kind](job, moment, worker)
+                    except RetryLater as exc:  # an asynchronous task failed: its own retry cycle
+                        failure = str(exc)
+                        _record_failure(job_id, attempts, moment, failure, delay=exc.delay)
+                    except Exception as exc:  # the job's own failure: recorded, the instance left as it was
+                        failure = f"{type(exc).__name__}: {exc}"
+                        _record_failure(job_id, attempts, moment, failure)
+        except Exception as exc:  # the transaction itself failed (the database, a lock): the job stays due
+            if claimed:
+                job_ran(**claimed, ran_at=moment, seconds=time.perf_counter() - started, outcome="error",
+                        worker=worker, error=f"{type(exc).__name__}: {exc}")
+            raise
         if failure is None:
-            counts["done"] += 1
+            outcome = "done"
         else:
             job = db.session.get(Job, job_id)
-            counts["failed" if job is not None and job.status == JobStatus.FAILED else "retried"] += 1
+            outcome = "failed" if job is not None and job.status == JobStatus.FAILED else "retried"
+        counts[outcome] += 1
+        job_ran(**claimed, ran_at=moment, seconds=time.perf_counter() - started, outcome=outcome, worker=worker,
+                error=failure)
     return counts
 
 

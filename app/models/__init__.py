@@ -4,7 +4,7 @@ from .companions import Attachment, Note
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
 from .external_tasks import ExternalTask
-from .jobs import BufferedMessage, EventSubscription, Job
+from .jobs import BufferedMessage, EventSubscription, Job, RunnerHeartbeat
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import OutboxMessage
 from .scoring import ScoringRules
@@ -16,5 +16,6 @@ __all__ = [
     "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
-    "Incident", "ProcessDefinition", "ProcessInstance", "ScoringRules", "TaskCandidate", "User", "user_groups",
+    "Incident", "ProcessDefinition", "ProcessInstance", "RunnerHeartbeat", "ScoringRules", "TaskCandidate", "User",
+    "user_groups",
 ]

@@ -33,6 +33,21 @@ class Job(db.Model):
     batch = relationship("Batch", lazy="selectin")
 
 
+class RunnerHeartbeat(db.Model):
+    """A job runner (embedded, `flask jobs worker`, a Celery worker) was alive and running passes at `beat_at`.
+
+    Each runner updates its own row every few passes; readiness (`/health/ready`) and the metrics read
+    the newest. Rows of runners gone for a day are removed when a new runner first beats.
+    """
+
+    __tablename__ = "runner_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid:thread, with its kind's prefix
+    kind: Mapped[str] = mapped_column(String(20))  # embedded | worker | celery
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class EventSubscription(db.Model):
     """An instance waits for a message or signal with this name: the indexed side of correlation."""
 

@@ -1,4 +1,5 @@
-"""Seeing and retrying jobs (admins only); running them is the job runner's (`app/jobs`)."""
+"""Seeing and retrying jobs (admins only), and the job runners' heartbeats; running jobs is the job runner's
+(`app/jobs`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,7 @@ from sqlalchemy import select
 
 from ..errors import ConflictError, NotFoundError
 from ..extensions import db
-from ..models import Job
+from ..models import Job, RunnerHeartbeat
 from ..statuses import JobStatus
 from .access import require_admin
 from .core import Actor, Page, paginate, utcnow, write_transaction
@@ -36,3 +37,21 @@ def retry_job(job_id: str, actor: Actor) -> Job:
             raise ConflictError(f"job is {job.status}")
         job.status, job.attempts, job.due_at, job.last_error = JobStatus.PENDING, 0, utcnow(), None
     return job
+
+
+# -- job runners' heartbeats -----------------------------------------------------------------
+
+HEARTBEAT_KEPT = dt.timedelta(days=1)  # a runner silent this long is forgotten when another starts
+
+
+def beat(name: str, kind: str, now: dt.datetime | None = None) -> None:
+    """Record that the job runner `name` (of `kind`: embedded, worker, celery) is alive now."""
+    now = now or utcnow()
+    table = RunnerHeartbeat.__table__
+    with write_transaction():
+        conn = db.session.connection()
+        if conn.execute(table.update().where(table.c.name == name).values(beat_at=now)).rowcount:
+            return
+        conn.execute(table.delete().where(table.c.beat_at < now - HEARTBEAT_KEPT))
+        conn.execute(table.insert().values(name=name, kind=kind, started_at=now, beat_at=now))
+

@@ -11,6 +11,8 @@ where the two databases lock differently the test says what it pins on each.
 """
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import threading
 from collections import Counter
@@ -350,14 +352,25 @@ def test_flask_jobs_run_fires_the_due_timers_and_prints_the_counts(app, clock, b
     result = runner.invoke(args=["jobs", "run"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "done 2, failed 0, retried 0\n"
+    assert printed(result) == ["done 2, failed 0, retried 0"]
+    assert [line["outcome"] for line in logged_jobs(result)] == ["done", "done"]  # one log line per job
     for instance in due:
         assert boss.instance(instance["id"])["status"] == "completed"
         assert [e["data"]["worker"] for e in fired(boss, instance["id"])] == ["cli"]
     assert boss.instance(later["id"])["status"] == "running"
     assert [j.instance_id for j in job_rows(app)] == [later["id"]]
     again = runner.invoke(args=["jobs", "run"])
-    assert (again.exit_code, again.output) == (0, "done 0, failed 0, retried 0\n")
+    assert (again.exit_code, printed(again), logged_jobs(again)) == (0, ["done 0, failed 0, retried 0"], [])
+
+
+def printed(result) -> list[str]:
+    """What a command printed for its user: its output without the log lines (JSON objects) sharing stdout."""
+    return [line for line in result.output.splitlines() if not line.startswith("{")]
+
+
+def logged_jobs(result) -> list[dict]:
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "stagecoach.jobs"]
 
 
 def test_flask_jobs_worker_runs_passes_until_interrupted_and_survives_a_failed_pass(
@@ -382,7 +395,9 @@ def test_flask_jobs_worker_runs_passes_until_interrupted_and_survives_a_failed_p
     result = app.test_cli_runner().invoke(args=["jobs", "worker"])
 
     assert result.exit_code == 0, (result.output, result.exception)
-    assert result.output == "job worker started; Ctrl-C stops it\n"
+    assert printed(result) == ["job worker started; Ctrl-C stops it"]
+    failures = [json.loads(line) for line in result.output.splitlines() if "job runner pass failed" in line]
+    assert [(line["level"], "the database went away" in line["exception"]) for line in failures] == [("ERROR", True)]
     assert len(passes) == 2 and passes[0] == passes[1]
     [event] = fired(boss, started["id"])
     assert event["data"]["worker"] == passes[0]["worker"]

@@ -1,6 +1,6 @@
 """The inbox at any size: candidate rows only for open tasks; indexes in the lists' own orders
 
-Revision ID: 0018_inbox
+Revision ID: 0013_inbox
 Revises: 0012_tenants
 Create Date: 2026-12-06 21:00:00.000000
 
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018_inbox'
+revision = '0013_inbox'
 down_revision = '0012_tenants'
 branch_labels = None
 depends_on = None

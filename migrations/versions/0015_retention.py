@@ -1,7 +1,7 @@
 """History retention: a history time to live per definition, a removal time per ended instance
 
-Revision ID: 0016_retention
-Revises: 0017_instance_migration
+Revision ID: 0015_retention
+Revises: 0014_instance_migration
 Create Date: 2026-12-20 12:00:00.000000
 
 `process_definition.history_ttl_days` (camunda:historyTimeToLive, or set by an admin; null: the
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016_retention'
-down_revision = '0017_instance_migration'
+revision = '0015_retention'
+down_revision = '0014_instance_migration'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Batches for instance migration: a batch with its plan, one item per instance, and jobs that run batches
 
-Revision ID: 0017_instance_migration
-Revises: 0018_inbox
+Revision ID: 0014_instance_migration
+Revises: 0013_inbox
 Create Date: 2026-12-09 12:00:00.000000
 
 A migration of many instances runs as a batch, a chunk per transaction: the
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017_instance_migration'
-down_revision = '0018_inbox'
+revision = '0014_instance_migration'
+down_revision = '0013_inbox'
 branch_labels = None
 depends_on = None
 

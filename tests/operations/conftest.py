@@ -1,0 +1,49 @@
+"""Helpers of the operations tests: scraping /metrics and reading one sample."""
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.extensions import db
+
+from ..api.servers import Server
+
+
+class Scrape:
+    """One parsed scrape: `value(name, **labels)` is a sample's value (0 when absent)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+    def value(self, name: str, **labels) -> float:
+        found = [s.value for s in self.samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+        return sum(found)
+
+    def labels_of(self, name: str) -> list[dict]:
+        return [s.labels for s in self.samples if s.name == name]
+
+
+def scrape_as(client) -> Scrape:
+    """GET /metrics with `client` (an ApiClient allowed to read them) and parse it."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.content_type.startswith("text/plain")
+    return Scrape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def scrape(admin):
+    """Scrape /metrics as the admin and parse it."""
+    return lambda: scrape_as(admin)
+
+
+@pytest.fixture(params=["one_server", "restarted"])
+def server(request, app, database_url):
+    """The API tests' server: one app, or a new one on the same database after `restart()`."""
+    srv = Server(app, database_url, restarts=request.param == "restarted")
+    yield srv
+    for built in srv.built:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
