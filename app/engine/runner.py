@@ -81,6 +81,11 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
     wf.refresh_timers()
 
 
+def _identify(wf: StagecoachWorkflow, effects: TaskEffects) -> None:
+    """Tell the workflow which instance it runs as, for the scripts that ask."""
+    wf.instance_id, wf.business_key = effects.instance_id, effects.business_key
+
+
 class Runner:
     """Drives workflows with the sandboxed script engine, within the engine's `Limits`.
 
@@ -154,6 +159,7 @@ class Runner:
         self.check_input(data, task.data)
         waiting_before, human_before = waiting_ids(wf)
         task.data.update(data)
+        _identify(wf, effects)
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
         try:
             task.run()
@@ -326,6 +332,7 @@ class Runner:
     def _run(self, wf: StagecoachWorkflow, events: list[dict], effects: TaskEffects = NO_EFFECTS) -> Incident | None:
         steps = 0
         bounds.start(wf, self.limits)
+        _identify(wf, effects)
 
         def before(task):
             nonlocal steps

@@ -1,8 +1,9 @@
 """Checks and refusals: every reason a diagram cannot run, each said with what to model instead.
 
 Dangling references, cron cycles croniter cannot schedule, service tasks without an implementation,
-elements SpiffWorkflow 3.2 parses but cannot execute, scripts and conditions the sandbox does not compile
-and JUEL or FEEL that does not translate become `Problem`s naming file, line and element; so do
+elements SpiffWorkflow 3.2 parses but cannot execute, scripts and conditions the sandbox (or V8, for
+JavaScript) does not compile, JavaScript that reaches for Java, and JUEL or FEEL that does not translate
+become `Problem`s naming file, line and element; so do
 SpiffWorkflow's own exceptions (`_problem_from`), their messages rephrased as advice.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .. import cron
 from ..expressions import TranslationError, is_modeler_expression, translate
+from ..javascript import JavaScript, is_javascript, unmark
 from ..sandbox import Sandbox, ScriptError
 from ..xml import Problem, local_name
 from .implementation import _SERVICE_TAGS, _external, _in_process_script, _is_external
@@ -178,15 +180,19 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
     for el in f.root.iter(f"{{{BPMN_NS}}}scriptTask"):
         language = (el.get("scriptFormat") or "").strip()
         resource = el.get(f"{{{CAMUNDA_NS}}}resource")
-        if not _is_python(language):
-            refuse(el, f"scriptFormat {language!r} is not supported: scripts are Python run in the sandbox; rewrite "
-                       f"the script in Python (scriptFormat=\"python\"), or make the task an external task "
-                       f"(camunda:type=\"external\") for a worker in that language")
+        result = (el.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+        if not _is_python(language) and not is_javascript(language):
+            refuse(el, f"scriptFormat {language!r} is not supported: scripts run in Python (the sandbox) or "
+                       f"JavaScript (V8); rewrite the script in one of them (scriptFormat=\"python\" or "
+                       f"\"javascript\"), or make the task an external task (camunda:type=\"external\") for a "
+                       f"worker in that language")
         elif resource:
             refuse(el, f"a script from a resource (camunda:resource={resource!r}) is not supported: write the "
-                       f"Python script inline, in the task's bpmn:script")
+                       f"script inline, in the task's bpmn:script")
         elif not (el.findtext(f"{{{BPMN_NS}}}script") or "").strip():
-            refuse(el, "a script task needs a script: write it in Python in the task's bpmn:script")
+            refuse(el, "a script task needs a script: write it in the task's bpmn:script")
+        elif is_javascript(language) and result and not result.isidentifier():
+            refuse(el, f"camunda:resultVariable {result!r} must be a variable name")
     found.sort(key=lambda p: p.line or 0)
     problems.extend(found)
     return len(found)
@@ -200,12 +206,23 @@ def _is_python(script_format: str) -> bool:
 
 
 def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:
-    """Compile every script and condition of a diagram in the sandbox; name every JUEL/FEEL
-    expression that `_translate_expressions` could not translate."""
+    """Compile every script and condition of a diagram in the sandbox (in V8 for JavaScript); name every
+    JUEL/FEEL expression that `_translate_expressions` could not translate."""
+    javascript = JavaScript(sandbox.limits)
     for el in f.root.iter():
         if not isinstance(el.tag, str):
             continue
         name = local_name(el)
+        marked = unmark(el.text)
+        if marked is not None and (name == "script" or name in CONDITION_TAGS):
+            try:
+                javascript.check(marked.source)
+            except ScriptError as exc:
+                what = "script" if name == "script" else "condition"
+                problems.append(Problem(f.name, f"JavaScript {what} cannot run: {exc}",
+                                        el.sourceline + (exc.line - 1 if exc.line else 0), _owner(el).get("id"),
+                                        local_name(_owner(el))))
+            continue
         if name == "script" and etree.QName(el).namespace == BPMN_NS:
             if not _is_python(el.getparent().get("scriptFormat") or ""):
                 continue  # refused by `_check_unsupported`, language and all
