@@ -92,7 +92,7 @@ class SandboxScriptEngine(PythonScriptEngine):
         try:
             return self.environment.evaluate(expression, task.data, external_context, info=_info(task, marked))
         except ScriptError as err:
-            raise WorkflowTaskException(f"Error evaluating expression '{marked.source.strip()}'", task=task,
+            raise WorkflowTaskException(f"Error evaluating expression '{marked.source.strip()}': {err}", task=task,
                                         exception=err, line_number=err.line or 0,
                                         error_line=_line_of(marked.source, err.line)) from None
 

@@ -218,6 +218,9 @@ def problems(source: str, *, task_listener: bool = False) -> list[tuple[int, str
         elif name in ("load", "loadWithNewGlobal") and followed_by == "(":
             found.append((tok.line, f"{name}(...) cannot run: a script cannot load other scripts; write the code "
                                     f"inline (a script task's bpmn:script)"))
+        elif name == "import" and followed_by in ("(", "."):
+            found.append((tok.line, "import(...) cannot run: scripts have no modules, no files and no network; "
+                                    "write the code inline"))
         elif name == "require" and followed_by == "(":
             found.append((tok.line, "require(...) cannot run: scripts have no modules, no files and no network; "
                                     "write the code inline, or do the work in an external task"))

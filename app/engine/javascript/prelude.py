@@ -190,7 +190,8 @@ LOCKDOWN = r"""
       hasVariables() { open(); return Object.keys(store).length > 0; },
     };
     const info = meta.info || {};
-    const constant = (value) => () => (value === undefined ? null : value);
+    const constant = (value) => freeze(() => (value === undefined ? null : value));
+    for (const name of Object.keys(variables)) freeze(variables[name]);
     const execution = freeze({
       ...variables,
       getId: constant(info.activityInstanceId),
@@ -212,11 +213,12 @@ LOCKDOWN = r"""
         getTaskDefinitionKey: constant(info.activityId),
         getProcessInstanceId: constant(info.processInstanceId),
         getEventName: constant(info.eventName),
-        getExecution: () => execution,
+        getExecution: freeze(() => execution),
       });
     }
-    specials.print = function print() {};
-    specials.console = freeze({ log() {}, info() {}, warn() {}, error() {}, debug() {} });
+    const nothing = freeze(() => undefined);
+    specials.print = nothing;
+    specials.console = freeze({ log: nothing, info: nothing, warn: nothing, error: nothing, debug: nothing });
     const scope = new ProxyCtor(create(null), {
       has(target, key) {
         if (typeof key !== "string") return false;

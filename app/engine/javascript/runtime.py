@@ -201,8 +201,8 @@ class JavaScript:
         if "__stagecoach_compiled__" in text:
             return
         match = re.match(r"[^\n:]*:(\d+): (SyntaxError: [^\n]*)", text)
-        if match:
-            raise ScriptError(match.group(2), int(match.group(1)))
+        if match:  # an unexpected end of input is found on the line of the suffix: say the script's last
+            raise ScriptError(match.group(2), min(int(match.group(1)), source.count("\n") + 1))
         raise ScriptError(text.splitlines()[0] if text else "the script cannot be compiled")
 
     # -- run -------------------------------------------------------------------------------
