@@ -56,7 +56,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .expressions import TranslationError, is_modeler_expression, translate
 from .javascript import JavaScript, is_javascript, mark
-from .sandbox import Sandbox, ScriptError
+from .sandbox import Sandbox, ScriptError, ScriptSecurityError
 from .workflow import StagecoachWorkflow
 
 __all__ = ["attach", "connect", "ensure_inputs", "misplaced_listeners", "read"]
@@ -198,7 +198,8 @@ def _listeners(ext, problems: list[MappingProblem]) -> dict[str, list[str]]:
                     else:
                         _CHECK.check(source, "exec")
                 except ScriptError as exc:
-                    raise MappingProblem(f"camunda:{tag} script cannot run: {exc}", _line(script, exc)) from None
+                    said = f": {exc}" if javascript and isinstance(exc, ScriptSecurityError) else f" cannot run: {exc}"
+                    raise MappingProblem(f"camunda:{tag} script{said}", _line(script, exc)) from None
                 found.setdefault(events[event], []).append(source)
             except MappingProblem as exc:
                 problems.append(exc)
@@ -235,7 +236,8 @@ def _camunda_value(node) -> dict:
             try:
                 _CHECK_JS.check(child.text or "")
             except ScriptError as exc:
-                raise MappingProblem(f"parameter script cannot run: {exc}", _line(child, exc)) from None
+                said = f": {exc}" if isinstance(exc, ScriptSecurityError) else f" cannot run: {exc}"
+                raise MappingProblem(f"parameter script{said}", _line(child, exc)) from None
             return {"expr": mark(child.text or "", kind="parameter")}
         source = (child.text or "").strip()
         _check(source, child.sourceline)

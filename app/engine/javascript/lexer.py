@@ -238,6 +238,9 @@ def problems(source: str, *, task_listener: bool = False) -> list[tuple[int, str
 
 
 def _method_problem(name: str, method: str, offered: tuple[str, ...]) -> str:
+    if "Typed" in method:
+        return (f"{name}.{method} cannot run: variables are plain JSON values here, not Camunda's typed values; "
+                f"read one with {name}.getVariable(\"name\") and write it with {name}.setVariable")
     if method.endswith("Local") or "VariableLocal" in method or method.endswith("sLocal"):
         return f"{name}.{method} {_LOCAL}"
     if name == "task" and method.startswith(("set", "add", "delete", "complete")):

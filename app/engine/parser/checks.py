@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .. import cron
 from ..expressions import TranslationError, is_modeler_expression, translate
 from ..javascript import JavaScript, is_javascript, unmark
-from ..sandbox import Sandbox, ScriptError
+from ..sandbox import Sandbox, ScriptError, ScriptSecurityError
 from ..xml import Problem, local_name
 from .implementation import _SERVICE_TAGS, _external, _in_process_script, _is_external
 from .reading import BPMN_NS, CAMUNDA_NS, SPIFF_NS, _File, _owner
@@ -217,9 +217,10 @@ def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> N
         if marked is not None and (name == "script" or name in CONDITION_TAGS):
             try:
                 javascript.check(marked.source)
-            except ScriptError as exc:
+            except ScriptError as exc:  # what it reaches for says itself that it cannot run; else the syntax
                 what = "script" if name == "script" else "condition"
-                problems.append(Problem(f.name, f"JavaScript {what} cannot run: {exc}",
+                message = str(exc) if isinstance(exc, ScriptSecurityError) else f"JavaScript {what} cannot run: {exc}"
+                problems.append(Problem(f.name, message,
                                         el.sourceline + (exc.line - 1 if exc.line else 0), _owner(el).get("id"),
                                         local_name(_owner(el))))
             continue
