@@ -261,6 +261,20 @@ d</camunda:script></camunda:inputParameter>
     assert run.variables() == {"amount": 4, "defaultScore": 5, "seen": 8, "result": 13}
 
 
+def test_listeners_write_an_activitys_local_variables_as_python_ones_do(engine, roundtrip):
+    extensions = """<bpmn:extensionElements>
+        <camunda:inputOutput><camunda:inputParameter name="attempt">${1}</camunda:inputParameter></camunda:inputOutput>
+        <camunda:executionListener event="start"><camunda:script scriptFormat="javascript">execution.setVariable("attempt", attempt + 1);</camunda:script></camunda:executionListener>
+        <camunda:executionListener event="end"><camunda:script scriptFormat="javascript">seen = attempt;</camunda:script></camunda:executionListener>
+      </bpmn:extensionElements>"""
+    run = Scenario(engine, diagram("attempt = attempt * 10;", extensions=extensions), roundtrip, {"attempt": "outer"})
+
+    assert run.advance().incident is None
+
+    # the input made `attempt` local: the listeners and the script changed the local, the outer one is back
+    assert run.variables() == {"attempt": "outer", "seen": 20}
+
+
 def test_a_condition_cannot_set_variables(engine, roundtrip):
     xml = fixture("valid", "javascript_order.bpmn").read_bytes().replace(
         b"total &gt; 1000", b'execution.setVariable("sneaky", 1) || true')

@@ -118,7 +118,10 @@ class _Pool:
                 self._loop = _Loop()
             loop = self._loop
         if ctx is None:
-            ctx = _Context(loop)
+            try:
+                ctx = _Context(loop)
+            except Exception as exc:  # noqa: BLE001 - the engine's failure is the script's error, never a 500
+                raise _Broken(f"V8 could not start: {type(exc).__name__}: {exc}") from None
         healthy = False
         try:
             yield ctx
