@@ -197,6 +197,16 @@ def test_output_past_the_instances_variables_limit_never_leaves_v8(js):
     assert "STAGECOACH_INSTANCE_MAX_VARIABLES_BYTES" in str(caught.value)
 
 
+def test_variables_a_script_did_not_change_keep_their_exact_python_values(js):
+    import datetime as dt
+    import decimal
+
+    data = {"big": 2**60 + 1, "when": dt.date(2030, 1, 2), "price": decimal.Decimal("19.99"), "n": 1}
+    js.execute(unmark(mark("n = n + 1; seen = [typeof big, when, price];")), data)
+    assert data == {"big": 2**60 + 1, "when": dt.date(2030, 1, 2), "price": decimal.Decimal("19.99"), "n": 2,
+                    "seen": ["number", "2030-01-02", 19.99]}
+
+
 def test_a_failed_script_changes_nothing(js):
     data = {"amount": 1}
     with pytest.raises(ScriptError):

@@ -172,6 +172,22 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__}")
 
 
+def _as_double(text: str) -> int | float:
+    number = int(text)
+    return number if abs(number) <= 2**53 else float(number)
+
+
+def _doubles(value: Any) -> Any:
+    """`value` with its integers past 2**53 as the doubles they are in JavaScript (to compare)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return float(value)
+    if isinstance(value, list):
+        return [_doubles(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _doubles(v) for k, v in value.items()}
+    return value
+
+
 class JavaScript:
     """Checks and runs JavaScript scripts, conditions and expressions within `limits`."""
 
@@ -224,7 +240,8 @@ class JavaScript:
                 "wantValue": bool(script.result or script.parameter)}
         out = self._run(script.source, payload, meta, info)
         values = out["vars"]
-        changed = {k: v for k, v in values.items() if k not in originals or originals[k] != v}
+        changed = {k: v for k, v in values.items()
+                   if k not in originals or (originals[k] != v and originals[k] != _doubles(v))}
         kept = set(out.get("skipped", ()))
         removed = [k for k in data if k not in values and k not in kept]
         if script.result and "value" in out:
@@ -252,7 +269,9 @@ class JavaScript:
             payload = json.dumps(data, default=_jsonable, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             raise ScriptError(f"the variables cannot be given to a JavaScript script: {exc}") from None
-        return payload, json.loads(payload)
+        # As the script sees them (a JavaScript number is a double), so that a variable it did not change
+        # compares equal and keeps its exact value (an integer past 2**53, a date, a decimal).
+        return payload, json.loads(payload, parse_int=_as_double)
 
     def _run(self, source: str, payload: str, meta: dict, info: dict | None) -> dict:
         limits = self.limits
