@@ -12,7 +12,7 @@ How
   later, and freezes every reachable object, so a context is the same after a script as before it. Each
   run gets a scope of its own (a Proxy over a fresh variable store) and its own `execution` object. The
   context is then reused: a run costs about 0.4 ms (two round trips to V8's thread) instead of about
-  4 ms in a new, locked-down context (`bench/javascript.py`).
+  6 ms in a new, locked-down context (`bench/javascript.py`).
 * Time: each run has the script time limit (STAGECOACH_SCRIPT_MAX_SECONDS); V8 is terminated past it.
   A run is followed by an empty evaluation with the time left: promise callbacks a script left behind
   run then, so one that never ends is caught as the script's own timeout, not the next one's.
@@ -25,8 +25,8 @@ How
 
 Rejected approaches
 -------------------
-* A new context per run: isolation by construction, but ten times the cost of a pooled run (figures
-  above; about 1.6 ms even without the lockdown), and it needs the capability removal anyway.
+* A new context per run: isolation by construction, but more than ten times the cost of a pooled run
+  (figures above; about 2.3 ms even without the lockdown), and it needs the capability removal anyway.
 * V8's ShadowRealm (a fresh global per run in one context): mini-racer does not enable it ("Not
   supported").
 * dukpy (Duktape): an ES5 interpreter without memory limits or a way to interrupt a running script.
