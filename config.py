@@ -167,7 +167,7 @@ class Config:
     # STAGECOACH_AUTO_UPGRADE: upgrade the database schema when the app starts.
     AUTO_UPGRADE = _env_bool("STAGECOACH_AUTO_UPGRADE", True)
     # STAGECOACH_SCRIPT_MAX_STEPS / _SECONDS: per script or condition, loop
-    # iterations and function calls allowed, and wall time.
+    # iterations and function calls allowed (Python), and wall time (Python and JavaScript).
     SCRIPT_MAX_STEPS = _env_int("STAGECOACH_SCRIPT_MAX_STEPS", 100_000)
     SCRIPT_MAX_SECONDS = float(os.environ.get("STAGECOACH_SCRIPT_MAX_SECONDS", "2"))
     # STAGECOACH_ENGINE_MAX_STEPS: engine steps one request may run before the
@@ -182,7 +182,8 @@ class Config:
     SCRIPT_MAX_STRING = _env_int("STAGECOACH_SCRIPT_MAX_STRING", 1_000_000)
     SCRIPT_MAX_ITEMS = _env_int("STAGECOACH_SCRIPT_MAX_ITEMS", 100_000)
     # STAGECOACH_SCRIPT_MAX_ALLOCATION: bytes one script run may allocate in all through the
-    # operations that build values (an estimate: a byte per character, eight per item), 64 MiB.
+    # operations that build values (an estimate: a byte per character, eight per item), 64 MiB;
+    # for JavaScript, V8's heap beyond the context's own and the variables it is given.
     SCRIPT_MAX_ALLOCATION = _env_int("STAGECOACH_SCRIPT_MAX_ALLOCATION", 64 * 1024 * 1024)
     # STAGECOACH_VARIABLE_MAX_BYTES / STAGECOACH_INSTANCE_MAX_VARIABLES_BYTES: the JSON size of one
     # variable (1 MiB) and of all of an instance's variables (4 MiB), however they are set.

@@ -138,13 +138,20 @@ Results:
 - `camunda:asyncBefore` (the activity runs as a job) and `camunda:asyncAfter` (what follows it runs as
   a job), retried on `camunda:failedJobRetryTimeCycle`, then an incident.
 - Input/output mappings: `camunda:inputOutput` (text, `${...}`, composite texts, `camunda:list`,
-  `camunda:map`, Python `camunda:script`) and `zeebe:ioMapping`: inputs are the activity's local
+  `camunda:map`, Python or JavaScript `camunda:script`) and `zeebe:ioMapping`: inputs are the activity's local
   variables, outputs are written to the process when it ends (with `zeebe:output` mappings, as in
   Camunda 8, only the outputs leave the activity). Call activities' `camunda:in` /
   `camunda:out` (`source`, `sourceExpression`, `target`): only the mapped variables pass, unless
   `variables="all"`.
-- Execution listeners (start, end) and task listeners (create, complete) written as inline Python
-  `camunda:script`.
+- Execution listeners (start, end) and task listeners (create, complete) written as inline Python or
+  JavaScript `camunda:script`.
+- JavaScript (`scriptFormat="javascript"`, `js`, `ecmascript`, ... as Camunda 7 ran it on Nashorn or
+  GraalJS) in script tasks (with `camunda:resultVariable`: the script's last value), listeners,
+  `camunda:script` parameters and conditions (`language="javascript"`), run in V8 in a sandbox of its own:
+  variables are read and assigned by name, or through `execution.getVariable` / `setVariable` /
+  `hasVariable` / `removeVariable` / `getVariables`, and `execution.getProcessInstanceId()`,
+  `getProcessBusinessKey()`, `getCurrentActivityId()`, `getActivityInstanceId()`, `getEventName()`; a task
+  listener's `task` gives `getName()`, `getId()`, `getTaskDefinitionKey()` and the same variable methods.
 - Camunda 8 (Zeebe) extensions: `zeebe:taskDefinition` (an external task; a FEEL type is evaluated per
   instance), `zeebe:assignmentDefinition`, `zeebe:taskSchedule`, `zeebe:priorityDefinition`,
   `zeebe:formDefinition`, `zeebe:ioMapping`.
@@ -198,10 +205,14 @@ Refused at deploy, each occurrence named with its line and element id and what t
   of each participant instead.
 - Timer events without a time definition (MIWG exports): refused with the element and the three
   ways to give it one.
-- Scripts in another language than Python (`scriptFormat="groovy"`, `javascript`, `xslt`), from a
-  `camunda:resource`, or empty: refused ("scriptFormat 'javascript' is not supported: scripts are
-  Python run in the sandbox"); rewrite them in Python, or make the task an external task for a
-  worker in that language. JUEL method calls (`${customer.prop("age")}`, `#{service.find(x)}`) are
+- Scripts in another language than Python or JavaScript (`scriptFormat="groovy"`, `xslt`), from a
+  `camunda:resource`, or empty: refused ("scriptFormat 'groovy' is not supported: scripts run in Python
+  (the sandbox) or JavaScript (V8)"); rewrite them, or make the task an external task for a worker in
+  that language. JavaScript that needs the JVM is refused by line: Java classes (`Java.type`,
+  `Packages.`, `java.util...`, `JavaImporter`), Camunda Spin on Java objects (`S(...)`, `JSON(...)`,
+  `XML(...)`), `load(...)`, `require(...)`, promises and async functions, and the parts of Camunda's Java
+  API that do not exist here (`execution.getVariableTyped`, `setVariableLocal`, `task.setAssignee`, ...);
+  so is a JavaScript syntax error. JUEL method calls (`${customer.prop("age")}`, `#{service.find(x)}`) are
   refused too: expressions must translate to the sandboxed expression language.
 - Conditions that are not expressions: prose in descriptive models (`Service Level == 'Premium'`),
   XPath (`bpmn:getDataObject('approved')`, BPMN's default expression language) and FEEL names with

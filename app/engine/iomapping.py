@@ -10,9 +10,9 @@ Camunda Modeler writes them on tasks, sub-processes and events:
     <zeebe:ioMapping><zeebe:input source="= order.total" target="amount"/></zeebe:ioMapping>
 
 Execution listeners (start, end) and task listeners (create, complete) written
-as inline Python scripts run at those moments (start after the inputs, end before
-the local variables go); any other listener (Java, JavaScript, other events) is
-refused at deploy rather than silently skipped.
+as inline Python or JavaScript scripts run at those moments (start after the inputs,
+end before the local variables go); any other listener (Java, other languages, other
+events) is refused at deploy rather than silently skipped.
 
 Semantics, as Camunda 7 defines them: input parameters are local variables of
 the activity, evaluated when it starts (a person, a worker or a script sees
@@ -40,8 +40,9 @@ variables both ways, as SpiffWorkflow does.
 
 Value forms: a text (a literal string, one `${...}`/`= ...` expression, or a
 composite `Hello ${name}` text), `camunda:list`, `camunda:map`, and
-`camunda:script` in Python (an expression whose value is the parameter's).
-An empty parameter is null.
+`camunda:script` in Python (an expression whose value is the parameter's) or in
+JavaScript (a script whose last value is the parameter's; as in Camunda, it may
+set variables with `execution.setVariable`). An empty parameter is null.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
 from .expressions import TranslationError, is_modeler_expression, translate
-from .sandbox import Sandbox, ScriptError
+from .javascript import JavaScript, is_javascript, mark
+from .sandbox import Sandbox, ScriptError, ScriptSecurityError
 from .workflow import StagecoachWorkflow
 
 __all__ = ["attach", "connect", "ensure_inputs", "misplaced_listeners", "read"]
@@ -65,6 +67,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _PYTHON_FORMATS = {"python", "py", "spiff", "spiffworkflow"}
 _EMBEDDED = re.compile(r"[$#]\{")
 _CHECK = Sandbox()  # compiles only: the checks of a mapping need no functions
+_CHECK_JS = JavaScript()
 _INTERNAL = "stagecoach_io"  # the task's internal-data key: what its inputs shadowed
 
 
@@ -157,9 +160,10 @@ _LISTENER_EVENTS = {"executionListener": {"start": "start", "end": "end"},
 
 
 def _listeners(ext, problems: list[MappingProblem]) -> dict[str, list[str]]:
-    """Execution listeners (start, end) and task listeners (create, complete) written as Python scripts,
-    by the moment they run: {"start": [script, ...], "end": [...]}. Any other listener is a problem:
-    it cannot run here, and skipping it silently would change what the diagram does."""
+    """Execution listeners (start, end) and task listeners (create, complete) written as Python or
+    JavaScript scripts (marked as such, with their kind and event), by the moment they run:
+    {"start": [script, ...], "end": [...]}. Any other listener is a problem: it cannot run here, and
+    skipping it silently would change what the diagram does."""
     found: dict[str, list[str]] = {}
     for tag, events in _LISTENER_EVENTS.items():
         for listener in ext.findall(f"{{{CAMUNDA_NS}}}{tag}"):
@@ -179,16 +183,23 @@ def _listeners(ext, problems: list[MappingProblem]) -> dict[str, list[str]]:
                 if script is None:
                     raise MappingProblem(f"camunda:{tag} needs a camunda:script", line)
                 fmt = (script.get("scriptFormat") or "").lower()
-                if fmt not in _PYTHON_FORMATS or script.get("resource"):
+                javascript = is_javascript(fmt)
+                if (fmt not in _PYTHON_FORMATS and not javascript) or script.get("resource"):
                     raise MappingProblem(
                         f"camunda:{tag} script in {script.get('scriptFormat')!r}"
                         f"{' from a resource' if script.get('resource') else ''} cannot run: scripts are Python "
-                        "run in the sandbox, written inline", script.sourceline)
+                        "or JavaScript, written inline", script.sourceline)
                 source = script.text or ""
+                kind = "task" if tag == "taskListener" else "execution"
                 try:
-                    _CHECK.check(source, "exec")
+                    if javascript:
+                        _CHECK_JS.check(source, task_listener=kind == "task")
+                        source = mark(source, listener=kind, event=event)
+                    else:
+                        _CHECK.check(source, "exec")
                 except ScriptError as exc:
-                    raise MappingProblem(f"camunda:{tag} script cannot run: {exc}", script.sourceline) from None
+                    said = f": {exc}" if javascript and isinstance(exc, ScriptSecurityError) else f" cannot run: {exc}"
+                    raise MappingProblem(f"camunda:{tag} script{said}", _line(script, exc)) from None
                 found.setdefault(events[event], []).append(source)
             except MappingProblem as exc:
                 problems.append(exc)
@@ -214,18 +225,30 @@ def _camunda_value(node) -> dict:
         return {"map": entries}
     if kind == "script":
         fmt = (child.get("scriptFormat") or "").lower()
-        if fmt not in _PYTHON_FORMATS:
+        if fmt not in _PYTHON_FORMATS and not is_javascript(fmt):
             raise MappingProblem(f"a camunda:script parameter in {child.get('scriptFormat')!r} cannot run: scripts "
-                                 "are Python run in the sandbox; write scriptFormat=\"python\" with an expression, "
-                                 "or a ${...} expression", child.sourceline)
+                                 "are Python or JavaScript; write scriptFormat=\"python\" with an expression, "
+                                 "scriptFormat=\"javascript\", or a ${...} expression", child.sourceline)
         if child.get("resource"):
             raise MappingProblem("a camunda:script parameter loaded from a resource cannot run; write the "
-                                 "expression inline", child.sourceline)
+                                 "script inline", child.sourceline)
+        if is_javascript(fmt):
+            try:
+                _CHECK_JS.check(child.text or "")
+            except ScriptError as exc:
+                said = f": {exc}" if isinstance(exc, ScriptSecurityError) else f" cannot run: {exc}"
+                raise MappingProblem(f"parameter script{said}", _line(child, exc)) from None
+            return {"expr": mark(child.text or "", kind="parameter")}
         source = (child.text or "").strip()
         _check(source, child.sourceline)
         return {"expr": source}
     raise MappingProblem(f"camunda:{kind} is not a parameter value (use text, camunda:list, camunda:map or "
                          "camunda:script)", child.sourceline)
+
+
+def _line(script, exc: ScriptError) -> int | None:
+    """The diagram line of a script's error: the script element's line plus the error's within it."""
+    return script.sourceline + (exc.line - 1 if exc.line else 0) if script.sourceline else None
 
 
 def _text_value(text: str, line: int | None) -> dict:

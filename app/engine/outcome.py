@@ -30,7 +30,14 @@ __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "T
 
 class TaskEffects:
     """Told when each engine task starts and ends, so what a task did outside the
-    workflow (rows written by the functions it called) can be kept or undone with it."""
+    workflow (rows written by the functions it called) can be kept or undone with it.
+
+    Also says which instance runs (`instance_id`, `business_key`), for the scripts that ask
+    (JavaScript's `execution.getProcessInstanceId()`); None when the caller does not say.
+    """
+
+    instance_id: str | None = None
+    business_key: str | None = None
 
     def task_started(self) -> None:
         pass

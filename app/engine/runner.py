@@ -83,6 +83,11 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
     wf.refresh_timers()
 
 
+def _identify(wf: StagecoachWorkflow, effects: TaskEffects) -> None:
+    """Tell the workflow which instance it runs as, for the scripts that ask."""
+    wf.instance_id, wf.business_key = effects.instance_id, effects.business_key
+
+
 class Runner:
     """Drives workflows with the sandboxed script engine, within the engine's `Limits`.
 
@@ -159,6 +164,7 @@ class Runner:
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
         human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
         task.data.update(data)
+        _identify(wf, effects)
         try:
             task.run()
         except Exception as exc:  # the task's own output mapping, end listener or post-script failed
@@ -363,6 +369,7 @@ class Runner:
     def _run(self, wf: StagecoachWorkflow, trail: Trail, effects: TaskEffects = NO_EFFECTS) -> Incident | None:
         steps = 0
         bounds.start(wf, self.limits)
+        _identify(wf, effects)
 
         def before(task):
             nonlocal steps

@@ -1,4 +1,9 @@
-"""The script engine handed to SpiffWorkflow: every evaluation goes through the sandbox."""
+"""The script engine handed to SpiffWorkflow: every evaluation goes through a sandbox.
+
+Python runs in `Sandbox`; a script or expression marked as JavaScript (`javascript.marker`: the parser
+marks scriptFormat="javascript" scripts, listeners, mappings and language="javascript" conditions) runs
+in V8 (`javascript.JavaScript`), with the task it runs for as its `execution`.
+"""
 from __future__ import annotations
 
 import json
@@ -10,6 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from . import bounds
 from .functions import FunctionRegistry
+from .javascript import JavaScript, Marked, unmark
 from .limits import Limits, setting
 from .sandbox import Sandbox, ScriptError
 
@@ -19,26 +25,41 @@ class ServiceError(Exception):
 
 
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox, javascript: JavaScript):
         super().__init__({})
         self.sandbox = sandbox
+        self.javascript = javascript
 
-    def evaluate(self, expression, context, external_context=None):
+    def evaluate(self, expression, context, external_context=None, info: dict | None = None):
         data = dict(external_context or {})
         data.update(context)
+        marked = unmark(expression)
+        if marked is not None:
+            return self.javascript.evaluate(marked, data, info)
         return self.sandbox.evaluate(expression, data)
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script, context, external_context=None, info: dict | None = None, value: list | None = None):
+        """Run a script over `context`; a JavaScript script's value is appended to `value` when given."""
+        marked = unmark(script)
+
+        def run(data):
+            if marked is None:
+                self.sandbox.execute(script, data)
+            else:
+                result = self.javascript.execute(marked, data, info)
+                if value is not None:
+                    value.append(result)
+
         if external_context:
             merged = dict(external_context)
             merged.update(context)
-            self.sandbox.execute(script, merged)
+            run(merged)
             for key in external_context:
                 merged.pop(key, None)
             context.clear()
             context.update(merged)
         else:
-            self.sandbox.execute(script, context)
+            run(context)
         return True
 
 
@@ -49,7 +70,8 @@ class SandboxScriptEngine(PythonScriptEngine):
                  *, limits: Limits | None = None):
         self.registry = registry
         self.sandbox = Sandbox(registry.safe_globals(), max_steps=max_steps, max_seconds=max_seconds, limits=limits)
-        super().__init__(environment=_SandboxEnvironment(self.sandbox))
+        self.javascript = JavaScript(self.sandbox.limits)
+        super().__init__(environment=_SandboxEnvironment(self.sandbox, self.javascript))
 
     def validate(self, expression: str) -> None:
         # SpiffWorkflow's DMN engine probes entries such as `>= 10` with validate() and
@@ -59,13 +81,34 @@ class SandboxScriptEngine(PythonScriptEngine):
         except ScriptError as exc:
             raise SyntaxError(str(exc)) from None
 
-    def execute(self, task, script, external_context=None):
-        before = dict(task.data)
+    def evaluate(self, task, expression, external_context=None):
+        marked = unmark(expression)
+        if marked is None:
+            return super().evaluate(task, expression, external_context)
+        if marked.parameter:  # a camunda:script parameter: a script (it may set variables) giving the value
+            value: list = []
+            self._execute(task, expression, external_context, value)
+            return value[0] if value else None
         try:
-            done = self.environment.execute(script, task.data, external_context or {})
+            return self.environment.evaluate(expression, task.data, external_context, info=_info(task, marked))
         except ScriptError as err:
+            raise WorkflowTaskException(f"Error evaluating expression '{marked.source.strip()}': {err}", task=task,
+                                        exception=err, line_number=err.line or 0,
+                                        error_line=_line_of(marked.source, err.line)) from None
+
+    def execute(self, task, script, external_context=None):
+        return self._execute(task, script, external_context)
+
+    def _execute(self, task, script, external_context=None, value: list | None = None):
+        before = dict(task.data)
+        marked = unmark(script)
+        info = _info(task, marked) if marked is not None else None
+        try:
+            done = self.environment.execute(script, task.data, external_context or {}, info=info, value=value)
+        except ScriptError as err:
+            source = marked.source if marked is not None else script
             raise WorkflowTaskException(str(err), task=task, exception=err, line_number=err.line or 0,
-                                        error_line=_line_of(script, err.line)) from None
+                                        error_line=_line_of(source, err.line)) from None
         try:
             bounds.charge_data(task, bounds.changed_size(before, task.data))
         except WorkflowTaskException:
@@ -91,6 +134,20 @@ class SandboxScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(f"service {operation_name} returned {len(text)} bytes as JSON, more than a "
                                         f"variable may hold ({limit}, {setting('variable_max_bytes')})", task=task)
         return text
+
+
+def _info(task, marked: Marked) -> dict[str, Any]:
+    """What a JavaScript script's `execution` (and `task`) says about where it runs."""
+    top = task.workflow.top_workflow
+    spec = task.task_spec
+    return {
+        "activityId": getattr(spec, "bpmn_id", None),
+        "activityName": getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None),
+        "activityInstanceId": str(task.id),
+        "processInstanceId": getattr(top, "instance_id", None),
+        "businessKey": getattr(top, "business_key", None),
+        "eventName": marked.event,
+    }
 
 
 def _line_of(script: str, line: int | None) -> str:

@@ -72,6 +72,8 @@ class StagecoachWorkflow(BpmnWorkflow):
             {element id: mapping} (see `iomapping`); empty when it has none.
         budget: the limits of the command running now and what it created so far
             (`bounds`); None when no runner drives the workflow.
+        instance_id, business_key: the instance the command runs for, as its caller said
+            (`TaskEffects`); None when it did not.
     """
 
     hold_before: set[str]
@@ -80,6 +82,8 @@ class StagecoachWorkflow(BpmnWorkflow):
     has_conditional_events: bool
     io_mappings: dict[str, dict]
     budget: RunBudget | None
+    instance_id: str | None = None
+    business_key: str | None = None
 
     def __init__(self, spec, subprocess_specs=None, script_engine=None, **kwargs):
         # Set before SpiffWorkflow's constructor: it readies the start task, whose hooks read them.

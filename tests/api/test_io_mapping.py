@@ -117,7 +117,7 @@ def one_task_diagram(process_id: str, task: str, process_extensions: str = "", s
 
 MAPPED_TASK = one_task_diagram("bad_io", """><bpmn:extensionElements><camunda:inputOutput>
           <camunda:inputParameter name="total">${order.sum()}</camunda:inputParameter>
-          <camunda:inputParameter name="js"><camunda:script scriptFormat="javascript">1 + 1</camunda:script></camunda:inputParameter>
+          <camunda:inputParameter name="js"><camunda:script scriptFormat="groovy">1 + 1</camunda:script></camunda:inputParameter>
           <camunda:outputParameter name="">${x}</camunda:outputParameter>
         </camunda:inputOutput></bpmn:extensionElements>""")
 
@@ -129,7 +129,7 @@ def test_mappings_that_cannot_run_are_refused_at_deploy_each_with_its_line(admin
     assert body["type"] == "/problems/invalid-bpmn" and body["status"] == 422
     problems = {(p["line"], p["element_id"]): p["message"] for p in body["bpmn"]}
     assert "method call order.sum(...) is not supported" in problems[(7, "review")]
-    assert "'javascript' cannot run" in problems[(8, "review")]
+    assert "'groovy' cannot run" in problems[(8, "review")]
     assert "needs a name" in problems[(9, "review")]
     assert admin.get("/api/v1/process-definitions?key=bad_io").get_json()["total"] == 0
 

@@ -32,19 +32,23 @@ def flow(fid, source, target, condition=None, language=None):
             f'{lang}>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>')
 
 
-@pytest.mark.parametrize("attributes, said", [
-    ('scriptFormat="groovy"><bpmn:script>println "hi"</bpmn:script>', "scriptFormat 'groovy' is not supported"),
-    ('scriptFormat="javascript"><bpmn:script>var x = 1;</bpmn:script>', "scriptFormat 'javascript' is not supported"),
-    ('scriptFormat="python" camunda:resource="deployment://x.py">', "camunda:resource='deployment://x.py'"),
-    ('scriptFormat="python">', "a script task needs a script"),
-], ids=["groovy", "javascript", "resource", "empty"])
-def test_a_script_that_is_not_inline_python_is_refused_with_what_to_write(attributes, said):
+@pytest.mark.parametrize("attributes, said, advice", [
+    ('scriptFormat="groovy"><bpmn:script>println "hi"</bpmn:script>', "scriptFormat 'groovy' is not supported",
+     "JavaScript"),
+    ('scriptFormat="javascript"><bpmn:script>var d = Java.type("java.util.Date");</bpmn:script>',
+     "Java.type cannot run", "plain JavaScript"),
+    ('scriptFormat="python" camunda:resource="deployment://x.py">', "camunda:resource='deployment://x.py'", "inline"),
+    ('scriptFormat="javascript" camunda:resource="deployment://x.js">', "camunda:resource='deployment://x.js'",
+     "inline"),
+    ('scriptFormat="python">', "a script task needs a script", "bpmn:script"),
+], ids=["groovy", "javascript-with-java", "resource", "javascript-resource", "empty"])
+def test_a_script_that_cannot_run_is_refused_with_what_to_write(attributes, said, advice):
     [problem] = refused(diagram(flow("f0", "start", "s"), f'    <bpmn:scriptTask id="s" {attributes}</bpmn:scriptTask>',
                                 flow("f1", "s", "end"), '    <bpmn:endEvent id="end" />'))
 
     assert (problem.element_id, problem.line) == ("s", 6)
     assert said in problem.message
-    assert "Python" in problem.message
+    assert advice in problem.message
 
 
 def gateway(condition: str, language: str | None = None, attrs: str = "") -> bytes:

@@ -2,8 +2,9 @@
 
 Dangling references, cron cycles croniter cannot schedule, service tasks without an implementation,
 elements SpiffWorkflow 3.2 parses but cannot execute, compensation that would not run as drawn
-(`compensation.check_compensation`), scripts and conditions the sandbox does not compile
-and JUEL or FEEL that does not translate become `Problem`s naming file, line and element; so do
+(`compensation.check_compensation`), scripts and conditions the sandbox (or V8, for JavaScript) does not
+compile, JavaScript that reaches for Java, and JUEL or FEEL that does not translate become `Problem`s
+naming file, line and element; so do
 SpiffWorkflow's own exceptions (`_problem_from`), their messages rephrased as advice.
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .. import cron, iomapping
 from ..expressions import TranslationError, is_modeler_expression, translate
-from ..sandbox import Sandbox, ScriptError
+from ..javascript import JavaScript, is_javascript, unmark
+from ..sandbox import Sandbox, ScriptError, ScriptSecurityError
 from ..xml import Problem, local_name
 from .compensation import check_compensation
 from .implementation import _SERVICE_TAGS, _external, _in_process_script, _is_external
@@ -172,15 +174,19 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
     for el in f.root.iter(f"{{{BPMN_NS}}}scriptTask"):
         language = (el.get("scriptFormat") or "").strip()
         resource = el.get(f"{{{CAMUNDA_NS}}}resource")
-        if not _is_python(language):
-            refuse(el, f"scriptFormat {language!r} is not supported: scripts are Python run in the sandbox; rewrite "
-                       f"the script in Python (scriptFormat=\"python\"), or make the task an external task "
-                       f"(camunda:type=\"external\") for a worker in that language")
+        result = (el.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+        if not _is_python(language) and not is_javascript(language):
+            refuse(el, f"scriptFormat {language!r} is not supported: scripts run in Python (the sandbox) or "
+                       f"JavaScript (V8); rewrite the script in one of them (scriptFormat=\"python\" or "
+                       f"\"javascript\"), or make the task an external task (camunda:type=\"external\") for a "
+                       f"worker in that language")
         elif resource:
             refuse(el, f"a script from a resource (camunda:resource={resource!r}) is not supported: write the "
-                       f"Python script inline, in the task's bpmn:script")
+                       f"script inline, in the task's bpmn:script")
         elif not (el.findtext(f"{{{BPMN_NS}}}script") or "").strip():
-            refuse(el, "a script task needs a script: write it in Python in the task's bpmn:script")
+            refuse(el, "a script task needs a script: write it in the task's bpmn:script")
+        elif is_javascript(language) and result and not result.isidentifier():
+            refuse(el, f"camunda:resultVariable {result!r} must be a variable name")
     found.sort(key=lambda p: p.line or 0)
     problems.extend(found)
     return len(found)
@@ -202,12 +208,24 @@ def _check_misplaced_listeners(f: _File, processes, problems: list[Problem]) -> 
 
 
 def _check_expressions(f: _File, sandbox: Sandbox, problems: list[Problem]) -> None:
-    """Compile every script and condition of a diagram in the sandbox; name every JUEL/FEEL
-    expression that `_translate_expressions` could not translate."""
+    """Compile every script and condition of a diagram in the sandbox (in V8 for JavaScript); name every
+    JUEL/FEEL expression that `_translate_expressions` could not translate."""
+    javascript = JavaScript(sandbox.limits)
     for el in f.root.iter():
         if not isinstance(el.tag, str):
             continue
         name = local_name(el)
+        marked = unmark(el.text)
+        if marked is not None and (name == "script" or name in CONDITION_TAGS):
+            try:
+                javascript.check(marked.source)
+            except ScriptError as exc:  # what it reaches for says itself that it cannot run; else the syntax
+                what = "script" if name == "script" else "condition"
+                message = str(exc) if isinstance(exc, ScriptSecurityError) else f"JavaScript {what} cannot run: {exc}"
+                problems.append(Problem(f.name, message,
+                                        el.sourceline + (exc.line - 1 if exc.line else 0), _owner(el).get("id"),
+                                        local_name(_owner(el))))
+            continue
         if name == "script" and etree.QName(el).namespace == BPMN_NS:
             if not _is_python(el.getparent().get("scriptFormat") or ""):
                 continue  # refused by `_check_unsupported`, language and all

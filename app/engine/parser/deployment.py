@@ -28,9 +28,9 @@ from .checks import (TOO_DEEP_TO_READ, _check_cron_cycles, _check_event_referenc
 from .metadata import ElementReader
 from .reading import BPMN_NS, _File, _first_line, _read
 from .retention import history_ttl
-from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _quote_iso_timers,
-                      _read_loop_collections, _resolve_qualified_references, _split_implicit_forks,
-                      _translate_expressions, _use_cron_timers)
+from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _mark_javascript,
+                      _quote_iso_timers, _read_loop_collections, _resolve_qualified_references,
+                      _split_implicit_forks, _translate_expressions, _use_cron_timers)
 from .standard import (break_gatewayless_cycles, end_event_subprocesses, ignore_data_stores, rename_reserved_ids,
                        restore_ids, take_unconditioned_flows)
 from .tasks import _StagecoachCamundaParser, _StagecoachSpiffParser
@@ -145,6 +145,7 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     _add_implicit_starts(f.root)
     end_event_subprocesses(f.root)
     _quote_iso_timers(f.root)
+    _mark_javascript(f.root)
     _translate_expressions(f.root)
     take_unconditioned_flows(f.root)
     break_gatewayless_cycles(f.root)

@@ -3,8 +3,9 @@
 What modelers write and Camunda 7 and 8 accept, SpiffWorkflow reads differently or not at all. Each pass
 rewrites the tree in place, keeping element ids and lines so problems still point at what the modeler
 wrote: activiti: extensions read as camunda: ones, qualified references, multi-instance collections,
-implicit forks, starts and ends, ISO 8601 and cron timer literals, and JUEL and FEEL expressions
-translated to sandbox Python; `_dialect_of` then says which SpiffWorkflow parser reads the diagram. After
+implicit forks, starts and ends, ISO 8601 and cron timer literals, JavaScript scripts and conditions
+marked as such (`javascript.marker`), and JUEL and FEEL expressions translated to sandbox Python;
+`_dialect_of` then says which SpiffWorkflow parser reads the diagram. After
 parsing, `_use_cron_timers` puts cron cycles on `cron`'s timer definitions.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 
 from .. import cron, data_paths  # noqa: F401 - data_paths reads collections named by a path
 from ..expressions import TranslationError, is_modeler_expression, property_path, translate
+from ..javascript import is_javascript, mark
 from ..xml import Problem, local_name
 from .reading import BPMN_NS, CAMUNDA_NS, SPIFF_NS, ZEEBE_NS, _File, _owner
 
@@ -215,6 +217,24 @@ def _quote_iso_timers(root) -> None:
             text = (el.text or "").strip()
             if _ISO_TIMER.match(text) or (tag == "timeCycle" and cron.looks_like_cron(text)):
                 el.text = repr(text)
+
+
+def _mark_javascript(root) -> None:
+    """A script task in JavaScript (scriptFormat="javascript", "js", "ecmascript", ...) and a condition written
+    in it (language="javascript" on the expression, or the definitions' expressionLanguage) are marked as
+    JavaScript (`javascript.mark`), so that the engine runs them in V8; a script task's camunda:resultVariable
+    goes in its marker. One that is refused (`checks`) is left as written."""
+    default = root.get("expressionLanguage")
+    for task in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = task.find(f"{{{BPMN_NS}}}script")
+        result = (task.get(f"{{{CAMUNDA_NS}}}resultVariable") or "").strip()
+        if (is_javascript(task.get("scriptFormat")) and script is not None and (script.text or "").strip()
+                and not task.get(f"{{{CAMUNDA_NS}}}resource") and (not result or result.isidentifier())):
+            script.text = mark(script.text, result=result or None)
+    for tag in CONDITION_TAGS:
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            if is_javascript(el.get("language") or default) and (el.text or "").strip():
+                el.text = mark(el.text, kind="condition")
 
 
 def _translate_expressions(root) -> None:

@@ -41,9 +41,9 @@ class StepContext(TaskEffects):
     """The instance being run, and the savepoint of the rows its current task wrote."""
 
     def __init__(self, instance_id: str, module: str | None, record_id: str | None, actor: Actor,
-                 process_key: str | None = None):
+                 process_key: str | None = None, business_key: str | None = None):
         self.instance_id, self.module, self.record_id, self.actor = instance_id, module, record_id, actor
-        self.process_key = process_key
+        self.process_key, self.business_key = process_key, business_key
         self.savepoint = None
         self.outbound_calls = 0  # webhooks and emails this step queued, against the per-step limit
 
@@ -70,9 +70,9 @@ _cascade: contextvars.ContextVar[int] = contextvars.ContextVar("cascade_depth", 
 
 @contextmanager
 def acting_for(instance_id: str, module: str | None, record_id: str | None, actor: Actor,
-               process_key: str | None = None) -> Iterator[StepContext]:
+               process_key: str | None = None, business_key: str | None = None) -> Iterator[StepContext]:
     """Run the engine for this instance; pass the yielded context to the runner as its `effects`."""
-    context = StepContext(instance_id, module, record_id, actor, process_key)
+    context = StepContext(instance_id, module, record_id, actor, process_key, business_key)
     token = _current.set(context)
     try:
         yield context

@@ -76,7 +76,8 @@ class Turn:
     def engine_step(self, act: Callable[..., Outcome]) -> Outcome:
         """Run `act(runner, workflow, effects)` for this instance, as its actor."""
         inst = self.instance
-        with acting_for(inst.id, inst.record_module, inst.record_id, self.actor, inst.process_key) as effects:
+        with acting_for(inst.id, inst.record_module, inst.record_id, self.actor, inst.process_key,
+                        inst.business_key) as effects:
             return act(engine().runner, self.wf, effects)
 
     def apply(self, outcome: Outcome) -> list[dict]:
