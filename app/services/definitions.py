@@ -28,10 +28,15 @@ def validate(files: list[tuple[str, bytes]]) -> list:
             f"{len(problems)} problem(s); first: {first['message']} ({where})", bpmn=problems) from None
 
 
+def may_deploy(actor: Actor) -> bool:
+    """Whether the actor may deploy anything: an admin, or a holder of `deploy` on some process."""
+    keys = granted_ids(actor, "deploy", "process")
+    return keys is None or bool(keys)
+
+
 def require_deployer(actor: Actor) -> None:
     """Parsing uploads is for those who may deploy something: an admin or a holder of `deploy`."""
-    keys = granted_ids(actor, "deploy", "process")
-    if keys is not None and not keys:
+    if not may_deploy(actor):
         raise ForbiddenError(f"{actor.username} may not deploy: it needs the 'deploy' permission on a process")
 
 
