@@ -1,4 +1,5 @@
-"""The web console at /console: My Jobs, tasks and their forms, starting processes, records and blueprints.
+"""The web console at /console: My Jobs, tasks and their forms, starting processes, records and blueprints;
+for admins, instances and their repairs, incidents, the job queue, the outbox, users, and deploying.
 
 Server-rendered pages (Jinja) that call the services directly, as the API's views do, with htmx for
 claiming in place, filters and paging, and bpmn-js and form-js (committed bundles, see
