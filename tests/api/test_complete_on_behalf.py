@@ -137,3 +137,13 @@ def test_a_reason_without_on_behalf_of_is_a_400_and_a_completed_task_a_409(admin
     assert on_behalf(admin, review["task_id"], variables={"ok": True}, on_behalf_of="alice", reason="x").status_code == 200
     again = on_behalf(admin, review["task_id"], variables={"ok": True}, on_behalf_of="alice", reason="x")
     assert assert_problem(again, 409)["task_state"] == "completed"
+
+
+def test_a_disabled_assignee_may_be_the_one_it_is_done_for(admin, review):
+    """They do nothing themselves: a task stuck with someone who left can still be completed for them."""
+    assert admin.patch("/api/v1/users/alice", json={"disabled": True}).status_code == 200
+
+    done = on_behalf(admin, review["task_id"], variables={"ok": False}, on_behalf_of="alice", reason="alice left")
+
+    assert done.status_code == 200, done.get_json()
+    assert admin.get(f"/api/v1/tasks/{review['task_id']}").get_json()["assignee"] == "alice"
