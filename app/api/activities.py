@@ -17,7 +17,7 @@ def list_outbox(query):
 
 @blp.route("/outbox/<message_id>/retry", methods=["POST"])
 @blp.response(200, OutboxMessageSchema)
-@problems(blp, 401, 403, 404)
+@problems(blp, 401, 403, 404, 409)
 def retry_outbox(message_id):
-    """Send a failed message again (admin)."""
+    """Send a failed message again (admin); any other message is a 409."""
     return outbox.retry_message(message_id, current_actor())

@@ -52,7 +52,14 @@ def unclaim(task_id):
 @blp.response(200, TaskCompletedSchema)
 @problems(blp, 400, 401, 403, 404, 409, 422)
 def complete(body, task_id):
-    """Complete a task with its form data; returns the instance's new status and open tasks."""
+    """Complete a task with its form data; returns the instance's new status and open tasks.
+
+    With `on_behalf_of` and `reason` (admins only, 403 for others), an admin completes the task for its
+    assignee or a candidate: audited in the instance's history (who, for whom, why).
+    """
+    if body["on_behalf_of"] is not None:
+        return service.complete_on_behalf(task_id, body["variables"], body["on_behalf_of"], body["reason"],
+                                          current_actor())
     return service.complete_task(task_id, body["variables"], current_actor())
 
 

@@ -1,4 +1,5 @@
-"""The web console at /console: My Jobs, tasks and their forms, starting processes, records and blueprints.
+"""The web console at /console: My Jobs, tasks and their forms, starting processes, records and blueprints;
+for admins, instances and their repairs, incidents, the job queue, the outbox, users, and deploying.
 
 Server-rendered pages (Jinja) that call the services directly, as the API's views do, with htmx for
 claiming in place, filters and paging, and bpmn-js and form-js (committed bundles, see
@@ -15,6 +16,7 @@ from flask import Flask, redirect, url_for
 
 from ..extensions import csrf
 from . import admin_instances, auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
+from . import admin_users, admin_work, deploy  # noqa: F401 - the admin pages for users, jobs and the outbox, deploying
 from .blueprint import FORM_TYPES, bp
 
 

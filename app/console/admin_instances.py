@@ -7,9 +7,13 @@ suspend, resume, cancel) is one service call whose refusal (a status that does n
 """
 from __future__ import annotations
 
+import json
+
 from flask import Response, flash, redirect, render_template, request, url_for
 
+from ..errors import ResourceLimitError, ValidationError
 from ..services import definitions, instances
+from ..services.history import element_counts
 from ..statuses import InstanceStatus
 from .auth import admin_required, current_actor
 from .blueprint import bp, nav
@@ -51,17 +55,56 @@ def admin_instances():
 @bp.route("/admin/instances/<instance_id>")
 @admin_required
 def admin_instance(instance_id: str):
-    """One instance: its diagram with active and failed elements marked, variables, incidents, repairs, history."""
+    """One instance: its diagram with active and failed elements marked and how often each element was
+    entered, variables (editable), incidents, repairs, history."""
+    return render_instance(instance_id)
+
+
+def render_instance(instance_id: str, *, variable_errors: dict | None = None, variable_values: dict | None = None,
+                    status: int = 200):
+    """The instance page; after a refused variable change, with the errors beside its fields."""
     actor = current_actor()
     details = instances.instance_details(instance_id, actor)
     history = instances.instance_history(instance_id, actor, page=page_number(), per_page=100)
     open_incidents = [i for i in details["incidents"] if i.resolved_at is None]
     markers = {a.element_id: "marker-active" for a in details["active_activities"]}
     markers.update({i.element_id: "marker-incident" for i in open_incidents if i.element_id})
-    status = details["instance"].status
-    allowed = [name for name, (_, statuses, _) in REPAIRS.items() if status in statuses]
+    badges = {element: [{"text": f"{n}×", "kind": "info"}] for element, n in element_counts(instance_id, actor).items()}
+    instance_status = details["instance"].status
+    allowed = [name for name, (_, statuses, _) in REPAIRS.items() if instance_status in statuses]
     return render_template("console/admin/instance.html", **details, history=history, markers=markers,
-                           open_incidents=open_incidents, allowed=allowed)
+                           badges=badges, open_incidents=open_incidents, allowed=allowed,
+                           editable=instance_status in InstanceStatus.LIVE, variable_errors=variable_errors or {},
+                           variable_values=variable_values or {}), status
+
+
+@bp.route("/admin/instances/<instance_id>/variables", methods=["POST"])
+@admin_required
+def admin_set_variable(instance_id: str):
+    """Set a variable to a JSON value, or delete it (`delete`); audited in the instance's history."""
+    name = request.form.get("name", "").strip()
+    text = request.form.get("value", "")
+    deleting = request.form.get("action") == "delete"
+    try:
+        if not name:
+            raise ValidationError("name the variable", errors={"name": ["required"]})
+        if deleting:
+            value = None
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ValidationError("the value is not JSON", errors={"value": [f"not JSON: {exc}"]}) from None
+            if value is None:
+                raise ValidationError("null deletes a variable", errors={"value": ["null deletes the variable: "
+                                                                                   "use Delete"]})
+        instances.update_variables(instance_id, {name: value}, current_actor())
+    except (ValidationError, ResourceLimitError) as exc:
+        errors = exc.errors or {"value": [exc.detail]}
+        return render_instance(instance_id, variable_errors=errors, variable_values={"name": name, "value": text},
+                               status=exc.status)
+    flash(f"Variable {name} {'deleted' if deleting else 'set'}.", "success")
+    return redirect(url_for("console.admin_instance", instance_id=instance_id) + "#variables-heading")
 
 
 @bp.route("/admin/instances/<instance_id>/diagram.bpmn")

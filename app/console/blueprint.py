@@ -7,6 +7,7 @@ others: see `auth.admin_required`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from flask import Blueprint
 
@@ -27,12 +28,21 @@ class NavItem:
     order: int = 50
     # endpoints (besides `endpoint`) under which the link is marked as the current page
     also: tuple[str, ...] = ()
+    # who else sees it: a service's question about the caller (`definitions.may_deploy`)
+    shown_to: Callable | None = None
+
+    def visible_to(self, actor) -> bool:
+        if actor.is_admin or not self.admin:
+            return True
+        return self.shown_to is not None and self.shown_to(actor)
 
 
 NAV: list[NavItem] = []
 
 
-def nav(label: str, endpoint: str, *, admin: bool = False, order: int = 50, also: tuple[str, ...] = ()) -> None:
-    """Add a link to the console's header (ordered by `order`, then label)."""
-    NAV.append(NavItem(label, endpoint, admin, order, also))
+def nav(label: str, endpoint: str, *, admin: bool = False, order: int = 50, also: tuple[str, ...] = (),
+        shown_to: Callable | None = None) -> None:
+    """Add a link to the console's header (ordered by `order`, then label); `admin=True` links are for admins
+    and, with `shown_to(actor)`, for the others it answers True for."""
+    NAV.append(NavItem(label, endpoint, admin, order, also, shown_to))
     NAV.sort(key=lambda item: (item.order, item.label))

@@ -125,7 +125,7 @@ def _page_context() -> dict:
 
     Macros see only globals: `url_with`, `page_count`, `is_overdue`, `csrf_token` and the filters."""
     actor = g.get("actor")
-    items = [item for item in NAV if actor is not None and (actor.is_admin or not item.admin)]
+    items = [item for item in NAV if actor is not None and item.visible_to(actor)]
     return {"actor": actor, "nav_items": items}
 
 

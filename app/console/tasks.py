@@ -35,7 +35,8 @@ def _record_of(instance) -> dict | None:
 
 
 def render_task(task_id: str, *, errors: dict | None = None, values: dict | None = None,
-                delegate_error: str | None = None, delegate_to: str = "", status: int = 200):
+                delegate_error: str | None = None, delegate_to: str = "", behalf_errors: dict | None = None,
+                behalf: dict | None = None, status: int = 200):
     """The task page; after a refused post, with the errors beside their fields and the posted values."""
     actor = current_actor()
     task = tasks.get_task(task_id, actor)
@@ -57,7 +58,8 @@ def render_task(task_id: str, *, errors: dict | None = None, values: dict | None
         "row": task_rows([task])[0], "fields": fields, "errors": errors,
         "other_errors": {k: v for k, v in errors.items() if k not in known},
         "camunda_form": camunda_form, "form_data": values, "linked": _record_of(instance),
-        "delegate_error": delegate_error, "delegate_to": delegate_to,
+        "delegate_error": delegate_error, "delegate_to": delegate_to, "behalf_errors": behalf_errors or {},
+        "behalf": behalf or {"on_behalf_of": task.assignee or ""},
     }
     return render_template("console/task.html", **context), status
 
@@ -122,13 +124,39 @@ def complete(task_id: str):
         variables = _posted_variables(task)
         result = tasks.complete_task(task_id, variables, actor)
     except FormValidationError as exc:
-        if "variables" in request.form:  # form-js: its data again, as it was sent
-            kept = variables if isinstance(variables, dict) else {}
-        else:
-            kept = request.form.to_dict()
-        return render_task(task_id, errors=exc.errors or {"variables": [exc.detail]}, values=kept, status=exc.status)
+        return render_task(task_id, errors=exc.errors or {"variables": [exc.detail]}, values=_kept(variables),
+                           status=exc.status)
     flash(f"“{task.name}” is completed.", "success")
     return redirect(next_page(result, actor))
+
+
+def _kept(variables) -> dict:
+    """What the form shows again after a refusal: form-js's data as it was sent, else the posted fields."""
+    if "variables" in request.form:
+        return variables if isinstance(variables, dict) else {}
+    return request.form.to_dict()
+
+
+@bp.route("/tasks/<task_id>/complete-on-behalf", methods=["POST"])
+def complete_on_behalf(task_id: str):
+    """An admin completes the task with its form's data for its assignee or a candidate, giving a reason
+    (the service refuses everyone else: 403); a refused field is shown beside its input."""
+    actor = current_actor()
+    task = tasks.get_task(task_id, actor)
+    behalf = {"on_behalf_of": request.form.get("on_behalf_of", "").strip(),
+              "reason": request.form.get("on_behalf_reason", "").strip()}
+    variables = None
+    try:
+        variables = _posted_variables(task)
+        tasks.complete_on_behalf(task_id, variables, behalf["on_behalf_of"], behalf["reason"], actor)
+    except FormValidationError as exc:
+        return render_task(task_id, errors=exc.errors or {"variables": [exc.detail]}, values=_kept(variables),
+                           behalf=behalf, status=exc.status)
+    except ValidationError as exc:  # who it is for, or the reason
+        return render_task(task_id, behalf_errors=exc.errors or {"on_behalf_of": [exc.detail]},
+                           values=_kept(variables), behalf=behalf, status=exc.status)
+    flash(f"“{task.name}” is completed on behalf of {behalf['on_behalf_of']}.", "success")
+    return redirect(url_for("console.admin_instance", instance_id=task.instance_id))
 
 
 def next_page(result, actor) -> str:

@@ -51,10 +51,15 @@ class DefinitionQuerySchema(PageArgs, TenantQuery):
 
 
 class DeployedDefinitionSchema(Schema):
-    id = fields.String(allow_none=True)
+    id = fields.String(allow_none=True, metadata={
+        "description": "null in a dry run, for a version that deploying would create"})
     key = fields.String()
-    version = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True, metadata={
+        "description": "the version deployed; in a dry run, the version deploying would give it"})
     tenant_id = fields.String(allow_none=True, metadata=_TENANT_DOC)
+    unchanged = fields.Boolean(metadata={
+        "description": "dry run only: the content equals the latest version's, which deploying keeps "
+                       "(its id and version are given)"})
     name = fields.String()
     external_tasks = fields.List(fields.Dict(), metadata=_EXTERNAL_TASKS_DOC)
 

@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .common import MAX_ID, MAX_KEY, MAX_NAME, CursorArgs, PageArgs, page_of, text
 
@@ -47,6 +47,17 @@ class TaskQuerySchema(CursorArgs, PageArgs):
 
 class CompleteTaskSchema(Schema):
     variables = fields.Dict(keys=fields.String(), load_default=dict)
+    on_behalf_of = text(MAX_NAME, load_default=None, metadata={
+        "description": "admins only: complete the task for this user, its assignee or (an unassigned task) one of "
+                       "its candidates; `reason` is then required. The task's `completed_by` is the admin, its "
+                       "assignee this user; the history records both and the reason"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000), metadata={
+        "description": "why an admin completes the task on behalf of `on_behalf_of`"})
+
+    @validates_schema
+    def _reason_goes_with_on_behalf_of(self, data: dict, **_) -> None:
+        if data.get("reason") is not None and data.get("on_behalf_of") is None:
+            raise ValidationError("a reason is given only with on_behalf_of", "reason")
 
 
 class TaskCompletedSchema(Schema):

@@ -1,12 +1,15 @@
 """Deploying diagrams and reading process definitions."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from ..engine import BpmnRejected
 from ..errors import BpmnValidationError, ForbiddenError, NotFoundError
 from ..extensions import db
 from ..models import ActiveActivity, Binding, Deployment, DeploymentResource, ProcessDefinition, ProcessInstance
+from ..models.deployments import external_tasks_of
 from ..statuses import InstanceStatus
 from .access import granted_ids, require
 from .core import (  # noqa: F401  (latest_definition_id: re-exported for the API)
@@ -27,20 +30,70 @@ def validate(files: list[tuple[str, bytes]]) -> list:
             f"{len(problems)} problem(s); first: {first['message']} ({where})", bpmn=problems) from None
 
 
+def may_deploy(actor: Actor) -> bool:
+    """Whether the actor may deploy anything: an admin, or a holder of `deploy` on some process."""
+    keys = granted_ids(actor, "deploy", "process")
+    return keys is None or bool(keys)
+
+
 def require_deployer(actor: Actor) -> None:
     """Parsing uploads is for those who may deploy something: an admin or a holder of `deploy`."""
-    keys = granted_ids(actor, "deploy", "process")
-    if keys is not None and not keys:
+    if not may_deploy(actor):
         raise ForbiddenError(f"{actor.username} may not deploy: it needs the 'deploy' permission on a process")
 
 
-def dry_run(files: list[tuple[str, bytes]], actor: Actor) -> list[ProcessDefinition]:
-    """What deploying the files would define, without storing anything: unsaved definitions (no id, no
-    version); raises BpmnValidationError."""
+@dataclass(frozen=True)
+class PlannedDefinition:
+    """What deploying one process would make: a new version (no id yet), or the latest version it equals."""
+
+    key: str
+    name: str
+    dialect: str
+    resource_name: str
+    version: int
+    unchanged: bool  # the content equals the latest version's, which deploying keeps
+    id: str | None
+    elements: dict
+
+    @property
+    def external_tasks(self) -> list[dict]:
+        return external_tasks_of(self.elements)
+
+
+def dry_run(files: list[tuple[str, bytes]], actor: Actor, tenant_id: str | None = None) -> list[PlannedDefinition]:
+    """What deploying the files (for `tenant_id`) would do, with every check `deploy` makes (the parse,
+    every problem of every file, `deploy` on each process key) and nothing stored: per process, the
+    version it would get in its line.
+
+    Raises:
+        BpmnValidationError: the files cannot be deployed (422, every problem in `bpmn`).
+        ForbiddenError: the actor may not deploy one of the process keys.
+    """
+    planned = []
+    for model in _checked(files, actor):
+        latest = _latest(model.key, tenant_id)
+        unchanged = latest is not None and latest.content_hash == model.content_hash
+        planned.append(PlannedDefinition(
+            key=model.key, name=model.name, dialect=model.dialect, resource_name=model.file,
+            version=latest.version if unchanged else (latest.version + 1 if latest else 1), unchanged=unchanged,
+            id=latest.id if unchanged else None, elements=model.elements))
+    return planned
+
+
+def _checked(files: list[tuple[str, bytes]], actor: Actor) -> list:
+    """The parsed files, once the actor may deploy and may deploy every process key in them."""
     require_deployer(actor)
-    return [ProcessDefinition(key=m.key, name=m.name, dialect=m.dialect, resource_name=m.file, elements=m.elements,
-                              history_ttl_days=m.history_ttl_days)
-            for m in validate(files)]
+    models = validate(files)
+    for model in models:
+        require(actor, "deploy", "process", model.key, f"deploy process {model.key!r}")
+    return models
+
+
+def _latest(key: str, tenant_id: str | None) -> ProcessDefinition | None:
+    """The latest version of `key` in the tenant's line (or the line without a tenant)."""
+    return db.session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                              _same_tenant(ProcessDefinition.tenant_id, tenant_id))
+                              .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
 
 
 def _same_tenant(column, tenant_id: str | None):
@@ -60,10 +113,7 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
     tenant create nothing: the newest such deployment is returned, with no definitions.
     Returns (deployment, definitions).
     """
-    require_deployer(actor)
-    models = validate(files)
-    for model in models:
-        require(actor, "deploy", "process", model.key, f"deploy process {model.key!r}")
+    models = _checked(files, actor)
     deployment_name = name or files[0][0]
     if skip_unchanged:
         existing = _unchanged_deployment(deployment_name, files, tenant_id)
@@ -78,10 +128,7 @@ def deploy(files: list[tuple[str, bytes]], actor: Actor, name: str | None = None
         db.session.flush()
         definitions, fresh = [], []
         for model in models:
-            latest = db.session.execute(
-                select(ProcessDefinition).where(ProcessDefinition.key == model.key,
-                                                _same_tenant(ProcessDefinition.tenant_id, tenant_id))
-                .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
+            latest = _latest(model.key, tenant_id)
             if latest is not None and latest.content_hash == model.content_hash:
                 definitions.append(latest)
                 continue

@@ -28,9 +28,10 @@ from email.message import EmailMessage
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..extensions import db
 from ..models import Binding, CrmTask, OutboxMessage, ProcessInstance, Record, RecordEvent
+from ..statuses import OutboxStatus
 from .access import require_admin
 from .core import Actor, Page, paginate, utcnow, write_transaction
 from .outbound import OutboundRefusedError, Target, pin
@@ -226,11 +227,19 @@ def list_messages(actor: Actor, status: str | None, record_id: str | None, page:
 
 
 def retry_message(message_id: str, actor: Actor) -> OutboxMessage:
-    """Put a failed message back in line (admins)."""
+    """Put a failed message back in line (admins).
+
+    Raises:
+        NotFoundError: no such message.
+        ConflictError: the message has not failed: one pending or being sent is in line already, and a
+            sent one would reach its receiver twice.
+    """
     require_admin(actor, "see and retry the outbox")
     with write_transaction():
         message = db.session.get(OutboxMessage, message_id)
         if message is None:
             raise NotFoundError(f"no outbox message {message_id}")
+        if message.status != OutboxStatus.FAILED:
+            raise ConflictError(f"only a failed message is retried; this one is {message.status}")
         message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
     return message

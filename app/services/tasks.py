@@ -10,7 +10,8 @@ from ..extensions import db
 from ..models import Group, HumanTask, ProcessInstance, Record, TaskCandidate, User, user_groups
 from ..statuses import TaskState
 from .access import (
-    offered_to, readable_tasks, require_assignee, require_claim, require_delegate, require_read_task, require_work_on,
+    is_candidate, offered_to, readable_tasks, require_admin, require_assignee, require_claim, require_delegate,
+    require_read_task, require_work_on,
 )
 from .core import (
     Actor, InstanceResult, Page, TenantFilter, Turn, close_candidates, definition_info, history, narrowed,
@@ -264,6 +265,54 @@ def complete_task(task_id: str, variables: dict, actor: Actor, *, check_form: bo
         return complete_checked(task, data, actor)
 
 
+def complete_on_behalf(task_id: str, variables: dict, on_behalf_of: str, reason: str,
+                       actor: Actor) -> InstanceResult:
+    """An admin completes an open task for its assignee, or for a candidate of an unassigned task, with a reason.
+
+    As Camunda records a completion in its user operation log under the user who performed it, the task's
+    `completed_by` and the `task_completed` history event name the admin; the task's assignee becomes (or
+    stays) the user it was done for. A `task_completed_on_behalf` event follows it in the instance's history
+    with the reason (`message`) and `{task_id, on_behalf_of, completed_by}`. The form is checked as for any
+    completion.
+
+    Raises:
+        ForbiddenError: the actor is not an admin.
+        ValidationError: no reason; no user of that name; the user is not the task's assignee (an assigned
+            task) or not a candidate (an unassigned one).
+        ConflictError: the task is not open, waits for a delegate, or someone else claimed it meanwhile.
+    """
+    require_admin(actor, "complete a task on behalf of another user")
+    on_behalf_of, reason = (on_behalf_of or "").strip(), (reason or "").strip()
+    missing = {name: ["required"] for name, value in (("on_behalf_of", on_behalf_of), ("reason", reason))
+               if not value}
+    if missing:
+        raise ValidationError("name the user the task is completed for and the reason", errors=missing)
+    with write_transaction():
+        task = task_row(task_id)
+        _require_open(task)
+        if task.delegation_state == "PENDING":
+            raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
+                                delegation_state="PENDING")
+        _require_worker(task, on_behalf_of)
+        data = validate_form(task_form(task), variables or {})
+        return complete_checked(task, data, actor, on_behalf_of=on_behalf_of, reason=reason)
+
+
+def _require_worker(task, username: str) -> None:
+    """`username` is the task's assignee or, for an unassigned task, one of its candidates (400 otherwise)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        problem = f"no user {username}"
+    elif task.assignee is not None:
+        problem = None if task.assignee == username else f"the task is assigned to {task.assignee}"
+    elif is_candidate(task, Actor(user.username, tuple(user.group_names))):
+        problem = None
+    else:
+        problem = f"{username} is not a candidate of this task"
+    if problem:
+        raise ValidationError(problem, errors={"on_behalf_of": [problem]})
+
+
 def task_row(task_id: str):
     """The task's row, read inside the caller's transaction; 404 if none."""
     tasks = HumanTask.__table__
@@ -273,12 +322,14 @@ def task_row(task_id: str):
     return task
 
 
-def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) -> InstanceResult:
+def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, on_behalf_of: str | None = None,
+                     reason: str | None = None) -> InstanceResult:
     """With caller and form already checked: complete the task and run its instance until it waits.
 
     Args:
         as_owner: the caller was authorized by something other than the
             task's assignment (a blueprint transition's owners).
+        on_behalf_of, reason: an admin completes it for this user (see `complete_on_behalf`).
     """
     tasks = HumanTask.__table__
 
@@ -292,14 +343,17 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
         # Conditional on what the checks above saw: a claim that landed in
         # between wins, and this completion is refused.
         may_complete = HumanTask.state == TaskState.OPEN
-        if not (actor.is_admin or as_owner):
-            may_complete &= or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None))
+        worker = on_behalf_of or actor.username
+        if on_behalf_of or not (actor.is_admin or as_owner):
+            may_complete &= or_(HumanTask.assignee == worker, HumanTask.assignee.is_(None))
         done = db.session.connection().execute(
             tasks.update().where(tasks.c.id == task.id, may_complete)
             .values(state=TaskState.COMPLETED, completed_at=utcnow(), completed_by=actor.username,
-                    assignee=func.coalesce(tasks.c.assignee, actor.username))).rowcount
+                    assignee=func.coalesce(tasks.c.assignee, worker))).rowcount
         if not done:
             raise ConflictError("task was claimed or completed by someone else meanwhile")
+        if on_behalf_of:
+            _record_on_behalf(turn, task, on_behalf_of, reason, actor)
         close_candidates(db.session.connection(), [task.id])
         turn.step.write()
         if turn.step.followed_by is not None:  # a buffered message moved it on already
@@ -311,6 +365,17 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False) 
         return InstanceResult(turn.instance, opened)
 
     return run_on_instance(task.instance_id, actor, act, refusal="the process instance is {status}")
+
+
+def _record_on_behalf(turn: Turn, task, on_behalf_of: str, reason: str | None, actor: Actor) -> None:
+    """The `task_completed_on_behalf` event, right after the step's `task_completed` event of the task."""
+    events = turn.step.events
+    turn.step.record("task_completed_on_behalf", element_id=task.element_id, element_name=task.name, message=reason,
+                     data={"task_id": task.id, "on_behalf_of": on_behalf_of, "completed_by": actor.username})
+    at = next((i for i, e in enumerate(events) if e["type"] == "task_completed" and e["element_id"] == task.element_id),
+              None)
+    if at is not None:
+        events.insert(at + 1, events.pop())
 
 
 def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = False) -> HumanTask:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import secrets
 
+from marshmallow import ValidationError as SchemaError
 from sqlalchemy import delete, func, select
 
 from ..errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import Authorization, Group, User, user_groups
+from ..schemas.users import UserSchema, UserUpdateSchema
 from .access import require_admin
 from .core import SYSTEM, Actor, Page, paginate, write_transaction
 from .sessions import check_password, end_sessions, hash_password
@@ -39,6 +41,35 @@ def create_user(username: str, password: str, groups: list[str] | tuple = (), is
         user.groups = [_group(name) for name in dict.fromkeys(groups)]
         db.session.add(user)
     return user
+
+
+def create_account(fields: dict, actor: Actor) -> User:
+    """Create a user from `{username, password, email, manager, groups, is_admin}`, each checked as
+    POST /api/v1/users checks it (a form's input: 400 naming the field at fault); admins only."""
+    require_admin(actor, "create users")
+    data = _checked(UserSchema(), fields)
+    return create_user(data.pop("username"), data.pop("password"), actor=actor, **data)
+
+
+def update_account(username: str, changes: dict, actor: Actor) -> User:
+    """`update_user` with `changes` checked as PATCH /api/v1/users/{username} checks them (400 per field)."""
+    require_admin(actor, "change users")
+    return update_user(username, _checked(UserUpdateSchema(), changes), actor)
+
+
+def _checked(schema, fields: dict) -> dict:
+    try:
+        return schema.load(fields)
+    except SchemaError as exc:
+        errors = {name: _messages(found) for name, found in exc.normalized_messages().items()}
+        raise ValidationError(f"{len(errors)} field(s) refused", errors=errors) from None
+
+
+def _messages(found) -> list[str]:
+    """A field's messages as a flat list (a list's items report theirs by index)."""
+    if isinstance(found, dict):
+        return [m for item in found.values() for m in _messages(item)]
+    return [str(m) for m in found] if isinstance(found, list) else [str(found)]
 
 
 def _group(name: str) -> Group:
@@ -104,6 +135,22 @@ def list_groups(actor: Actor) -> list[dict]:
         .outerjoin(user_groups, user_groups.c.group_id == Group.id)
         .group_by(Group.id, Group.name).order_by(Group.name)).all()
     return [{"name": name, "members": members} for name, members in rows]
+
+
+def groups_with_members(actor: Actor) -> list[dict]:
+    """Every group with the usernames of its members, by name: `{"name", "members": [...]}`; admins only."""
+    require_admin(actor, "list groups")
+    rows = db.session.execute(
+        select(Group.name, User.username)
+        .outerjoin(user_groups, user_groups.c.group_id == Group.id)
+        .outerjoin(User, User.id == user_groups.c.user_id)
+        .order_by(Group.name, User.username)).all()
+    groups: dict[str, list[str]] = {}
+    for name, username in rows:
+        groups.setdefault(name, [])
+        if username is not None:
+            groups[name].append(username)
+    return [{"name": name, "members": members} for name, members in groups.items()]
 
 
 # -- changing ------------------------------------------------------------------------------------

@@ -205,9 +205,30 @@ def test_dry_run_validates_and_deploys_nothing(admin):
     body = response.get_json()
     assert body["id"] is None
     assert sorted(d["key"] for d in body["definitions"]) == ["simple_user_task", "three_tasks"]
-    assert all(d["id"] is None and d["version"] is None for d in body["definitions"])
+    assert all(d["id"] is None and d["version"] == 1 and d["unchanged"] is False for d in body["definitions"])
     assert definitions_total(admin) == 0
     assert admin.post("/api/v1/process-definitions/key/simple_user_task/start", json={}).status_code == 404
+
+
+def test_dry_run_gives_the_version_each_process_would_get(admin, tmp_path):
+    """Changed content would be the next version; the same content keeps the latest one (as deploying does)."""
+    simple, three = fixture("valid", "simple_user_task.bpmn"), fixture("valid", "three_tasks.bpmn")
+    admin.deploy(simple, three)
+    changed = tmp_path / "three_tasks.bpmn"
+    changed.write_text(three.read_text().replace('name="Task A"', 'name="First task"'))
+    admin.deploy(changed)
+    kept = admin.get("/api/v1/process-definitions?key=simple_user_task").get_json()["items"][0]
+
+    response = upload_paths(admin, simple, three, query="?dry_run=true")
+
+    assert response.status_code == 200, response.get_json()
+    planned = {d["key"]: d for d in response.get_json()["definitions"]}
+    assert (planned["three_tasks"]["version"], planned["three_tasks"]["unchanged"]) == (3, False)
+    assert planned["three_tasks"]["id"] is None
+    assert planned["simple_user_task"] == dict(planned["simple_user_task"], id=kept["id"], version=1, unchanged=True)
+    assert definitions_total(admin) == 3
+    deployed = {d["key"]: d for d in admin.deploy(simple, three)["definitions"]}
+    assert (deployed["three_tasks"]["version"], deployed["simple_user_task"]["id"]) == (3, kept["id"])
 
 
 def test_dry_run_of_a_bad_file_reports_the_same_problems(admin):

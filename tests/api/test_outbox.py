@@ -296,6 +296,19 @@ def test_retrying_by_hand_is_for_admins_and_known_messages(admin, manager_alert)
     assert outbox(admin) == [message]
 
 
+def test_only_a_failed_message_is_retried_by_hand(app, admin, manager_alert, smtp):
+    """A pending message is in line already; a sent one retried would reach its receiver twice."""
+    new_deal(manager_alert)
+    [pending] = outbox(admin)
+    assert "pending" in assert_problem(admin.post(f"{OUTBOX}/{pending['id']}/retry"), 409)["detail"]
+    assert deliver(app, dt.datetime.now(dt.timezone.utc))["sent"] == 1
+
+    refused = admin.post(f"{OUTBOX}/{pending['id']}/retry")
+
+    assert "sent" in assert_problem(refused, 409)["detail"]
+    assert outbox(admin)[0]["status"] == "sent" and len(smtp.messages) == 1
+
+
 # -- webhooks -----------------------------------------------------------------------------------------------
 
 @pytest.fixture

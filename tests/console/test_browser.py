@@ -91,13 +91,13 @@ def screenshot(tmp_path):
     return take
 
 
-def log_in(page, username: str) -> None:
+def log_in(page, username: str, password: str = "secret") -> None:
     """Log in from the front page with the keyboard: type, tab, type, Enter."""
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/console/login"))
     page.get_by_label("Username").fill(username)
     page.keyboard.press("Tab")
-    page.keyboard.type("secret")
+    page.keyboard.type(password)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="My Jobs")).to_be_visible()
 
@@ -202,3 +202,33 @@ def test_a_camunda_form_in_form_js(app, page, admin, make):
     page.get_by_role("button", name="Complete").click()
     expect(page.get_by_role("status")).to_contain_text("“Approve invoice” is completed")
     assert admin.instance(started["id"])["variables"]["creditor"] == {"name": "ACME"}
+
+
+def test_an_admin_fixes_a_variable_and_retries_an_incident_from_the_instance_page(app, page, admin):
+    """The script task fails on missing data (no `divisor`): the diagram marks it as an incident; the admin sets
+    the variable and retries, and the marker moves on to the task the instance now waits at."""
+    from config import TestConfig
+
+    from ..factories import fixture
+
+    admin.deploy(fixture("valid", "failing_script.bpmn"))
+    failed = admin.start("failing_script")
+    assert failed["status"] == "error"
+    log_in(page, "admin", TestConfig.ADMIN_PASSWORD)
+    page.goto(f"/console/admin/instances/{failed['id']}")
+    diagram = page.locator(".diagram[data-diagram-state=ready]")
+    expect(diagram.locator('[data-element-id="compute"].marker-incident')).to_have_count(1)
+    expect(diagram.locator(".diagram-badge", has_text="1×")).not_to_have_count(0)  # times each element was entered
+
+    page.get_by_label("Name").fill("divisor")
+    page.get_by_label("Value (JSON)").fill("4")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Variable divisor set.")
+    page.get_by_role("button", name="Retry").click()
+
+    expect(page.get_by_role("status")).to_contain_text("it is now running")
+    diagram = page.locator(".diagram[data-diagram-state=ready]")
+    expect(diagram.locator('[data-element-id="after"].marker-active')).to_have_count(1)
+    expect(diagram.locator(".marker-incident")).to_have_count(0)
+    fits_390(page)
+    assert admin.instance(failed["id"])["variables"]["result"] == 25

@@ -67,6 +67,11 @@ def test_a_deploy_grant_on_one_key_deploys_that_key_only_and_a_mixed_upload_stor
     problem = assert_problem(mixed, 403)
     assert "three_tasks" in problem["detail"]
     assert (definitions(app, "simple_user_task"), definitions(app, "three_tasks")) == (1, 0)
+    # a dry run makes the same checks: it answers what deploying would
+    dry_run = dora.post("/api/v1/deployments?dry_run=true", data={"files": [(open(SIMPLE, "rb"), SIMPLE.name),
+                                                                            (open(THREE, "rb"), THREE.name)]},
+                        content_type="multipart/form-data")
+    assert "three_tasks" in assert_problem(dry_run, 403)["detail"]
 
 
 # -- starting ----------------------------------------------------------------------------------------------

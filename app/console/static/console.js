@@ -39,9 +39,27 @@
        data-highlight="ElementId"                  the element in focus (class "highlight", badge "this task")
        data-markers='{"ElementId": "marker-incident"}'   a CSS class per element (see console.css)
        data-badges='{"ElementId": [{"text": "3", "kind": "active"}]}'   badges above an element
-       data-element-url="/console/...?element={id}"     clicking an element opens that URL */
+       data-element-url="/console/...?element={id}"     clicking an element opens that URL
+       data-unplaced="list-id"     that list's hidden items [data-element-id] are shown for elements not drawn
+     A [data-diagram-xml] element shows the BPMN text it holds instead of fetching a file. */
+  function showUnplaced(el, registry) {
+    var list = el.dataset.unplaced && document.getElementById(el.dataset.unplaced);
+    if (!list) return;
+    list.querySelectorAll('[data-element-id]').forEach(function (item) {
+      if (!registry || !registry.get(item.dataset.elementId)) item.hidden = false;
+    });
+  }
+
+  function diagramSource(el) {
+    if (el.dataset.diagramXml !== undefined) return Promise.resolve(el.dataset.diagramXml);
+    return fetch(el.dataset.diagramUrl, { credentials: 'same-origin' }).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return response.text();
+    });
+  }
+
   function initDiagrams(root) {
-    root.querySelectorAll('[data-diagram-url]').forEach(function (el) {
+    root.querySelectorAll('[data-diagram-url], [data-diagram-xml]').forEach(function (el) {
       var fallback = el.querySelector('.diagram-fallback');
       if (!window.BpmnJS) { if (fallback) fallback.textContent = 'The diagram viewer did not load.'; return; }
       var markers = el.dataset.markers ? JSON.parse(el.dataset.markers) : {};
@@ -50,11 +68,7 @@
         markers[el.dataset.highlight] = 'highlight';
         badges[el.dataset.highlight] = (badges[el.dataset.highlight] || []).concat([{ text: 'this task', kind: 'focus' }]);
       }
-      fetch(el.dataset.diagramUrl, { credentials: 'same-origin' })
-        .then(function (response) {
-          if (!response.ok) throw new Error('HTTP ' + response.status);
-          return response.text();
-        })
+      diagramSource(el)
         .then(function (xml) {
           el.textContent = '';
           var viewer = new window.BpmnJS({ container: el });
@@ -83,11 +97,13 @@
                 }
               });
             }
+            showUnplaced(el, registry);
             el.dataset.diagramState = 'ready';
           });
         })
         .catch(function () {
           el.textContent = 'The diagram cannot be shown: the process file has no drawing, or it could not be read.';
+          showUnplaced(el, null);
           el.dataset.diagramState = 'failed';
         });
     });
@@ -159,7 +175,9 @@
       if (next) next.focus();
     });
     document.body.addEventListener('htmx:load', function (event) {
-      if (event.detail.elt !== document.body) initDialogs(event.detail.elt);
+      if (event.detail.elt === document.body) return;
+      initDialogs(event.detail.elt);
+      initDiagrams(event.detail.elt);  /* a swapped part may hold diagrams (the deploy page's check) */
     });
   });
 })();
