@@ -333,9 +333,8 @@ a resource Stagecoach does not have.
 Camunda does: a value matches variables of its own JSON type only, and null matches a null or
 missing variable. A name with underscores is read too (Camunda refuses it).
 
-Known difference from Camunda 7.20, pinned by a test marked as expected to fail: a caught message
-also leaves its variables in a variable `<event id>_Response` (SpiffWorkflow's Camunda message
-events).
+A caught message sets the message's variables and nothing else, as in Camunda (SpiffWorkflow's
+Camunda message events would also keep the payload in a variable `<event id>_Response`).
 
 ### Instance migration and modification (/engine-rest)
 

@@ -83,6 +83,17 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
     wf.refresh_timers()
 
 
+# SpiffWorkflow's Camunda message events also store a caught payload as one variable (`<event id>_Response`
+# unless named); Camunda sets only the message's process variables, which `deliver` merges itself. The
+# payload is caught under this name and removed once the catching task has run.
+_MESSAGE_PAYLOAD = "stagecoach_message_payload"
+
+
+def _drop_message_payload(wf: StagecoachWorkflow) -> None:
+    for task in wf.get_tasks():
+        task.data.pop(_MESSAGE_PAYLOAD, None)
+
+
 def _identify(wf: StagecoachWorkflow, effects: TaskEffects) -> None:
     """Tell the workflow which instance it runs as, for the scripts that ask."""
     wf.instance_id, wf.business_key = effects.instance_id, effects.business_key
@@ -277,13 +288,19 @@ class Runner:
             task.data.update(variables)
         definition = copy.copy(waiting[0][1])
         payload = dict(variables)
-        if type(definition).__module__.startswith("SpiffWorkflow.camunda"):
-            payload = {"payload": dict(variables), "result_var": None}
+        camunda = type(definition).__module__.startswith("SpiffWorkflow.camunda")
+        if camunda:
+            payload = {"payload": dict(variables), "result_var": _MESSAGE_PAYLOAD}
         wf.send_event(BpmnEvent(definition, payload))
         for task, _ in waiting:  # catching copied the parent's data over the task's: put them back
             if task.has_state(TaskState.READY):
                 task.data.update(variables)
-        return self.advance(wf, effects)
+        events: list[dict] = []
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        incident = self._run(wf, trail, effects)
+        if camunda:
+            _drop_message_payload(wf)
+        return report(wf, events, incident, trail, human_before, self.clock())
 
     def retry(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""

@@ -440,3 +440,38 @@ def test_a_message_variable_replaces_an_instance_variable_of_the_same_name(admin
 
     assert response.status_code == 200, response.get_json()
     assert admin.instance(started["id"])["variables"]["text"] == "new"
+
+
+# -- what a caught message leaves --------------------------------------------------------------------------------------
+
+PAID = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+                  id="d_paid" targetNamespace="t">
+  <bpmn:message id="m_paid" name="paid" />
+  <bpmn:process id="wait_paid" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="paid" />
+    <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m_paid" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="paid" targetRef="ship" />
+    <bpmn:userTask id="ship" camunda:assignee="admin" />
+    <bpmn:sequenceFlow id="f3" sourceRef="ship" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_caught_message_sets_its_variables_and_nothing_else(admin, tmp_path):
+    """As in Camunda: the message's variables, and no extra variable holding its payload."""
+    path = tmp_path / "wait_paid.bpmn"
+    path.write_text(PAID)
+    admin.deploy(path)
+    started = admin.start("wait_paid", business_key="ORDER-1", variables={"order": 1})
+    delivery = send(admin, "paid", business_key="ORDER-1", variables={"amount": 5})
+    assert delivery["delivered"] == [started["id"]]
+    instance = admin.instance(started["id"])
+    assert instance["variables"] == {"order": 1, "amount": 5}
+    [ship] = instance["tasks"]
+    done = admin.post(f"/api/v1/tasks/{ship['id']}/complete", json={"variables": {}})
+    assert done.status_code == 200
+    assert admin.instance(started["id"])["variables"] == {"order": 1, "amount": 5}

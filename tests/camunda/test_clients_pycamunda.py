@@ -244,9 +244,6 @@ def test_messages_correlate_by_business_key_or_variables_and_start_a_process(ord
         send(pycamunda.message.CorrelateSingle(engine_rest, "payment-confirmed", business_key="order-a"))
 
 
-@pytest.mark.xfail(strict=True, reason="SpiffWorkflow's Camunda message event definition also stores a caught "
-                   "message's payload as `<event id>_Response` (camunda/specs/event_definitions.py, "
-                   "update_internal_data); Camunda 7 sets only the message's processVariables")
 def test_a_message_sets_only_its_process_variables(orders, engine_rest):
     start = pycamunda.message.CorrelateSingle(engine_rest, "refund-requested", result_enabled=True)
     start.add_process_variable("amount", 12, "Integer")
