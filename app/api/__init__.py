@@ -4,6 +4,7 @@ from .approvals import blp as approvals_blp
 from .auth import blp as auth_blp
 from .authorizations import blp as authorizations_blp
 from .bindings import blp as bindings_blp
+from .blueprints import blp as blueprints_blp
 from .crm_tasks import blp as crm_tasks_blp
 from .definitions import blp as definitions_blp
 from .deployments import blp as deployments_blp
@@ -20,4 +21,5 @@ from .workflow_rules import blp as workflow_rules_blp
 
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
-              users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp]
+              users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
+              blueprints_blp]
