@@ -9,11 +9,13 @@ from .crm_tasks import blp as crm_tasks_blp
 from .definitions import blp as definitions_blp
 from .deployments import blp as deployments_blp
 from .events import blp as events_blp
+from .incidents import blp as incidents_blp
 from .instances import blp as instances_blp
 from .modules import blp as modules_blp
 from .outbound_hosts import blp as outbound_hosts_blp
 from .record_companions import blp as record_companions_blp
 from .scoring import blp as scoring_blp
+from .statistics import blp as statistics_blp
 from .tasks import blp as tasks_blp
 from .users import blp as users_blp
 from .groups import blp as groups_blp
@@ -22,4 +24,4 @@ from .workflow_rules import blp as workflow_rules_blp
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
-              blueprints_blp]
+              statistics_blp, incidents_blp, blueprints_blp]

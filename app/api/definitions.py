@@ -3,8 +3,9 @@ from flask import Response
 
 from ..schemas.definitions import DefinitionPageSchema, DefinitionQuerySchema, DefinitionSchema
 from ..schemas.instances import InstanceStartedSchema, StartInstanceSchema
+from ..schemas.statistics import DefinitionStatisticsSchema
 from ..services import definitions as service
-from ..services import instances
+from ..services import instances, statistics
 from .common import current_actor, problems, protected_blueprint
 
 blp = protected_blueprint("definitions", __name__, "/process-definitions", "Deployed process definitions")
@@ -33,6 +34,15 @@ def get_definition(definition_id):
 def get_definition_xml(definition_id):
     """The file the definition was deployed from, as uploaded."""
     return Response(service.definition_xml(definition_id), mimetype="application/xml")
+
+
+@blp.route("/<definition_id>/statistics", methods=["GET"])
+@blp.response(200, DefinitionStatisticsSchema)
+@problems(blp, 401, 404)
+def get_statistics(definition_id):
+    """Per element: instances there now, open incidents, and from the latest instances' history how often it
+    was completed or cancelled and how long it took (of the instances you may read)."""
+    return statistics.element_statistics(definition_id, current_actor())
 
 
 @blp.route("/key/<key>/start", methods=["POST"])

@@ -5,14 +5,15 @@ from dataclasses import dataclass
 
 import datetime as dt
 
-from sqlalchemy import and_, case, exists, func, literal, select, update
+from sqlalchemy import and_, case, exists, func, literal, select, true, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import readable_instances, require, require_admin, require_on_instance, require_read_instance
+from .access import (readable_instances, readable_tasks, require, require_admin, require_on_instance,
+                     require_read_instance)
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, Turn, definition_info, incident_type, jsonable, latest_definition_id,
     engine, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -176,12 +177,15 @@ class ProcessOverview:
 
 
 def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=24)) -> list[ProcessOverview]:
-    """Per process key, from the projection tables in one grouped query (admins only).
+    """Per process key, from the projection tables in one grouped query.
 
-    `completed_recently` counts the instances completed within `since` (24 hours by default).
+    `completed_recently` counts the instances completed within `since` (24 hours by default). Only the
+    instances the actor may read are counted, and their incidents and tasks (admins: all).
     """
-    require_admin(actor, "see every process's instances")
     after = utcnow() - since
+    readable, tasks_readable = readable_instances(actor), readable_tasks(actor)
+    readable = true() if readable is None else readable
+    tasks_readable = true() if tasks_readable is None else tasks_readable
 
     def counted(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -193,12 +197,13 @@ def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=2
                counted(status == InstanceStatus.ERROR).label("error"),
                counted(status == InstanceStatus.SUSPENDED).label("suspended"),
                counted(and_(status == InstanceStatus.COMPLETED, ProcessInstance.ended_at >= after)).label("completed"))
-        .group_by(ProcessInstance.process_key).subquery())
+        .where(readable).group_by(ProcessInstance.process_key).subquery())
     incidents = (select(ProcessInstance.process_key.label("key"), func.count(Incident.id).label("n"))
                  .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-                 .where(Incident.resolved_at.is_(None)).group_by(ProcessInstance.process_key).subquery())
+                 .where(Incident.resolved_at.is_(None), readable).group_by(ProcessInstance.process_key).subquery())
     open_tasks = (select(HumanTask.process_key.label("key"), func.count(HumanTask.id).label("n"))
-                  .where(HumanTask.state == TaskState.OPEN).group_by(HumanTask.process_key).subquery())
+                  .where(HumanTask.state == TaskState.OPEN, tasks_readable)
+                  .group_by(HumanTask.process_key).subquery())
     rows = db.session.execute(
         select(per_instance.c.key, per_instance.c.running, per_instance.c.error, per_instance.c.suspended,
                func.coalesce(incidents.c.n, literal(0)), func.coalesce(open_tasks.c.n, literal(0)),
