@@ -2,9 +2,10 @@
 
 from ..schemas.common import ReasonSchema
 from ..schemas.instances import (
-    HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
+    BatchResultSchema, BatchSchema, HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
+from ..services import batches
 from ..services import instances as service
 from .common import current_actor, problems, protected_blueprint
 
@@ -27,6 +28,21 @@ def _detail(instance_id):
 def list_instances(query):
     """List the instances you may read, newest first (admins: all)."""
     return service.list_instances(current_actor(), **query)
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.arguments(BatchSchema)
+@blp.response(200, BatchResultSchema)
+@problems(blp, 400, 401)
+def batch(body):
+    """Retry, cancel, suspend or resume up to 1,000 instances, each as its own call would: an outcome per
+    instance, done or refused with its problem."""
+    return batches.run_batch(current_actor(), body["operation"], instance_ids=body["instance_ids"],
+                             filters=_filters(body["filter"]), reason=body["reason"])
+
+
+def _filters(given):
+    return None if given is None else {name: value for name, value in given.items() if value is not None}
 
 
 @blp.route("/<instance_id>", methods=["GET"])

@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .common import MAX_ID, MAX_KEY, MAX_MODULE, PageArgs, page_of, text
+from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, PageArgs, page_of, text
 from .definitions import DefinitionRefSchema
 from .tasks import TaskSchema
 
@@ -75,15 +75,65 @@ class InstanceDetailSchema(Schema):
     started_by = fields.String(allow_none=True)
 
 
-class InstanceQuerySchema(PageArgs):
+class InstanceFilterSchema(Schema):
+    """What selects instances in the list, and in a batch operation."""
+
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     module = text(MAX_MODULE, load_default=None)
     record_id = text(MAX_ID, load_default=None)
     key = text(MAX_KEY, load_default=None)
     business_key = text(MAX_KEY, load_default=None)
-    activity = text(MAX_KEY, load_default=None)
+    activity = text(MAX_KEY, load_default=None, metadata={"description": "the id of an element the instance is at now"})
     started_after = fields.DateTime(load_default=None)
     started_before = fields.DateTime(load_default=None)
+
+
+class InstanceQuerySchema(PageArgs, InstanceFilterSchema):
+    pass
+
+
+BATCH_OPERATIONS = ["retry", "cancel", "suspend", "resume"]
+
+
+class BatchSchema(Schema):
+    operation = fields.String(required=True, validate=validate.OneOf(BATCH_OPERATIONS))
+    instance_ids = fields.List(text(MAX_INSTANCE_ID), load_default=None, metadata={
+        "description": "the instances, at most 1,000 (give this or `filter`)"})
+    filter = fields.Nested(InstanceFilterSchema, load_default=None, metadata={
+        "description": "the instance list's filters: every instance you may read that they match, at most 1,000 "
+                       "(more: 400 with `matched`)"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000),
+                           metadata={"description": "kept in each instance's history"})
+
+    @validates_schema
+    def _one_selection(self, data, **kwargs):
+        if (data.get("instance_ids") is None) == (data.get("filter") is None):
+            raise ValidationError("give instance_ids or filter, not both", "instance_ids")
+
+
+class BatchProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance_status = fields.String(metadata={"description": "the instance's status, when it does not allow the operation"})
+    errors = fields.Dict()
+
+
+class BatchOutcomeSchema(Schema):
+    instance_id = fields.String()
+    ok = fields.Boolean(metadata={"description": "the operation was done; else `problem` says why not"})
+    instance_status = fields.String(allow_none=True, metadata={"description": "the instance's status after it"})
+    problem = fields.Nested(BatchProblemSchema, allow_none=True, metadata={
+        "description": "the problem the operation on this instance alone would have answered"})
+
+
+class BatchResultSchema(Schema):
+    operation = fields.String()
+    matched = fields.Integer(metadata={"description": "instances named or matched, each once"})
+    succeeded = fields.Integer()
+    refused = fields.Integer()
+    items = fields.List(fields.Nested(BatchOutcomeSchema), metadata={"description": "one per instance, in order"})
 
 
 class HistoryEventSchema(Schema):

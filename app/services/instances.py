@@ -310,15 +310,15 @@ def cancel(instance_id: str, actor: Actor, reason: str | None = None):
     return run_on_instance(instance_id, actor, act, statuses=_REPAIRABLE, refusal=_cannot("cancel"))
 
 
-def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
-    """Run the failed step again from the last good state."""
+def retry_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceResult:
+    """Run the failed step again from the last good state (the reason, if any, kept in its history)."""
     _authorize(instance_id, actor, "repair", "retry this instance")
 
     def act(turn: Turn):
         _loaded(turn)
         outcome = turn.engine_step(lambda runner, wf, effects: runner.retry(wf, effects))
         _resolve_incidents(instance_id, "retried")
-        turn.step.record("retried")
+        turn.step.record("retried", message=reason)
         if outcome.status != InstanceStatus.ERROR:
             turn.step.set_status(InstanceStatus.RUNNING)
         turn.apply(outcome)
