@@ -76,9 +76,12 @@
               });
             });
             if (el.dataset.elementUrl) {
+              var notFlowNodes = ['bpmn:Process', 'bpmn:Collaboration', 'bpmn:Participant', 'bpmn:Lane',
+                                  'bpmn:SequenceFlow', 'bpmn:MessageFlow', 'bpmn:Association', 'label'];
               viewer.get('eventBus').on('element.click', function (event) {
-                var id = event.element && event.element.id;
-                if (id && event.element.type !== 'bpmn:Process') {
+                var element = event.element && (event.element.labelTarget || event.element);
+                var id = element && element.id;
+                if (id && notFlowNodes.indexOf(element.type) < 0) {
                   window.location.href = el.dataset.elementUrl.replace('{id}', encodeURIComponent(id));
                 }
               });
