@@ -141,6 +141,16 @@
     });
   }
 
+  /* A checkbox with data-select-all="NAME" ticks or clears every checkbox named NAME in its form. Delegated
+     from the document, so lists swapped in by htmx need nothing more. */
+  function selectAll(event) {
+    var box = event.target;
+    if (!box.matches || !box.matches('input[type=checkbox][data-select-all]') || !box.form) return;
+    box.form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (other) {
+      other.checked = box.checked;
+    });
+  }
+
   function init(root) {
     initDialogs(root);
     initDiagrams(root);
@@ -149,6 +159,7 @@
 
   onReady(function () {
     init(document);
+    document.addEventListener('change', selectAll);
     /* After htmx swaps a row (claim, unclaim), keep the keyboard where it was: on the new row's button. */
     var swappedRow = null;
     document.body.addEventListener('htmx:beforeSwap', function (event) {
