@@ -2,10 +2,10 @@
 
 from ..schemas.common import ReasonSchema
 from ..schemas.instances import (
-    BatchResultSchema, BatchSchema, HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
+    BulkOperationSchema, BulkResultSchema, HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
-from ..services import batches
+from ..services import bulk
 from ..services import instances as service
 from .common import current_actor, problems, protected_blueprint
 
@@ -31,13 +31,13 @@ def list_instances(query):
 
 
 @blp.route("/batch", methods=["POST"])
-@blp.arguments(BatchSchema)
-@blp.response(200, BatchResultSchema)
+@blp.arguments(BulkOperationSchema)
+@blp.response(200, BulkResultSchema)
 @problems(blp, 400, 401)
 def batch(body):
     """Retry, cancel, suspend or resume up to 1,000 instances, each as its own call would: an outcome per
     instance, done or refused with its problem."""
-    return batches.run_batch(current_actor(), body["operation"], instance_ids=body["instance_ids"],
+    return bulk.run_bulk(current_actor(), body["operation"], instance_ids=body["instance_ids"],
                              filters=_filters(body["filter"]), reason=body["reason"])
 
 

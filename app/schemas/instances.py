@@ -75,31 +75,32 @@ class InstanceDetailSchema(Schema):
     started_by = fields.String(allow_none=True)
 
 
-class InstanceFilterSchema(Schema):
-    """What selects instances in the list, and in a batch operation."""
-
+class InstanceQuerySchema(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     module = text(MAX_MODULE, load_default=None)
     record_id = text(MAX_ID, load_default=None)
     key = text(MAX_KEY, load_default=None)
     business_key = text(MAX_KEY, load_default=None)
-    activity = text(MAX_KEY, load_default=None, metadata={"description": "the id of an element the instance is at now"})
+    activity = text(MAX_KEY, load_default=None)
     started_after = fields.DateTime(load_default=None)
     started_before = fields.DateTime(load_default=None)
 
 
-class InstanceQuerySchema(PageArgs, InstanceFilterSchema):
-    pass
+class BulkFilterSchema(InstanceQuerySchema):
+    """The instance list's filters, without its paging."""
+
+    class Meta:
+        exclude = ("page", "per_page")
 
 
-BATCH_OPERATIONS = ["retry", "cancel", "suspend", "resume"]
+BULK_OPERATIONS = ["retry", "cancel", "suspend", "resume"]
 
 
-class BatchSchema(Schema):
-    operation = fields.String(required=True, validate=validate.OneOf(BATCH_OPERATIONS))
+class BulkOperationSchema(Schema):
+    operation = fields.String(required=True, validate=validate.OneOf(BULK_OPERATIONS))
     instance_ids = fields.List(text(MAX_INSTANCE_ID), load_default=None, metadata={
         "description": "the instances, at most 1,000 (give this or `filter`)"})
-    filter = fields.Nested(InstanceFilterSchema, load_default=None, metadata={
+    filter = fields.Nested(BulkFilterSchema, load_default=None, metadata={
         "description": "the instance list's filters: every instance you may read that they match, at most 1,000 "
                        "(more: 400 with `matched`)"})
     reason = fields.String(load_default=None, validate=validate.Length(max=2000),
@@ -111,7 +112,7 @@ class BatchSchema(Schema):
             raise ValidationError("give instance_ids or filter, not both", "instance_ids")
 
 
-class BatchProblemSchema(Schema):
+class BulkProblemSchema(Schema):
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
@@ -120,20 +121,20 @@ class BatchProblemSchema(Schema):
     errors = fields.Dict()
 
 
-class BatchOutcomeSchema(Schema):
+class BulkOutcomeSchema(Schema):
     instance_id = fields.String()
     ok = fields.Boolean(metadata={"description": "the operation was done; else `problem` says why not"})
     instance_status = fields.String(allow_none=True, metadata={"description": "the instance's status after it"})
-    problem = fields.Nested(BatchProblemSchema, allow_none=True, metadata={
+    problem = fields.Nested(BulkProblemSchema, allow_none=True, metadata={
         "description": "the problem the operation on this instance alone would have answered"})
 
 
-class BatchResultSchema(Schema):
+class BulkResultSchema(Schema):
     operation = fields.String()
     matched = fields.Integer(metadata={"description": "instances named or matched, each once"})
     succeeded = fields.Integer()
     refused = fields.Integer()
-    items = fields.List(fields.Nested(BatchOutcomeSchema), metadata={"description": "one per instance, in order"})
+    items = fields.List(fields.Nested(BulkOutcomeSchema), metadata={"description": "one per instance, in order"})
 
 
 class HistoryEventSchema(Schema):

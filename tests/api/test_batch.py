@@ -96,9 +96,9 @@ def test_a_filter_that_matches_nothing_changes_nothing(failing):
 
 
 def test_a_batch_larger_than_the_limit_is_refused_with_the_count_and_changes_nothing(failing, monkeypatch):
-    from app.services import batches
+    from app.services import bulk
 
-    monkeypatch.setattr(batches, "MAX_INSTANCES", 2)
+    monkeypatch.setattr(bulk, "MAX_INSTANCES", 2)
     ids = [failing.start("failing_script", {"divisor": 5})["id"] for _ in range(3)]
 
     by_filter = assert_problem(failing.post(BATCH, json={"operation": "cancel", "filter": {"key": "failing_script"}}),

@@ -12,7 +12,7 @@ from ..factories import fixture
 from .conftest import text
 
 LIST = "/console/admin/instances"
-BATCH = "/console/admin/instances/batch"
+BATCH = "/console/admin/instances/bulk"
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_the_list_offers_a_labelled_checkbox_per_row_and_the_operations(console,
 
     for instance_id in scripts["running"] + [scripts["failed"]]:
         assert f'name="instance_id" value="{instance_id}" id="select-{instance_id}" aria-label="Select instance {instance_id}"' in html
-    assert '<form id="bulk" method="post" action="/console/admin/instances/batch">' in html
+    assert '<form id="bulk" method="post" action="/console/admin/instances/bulk">' in html
     assert re.search(r'name="csrf_token" value="[^"]+"', html.split('id="bulk"')[1])
     assert '<label for="bulk-operation-name">Operation</label>' in html and '<label for="bulk-reason">Reason</label>' in html
     assert "All 3 that match this filter" in html
@@ -79,7 +79,7 @@ def test_all_that_match_the_filter(console, admin, scripts):
 
 
 def test_a_batch_the_service_refuses_changes_nothing_and_says_why(console, admin, scripts, monkeypatch):
-    from app.services import batches
+    from app.services import bulk
 
     session = console("admin", TestConfig.ADMIN_PASSWORD)
     nothing = session.post(BATCH, {"operation": "cancel", "scope": "selected", "filter_key": "failing_script"})
@@ -89,7 +89,7 @@ def test_a_batch_the_service_refuses_changes_nothing_and_says_why(console, admin
     no_operation = session.post(BATCH, {"scope": "selected", "instance_id": scripts["running"]})
     assert "choose one of retry" in text(session.get(no_operation.headers["Location"]))
 
-    monkeypatch.setattr(batches, "MAX_INSTANCES", 2)
+    monkeypatch.setattr(bulk, "MAX_INSTANCES", 2)
     too_many = session.post(BATCH, {"operation": "cancel", "scope": "filter", "filter_key": "failing_script"})
     assert "the filter matches 3 instances" in text(session.get(too_many.headers["Location"]))
     assert {admin.instance(i)["status"] for i in scripts["running"]} == {"running"}

@@ -35,7 +35,7 @@ FILTERS = ("status", "key", "business_key", "activity", "started_after", "starte
 
 
 @dataclass
-class BatchOutcome:
+class BulkOutcome:
     """What the operation did to one instance: `ok` with the instance's status now, or refused with the
     problem (type, title, status, detail and its own members) its own call would have answered."""
 
@@ -46,9 +46,9 @@ class BatchOutcome:
 
 
 @dataclass
-class BatchResult:
+class BulkResult:
     operation: str
-    items: list[BatchOutcome] = field(default_factory=list)
+    items: list[BulkOutcome] = field(default_factory=list)
 
     @property
     def matched(self) -> int:
@@ -80,8 +80,8 @@ def select_instances(actor: Actor, filters: dict) -> list[str]:
     return [instance.id for instance in page.items]
 
 
-def run_batch(actor: Actor, operation: str, *, instance_ids: list[str] | None = None, filters: dict | None = None,
-              reason: str | None = None) -> BatchResult:
+def run_bulk(actor: Actor, operation: str, *, instance_ids: list[str] | None = None, filters: dict | None = None,
+              reason: str | None = None) -> BulkResult:
     """Apply `operation` (retry, cancel, suspend, resume) to each instance of `instance_ids`, or of those
     `filters` select (`select_instances`), one at a time, each through its own use case.
 
@@ -105,24 +105,24 @@ def run_batch(actor: Actor, operation: str, *, instance_ids: list[str] | None = 
                                   matched=len(ids), limit_value=MAX_INSTANCES)
     else:
         ids = select_instances(actor, filters)
-    return BatchResult(operation, [_apply(call, instance_id, actor, reason) for instance_id in ids])
+    return BulkResult(operation, [_apply(call, instance_id, actor, reason) for instance_id in ids])
 
 
-def _apply(call, instance_id: str, actor: Actor, reason: str | None) -> BatchOutcome:
+def _apply(call, instance_id: str, actor: Actor, reason: str | None) -> BulkOutcome:
     try:
         result = call(instance_id, actor, reason)
     except StagecoachError as exc:
         db.session.rollback()
-        return BatchOutcome(instance_id, False, problem=problem_of(exc))
+        return BulkOutcome(instance_id, False, problem=problem_of(exc))
     except Exception as exc:  # one instance's failure is its outcome; the others go on
         db.session.rollback()
         if is_database_outage(exc):
-            return BatchOutcome(instance_id, False, problem=problem_of(DatabaseUnavailableError(
+            return BulkOutcome(instance_id, False, problem=problem_of(DatabaseUnavailableError(
                 "the database cannot be reached right now; try again later")))
         log.exception("batch operation failed on instance %s", instance_id)
-        return BatchOutcome(instance_id, False, problem=problem_of(StagecoachError(
+        return BulkOutcome(instance_id, False, problem=problem_of(StagecoachError(
             "the server failed on this instance; it has been logged")))
-    return BatchOutcome(instance_id, True, instance_status=result.status)
+    return BulkOutcome(instance_id, True, instance_status=result.status)
 
 
 def problem_of(error: StagecoachError) -> dict:

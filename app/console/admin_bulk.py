@@ -1,7 +1,7 @@
 """Bulk operations from the Instances page (admins): retry, cancel, suspend or resume the selected instances,
 or every instance that matches the list's filter, then a table of what happened to each.
 
-The form posts to `batches.run_batch`, the service behind POST /api/v1/process-instances/batch: each
+The form posts to `bulk.run_bulk`, the service behind POST /api/v1/process-instances/batch: each
 instance goes through its own use case, so a refusal (a status that does not allow the operation)
 is that instance's row in the result, not the end of the batch. A batch the service refuses as a whole
 (no operation, nothing selected, a filter matching more than it takes) sends the list back with why.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from ..errors import ValidationError
-from ..services import batches
+from ..services import bulk
 from .auth import admin_required, current_actor
 from .blueprint import bp
 
@@ -19,9 +19,9 @@ from .blueprint import bp
 LIST_FILTERS = ("key", "status", "activity")
 
 
-@bp.route("/admin/instances/batch", methods=["POST"])
+@bp.route("/admin/instances/bulk", methods=["POST"])
 @admin_required
-def admin_batch():
+def admin_bulk():
     """Apply the chosen operation to the selected instances (or all that match the filter); show each outcome."""
     filters = {name: request.form.get(f"filter_{name}", "").strip() for name in LIST_FILTERS}
     filters = {name: value for name, value in filters.items() if value}
@@ -29,13 +29,13 @@ def admin_batch():
     reason = request.form.get("reason", "").strip()[:2000] or None
     try:
         if request.form.get("scope") == "filter":
-            result = batches.run_batch(current_actor(), operation, filters=filters, reason=reason)
+            result = bulk.run_bulk(current_actor(), operation, filters=filters, reason=reason)
         else:
-            result = batches.run_batch(current_actor(), operation, instance_ids=request.form.getlist("instance_id"),
+            result = bulk.run_bulk(current_actor(), operation, instance_ids=request.form.getlist("instance_id"),
                                        reason=reason)
     except ValidationError as exc:
         why = "; ".join(m for messages in (exc.errors or {}).values() for m in messages) or exc.detail
         flash(f"Nothing was changed: {why}.", "error")
         return redirect(url_for("console.admin_instances", **filters))
-    return render_template("console/admin/batch.html", result=result, filters=filters,
+    return render_template("console/admin/bulk.html", result=result, filters=filters,
                            back=url_for("console.admin_instances", **filters))
