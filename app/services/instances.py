@@ -107,11 +107,12 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
     readable = readable_instances(actor)
     if readable is not None:
         not_ended = and_(not_ended, readable)
-    counts = db.session.execute(
-        select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
-        .join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id)
-        .where(ProcessInstance.definition_id == definition_id, not_ended)
-        .group_by(ActiveActivity.element_id).order_by(ActiveActivity.element_id)).all()
+    at = (select(ActiveActivity.element_id, ActiveActivity.instance_id)
+          .join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id)
+          .where(ProcessInstance.definition_id == definition_id, not_ended)
+          .distinct().subquery())  # each instance once per element (a hashed DISTINCT, not a sorted count)
+    counts = db.session.execute(select(at.c.element_id, func.count()).group_by(at.c.element_id)
+                                .order_by(at.c.element_id)).all()
     incidents = db.session.execute(
         select(Incident.element_id, func.count(Incident.id))
         .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
@@ -191,24 +192,24 @@ def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=2
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     status = ProcessInstance.status
+    # One pass over the instances: their open incidents joined per instance, not a second scan to find keys.
+    incidents = (select(Incident.instance_id, func.count().label("n")).where(Incident.resolved_at.is_(None))
+                 .group_by(Incident.instance_id).subquery())
     per_instance = (
         select(ProcessInstance.process_key.label("key"),
                counted(status == InstanceStatus.RUNNING).label("running"),
                counted(status == InstanceStatus.ERROR).label("error"),
                counted(status == InstanceStatus.SUSPENDED).label("suspended"),
+               func.coalesce(func.sum(incidents.c.n), 0).label("incidents"),
                counted(and_(status == InstanceStatus.COMPLETED, ProcessInstance.ended_at >= after)).label("completed"))
+        .outerjoin(incidents, incidents.c.instance_id == ProcessInstance.id)
         .where(readable).group_by(ProcessInstance.process_key).subquery())
-    incidents = (select(ProcessInstance.process_key.label("key"), func.count(Incident.id).label("n"))
-                 .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-                 .where(Incident.resolved_at.is_(None), readable).group_by(ProcessInstance.process_key).subquery())
     open_tasks = (select(HumanTask.process_key.label("key"), func.count(HumanTask.id).label("n"))
                   .where(HumanTask.state == TaskState.OPEN, tasks_readable)
                   .group_by(HumanTask.process_key).subquery())
     rows = db.session.execute(
         select(per_instance.c.key, per_instance.c.running, per_instance.c.error, per_instance.c.suspended,
-               func.coalesce(incidents.c.n, literal(0)), func.coalesce(open_tasks.c.n, literal(0)),
-               per_instance.c.completed)
-        .outerjoin(incidents, incidents.c.key == per_instance.c.key)
+               per_instance.c.incidents, func.coalesce(open_tasks.c.n, literal(0)), per_instance.c.completed)
         .outerjoin(open_tasks, open_tasks.c.key == per_instance.c.key)
         .order_by(per_instance.c.key)).all()
     return [ProcessOverview(row[0], *(int(n) for n in row[1:])) for row in rows]
