@@ -218,6 +218,7 @@ def test_an_admin_bulk_cancels_two_instances_and_reads_the_definition_badges(app
     waiting = diagram.locator('.djs-overlays[data-container-id="after"] .diagram-badge.badge-active')
     expect(waiting).to_have_text("3")  # three instances wait at "after"
     expect(diagram.locator('.djs-overlays[data-container-id="compute"] .diagram-badge.badge-completed')).to_have_text("3")
+    fits_390(page)
 
     page.goto("/console/admin/instances?key=failing_script")
     page.get_by_label(f"Select instance {first}").check()
@@ -225,6 +226,7 @@ def test_an_admin_bulk_cancels_two_instances_and_reads_the_definition_badges(app
     page.keyboard.press("Space")  # with the keyboard too
     page.get_by_label("Operation").select_option("cancel")
     page.get_by_label("Reason").fill("duplicates")
+    fits_390(page)
     page.get_by_role("button", name="Apply operation").click()
 
     expect(page.get_by_role("heading", name="Cancel: 2 instances")).to_be_visible()
