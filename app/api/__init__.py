@@ -4,10 +4,12 @@ from .approvals import blp as approvals_blp
 from .auth import blp as auth_blp
 from .authorizations import blp as authorizations_blp
 from .bindings import blp as bindings_blp
+from .blueprints import blp as blueprints_blp
 from .crm_tasks import blp as crm_tasks_blp
 from .definitions import blp as definitions_blp
 from .deployments import blp as deployments_blp
 from .events import blp as events_blp
+from .incidents import blp as incidents_blp
 from .instances import blp as instances_blp
 from .migrations import blp as migrations_blp
 from .modules import blp as modules_blp
@@ -15,6 +17,7 @@ from .outbound_hosts import blp as outbound_hosts_blp
 from .record_companions import blp as record_companions_blp
 from .retention import blp as retention_blp
 from .scoring import blp as scoring_blp
+from .statistics import blp as statistics_blp
 from .tasks import blp as tasks_blp
 from .users import blp as users_blp
 from .groups import blp as groups_blp
@@ -23,4 +26,4 @@ from .workflow_rules import blp as workflow_rules_blp
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
-              migrations_blp, retention_blp]
+              migrations_blp, retention_blp, statistics_blp, incidents_blp, blueprints_blp]

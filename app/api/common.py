@@ -35,6 +35,7 @@ class ProblemSchema(Schema):
     limit = fields.String(metadata={"description": "the setting of the configured limit that would be exceeded"})
     limit_value = fields.Integer(metadata={"description": "that limit's value"})
     variable = fields.String(metadata={"description": "the variable that would pass the limit"})
+    matched = fields.Integer(metadata={"description": "how many instances a batch named or its filter matched"})
 
 
 def authenticate() -> None:

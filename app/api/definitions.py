@@ -4,8 +4,9 @@ from flask import Response
 from ..schemas.definitions import DefinitionPageSchema, DefinitionQuerySchema, DefinitionSchema
 from ..schemas.instances import InstanceStartedSchema, StartInstanceSchema
 from ..schemas.retention import HistoryTtlSchema
+from ..schemas.statistics import DefinitionStatisticsSchema
 from ..services import definitions as service
-from ..services import instances, retention
+from ..services import instances, retention, statistics
 from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
 
@@ -45,6 +46,15 @@ def get_definition_xml(definition_id):
 def set_history_ttl(body, definition_id):
     """Set how many days this version's ended instances are kept (admin); their removal times follow."""
     return retention.set_history_ttl(current_actor(), body["days"], definition_id=definition_id)[0]
+
+
+@blp.route("/<definition_id>/statistics", methods=["GET"])
+@blp.response(200, DefinitionStatisticsSchema)
+@problems(blp, 401, 404)
+def get_statistics(definition_id):
+    """Per element: instances there now, open incidents, and from the latest instances' history how often it
+    was completed or cancelled and how long it took (of the instances you may read)."""
+    return statistics.element_statistics(definition_id, current_actor())
 
 
 @blp.route("/key/<key>/start", methods=["POST"])

@@ -2,10 +2,11 @@
 
 from ..schemas.common import ReasonSchema
 from ..schemas.instances import (
-    HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
+    BulkOperationSchema, BulkResultSchema, HistoryPageSchema, HistoryQuerySchema, InstanceDetailSchema, InstancePageSchema, InstanceQuerySchema,
     InstanceStartedSchema, InstanceSummarySchema, InstanceVariablesSchema, VariablesPatchSchema,
 )
 from ..schemas.migrations import ModificationSchema
+from ..services import bulk
 from ..services import instances as service, modifications
 from ..services.core import TenantFilter
 from .common import current_actor, problems, protected_blueprint
@@ -33,6 +34,21 @@ def list_instances(query):
     tenant_id, without = query.pop("tenant_id"), query.pop("without_tenant_id")
     tenants = TenantFilter.of([tenant_id] if tenant_id else None, without)
     return service.list_instances(current_actor(), tenants=tenants, **query)
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.arguments(BulkOperationSchema)
+@blp.response(200, BulkResultSchema)
+@problems(blp, 400, 401)
+def batch(body):
+    """Retry, cancel, suspend or resume up to 1,000 instances, each as its own call would: an outcome per
+    instance, done or refused with its problem."""
+    return bulk.run_bulk(current_actor(), body["operation"], instance_ids=body["instance_ids"],
+                             filters=_filters(body["filter"]), reason=body["reason"])
+
+
+def _filters(given):
+    return None if given is None else {name: value for name, value in given.items() if value is not None}
 
 
 @blp.route("/<instance_id>", methods=["GET"])

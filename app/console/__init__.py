@@ -17,6 +17,7 @@ from flask import Flask, redirect, url_for
 from ..extensions import csrf
 from . import admin_instances, auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
 from . import admin_users, admin_work, deploy  # noqa: F401 - the admin pages for users, jobs and the outbox, deploying
+from . import admin_bulk, admin_definitions  # noqa: F401 - the Definition page, bulk operations on instances
 from .blueprint import FORM_TYPES, bp
 
 

@@ -20,7 +20,7 @@ from .blueprint import bp, nav
 from .helpers import htmx_target, page_number
 
 nav("Processes", "console.admin_processes", admin=True, order=60,
-    also=("console.admin_instances", "console.admin_instance"))
+    also=("console.admin_instances", "console.admin_instance", "console.admin_definition", "console.admin_bulk"))
 nav("Incidents", "console.admin_incidents", admin=True, order=61)
 
 STATUSES = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED, InstanceStatus.COMPLETED,

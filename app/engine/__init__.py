@@ -14,6 +14,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 
 from .expressions import is_modeler_expression
+from .flow import flow_order as _flow_order
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from . import migration as _migration
 from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
@@ -108,6 +109,11 @@ class Engine:
             while len(self._specs) > self._cache_size:
                 self._specs.popitem(last=False)
         return loaded
+
+    def flow_order(self, definition_id: str, dialect: str, spec_json: str) -> list[str]:
+        """The ids of the definition's elements reachable from its start, in flow order (see `flow`)."""
+        spec, _subprocess_specs = self.specs(definition_id, dialect, spec_json)
+        return _flow_order(spec)
 
     def new_workflow(self, definition_id: str, dialect: str, spec_json: str,
                      data: dict | None) -> StagecoachWorkflow:

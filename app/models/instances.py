@@ -58,12 +58,16 @@ class ProcessInstance(db.Model):
 
 
 class ActiveActivity(db.Model):
-    """An element an instance is at now (ready, waiting, running or failed)."""
+    """An element an instance is at now (ready, waiting, running or failed); rows go when the instance ends."""
 
     __tablename__ = "active_activity"
+    # instances waiting at each element of a definition: one index range (statistics)
+    __table_args__ = (Index("ix_active_activity_definition", "definition_id", "element_id", "instance_id"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    # The instance's definition when the row was written (each step writes its instance's rows anew).
+    definition_id: Mapped[str | None] = mapped_column(String(32))
     element_id: Mapped[str] = mapped_column(String(255), index=True)
     element_name: Mapped[str | None] = mapped_column(String(255))
     element_type: Mapped[str] = mapped_column(String(80))

@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .common import MAX_ID, MAX_KEY, MAX_MODULE, CursorArgs, PageArgs, page_of, text
+from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, CursorArgs, PageArgs, page_of, text
 from .definitions import DefinitionRefSchema, TenantQuery
 from .tasks import TaskSchema
 
@@ -88,6 +88,57 @@ class InstanceQuerySchema(CursorArgs, PageArgs, TenantQuery):
     activity = text(MAX_KEY, load_default=None)
     started_after = fields.DateTime(load_default=None)
     started_before = fields.DateTime(load_default=None)
+
+
+class BulkFilterSchema(InstanceQuerySchema):
+    """The instance list's filters, without its paging."""
+
+    class Meta:
+        exclude = ("page", "per_page", "after", "exact")
+
+
+BULK_OPERATIONS = ["retry", "cancel", "suspend", "resume"]
+
+
+class BulkOperationSchema(Schema):
+    operation = fields.String(required=True, validate=validate.OneOf(BULK_OPERATIONS))
+    instance_ids = fields.List(text(MAX_INSTANCE_ID), load_default=None, metadata={
+        "description": "the instances, at most 1,000 (give this or `filter`)"})
+    filter = fields.Nested(BulkFilterSchema, load_default=None, metadata={
+        "description": "the instance list's filters: every instance you may read that they match, at most 1,000 "
+                       "(more: 400 with `matched`)"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000),
+                           metadata={"description": "kept in each instance's history"})
+
+    @validates_schema
+    def _one_selection(self, data, **kwargs):
+        if (data.get("instance_ids") is None) == (data.get("filter") is None):
+            raise ValidationError("give instance_ids or filter, not both", "instance_ids")
+
+
+class BulkProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance_status = fields.String(metadata={"description": "the instance's status, when it does not allow the operation"})
+    errors = fields.Dict()
+
+
+class BulkOutcomeSchema(Schema):
+    instance_id = fields.String()
+    ok = fields.Boolean(metadata={"description": "the operation was done; else `problem` says why not"})
+    instance_status = fields.String(allow_none=True, metadata={"description": "the instance's status after it"})
+    problem = fields.Nested(BulkProblemSchema, allow_none=True, metadata={
+        "description": "the problem the operation on this instance alone would have answered"})
+
+
+class BulkResultSchema(Schema):
+    operation = fields.String()
+    matched = fields.Integer(metadata={"description": "instances named or matched, each once"})
+    succeeded = fields.Integer()
+    refused = fields.Integer()
+    items = fields.List(fields.Nested(BulkOutcomeSchema), metadata={"description": "one per instance, in order"})
 
 
 class HistoryEventSchema(Schema):

@@ -265,6 +265,29 @@ def deployment_resource(deployment_id: str, resource_id: str, actor: Actor) -> D
     return resource
 
 
+@dataclass
+class DefinitionVersion:
+    """One version of a process and the deployment that created it (its name, when and by whom)."""
+
+    definition: ProcessDefinition
+    deployment: Deployment
+
+
+def definition_versions(key: str, actor: Actor) -> list[DefinitionVersion]:
+    """Every version of process `key`, newest first, each with its deployment. Definitions and
+    deployments are readable by every signed-in user.
+
+    Raises:
+        NotFoundError: no version of `key` was deployed.
+    """
+    rows = db.session.execute(
+        select(ProcessDefinition, Deployment).join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
+        .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())).all()
+    if not rows:
+        raise NotFoundError(f"no process definition with key {key!r}")
+    return [DefinitionVersion(definition, deployment) for definition, deployment in rows]
+
+
 def get_definition(definition_id: str) -> ProcessDefinition:
     definition = db.session.get(ProcessDefinition, definition_id)
     if definition is None:

@@ -326,3 +326,39 @@ def element_counts(instance_id: str, actor: Actor) -> dict[str, int]:
                HistoryEvent.element_id.is_not(None))
         .group_by(HistoryEvent.element_id)).all()
     return {element_id: count for element_id, count in rows}
+
+
+INCIDENT_STATES = ("open", "resolved", "all")
+
+
+@dataclass
+class ListedIncident:
+    """An incident with the process key and definition of its instance."""
+
+    incident: Incident
+    process_key: str
+    definition_id: str
+
+
+def list_incidents(actor: Actor, *, key=None, definition_id=None, instance_id=None, element_id=None, message=None,
+                   message_contains=None, state: str = "open", page: int = 1, per_page: int = 20) -> Page:
+    """Incidents of the instances the actor may read, newest first; items are `ListedIncident`.
+
+    `state`: open (not yet retried or cancelled), resolved, or all. `message` matches the whole message,
+    `message_contains` a part of it (case-sensitive, taken literally: no wildcards).
+    """
+    stmt = _readable(actor, select(Incident, ProcessInstance.process_key, ProcessInstance.definition_id)
+                     .join(ProcessInstance, ProcessInstance.id == Incident.instance_id))
+    if state == "open":
+        stmt = stmt.where(Incident.resolved_at.is_(None))
+    elif state == "resolved":
+        stmt = stmt.where(Incident.resolved_at.is_not(None))
+    for column, value in ((ProcessInstance.process_key, key), (ProcessInstance.definition_id, definition_id),
+                          (Incident.instance_id, instance_id), (Incident.element_id, element_id),
+                          (Incident.message, message)):
+        if value:
+            stmt = stmt.where(column == value)
+    if message_contains:
+        stmt = stmt.where(Incident.message.contains(message_contains, autoescape=True))
+    found = _rows_page(stmt.order_by(Incident.created_at.desc(), Incident.id.desc()), (page - 1) * per_page, per_page)
+    return Page([ListedIncident(*row) for row in found.items], found.total, page, per_page)

@@ -5,14 +5,15 @@ from dataclasses import dataclass
 
 import datetime as dt
 
-from sqlalchemy import and_, case, exists, func, literal, select, update
+from sqlalchemy import and_, case, exists, func, literal, select, true, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import readable_instances, require, require_admin, require_on_instance, require_read_instance
+from .access import (readable_instances, readable_tasks, require, require_admin, require_on_instance,
+                     require_read_instance)
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, engine, incident_type, jsonable,
     latest_definition_id, narrowed, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -110,11 +111,14 @@ def definition_statistics(definition_id: str, actor: Actor) -> list[ActivityStat
     readable = readable_instances(actor)
     if readable is not None:
         not_ended = and_(not_ended, readable)
-    counts = db.session.execute(
-        select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
-        .join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id)
-        .where(ProcessInstance.definition_id == definition_id, not_ended)
-        .group_by(ActiveActivity.element_id).order_by(ActiveActivity.element_id)).all()
+    # Active rows exist only while their instance has not ended (the step that ends it writes none): an
+    # admin's count is one range of the (definition, element, instance) index.
+    waiting = (select(ActiveActivity.element_id, func.count(func.distinct(ActiveActivity.instance_id)))
+               .where(ActiveActivity.definition_id == definition_id)
+               .group_by(ActiveActivity.element_id).order_by(ActiveActivity.element_id))
+    if readable is not None:
+        waiting = waiting.join(ProcessInstance, ProcessInstance.id == ActiveActivity.instance_id).where(readable)
+    counts = db.session.execute(waiting).all()
     incidents = db.session.execute(
         select(Incident.element_id, func.count(Incident.id))
         .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
@@ -192,34 +196,38 @@ class ProcessOverview:
 
 
 def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=24)) -> list[ProcessOverview]:
-    """Per process key, from the projection tables in one grouped query (admins only).
+    """Per process key, from the projection tables in one grouped query.
 
-    `completed_recently` counts the instances completed within `since` (24 hours by default).
+    `completed_recently` counts the instances completed within `since` (24 hours by default). Only the
+    instances the actor may read are counted, and their incidents and tasks (admins: all).
     """
-    require_admin(actor, "see every process's instances")
     after = utcnow() - since
+    readable, tasks_readable = readable_instances(actor), readable_tasks(actor)
+    readable = true() if readable is None else readable
+    tasks_readable = true() if tasks_readable is None else tasks_readable
 
     def counted(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     status = ProcessInstance.status
+    # One pass over the instances: their open incidents joined per instance, not a second scan to find keys.
+    incidents = (select(Incident.instance_id, func.count().label("n")).where(Incident.resolved_at.is_(None))
+                 .group_by(Incident.instance_id).subquery())
     per_instance = (
         select(ProcessInstance.process_key.label("key"),
                counted(status == InstanceStatus.RUNNING).label("running"),
                counted(status == InstanceStatus.ERROR).label("error"),
                counted(status == InstanceStatus.SUSPENDED).label("suspended"),
+               func.coalesce(func.sum(incidents.c.n), 0).label("incidents"),
                counted(and_(status == InstanceStatus.COMPLETED, ProcessInstance.ended_at >= after)).label("completed"))
-        .group_by(ProcessInstance.process_key).subquery())
-    incidents = (select(ProcessInstance.process_key.label("key"), func.count(Incident.id).label("n"))
-                 .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-                 .where(Incident.resolved_at.is_(None)).group_by(ProcessInstance.process_key).subquery())
+        .outerjoin(incidents, incidents.c.instance_id == ProcessInstance.id)
+        .where(readable).group_by(ProcessInstance.process_key).subquery())
     open_tasks = (select(HumanTask.process_key.label("key"), func.count(HumanTask.id).label("n"))
-                  .where(HumanTask.state == TaskState.OPEN).group_by(HumanTask.process_key).subquery())
+                  .where(HumanTask.state == TaskState.OPEN, tasks_readable)
+                  .group_by(HumanTask.process_key).subquery())
     rows = db.session.execute(
         select(per_instance.c.key, per_instance.c.running, per_instance.c.error, per_instance.c.suspended,
-               func.coalesce(incidents.c.n, literal(0)), func.coalesce(open_tasks.c.n, literal(0)),
-               per_instance.c.completed)
-        .outerjoin(incidents, incidents.c.key == per_instance.c.key)
+               per_instance.c.incidents, func.coalesce(open_tasks.c.n, literal(0)), per_instance.c.completed)
         .outerjoin(open_tasks, open_tasks.c.key == per_instance.c.key)
         .order_by(per_instance.c.key)).all()
     return [ProcessOverview(row[0], *(int(n) for n in row[1:])) for row in rows]
@@ -321,15 +329,15 @@ def cancel(instance_id: str, actor: Actor, reason: str | None = None):
     return run_on_instance(instance_id, actor, act, statuses=_REPAIRABLE, refusal=_cannot("cancel"))
 
 
-def retry_instance(instance_id: str, actor: Actor) -> InstanceResult:
-    """Run the failed step again from the last good state."""
+def retry_instance(instance_id: str, actor: Actor, reason: str | None = None) -> InstanceResult:
+    """Run the failed step again from the last good state (the reason, if any, kept in its history)."""
     _authorize(instance_id, actor, "repair", "retry this instance")
 
     def act(turn: Turn):
         _loaded(turn)
         outcome = turn.engine_step(lambda runner, wf, effects: runner.retry(wf, effects))
         _resolve_incidents(instance_id, "retried")
-        turn.step.record("retried")
+        turn.step.record("retried", message=reason)
         if outcome.status != InstanceStatus.ERROR:
             turn.step.set_status(InstanceStatus.RUNNING)
         turn.apply(outcome)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..crm import stage_of
 from ..extensions import db
 from ..models import Binding, Record
 from ..statuses import InstanceStatus
@@ -51,10 +52,7 @@ def _entered_stage(step) -> str | None:
     for event in step.events:
         if event["type"] != "element_entered":
             continue
-        element = elements.get(event.get("element_id"), {})
-        props = element.get("properties") or {}
-        if "stage" in props:
-            stage = props["stage"]
-        elif element.get("type") in {"userTask", "manualTask"}:
-            stage = element.get("name")
+        entered = stage_of(elements.get(event.get("element_id")))
+        if entered is not None:
+            stage = entered
     return stage

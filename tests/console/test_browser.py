@@ -1,7 +1,8 @@
 """The console in a real browser: Debian's Chromium driven by Playwright, against the app served in a thread.
 
 A person logs in, claims a discount approval in place on My Jobs, completes it after a validation
-error shown beside the field, and moves a deal through its blueprint from the record page; each
+error shown beside the field, and moves a deal through its blueprint from the record page; an admin reads
+the badges on a definition's diagram and cancels two selected instances at once; each
 page is also checked at 390 px wide (nothing wider than the screen). Playwright's expectations wait
 for what they look for (no sleeping). The screenshots (My Jobs, a task, a record) are taken every
 run; with UPDATE_SCREENSHOTS=1 they replace those of the README in docs/screenshots/.
@@ -232,3 +233,36 @@ def test_an_admin_fixes_a_variable_and_retries_an_incident_from_the_instance_pag
     expect(diagram.locator(".marker-incident")).to_have_count(0)
     fits_390(page)
     assert admin.instance(failed["id"])["variables"]["result"] == 25
+
+
+def test_an_admin_bulk_cancels_two_instances_and_reads_the_definition_badges(app, page, admin, make):
+    from ..factories import fixture
+
+    admin.deploy(fixture("valid", "failing_script.bpmn"))
+    first, second, kept = (admin.start("failing_script", {"divisor": 5})["id"] for _ in range(3))
+    make.user("ada", admin=True)
+    log_in(page, "ada")
+
+    page.goto("/console/admin/processes/failing_script/definition")
+    diagram = page.locator(".diagram[data-diagram-state=ready]")
+    waiting = diagram.locator('.djs-overlays[data-container-id="after"] .diagram-badge.badge-active')
+    expect(waiting).to_have_text("3")  # three instances wait at "after"
+    expect(diagram.locator('.djs-overlays[data-container-id="compute"] .diagram-badge.badge-completed')).to_have_text("3")
+    fits_390(page)
+
+    page.goto("/console/admin/instances?key=failing_script")
+    page.get_by_label(f"Select instance {first}").check()
+    page.get_by_label(f"Select instance {second}").focus()
+    page.keyboard.press("Space")  # with the keyboard too
+    page.get_by_label("Operation").select_option("cancel")
+    page.get_by_label("Reason").fill("duplicates")
+    fits_390(page)
+    page.get_by_role("button", name="Apply operation").click()
+
+    expect(page.get_by_role("heading", name="Cancel: 2 instances")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="refused")).to_have_text("2 done, 0 refused.")
+    for instance_id in (first, second):
+        expect(page.locator(f"#outcome-{instance_id}")).to_contain_text("done")
+        expect(page.locator(f"#outcome-{instance_id}")).to_contain_text("cancelled")
+    fits_390(page)
+    assert [admin.instance(i)["status"] for i in (first, second, kept)] == ["cancelled", "cancelled", "running"]

@@ -90,9 +90,12 @@
               });
             });
             if (el.dataset.elementUrl) {
+              var notFlowNodes = ['bpmn:Process', 'bpmn:Collaboration', 'bpmn:Participant', 'bpmn:Lane',
+                                  'bpmn:SequenceFlow', 'bpmn:MessageFlow', 'bpmn:Association', 'label'];
               viewer.get('eventBus').on('element.click', function (event) {
-                var id = event.element && event.element.id;
-                if (id && event.element.type !== 'bpmn:Process') {
+                var element = event.element && (event.element.labelTarget || event.element);
+                var id = element && element.id;
+                if (id && notFlowNodes.indexOf(element.type) < 0) {
                   window.location.href = el.dataset.elementUrl.replace('{id}', encodeURIComponent(id));
                 }
               });
@@ -154,6 +157,16 @@
     });
   }
 
+  /* A checkbox with data-select-all="NAME" ticks or clears every checkbox named NAME in its form. Delegated
+     from the document, so lists swapped in by htmx need nothing more. */
+  function selectAll(event) {
+    var box = event.target;
+    if (!box.matches || !box.matches('input[type=checkbox][data-select-all]') || !box.form) return;
+    box.form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (other) {
+      other.checked = box.checked;
+    });
+  }
+
   function init(root) {
     initDialogs(root);
     initDiagrams(root);
@@ -162,6 +175,7 @@
 
   onReady(function () {
     init(document);
+    document.addEventListener('change', selectAll);
     /* After htmx swaps a row (claim, unclaim), keep the keyboard where it was: on the new row's button. */
     var swappedRow = null;
     document.body.addEventListener('htmx:beforeSwap', function (event) {

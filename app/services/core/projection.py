@@ -153,7 +153,7 @@ class Step:
             self.candidates += [{"task_id": task.id, "kind": "user", "name": u} for u in dict.fromkeys(users)]
             self.candidates += [{"task_id": task.id, "kind": "group", "name": g} for g in dict.fromkeys(groups)]
             opened.append(row)
-        self.active = [dict(a, instance_id=self.instance.id) for a in outcome.active]
+        self.active = [dict(a, instance_id=self.instance.id, definition_id=info.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
         if outcome.incident is not None:
