@@ -44,9 +44,15 @@ def variables(wf: BpmnWorkflow) -> dict:
 
 
 def update_variables(wf: BpmnWorkflow, changes: dict[str, Any]) -> dict:
-    """Merge-patch the data of every waiting task (None deletes); return the new variables."""
+    """Merge-patch the data of every waiting task (None deletes); return the new variables.
+
+    A waiting task takes its parent's data again each time SpiffWorkflow looks at it (a timer or a
+    message catch event being checked merges the data of the task before it over its own), so the
+    parents of the waiting tasks are patched too: otherwise the old values come back at the next step."""
     check_storable({k: v for k, v in changes.items() if v is not None})
-    targets = [t for t in wf.get_tasks(state=ACTIVE)] or [wf.last_task or wf.task_tree]
+    active = [t for t in wf.get_tasks(state=ACTIVE)] or [wf.last_task or wf.task_tree]
+    parents = [t.parent for t in active if t.parent is not None and not t.parent.has_state(ACTIVE)]
+    targets = list({id(t): t for t in [*active, *parents]}.values())
     for task in targets:
         for key, value in changes.items():
             if value is None:
