@@ -263,7 +263,7 @@ class CorrelateMessage(CamundaSchema):
 class HistoryTimeToLive(CamundaSchema):
     """PUT .../history-time-to-live: days, or null for none (the server's default); never negative."""
 
-    days = fields.Integer(data_key="historyTimeToLive", load_default=None, allow_none=True,
+    days = fields.Integer(data_key="historyTimeToLive", load_default=None, allow_none=True, strict=True,
                           validate=validate.Range(min=0, max=MAX_HISTORY_TTL_DAYS))
 
 

@@ -5,7 +5,7 @@ from ..engine import MAX_HISTORY_TTL_DAYS
 
 
 class HistoryTtlSchema(Schema):
-    days = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0, max=MAX_HISTORY_TTL_DAYS),
+    days = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=0, max=MAX_HISTORY_TTL_DAYS),
                           metadata={"description": "days an ended instance of this version is kept (its removal "
                                                    "time is its end plus these days); null: the server's default"})
 

@@ -1,4 +1,5 @@
 """Camunda's `variables` query parameter: filters on an instance's variables by name, operator and value."""
+import math
 import re
 
 from marshmallow import ValidationError, fields
@@ -56,16 +57,28 @@ def _triple(part: str, operators) -> tuple[str, str, str]:
     pieces = part.split("_")
     at = next((i for i in range(len(pieces) - 2, 0, -1) if pieces[i] in operators), None)
     if at is None:
-        return part, "", ""
+        raise ValidationError(f"variable filter {part[:100]!r}: write name_operator_value with an operator of "
+                              f"{', '.join(operators)}")
     return "_".join(pieces[:at]), pieces[at], "_".join(pieces[at + 1:])
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _typed(raw: str):
-    """A query string's value as Camunda reads it: a boolean, a number, else the string."""
+    """A query string's value as Camunda reads it: a boolean, a number (ASCII digits, with a fraction or
+    an exponent), else the string. A number too large for a double is refused."""
     if raw in ("true", "false"):
         return raw == "true"
-    if re.fullmatch(r"-?\d{1,15}", raw):
-        return int(raw)
-    if re.fullmatch(r"-?\d{1,15}\.\d{1,15}", raw):
-        return float(raw)
+    if len(raw) <= 400 and _INTEGER.fullmatch(raw):
+        value = int(raw)
+        if abs(value) > 2**53 and not math.isfinite(float(raw)):
+            raise ValidationError(f"{raw[:40]}...: a number too large to compare")
+        return value
+    if len(raw) <= 400 and _DECIMAL.fullmatch(raw):
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValidationError(f"{raw[:40]}: a number too large to compare")
+        return value
     return raw

@@ -18,7 +18,7 @@ from .core import (
     SYSTEM, Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, engine, incident_type, jsonable,
     latest_definition_id, narrowed, paginate, run_on_instance, start_new, utcnow, write_transaction,
 )
-from .forms import validate_form
+from .forms import check_variable_names, validate_form
 from .variable_query import variable_clauses
 
 def start_instance(actor: Actor, *, key: str | None = None, definition_id: str | None = None,
@@ -354,6 +354,7 @@ def change_variables(instance_id: str, changes: dict, actor: Actor):
     """Merge-patch an instance's variables, for a caller already authorized (a task's delegate resolving it)."""
     if not isinstance(changes, dict) or not changes:
         raise ValidationError("send an object of variables to change")
+    check_variable_names(changes)
 
     def act(turn: Turn):
         wf = _loaded(turn)

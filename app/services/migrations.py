@@ -31,6 +31,7 @@ from ..statuses import InstanceStatus, TaskState
 from .access import require
 from .core import (Actor, DefinitionInfo, InstanceNotActionableError, Turn, definition_info, engine, jsonable,
                    run_on_instance, write_transaction)
+from .forms import check_variable_names
 from .instances import instances_query
 
 LIVE = tuple(sorted(InstanceStatus.LIVE))
@@ -97,7 +98,7 @@ def make_plan(actor: Actor, source_definition_id: str | None, target_definition_
     if source.id == target.id:
         raise ValidationError("the source and target are the same definition",
                               errors={"target_definition_id": ["the same definition as the source"]})
-    plan = Plan(source, target, dict(mapping or {}), dict(variables or {}), same_ids)
+    plan = Plan(source, target, dict(mapping or {}), check_variable_names(dict(variables or {})), same_ids)
     try:
         problems = engine().migration_plan_problems(ref(source), ref(target), plan.mapping)
     except ValueError as exc:  # the dialects differ

@@ -19,6 +19,7 @@ from ..models import Incident, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import require_on_instance
 from .core import Actor, Turn, engine, jsonable, run_on_instance, utcnow
+from .forms import check_variable_names
 
 MAX_INSTRUCTIONS = 100
 
@@ -46,7 +47,8 @@ def modify_instance(instance_id: str, actor: Actor, instructions: list[dict], an
     if len(instructions) > MAX_INSTRUCTIONS:
         raise ValidationError(f"at most {MAX_INSTRUCTIONS} instructions", errors={"instructions": ["too many"]})
     require_on_instance(actor, "repair", _instance(instance_id), "modify this instance")
-    steps = [Instruction(i["type"], i["element_id"], dict(i.get("variables") or {})) for i in instructions]
+    steps = [Instruction(i["type"], i["element_id"], check_variable_names(dict(i.get("variables") or {})))
+             for i in instructions]
 
     def act(turn: Turn):
         try:

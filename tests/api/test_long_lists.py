@@ -1,6 +1,8 @@
 """Long lists: candidate rows only while a task is open, cursors for deep pages, totals that need not count all."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 from sqlalchemy import func, select
 
@@ -77,10 +79,14 @@ def test_a_cursor_walk_sees_rows_in_started_order_across_moments(clock, admin):
     assert walk(admin, "/api/v1/process-instances", per_page=2) == list(reversed(ids))
 
 
-@pytest.mark.parametrize("cursor", ["nonsense", "W10", "WyJhIl0", "eyJ0IjoxfQ", "W3sidCI6Im5vIn0sIngiXQ", "x" * 201])
+LONE_SURROGATE = base64.urlsafe_b64encode(b'[{"t":"2026-01-01T00:00:00+00:00"},"\\ud800"]').decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "W10", "WyJhIl0", "eyJ0IjoxfQ", "W3sidCI6Im5vIn0sIngiXQ", "x" * 201,
+                                    LONE_SURROGATE])
 def test_a_cursor_that_is_not_one_is_a_400(admin, cursor):
-    response = admin.get(f"/api/v1/tasks?after={cursor}")
-    assert_problem(response, 400)
+    assert_problem(admin.get(f"/api/v1/tasks?after={cursor}"), 400)
+    assert_problem(admin.get(f"/api/v1/process-instances?after={cursor}"), 400)
 
 
 def test_a_total_past_the_cap_says_it_is_not_exact_unless_asked_to_count_all(admin, monkeypatch):

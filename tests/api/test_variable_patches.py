@@ -47,3 +47,17 @@ def test_a_patch_while_a_message_is_awaited_holds_when_it_arrives(server):
     assert response.status_code == 200, response.get_json()
     variables = server.admin.instance(started["id"])["variables"]
     assert variables["stage"] == "chased" and variables["answer"] == "yes"
+
+
+def test_names_the_engine_keeps_cannot_be_patched_or_set_by_a_modification(server):
+    from ..factories import assert_problem
+    admin = server.login()
+    admin.deploy(fixture("events", "wait_for_reply.bpmn"))
+    started = admin.start("wait_for_reply", {"stage": "asked"}, business_key="LEAD-10")
+    refused = admin.patch(f"/api/v1/process-instances/{started['id']}/variables", json={"variables": {"_x": 1}})
+    assert "_x" in assert_problem(refused, 400)["errors"]
+    modified = admin.post(f"/api/v1/process-instances/{started['id']}/modification", json={
+        "annotation": "try a reserved name", "instructions": [
+            {"type": "start_before", "element_id": "got_reply", "variables": {"__class__": 1}}]})
+    assert_problem(modified, 400)
+    assert "_x" not in admin.instance(started["id"])["variables"]

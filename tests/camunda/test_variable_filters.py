@@ -53,6 +53,10 @@ def matching(api, people, query: str) -> set[str]:
     ("code_eq_100", {"bob"}),
     ("amount_gt_50,region_like_%th", {"ann", "bob"}),
     ("missing_gt_1", set()),
+    ("amount_lt_1e3", {"ann", "bob"}),
+    ("amount_gt_9223372036854775807", set()),
+    ("amount_lt_9223372036854775807", {"ann", "bob"}),
+    ("code_eq_\u0661\u0660\u0660", set()),  # Arabic-Indic digits are text, not the number 100
 ])
 def test_a_filter_compares_values_of_its_own_type(deployed, people, query, expected):
     assert matching(deployed, people, query) == expected
@@ -81,6 +85,16 @@ def test_a_name_with_underscores_is_read_in_a_query_string(deployed):
     deployed.start("simple_user_task", typed({"order_no": 8}))
     found = deployed.get("/process-instance?variables=order_no_eq_7").get_json()
     assert [i["id"] for i in found] == [wanted["id"]]
+
+
+def test_an_unknown_operator_is_named(deployed):
+    body = assert_camunda_error(deployed.get("/process-instance?variables=amount_xx_1"), 400, "InvalidRequestException")
+    assert "amount_xx_1" in body["message"]
+
+
+@pytest.mark.parametrize("query", ["amount_lt_1e400", "amount_gt_" + "9" * 400])
+def test_a_number_past_a_double_is_a_400(deployed, query):
+    assert_camunda_error(deployed.get(f"/process-instance?variables={query}"), 400, "InvalidRequestException")
 
 
 @pytest.mark.parametrize("variables", [

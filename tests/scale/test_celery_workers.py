@@ -84,4 +84,5 @@ def test_two_celery_workers_fire_every_due_timer_exactly_once(app, admin, worker
         assert admin.instance(instance_id)["status"] == "completed"
     assert set(fired.values()) == {1}
     assert workers_seen == {"celery"}
-    assert admin.get("/api/v1/jobs").get_json()["total"] == 0
+    left = admin.get("/api/v1/jobs?per_page=200").get_json()["items"]
+    assert [job for job in left if job["instance_id"] in started] == []  # (the nightly cleanup job may wait there)

@@ -92,6 +92,10 @@ def decode_cursor(cursor: str, size: int) -> list:
                 value = dt.datetime.fromisoformat(value["t"])
             elif not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise ValueError("wrong value")
+            if isinstance(value, str):
+                value.encode("utf-8")  # a lone surrogate is no text a database stores: UnicodeEncodeError
+                if len(value) > 64:
+                    raise ValueError("too long")
             values.append(value)
         return values
     except (ValueError, TypeError, UnicodeDecodeError):
