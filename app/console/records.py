@@ -1,9 +1,10 @@
 """Records: each module's list, and a record's page with its blueprint.
 
-The record page shows the record's fields, the blueprint's stage bar, one button per transition the
-caller may perform now (`services.transitions.list_transitions`) opening a dialog with that
-transition's mandatory fields prefilled from the record, a banner while an approval or review
-locks it, its open tasks, its timeline and the processes that ran on it. A transition is performed
+The record page shows the record's fields, the blueprint's stage bar (its stages in flow order,
+`services.blueprints.record_stages`, as `GET /api/v1/blueprints/{key}/stages` lists them), one
+button per transition the caller may perform now (`services.transitions.list_transitions`) opening
+a dialog with that transition's mandatory fields prefilled from the record, a banner while an
+approval or review locks it, its open tasks, its timeline and the processes that ran on it. A transition is performed
 by `transitions.perform_transition`: refused fields come back beside their inputs in the dialog.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from ..errors import FormValidationError, NotFoundError, ValidationError
-from ..services import instances, modules, records, tasks, timeline, transitions
+from ..services import blueprints, instances, modules, records, tasks, timeline, transitions
 from ..services.core import Page
 from . import forms
 from .auth import current_actor
@@ -93,7 +94,7 @@ def render_record(module: str, record_id: str, *, open_transition: str | None = 
     events, events_total = recent_timeline(record)
     context = {
         "record": record, "module": mod, "title": record_title(mod.fields, record.data, record.id),
-        "stages": transitions.blueprint_stages(module, record_id, actor), "transitions": offered,
+        "stages": blueprints.record_stages(module, record_id, actor), "transitions": offered,
         "open_transition": open_transition, "locking": locking, "processes": processes,
         "open_tasks": tasks.list_tasks(actor, record_id=record.id, per_page=50).items,
         "timeline": events, "timeline_total": events_total,

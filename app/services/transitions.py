@@ -27,10 +27,10 @@ from ..models import Attachment, HumanTask
 from .access import acts_for, require_read_record
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .modules import get_module, list_bindings
+from .modules import get_module
 from .notes import write_note
 from .record_triggers import governing_blueprint
-from .records import check_writable, find_record, get_record, update_record
+from .records import check_writable, find_record, update_record
 from .tasks import complete_checked, task_form, task_row
 
 
@@ -181,26 +181,3 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
             write_note(record, note, actor, author=actor.username)
         return complete_checked(task_row(task.id), data, actor, as_owner=True)
 
-
-def blueprint_stages(module: str, record_id: str, actor: Actor) -> dict | None:
-    """A record's stage bar: {"field", "stages", "current"}, or None when no blueprint is bound to its module.
-
-    The stages are the values of the blueprint's stage field (a picklist) in the module's order, the
-    field the binding's `stage_field` names (the live instance's binding first). A record the actor
-    may not read is a 404, as for one that does not exist.
-    """
-    record = get_record(module, record_id, actor)
-    governing = governing_blueprint(record)
-    if governing is not None:
-        field = governing[1]
-    else:
-        binding = next((b for b in list_bindings(module) if b.kind == "blueprint" and b.active), None)
-        if binding is None:
-            return None
-        field = (binding.options or {}).get("stage_field", "stage")
-    spec = next((f for f in get_module(module).fields if f["name"] == field), None)
-    stages = list((spec or {}).get("values") or [])
-    current = record.data.get(field)
-    if current is not None and current not in stages:
-        stages.append(current)
-    return {"field": field, "stages": stages, "current": current}
