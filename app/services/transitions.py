@@ -28,7 +28,7 @@ from .access import acts_for, require_read_record
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
 from .modules import get_module
-from .notes import write_note
+from .notes import MAX_TEXT as MAX_NOTE, write_note
 from .record_triggers import governing_blueprint
 from .records import check_writable, find_record, update_record
 from .tasks import complete_checked, task_form, task_row
@@ -156,6 +156,8 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
     """Perform a transition: check owners, criteria, fields and requirements (a note, an attachment),
     update the record, keep the note on it, move the blueprint on."""
     values = dict(values or {})
+    if note is not None and len(note) > MAX_NOTE:  # as the API's schema refuses it, named where it was typed
+        raise ValidationError("the note is too long", errors={"note": [f"at most {MAX_NOTE} characters"]})
     with write_transaction():
         record, offered = _offered(module, record_id)
         match = next(((t, f, p) for t, f, p, _ in offered if transition in _transition_values(f)), None)
