@@ -1,9 +1,10 @@
 """Records: each module's list, and a record's page with its blueprint.
 
-The record page shows the record's fields, the blueprint's stage bar, one button per transition the
-caller may perform now (`services.transitions.list_transitions`) opening a dialog with that
-transition's mandatory fields prefilled from the record, a banner while an approval or review
-locks it, its open tasks, its timeline and the processes that ran on it. A transition is performed
+The record page shows the record's fields, the blueprint's stage bar (its stages in flow order,
+`services.blueprints.record_stages`, as `GET /api/v1/blueprints/{key}/stages` lists them), one
+button per transition the caller may perform now (`services.transitions.list_transitions`) opening
+a dialog with that transition's mandatory fields prefilled from the record, a banner while an
+approval or review locks it, its open tasks, its timeline and the processes that ran on it. A transition is performed
 by `transitions.perform_transition`: refused fields come back beside their inputs in the dialog.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from ..errors import FormValidationError, NotFoundError, ValidationError
-from ..services import instances, modules, records, tasks, timeline, transitions
+from ..services import blueprints, instances, modules, records, tasks, timeline, transitions
 from ..services.core import Page
 from . import forms
 from .auth import current_actor
@@ -85,20 +86,34 @@ def render_record(module: str, record_id: str, *, open_transition: str | None = 
         prefill = values if mine and values is not None else record.data
         transition["controls"] = forms.fields_of(schema, prefill, only=transition["mandatory_fields"],
                                                  required=transition["mandatory_fields"])
-        transition["errors"] = (errors or {}) if mine else {}
-        shown = {f.name for f in transition["controls"]}
+        transition["errors"] = _placed(errors or {}) if mine else {}
+        needs_note = "note" in transition["requires"]
+        transition["controls"].append(forms.Field(
+            NOTE, "Note", "textarea", required=needs_note, value=(values or {}).get(NOTE) if mine else None,
+            help="Kept on the record's timeline." + ("" if needs_note else " Optional."),
+            attrs={"maxlength": 10_000}))
+        shown = {f.name for f in transition["controls"]} | {"attachment"}
         transition["other_errors"] = {k: v for k, v in transition["errors"].items() if k not in shown}
     processes = instances.list_instances(actor, record_id=record.id, per_page=50).items
     locking = next((p for p in processes if p.id == record.locked_by), None) if record.locked_by else None
     events, events_total = recent_timeline(record)
     context = {
         "record": record, "module": mod, "title": record_title(mod.fields, record.data, record.id),
-        "stages": transitions.blueprint_stages(module, record_id, actor), "transitions": offered,
+        "stages": blueprints.record_stages(module, record_id, actor), "transitions": offered,
         "open_transition": open_transition, "locking": locking, "processes": processes,
         "open_tasks": tasks.list_tasks(actor, record_id=record.id, per_page=50).items,
         "timeline": events, "timeline_total": events_total,
     }
     return render_template("console/records/record.html", **context), status
+
+
+# The dialog's note is posted apart from the transition's fields (a form may declare a field named `note`), as
+# the API takes it apart from `fields`; the requirement's error ("note") is shown beside it.
+NOTE = "_note"
+
+
+def _placed(errors: dict) -> dict:
+    return {NOTE if name == "note" else name: messages for name, messages in errors.items()}
 
 
 @bp.route("/records/<module>/<record_id>")
@@ -117,7 +132,7 @@ def perform_transition(module: str, record_id: str, name: str):
     only = transition["mandatory_fields"] if transition else []
     values = forms.parse(schema, request.form, only=only)
     try:
-        transitions.perform_transition(module, record_id, name, values, actor)
+        transitions.perform_transition(module, record_id, name, values, actor, note=request.form.get(NOTE))
     except (FormValidationError, ValidationError) as exc:
         return render_record(module, record_id, open_transition=name, errors=exc.errors or {"transition": [exc.detail]},
                              values=request.form.to_dict(), status=exc.status)

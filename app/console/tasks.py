@@ -1,16 +1,19 @@
-"""The task page: its form, claim and unclaim, complete, delegate, its record and the instance's diagram.
+"""The task page: its form, claim and unclaim, complete, approve or reject, delegate, its record and the
+instance's diagram.
 
 A Camunda form (`task_camunda_form`) is rendered by the form-js viewer in the browser and posted
 as JSON in one field; any other form is the task's JSON Schema rendered here. Either way the
 services check the data exactly as for an API client: a refused field comes back beside its input
-(400) with the values kept, a task someone else completed first is the 409 page.
+(400) with the values kept, a task someone else completed first is the 409 page. A task of a record's
+approval also has Approve and Reject (with a reason, kept on the record's timeline), as the approval API
+(`POST /api/v1/modules/{module}/records/{id}/approval/approve|reject`) decides it.
 """
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..errors import FormValidationError, NotFoundError, ValidationError
-from ..services import definitions, instances, modules, records, tasks
+from ..services import approvals, definitions, instances, modules, records, tasks
 from ..services.access import may_work_on
 from ..services.core import definition_info
 from . import forms
@@ -36,7 +39,8 @@ def _record_of(instance) -> dict | None:
 
 def render_task(task_id: str, *, errors: dict | None = None, values: dict | None = None,
                 delegate_error: str | None = None, delegate_to: str = "", behalf_errors: dict | None = None,
-                behalf: dict | None = None, status: int = 200):
+                behalf: dict | None = None, decision_errors: dict | None = None, reason: str = "",
+                status: int = 200):
     """The task page; after a refused post, with the errors beside their fields and the posted values."""
     actor = current_actor()
     task = tasks.get_task(task_id, actor)
@@ -52,9 +56,11 @@ def render_task(task_id: str, *, errors: dict | None = None, values: dict | None
     errors = errors or {}
     fields = forms.fields_of(schema, values)
     known = {f.name for f in fields} | {c.name for f in fields for c in f.children}
+    may_work = task.state == "open" and may_work_on(task, actor)
     context = {
         "task": task, "instance": instance, "process": definition_info(task.definition_id),
-        "may_work": task.state == "open" and may_work_on(task, actor),
+        "may_work": may_work, "decision": approvals.decision_of(task) if may_work else None,
+        "decision_errors": decision_errors or {}, "reason": reason,
         "row": task_rows([task])[0], "fields": fields, "errors": errors,
         "other_errors": {k: v for k, v in errors.items() if k not in known},
         "camunda_form": camunda_form, "form_data": values, "linked": _record_of(instance),
@@ -168,6 +174,22 @@ def next_page(result, actor) -> str:
         if get("assignee") == actor.username or (get("assignee") is None and offered):
             return url_for("console.task", task_id=get("id"))
     return url_for("console.jobs")
+
+
+@bp.route("/tasks/<task_id>/decide", methods=["POST"])
+def decide(task_id: str):
+    """Approve or reject a task of a record's approval; a rejection without a reason is refused beside it."""
+    choice, reason = request.form.get("decision"), request.form.get("reason", "")
+    try:
+        if choice not in ("approve", "reject"):
+            raise FormValidationError("choose Approve or Reject", errors={"decision": ["approve or reject"]})
+        task = tasks.get_task(task_id, current_actor())
+        approvals.decide_task(task_id, choice == "approve", reason, current_actor())
+    except FormValidationError as exc:
+        return render_task(task_id, decision_errors=exc.errors or {"decision": [exc.detail]}, reason=reason,
+                           status=exc.status)
+    flash(f"You {'approved' if choice == 'approve' else 'rejected'} “{task.name}”.", "success")
+    return redirect(url_for("console.jobs"))
 
 
 @bp.route("/tasks/<task_id>/delegate", methods=["POST"])

@@ -27,13 +27,14 @@ from .instances import cancel
 from .modules import get_module
 from .record_triggers import start_bound
 from .records import find_record
-from .tasks import complete_task, delegate_task, task_form
+from .tasks import complete_task, delegate_task, get_task, task_form
 from .timeline import add_event
 
 APPROVE_VALUES = ("approved", "approve", "yes")
 REJECT_VALUES = ("rejected", "reject", "no")
 DECISION_FIELDS = ("approval", "decision")
 REASON_FIELDS = ("reason", "comment", "rejection_reason")
+MAX_REASON = 2_000  # as app/schemas/approvals.py bounds it for the API
 
 
 def _pending(record: Record) -> ProcessInstance | None:
@@ -157,6 +158,44 @@ def _my_task(instance: ProcessInstance, actor: Actor, task_id: str | None) -> Hu
     return choice[0]
 
 
+def _has_decision(form: dict) -> bool:
+    props = form.get("properties") or {}
+    return "approved" in props or any(
+        str(v).lower() in APPROVE_VALUES for name in DECISION_FIELDS for v in (props.get(name) or {}).get("enum") or [])
+
+
+def decision_of(task: HumanTask) -> dict | None:
+    """Where the task's Approve and Reject go: {"module", "record_id"} when it is an open task of a record's
+    approval and its form has a decision field (`approved`, or `approval` / `decision` with approve values);
+    None for any other task, which is completed with its form."""
+    if task.state != TaskState.OPEN:
+        return None
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None or instance.record_role != "approval" or not instance.record_id:
+        return None
+    if not _has_decision(task_form(task)):
+        return None
+    return {"module": instance.record_module, "record_id": instance.record_id}
+
+
+def decide_task(task_id: str, approve: bool, reason: str | None, actor: Actor) -> dict:
+    """Approve or reject one task of a record's approval by its id (the inbox's Approve and Reject): the same
+    as `decide` naming that task. A task someone decided first is a 409.
+
+    Raises:
+        NotFoundError: the actor may not read the task.
+        ConflictError: the task is not a decision of a record's approval, or it is no longer open.
+    """
+    task = get_task(task_id, actor)
+    if task.state != TaskState.OPEN:  # someone else decided it first
+        raise ConflictError(f"task is {task.state}" + (f" by {task.completed_by}" if task.completed_by else ""),
+                            task_state=task.state)
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None or instance.record_role != "approval" or not instance.record_id:
+        raise ConflictError("this task is not part of a record's approval: complete it with its form")
+    return decide(instance.record_module, instance.record_id, approve, reason, task.id, actor)
+
+
 def _decision_data(form: dict, approve: bool, reason: str | None) -> dict:
     """The task's form data for a decision: its decision field, and the reason where it has a place."""
     props = form.get("properties") or {}
@@ -193,6 +232,8 @@ def decide(module: str, record_id: str, approve: bool, reason: str | None, task_
     reason = (reason or "").strip() or None
     if not approve and reason is None:
         raise FormValidationError("a rejection needs a reason", errors={"reason": ["required when rejecting"]})
+    if reason is not None and len(reason) > MAX_REASON:
+        raise FormValidationError("the reason is too long", errors={"reason": [f"at most {MAX_REASON} characters"]})
     with write_transaction():
         record = _readable(module, record_id, actor)
         instance = _require_pending(record)

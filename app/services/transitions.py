@@ -27,10 +27,10 @@ from ..models import Attachment, HumanTask
 from .access import acts_for, require_read_record
 from .core import Actor, InstanceResult, definition_info, engine, write_transaction
 from .forms import validate_form
-from .modules import get_module, list_bindings
-from .notes import write_note
+from .modules import get_module
+from .notes import MAX_TEXT as MAX_NOTE, write_note
 from .record_triggers import governing_blueprint
-from .records import check_writable, find_record, get_record, update_record
+from .records import check_writable, find_record, update_record
 from .tasks import complete_checked, task_form, task_row
 
 
@@ -156,6 +156,8 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
     """Perform a transition: check owners, criteria, fields and requirements (a note, an attachment),
     update the record, keep the note on it, move the blueprint on."""
     values = dict(values or {})
+    if note is not None and len(note) > MAX_NOTE:  # as the API's schema refuses it, named where it was typed
+        raise ValidationError("the note is too long", errors={"note": [f"at most {MAX_NOTE} characters"]})
     with write_transaction():
         record, offered = _offered(module, record_id)
         match = next(((t, f, p) for t, f, p, _ in offered if transition in _transition_values(f)), None)
@@ -181,26 +183,3 @@ def perform_transition(module: str, record_id: str, transition: str, values: dic
             write_note(record, note, actor, author=actor.username)
         return complete_checked(task_row(task.id), data, actor, as_owner=True)
 
-
-def blueprint_stages(module: str, record_id: str, actor: Actor) -> dict | None:
-    """A record's stage bar: {"field", "stages", "current"}, or None when no blueprint is bound to its module.
-
-    The stages are the values of the blueprint's stage field (a picklist) in the module's order, the
-    field the binding's `stage_field` names (the live instance's binding first). A record the actor
-    may not read is a 404, as for one that does not exist.
-    """
-    record = get_record(module, record_id, actor)
-    governing = governing_blueprint(record)
-    if governing is not None:
-        field = governing[1]
-    else:
-        binding = next((b for b in list_bindings(module) if b.kind == "blueprint" and b.active), None)
-        if binding is None:
-            return None
-        field = (binding.options or {}).get("stage_field", "stage")
-    spec = next((f for f in get_module(module).fields if f["name"] == field), None)
-    stages = list((spec or {}).get("values") or [])
-    current = record.data.get(field)
-    if current is not None and current not in stages:
-        stages.append(current)
-    return {"field": field, "stages": stages, "current": current}

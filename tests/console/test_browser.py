@@ -4,8 +4,8 @@ A person logs in, claims a discount approval in place on My Jobs, completes it a
 error shown beside the field, and moves a deal through its blueprint from the record page; an admin reads
 the badges on a definition's diagram and cancels two selected instances at once; each
 page is also checked at 390 px wide (nothing wider than the screen). Playwright's expectations wait
-for what they look for (no sleeping). The screenshots (My Jobs, a task, a record) are taken every
-run; with UPDATE_SCREENSHOTS=1 they replace those of the README in docs/screenshots/.
+for what they look for (no sleeping). The screenshots (My Jobs, a task, a record, an instance) are
+taken every run; with UPDATE_SCREENSHOTS=1 they replace those of the README in docs/screenshots/.
 
 Chromium comes from Debian (`apt-get install chromium`; scripts/test.sh installs it): Playwright's own
 browser download cannot run here. Without it these tests are skipped, or fail under CI=true.
@@ -205,7 +205,7 @@ def test_a_camunda_form_in_form_js(app, page, admin, make):
     assert admin.instance(started["id"])["variables"]["creditor"] == {"name": "ACME"}
 
 
-def test_an_admin_fixes_a_variable_and_retries_an_incident_from_the_instance_page(app, page, admin):
+def test_an_admin_fixes_a_variable_and_retries_an_incident_from_the_instance_page(app, page, admin, screenshot):
     """The script task fails on missing data (no `divisor`): the diagram marks it as an incident; the admin sets
     the variable and retries, and the marker moves on to the task the instance now waits at."""
     from config import TestConfig
@@ -220,6 +220,7 @@ def test_an_admin_fixes_a_variable_and_retries_an_incident_from_the_instance_pag
     diagram = page.locator(".diagram[data-diagram-state=ready]")
     expect(diagram.locator('[data-element-id="compute"].marker-incident')).to_have_count(1)
     expect(diagram.locator(".diagram-badge", has_text="1×")).not_to_have_count(0)  # times each element was entered
+    screenshot(page, "instance")
 
     page.get_by_label("Name").fill("divisor")
     page.get_by_label("Value (JSON)").fill("4")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from config import TestConfig
+
 from .conftest import text
 
 
@@ -107,3 +109,52 @@ def test_a_record_locked_by_an_approval_says_which_instance(console, discount):
     assert "until its approval or review ends" in banner
     assert "data-open-dialog" not in page  # no blueprint on this deal: no stage bar, no transitions
     assert 'aria-label="Stages"' not in page
+
+
+def _stage_bar(page) -> list[tuple[str, str]]:
+    html = text(page)
+    bar = html[html.index('aria-label="Stages"'):]
+    return re.findall(r'<li class="(\w+)"[^>]*>([^<]+)</li>', bar[:bar.index("</nav>")])
+
+
+def test_the_stage_bar_follows_the_blueprint_s_flow_in_the_version_the_record_runs(console, admin, make, tmp_path):
+    """The stage picklist lists its values alphabetically; the bar lists the stages as the diagram leads a record
+    through them (GET /api/v1/blueprints/{key}/stages), in the version its instance runs, not the latest."""
+    from ..factories import fixture
+
+    article = fixture("crm", "article_stages.bpmn")
+    admin.deploy(article)
+    stages = ["Approval", "Archived", "Draft", "Finance review", "Legal review", "Published", "Withdrawn"]
+    created = admin.post("/api/v1/modules", json={"api_name": "Articles", "fields": [
+        {"name": "title", "type": "text", "required": True}, {"name": "stage", "type": "picklist", "values": stages}]})
+    assert created.status_code == 201, created.get_json()
+    bound = admin.post("/api/v1/bindings", json={"name": "Articles", "module": "Articles", "event": "create",
+                                                 "process_key": "article_stages", "kind": "blueprint"})
+    assert bound.status_code == 201, bound.get_json()
+    first = admin.post("/api/v1/modules/Articles/records", json={"title": "On tides"}).get_json()
+    assert first["stage"] == "Draft"
+    in_flow_order = admin.get("/api/v1/blueprints/article_stages/stages").get_json()["stages"]
+
+    page = console("admin", TestConfig.ADMIN_PASSWORD).get(f"/console/records/Articles/{first['id']}")
+
+    assert [name for _, name in _stage_bar(page)] == [s["name"] for s in in_flow_order] == [
+        "Draft", "Legal review", "Finance review", "Approval", "Published", "Withdrawn"]
+    assert _stage_bar(page)[0] == ("current", "Draft")
+
+    renamed = tmp_path / "article_stages.bpmn"
+    renamed.write_bytes(article.read_bytes().replace(b'name="Approval"', b'name="Sign-off"'))
+    admin.deploy(renamed)
+    second = admin.post("/api/v1/modules/Articles/records", json={"title": "On waves"}).get_json()
+    session = console("admin", TestConfig.ADMIN_PASSWORD)
+    assert "Approval" in [name for _, name in _stage_bar(session.get(f"/console/records/Articles/{first['id']}"))]
+    assert "Sign-off" in [name for _, name in _stage_bar(session.get(f"/console/records/Articles/{second['id']}"))]
+
+
+    # once its instance has ended, the record keeps the stages of the version it ran, and a stage set by hand
+    # that the diagram does not name is shown as the current one, after the diagram's
+    [running] = admin.get(f"/api/v1/process-instances?record_id={first['id']}").get_json()["items"]
+    assert admin.post(f"/api/v1/process-instances/{running['id']}/cancel", json={"reason": "shelved"}).status_code == 200
+    archived = admin.patch(f"/api/v1/modules/Articles/records/{first['id']}", json={"stage": "Archived"})
+    assert archived.status_code == 200, archived.get_json()
+    bar = _stage_bar(session.get(f"/console/records/Articles/{first['id']}"))
+    assert bar[-1] == ("current", "Archived") and "Approval" in [name for _, name in bar]
