@@ -1,13 +1,14 @@
-"""The cost of one JavaScript script run: a pooled, locked-down context (the design) against a new context per
-run, with the Python sandbox as the yardstick.
+"""The cost of one JavaScript script run: a locked-down context in a pooled child process (the design: the
+run and its answer cross a pipe), against a new context per run in this process, with the Python sandbox as
+the yardstick.
 
 Each mode runs the same small script (`total = amount * 2`, a branch, three variables in and out) N times
 after a warm-up, in this process, one thread, and prints the median and 90th percentile in milliseconds:
 
 - python:            `Sandbox.execute` (RestrictedPython), the yardstick;
-- js pooled:         `JavaScript.execute` as the engine calls it (a pooled context: the run, then the empty
-                     evaluation that lets leftover promise callbacks run on the script's time);
-- js condition:      `JavaScript.evaluate` of a condition in a pooled context;
+- js pooled:         `JavaScript.execute` as the engine calls it (a child process's context: the run, then
+                     the empty evaluation that lets leftover promise callbacks run on the script's time);
+- js condition:      `JavaScript.evaluate` of a condition in a child process's context;
 - js new context:    a new V8 context per run (mini-racer's own), with the same lockdown, then the run;
 - js new, bare:      a new context and the run without the lockdown (its isolation is the new context alone,
                      but typed arrays would still take memory outside the heap limit).

@@ -2,12 +2,20 @@
 repaired after a run-time failure like any failing script."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from ..factories import fixture
+import pytest
+import time_machine
+
+from app.jobs.runner import run_due_jobs
+
+from ..factories import ApiClient, fixture
 
 ORDER = fixture("valid", "javascript_order.bpmn")
 FIXABLE = fixture("valid", "javascript_fixable.bpmn")
+ASYNC = fixture("events", "async_charge.bpmn")
+LIMIT_SETTINGS = ("STAGECOACH_SCRIPT_MAX_ALLOCATION", "STAGECOACH_SCRIPT_MAX_SECONDS")
 ITEMS = {"items": [{"qty": 2, "price": 300.0}, {"qty": 1, "price": 500.0}],
          "customer": {"name": "ACME", "currency": "USD"}}
 
@@ -15,6 +23,11 @@ ITEMS = {"items": [{"qty": 2, "price": 300.0}, {"qty": 1, "price": 500.0}],
 def _open_task(admin, instance_id: str) -> dict:
     [task] = admin.instance(instance_id)["tasks"]
     return task
+
+
+def _run_jobs(app) -> dict:
+    with app.app_context():
+        return run_due_jobs()
 
 
 def _variant(tmp_path: Path, source: Path, old: str, new: str) -> tuple[Path, int]:
@@ -112,3 +125,48 @@ def test_a_javascript_condition_with_a_syntax_error_names_its_flow(admin, tmp_pa
     [problem] = body["bpmn"]
     assert (problem["element_id"], problem["line"]) == ("big", line)
     assert "JavaScript condition cannot run: SyntaxError" in problem["message"]
+
+
+@pytest.mark.parametrize("attack", [
+    "var a = new Array(1e9).fill(0);",  # made V8 abort the server's process ("invalid table size")
+    "var a = []; a.length = 5e8; a.fill(1);",
+    "var a = new Array(1e8).fill(0);",  # ran far past the time limit inside one builtin
+], ids=["array-1e9", "length-5e8", "array-1e8"])
+def test_a_script_that_kills_or_holds_v8_is_an_incident_and_the_server_runs_on(admin, tmp_path, attack):
+    path, _ = _variant(tmp_path, FIXABLE, "var rate = rates[currency];", attack)
+    admin.deploy(path)
+
+    failed = admin.start("js_fixable", {"amount": 1})
+
+    assert failed["status"] == "error"
+    [incident] = admin.instance(failed["id"])["incidents"]
+    assert incident["element_id"] == "convert"
+    assert any(name in incident["message"] for name in LIMIT_SETTINGS)
+    admin.deploy(FIXABLE)  # the next JavaScript script, in the same server process, runs
+    fine = admin.start("js_fixable", {"amount": 2, "currency": "EUR", "rates": {"EUR": 1.5}})
+    assert fine["status"] == "running" and admin.instance(fine["id"])["variables"]["converted"] == 3.0
+
+
+def test_an_asynchronous_script_that_kills_v8_fails_each_try_then_becomes_an_incident(app, tmp_path):
+    text = ASYNC.read_text().replace('scriptFormat="python"', 'scriptFormat="javascript"')
+    text = text.replace("charged = 100 / divisor", "var a = new Array(1e9).fill(divisor);")
+    path = tmp_path / ASYNC.name
+    path.write_text(text)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+        admin = ApiClient.login(app, "admin", "admin-password")
+        admin.deploy(path)
+        started = admin.start("async_charge", {"divisor": 0})
+        clock.shift(dt.timedelta(milliseconds=1))
+
+        assert _run_jobs(app) == {"done": 0, "failed": 0, "retried": 1}
+        [job] = admin.get("/api/v1/jobs").get_json()["items"]
+        assert job["attempts"] == 1 and any(name in job["last_error"] for name in LIMIT_SETTINGS)
+        for _ in range(2):
+            clock.shift(dt.timedelta(minutes=5, milliseconds=1))
+            _run_jobs(app)
+
+        instance = admin.instance(started["id"])
+        assert instance["status"] == "error"
+        [incident] = instance["incidents"]
+        assert incident["element_id"] == "charge" and any(name in incident["message"] for name in LIMIT_SETTINGS)
+        assert admin.get("/api/v1/jobs").get_json()["total"] == 0

@@ -1,4 +1,4 @@
-"""Running JavaScript in V8 (mini-racer): a pool of locked-down contexts, one script at a time each.
+"""Running JavaScript in V8 (mini-racer), in child processes holding locked-down contexts, one script at a time.
 
 Threat model
 ------------
@@ -11,8 +11,12 @@ How
 * Isolation: V8 has no host objects; `prelude.LOCKDOWN` takes away what reaches outside its heap or runs
   later, and freezes every reachable object, so a context is the same after a script as before it. Each
   run gets a scope of its own (a Proxy over a fresh variable store) and its own `execution` object. The
-  context is then reused: a run costs about 0.4 ms (two round trips to V8's thread) instead of about
-  6 ms in a new, locked-down context (`bench/javascript.py`).
+  context is then reused: a run costs about 0.5 ms (a round trip to a child process, `process.py`, which
+  holds the contexts, `child.py`) instead of about 6 ms in a new, locked-down context (`bench/javascript.py`).
+* Process: V8 never runs in the server's process. A script that makes V8 abort its process (a fatal
+  out-of-memory, `new Array(1e9).fill(0)`) kills only its child: that is the script's memory limit. One
+  whose child does not answer by the time limit and a grace (a builtin that V8's termination does not
+  interrupt) has its child killed: that is the script's time limit. A new child takes the place of either.
 * Time: each run has the script time limit (STAGECOACH_SCRIPT_MAX_SECONDS); V8 is terminated past it.
   A run is followed by an empty evaluation with the time left: promise callbacks a script left behind
   run then, so one that never ends is caught as the script's own timeout, not the next one's.
@@ -21,7 +25,7 @@ How
 * Output: the variables come back as one JSON text, refused inside V8 past twice
   STAGECOACH_INSTANCE_MAX_VARIABLES_BYTES, then checked against the variable limits like a Python
   script's.
-* A context that hit a limit is closed, never reused. A process that forks starts a pool of its own.
+* A context that hit a limit is closed, never reused. A process that forks starts children of its own.
 
 Rejected approaches
 -------------------
@@ -33,129 +37,23 @@ Rejected approaches
 """
 from __future__ import annotations
 
-import asyncio
-import atexit
 import datetime as dt
 import decimal
 import json
-import os
 import re
-import threading
-import time
-from contextlib import contextmanager
-from typing import Any, Iterator
-
-from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, mini_racer
+from typing import Any
 
 from ..guards import ScriptError, ScriptLimitError, ScriptSecurityError
 from ..limits import Limits, data_problem, setting
 from . import lexer
 from .marker import Marked
-from .prelude import LOCKDOWN
+from .process import POOL, Died, Overran
 
 __all__ = ["JavaScript"]
 
 _SUFFIX = "\n//# sourceURL=script.js"
 _RUN_PREFIX = '"use strict";void 0;'  # strict: `var` and functions stay the script's own; void 0: its value so far
 _CHECK_PREFIX = '"use strict";throw __stagecoach_checked__;'
-_MAX_IDLE = 4  # contexts kept per process
-_MAX_USES = 10_000  # runs of one context before it is replaced
-
-
-class _Loop:
-    """The asyncio loop mini-racer delivers V8's answers on: one thread for every context of the process.
-
-    Its own loop per context would be stopped before the context is freed, so that a terminated context's
-    last answers would find it closed."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="javascript-loop", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-class _Context:
-    """One V8 isolate with the prelude installed."""
-
-    def __init__(self, loop: _Loop) -> None:
-        self._maker = mini_racer(loop.loop)
-        self.racer = self._maker.__enter__()
-        try:
-            if self.racer.eval(LOCKDOWN, timeout_sec=10) is not True:
-                raise RuntimeError("the JavaScript sandbox could not be locked down")
-        except BaseException:
-            self.close()
-            raise
-        self.uses = 0
-
-    def close(self) -> None:
-        """Free the isolate (which stops whatever it still runs)."""
-        try:
-            self._maker.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001 - a context that failed is dropped whatever it says
-            pass
-
-
-class _Pool:
-    """Idle contexts of this process, lent to one caller at a time."""
-
-    def __init__(self) -> None:
-        self._idle: list[_Context] = []
-        self._lock = threading.Lock()
-        self._loop: _Loop | None = None
-        self._orphans: list = []  # inherited through fork(): their threads are gone, never touch them
-
-    @contextmanager
-    def context(self, fresh: bool = False) -> Iterator[_Context]:
-        """Lend a context (`fresh`: a new one); it goes back to the pool unless the block raised."""
-        with self._lock:
-            ctx = self._idle.pop() if self._idle and not fresh else None
-            if ctx is None and self._loop is None:
-                self._loop = _Loop()
-            loop = self._loop
-        if ctx is None:
-            try:
-                ctx = _Context(loop)
-            except Exception as exc:  # noqa: BLE001 - the engine's failure is the script's error, never a 500
-                raise _Broken(f"V8 could not start: {type(exc).__name__}: {exc}") from None
-        healthy = False
-        try:
-            yield ctx
-            healthy = True
-        finally:
-            ctx.uses += 1
-            if healthy and ctx.uses < _MAX_USES:
-                with self._lock:
-                    if len(self._idle) < _MAX_IDLE:
-                        self._idle.append(ctx)
-                        ctx = None
-            if ctx is not None:
-                ctx.close()
-
-    def close_all(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-            loop, self._loop = self._loop, None
-        for ctx in idle:
-            ctx.close()
-        if loop is not None:
-            loop.stop()
-
-    def forget(self) -> None:
-        """After fork(): the contexts and the loop thread belong to the parent."""
-        self._orphans.extend([*self._idle, self._loop])
-        self._idle, self._loop = [], None
-        self._lock = threading.Lock()
-
-
-_POOL = _Pool()
-atexit.register(_POOL.close_all)  # an open context keeps a thread that would hold up the interpreter's exit
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL.forget)
 
 
 class _Broken(Exception):
@@ -206,17 +104,10 @@ class JavaScript:
 
     def _check_syntax(self, source: str) -> None:
         code = f"__stagecoach_check__({json.dumps(_CHECK_PREFIX + source + _SUFFIX)})"
-        text = ""
-        try:
-            with _POOL.context() as ctx:
-                try:
-                    ctx.racer.eval(code, timeout_sec=self.limits.script_max_seconds)
-                except JSTimeoutException:
-                    raise _Broken("time") from None
-                except JSEvalException as exc:  # the check always throws: what it threw says how it went
-                    text = str(exc)
-        except _Broken as exc:
-            raise self._limit_error(str(exc)) from None
+        answer = self._call({"code": code, "seconds": self.limits.script_max_seconds})
+        if "broken" in answer:
+            raise self._limit_error(answer["broken"])
+        text = answer.get("thrown", "")  # the check always throws: what it threw says how it went
         if "__stagecoach_compiled__" in text:
             return
         match = re.match(r"[^\n:]*:(\d+): (SyntaxError: [^\n]*)", text)
@@ -302,23 +193,23 @@ class JavaScript:
         return out
 
     def _eval(self, code: str, payload: str, fresh: bool) -> str:
-        limits = self.limits
-        with _POOL.context(fresh) as ctx:
-            ctx.racer.set_hard_memory_limit(_heap_limit(limits, payload))
-            started = time.monotonic()
-            try:
-                text = ctx.racer.eval(code, timeout_sec=limits.script_max_seconds)
-                left = max(limits.script_max_seconds - (time.monotonic() - started), 0.05)
-                ctx.racer.eval("0", timeout_sec=left)  # promise callbacks it left run now, on its time
-            except JSTimeoutException:
-                raise _Broken("time") from None
-            except JSOOMException:
-                raise _Broken("memory") from None
-            except JSEvalException as exc:
-                if ctx.racer.was_hard_memory_limit_reached():
-                    raise _Broken("memory") from None
-                raise _Broken(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        return text
+        answer = self._call({"code": code, "seconds": self.limits.script_max_seconds, "fresh": fresh,
+                             "drain": True, "heap": _heap_limit(self.limits, payload)})
+        if "text" not in answer:
+            raise _Broken(answer.get("broken") or "error: no answer")
+        return answer["text"]
+
+    def _call(self, request: dict) -> dict:
+        """`request` answered by a child process (`process.py`); its death or overrun is the script's limit."""
+        try:
+            answer = POOL.call(request, self.limits.script_max_seconds)
+        except Overran:
+            raise self._limit_error("time") from None
+        except Died:  # V8 aborts its process when it cannot grow a table: past any sane allocation
+            raise self._limit_error("memory") from None
+        except OSError as exc:  # the child could not be started
+            raise ScriptError(f"the JavaScript engine failed (it could not start: {exc})") from None
+        return answer
 
     def _limit_error(self, why: str) -> ScriptError:
         limits = self.limits
