@@ -120,3 +120,17 @@ def bpmn_path():
     def path(*parts: str) -> Path:
         return FIXTURES.joinpath(*parts)
     return path
+
+
+@pytest.fixture(params=["one_server", "restarted"])
+def server(request, app, database_url):
+    """The server a scenario talks to: one app, or a new one on the same database after `restart()`
+    (`tests/api/servers.py`), so a scenario runs on one server and across a restart."""
+    from .api.servers import Server  # it builds apps with this module's make_config
+
+    srv = Server(app, database_url, restarts=request.param == "restarted")
+    yield srv
+    for built in srv.built:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()

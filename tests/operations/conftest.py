@@ -4,9 +4,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.extensions import db
 
-from ..api.servers import Server
 
 
 class Scrape:
@@ -37,13 +35,3 @@ def scrape(admin):
     """Scrape /metrics as the admin and parse it."""
     return lambda: scrape_as(admin)
 
-
-@pytest.fixture(params=["one_server", "restarted"])
-def server(request, app, database_url):
-    """The API tests' server: one app, or a new one on the same database after `restart()`."""
-    srv = Server(app, database_url, restarts=request.param == "restarted")
-    yield srv
-    for built in srv.built:
-        with built.app_context():
-            db.session.remove()
-            db.engine.dispose()

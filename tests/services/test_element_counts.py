@@ -8,18 +8,8 @@ from app.extensions import db
 from app.services.core import Actor
 from app.services.history import element_counts
 
-from ..api.servers import Server
 from ..factories import fixture
 
-
-@pytest.fixture(params=["one_server", "restarted"])
-def server(request, app, database_url):
-    srv = Server(app, database_url, restarts=request.param == "restarted")
-    yield srv
-    for built in srv.built:
-        with built.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def counts(app, instance_id: str, actor: Actor) -> dict[str, int]:
