@@ -2,7 +2,8 @@
 
 Lists come from the projection tables through `services.tasks.list_tasks` and
 `services.crm_tasks.list_tasks`; nothing loads an instance's state. Filters and paging are htmx
-requests that swap only the results (and push the URL, so a reload or a shared link shows the same).
+requests that swap only the results (and push the URL, so a reload or a shared link shows the same). The tabs'
+counts refresh by htmx polling every 30 s (`/console/jobs/tabs`, the same services' totals).
 """
 from __future__ import annotations
 
@@ -97,6 +98,28 @@ def _safe_back(target: str | None) -> str:
                                                                                                   tab="todos")
 
 
+def tab_counts() -> dict:
+    """How many open tasks are the caller's, offered to the caller, and open CRM to-dos of theirs (the tab badges);
+    a count past the services' cap reads "10000+"."""
+    actor = current_actor()
+    mine = tasks.list_tasks(actor, assignee=actor.username, per_page=1, exact=False)
+    groups = tasks.list_tasks(actor, mine=True, assigned=False, per_page=1, exact=False)
+    todos = crm_tasks.list_tasks(actor, mine=True, per_page=1)
+    return {"mine": _shown(mine), "groups": _shown(groups), "todos": _shown(todos)}
+
+
+def _shown(page) -> str:
+    return f"{page.total}" + ("" if getattr(page, "total_exact", True) else "+")
+
+
+@bp.route("/jobs/tabs")
+def job_tabs():
+    """The My Jobs tabs with their counts: what the page's htmx polling (every 30 s) swaps in."""
+    tab = request.args.get("tab")
+    return render_template("console/jobs/_tabs.html", tabs=TABS, counts=tab_counts(),
+                           current=tab if tab in TABS else "mine")
+
+
 @bp.route("/jobs")
 def jobs():
     """My Jobs: a tab of tasks (or CRM to-dos), with filters, sorting and paging."""
@@ -116,4 +139,5 @@ def jobs():
     if htmx_target() == "jobs-results":
         return render_template("console/jobs/_results.html", **context)
     processes = definitions.list_definitions(None, True, 1, 500).items
-    return render_template("console/jobs/index.html", processes=processes, **context)
+    return render_template("console/jobs/index.html", processes=processes, counts=tab_counts(),
+                           current=f["tab"], **context)
