@@ -331,6 +331,8 @@ def everyday_setup(app, token: str, n: int) -> dict[str, str]:
                                     "LIMIT 1")).scalar_one()
         error_id = conn.execute(text("SELECT id FROM process_instance WHERE status = 'error' "
                                      "ORDER BY started_at DESC LIMIT 1")).scalar_one()
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE process_instance"))
     return {"record_id": record_id, "task_id": task_id, "error_id": error_id}
 
 
