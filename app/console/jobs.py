@@ -133,7 +133,8 @@ def jobs():
                                     per_page=PER_PAGE)
         rows = [{"todo": todo} for todo in page.items]
     else:
-        page = tasks.list_tasks(actor, page=page_no, per_page=PER_PAGE, **_task_query(f))
+        # a group may be offered tens of thousands of tasks: count at most the services' cap ("10000+")
+        page = tasks.list_tasks(actor, page=page_no, per_page=PER_PAGE, exact=False, **_task_query(f))
         rows = task_rows(page.items)
     context = {"filters": f, "page": page, "rows": rows, "tabs": TABS, "sorts": SORTS, "todo_sorts": TODO_SORTS, "priorities": PRIORITIES}
     if htmx_target() == "jobs-results":
