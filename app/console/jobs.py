@@ -47,7 +47,8 @@ def _default_sort(tab: str | None) -> str:
 
 def _task_query(f: dict) -> dict:
     actor = current_actor()
-    query: dict = {"order_by": [SORTS[f["sort"]]], "key": f["key"] or None, "record_id": f["record"] or None,
+    # newest first is the services' default order, which the open tasks' (created_at, id) index serves
+    query: dict = {"order_by": None if f["sort"] == "created" else [SORTS[f["sort"]]], "key": f["key"] or None, "record_id": f["record"] or None,
                    **PRIORITIES.get(f["priority"], {})}
     if f["overdue"]:
         query["due"] = {"before": clock.utcnow()}
