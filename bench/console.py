@@ -1,4 +1,4 @@
-"""Benchmark: the console's admin pages (and their API twins) over 100,000 instances on PostgreSQL.
+"""Benchmark: the console's everyday and admin pages (and the API twins) over 100,000 instances on PostgreSQL.
 
 One real definition is deployed (the shipped Explore Electronics deal blueprint,
 `bpmn/electronics/deal_followup.bpmn`: start -> Qualification -> gateway -> Negotiation -> gateway
@@ -17,9 +17,16 @@ the element an instance waits at, `error` where it failed and a `status_changed`
 Instances start 40 seconds apart, the newest first, so a few hundred completed in the last 24 hours.
 The instance state is a placeholder: no page loads it.
 
-Then each page is requested 20 times (after 2 untimed) through the Flask test client as a signed-in
-admin, and the server time (the whole request in-process: session check, services, SQL, template)
+Then each page is requested 20 times (after 2 untimed) through the Flask test client, and the server time (the whole request in-process: session check, services, SQL, template)
 is reported as p50 and p95, with the SQL statements of one request:
+
+  My Jobs       /console/jobs?tab=groups (and sorted by due date), the Mine tab, and the tabs' counts
+                (the 30 s poll), as `bench_rep`, a member of sales_reps: offered every open task (65 % of N)
+  Task          /console/tasks/<an open task> as `bench_rep`
+  Record        /console/records/Deals/<a record> as `bench_rep` (40 of the instances ran on it)
+  Instance      /console/admin/instances/<an instance in error> (diagram, variables, incident, history)
+
+as admin:
 
   Processes     /console/admin/processes
   Definition    /console/admin/processes/<key>/definition (statistics of 100,000 instances, history
@@ -60,6 +67,8 @@ ADMIN_PASSWORD = "bench-admin-password"
 KEY = "electronics_deal_followup"
 FOLDER = ROOT / "bpmn" / "electronics"
 WARM_UP = 2
+REP, REP_PASSWORD = "bench_rep", "bench-rep-password"
+RECORD_INSTANCES = 40  # instances that ran on the benchmark's one record
 
 # The path an instance takes, in order: (element id, name, engine type, is a user task, user tasks before it).
 PATH = [
@@ -236,13 +245,13 @@ def counts(app) -> dict[str, int]:
 
 
 class Console:
-    """The console as a signed-in admin (session cookie, CSRF token from the login page)."""
+    """The console as a signed-in user, the admin unless told (session cookie, CSRF token from the login page)."""
 
-    def __init__(self, app):
+    def __init__(self, app, username: str = "admin", password: str = ADMIN_PASSWORD):
         self.client = app.test_client()
         page = self.client.get("/console/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        response = self.client.post("/console/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+        response = self.client.post("/console/login", data={"username": username, "password": password,
                                                              "csrf_token": token})
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
 
@@ -301,6 +310,32 @@ def measure(app, client, url: str, calls: int) -> tuple[list[float], int, list[s
     return latencies, counter.n, errors
 
 
+def everyday_setup(app, token: str, n: int) -> dict[str, str]:
+    """What the everyday pages need: a member of sales_reps (offered every open task), one of those tasks, a Deals
+    record that RECORD_INSTANCES of the instances ran on, and an instance in error."""
+    from app.extensions import db
+    from app.services.core import SYSTEM
+    from app.services.users import create_user
+
+    with app.app_context():
+        create_user(REP, REP_PASSWORD, ["sales_reps"], False, actor=SYSTEM)
+    response = app.test_client().post("/api/v1/modules/Deals/records", headers={"Authorization": f"Bearer {token}"},
+                                      json={"deal_name": "Benchmark deal"})
+    assert response.status_code == 201, response.get_json()
+    record_id = response.get_json()["id"]
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("UPDATE process_instance SET record_module = 'Deals', record_id = :record "
+                          "WHERE id IN (SELECT md5('bench:' || i) FROM generate_series(1, :k) AS i)"),
+                     {"record": record_id, "k": min(n, RECORD_INSTANCES)})
+        task_id = conn.execute(text("SELECT id FROM human_task WHERE state = 'open' ORDER BY created_at DESC "
+                                    "LIMIT 1")).scalar_one()
+        error_id = conn.execute(text("SELECT id FROM process_instance WHERE status = 'error' "
+                                     "ORDER BY started_at DESC LIMIT 1")).scalar_one()
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE process_instance"))
+    return {"record_id": record_id, "task_id": task_id, "error_id": error_id}
+
+
 def check_counts(app, definition_id: str, n: int) -> list[str]:
     """The services see what was written: per status, and instances waiting at each stage."""
     from app.services.core import SYSTEM
@@ -344,7 +379,16 @@ def main(argv=None) -> int:
     errors = check_counts(app, definition_id, args.n)
 
     console, api = Console(app), Api(app, token)
+    everyday = everyday_setup(app, token, args.n)
+    rep = Console(app, REP, REP_PASSWORD)
     pages = [
+        ("My Jobs (my groups)", rep, "/console/jobs?tab=groups"),
+        ("My Jobs (my groups, by due date)", rep, "/console/jobs?tab=groups&sort=due"),
+        ("My Jobs (mine)", rep, "/console/jobs"),
+        ("My Jobs tab counts (poll)", rep, "/console/jobs/tabs?tab=groups"),
+        ("Task", rep, f"/console/tasks/{everyday['task_id']}"),
+        ("Record", rep, f"/console/records/Deals/{everyday['record_id']}"),
+        ("Instance (in error)", console, f"/console/admin/instances/{everyday['error_id']}"),
         ("Processes", console, "/console/admin/processes"),
         ("Definition", console, f"/console/admin/processes/{KEY}/definition"),
         ("Instances (running)", console, f"/console/admin/instances?key={KEY}&status=running"),

@@ -18,6 +18,7 @@ from ..extensions import csrf
 from . import admin_instances, auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
 from . import admin_users, admin_work, deploy  # noqa: F401 - the admin pages for users, jobs and the outbox, deploying
 from . import admin_bulk, admin_definitions  # noqa: F401 - the Definition page, bulk operations on instances
+from . import record_files  # noqa: F401 - a record's attachments: upload, download
 from .blueprint import FORM_TYPES, bp
 
 

@@ -55,6 +55,14 @@ def _authenticate():
     if request.endpoint == "console.static":
         return  # scripts, styles and the browser libraries are public
     csrf.protect()  # GET, HEAD and OPTIONS pass; a post without a valid token is a 400 page
+    load_session_actor()
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.actor is None and not getattr(view, "console_public", False):
+        raise AuthenticationError("log in to use the console")
+
+
+def load_session_actor() -> Actor | None:
+    """Who the session's cookie says is calling (None when no one, or their session ended), into `g.actor`."""
     g.actor = None
     token = session.get(SESSION_KEY)
     if token:
@@ -63,9 +71,7 @@ def _authenticate():
         except AuthenticationError as exc:
             session.clear()
             flash(f"Your session has ended ({exc.detail.split(';')[0]}): log in again.", "warning")
-    view = current_app.view_functions.get(request.endpoint or "")
-    if g.actor is None and not getattr(view, "console_public", False):
-        raise AuthenticationError("log in to use the console")
+    return g.actor
 
 
 def safe_next(target: str | None) -> str:

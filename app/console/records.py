@@ -4,7 +4,8 @@ The record page shows the record's fields, the blueprint's stage bar (its stages
 `services.blueprints.record_stages`, as `GET /api/v1/blueprints/{key}/stages` lists them), one
 button per transition the caller may perform now (`services.transitions.list_transitions`) opening
 a dialog with that transition's mandatory fields prefilled from the record, a banner while an
-approval or review locks it, its open tasks, its timeline and the processes that ran on it. A transition is performed
+approval or review locks it, its open tasks, its attachments with a form to upload one (record_files.py),
+its timeline and the processes that ran on it. A transition is performed
 by `transitions.perform_transition`: refused fields come back beside their inputs in the dialog.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from ..errors import FormValidationError, NotFoundError, ValidationError
-from ..services import blueprints, instances, modules, records, tasks, timeline, transitions
+from ..services import attachments, blueprints, instances, modules, records, tasks, timeline, transitions
 from ..services.core import Page
 from . import forms
 from .auth import current_actor
@@ -21,6 +22,7 @@ from .helpers import htmx_target, page_number, record_title
 
 PER_PAGE = 25
 TIMELINE_SIZE = 30
+ATTACHMENTS_SHOWN = 50
 FILTER_TYPES = ("picklist", "boolean", "user")
 
 nav("Records", "console.module_list", order=30, also=("console.record_list", "console.record"))
@@ -71,7 +73,7 @@ def record_list(module: str):
 
 
 def render_record(module: str, record_id: str, *, open_transition: str | None = None, errors: dict | None = None,
-                  values: dict | None = None, status: int = 200):
+                  values: dict | None = None, upload_errors: dict | None = None, status: int = 200):
     """The record page; after a refused transition, its dialog open with the errors beside their fields."""
     actor = current_actor()
     record = records.get_record(module, record_id, actor)
@@ -103,6 +105,8 @@ def render_record(module: str, record_id: str, *, open_transition: str | None = 
         "open_transition": open_transition, "locking": locking, "processes": processes,
         "open_tasks": tasks.list_tasks(actor, record_id=record.id, per_page=50).items,
         "timeline": events, "timeline_total": events_total,
+        "attachments": attachments.list_attachments(module, record_id, actor, 1, ATTACHMENTS_SHOWN),
+        "upload_errors": upload_errors or {},
     }
     return render_template("console/records/record.html", **context), status
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, select
 from ..clock import today
 from ..errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import CrmTask, EventSubscription, Record, User
+from ..models import CrmTask, EventSubscription, ProcessInstance, Record, User
 from .access import acts_for, owners_for, require_read_record
 from .core import Actor, Page, paginate, utcnow, write_transaction
 from .events import deliver_to
@@ -27,6 +27,7 @@ OPEN, COMPLETED = "open", "completed"
 STATUSES = (OPEN, COMPLETED)
 COMPLETED_MESSAGE = "crm_task_completed"
 DUE_FILTERS = ("overdue", "today", "next_7_days", "none")
+SORTS = ("due", "created")
 EDITABLE = ("subject", "due_date", "owner", "description")
 
 
@@ -67,13 +68,16 @@ def _get_for_change(task_id: str, actor: Actor, what: str) -> CrmTask:
 
 
 def list_tasks(actor: Actor, *, owner: str | None = None, mine: bool = False, record_id: str | None = None,
-               module: str | None = None, status: str | None = OPEN, due: str | None = None, page: int = 1,
-               per_page: int = 20) -> Page:
-    """To-dos, soonest due first (undated last), then newest.
+               module: str | None = None, status: str | None = OPEN, due: str | None = None,
+               process_key: str | None = None, sort: str = "due", page: int = 1, per_page: int = 20) -> Page:
+    """To-dos, soonest due first (undated last), then newest; with `sort="created"`, newest first.
 
     The actor's own and those of the people who report to them (admins: everyone's); with
-    `record_id`, every to-do of that record if the actor may read it.
+    `record_id`, every to-do of that record if the actor may read it; with `process_key`, those that
+    instances of that process created (a join on the instance's primary key).
     """
+    if sort not in SORTS:
+        raise ValidationError("unknown sort", errors={"sort": [f"one of {', '.join(SORTS)}"]})
     stmt = select(CrmTask)
     owners = owners_for(actor)
     visible = None if owners is None else CrmTask.owner.in_(owners)
@@ -100,7 +104,13 @@ def list_tasks(actor: Actor, *, owner: str | None = None, mine: bool = False, re
         stmt = stmt.where(CrmTask.status == status)
     if due:
         stmt = stmt.where(_due_clause(due))
-    order = (CrmTask.due_date.is_(None), CrmTask.due_date, CrmTask.created_at.desc(), CrmTask.id)
+    if process_key:
+        stmt = stmt.join(ProcessInstance, ProcessInstance.id == CrmTask.instance_id).where(
+            ProcessInstance.process_key == process_key)
+    if sort == "created":
+        order = (CrmTask.created_at.desc(), CrmTask.id)
+    else:
+        order = (CrmTask.due_date.is_(None), CrmTask.due_date, CrmTask.created_at.desc(), CrmTask.id)
     return paginate(stmt.order_by(*order), page, per_page)
 
 

@@ -151,7 +151,7 @@ def instances_query(actor: Actor, *, status=None, key=None, business_key=None, a
     also selects its instances with). `tenants` keeps those of some tenants (or of none); `variables`:
     (name, operator, value) filters on the instance's variables (`variable_query`)."""
     stmt = narrowed(select(ProcessInstance), tenants, ProcessInstance.tenant_id)
-    readable = readable_instances(actor)
+    readable = readable_instances(actor, few=bool(record_id))
     if readable is not None:
         stmt = stmt.where(readable)
     if module:

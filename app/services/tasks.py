@@ -56,7 +56,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     """
     stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
     if not mine:  # `mine` keeps only the caller's own tasks already
-        readable = readable_tasks(actor)
+        readable = readable_tasks(actor, few=bool(record_id or process_instance_id))
         if readable is not None:
             stmt = stmt.where(readable)
     if state:

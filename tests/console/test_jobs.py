@@ -141,3 +141,16 @@ def test_crm_to_dos_are_their_own_tab(app, console, discount):
     assert "Someone else" not in text(todos)
     assert 'class="tag overdue"' in text(todos)
     assert f'/console/records/Deals/{discount["record_id"]}"' in text(todos)
+
+
+def test_a_list_past_the_count_cap_says_at_least_and_still_pages(clock, console, admin, make, monkeypatch):
+    import app.services.core.pagination as pagination
+
+    ids = _reviews(admin, make, [50] * 25, clock)
+    monkeypatch.setattr(pagination, "TOTAL_CAP", 21)
+    rita = console("rita")
+    first = rita.get("/console/jobs?tab=groups")
+    assert rows(first) == ids[::-1][:20]
+    assert "Page 1 of 2 or more (21+)" in text(first)
+    second = rita.get("/console/jobs?tab=groups&page=2")
+    assert rows(second) == ids[::-1][20:]

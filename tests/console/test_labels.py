@@ -62,8 +62,9 @@ def test_every_control_of_every_page_has_a_label_and_every_button_a_name(pages, 
     if unlabelled(login):
         found["/console/login"] = unlabelled(login)
     assert found == {}
-    # pages of links only: the start list, the modules, the processes, the incidents, a record no blueprint leads
-    assert sum(1 for n in controls.values() if n == 0) == 5 and sum(controls.values()) > 60, controls
+    # pages of links only: the start list, the modules, the processes, the incidents (every record page has at
+    # least its attachment upload)
+    assert sum(1 for n in controls.values() if n == 0) == 4 and sum(controls.values()) > 60, controls
 
 
 def test_the_check_finds_a_control_without_a_label():
