@@ -18,6 +18,8 @@ class HumanTask(db.Model):
         # the inbox's default order (newest first), open tasks only
         Index("ix_human_task_open_created", "created_at", "id", postgresql_where=text("state = 'open'"),
               sqlite_where=text("state = 'open'")),
+        Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("state = 'open'"),
+              sqlite_where=text("state = 'open'")),
         # who has or had a task, whatever its state: what a user may read
         Index("ix_human_task_assignee", "assignee"),
         Index("ix_human_task_owner", "owner"),
