@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, literal, select, tuple_
 
 from ...errors import ValidationError
 from ...extensions import db
@@ -68,12 +68,9 @@ def _count(stmt, exact: bool) -> tuple[int, bool]:
 
 
 def _after(columns, values):
-    """Rows after `values` in the descending order of `columns`: (a, b) < (x, y), written out."""
-    clauses = []
-    for i, column in enumerate(columns):
-        earlier = [columns[j] == values[j] for j in range(i)]
-        clauses.append(and_(*earlier, column < values[i]))
-    return or_(*clauses)
+    """Rows after `values` in the descending order of `columns`: the row value (a, b) < (x, y), which
+    PostgreSQL and SQLite read as one range of an index in that order."""
+    return tuple_(*columns) < tuple_(*[literal(value, type_=column.type) for column, value in zip(columns, values)])
 
 
 def encode_cursor(values: list) -> str:
