@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate."""
+from .activities import ActivityInstance, ActivityState
 from .batches import Batch, BatchItem
 from .companions import Attachment, Note
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
@@ -13,6 +14,7 @@ from .tasks import HumanTask, TaskCandidate
 from .users import Group, User, user_groups
 
 __all__ = [
+    "ActivityInstance", "ActivityState",
     "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",

@@ -45,6 +45,7 @@ class ProcessInstance(db.Model):
     subscribed: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_element_id: Mapped[str | None] = mapped_column(String(255))  # the end event it completed at
     # When history cleanup may remove the ended instance and every row of it: its end plus the history
     # time to live of its definition (or the server's default); None while it runs, or kept forever.
     removal_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
