@@ -14,7 +14,7 @@ from .access import (
     require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, TenantFilter, Turn, close_candidates, definition_info, history, narrowed,
+    Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, close_candidates, definition_info, history, narrowed,
     paginate,
     run_on_instance, utcnow, write_transaction,
 )
@@ -217,6 +217,7 @@ def claim_task(task_id: str, actor: Actor) -> HumanTask:
         if not won:
             raise ConflictError("task was claimed or completed by someone else")
         history(task.instance_id, "task_claimed", actor, element_id=task.element_id, element_name=task.name)
+        activity_claimed(task.instance_id, task.id, utcnow())
     db.session.refresh(task)
     return task
 
@@ -367,10 +368,11 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
 def _record_on_behalf(turn: Turn, task, on_behalf_of: str, reason: str | None, actor: Actor) -> None:
     """The `task_completed_on_behalf` event, right after the step's `task_completed` event of the task."""
     events = turn.step.events
-    turn.step.record("task_completed_on_behalf", element_id=task.element_id, element_name=task.name, message=reason,
-                     data={"task_id": task.id, "on_behalf_of": on_behalf_of, "completed_by": actor.username})
     at = next((i for i, e in enumerate(events) if e["type"] == "task_completed" and e["element_id"] == task.element_id),
               None)
+    turn.step.record("task_completed_on_behalf", element_id=task.element_id, element_name=task.name, message=reason,
+                     data={"task_id": task.id, "on_behalf_of": on_behalf_of, "completed_by": actor.username},
+                     **({"at": events[at]["at"]} if at is not None else {}))
     if at is not None:
         events.insert(at + 1, events.pop())
 
