@@ -100,6 +100,8 @@ def test_a_branch_taken_a_claimed_task_and_the_end_reached_are_recorded_with_tim
     ended = instance_row(server, started["id"])
     assert (ended.status, ended.end_element_id) == ("completed", "reviewed")
     assert ended.ended_at == review.ended_at
+    shown = server.admin.instance(started["id"])
+    assert (shown["end_element_id"], shown["duration_ms"]) == ("reviewed", 3 * 3600 * 1000)
 
 
 def test_the_default_flow_is_named_too(server, tmp_path):
