@@ -250,3 +250,21 @@ def test_a_human_tasks_outcome_is_its_transition_or_decision(app, admin, make, t
 
     decided = rows(server, started["id"])[1]
     assert (decided.element_id, decided.actor, decided.outcome) == ("decide", "admin", outcome)
+
+
+def test_an_open_row_moved_from_the_older_history_is_ended_by_its_element(server, clock, tmp_path):
+    admin = server.login()
+    admin.deploy(diagram(tmp_path, "routing", ROUTING))
+    started = admin.start("routing", {"amount": 500})
+    with server.app.app_context():  # as migration 0019 leaves a running instance's open occurrence: no task
+        db.session.execute(ActivityInstance.__table__.update().where(
+            ActivityInstance.instance_id == started["id"]).values(task_id=None))
+        db.session.commit()
+        db.session.remove()
+    clock.shift(HOUR)
+    server.restart()
+    [task] = server.admin.instance(started["id"])["tasks"]
+    server.admin.complete(task["id"], {"transition": "Done"})
+
+    review = [r for r in rows(server, started["id"]) if r.element_id == "review"]
+    assert [(r.state, r.duration_ms, r.outcome) for r in review] == [("completed", 3600 * 1000, "Done")]

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BigInteger, and_, bindparam, cast, func, or_, select
 
 from ...extensions import db
 from ...models import ActivityInstance, ActivityState
+from ...models.base import UTCDateTime
+from ...statuses import InstanceStatus
 
 ACTIVITY_INSTANCES = ActivityInstance.__table__
 _ELEMENT_EVENTS = {"element_entered", "element_left", "element_cancelled"}
 # Form fields that say how a human task ended: a blueprint's transition, an approval's decision.
 _OUTCOME_FIELDS = ("transition", "outcome", "decision", "approval")
-
-_END = (ACTIVITY_INSTANCES.update().where(ACTIVITY_INSTANCES.c.id == bindparam("row_id"))
-        .values(ended_at=bindparam("ended_at"), duration_ms=bindparam("duration_ms"), state=bindparam("state"),
-                actor=bindparam("actor"), outcome=bindparam("outcome")))
-
 
 def outcome_of(data: dict | None) -> str | None:
     """How a human task ended, from its submitted data: a transition's name, an approval's decision."""
@@ -113,37 +110,33 @@ class ActivityTrail:
             self.end_element_id = event.get("element_id")
 
 
+def _millis(conn, start, end):
+    """SQL: whole milliseconds from `start` to `end` (SQLite keeps timestamps as text, PostgreSQL as timestamps)."""
+    if conn.dialect.name == "sqlite":
+        return cast(func.round((func.julianday(end) - func.julianday(start)) * 86400000.0), BigInteger)
+    return cast(func.round(func.extract("epoch", end - start) * 1000), BigInteger)
+
+
 def end_earlier_activities(conn, step) -> None:
-    """End the rows earlier steps entered: those this step left, and, when the instance ends, every one
-    still open (cancelled with it). Matched by engine task; rows moved from the older two-event history
-    carry no task and are matched by element, oldest first."""
-    rows = conn.execute(select(ACTIVITY_INSTANCES.c.id, ACTIVITY_INSTANCES.c.task_id, ACTIVITY_INSTANCES.c.element_id,
-                               ACTIVITY_INSTANCES.c.started_at)
-                        .where(ACTIVITY_INSTANCES.c.instance_id == step.instance.id,
-                               ACTIVITY_INSTANCES.c.ended_at.is_(None))
-                        .order_by(ACTIVITY_INSTANCES.c.id)).all()
-    by_task = {r.task_id: r for r in rows if r.task_id is not None}
-    untasked = [r for r in rows if r.task_id is None]
-    done: set[int] = set()
-    updates = []
-    for end in step.activity_ends:
-        row = by_task.get(end["task_id"])
-        if row is None:
-            row = next((r for r in untasked if r.element_id == end["element_id"] and r.id not in done), None)
-        if row is None or row.id in done:
-            continue
-        done.add(row.id)
-        updates.append(dict(end, row_id=row.id, duration_ms=duration_ms(row.started_at, end["ended_at"])))
-    ended_at = step.updates.get("ended_at")
-    if ended_at is not None:
-        for row in rows:
-            if row.id not in done:
-                updates.append({"row_id": row.id, "ended_at": ended_at, "state": ActivityState.CANCELLED,
-                                "actor": None, "outcome": None,
-                                "duration_ms": duration_ms(row.started_at, ended_at)})
-    if updates:
-        conn.execute(_END, [{k: u[k] for k in ("row_id", "ended_at", "duration_ms", "state", "actor", "outcome")}
-                            for u in updates])
+    """End the rows earlier steps entered: those this step left (one statement, each row found by its
+    engine task; rows moved from the older two-event history carry none and are found by element, oldest
+    first), and, when the instance ends otherwise than by completing, every one still open (cancelled)."""
+    a = ACTIVITY_INSTANCES
+    ended_at = bindparam("ended_at", type_=UTCDateTime())
+    if step.activity_ends:
+        target = (select(a.c.id).where(a.c.instance_id == bindparam("iid"), a.c.ended_at.is_(None),
+                                       or_(a.c.task_id == bindparam("tid"),
+                                           and_(a.c.task_id.is_(None), a.c.element_id == bindparam("eid"))))
+                  .order_by(a.c.task_id.is_(None), a.c.id).limit(1).scalar_subquery())
+        conn.execute(a.update().where(a.c.id == target).values(
+            ended_at=ended_at, duration_ms=_millis(conn, a.c.started_at, ended_at), state=bindparam("state"),
+            actor=bindparam("actor"), outcome=bindparam("outcome")),
+            [{"iid": step.instance.id, "tid": end["task_id"], "eid": end["element_id"], "ended_at": end["ended_at"],
+              "state": end["state"], "actor": end["actor"], "outcome": end["outcome"]} for end in step.activity_ends])
+    if step.updates.get("ended_at") is not None and step.updates.get("status") != InstanceStatus.COMPLETED:
+        conn.execute(a.update().where(a.c.instance_id == step.instance.id, a.c.ended_at.is_(None)).values(
+            ended_at=ended_at, duration_ms=_millis(conn, a.c.started_at, ended_at), state=ActivityState.CANCELLED),
+            {"ended_at": step.updates["ended_at"]})
 
 
 def activity_claimed(instance_id: str, task_id: str, at: dt.datetime) -> None:
