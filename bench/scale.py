@@ -9,6 +9,9 @@ multiplies rows with SQL (generate_series) keeping the invariants the server kee
                                        task's candidate rows when it closes)
   users 2,000 in 50 groups            open tasks offered to a group (round robin), one in ten also to a
                                        user, one in five assigned
+  history                              as steps write it: an activity row per element passed (five for a
+                                       completed instance, two for a running one), and the start, task
+                                       completions and end as history rows
 
 Synthetic instances carry an empty state ('{}'): no list reads it. Then, through the whole app (Flask
 test client: authentication, schemas, services, SQL; no network), it times `--repeat` calls of each:
@@ -114,6 +117,41 @@ def build(app, url: str, instances: int) -> dict:
             "FROM generate_series(10, :n, 10) i UNION ALL "
             "SELECT md5('t' || i), 'user', 'u' || lpad(((i / 7) % :users)::text, 4, '0') "
             "FROM generate_series(100, :n, 100) i"), params)
+        # Their history as a step writes it: an activity row per element passed (start, a, b, c, end: the
+        # running ones are at task_a), the start, the task completions and the end as history rows.
+        conn.execute(text(
+            "INSERT INTO activity_instance (instance_id, definition_id, process_key, task_id, element_id, "
+            "element_name, element_type, from_element_id, from_flow_id, started_at, claimed_at, ended_at, "
+            "duration_ms, state, actor) "
+            "SELECT md5('i' || i), :def, 'three_tasks', "
+            "CASE WHEN e.ord BETWEEN 2 AND 4 THEN md5('t' || i || e.ord)::uuid::text END, e.element_id, e.name, "
+            "e.type, e.from_id, e.flow_id, now() - make_interval(secs => :n - i) + (e.ord - 1) * interval '15 minutes', "
+            "NULL, CASE WHEN i % 10 = 0 AND e.ord = 2 THEN NULL "
+            "ELSE now() - make_interval(secs => :n - i) + (e.ord - 1) * interval '15 minutes' "
+            "+ CASE WHEN e.ord BETWEEN 2 AND 4 THEN interval '15 minutes' ELSE interval '0' END END, "
+            "CASE WHEN i % 10 = 0 AND e.ord = 2 THEN NULL WHEN e.ord BETWEEN 2 AND 4 THEN 900000 ELSE 0 END, "
+            "CASE WHEN i % 10 = 0 AND e.ord = 2 THEN 'active' ELSE 'completed' END, "
+            "CASE WHEN e.ord BETWEEN 2 AND 4 AND NOT (i % 10 = 0 AND e.ord = 2) "
+            "     THEN 'u' || lpad((i % :users)::text, 4, '0') END "
+            "FROM generate_series(1, :n) i CROSS JOIN (VALUES "
+            "(1, 'start', 'Start', 'StartEvent', NULL, NULL), (2, 'task_a', 'Task A', 'UserTask', 'start', 'flow_start_to_a'), "
+            "(3, 'task_b', 'Task B', 'UserTask', 'task_a', 'flow_a_to_b'), "
+            "(4, 'task_c', 'Task C', 'UserTask', 'task_b', 'flow_b_to_c'), (5, 'end', 'Done', 'EndEvent', 'task_c', 'flow_c_to_end')"
+            ") AS e(ord, element_id, name, type, from_id, flow_id) "
+            "WHERE i % 10 <> 0 OR e.ord <= 2 ORDER BY i, e.ord"), params)
+        conn.execute(text(
+            "INSERT INTO history_event (instance_id, type, at, element_id, element_name, element_type, \"user\", data) "
+            "SELECT md5('i' || i), k.type, now() - make_interval(secs => :n - i) + k.ord * interval '15 minutes', "
+            "k.element_id, k.name, k.etype, 'u' || lpad((i % :users)::text, 4, '0'), "
+            "CASE WHEN k.type = 'status_changed' THEN '{\"from\": \"running\", \"to\": \"completed\"}'::json "
+            "     WHEN k.type = 'task_completed' THEN '{\"note\": \"ok\"}'::json END "
+            "FROM generate_series(1, :n) i CROSS JOIN (VALUES (0, 'instance_started', NULL, NULL, NULL), "
+            "(1, 'task_completed', 'task_a', 'Task A', 'UserTask'), (2, 'task_completed', 'task_b', 'Task B', 'UserTask'), "
+            "(3, 'task_completed', 'task_c', 'Task C', 'UserTask'), (4, 'status_changed', NULL, NULL, NULL)"
+            ") AS k(ord, type, element_id, name, etype) "
+            "WHERE i % 10 <> 0 OR k.ord = 0 ORDER BY i, k.ord"), params)
+        conn.execute(text(
+            "UPDATE process_instance SET end_element_id = 'end' WHERE status = 'completed'"))
         db.session.commit()
         conn = db.session.connection()
         conn.execute(text("ANALYZE"))
@@ -186,9 +224,11 @@ def main() -> None:
     for name, call in calls:
         p50, p95 = timed(call, args.repeat)
         print(f"{name:40s} {p50:8.1f} {p95:8.1f}")
-    print("\nbytes per instance, per table (tables over 64 KB):")
-    for name, per in sizes(app, args.instances):
+    print("\nbytes per instance, per table (tables over 64 KB, indexes included):")
+    per_table = sizes(app, args.instances)
+    for name, per in per_table:
         print(f"  {name:24s} {per:8.0f}")
+    print(f"  {'all':24s} {sum(per for _, per in per_table):8.0f}")
 
 
 if __name__ == "__main__":
