@@ -247,6 +247,13 @@ class Config:
     OUTBOX_TIMEOUT_SECONDS = _env_int("STAGECOACH_OUTBOX_TIMEOUT_SECONDS", 10)
     OUTBOX_DISPATCH = _env_bool("STAGECOACH_OUTBOX_DISPATCH", True)
     OUTBOX_POLL_SECONDS = float(os.environ.get("STAGECOACH_OUTBOX_POLL_SECONDS", "2"))
+    # STAGECOACH_TRACKING_BASE_URL: the server's public address as an email's reader reaches it
+    # (https://crm.example.com, no trailing slash needed). Set, every email a process queues regarding a
+    # record is tracked: its links become click links (GET <base>/t/c/<token>, redirecting to the link)
+    # and an HTML body gets an open pixel (GET <base>/t/o/<token>); an open or click is a touchpoint on
+    # the record's timeline and delivers the message `email_opened` to the record's waiting instances
+    # (README, CRM section). Unset (the default): emails go out as written and nothing is tracked.
+    TRACKING_BASE_URL = (os.environ.get("STAGECOACH_TRACKING_BASE_URL") or "").strip().rstrip("/") or None
     # Outbound calls (webhooks) reach only allowed hosts: the allow list admins keep at
     # /api/v1/outbound-hosts, plus STAGECOACH_OUTBOUND_ALLOW, comma-separated patterns always allowed
     # (`hooks.example.com`, `*.example.com` for its subdomains, an IP address or a CIDR; default none).
@@ -328,6 +335,7 @@ class TestConfig(Config):
     JOBS_EMBEDDED = False  # tests run due jobs by calling run_due_jobs with a controlled clock
     HISTORY_CLEANUP_WINDOW = ""  # no scheduled cleanup job unless a test sets a window
     WEBHOOK_SECRET = "test-webhook-secret"
+    TRACKING_BASE_URL = "https://crm.example.test"
     # The suite logs in wrong on purpose here and there; tests of the throttle build an app with the real limits.
     LOGIN_FAILURES_PER_USERNAME = "10000 per hour"
     LOGIN_FAILURES_PER_ADDRESS = "10000 per hour"

@@ -15,7 +15,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
     from . import database
-    from .api import BLUEPRINTS
+    from .api import BLUEPRINTS, PUBLIC_BLUEPRINTS
     from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
     from .api.inputs import install_input_checks
     from .api.openapi import ProblemsPlugin
@@ -29,7 +29,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     from .services import crm_actions
     from .services.core import register_after_step
     from .services.events import deliver_buffered
-    from .services.record_sync import sync_record
+    from .services.record_sync import record_touchpoints, sync_record
     from .services.rule_schedules import report_rule_failure
 
     db.init_app(app)
@@ -40,15 +40,17 @@ def create_app(config: object | str = "config.Config") -> Flask:
         "extra_plugins": [ProblemsPlugin()]})
     for blueprint in BLUEPRINTS:
         rest_api.register_blueprint(blueprint)
-    for blueprint in CAMUNDA_BLUEPRINTS:  # plain Flask blueprints: Camunda's shapes, not in /api/v1's OpenAPI
+    for blueprint in CAMUNDA_BLUEPRINTS + PUBLIC_BLUEPRINTS:  # plain Flask blueprints, not in /api/v1's OpenAPI
         app.register_blueprint(blueprint)
     init_console(app)  # the web console at /console (session login, CSRF on its forms); GET / leads there
     register_error_handlers(app)
     install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)
-    # After every step: its jobs move, its record follows, a buffered message it now waits for arrives,
-    # a workflow rule's failed action is reported, the instance is counted (once the step commits).
-    register_after_step(app, schedule_jobs, sync_record, deliver_buffered, report_rule_failure, count_step)
+    # After every step: its jobs move, its record follows and hears its touchpoints, a buffered message it
+    # now waits for arrives, a workflow rule's failed action is reported, the instance is counted (once the
+    # step commits).
+    register_after_step(app, schedule_jobs, sync_record, record_touchpoints, deliver_buffered, report_rule_failure,
+                        count_step)
     registry = default_registry()
     crm_actions.register(registry)
     app.extensions["stagecoach.engine"] = Engine(

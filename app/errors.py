@@ -70,6 +70,10 @@ class NotFoundError(StagecoachError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class TrackingLinkError(NotFoundError):
+    slug, title = "invalid-tracking-link", "Not a tracking link of this server"
+
+
 class ConflictError(StagecoachError):
     status, slug, title = 409, "conflict", "Conflict with the current state"
 

@@ -11,6 +11,22 @@ SHIPPED = ROOT / "bpmn"
 PROBLEM = "application/problem+json"
 
 
+def tracking_tokens(body: str, kind: str) -> list[str]:
+    """The tokens of a tracked email's click links (`kind` "c") or open pixel ("o"), in order."""
+    import re
+
+    from config import TestConfig
+    return re.findall(rf"{re.escape(TestConfig.TRACKING_BASE_URL)}/t/{kind}/([A-Za-z0-9_.-]+)", body)
+
+
+def signed_links(body: str) -> list[str]:
+    """Where the click links of a tracked email body lead: the URLs signed in their tokens."""
+    from app.crm import tracking
+
+    from config import TestConfig
+    return [tracking.read(TestConfig.SECRET_KEY, tracking.CLICK, token)[1] for token in tracking_tokens(body, "c")]
+
+
 def assert_problem(response, status: int) -> dict:
     """The response is an RFC 9457 problem with `status`; return its body."""
     assert response.status_code == status, response.get_data(as_text=True)

@@ -22,8 +22,12 @@ from .tasks import blp as tasks_blp
 from .users import blp as users_blp
 from .groups import blp as groups_blp
 from .workflow_rules import blp as workflow_rules_blp
+from .tracking import blp as tracking_blp
 
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
               migrations_blp, retention_blp, statistics_blp, incidents_blp, blueprints_blp]
+
+# Plain Flask blueprints outside /api/v1 and its OpenAPI: the public email tracking links.
+PUBLIC_BLUEPRINTS = [tracking_blp]

@@ -7,7 +7,7 @@ from .deployments import Deployment, DeploymentResource, ProcessDefinition
 from .external_tasks import ExternalTask
 from .jobs import BufferedMessage, EventSubscription, Job, RunnerHeartbeat
 from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
-from .outbox import OutboxMessage
+from .outbox import EmailTracking, OutboxMessage
 from .scoring import ScoringRules
 from .security import Authorization, OutboundHost
 from .tasks import HumanTask, TaskCandidate
@@ -16,7 +16,7 @@ from .users import Group, User, user_groups
 __all__ = [
     "ActivityInstance", "ActivityState",
     "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
-    "Attachment", "Binding", "Counter", "CrmTask", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
+    "Attachment", "Binding", "Counter", "CrmTask", "EmailTracking", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "RunnerHeartbeat", "ScoringRules", "TaskCandidate", "User",
     "user_groups",

@@ -96,6 +96,8 @@ class CrmTask(db.Model):
     instance_id: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[dt.date | None] = mapped_column(db.Date)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | completed
+    # call | meeting: completing it logs a call or a meeting on the record's timeline; None: a plain to-do
+    kind: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     description: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

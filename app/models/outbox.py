@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,3 +28,17 @@ class OutboxMessage(db.Model):
     module: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailTracking(db.Model):
+    """An open or a click of a tracked email, recorded once: the unique key makes a replayed pixel or a
+    second click of the same link a no-op (app/services/tracking.py)."""
+
+    __tablename__ = "email_tracking"
+    __table_args__ = (UniqueConstraint("message_id", "key", name="uq_email_tracking_message_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    message_id: Mapped[str] = mapped_column(String(32))  # the outbox message; no FK: outlives it
+    key: Mapped[str] = mapped_column(String(80))  # "open", or "click:" + a digest of the link's URL
+    record_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

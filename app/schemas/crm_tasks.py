@@ -5,6 +5,7 @@ from marshmallow import fields as ma
 from .common import MAX_ID, MAX_MODULE, MAX_NAME, PageArgs, page_of, text
 
 STATUSES = ["open", "completed"]
+KINDS = ["call", "meeting"]
 DUE_FILTERS = ["overdue", "today", "next_7_days", "none"]
 
 
@@ -18,6 +19,9 @@ class CrmTaskSchema(Schema):
                             metadata={"description": "the process instance that created it"})
     due_date = ma.Date(allow_none=True)
     description = text(10_000, allow_none=True)
+    kind = ma.String(dump_only=True, allow_none=True, metadata={
+        "enum": KINDS, "description": "call or meeting: completing it logs one on the record's timeline; "
+                                      "null: a plain to-do"})
     status = ma.String(dump_only=True, metadata={"enum": STATUSES})
     created_at = ma.DateTime(dump_only=True)
     completed_at = ma.DateTime(dump_only=True, allow_none=True)
@@ -31,6 +35,8 @@ class CrmTaskUpdateSchema(Schema):
     owner = text(MAX_NAME)
     due_date = ma.Date(allow_none=True)
     description = text(10_000, allow_none=True)
+    kind = ma.String(allow_none=True, validate=validate.OneOf(KINDS), metadata={
+        "description": "call or meeting (completing it logs one on the record's timeline), or null"})
 
 
 class CrmTaskQuerySchema(PageArgs):

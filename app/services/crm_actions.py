@@ -15,8 +15,8 @@ function writes commits or rolls back with the step that called it.
 | `assign_round_robin(group)` | next member of `group` in turn becomes the record's owner; returns the username |
 | `assign_by_field(field, mapping, default=None)` | owner chosen by a field's value, e.g. region → user |
 | `set_owner(username)` | make a user the record's owner |
-| `create_crm_task(subject, owner=None, due_in_days=None)` | a to-do for a user (default: the record owner); the subject is a template like an email's |
-| `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `group:NAME`, `owner` or `owner_manager`; subject and body are templates over the record's fields |
+| `create_crm_task(subject, owner=None, due_in_days=None, kind=None)` | a to-do for a user (default: the record owner); the subject is a template like an email's; `kind` `call` or `meeting`: completing it logs a call or meeting (`call_logged`, `meeting_logged`) |
+| `send_email(to, subject, body)` | queue an email; `to`: addresses, usernames, `group:NAME`, `owner` or `owner_manager`; subject and body are templates over the record's fields; regarding a record: an `email_sent` touchpoint, and tracked (opens, clicks) |
 | `call_webhook(url, payload=None)` | queue a signed POST (HMAC-SHA256, retried) to a host on the outbound allow list |
 | `add_note(text)` | a note on the record's timeline |
 | `manager_of(username)` | a user's manager |
@@ -39,15 +39,18 @@ from sqlalchemy import select
 from ..crm.schedules import next_due as rule_next_due
 from ..crm.templates import TemplateLimitError, TemplateLimits, TemplateRefusedError
 from ..crm.templates import render as render_template
+from ..crm import tracking
 from ..engine import FunctionRegistry
 from ..extensions import db
 from ..models import Counter, CrmTask, Group, Module, OutboxMessage, Record, User
+from ..models.base import new_id
 from ..errors import ValidationError
 from . import notes as _notes
 from . import outbound
+from .crm_tasks import KINDS as TASK_KINDS
 from . import records as _records
 from .core import StepContext, current_step, utcnow
-from .timeline import add_event
+from .timeline import add_event, add_touchpoint
 
 class ActionError(Exception):
     """A CRM function was called wrongly (the script's error, shown on the incident)."""
@@ -189,11 +192,14 @@ def manager_of(username: str | None = None) -> str | None:
     return db.session.scalar(select(User.manager).where(User.username == username))
 
 
-def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | None = None) -> str:
-    """A to-do for a user (default: the record owner) linked to the record."""
+def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | None = None,
+                    kind: str | None = None) -> str:
+    """A to-do for a user (default: the record owner) linked to the record; `kind` `call` or `meeting`
+    makes completing it log a call or a meeting on the record's timeline."""
     import datetime as dt
 
-
+    if kind is not None and kind not in TASK_KINDS:
+        raise ActionError(f"a CRM to-do's kind is one of {', '.join(TASK_KINDS)} (or none), not {kind!r}")
     ctx = _ctx(writes=True)
     rec = _linked() if ctx.record_id else None
     owner = owner or (rec.owner if rec else ctx.actor.username)
@@ -201,7 +207,7 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
         subject = _render(str(subject), _template_scope() if rec else {})[:255]
     due = (utcnow() + dt.timedelta(days=int(due_in_days))).date() if due_in_days is not None else None
     task = CrmTask(subject=str(subject), owner=owner, record_id=rec.id if rec else None,
-                   module=rec.module if rec else None, instance_id=ctx.instance_id, due_date=due)
+                   module=rec.module if rec else None, instance_id=ctx.instance_id, due_date=due, kind=kind)
     db.session.add(task)
     db.session.flush()
     if rec is not None:
@@ -297,16 +303,37 @@ def _count_call(ctx: StepContext) -> None:
 
 
 def send_email(to, subject: str, body: str) -> str:
-    """Queue an email rendered from templates over the record; delivered after commit."""
+    """Queue an email rendered from templates over the record; delivered after commit.
+
+    Regarding a record, the email is an `email_sent` touchpoint on its timeline and, when the server
+    knows its public address, tracked: its links become click links and an HTML body gets an open
+    pixel (app/crm/tracking.py).
+    """
     ctx = _ctx(writes=True)
     _count_call(ctx)
-    scope = _template_scope() if ctx.record_id else {}
-    message = OutboxMessage(kind="email", payload={
-        "to": _recipients(to), "subject": _render(subject, scope), "body": _render(body, scope)},
+    rec = _linked() if ctx.record_id else None
+    scope = _template_scope() if rec is not None else {}
+    recipients, subject, body = _recipients(to), _render(subject, scope), _render(body, scope)
+    message_id = new_id()
+    base_url = current_app.config.get("TRACKING_BASE_URL")
+    if rec is not None and base_url:
+        secret = current_app.config["SECRET_KEY"]
+        body = tracking.instrument(body, base_url, lambda kind, url=None: tracking.sign(secret, kind, message_id, url))
+    payload = {"to": recipients, "subject": subject, "body": body}
+    if tracking.is_html(body):
+        payload["html"] = True  # sent as text/html
+    message = OutboxMessage(id=message_id, kind="email", payload=payload,
         instance_id=ctx.instance_id, record_id=ctx.record_id, module=ctx.module, next_attempt_at=utcnow(),
         max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"])
     db.session.add(message)
     db.session.flush()
+    if rec is not None:
+        add_touchpoint(rec, "email_sent", ctx.actor, subject, {"to": recipients, "message_id": message_id},
+                       ctx.instance_id)
+        try:
+            _records.rescore(rec, "email_sent", ctx.instance_id)
+        except Exception as exc:
+            raise _plain(exc) from None
     return message.id
 
 

@@ -7,6 +7,10 @@ to-do that does not exist.
 
 Completing a to-do writes its record's timeline and, when the instance that created it waits for
 the message `crm_task_completed`, delivers it there in the same transaction, with the to-do's id.
+A to-do of kind `call` or `meeting` is a call or a meeting to hold: its first completion is also a
+`call_logged` or `meeting_logged` touchpoint (name: its subject) on the record's timeline, and rescores
+the record when its module's scoring rules give that type points. Reopening and completing it again
+logs nothing more.
 """
 from __future__ import annotations
 
@@ -17,18 +21,21 @@ from sqlalchemy import and_, select
 from ..clock import today
 from ..errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import CrmTask, EventSubscription, ProcessInstance, Record, User
+from ..models import CrmTask, EventSubscription, ProcessInstance, Record, RecordEvent, User
 from .access import acts_for, owners_for, require_read_record
 from .core import Actor, Page, paginate, utcnow, write_transaction
 from .events import deliver_to
-from .timeline import add_event
+from .records import rescore
+from .timeline import add_event, add_touchpoint
 
 OPEN, COMPLETED = "open", "completed"
 STATUSES = (OPEN, COMPLETED)
 COMPLETED_MESSAGE = "crm_task_completed"
 DUE_FILTERS = ("overdue", "today", "next_7_days", "none")
 SORTS = ("due", "created")
-EDITABLE = ("subject", "due_date", "owner", "description")
+EDITABLE = ("subject", "due_date", "owner", "description", "kind")
+KINDS = ("call", "meeting")
+LOGGED = {"call": "call_logged", "meeting": "meeting_logged"}
 
 
 def _record_of(task: CrmTask) -> Record | None:
@@ -157,6 +164,7 @@ def complete_task(task_id: str, actor: Actor) -> CrmTask:
             raise ConflictError(f"the to-do {task.id} is completed already")
         task.status, task.completed_at, task.completed_by = COMPLETED, utcnow(), actor.username
         _on_timeline(task, "task_completed", actor, {})
+        _log_touchpoint(task, actor)
         db.session.flush()
         _tell_creator(task, actor)
         return task
@@ -178,6 +186,20 @@ def _on_timeline(task: CrmTask, type_: str, actor: Actor, data: dict) -> None:
     record = _record_of(task)
     if record is not None:
         add_event(record, type_, actor, {"task_id": task.id, "subject": task.subject, **data}, task.instance_id)
+
+
+def _log_touchpoint(task: CrmTask, actor: Actor) -> None:
+    """A call or meeting held: its touchpoint on the record's timeline, once per to-do."""
+    record = _record_of(task)
+    kind = LOGGED.get(task.kind or "")
+    if record is None or kind is None:
+        return
+    logged = db.session.scalars(select(RecordEvent.data).where(RecordEvent.record_id == record.id,
+                                                               RecordEvent.type == kind))
+    if any((data or {}).get("task_id") == task.id for data in logged):
+        return
+    add_touchpoint(record, kind, actor, task.subject, {"task_id": task.id}, task.instance_id)
+    rescore(record, kind)
 
 
 def _tell_creator(task: CrmTask, actor: Actor) -> None:

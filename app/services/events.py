@@ -100,6 +100,14 @@ def deliver_to(instance_id: str, kind: str, name: str, variables: dict, actor: A
         raise ConflictError(f"instance {instance_id} is not running") from None
 
 
+def deliver_waiting(name: str, business_key: str, variables: dict, actor: Actor) -> list[str]:
+    """Deliver message `name` to every instance waiting for it with `business_key` (none waiting:
+    nothing, and no process starts); returns their ids. Joins the caller's transaction."""
+    with write_transaction():
+        return [deliver_to(i, "message", name, variables, actor).id
+                for i in _receivers("message", name, business_key)]
+
+
 def send_message(name: str, actor: Actor, *, variables: dict | None = None, business_key: str | None = None,
                  process_instance_id: str | None = None, correlation: dict | None = None,
                  ttl_seconds: int | None = None, to_all: bool = False, tenants: TenantFilter | None = None) -> dict:

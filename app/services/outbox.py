@@ -7,6 +7,10 @@ dispatchers never send the same message), delivers them outside any
 transaction, and records the result: `sent`, or another attempt after a
 back-off (base × 2^attempts), or `failed` after `max_attempts`.
 
+A message regarding a record writes its timeline when it is delivered: `email_delivered` (the
+`email_sent` touchpoint was recorded by the step that queued it) or the `webhook_delivered`
+touchpoint (name: the host), and `email_failed` / `webhook_failed` once it fails for good.
+
 A webhook goes only where the allow list lets it (app/services/outbound.py):
 `outbound.pin` checks the URL again at delivery and resolves its host once,
 and the request connects to the addresses it checked (never to a second DNS
@@ -23,6 +27,7 @@ import json
 import smtplib
 import socket
 import ssl
+import urllib.parse
 from email.message import EmailMessage
 
 from flask import current_app
@@ -88,7 +93,7 @@ def _send(message: OutboxMessage) -> None:
         email["To"] = ", ".join(message.payload["to"])
         email["Subject"] = message.payload["subject"]
         email["Message-ID"] = f"<{message.id}@stagecoach>"
-        email.set_content(message.payload["body"])
+        email.set_content(message.payload["body"], subtype="html" if message.payload.get("html") else "plain")
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["OUTBOX_TIMEOUT_SECONDS"]) as smtp:
             if cfg.get("SMTP_STARTTLS"):
                 smtp.starttls()
@@ -194,7 +199,11 @@ def _record_success(message_id: str, now: dt.datetime) -> str:
         message.status, message.sent_at = "sent", utcnow()
         message.attempts += 1
         message.locked_at = None
-        _timeline(message, "email_sent" if message.kind == "email" else "webhook_called", _summary(message))
+        if message.kind == "email":  # the step that queued it recorded the `email_sent` touchpoint
+            _timeline(message, "email_delivered", _summary(message))
+        else:
+            _timeline(message, "webhook_delivered", dict(_summary(message), touchpoint=True,
+                                                         name=urllib.parse.urlsplit(message.payload["url"]).hostname))
     return "sent"
 
 

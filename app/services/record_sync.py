@@ -1,8 +1,10 @@
-"""The record-sync after-step hook: records follow the processes bound to them.
+"""The record-sync after-step hooks: records follow the processes bound to them, and hear what they did.
 
-A blueprint's record takes the stage its instance entered; an approval's or a
-review's record is unlocked once its instance has ended. Registered by the app
-factory; runs in the step's transaction.
+A blueprint's record takes the stage its instance entered (a `stage_changed` touchpoint); an approval's
+or a review's record is unlocked once its instance has ended. A step of an instance running on a record
+also puts the touchpoints it caused on the record's timeline: a message it received
+(`message_received`) and a form completed (`form_submitted`). Registered by the app factory; they run
+in the step's transaction, so a step that fails records nothing.
 """
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from sqlalchemy import select
 
 from ..crm import stage_of
 from ..extensions import db
-from ..models import Binding, Record
+from ..models import Binding, Record, RecordEvent
 from ..statuses import InstanceStatus
 from .core import Step, utcnow
-from .timeline import add_event
+from .records import rescore
+from .timeline import add_event, add_touchpoint
+
+HUMAN_TASKS = {"UserTask", "ManualTask"}
 
 
 def sync_record(step: Step) -> None:
@@ -34,16 +39,72 @@ def sync_record(step: Step) -> None:
                                               Binding.process_key == inst.process_key).limit(1)) or {}
             field = stage_field.get("stage_field", "stage")
             if rec.data.get(field) != stage:
-                add_event(rec, "stage_changed", step.actor, {"field": field, "from": rec.data.get(field),
-                                                             "to": stage}, inst.id)
+                _stage_changed(step, rec, field, stage)
                 rec.data = dict(rec.data, **{field: stage})
                 rec.modified_at = utcnow()
+                rescore(rec, "stage_changed", inst.id)
     if inst.status in InstanceStatus.ENDED:
         add_event(rec, "process_ended", step.actor, {"process_key": inst.process_key, "status": inst.status,
                                                      "role": inst.record_role}, inst.id)
         if rec.locked_by == inst.id:
             rec.locked_by = None
             rec.lock_editable = None
+
+
+def _stage_changed(step: Step, rec: Record, field: str, stage: str) -> None:
+    """The `stage_changed` touchpoint: the stage reached, the transition taken (the `transition` a
+    completed task of this step carried, else None), who, and how long the record spent in the stage
+    it leaves (since the previous `stage_changed`, or since it was created)."""
+    db.session.flush()
+    since = db.session.scalar(select(RecordEvent.at).where(
+        RecordEvent.record_id == rec.id, RecordEvent.type == "stage_changed").order_by(RecordEvent.id.desc()).limit(1))
+    since = since or rec.created_at
+    now = utcnow()
+    transition = next((e["data"].get("transition") for e in reversed(step.events)
+                       if e["type"] == "task_completed" and isinstance(e.get("data"), dict)
+                       and e["data"].get("transition") is not None), None)
+    add_touchpoint(rec, "stage_changed", step.actor, stage, {
+        "field": field, "from": rec.data.get(field), "to": stage,
+        "transition": str(transition) if transition is not None else None,
+        "who": step.actor.username if step.actor else None,
+        "previous_stage_ms": max(0, int((now - since).total_seconds() * 1000)) if since else None}, step.instance.id)
+
+
+def record_touchpoints(step: Step) -> None:
+    """After an instance step on a record: a message it received and each form completed in it are
+    touchpoints on the record's timeline (nothing when the step ended in an incident)."""
+    inst = step.instance
+    if not inst.record_id or step.incidents:
+        return
+    found = [e for e in step.events if e["type"] == "message_received" or (
+        e["type"] == "task_completed" and e.get("element_type") in HUMAN_TASKS)]
+    if not found:
+        return
+    rec = db.session.get(Record, inst.record_id)
+    if rec is None:
+        return
+    elements = step.info.elements if step.info is not None else {}
+    kinds = []
+    for event in found:
+        if event["type"] == "message_received":
+            name = (event.get("data") or {}).get("name")
+            add_touchpoint(rec, "message_received", step.actor, name, {}, inst.id)
+            kinds.append("message_received")
+            continue
+        element = elements.get(event.get("element_id")) or {}
+        if not _has_form(element):
+            continue
+        add_touchpoint(rec, "form_submitted", step.actor, event.get("element_name"),
+                       {"element_id": event.get("element_id"), "process_key": inst.process_key}, inst.id)
+        kinds.append("form_submitted")
+    for kind in dict.fromkeys(kinds):
+        rescore(rec, kind, inst.id)
+
+
+def _has_form(element: dict) -> bool:
+    """A human task with a form: a JSON Schema with fields, a Camunda form, or a form key."""
+    return bool((element.get("form") or {}).get("properties") or element.get("camunda_form")
+                or element.get("form_key"))
 
 
 def _entered_stage(step) -> str | None:

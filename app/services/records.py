@@ -15,10 +15,10 @@ from sqlalchemy import select
 from ..crm import FieldError, check_rules, clean_values
 from ..errors import ConflictError, NotFoundError, StagecoachError, ValidationError
 from ..extensions import db
-from ..models import Module, Record, User
+from ..models import Module, Record, ScoringRules, User
 from .access import readable_records, require, require_on_record, require_read_record
 from .attachment_store import remove_stored, stored_names
-from .core import Actor, Page, engine, paginate, utcnow, write_transaction
+from .core import SYSTEM, Actor, Page, engine, paginate, utcnow, write_transaction
 from .modules import get_module
 from .record_triggers import fire, governing_blueprint, process_key_of, tell_linked_instances
 from .scoring import change_entry, score_of
@@ -186,6 +186,17 @@ def _update(module: str, record_id: str, values: dict, actor: Actor, *,
     tell_linked_instances(record, set(changed), actor, skip_instance=instance_id)
     db.session.flush()
     return record
+
+
+def rescore(record: Record, kind: str, instance_id: str | None = None) -> Record:
+    """Rescore the record after a touchpoint of `kind`, when its module's scoring rules give that type
+    points (a system write, as after a posted touchpoint; `instance_id`: the instance whose step caused
+    it, which does not hear of its own rescore)."""
+    rules = db.session.get(ScoringRules, record.module)
+    if rules is None or kind not in (rules.touchpoints or {}):
+        return record
+    db.session.flush()
+    return _update(record.module, record.id, {}, SYSTEM, source="scoring", instance_id=instance_id)
 
 
 def delete_record(module: str, record_id: str, actor: Actor) -> None:

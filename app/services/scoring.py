@@ -2,7 +2,8 @@
 
 An admin configures, per module, criteria worth points (positive or negative: `annual_revenue >=
 10000000` → 40, `lead_status == 'Lost'` → -50) and points per touchpoint type (`email_opened` → 5);
-touchpoints are the record's timeline events of those types. The score is recomputed from scratch
+touchpoints are the record's timeline events of those types, posted by integrations or recorded by
+the server itself (`SERVER_TOUCHPOINTS`, README: "Touchpoints"). The score is recomputed from scratch
 (the criteria the record matches now, plus every touchpoint on its timeline) by the one write path
 (`records`) on every create and edit, and after each touchpoint, so it never drifts from its rules.
 Criteria are checked when saved and evaluated in the engine's sandbox, as validation rules are; one
@@ -26,14 +27,30 @@ SCORE_TYPES = {"number"}
 MAX_CRITERIA = 100
 MAX_TOUCHPOINTS = 50
 MAX_POINTS = 1_000_000
-# Timeline entries the server writes itself: never touchpoints.
-# Every timeline entry type the server writes itself: a touchpoint may not pose as one of them.
-SYSTEM_EVENTS = {"created", "updated", "deleted", "process_started", "process_ended", "stage_changed",
-                 "score_changed", "owner_assigned", "task_created", "task_updated", "task_completed",
-                 "task_reopened", "converted", "note", "note_edited", "note_deleted", "attachment_added",
-                 "attachment_deleted", "approval_submitted", "approval_recalled", "approval_approved",
-                 "approval_rejected", "approval_delegated", "rule_failed", "rule_cancelled", "email_sent",
-                 "email_failed", "webhook_called", "webhook_failed"}
+# Every timeline entry type the server writes itself that is no touchpoint: neither scored nor posted.
+SYSTEM_EVENTS = {"created", "updated", "deleted", "process_started", "process_ended", "score_changed",
+                 "owner_assigned", "task_created", "task_updated", "task_completed", "task_reopened", "converted",
+                 "note", "note_edited", "note_deleted", "attachment_added", "attachment_deleted",
+                 "approval_submitted", "approval_recalled", "approval_approved", "approval_rejected",
+                 "approval_delegated", "rule_failed", "rule_cancelled", "email_delivered", "email_failed",
+                 "webhook_called", "webhook_failed"}
+# The touchpoints the server records from its own evidence (the step that queued an email, its tracking
+# links, a message it correlated, a form completed, a webhook delivered, a stage reached): scoring rules
+# may give them points, but an integration may not post them (they would pass for the server's own).
+# `call_logged` and `meeting_logged` are recorded by the server too (a CRM to-do of that kind completed)
+# and may also be posted by an integration (a phone system logging a call).
+SERVER_TOUCHPOINTS = {"email_sent", "email_opened", "email_clicked", "stage_changed", "form_submitted",
+                      "message_received", "webhook_delivered"}
+
+
+def scorable(kind: str) -> bool:
+    """Whether scoring rules may give points to touchpoints of type `kind`."""
+    return bool(TOUCHPOINT_NAME.match(kind or "")) and kind not in SYSTEM_EVENTS
+
+
+def postable(kind: str) -> bool:
+    """Whether an integration may post a touchpoint of type `kind`."""
+    return scorable(kind) and kind not in SERVER_TOUCHPOINTS
 
 
 @dataclass
@@ -120,9 +137,10 @@ def _checked(mod: Module, score_field: str, criteria: list, touchpoints: dict) -
     if len(touchpoints) > MAX_TOUCHPOINTS:
         errors["touchpoints"] = [f"at most {MAX_TOUCHPOINTS} touchpoint types"]
     for kind, points in touchpoints.items():
-        if not TOUCHPOINT_NAME.match(kind) or kind in SYSTEM_EVENTS:
+        if not scorable(kind):
             errors.setdefault(f"touchpoints.{kind}", []).append(
-                "a touchpoint type is lower_snake_case and not one of the server's own timeline entries")
+                "a touchpoint type is lower_snake_case and not one of the server's own timeline entries "
+                "that are no touchpoints")
         if isinstance(points, bool) or not isinstance(points, int) or abs(points) > MAX_POINTS:
             errors.setdefault(f"touchpoints.{kind}", []).append(
                 f"points must be a whole number between -{MAX_POINTS} and {MAX_POINTS}")

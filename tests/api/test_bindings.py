@@ -385,7 +385,9 @@ def test_a_new_record_enters_the_blueprints_first_stage(admin, blueprint):
     [summary] = instances_of(admin, "Deals", deal["id"])
     assert summary["record_role"] == "blueprint" and summary["key"] == "crm_deal_blueprint"
     changed = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "stage_changed"]
-    assert [e["data"] for e in changed] == [{"field": "stage", "from": None, "to": "Qualification"}]
+    assert [{k: e["data"][k] for k in ("field", "from", "to", "name", "touchpoint", "transition", "who")}
+            for e in changed] == [{"field": "stage", "from": None, "to": "Qualification", "name": "Qualification",
+                                   "touchpoint": True, "transition": None, "who": "rita"}]
 
 
 def test_the_stage_cannot_be_edited_directly_while_the_blueprint_governs(admin, blueprint):

@@ -189,10 +189,14 @@ def test_the_email_is_delivered_over_smtp_and_noted_on_the_timeline(app, admin, 
     [sent] = outbox(admin)
     assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["sent_at"] is not None
     assert sent["last_error"] is None
-    [event] = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "email_sent"]
+    [event] = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "email_delivered"]
     assert event["data"] == {"message_id": queued["id"], "to": ["maria@example.com"],
                              "subject": "Deal Acme needs a look"}
     assert event["instance_id"] == queued["instance_id"]
+    # the step that queued it recorded the email_sent touchpoint; delivery adds no second one
+    [touchpoint] = [e for e in timeline(admin, "Deals", deal["id"]) if e["type"] == "email_sent"]
+    assert touchpoint["data"] == {"touchpoint": True, "name": "Deal Acme needs a look", "message_id": queued["id"],
+                                  "to": ["maria@example.com"]}
 
 
 def test_a_message_is_never_sent_twice_when_deliver_due_runs_again(app, admin, manager_alert, smtp):
@@ -352,8 +356,9 @@ def test_a_webhook_posts_the_record_signed_with_hmac(app, admin, subscriptions, 
     assert request.headers["Content-Type"] == "application/json"
     [sent] = outbox(admin)
     assert sent["status"] == "sent" and sent["attempts"] == 1
-    [event] = [e for e in timeline(admin, "Subscriptions", sub["id"]) if e["type"] == "webhook_called"]
-    assert event["data"] == {"message_id": queued["id"], "url": webhook_server.url}
+    [event] = [e for e in timeline(admin, "Subscriptions", sub["id"]) if e["type"] == "webhook_delivered"]
+    assert event["data"] == {"message_id": queued["id"], "url": webhook_server.url, "touchpoint": True,
+                             "name": "127.0.0.1"}
 
 
 def test_a_webhook_answered_with_500_is_retried_until_it_gets_200(app, admin, subscriptions, webhook_server):

@@ -19,7 +19,7 @@ RULES = {
         {"name": "Many people", "expression": "(employees or 0) >= 500", "points": 20},
         {"name": "Lost", "expression": "lead_status == 'Lost'", "points": -50},
     ],
-    "touchpoints": {"email_opened": 5, "form_submitted": 10, "email_bounced": -3},
+    "touchpoints": {"email_replied": 5, "webinar_attended": 10, "email_bounced": -3},
 }
 
 
@@ -155,26 +155,29 @@ def test_touchpoints_are_on_the_timeline_and_rescore_the_record(scored, make):
     rita = make.client("rita")
     lead = create(rita, "Leads", last_name="Moreau")
 
-    assert touch(rita, lead["id"], "email_opened", campaign="spring")["score"] == 5
-    assert touch(rita, lead["id"], "email_opened")["score"] == 10
-    assert touch(rita, lead["id"], "form_submitted")["score"] == 20
+    assert touch(rita, lead["id"], "email_replied", campaign="spring")["score"] == 5
+    assert touch(rita, lead["id"], "email_replied")["score"] == 10
+    assert touch(rita, lead["id"], "webinar_attended")["score"] == 20
     assert touch(rita, lead["id"], "email_bounced")["score"] == 17
-    assert touch(rita, lead["id"], "webinar_attended")["score"] == 17  # no points for that type
+    assert touch(rita, lead["id"], "brochure_downloaded")["score"] == 17  # no points for that type
 
     entries = timeline(rita, "Leads", lead["id"])
-    [first] = [e for e in entries if e["type"] == "email_opened"][:1]
+    [first] = [e for e in entries if e["type"] == "email_replied"][:1]
     assert first["user"] == "rita" and first["data"] == {"touchpoint": True, "campaign": "spring"}
-    assert [e["type"] for e in entries].count("webinar_attended") == 1
+    assert [e["type"] for e in entries].count("brochure_downloaded") == 1
     last = score_history(rita, lead["id"])[-1]
     assert (last["old"], last["new"]) == (20, 17)
     assert last["touchpoints"] == [{"touchpoint": "email_bounced", "count": 1, "points": -3},
-                                   {"touchpoint": "email_opened", "count": 2, "points": 10},
-                                   {"touchpoint": "form_submitted", "count": 1, "points": 10}]
+                                   {"touchpoint": "email_replied", "count": 2, "points": 10},
+                                   {"touchpoint": "webinar_attended", "count": 1, "points": 10}]
     # an edit counts the touchpoints too: the score is recomputed from everything
     assert patch(rita, lead["id"], annual_revenue=5_000_000)["score"] == 42
 
 
-@pytest.mark.parametrize("kind", ["score_changed", "created", "Bad Type", "x" * 41, ""])
+@pytest.mark.parametrize("kind", ["score_changed", "created", "Bad Type", "x" * 41, "", "email_delivered",
+                                  # the server records these from its own evidence: posting one would fake it
+                                  "email_sent", "email_opened", "email_clicked", "stage_changed", "form_submitted",
+                                  "message_received", "webhook_delivered"])
 def test_a_touchpoint_type_the_server_writes_itself_or_malformed_is_refused(scored, kind):
     lead = create(scored, "Leads", last_name="Moreau")
 
@@ -188,7 +191,7 @@ def test_only_who_may_change_the_record_records_a_touchpoint(scored, make):
     rita, olga = make.client("rita"), make.client("olga")
     lead = create(rita, "Leads", last_name="Moreau")
 
-    touch(olga, lead["id"], "email_opened", status=404)
+    touch(olga, lead["id"], "email_replied", status=404)
 
     assert get(rita, "Leads", lead["id"])["score"] == 0
     assert len(timeline(rita, "Leads", lead["id"])) == 2
@@ -205,8 +208,8 @@ def test_the_shipped_leads_manifest_scores_leads_by_rules_and_touchpoints(crm): 
     assert get(crm.admin, "Leads", lead["id"])["score"] == 35
 
     lead = get(crm.admin, "Leads", lead["id"])
-    assert touch(crm.admin, lead["id"], "form_submitted")["score"] == 45
-    assert patch(crm.admin, lead["id"], lead_status="Lost")["score"] == -5
+    assert touch(crm.admin, lead["id"], "email_bounced")["score"] == 25
+    assert patch(crm.admin, lead["id"], lead_status="Lost")["score"] == -25
     assert score_history(crm.admin, lead["id"])[-1]["matched"][-1] == {"rule": "Lost", "points": -50}
 
 
@@ -222,7 +225,7 @@ def test_a_touchpoint_rescores_a_record_an_approval_holds_and_the_lock_stays(sco
     assert locked_by is not None
     assert_problem(rita.patch(f"{records('Leads')}/{lead['id']}", json={"phone": "+1 555 0100"}), 423)
 
-    touched = touch(rita, lead["id"], "form_submitted")
+    touched = touch(rita, lead["id"], "webinar_attended")
 
     assert touched["score"] == 10 and touched["locked_by"] == locked_by
     assert_problem(rita.patch(f"{records('Leads')}/{lead['id']}", json={"score": 3}), 423)

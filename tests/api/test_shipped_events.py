@@ -19,7 +19,7 @@ import time_machine
 
 from config import TestConfig
 
-from ..factories import ApiClient, assert_problem, shipped
+from ..factories import ApiClient, assert_problem, shipped, signed_links, tracking_tokens
 from ..timing import next_at
 
 FOLDERS = ("zylker", "journeys", "cadences", "rules", "sla")  # zylker first: it declares Trips
@@ -199,7 +199,8 @@ def test_a_web_enquiry_gets_the_welcome_series_and_leaves_the_journey_when_nothi
     [welcome] = outbox(world, enquiry["id"])
     assert welcome["to"] == ["ana@example.com"] and welcome["day"] == 0
     assert welcome["subject"] == "Welcome to Zylker Travels, Ana"
-    assert f"https://zylker.example/survey/{enquiry['id']}" in welcome["body"]
+    # the survey link is a tracked click link leading there (reading the token records nothing)
+    assert signed_links(welcome["body"]) == [f"https://zylker.example/survey/{enquiry['id']}"]
 
     world.advance(days=1, hours=23)
     assert len(outbox(world, enquiry["id"])) == 1
@@ -224,6 +225,28 @@ def test_a_web_enquiry_gets_the_welcome_series_and_leaves_the_journey_when_nothi
     assert find(world.admin, "Contacts", email="ana@example.com") == []
     assert_problem(world.admin.post("/api/v1/messages", json={"name": "email_opened",
                                                               "business_key": enquiry["id"]}), 404)
+
+
+def test_the_welcome_email_opened_in_a_mail_client_releases_the_journey_without_any_integration(world):
+    enquiry = _web_enquiry(world)
+    journey = instance_of(world, enquiry["id"], "zylker_customer_journey")
+    [welcome] = outbox(world, enquiry["id"])
+    [pixel] = tracking_tokens(welcome["body"], "o")
+    world.advance(days=1)
+
+    reader = world.app.test_client()  # the customer's mail client: no account, no token
+    for _ in range(2):  # shown twice (an image proxy, then the reader): one open
+        assert reader.get(f"/t/o/{pixel}").mimetype == "image/gif"
+
+    assert record(world.admin, "WebEnquiries", enquiry["id"])["journey_stage"] == "Engaged"
+    assert notes(world, "WebEnquiries", enquiry["id"]) == ["Opened the welcome email: waiting for the survey answer."]
+    events = ok(world.admin.get(f"/api/v1/modules/WebEnquiries/records/{enquiry['id']}/timeline?per_page=200"))["items"]
+    assert [(e["type"], e["data"]["name"], e["instance_id"]) for e in events if e["data"].get("touchpoint")] == [
+        ("email_sent", "Welcome to Zylker Travels, Ana", journey["id"]),
+        ("email_opened", "Welcome to Zylker Travels, Ana", journey["id"]),
+        ("message_received", "email_opened", journey["id"])]
+    world.advance(days=3)  # the series stopped at the open: no day-2 email
+    assert [m["day"] for m in outbox(world, enquiry["id"])] == [0]
 
 
 def test_an_opened_email_and_a_survey_answer_make_a_contact_and_a_trip_and_issues_reach_support(world):
