@@ -284,6 +284,9 @@ class Runner:
                    if event_kind(d) == kind and d.name == name]
         if not waiting:
             raise TaskNotReadyError(f"nothing waits for {kind} {name!r}")
+        # what the instance is at before it catches: a waiting event or gateway that catches is left, not entered anew
+        events: list[dict] = []
+        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
         for task, _ in waiting:
             task.data.update(variables)
         definition = copy.copy(waiting[0][1])
@@ -295,8 +298,6 @@ class Runner:
         for task, _ in waiting:  # catching copied the parent's data over the task's: put them back
             if task.has_state(TaskState.READY):
                 task.data.update(variables)
-        events: list[dict] = []
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
         incident = self._run(wf, trail, effects)
         if camunda:
             _drop_message_payload(wf)

@@ -268,3 +268,58 @@ def test_an_open_row_moved_from_the_older_history_is_ended_by_its_element(server
 
     review = [r for r in rows(server, started["id"]) if r.element_id == "review"]
     assert [(r.state, r.duration_ms, r.outcome) for r in review] == [("completed", 3600 * 1000, "Done")]
+
+
+def test_a_call_activity_and_what_runs_in_the_called_process_are_rows_of_the_instance(server, tmp_path):
+    admin = server.login()
+    path = tmp_path / "calling.bpmn"
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions id="d_calling" {NS}>'
+        '<bpmn:process id="calling" isExecutable="true"><bpmn:startEvent id="start"/>'
+        '<bpmn:callActivity id="call" calledElement="called"/><bpmn:endEvent id="end"/>'
+        + flow("f1", "start", "call") + flow("f2", "call", "end") + '</bpmn:process>'
+        '<bpmn:process id="called" isExecutable="true"><bpmn:startEvent id="c_start"/>'
+        '<bpmn:userTask id="c_task" camunda:assignee="admin"/><bpmn:endEvent id="c_end"/>'
+        + flow("c1", "c_start", "c_task") + flow("c2", "c_task", "c_end") + '</bpmn:process></bpmn:definitions>')
+    admin.deploy(path)
+    started = admin.start("calling")
+    [task] = admin.instance(started["id"])["tasks"]
+    server.restart()
+    server.admin.complete(task["id"])
+
+    found = rows(server, started["id"])
+    assert [(r.element_id, r.state, r.from_element_id) for r in found] == [
+        ("start", "completed", None), ("call", "completed", "start"), ("c_start", "completed", None),
+        ("c_task", "completed", "c_start"), ("c_end", "completed", "c_task"), ("end", "completed", "call")]
+    assert found[1].ended_at >= found[4].ended_at  # the call ends after what it called
+    assert instance_row(server, started["id"]).end_element_id == "end"
+
+
+def test_an_event_based_gateway_waits_until_its_event_fires(server, clock, tmp_path):
+    admin = server.login()
+    body = ('<bpmn:message id="m_reply" name="reply"/>'
+            '<bpmn:startEvent id="start"/><bpmn:eventBasedGateway id="wait"/>'
+            '<bpmn:intermediateCatchEvent id="replied"><bpmn:messageEventDefinition messageRef="m_reply"/>'
+            '</bpmn:intermediateCatchEvent>'
+            '<bpmn:intermediateCatchEvent id="silent"><bpmn:timerEventDefinition>'
+            '<bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+            '<bpmn:endEvent id="engaged"/><bpmn:endEvent id="lost"/>'
+            + flow("f0", "start", "wait") + flow("to_reply", "wait", "replied") + flow("to_silent", "wait", "silent")
+            + flow("f3", "replied", "engaged") + flow("f4", "silent", "lost"))
+    path = tmp_path / "reply.bpmn"
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions id="d_reply" {NS}>'
+                    + body.split("<bpmn:startEvent")[0] + '<bpmn:process id="reply" isExecutable="true">'
+                    + "<bpmn:startEvent" + body.split("<bpmn:startEvent", 1)[1] + '</bpmn:process></bpmn:definitions>')
+    admin.deploy(path)
+    started = admin.start("reply", business_key="lead-7")
+    clock.shift(HOUR)
+    server.restart()
+    sent = server.admin.post("/api/v1/messages", json={"name": "reply", "business_key": "lead-7"})
+    assert sent.status_code == 200, sent.get_json()
+
+    # As Camunda counts it: the gateway is the wait (its events are its subscriptions), then the event that fired
+    found = rows(server, started["id"])
+    assert [(r.element_id, r.state, r.from_element_id, r.from_flow_id, r.duration_ms) for r in found] == [
+        ("start", "completed", None, None, 0), ("wait", "completed", "start", "f0", 3600 * 1000),
+        ("replied", "completed", "wait", "to_reply", 0), ("engaged", "completed", "replied", "f3", 0)]
+    assert instance_row(server, started["id"]).end_element_id == "engaged"
