@@ -56,7 +56,7 @@ class Scope:
     business_key_prefix: str | None = None
 
     def view(self) -> dict:
-        return {"module": self.module, "from": self.start, "to": self.end, "anchor": self.anchor,
+        return {"module": self.module, "start": self.start, "end": self.end, "anchor": self.anchor,
                 "owner": self.owner, "process_key": self.process_key, "definition_id": self.definition_id,
                 "business_key_prefix": self.business_key_prefix}
 

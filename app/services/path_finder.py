@@ -103,9 +103,9 @@ def _edges(walked) -> list[dict]:
         select(ranked.c.source, ranked.c.target, func.count().label("count"),
                cast(func.avg(case((middle, ranked.c.seconds))), Float).label("median"))
         .group_by(ranked.c.source, ranked.c.target)).all()
-    edges = [{"from": r.source, "to": r.target, "count": int(r.count), "median_seconds": rounded(r.median)}
+    edges = [{"source": r.source, "target": r.target, "count": int(r.count), "median_seconds": rounded(r.median)}
              for r in rows]
-    return sorted(edges, key=lambda e: (-e["count"], e["from"], e["to"]))
+    return sorted(edges, key=lambda e: (-e["count"], e["source"], e["target"]))
 
 
 def _collapsed(nodes: list[str]) -> list[str]:
