@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from ..errors import ResourceLimitError, StagecoachError, ValidationError
 from ..extensions import db
 from ..models import ConversionGoal, ProcessInstance, Record, RecordEvent
-from .access import require_analytics
+from .access import granted_ids, require_analytics
 from .conversion_goals import find_goal, sets_field
 from .core import Actor, utcnow
 from .modules import get_module
@@ -94,6 +94,18 @@ def scope_of(module: str, params: dict, actor: Actor) -> tuple[Scope, Conversion
     scope = Scope(mod.api_name, start, end, anchor, params.get("owner") or None, params.get("process_key") or None,
                   params.get("definition_id") or None, params.get("business_key_prefix") or None)
     return scope, goal
+
+
+def analysable_modules(actor: Actor) -> list[str] | None:
+    """The modules whose analytics `actor` may read (None: every module, for admins and `*` grants)."""
+    ids = granted_ids(actor, "analytics", "module")
+    return None if ids is None else sorted(ids)
+
+
+def may_analyse(actor: Actor) -> bool:
+    """Whether the actor may read the analytics of some module (the console shows them the link)."""
+    modules = analysable_modules(actor)
+    return modules is None or bool(modules)
 
 
 # -- SQL pieces ---------------------------------------------------------------------------------
