@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 from .activities import ActivityInstance, ActivityState
+from .conversion_goals import ConversionGoal
 from .batches import Batch, BatchItem
 from .companions import Attachment, Note
 from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
@@ -16,7 +17,7 @@ from .users import Group, User, user_groups
 __all__ = [
     "ActivityInstance", "ActivityState",
     "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
-    "Attachment", "Binding", "Counter", "CrmTask", "EmailTracking", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
+    "Attachment", "Binding", "ConversionGoal", "Counter", "CrmTask", "EmailTracking", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
     "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "RunnerHeartbeat", "ScoringRules", "TaskCandidate", "User",
     "user_groups",

@@ -52,6 +52,8 @@ class RecordEvent(db.Model):
     """The record's timeline: field changes, processes, tasks, emails, reviews."""
 
     __tablename__ = "crm_record_event"
+    # a module's timeline over a period (process analytics read only the rows of the period)
+    __table_args__ = (Index("ix_crm_record_event_module_at", "module", "at"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     record_id: Mapped[str] = mapped_column(String(32), index=True)  # no FK: outlives the record

@@ -17,7 +17,7 @@ class AuthorizationSchema(Schema):
     permissions = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
                               validate=validate.Length(min=1, max=10),
                               metadata={"description": "process: deploy, start, read, update, delete, repair, migrate; "
-                                                       "topic: work; module: create, read, update, delete"})
+                                                       "topic: work; module: create, read, update, delete, analytics"})
     created_at = fields.DateTime(dump_only=True)
     created_by = fields.String(dump_only=True)
 

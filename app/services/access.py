@@ -60,8 +60,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "process": ("deploy", "start", "read", "update", "delete", "repair", "migrate"),
     # an external task topic: fetch, lock, extend, fail and complete its tasks
     "topic": ("work",),
-    # a CRM module: create records, and read / update / delete records one does not own
-    "module": ("create", "read", "update", "delete"),
+    # a CRM module: create records, and read / update / delete records one does not own; analytics: its
+    # Path Finder, funnel and cohorts (counts over every record of the module, no record's fields)
+    "module": ("create", "read", "update", "delete", "analytics"),
 }
 
 
@@ -261,6 +262,12 @@ def require_on_record(actor: Actor, permission: str, record, what: str) -> None:
         return
     raise ForbiddenError(f"{actor.username} may not {what}: the record belongs to {record.owner!r} and "
                          f"the {permission!r} permission on module {record.module!r} is not granted")
+
+
+def require_analytics(actor: Actor, module: str) -> None:
+    """Process analytics of a module (its conversion goal, Path Finder, funnel): an admin or a holder of
+    `analytics` on the module; owning records of it gives nothing more."""
+    require(actor, "analytics", "module", module, f"read the process analytics of {module}")
 
 
 # -- delegation --------------------------------------------------------------------------------

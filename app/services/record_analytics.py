@@ -1,0 +1,243 @@
+"""What Path Finder and the funnel share: the scope of a question, its cohort of records, their
+touchpoints as steps, and the moments each record converted, was lost or cancelled.
+
+A question names a module and a period [start, end). Its cohort is the records whose creation (anchor
+`created`) or first touchpoint (anchor `first_touchpoint`) falls in the period, narrowed by owner, by a
+process that ran on them (its key or one definition version) and by a business key prefix: the
+processes a record's bindings start carry the record's id as their business key, so that prefix is
+one of the record's id. Only the module's timeline rows of the period are read (the index on
+(module, at)), never an instance's state: what happened after the period's end is not seen, so a
+question about the past gets the answer it would have had then (the idle measure excepted, which is
+taken against the app clock).
+
+A touchpoint is a timeline entry whose data has `"touchpoint": true` (the touchpoint API marks its
+entries so), and every `stage_changed` entry whatever its data says. Its node is the entry's type, or
+`type: name` when its data names it; a stage change's node is `stage: <the stage reached>`. A record's
+steps are its touchpoints in timeline order (the entries' ids, which follow the clock).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from ..errors import ResourceLimitError, StagecoachError, ValidationError
+from ..extensions import db
+from ..models import ConversionGoal, ProcessInstance, Record, RecordEvent
+from .access import granted_ids, require_analytics
+from .conversion_goals import find_goal, sets_field
+from .core import Actor, utcnow
+from .modules import get_module
+
+ANCHORS = ("created", "first_touchpoint")
+DEFAULT_DAYS = 90
+MAX_DAYS = 366
+MAX_RECORDS = 50_000  # records of one answer: what Path Finder holds in memory to group the paths
+ENDING_ROLES = ("blueprint", "process")  # the processes a record's journey runs in (not approvals, reviews)
+
+
+class NoConversionGoalError(StagecoachError):
+    status, slug, title = 409, "no-conversion-goal", "The module has no conversion goal"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The records a question is about, and the period whose timeline rows are read."""
+
+    module: str
+    start: dt.datetime
+    end: dt.datetime
+    anchor: str = "created"
+    owner: str | None = None
+    process_key: str | None = None
+    definition_id: str | None = None
+    business_key_prefix: str | None = None
+
+    def view(self) -> dict:
+        return {"module": self.module, "start": self.start, "end": self.end, "anchor": self.anchor,
+                "owner": self.owner, "process_key": self.process_key, "definition_id": self.definition_id,
+                "business_key_prefix": self.business_key_prefix}
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+def scope_of(module: str, params: dict, actor: Actor) -> tuple[Scope, ConversionGoal]:
+    """The checked scope of a question and the module's goal.
+
+    Raises:
+        NotFoundError: no such module.
+        ForbiddenError: the caller is neither an admin nor a holder of `analytics` on the module.
+        ValidationError: the period is empty, reversed or longer than MAX_DAYS.
+        NoConversionGoalError: the module has no conversion goal.
+    """
+    mod = get_module(module)
+    require_analytics(actor, mod.api_name)
+    end = _utc(params.get("end")) or utcnow()
+    start = _utc(params.get("start")) or end - dt.timedelta(days=DEFAULT_DAYS)
+    if start >= end:
+        raise ValidationError("the period is empty", errors={"from": ["must be before `to`"]})
+    if end - start > dt.timedelta(days=MAX_DAYS):
+        raise ValidationError("the period is too long", errors={"from": [f"at most {MAX_DAYS} days before `to`"]})
+    anchor = params.get("anchor") or "created"
+    if anchor not in ANCHORS:
+        raise ValidationError("unknown anchor", errors={"anchor": [f"one of {', '.join(ANCHORS)}"]})
+    goal = find_goal(mod.api_name)
+    if goal is None:
+        raise NoConversionGoalError(f"{mod.api_name} has no conversion goal; an admin sets one with "
+                                    f"PUT /api/v1/modules/{mod.api_name}/conversion-goal")
+    scope = Scope(mod.api_name, start, end, anchor, params.get("owner") or None, params.get("process_key") or None,
+                  params.get("definition_id") or None, params.get("business_key_prefix") or None)
+    return scope, goal
+
+
+def analysable_modules(actor: Actor) -> list[str] | None:
+    """The modules whose analytics `actor` may read (None: every module, for admins and `*` grants)."""
+    ids = granted_ids(actor, "analytics", "module")
+    return None if ids is None else sorted(ids)
+
+
+def may_analyse(actor: Actor) -> bool:
+    """Whether the actor may read the analytics of some module (the console shows them the link)."""
+    modules = analysable_modules(actor)
+    return modules is None or bool(modules)
+
+
+# -- SQL pieces ---------------------------------------------------------------------------------
+
+def _sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def is_touchpoint(event=RecordEvent):
+    """SQL: the entry is a touchpoint (marked so, or a stage change)."""
+    if _sqlite():  # json_extract gives 1 for true: ask the JSON type itself
+        marked = func.json_type(event.data, "$.touchpoint") == "true"
+    else:
+        marked = event.data["touchpoint"].as_string() == "true"
+    return or_(event.type == "stage_changed", marked)
+
+
+def node_of(event=RecordEvent):
+    """SQL: the entry's node: `stage: <to>` for a stage change, `type: name` when named, else its type."""
+    name = event.data["name"].as_string()
+    return case(
+        (event.type == "stage_changed", literal("stage: ") + func.coalesce(event.data["to"].as_string(), "")),
+        (func.coalesce(name, "") != "", event.type + literal(": ") + name),
+        else_=event.type)
+
+
+def in_period(scope: Scope, event=RecordEvent):
+    return and_(event.module == scope.module, event.at >= scope.start, event.at < scope.end)
+
+
+def seconds_between(later, earlier):
+    """SQL: the seconds from `earlier` to `later` (SQLite stores timestamps as text)."""
+    if _sqlite():
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def month_of(moment):
+    """SQL: the UTC month of a timestamp, as YYYY-MM."""
+    if _sqlite():
+        return func.strftime("%Y-%m", moment)
+    return func.to_char(func.timezone("UTC", moment), "YYYY-MM")
+
+
+def cohort(scope: Scope):
+    """SQL subquery (record_id, entered_at): the records of the question and the moment each entered it."""
+    ev = RecordEvent
+    if scope.anchor == "created":
+        stmt = select(ev.record_id, func.min(ev.at).label("entered_at")).where(in_period(scope), ev.type == "created")
+    else:
+        earlier = aliased(RecordEvent)
+        stmt = select(ev.record_id, func.min(ev.at).label("entered_at")).where(
+            in_period(scope), is_touchpoint(ev),
+            ~exists().where(earlier.record_id == ev.record_id, earlier.module == scope.module,
+                            earlier.at < scope.start, is_touchpoint(earlier)))
+    if scope.owner:
+        stmt = stmt.where(ev.record_id.in_(select(Record.id).where(Record.module == scope.module,
+                                                                   Record.owner == scope.owner)))
+    if scope.process_key:
+        stmt = stmt.where(ev.record_id.in_(select(ProcessInstance.record_id).where(
+            ProcessInstance.process_key == scope.process_key, ProcessInstance.record_id.is_not(None))))
+    if scope.definition_id:
+        stmt = stmt.where(ev.record_id.in_(select(ProcessInstance.record_id).where(
+            ProcessInstance.definition_id == scope.definition_id, ProcessInstance.record_id.is_not(None))))
+    if scope.business_key_prefix:
+        stmt = stmt.where(ev.record_id.startswith(scope.business_key_prefix, autoescape=True))
+    return stmt.group_by(ev.record_id).subquery("cohort")
+
+
+def steps(scope: Scope, members):
+    """SQL subquery of the cohort's touchpoints in the period: (record_id, id, at, node, n, prev_node,
+    prev_at), n counting a record's steps from 1 in timeline order."""
+    ev = RecordEvent
+    base = (select(ev.record_id, ev.id, ev.at, node_of(ev).label("node"))
+            .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)), is_touchpoint(ev))
+            .subquery("touchpoints"))
+    order = {"partition_by": base.c.record_id, "order_by": base.c.id}
+    return select(base.c.record_id, base.c.id, base.c.at, base.c.node,
+                  func.row_number().over(**order).label("n"),
+                  func.lag(base.c.node).over(**order).label("prev_node"),
+                  func.lag(base.c.at).over(**order).label("prev_at")).subquery("steps")
+
+
+def cancels():
+    """SQL over RecordEvent: a process the record's journey runs in (blueprint or bound process) ended cancelled."""
+    return and_(RecordEvent.type == "process_ended", RecordEvent.data["status"].as_string() == "cancelled",
+                RecordEvent.data["role"].as_string().in_(ENDING_ROLES))
+
+
+@dataclass
+class Marks:
+    """One record of the cohort: when it entered, converted, was lost or cancelled (the first entry of each,
+    by id), and its last touchpoint in the period."""
+
+    entered_at: dt.datetime
+    converted_at: dt.datetime | None = None
+    converted_id: int | None = None
+    lost_id: int | None = None
+    cancelled_id: int | None = None
+    last_touch_at: dt.datetime | None = None
+
+
+def _utc_value(value):
+    """A timestamp read through an aggregate (SQLite gives text, PostgreSQL an aware datetime)."""
+    if value is None or isinstance(value, dt.datetime):
+        return _utc(value)
+    return _utc(dt.datetime.fromisoformat(str(value)))
+
+
+def marks(scope: Scope, goal: ConversionGoal, members) -> dict[str, Marks]:
+    """Per record of the cohort, one pass over its timeline rows of the period."""
+    ev = RecordEvent
+    converts, loses = sets_field(goal.field, [goal.value]), sets_field(goal.field, list(goal.lost or []))
+    found = (select(ev.record_id,
+                    func.min(case((converts, ev.at))).label("converted_at"),
+                    func.min(case((converts, ev.id))).label("converted_id"),
+                    func.min(case((loses, ev.id))).label("lost_id"),
+                    func.min(case((cancels(), ev.id))).label("cancelled_id"),
+                    func.max(case((is_touchpoint(ev), ev.at))).label("last_touch_at"))
+             .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)))
+             .group_by(ev.record_id).subquery("marks"))
+    rows = db.session.execute(
+        select(members.c.record_id, members.c.entered_at, found.c.converted_at, found.c.converted_id,
+               found.c.lost_id, found.c.cancelled_id, found.c.last_touch_at)
+        .outerjoin(found, found.c.record_id == members.c.record_id)
+        .limit(MAX_RECORDS + 1)).all()
+    if len(rows) > MAX_RECORDS:
+        raise ResourceLimitError(f"more than {MAX_RECORDS} records entered the period; shorten it or filter",
+                                  limit="analytics records", limit_value=MAX_RECORDS)
+    return {row.record_id: Marks(_utc_value(row.entered_at), _utc_value(row.converted_at), row.converted_id,
+                                 row.lost_id, row.cancelled_id, _utc_value(row.last_touch_at)) for row in rows}
+
+
+def rounded(value, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
