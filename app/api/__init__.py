@@ -1,5 +1,6 @@
 """HTTP only: parse, call one service, dump. One module per resource."""
 from .activities import blp as activities_blp
+from .analytics import blp as analytics_blp
 from .approvals import blp as approvals_blp
 from .auth import blp as auth_blp
 from .authorizations import blp as authorizations_blp
@@ -26,4 +27,4 @@ from .workflow_rules import blp as workflow_rules_blp
 BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_blp, modules_blp, bindings_blp,
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
-              migrations_blp, retention_blp, statistics_blp, incidents_blp, blueprints_blp]
+              migrations_blp, retention_blp, statistics_blp, incidents_blp, blueprints_blp, analytics_blp]
