@@ -79,11 +79,11 @@ def resolve(actor: Actor, *, definition_id: str | None = None, key: str | None =
     if definition_id and (key or version is not None):
         raise ValidationError("name the definition either by definition_id or by key (and version), not both",
                               errors={"definition_id": ["not with key or version"]})
+    if version is not None and not key:
+        raise ValidationError("version needs key", errors={"version": ["only with key"]})
     if not definition_id and not key:
         raise ValidationError("name a definition: definition_id, or key (and version)",
                               errors={"key": ["definition_id or key is required"]})
-    if version is not None and not key:
-        raise ValidationError("version needs key", errors={"version": ["only with key"]})
     if filters.started_from and filters.started_to and filters.started_from >= filters.started_to:
         raise ValidationError("started_from must come before started_to",
                               errors={"started_to": ["after started_from"]})
