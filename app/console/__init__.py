@@ -19,6 +19,7 @@ from . import admin_instances, auth, errors, helpers, jobs, processes, records, 
 from . import admin_users, admin_work, deploy  # noqa: F401 - the admin pages for users, jobs and the outbox, deploying
 from . import admin_bulk, admin_definitions  # noqa: F401 - the Definition page, bulk operations on instances
 from . import record_files  # noqa: F401 - a record's attachments: upload, download
+from . import analytics  # noqa: F401 - the heat map of a process on its diagram
 from .blueprint import FORM_TYPES, bp
 
 

@@ -9,7 +9,7 @@ from .bottlenecks import Bottlenecks, bottlenecks
 from .durations import Durations, instance_durations
 from .eventlog import EXPORT_LIMIT, EventLog, event_log
 from .heatmap import Gateways, HeatMap, gateway_branches, heat_map
-from .scope import ANALYTICS, Filters
+from .scope import ANALYTICS, Filters, definition_diagram
 
 __all__ = ["ANALYTICS", "EXPORT_LIMIT", "Bottlenecks", "Durations", "EventLog", "Filters", "Gateways", "HeatMap",
-           "bottlenecks", "event_log", "gateway_branches", "heat_map", "instance_durations"]
+           "bottlenecks", "definition_diagram", "event_log", "gateway_branches", "heat_map", "instance_durations"]

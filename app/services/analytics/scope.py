@@ -198,11 +198,22 @@ def percentiles(rows, groups: list[str], value: str = "value"):
     return select(*keys, func.count().label("n"), at(50).label("p50"), at(90).label("p90")).group_by(*keys)
 
 
-@lru_cache(maxsize=256)
-def _topology(definition_id: str, key: str) -> Topology:
-    content = db.session.scalar(
+def _content(definition_id: str) -> bytes | None:
+    return db.session.scalar(
         select(DeploymentResource.content).join(ProcessDefinition, ProcessDefinition.resource_id == DeploymentResource.id)
         .where(ProcessDefinition.id == definition_id))
+
+
+def definition_diagram(actor: Actor, definition_id: str) -> bytes:
+    """The file a definition version was deployed from, for whoever may read its analytics (the heat map's
+    diagram)."""
+    resolve(actor, definition_id=definition_id)
+    return _content(definition_id) or b""
+
+
+@lru_cache(maxsize=256)
+def _topology(definition_id: str, key: str) -> Topology:
+    content = _content(definition_id)
     return process_topology(content, key) if content else Topology()
 
 
