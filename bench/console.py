@@ -11,9 +11,9 @@ SQL (generate_series, one INSERT ... SELECT per table), as the server's projecti
   25 % completed at Closed Won (every user task completed; one in ten had an incident, resolved);
    5 % cancelled while waiting at a stage (the task cancelled).
 
-The history holds what the runner writes: `instance_started`, an `element_entered` and `element_left`
-pair per element passed (user tasks take 5 to 245 minutes, everything else no time), the entering of
-the element an instance waits at, `error` where it failed and a `status_changed` where it stopped.
+The history holds what the runner writes: `instance_started`, an activity row per element passed (user
+tasks take 5 to 245 minutes, everything else no time) and one for the element an instance waits at,
+`error` where it failed and a `status_changed` where it stopped.
 Instances start 40 seconds apart, the newest first, so a few hundred completed in the last 24 hours.
 The instance state is a placeholder: no page loads it.
 
@@ -151,7 +151,7 @@ FROM bench_plan p
 WHERE p.status = 'error' OR (p.status = 'completed' AND p.i % 10 = 7)
 """
 
-# kind 0: instance_started; 1 element_entered (or error where it failed); 2 element_left; 3 status_changed
+# kind 0: instance_started; 1 error where it failed; 3 status_changed
 HISTORY = """
 INSERT INTO history_event (instance_id, type, at, element_id, element_name, element_type, "user", message, data)
 SELECT instance_id, type, at, element_id, element_name, element_type, "user", message, data FROM (
@@ -160,14 +160,9 @@ SELECT instance_id, type, at, element_id, element_name, element_type, "user", me
          NULL AS message, NULL::json AS data
   FROM bench_plan p
   UNION ALL
-  SELECT p.i, w.ord, 1, p.id, CASE WHEN p.status = 'error' AND w.ord = p.reached THEN 'error' ELSE 'element_entered' END,
-         p.started_at + w.users_before * p.d, w.element_id, w.name, w.type, NULL,
-         CASE WHEN p.status = 'error' AND w.ord = p.reached THEN (ARRAY[:m0, :m1, :m2])[1 + p.i % 3] END, NULL
-  FROM bench_plan p JOIN bench_path w ON w.ord <= p.reached
-  UNION ALL
-  SELECT p.i, w.ord, 2, p.id, 'element_left', p.started_at + (w.users_before + CASE WHEN w.is_user THEN 1 ELSE 0 END) * p.d,
-         w.element_id, w.name, w.type, NULL, NULL, NULL
-  FROM bench_plan p JOIN bench_path w ON w.ord < p.reached OR (p.status = 'completed' AND w.ord = p.reached)
+  SELECT p.i, w.ord, 1, p.id, 'error', p.started_at + w.users_before * p.d, w.element_id, w.name, w.type, NULL,
+         (ARRAY[:m0, :m1, :m2])[1 + p.i % 3], NULL
+  FROM bench_plan p JOIN bench_path w ON w.ord = p.reached WHERE p.status = 'error'
   UNION ALL
   SELECT p.i, 99, 3, p.id, 'status_changed', p.started_at + (w.users_before + 0.5) * p.d, NULL, NULL, NULL, 'admin',
          CASE p.status WHEN 'cancelled' THEN 'duplicate deal' END,
@@ -175,6 +170,27 @@ SELECT instance_id, type, at, element_id, element_name, element_type, "user", me
   FROM bench_plan p JOIN bench_path w ON w.ord = p.reached WHERE p.status IN ('completed', 'cancelled', 'suspended')
 ) AS rows
 ORDER BY i, ord, kind
+"""
+
+# One activity row per element passed (ended), and one for the element an instance waits at (open;
+# ended with the instance when it was cancelled); a failed element was never entered.
+ACTIVITIES = """
+INSERT INTO activity_instance (instance_id, definition_id, process_key, task_id, element_id, element_name,
+                               element_type, from_element_id, started_at, ended_at, duration_ms, state, actor)
+SELECT p.id, :definition_id, :key, CASE WHEN w.is_user THEN md5(p.id || ':' || w.ord)::uuid::text END,
+       w.element_id, w.name, w.type, prev.element_id, p.started_at + w.users_before * p.d,
+       CASE WHEN w.ord < p.reached OR p.status = 'completed'
+              THEN p.started_at + (w.users_before + CASE WHEN w.is_user THEN 1 ELSE 0 END) * p.d
+            WHEN p.status = 'cancelled' THEN p.started_at + (w.users_before + 0.5) * p.d END,
+       CASE WHEN w.ord < p.reached OR p.status = 'completed'
+              THEN CASE WHEN w.is_user THEN (extract(epoch FROM p.d) * 1000)::bigint ELSE 0 END
+            WHEN p.status = 'cancelled' THEN (extract(epoch FROM 0.5 * p.d) * 1000)::bigint END,
+       CASE WHEN w.ord < p.reached OR p.status = 'completed' THEN 'completed'
+            WHEN p.status = 'cancelled' THEN 'cancelled' ELSE 'active' END,
+       CASE WHEN w.is_user AND (w.ord < p.reached OR p.status = 'completed') THEN 'rep' || (p.i % 20) END
+FROM bench_plan p JOIN bench_path w ON w.ord < p.reached OR (w.ord = p.reached AND p.status <> 'error')
+LEFT JOIN bench_path prev ON prev.ord = w.ord - 1
+ORDER BY p.i, w.ord
 """
 
 
@@ -226,7 +242,8 @@ def write_instances(app, definition_id: str, n: int) -> dict[str, float]:
                      [{"ord": i, "element_id": e, "name": name, "type": t, "is_user": u, "users_before": b}
                       for i, (e, name, t, u, b) in enumerate(PATH, start=1)])
         for table, statement in (("process_instance", INSTANCES), ("active_activity", ACTIVE), ("human_task", TASKS),
-                                 ("task_candidate", CANDIDATES), ("incident", INCIDENTS), ("history_event", HISTORY)):
+                                 ("task_candidate", CANDIDATES), ("incident", INCIDENTS), ("history_event", HISTORY),
+                                 ("activity_instance", ACTIVITIES)):
             t0 = time.perf_counter()
             conn.execute(text(statement), params)
             seconds[table] = time.perf_counter() - t0
@@ -241,7 +258,7 @@ def counts(app) -> dict[str, int]:
     with app.app_context(), db.engine.connect() as conn:
         return {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                 for table in ("process_instance", "active_activity", "human_task", "task_candidate", "incident",
-                              "history_event")}
+                              "history_event", "activity_instance")}
 
 
 class Console:

@@ -21,8 +21,8 @@ def _detail(instance_id):
             "tenant_id": inst.tenant_id,
             "status": inst.status, "business_key": inst.business_key, "variables": inst.variables,
             "active_activities": d["active_activities"], "tasks": d["tasks"], "incidents": d["incidents"],
-            "started_at": inst.started_at, "ended_at": inst.ended_at, "removal_time": inst.removal_time,
-            "started_by": inst.started_by}
+            "started_at": inst.started_at, "ended_at": inst.ended_at, "end_element_id": inst.end_element_id,
+            "duration_ms": inst.duration_ms, "removal_time": inst.removal_time, "started_by": inst.started_by}
 
 
 @blp.route("", methods=["GET"])

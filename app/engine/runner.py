@@ -172,7 +172,7 @@ class Runner:
         """
         task = self.human_task(wf, task_id)
         self.check_input(data, task.data)
-        events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data))]
+        events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data), task_id=task.id)]
         human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
         task.data.update(data)
         _identify(wf, effects)

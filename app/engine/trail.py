@@ -70,23 +70,32 @@ class Trail:
         if task.id not in self.open:
             self._enter(task, now)
         if not task.has_state(TaskState.STARTED):
-            self.left(task.id, now, "element_cancelled" if _interrupted(task) else "element_left")
+            if _interrupted(task):
+                self.left(task.id, now, "element_cancelled", "interrupted")
+            else:
+                self.left(task.id, now)
 
-    def left(self, task_id, now: dt.datetime | None = None, kind: str = "element_left") -> None:
-        """The occurrence of `task_id` ends (`kind`: element_left, or element_cancelled)."""
+    def left(self, task_id, now: dt.datetime | None = None, kind: str = "element_left",
+             state: str | None = None) -> None:
+        """The occurrence of `task_id` ends (`kind`: element_left, or element_cancelled; `state`: how, for the
+        activity row: completed, cancelled or interrupted)."""
         element = self.open.pop(task_id, None)
         if element is not None:
-            self.events.append(dict(element, type=kind, at=now or self.clock()))
+            state = state or ("completed" if kind == "element_left" else "cancelled")
+            self.events.append(dict(element, type=kind, at=now or self.clock(), task_id=task_id, state=state))
 
     def _enter(self, task, now: dt.datetime) -> None:
         scope = _enclosing(task)
         if scope is not None and scope.id not in self.open and visible(scope):
             self._enter(scope, now)  # a sub-process is entered before what runs inside it
         if task.parent is not None and _is_cycle(task.parent):  # a path a cycle's firing started
-            fired = describe(task.parent)
-            self.events += [dict(fired, type="element_entered", at=now), dict(fired, type="element_left", at=now)]
+            fired = dict(describe(task.parent), task_id=None, top=scope is None,
+                         from_element_id=_came_from(task.parent))
+            self.events += [dict(fired, type="element_entered", at=now),
+                            dict(fired, type="element_left", at=now, state="completed")]
         self.open[task.id] = describe(task)
-        self.events.append(dict(self.open[task.id], type="element_entered", at=now))
+        self.events.append(dict(self.open[task.id], type="element_entered", at=now, task_id=task.id,
+                                top=scope is None, from_element_id=_came_from(task)))
 
     def settle(self, wf) -> None:
         """After the run: what is no longer there is left (completed) or cancelled; what the
@@ -98,10 +107,26 @@ class Trail:
                 task = wf.get_task_from_id(task_id)
             except TaskNotFoundException:  # removed with its sub-process
                 task = None
-            self.left(task_id, now, "element_left" if _completed(task) else "element_cancelled")
+            if _completed(task):
+                self.left(task_id, now)
+            else:
+                self.left(task_id, now, "element_cancelled",
+                          "interrupted" if task is not None and _interrupted(task) else "cancelled")
         for task in wf.get_tasks(state=_AT):
             if task.id in current and task.id not in self.open:
                 self._enter(task, now)
+
+
+def _came_from(task) -> str | None:
+    """The element the token came from: the nearest earlier task that stands for a BPMN element (None for
+    a process's or sub-process's first element); for a boundary event, the activity it is attached to."""
+    parent = task.parent
+    if isinstance(task.task_spec, BoundaryEvent) and parent is not None:
+        attached = [t for t in parent.children if visible(t) and not isinstance(t.task_spec, BoundaryEvent)]
+        return attached[0].task_spec.bpmn_id if attached else None
+    while parent is not None and not visible(parent):
+        parent = parent.parent
+    return parent.task_spec.bpmn_id if parent is not None else None
 
 
 def _completed(task) -> bool:

@@ -57,6 +57,13 @@ class ProcessInstance(db.Model):
 
     __mapper_args__ = {"version_id_col": lock_version}
 
+    @property
+    def duration_ms(self) -> int | None:
+        """Milliseconds from start to end, once ended."""
+        if self.ended_at is None or self.started_at is None:
+            return None
+        return int((self.ended_at - self.started_at).total_seconds() * 1000)
+
 
 class ActiveActivity(db.Model):
     """An element an instance is at now (ready, waiting, running or failed); rows go when the instance ends."""

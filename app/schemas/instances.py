@@ -21,6 +21,8 @@ class InstanceSummarySchema(Schema):
     business_key = fields.String(allow_none=True)
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    end_element_id = fields.String(allow_none=True, metadata={"description": "the end event it completed at"})
+    duration_ms = fields.Integer(allow_none=True, metadata={"description": "from start to end, once ended"})
     started_by = fields.String(allow_none=True)
     record_module = fields.String(allow_none=True, data_key="module")
     record_id = fields.String(allow_none=True)
@@ -74,6 +76,8 @@ class InstanceDetailSchema(Schema):
     incidents = fields.List(fields.Nested(IncidentSchema))
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    end_element_id = fields.String(allow_none=True, metadata={"description": "the end event it completed at"})
+    duration_ms = fields.Integer(allow_none=True, metadata={"description": "from start to end, once ended"})
     removal_time = fields.DateTime(allow_none=True, metadata={
         "description": "when history cleanup may remove the ended instance (docs/operations.md); null: kept"})
     started_by = fields.String(allow_none=True)

@@ -14,7 +14,8 @@ from sqlalchemy import case, exists, false, func, select
 
 from .. import patterns
 from ..extensions import db
-from ..models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from ..models import ActivityInstance as ActivityRow
+from ..models import ActivityState, HumanTask, Incident, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
 from .access import readable_instances
 from .core import Actor, Page, TenantFilter, narrowed
@@ -143,12 +144,11 @@ def _first_event_of(kind: str, instance_ids: list[str], last: bool = False) -> d
     (`StartEvent`, `EndEvent`: any engine type whose name ends so), from the audit trail."""
     if not instance_ids:
         return {}
-    pick = func.max(HistoryEvent.id) if last else func.min(HistoryEvent.id)
-    chosen = (select(pick).where(HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.type == "element_entered",
-                                 HistoryEvent.element_type.like(f"%{kind}"))
-              .group_by(HistoryEvent.instance_id))
-    return dict(db.session.execute(select(HistoryEvent.instance_id, HistoryEvent.element_id)
-                                   .where(HistoryEvent.id.in_(chosen))).all())
+    pick = func.max(ActivityRow.id) if last else func.min(ActivityRow.id)
+    chosen = (select(pick).where(ActivityRow.instance_id.in_(instance_ids), ActivityRow.element_type.like(f"%{kind}"))
+              .group_by(ActivityRow.instance_id))
+    return dict(db.session.execute(select(ActivityRow.instance_id, ActivityRow.element_id)
+                                   .where(ActivityRow.id.in_(chosen))).all())
 
 
 def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_like=None, key=None,
@@ -188,55 +188,40 @@ def _like_matcher(pattern: str):
 def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20,
                             definition_id=None, element_name=None, element_type=None, states: dict | None = None,
                             tenants: TenantFilter | None = None) -> Page:
-    """Activity instances built from the audit trail, ordered by when they started.
+    """Activity instances (one row per occurrence of an element), ordered by when they started.
 
-    Each `element_entered` row opens an occurrence of its element; the next
-    `element_left` row for the same element in the same instance closes the
-    oldest open one. An occurrence still open when its instance was cancelled
-    counts as canceled, ending with the instance. Pairing happens in Python, so
-    paging does too.
+    An occurrence still open when its instance was cancelled (rows kept from before occurrences were
+    ended with their instance) counts as canceled, ending with the instance.
 
     Args:
         element_type: a predicate on the engine's element type (Camunda's activity type is the API's).
         states: any of `finished`, `unfinished`, `canceled`, `complete_scope` (an end event that completed
             its scope) set to True keeps only those occurrences.
     """
-    stmt = _readable(actor, select(HistoryEvent, ProcessInstance.definition_id, ProcessInstance.status,
-                                   ProcessInstance.ended_at, ProcessInstance.tenant_id)
-                     .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-                     .where(HistoryEvent.type.in_(("element_entered", "element_left", "element_cancelled"))))
+    stmt = _readable(actor, select(ActivityRow, ProcessInstance.status, ProcessInstance.ended_at,
+                                   ProcessInstance.tenant_id)
+                     .join(ProcessInstance, ProcessInstance.id == ActivityRow.instance_id))
     stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
     if instance_id:
-        stmt = stmt.where(HistoryEvent.instance_id == instance_id)
+        stmt = stmt.where(ActivityRow.instance_id == instance_id)
     if element_id:
-        stmt = stmt.where(HistoryEvent.element_id == element_id)
+        stmt = stmt.where(ActivityRow.element_id == element_id)
     if element_name:
-        stmt = stmt.where(HistoryEvent.element_name == element_name)
+        stmt = stmt.where(ActivityRow.element_name == element_name)
     if definition_id:
-        stmt = stmt.where(ProcessInstance.definition_id == definition_id)
+        stmt = stmt.where(ActivityRow.definition_id == definition_id)
     activities: list[ActivityInstance] = []
-    open_ones: dict[tuple[str, str], list[ActivityInstance]] = {}
-    ends: dict[str, tuple[str, dt.datetime | None]] = {}
-    for event, definition_id, status, ended_at, tenant_id in db.session.execute(stmt.order_by(HistoryEvent.id)):
-        ends[event.instance_id] = (status, ended_at)
-        slot = (event.instance_id, event.element_id)
-        if event.type == "element_entered":
-            activity = ActivityInstance(id=f"{event.element_id}:{event.id}", instance_id=event.instance_id,
-                                        definition_id=definition_id, element_id=event.element_id,
-                                        element_name=event.element_name, element_type=event.element_type,
-                                        started_at=event.at, ended_at=None, canceled=False, tenant_id=tenant_id)
-            activities.append(activity)
-            open_ones.setdefault(slot, []).append(activity)
-        elif open_ones.get(slot):  # element_left, or element_cancelled (interrupted, never completed)
-            activity = open_ones[slot].pop(0)
-            activity.ended_at, activity.canceled = event.at, event.type == "element_cancelled"
-    for (instance, _element), still_open in open_ones.items():
-        status, ended_at = ends[instance]
-        if status == InstanceStatus.CANCELLED:
-            for activity in still_open:
-                activity.ended_at, activity.canceled = ended_at, True
+    for row, status, ended_at, tenant_id in db.session.execute(stmt.order_by(ActivityRow.started_at, ActivityRow.id)):
+        activity = ActivityInstance(id=f"{row.element_id}:{row.id}", instance_id=row.instance_id,
+                                    definition_id=row.definition_id, element_id=row.element_id,
+                                    element_name=row.element_name, element_type=row.element_type,
+                                    started_at=row.started_at, ended_at=row.ended_at,
+                                    canceled=row.state in (ActivityState.CANCELLED, ActivityState.INTERRUPTED),
+                                    tenant_id=tenant_id)
+        if row.ended_at is None and status == InstanceStatus.CANCELLED:
+            activity.ended_at, activity.canceled = ended_at, True
+        activities.append(activity)
     activities = [a for a in activities if _keeps(a, element_type, states or {})]
-    activities.sort(key=lambda a: (a.started_at, int(a.id.rsplit(":", 1)[1])))
     items = activities[offset:offset + limit] if limit else []
     return Page(items, len(activities), 1, limit)
 
@@ -314,17 +299,15 @@ def list_open_incidents(actor: Actor, *, instance_id=None, incident_id=None, off
 
 def element_counts(instance_id: str, actor: Actor) -> dict[str, int]:
     """How many times each element of an instance was entered (a loop's task, a retried path), from its
-    audit trail in one grouped query: {element id: count}.
+    activity instances in one grouped query: {element id: count}.
 
     Raises:
         NotFoundError: no such instance, or not one the actor may read.
     """
     get_instance(instance_id, actor)
     rows = db.session.execute(
-        select(HistoryEvent.element_id, func.count(HistoryEvent.id))
-        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.type == "element_entered",
-               HistoryEvent.element_id.is_not(None))
-        .group_by(HistoryEvent.element_id)).all()
+        select(ActivityRow.element_id, func.count(ActivityRow.id))
+        .where(ActivityRow.instance_id == instance_id).group_by(ActivityRow.element_id)).all()
     return {element_id: count for element_id, count in rows}
 
 

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 import datetime as dt
 
-from sqlalchemy import and_, case, exists, func, literal, select, true, update
+from sqlalchemy import JSON, String, and_, case, cast, exists, func, literal, null, select, true, union_all, update
 
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
-from ..models import ActiveActivity, HistoryEvent, HumanTask, Incident, ProcessInstance
+from ..models import ActiveActivity, ActivityInstance, ActivityState, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
 from .access import (readable_instances, readable_tasks, require, require_admin, require_on_instance,
                      require_read_instance)
@@ -260,9 +260,31 @@ def incident_groups(actor: Actor) -> list[IncidentGroup]:
 
 
 def instance_history(instance_id: str, actor: Actor, page: int = 1, per_page: int = 100) -> Page:
+    """The instance's audit trail: its history rows with each activity instance's entering and leaving
+    (`element_entered`, then `element_left` or `element_cancelled`), in the order they happened. At one
+    moment, what a step began with comes first, its elements next (each entered before it is left), the
+    status it ended at last."""
     get_instance(instance_id, actor)
-    stmt = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)
-    return paginate(stmt, page, per_page)
+    h, a = HistoryEvent.__table__, ActivityInstance.__table__
+    late = h.c.type.in_(("status_changed", "error"))
+    rows = select(h.c.id, h.c.type, h.c.at, h.c.element_id, h.c.element_name, h.c.element_type, h.c.user,
+                  h.c.message, h.c.data, case((late, 2), else_=0).label("rank"), h.c.id.label("seq"),
+                  literal(0).label("phase")).where(h.c.instance_id == instance_id)
+    no_text, no_data = cast(null(), String), cast(null(), JSON)
+    entered = select(null().label("id"), literal("element_entered"), a.c.started_at, a.c.element_id, a.c.element_name,
+                     a.c.element_type, no_text, no_text, no_data, literal(1), a.c.id, literal(0)
+                     ).where(a.c.instance_id == instance_id)
+    left = select(null().label("id"),
+                  case((a.c.state == ActivityState.COMPLETED, "element_left"), else_="element_cancelled"),
+                  a.c.ended_at, a.c.element_id, a.c.element_name, a.c.element_type, a.c.actor, no_text, no_data,
+                  literal(1), a.c.id, literal(1)).where(a.c.instance_id == instance_id, a.c.ended_at.is_not(None))
+    trail = union_all(rows, entered, left).subquery()
+    stmt = select(trail.c.id, trail.c.type, trail.c.at, trail.c.element_id, trail.c.element_name,
+                  trail.c.element_type, trail.c.user, trail.c.message, trail.c.data
+                  ).order_by(trail.c.at, trail.c.rank, trail.c.seq, trail.c.phase)
+    total = db.session.scalar(select(func.count()).select_from(trail))
+    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, total, page, per_page)
 
 
 # -- repair (admins, or a grant on the process key) --------------------------------------------------------------

@@ -49,10 +49,8 @@ def sync_record(step: Step) -> None:
 def _entered_stage(step) -> str | None:
     stage = None
     elements = step.info.elements if step.info is not None else {}
-    for event in step.events:
-        if event["type"] != "element_entered":
-            continue
-        entered = stage_of(elements.get(event.get("element_id")))
+    for row in step.activities:  # the elements this step entered, in order
+        entered = stage_of(elements.get(row["element_id"]))
         if entered is not None:
             stage = entered
     return stage

@@ -37,7 +37,8 @@ from ..engine import MAX_HISTORY_TTL_DAYS
 from ..errors import NotFoundError, ValidationError
 from ..extensions import db
 from ..models import (
-    ActiveActivity, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, Job, OutboxMessage,
+    ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, Job,
+    OutboxMessage,
     ProcessDefinition, ProcessInstance, TaskCandidate,
 )
 from ..statuses import InstanceStatus, JobStatus, OutboxStatus
@@ -56,7 +57,7 @@ CLEANUP_KINDS = (SCHEDULED, NOW)
 # Tables whose rows belong to an instance, removed before it, by their instance column; task
 # candidates go first, through their task.
 _OWNED = [(t.__table__, t.__table__.c.instance_id) for t in
-          (HumanTask, ActiveActivity, HistoryEvent, Incident, ExternalTask, Job, EventSubscription)]
+          (HumanTask, ActiveActivity, ActivityInstance, HistoryEvent, Incident, ExternalTask, Job, EventSubscription)]
 _OUTBOX = OutboxMessage.__table__
 _CANDIDATES = TaskCandidate.__table__
 

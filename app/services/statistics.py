@@ -2,29 +2,27 @@
 how often each element was completed or cancelled and how long it took.
 
 Counts of now come from the projection tables (active activities, incidents) over every instance that
-has not ended. What happened comes from `history_event`, read for a bounded sample, the latest
-`HISTORY_SAMPLE` instances of the definition, so the cost does not grow with the history: the k-th
-`element_left` row of an element in an instance closes its k-th `element_entered` row (the oldest open
-one, as `history.list_activity_instances` pairs them), and the pairs give the durations. Pairing,
-percentiles and averages run in SQL, in one statement (window functions, on SQLite and PostgreSQL
-alike); no instance's state is loaded. Non-admins count only the instances they may read.
+has not ended. What happened comes from `activity_instance` (one row per occurrence, with how it ended
+and its duration), read for a bounded sample, the latest `HISTORY_SAMPLE` instances of the definition,
+so the cost does not grow with the history. Percentiles and averages run in SQL, in one statement
+(window functions, on SQLite and PostgreSQL alike); no instance's state is loaded. Non-admins count only the instances they may read.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy import Float, case, cast, exists, func, literal, null, or_, select, union, union_all
 
 from ..extensions import db
-from ..models import HistoryEvent, ProcessInstance
+from ..models import ActivityInstance, ActivityState, HistoryEvent, ProcessInstance
 from ..statuses import InstanceStatus
 from .access import readable_instances
 from .core import Actor, DefinitionInfo, definition_info
 from .instances import definition_statistics
 
 HISTORY_SAMPLE = 1_000  # the latest instances of a definition whose history is read
-ENTERED, LEFT, FAILED = "element_entered", "element_left", "error"
+FAILED = "error"
 
 
 @dataclass
@@ -63,13 +61,6 @@ class DefinitionStatistics:
     definition: DefinitionInfo
     sample: HistorySample
     elements: list[ElementStatistics] = field(default_factory=list)
-
-
-def _seconds(later, earlier):
-    """SQL: the seconds between two timestamps (SQLite stores them as text, PostgreSQL as timestamps)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
 
 
 def element_statistics(definition_id: str, actor: Actor, *, sample: int = HISTORY_SAMPLE) -> DefinitionStatistics:
@@ -116,46 +107,39 @@ def element_statistics(definition_id: str, actor: Actor, *, sample: int = HISTOR
 
 
 def _history_statistics(instance_ids: list[str], cancelled_ids: list[str]):
-    """One statement over the history of these instances: rows (kind, element id, count, average, median) of
-    kind `completed` (times left), `cancelled` (cancelled instances last there) and `timed` (entered and left
-    pairs, their average and median seconds)."""
-    events = (select(HistoryEvent.id, HistoryEvent.instance_id, HistoryEvent.element_id, HistoryEvent.type,
-                     HistoryEvent.at,
-                     func.row_number().over(partition_by=(HistoryEvent.instance_id, HistoryEvent.element_id,
-                                                          HistoryEvent.type), order_by=HistoryEvent.id).label("n"))
-              .where(HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.type.in_((ENTERED, LEFT, FAILED)),
-                     HistoryEvent.element_id.is_not(None))
-              .cte("events"))
+    """One statement over the activity instances of these instances: rows (kind, element id, count, average,
+    median) of kind `completed` (times completed), `cancelled` (cancelled instances last there) and `timed`
+    (completed occurrences, their average and median seconds)."""
+    a = ActivityInstance.__table__
     no_number = cast(null(), Float)
-
-    # The k-th leaving of an element in an instance closes its k-th entering: one row per occurrence.
-    occurrences = (select(events.c.element_id,
-                          func.max(case((events.c.type == ENTERED, events.c.at))).label("entered_at"),
-                          func.max(case((events.c.type == LEFT, events.c.at))).label("left_at"))
-                   .group_by(events.c.instance_id, events.c.element_id, events.c.n).subquery())
-    completed = (select(literal("completed").label("kind"), occurrences.c.element_id,
-                        func.count(occurrences.c.left_at).label("n"), no_number.label("average"),
-                        no_number.label("median"))
-                 .group_by(occurrences.c.element_id))
-    pairs = (select(occurrences.c.element_id, _seconds(occurrences.c.left_at, occurrences.c.entered_at).label("seconds"))
-             .where(occurrences.c.left_at.is_not(None), occurrences.c.entered_at.is_not(None)).subquery())
-    ranked = select(pairs.c.element_id, pairs.c.seconds,
-                    func.row_number().over(partition_by=pairs.c.element_id, order_by=pairs.c.seconds).label("rank"),
-                    func.count().over(partition_by=pairs.c.element_id).label("total")).subquery()
+    done = (select(a.c.element_id, (cast(a.c.duration_ms, Float) / 1000.0).label("seconds"))
+            .where(a.c.instance_id.in_(instance_ids), a.c.state == ActivityState.COMPLETED).subquery())
+    completed = (select(literal("completed").label("kind"), done.c.element_id, func.count().label("n"),
+                        no_number.label("average"), no_number.label("median"))
+                 .group_by(done.c.element_id))
+    ranked = select(done.c.element_id, done.c.seconds,
+                    func.row_number().over(partition_by=done.c.element_id, order_by=done.c.seconds).label("rank"),
+                    func.count().over(partition_by=done.c.element_id).label("total")
+                    ).where(done.c.seconds.is_not(None)).subquery()
     middle = ranked.c.rank.in_(((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2))
     timed = (select(literal("timed"), ranked.c.element_id, func.count(), cast(func.avg(ranked.c.seconds), Float),
                     cast(func.avg(case((middle, ranked.c.seconds))), Float))
              .group_by(ranked.c.element_id))
-
-    # Cancelled while there: in a cancelled instance, the element's last event is an entering, or a failure
-    # (a failed step stops where it failed, before its element is entered).
-    last = (select(events.c.element_id,
-                   func.max(case((events.c.type.in_((ENTERED, FAILED)), events.c.id))).label("entered"),
-                   func.coalesce(func.max(case((events.c.type == LEFT, events.c.id))), literal(0)).label("left"))
-            .where(events.c.instance_id.in_(cancelled_ids))
-            .group_by(events.c.instance_id, events.c.element_id).subquery())
+    # Cancelled while there: the occurrences a cancelled instance ended with (ended as it was cancelled, or
+    # left open by rows older than that rule), and the element a failure stopped it at (a failed step stops
+    # before its element is entered) unless entered since.
+    there = (select(a.c.instance_id, a.c.element_id)
+             .join(ProcessInstance, ProcessInstance.id == a.c.instance_id)
+             .where(a.c.instance_id.in_(cancelled_ids), a.c.state.in_((ActivityState.CANCELLED, ActivityState.ACTIVE)),
+                    or_(a.c.ended_at.is_(None), a.c.ended_at == ProcessInstance.ended_at)))
+    failures = (select(HistoryEvent.instance_id, HistoryEvent.element_id)
+                .where(HistoryEvent.instance_id.in_(cancelled_ids), HistoryEvent.type == FAILED,
+                       HistoryEvent.element_id.is_not(None),
+                       ~exists().where(a.c.instance_id == HistoryEvent.instance_id,
+                                       a.c.element_id == HistoryEvent.element_id, a.c.started_at >= HistoryEvent.at)))
+    last = union(there, failures).subquery()
     cancelled = (select(literal("cancelled"), last.c.element_id, func.count(), no_number, no_number)
-                 .where(last.c.entered > last.c.left).group_by(last.c.element_id))
+                 .group_by(last.c.element_id))
     return union_all(completed, timed, cancelled)
 
 

@@ -14,7 +14,7 @@ from .access import (
     require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, TenantFilter, Turn, close_candidates, definition_info, history, narrowed,
+    Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, close_candidates, definition_info, history, narrowed,
     paginate,
     run_on_instance, utcnow, write_transaction,
 )
@@ -55,7 +55,11 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         tenants: only tasks of these tenants (Camunda's tenantIdIn, withoutTenantId).
     """
     stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
-    if not mine:  # `mine` keeps only the caller's own tasks already
+    # A task offered to the caller is one they may read: asking for those (`mine`, a group of theirs, themselves
+    # as candidate) needs no read rule, whose union of everything the caller touches costs more than the list.
+    offered_only = mine or (candidate_group is not None and candidate_group in actor.groups) or (
+        candidate_user is not None and candidate_user == actor.username)
+    if not offered_only:
         readable = readable_tasks(actor, few=bool(record_id or process_instance_id))
         if readable is not None:
             stmt = stmt.where(readable)
@@ -217,6 +221,7 @@ def claim_task(task_id: str, actor: Actor) -> HumanTask:
         if not won:
             raise ConflictError("task was claimed or completed by someone else")
         history(task.instance_id, "task_claimed", actor, element_id=task.element_id, element_name=task.name)
+        activity_claimed(task.instance_id, task.id, utcnow())
     db.session.refresh(task)
     return task
 
@@ -367,10 +372,11 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
 def _record_on_behalf(turn: Turn, task, on_behalf_of: str, reason: str | None, actor: Actor) -> None:
     """The `task_completed_on_behalf` event, right after the step's `task_completed` event of the task."""
     events = turn.step.events
-    turn.step.record("task_completed_on_behalf", element_id=task.element_id, element_name=task.name, message=reason,
-                     data={"task_id": task.id, "on_behalf_of": on_behalf_of, "completed_by": actor.username})
     at = next((i for i, e in enumerate(events) if e["type"] == "task_completed" and e["element_id"] == task.element_id),
               None)
+    turn.step.record("task_completed_on_behalf", element_id=task.element_id, element_name=task.name, message=reason,
+                     data={"task_id": task.id, "on_behalf_of": on_behalf_of, "completed_by": actor.username},
+                     **({"at": events[at]["at"]} if at is not None else {}))
     if at is not None:
         events.insert(at + 1, events.pop())
 

@@ -10,6 +10,8 @@ One `activity_instance` row per occurrence carries both ends, its duration and h
 what analytics read. Existing pairs are moved over (entered and left matched per instance and element
 in order) and the pair rows deleted; an instance's end event is kept on the instance.
 """
+from collections import defaultdict, deque
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -21,6 +23,7 @@ depends_on = None
 
 OPEN = sa.text("ended_at IS NULL")
 BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BATCH = 5000
 
 
 def upgrade():
@@ -52,6 +55,55 @@ def upgrade():
                     postgresql_where=OPEN, sqlite_where=OPEN)
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.add_column(sa.Column('end_element_id', sa.String(length=255), nullable=True))
+    _move_pairs()
+
+
+def _move_pairs():
+    """Pair each instance's entered and left rows per element, in order, into activity rows."""
+    conn = op.get_bind()
+    meta = sa.MetaData()
+    history = sa.Table('history_event', meta, autoload_with=conn)
+    instances = sa.Table('process_instance', meta, autoload_with=conn)
+    activities = sa.Table('activity_instance', meta, autoload_with=conn)
+    kinds = ('element_entered', 'element_left', 'element_cancelled')
+    last = None
+    while True:
+        # one instance at a time, whole, in batches of instances
+        ids = conn.execute(sa.select(instances.c.id).where(instances.c.id > last if last else sa.true())
+                           .order_by(instances.c.id).limit(BATCH)).scalars().all()
+        if not ids:
+            break
+        last = ids[-1]
+        owners = {row.id: row for row in conn.execute(
+            sa.select(instances.c.id, instances.c.definition_id, instances.c.process_key).where(instances.c.id.in_(ids)))}
+        events = conn.execute(sa.select(history).where(history.c.instance_id.in_(ids), history.c.type.in_(kinds))
+                              .order_by(history.c.instance_id, history.c.id)).all()
+        rows, ends = [], {}
+        opened = defaultdict(deque)  # (instance, element) -> rows entered and not yet left
+        for ev in events:
+            key = (ev.instance_id, ev.element_id)
+            if ev.type == 'element_entered':
+                owner = owners[ev.instance_id]
+                row = {'instance_id': ev.instance_id, 'definition_id': owner.definition_id,
+                       'process_key': owner.process_key, 'task_id': None, 'element_id': ev.element_id or '',
+                       'element_name': ev.element_name, 'element_type': ev.element_type or '',
+                       'from_element_id': None, 'from_flow_id': None, 'started_at': ev.at, 'claimed_at': None,
+                       'ended_at': None, 'duration_ms': None, 'state': 'active', 'actor': ev.user, 'outcome': None}
+                rows.append(row)
+                opened[key].append(row)
+            elif opened[key]:
+                row = opened[key].popleft()
+                row['ended_at'] = ev.at
+                row['duration_ms'] = int((ev.at - row['started_at']).total_seconds() * 1000)
+                row['state'] = 'completed' if ev.type == 'element_left' else 'cancelled'
+                if ev.element_type and ev.element_type.endswith('EndEvent') and row['state'] == 'completed':
+                    ends[ev.instance_id] = ev.element_id
+        if rows:
+            conn.execute(activities.insert(), rows)
+        for instance_id, element_id in ends.items():
+            conn.execute(instances.update().where(instances.c.id == instance_id, instances.c.ended_at.is_not(None))
+                         .values(end_element_id=element_id))
+        conn.execute(history.delete().where(history.c.instance_id.in_(ids), history.c.type.in_(kinds)))
 
 
 def downgrade():

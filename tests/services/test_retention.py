@@ -30,7 +30,7 @@ from ..retention import deploy, finish, retained, start
 DAY = dt.timedelta(days=1)
 TIMEOUT = 60  # seconds a thread may take: a bound on a deadlock, never a pause
 # Every table with a column naming an instance, and what cleanup does with its rows of a removed instance.
-REMOVED_WITH_INSTANCE = {"active_activity", "history_event", "incident", "human_task", "external_task", "job",
+REMOVED_WITH_INSTANCE = {"active_activity", "activity_instance", "history_event", "incident", "human_task", "external_task", "job",
                          "event_subscription"}
 KEPT = {
     "crm_record_event": "a record's timeline belongs to the CRM",

@@ -78,6 +78,9 @@ def _element_info(f: _File, el, process, lanes, forms, problems, form_files: set
     """What the server needs to know of one flow node: name, trigger, jobs, mappings, assignment, forms."""
     kind = local_name(el)
     info: dict = {"type": kind, "name": el.get("name") or el.get("id")}
+    incoming = _incoming(el)
+    if incoming:
+        info["incoming"] = incoming
     trigger = _trigger(el, f.root)
     if trigger:
         info["trigger"] = trigger
@@ -126,6 +129,19 @@ def _element_info(f: _File, el, process, lanes, forms, problems, form_files: set
         if form_file:
             form_files.add(form_file)
     return info
+
+
+def _incoming(el) -> dict[str, str]:
+    """The sequence flows into a flow node, by the element each comes from: {source id: flow id} (the first
+    flow where two join the same pair), so a step can name the flow a token took."""
+    container, element_id = el.getparent(), el.get("id")
+    if container is None:
+        return {}
+    flows: dict[str, str] = {}
+    for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("targetRef") == element_id and flow.get("sourceRef") and flow.get("id"):
+            flows.setdefault(flow.get("sourceRef"), flow.get("id"))
+    return flows
 
 
 _RETRY_CYCLE = re.compile(r"^R(\d+)/(P\S+)$")

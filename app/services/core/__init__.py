@@ -6,6 +6,7 @@ instance lock, the step projection, the removal time of an ending instance, the 
 command executor. Use cases (`app.services.*`) sit above it, the CRM wiring
 (`app.services.crm`) above them.
 """
+from .activity import activity_claimed
 from .context import SYSTEM, Actor, StepContext, acting_for, cascade_depth, cascading, current_step, engine, utcnow
 from .definitions import (
     DefinitionInfo, DefinitionNotFoundError, definition_info, incident_type, latest_definition_id, load_workflow,
@@ -20,6 +21,7 @@ from .tenants import TenantFilter, narrowed
 from .transactions import InstanceRow, lock_instance, locked_instance, write_transaction
 
 __all__ = [
+    "activity_claimed",
     "SYSTEM", "Actor", "StepContext", "acting_for", "cascade_depth", "cascading", "current_step", "engine", "utcnow",
     "DefinitionInfo", "DefinitionNotFoundError", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",

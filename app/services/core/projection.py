@@ -22,12 +22,13 @@ from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candi
 from ...errors import InstanceBusyError
 from ...extensions import db
 from ...models import (
-    ActiveActivity, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
+    ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
     TaskCandidate,
 )
 from ...models.base import new_id
 from ...statuses import InstanceStatus, TaskState
 from .context import Actor, engine, utcnow
+from .activity import ActivityTrail, end_earlier_activities
 from .definitions import DefinitionInfo
 from .hooks import run_after_step
 from .retention import removal_time
@@ -41,6 +42,7 @@ CANDIDATES = TaskCandidate.__table__
 ACTIVITIES = ActiveActivity.__table__
 INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
+ACTIVITY_INSTANCES = ActivityInstance.__table__
 SUBSCRIPTIONS = EventSubscription.__table__
 EXTERNAL_TASKS = ExternalTask.__table__
 
@@ -102,6 +104,9 @@ class Step:
     new: bool = False  # the step inserts the instance
     written: bool = False
     previous_timer_at: dt.datetime | None = None  # the instance's next timer before this step
+    # Activity instances (`activity.py`): the rows this step enters, and the ends of rows entered earlier.
+    activities: list[dict] = field(default_factory=list)
+    activity_ends: list[dict] = field(default_factory=list)
 
     # -- collecting -------------------------------------------------------------
     def record(self, type_: str, **fields) -> None:
@@ -112,20 +117,25 @@ class Step:
         for key, value in values.items():
             setattr(self.instance, key, value)
 
-    def set_status(self, status: str, reason: str | None = None) -> None:
+    def set_status(self, status: str, reason: str | None = None, at: dt.datetime | None = None) -> None:
+        """Change the instance's status (`at`: when, if not the step's start: an end reached by the engine)."""
         if self.instance.status == status:
             return
-        self.record("status_changed", message=reason, data={"from": self.instance.status, "to": status})
+        at = at or self.now
+        self.record("status_changed", message=reason, data={"from": self.instance.status, "to": status}, at=at)
         self.set(status=status)
         if status in FINAL_STATUSES:
-            self.set(ended_at=self.now, removal_time=removal_time(self.instance.definition_id, self.now))
+            self.set(ended_at=at, removal_time=removal_time(self.instance.definition_id, at))
 
     def apply_outcome(self, info: DefinitionInfo, wf, outcome: Outcome) -> list[dict]:
         """Take in an engine outcome; returns the rows of the human tasks it opened."""
         self.info = info
         self.outcome_variables = outcome.variables
         self.set(state=engine().dump(info.dialect, wf), variables=jsonable(outcome.variables))
+        activity = ActivityTrail(self, info)
         for event in outcome.events:
+            if activity.take(event):
+                continue
             self.events.append(_history_row(
                 self.instance.id, event["type"], None, event.get("at") or self.now,
                 {"user": event.get("user"), "element_id": event.get("element_id"),
@@ -153,6 +163,10 @@ class Step:
             self.candidates += [{"task_id": task.id, "kind": "user", "name": u} for u in dict.fromkeys(users)]
             self.candidates += [{"task_id": task.id, "kind": "group", "name": g} for g in dict.fromkeys(groups)]
             opened.append(row)
+        assigned = {row["id"] for row in opened if row["assignee"]}
+        for row in self.activities:  # a task given to someone as it opens waits in no queue
+            if row["task_id"] in assigned:
+                row["claimed_at"] = row["started_at"]
         self.active = [dict(a, instance_id=self.instance.id, definition_id=info.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
@@ -164,14 +178,16 @@ class Step:
         if outcome.status == InstanceStatus.ERROR:
             self.set(status=InstanceStatus.ERROR)  # the "error" history event records the change
         elif outcome.status == InstanceStatus.COMPLETED:
-            self.set_status(InstanceStatus.COMPLETED)
+            self.set(end_element_id=activity.end_element_id)
+            self.set_status(InstanceStatus.COMPLETED, at=activity.last_at)
         return opened
 
     # -- writing ----------------------------------------------------------------
     @property
     def changed(self) -> bool:
         """Whether writing this step would change anything."""
-        return bool(self.updates or self.events or self.tasks or self.closed_tasks or self.incidents
+        return bool(self.updates or self.events or self.activities or self.activity_ends or self.tasks
+                    or self.closed_tasks or self.incidents
                     or self.active is not None or self.waits is not None or self.held is not None)
 
     def write(self, *, new: bool = False) -> None:
@@ -217,6 +233,10 @@ class Step:
             conn.execute(INCIDENTS.insert(), [dict(i, id=new_id()) for i in self.incidents])
         if self.events:
             conn.execute(HISTORY.insert(), self.events)
+        if self.activities:
+            conn.execute(ACTIVITY_INSTANCES.insert(), self.activities)
+        if self.activity_ends or (not new and self.updates.get("status") in FINAL_STATUSES):
+            end_earlier_activities(conn, self)
         if self.held is not None and self.info is not None and self.info.external:
             self._sync_external_tasks(conn)
         for statement, rows in subscriptions:  # after the instance row: subscriptions reference it

@@ -47,10 +47,11 @@ class InstanceRow:
     subscribed: bool = False
     tenant_id: str | None = None
     removal_time: dt.datetime | None = None
+    end_element_id: str | None = None
 
     COLUMNS = ("id", "definition_id", "process_key", "business_key", "status", "variables", "started_at",
                "ended_at", "started_by", "lock_version", "state", "record_module", "record_id", "record_role",
-               "next_timer_at", "subscribed", "tenant_id", "removal_time")
+               "next_timer_at", "subscribed", "tenant_id", "removal_time", "end_element_id")
 
 
 def _is_lock_failure(exc: OperationalError) -> bool:
