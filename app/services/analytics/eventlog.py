@@ -124,14 +124,15 @@ def _trace(instance_id: str, rows: list) -> str:
     events = []
     for row in rows:
         activity = row.element_name or row.element_id
-        events.append((row.started_at, 0, row.id, activity, "start", None, row))
+        events.append((row.started_at, row.id, 0, activity, "start", None, row))
         if row.ended_at is not None:
-            events.append((row.ended_at, 1, row.id, activity, LIFECYCLE.get(row.state, "complete"), row.actor, row))
+            events.append((row.ended_at, row.id, 1, activity, LIFECYCLE.get(row.state, "complete"), row.actor, row))
+    # at one moment, the earlier occurrence's end before the next one's start (a loop back to a task)
     events.sort(key=lambda e: e[:3])
     parts = ["  <trace>\n", f"    <string key=\"concept:name\" value={quoteattr(instance_id)}/>\n"]
     if rows[0].business_key:
         parts.append(f"    <string key=\"business_key\" value={quoteattr(rows[0].business_key)}/>\n")
-    for moment, _, occurrence, activity, transition, resource, row in events:
+    for moment, occurrence, _, activity, transition, resource, row in events:
         parts.append("    <event>\n"
                      f"      <string key=\"concept:name\" value={quoteattr(activity)}/>\n"
                      f"      <string key=\"concept:instance\" value=\"{occurrence}\"/>\n"
