@@ -132,6 +132,57 @@ class Factories:
             return create_grant({"user_id": user, "group_id": group, "resource_type": resource_type,
                                  "resource_id": resource_id, "permissions": permissions}, SYSTEM).id
 
+    def process_instance(self, definition_id: str, *, started_at, status: str = "completed", ended_at=None,
+                         end_element_id: str | None = None, business_key: str | None = None,
+                         started_by: str | None = None, record_module: str | None = None) -> str:
+        """A `process_instance` row of a deployed definition, as analytics read it (no runnable state)."""
+        from app.extensions import db
+        from app.models import ProcessDefinition, ProcessInstance
+
+        with self.app.app_context():
+            key = db.session.get(ProcessDefinition, definition_id).key
+            row = ProcessInstance(definition_id=definition_id, process_key=key, status=status, variables={},
+                                  state="{}", state_version=1, started_at=started_at, ended_at=ended_at,
+                                  end_element_id=end_element_id, business_key=business_key,
+                                  started_by=started_by, record_module=record_module)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+    def activity(self, instance_id: str, element_id: str, *, started_at, ended_at=None, state: str | None = None,
+                 element_type: str = "task", name: str | None = None, from_element_id: str | None = None,
+                 from_flow_id: str | None = None, claimed_at=None, actor: str | None = None,
+                 outcome: str | None = None, task_id: str | None = None, candidate_groups=None, due_at=None) -> int:
+        """An `activity_instance` row (state: completed when it has an end, else active); with
+        `candidate_groups` or `due_at`, the human task row it belongs to as well (its id is `task_id`)."""
+        import uuid
+
+        from app.extensions import db
+        from app.models import ActivityInstance, HumanTask, ProcessInstance
+
+        with self.app.app_context():
+            instance = db.session.get(ProcessInstance, instance_id)
+            state = state or ("completed" if ended_at else "active")
+            if candidate_groups is not None or due_at is not None:
+                task_id = task_id or str(uuid.uuid4())
+                db.session.add(HumanTask(
+                    id=task_id, instance_id=instance_id, definition_id=instance.definition_id,
+                    process_key=instance.process_key, element_id=element_id, name=name or element_id,
+                    assignee=actor if claimed_at else None, candidate_users=[],
+                    candidate_groups=list(candidate_groups or []), created_at=started_at, due_at=due_at,
+                    state={"completed": "completed", "active": "open"}.get(state, "cancelled"),
+                    completed_at=ended_at if state == "completed" else None,
+                    completed_by=actor if state == "completed" else None))
+            row = ActivityInstance(
+                instance_id=instance_id, definition_id=instance.definition_id, process_key=instance.process_key,
+                task_id=task_id, element_id=element_id, element_name=name, element_type=element_type,
+                from_element_id=from_element_id, from_flow_id=from_flow_id, started_at=started_at,
+                claimed_at=claimed_at, ended_at=ended_at, state=state, actor=actor, outcome=outcome,
+                duration_ms=round((ended_at - started_at).total_seconds() * 1000) if ended_at else None)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
 
 def fixture(*parts: str) -> Path:
     return FIXTURES.joinpath(*parts)

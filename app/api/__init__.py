@@ -1,6 +1,7 @@
 """HTTP only: parse, call one service, dump. One module per resource."""
 from .activities import blp as activities_blp
 from .record_analytics import blp as record_analytics_blp
+from .analytics import blp as analytics_blp
 from .approvals import blp as approvals_blp
 from .auth import blp as auth_blp
 from .authorizations import blp as authorizations_blp
@@ -29,7 +30,7 @@ BLUEPRINTS = [auth_blp, deployments_blp, definitions_blp, instances_blp, tasks_b
               activities_blp, events_blp, workflow_rules_blp, authorizations_blp, outbound_hosts_blp,
               users_blp, groups_blp, approvals_blp, crm_tasks_blp, record_companions_blp, scoring_blp,
               migrations_blp, retention_blp, statistics_blp, incidents_blp, blueprints_blp,
-              record_analytics_blp]
+              record_analytics_blp, analytics_blp]
 
 # Plain Flask blueprints outside /api/v1 and its OpenAPI: the public email tracking links.
 PUBLIC_BLUEPRINTS = [tracking_blp]

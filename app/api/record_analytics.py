@@ -4,7 +4,7 @@ from ..schemas.record_analytics import (AnalyticsQuerySchema, ConversionGoalSche
 from ..services import conversion_goals, funnels, path_finder
 from .common import current_actor, problems, protected_blueprint
 
-blp = protected_blueprint("analytics", __name__, "/modules", "Process analytics: conversion goal, Path Finder, funnel")
+blp = protected_blueprint("record_analytics", __name__, "/modules", "Record analytics: conversion goal, Path Finder, funnel")
 
 
 @blp.route("/<module>/conversion-goal", methods=["GET"])

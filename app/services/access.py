@@ -56,8 +56,9 @@ def require_assignee(task, actor: Actor, what: str) -> None:
 ALL = "*"
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # a process key: deploy a version of it, start it, read / update (variables) / delete (cancel) /
-    # repair (suspend, resume, retry, modify) its instances, migrate them (from and to a version of it)
-    "process": ("deploy", "start", "read", "update", "delete", "repair", "migrate"),
+    # repair (suspend, resume, retry, modify) its instances, migrate them (from and to a version of it),
+    # read its process analytics (heat map, bottlenecks, branches, durations, the event log export)
+    "process": ("deploy", "start", "read", "update", "delete", "repair", "migrate", "analytics"),
     # an external task topic: fetch, lock, extend, fail and complete its tasks
     "topic": ("work",),
     # a CRM module: create records, and read / update / delete records one does not own; analytics: its

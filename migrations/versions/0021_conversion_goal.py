@@ -1,7 +1,7 @@
 """Conversion goals per module, and the timeline indexed by (module, at) for process analytics
 
 Revision ID: 0021_conversion_goal
-Revises: 0019_activity_instance
+Revises: 0020_touchpoints
 Create Date: 2026-12-10 10:00:00.000000
 
 One row per module with a goal: the field and the value a record converts at, and the values of that
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_conversion_goal'
-down_revision = '0019_activity_instance'
+down_revision = '0020_touchpoints'
 branch_labels = None
 depends_on = None
 

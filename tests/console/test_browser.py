@@ -290,3 +290,37 @@ def test_an_analyst_reads_path_finder_and_collapses_repeats(app, page, admin, ma
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "path-finder.png"), full_page=True)
+
+
+def test_an_analyst_reads_the_heat_map_on_the_diagram_and_colours_it_by_median_time(app, page, admin, make, clock):
+    """A user with only the `analytics` permission on Case SLA: counts on the elements, frequencies on the flows,
+    the hottest element marked; then the same diagram by median duration."""
+    import datetime as dt
+
+    from ..api import analytics_data as data
+    from ..factories import shipped
+
+    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
+    made = data.cases(dt.datetime.now(dt.timezone.utc))
+    data.write(make, definition_id, made)
+    elements, flows = data.expected_heat(data.rows_of(made))
+    make.user("ana")
+    make.grant("analytics", "process", "case_sla", user="ana")
+    log_in(page, "ana")
+
+    page.goto("/console/analytics/case_sla/heat-map")
+    diagram = page.locator(".diagram[data-diagram-state=ready]")
+    expect(diagram.locator('.djs-overlays[data-container-id="resolve_case"] .diagram-badge.badge-heat')).to_have_text(
+        str(elements["resolve_case"]["count"]))
+    expect(diagram.locator('.djs-overlays[data-container-id="flow_resolved"] .diagram-badge.badge-flow')).to_have_text(
+        f"{flows['flow_resolved']}×")
+    hottest = max(elements, key=lambda e: elements[e]["count"])
+    expect(diagram.locator(f'[data-element-id="{hottest}"].heat-5')).to_have_count(1)
+    fits_390(page)
+
+    page.get_by_label("Colour by").select_option("p50")
+    page.get_by_role("button", name="Show").click()
+    diagram = page.locator(".diagram[data-diagram-state=ready]")
+    expect(diagram.locator('.djs-overlays[data-container-id="seven_days_silent"] .diagram-badge.badge-heat')).to_have_text(
+        "7 d")
+    expect(diagram.locator('[data-element-id="seven_days_silent"].heat-5')).to_have_count(1)  # the longest wait

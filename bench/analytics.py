@@ -1,0 +1,227 @@
+"""Benchmark: process analytics over a million activity instances on PostgreSQL.
+
+The shipped Case SLA process (`bpmn/sla/case_sla.bpmn`) is deployed; a seed of cases is written first (the
+tests' scenario, `tests/api/analytics_data.py`: twelve cases resolved, closed without a reply, cancelled or
+still open, with human tasks, SLA due dates and escalation timers, about 120 activity rows), then multiplied
+with SQL (one INSERT ... SELECT per table, `generate_series` copies shifted in time, new ids) until the
+activity rows reach N. Then each analytics call is made `--calls` times (after 2 untimed) through the Flask
+test client, as an admin, and its server time reported as p50 and p95:
+
+  heat map, heat map over the last 30 days, heat map of VIP- business keys, bottlenecks, gateway branches,
+  durations (every version), event log CSV and XES (the first 1,000 instances, read to the end)
+
+with the bytes per activity instance (the table with its indexes, and the table alone). It prints figures
+only; the exit status is 1 if a call did not answer 200.
+
+    python bench/analytics.py [-n 1000000] [--calls 10] [--postgres-url postgresql://...] [--explain]
+
+**Warning:** it drops and recreates the `public` schema of the database it is given.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import text  # noqa: E402
+
+from common import load_average, percentile, reset_postgres, sqlalchemy_url  # noqa: E402
+from console import Api, api_token, make_app  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/stagecoach_bench_analytics"
+KEY = "case_sla"
+WARM_UP = 2
+
+# Copy c of every seed row: new ids (md5 of the old one and c), times c hours earlier, business keys numbered.
+INSTANCES = """
+INSERT INTO process_instance (id, definition_id, process_key, business_key, status, variables, state, state_version,
+                              started_by, record_module, subscribed, started_at, ended_at, end_element_id,
+                              updated_at, lock_version)
+SELECT md5(p.id || ':' || c), p.definition_id, p.process_key, split_part(p.business_key, '-', 1) || '-' || c || '-'
+       || split_part(p.business_key, '-', 2), p.status, '{}', '{}', p.state_version, p.started_by, p.record_module,
+       false, p.started_at - c * interval '1 hour', p.ended_at - c * interval '1 hour', p.end_element_id,
+       p.updated_at, 1
+FROM process_instance p CROSS JOIN generate_series(1, :copies) AS c
+"""
+TASKS = """
+INSERT INTO human_task (id, instance_id, definition_id, process_key, element_id, name, assignee, candidate_users,
+                        candidate_groups, state, created_at, due_at, completed_at, completed_by)
+SELECT md5(t.id || ':' || c)::uuid::text, md5(t.instance_id || ':' || c), t.definition_id, t.process_key,
+       t.element_id, t.name, t.assignee, t.candidate_users, t.candidate_groups, t.state,
+       t.created_at - c * interval '1 hour', t.due_at - c * interval '1 hour',
+       t.completed_at - c * interval '1 hour', t.completed_by
+FROM human_task t CROSS JOIN generate_series(1, :copies) AS c
+"""
+ACTIVITIES = """
+INSERT INTO activity_instance (instance_id, definition_id, process_key, task_id, element_id, element_name,
+                               element_type, from_element_id, from_flow_id, started_at, claimed_at, ended_at,
+                               duration_ms, state, actor, outcome)
+SELECT md5(a.instance_id || ':' || c), a.definition_id, a.process_key,
+       CASE WHEN a.task_id IS NOT NULL THEN md5(a.task_id || ':' || c)::uuid::text END, a.element_id,
+       a.element_name, a.element_type, a.from_element_id, a.from_flow_id, a.started_at - c * interval '1 hour',
+       a.claimed_at - c * interval '1 hour', a.ended_at - c * interval '1 hour', a.duration_ms, a.state, a.actor,
+       a.outcome
+FROM activity_instance a CROSS JOIN generate_series(1, :copies) AS c
+ORDER BY c, a.id
+"""
+
+
+def deploy(app, token: str) -> str:
+    import io
+
+    path = ROOT / "bpmn" / "sla" / "case_sla.bpmn"
+    response = app.test_client().post("/api/v1/deployments", headers={"Authorization": f"Bearer {token}"},
+                                      content_type="multipart/form-data",
+                                      data={"files": [(io.BytesIO(path.read_bytes()), path.name)]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["definitions"][0]["id"]
+
+
+class _Make:
+    """The tests' factory calls the scenario writer makes, on this app."""
+
+    def __init__(self, app):
+        from tests.factories import Factories
+
+        self._factories = Factories(app)
+
+    def __getattr__(self, name):
+        return getattr(self._factories, name)
+
+
+def write(app, definition_id: str, n: int) -> tuple[int, float]:
+    """The seed, then copies until about `n` activity rows; (rows, seconds)."""
+    from app.extensions import db
+    from tests.api import analytics_data as data
+
+    t0 = time.perf_counter()
+    data.write(_Make(app), definition_id, data.cases(dt.datetime.now(dt.timezone.utc)))
+    with app.app_context(), db.engine.begin() as conn:
+        seed = conn.execute(text("SELECT count(*) FROM activity_instance")).scalar_one()
+        copies = max(0, round(n / seed) - 1)
+        for statement in (INSTANCES, TASKS, ACTIVITIES):
+            conn.execute(text(statement), {"copies": copies})
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        rows = conn.execute(text("SELECT count(*) FROM activity_instance")).scalar_one()
+    return rows, time.perf_counter() - t0
+
+
+def sizes(app) -> tuple[int, int, int]:
+    from app.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT pg_total_relation_size('activity_instance'), pg_relation_size('activity_instance'), "
+            "(SELECT count(*) FROM activity_instance)")).one())
+
+
+def measure(client, url: str, calls: int) -> tuple[list[float], int, list[str]]:
+    errors: list[str] = []
+    size = 0
+    for _ in range(WARM_UP):
+        client.get(url).get_data()
+    latencies = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        size = len(response.get_data())  # a streamed log: read to the end
+        latencies.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            errors.append(f"{url}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+    return latencies, size, errors
+
+
+def explain(app, definition_id: str) -> None:
+    """Print the plans of the heat map's, the gateways' and the bottlenecks' statements."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.services import analytics
+    from app.services.core import SYSTEM
+
+    with app.app_context():
+        statements = []
+
+        def keep(conn, cursor, statement, parameters, context, executemany):
+            if "activity_instance" in statement and not statement.startswith("EXPLAIN"):
+                statements.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            analytics.heat_map(SYSTEM, definition_id=definition_id)
+            analytics.gateway_branches(SYSTEM, definition_id=definition_id)
+            analytics.bottlenecks(SYSTEM, definition_id=definition_id)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for statement, parameters in statements:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                print("\n" + statement.split("\n")[0][:160])
+                for (line,) in cursor.fetchall():
+                    print("   ", line)
+        finally:
+            raw.close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=1_000_000, help="activity instances written (default 1,000,000)")
+    parser.add_argument("--calls", type=int, default=10, help="timed calls per analytics call (default 10)")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_ANALYTICS_POSTGRES_URL", DEFAULT_PG_URL))
+    parser.add_argument("--explain", action="store_true", help="print the plans of the per-element statements")
+    args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
+
+    print(f"Stagecoach analytics benchmark: about {args.n:,} activity instances of {KEY} on PostgreSQL, "
+          f"{args.calls} calls each (+{WARM_UP} untimed) through the Flask test client")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_average()}")
+    reset_postgres(args.postgres_url)
+    app = make_app(sqlalchemy_url(args.postgres_url))
+    token = api_token(app)
+    definition_id = deploy(app, token)
+    rows, seconds = write(app, definition_id, args.n)
+    total, table, count = sizes(app)
+    print(f"\nwritten {rows:,} activity instances in {seconds:.1f} s (with VACUUM ANALYZE); "
+          f"{total / count:.0f} bytes per activity instance with its indexes, {table / count:.0f} without")
+    if args.explain:
+        explain(app, definition_id)
+
+    api = Api(app, token)
+    base = f"/api/v1/analytics/%s?definition_id={definition_id}"
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    calls = [
+        ("heat map", base % "heat-map"),
+        ("heat map, last 30 days", base % "heat-map" + f"&started_from={since}"),
+        ("heat map, business keys VIP-", base % "heat-map" + "&business_key_prefix=VIP-"),
+        ("bottlenecks", base % "bottlenecks"),
+        ("gateway branches", base % "gateways"),
+        ("durations (every version)", f"/api/v1/analytics/durations?key={KEY}"),
+        ("event log CSV (1,000 instances)", f"/api/v1/analytics/event-log?key={KEY}&format=csv&limit=1000"),
+        ("event log XES (1,000 instances)", f"/api/v1/analytics/event-log?key={KEY}&format=xes&limit=1000"),
+    ]
+    errors: list[str] = []
+    header = f"{'call':<36}{'p50 ms':>9}{'p95 ms':>9}{'bytes':>11}"
+    print(f"\n=== server time per call ({rows:,} activity instances, load average {load_average()}) ===")
+    print(header)
+    print("-" * len(header))
+    for label, url in calls:
+        latencies, size, failed = measure(api, url, args.calls)
+        errors += failed
+        print(f"{label:<36}{percentile(latencies, 50):>9.1f}{percentile(latencies, 95):>9.1f}{size:>11,}")
+    for error in errors:
+        print(f"ERROR {error}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
