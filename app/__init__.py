@@ -49,7 +49,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
     # After every step: its jobs move, its record follows and hears its touchpoints, a buffered message it
     # now waits for arrives, a workflow rule's failed action is reported, the instance is counted (once the
     # step commits).
-    register_after_step(app, schedule_jobs, sync_record, record_touchpoints, deliver_buffered, report_rule_failure,
+    register_after_step(app, schedule_jobs, record_touchpoints, sync_record, deliver_buffered, report_rule_failure,
                         count_step)
     registry = default_registry()
     crm_actions.register(registry)

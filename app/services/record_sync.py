@@ -87,7 +87,10 @@ def record_touchpoints(step: Step) -> None:
     kinds = []
     for event in found:
         if event["type"] == "message_received":
-            name = (event.get("data") or {}).get("name")
+            data = event.get("data") or {}
+            if "tracked_email" in (data.get("variables") or {}):  # the server's own open: `email_opened` says it
+                continue
+            name = data.get("name")
             add_touchpoint(rec, "message_received", step.actor, name, {}, inst.id)
             kinds.append("message_received")
             continue

@@ -2,7 +2,8 @@
 48 generated deals with known outcomes, checked exactly against what the test computed from its own plan.
 
 Each deal is created by its owner (the blueprint starts and the deal takes Qualification), then moves
-through touchpoints (an email the server sent, written as the touchpoint contract says; emails opened,
+through touchpoints (an email the server sent or saw opened, written as its outbox and tracking write them;
+the form of each transition and the email to the manager on the way to Closing, which the server records;
 calls and named meetings posted through the touchpoint service) and transitions (negotiate, close, win or
 lose), or its blueprint instance is cancelled, or it stalls; the clock moves between every two steps.
 Every deal's steps are interleaved in time, as a sales team's would be.
@@ -77,7 +78,8 @@ def drive_deals(app, clock, deals: int = 48, seed: int = 20261210) -> tuple[list
     from app.models import ProcessInstance
     from app.services import instances, records, touchpoints, transitions
     from app.services.core import SYSTEM, Actor
-    from app.services.timeline import add_event
+    from app.services.scoring import SERVER_TOUCHPOINTS
+    from app.services.timeline import add_touchpoint
 
     rng = random.Random(seed)
     base = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=1)
@@ -94,11 +96,11 @@ def drive_deals(app, clock, deals: int = 48, seed: int = 20261210) -> tuple[list
                 c.stages.append("Qualification")
             elif op[0] == "touch":
                 kind = op[1]
-                if kind == "email_sent":  # the server's own touchpoint, as the contract writes it
+                if kind in SERVER_TOUCHPOINTS:  # what the server records itself (its outbox, its tracking pixel)
                     deal = records.find_record("Deals", c.record_id)
-                    add_event(deal, "email_sent", SYSTEM, {"touchpoint": True, "to": "buyer@example.com"})
+                    add_touchpoint(deal, kind, SYSTEM, None, {"to": "buyer@example.com"})
                     db.session.commit()
-                    c.touch(when, "email_sent")
+                    c.touch(when, kind)
                 elif kind == "meeting_logged":
                     touchpoints.record_touchpoint("Deals", c.record_id, kind, {"name": "Demo"}, actor)
                     c.touch(when, "meeting_logged: Demo")
@@ -114,6 +116,9 @@ def drive_deals(app, clock, deals: int = 48, seed: int = 20261210) -> tuple[list
                 values = {"negotiate": {"amount": 1000 + i}, "close": {"discount": 10, "closing_date": "2027-01-31"}}
                 transitions.perform_transition("Deals", c.record_id, op[0], values.get(op[0], {}), actor)
                 stage = REACHED[op[0]]
+                if op[0] == "close":  # the step into Closing emails the rep's manager
+                    c.touch(when, f"email_sent: Deal in closing: Deal {i}")
+                c.touch(when, f"form_submitted: {c.stages[-1]}")  # the stage's form, submitted with the transition
                 if op[0] == "lose":
                     c.lost_after = len(c.steps)
                 c.touch(when, f"stage: {stage}")

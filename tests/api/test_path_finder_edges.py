@@ -71,12 +71,12 @@ def test_an_empty_period_answers_zeros(leads):
 def test_ties_one_touchpoint_records_and_conversion_and_loss_by_update(app, clock, leads):
     start = dt.datetime.now(dt.timezone.utc)
     # two variants taken by two records each: the one with more conversions first; then a tie of 1 and 1
-    # decided by the steps alphabetically ("call_logged" before "email_opened")
+    # decided by the steps alphabetically ("call_logged" before "email_replied")
     a, b, c, d = (_lead(leads, n) for n in "abcd")
     for lead in (a, b):
-        _touch(leads, lead, "email_opened")
+        _touch(leads, lead, "email_replied")
     for lead in (c, d):
-        _touch(leads, lead, "form_submitted", name="Pricing")
+        _touch(leads, lead, "webinar_attended", name="Pricing")
     clock.shift(dt.timedelta(hours=2))
     for lead in (a, b):
         _touch(leads, lead, "call_logged")
@@ -86,21 +86,21 @@ def test_ties_one_touchpoint_records_and_conversion_and_loss_by_update(app, cloc
     assert leads.patch(f"/api/v1/modules/Leads/records/{c}", json={"lead_status": "Converted"}).status_code == 200
     assert leads.patch(f"/api/v1/modules/Leads/records/{a}", json={"lead_status": "Lost"}).status_code == 200
     one, none = _lead(leads, "one"), _lead(leads, "none")
-    _touch(leads, one, "email_opened")
+    _touch(leads, one, "email_replied")
     _touch(leads, _lead(leads, "solo"), "call_logged")
     clock.shift(dt.timedelta(minutes=1))
     answer = leads.get(f"/api/v1/modules/Leads/path-finder?{_window(start, start + dt.timedelta(days=1))}").get_json()
     assert [(v["steps"], v["records"], v["converted"]) for v in answer["variants"]["items"]] == [
-        (["form_submitted: Pricing", "call_logged"], 2, 1),
-        (["email_opened", "call_logged"], 2, 0),
+        (["webinar_attended: Pricing", "call_logged"], 2, 1),
+        (["email_replied", "call_logged"], 2, 0),
         ([], 1, 0),
         (["call_logged"], 1, 0),
-        (["email_opened"], 1, 0),
+        (["email_replied"], 1, 0),
     ]
     assert answer["variants"]["items"][0]["conversion_rate"] == 0.5
     assert answer["edges"] == [
-        {"from": "email_opened", "to": "call_logged", "count": 2, "median_seconds": 7200.0},
-        {"from": "form_submitted: Pricing", "to": "call_logged", "count": 2, "median_seconds": 7200.0}]
+        {"from": "email_replied", "to": "call_logged", "count": 2, "median_seconds": 7200.0},
+        {"from": "webinar_attended: Pricing", "to": "call_logged", "count": 2, "median_seconds": 7200.0}]
     assert (answer["records"], answer["converted"]) == (7, 1)
     assert answer["drop_offs"]["counts"] == {"lost": 1, "cancelled": 0, "idle": 0, "open": 5}
     assert answer["drop_offs"]["items"] == [{"reason": "lost", "last_step": "call_logged", "records": 1}]
@@ -113,7 +113,7 @@ def test_ties_one_touchpoint_records_and_conversion_and_loss_by_update(app, cloc
         {"reason": "idle", "last_step": "call_logged", "records": 3},  # most records first, then by reason
         {"reason": "lost", "last_step": "call_logged", "records": 1},  # (lost, cancelled, idle), then step
         {"reason": "idle", "last_step": None, "records": 1},
-        {"reason": "idle", "last_step": "email_opened", "records": 1}]
+        {"reason": "idle", "last_step": "email_replied", "records": 1}]
     funnel = leads.get(f"/api/v1/modules/Leads/funnel?{_window(start, start + dt.timedelta(days=1))}").get_json()
     assert [(s["stage"], s["reached"]) for s in funnel["overall"]["stages"]] == [
         ("New", 1), ("Contacted", 1), ("Qualified", 1), ("Converted", 1)]  # only c set a stage: Converted

@@ -1,11 +1,12 @@
 """Path Finder and the funnel over the shipped Zylker Travels customer journey (bpmn/journeys, with bpmn/zylker
 whose Trips module it writes), for 40 generated web enquiries, checked exactly against the plan.
 
-An enquiry is created by the web form (the journey starts and emails it: an `email_sent` touchpoint, written
-as the touchpoint contract says unless the server wrote it already); some submit a named form; an opened
-email is posted as a touchpoint and delivered to the journey as its `email_opened` message (the enquiry
-becomes Engaged); a survey answer (a `form_submitted: Survey` touchpoint and the `survey_answered` message)
-makes it a Customer, the goal, through the journey's own record update; some journeys are cancelled.
+An enquiry is created by the web form (the journey starts and queues its welcome email: an `email_sent`
+touchpoint the server records); some ask for a brochure (a touchpoint an integration posts); an open of the
+welcome email comes through its tracking pixel, which records `email_opened` and releases the journey (the
+enquiry becomes Engaged); some click a link in it (`email_clicked`); a survey answer (the `survey_answered`
+message, a `message_received` touchpoint after the trip email the journey sends) makes it a Customer, the
+goal, through the journey's own record update; some journeys are cancelled.
 The journey_stage field has no blueprint: the funnel follows its picklist's order.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..analytics_truth import Customer, expected_funnel, expected_path_finder
 from ..factories import ApiClient, shipped
 
 GOAL = {"field": "journey_stage", "value": "Customer", "lost": ["Left"]}
+WELCOME = "Welcome to Zylker Travels, Ana"  # the welcome email's subject for every generated enquiry
 STAGES = ["Welcome series", "Engaged", "Customer", "Completed"]
 
 
@@ -44,20 +46,17 @@ def journey(app, admin, make):
     make.user("zylker_support", groups=["zylker_support"], email="support@zylker.test")
 
 
-def _server_touchpoint(record, kind: str) -> None:
-    """The contract's entry for a touchpoint the server makes itself, unless it wrote one this moment."""
+def _token(app, record_id: str, kind: str, url: str | None = None) -> str:
+    """A tracking token of the record's first email (the welcome email), as its pixel or a link carries it."""
     from sqlalchemy import select
 
-    from app.clock import utcnow
+    from app.crm import tracking as tokens
     from app.extensions import db
-    from app.models import RecordEvent
-    from app.services.core import SYSTEM
-    from app.services.timeline import add_event
+    from app.models import OutboxMessage
 
-    if db.session.scalar(select(RecordEvent.id).where(RecordEvent.record_id == record.id,
-                                                      RecordEvent.type == kind, RecordEvent.at == utcnow())) is None:
-        add_event(record, kind, SYSTEM, {"touchpoint": True})
-        db.session.commit()
+    message_id = db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.record_id == record_id, OutboxMessage.kind == "email").order_by(OutboxMessage.created_at).limit(1))
+    return tokens.sign(app.config["SECRET_KEY"], kind, message_id, url)
 
 
 def _plan(rng: random.Random, base: dt.datetime, count: int):
@@ -67,14 +66,14 @@ def _plan(rng: random.Random, base: dt.datetime, count: int):
         mine = [(t, ("create",))]
         if rng.random() < 0.4:
             t += dt.timedelta(hours=rng.randint(1, 30))
-            mine.append((t, ("touch", "form_submitted", "Brochure")))
+            mine.append((t, ("touch", "brochure_requested", "Brochure")))
         outcome = rng.choice(("customer", "customer", "engaged", "cancelled", "quiet"))
         if outcome in ("customer", "engaged") or (outcome == "cancelled" and rng.random() < 0.5):
             t += dt.timedelta(hours=rng.randint(1, 40), minutes=rng.randint(0, 59))
             mine.append((t, ("open",)))
             if rng.random() < 0.5:
                 t += dt.timedelta(minutes=rng.randint(1, 300))
-                mine.append((t, ("touch", "email_clicked", None)))
+                mine.append((t, ("click",)))
         if outcome == "customer":
             t += dt.timedelta(hours=rng.randint(2, 100))
             mine.append((t, ("survey",)))
@@ -82,7 +81,7 @@ def _plan(rng: random.Random, base: dt.datetime, count: int):
             t += dt.timedelta(hours=rng.randint(2, 100))
             mine.append((t, ("cancel",)))
         if outcome == "engaged" and rng.random() < 0.5:
-            mine.append((base + dt.timedelta(days=rng.randint(40, 50), minutes=i), ("touch", "message_received", None)))
+            mine.append((base + dt.timedelta(days=rng.randint(40, 50), minutes=i), ("touch", "whatsapp_reply", None)))
         ops.extend((when, i, op) for when, op in mine)
     return sorted(ops, key=lambda o: (o[0], o[1]))
 
@@ -92,7 +91,8 @@ def test_path_finder_and_funnel_of_40_generated_web_enquiries_match_the_plan(app
 
     from app.extensions import db
     from app.models import ProcessInstance
-    from app.services import events, instances, records, touchpoints
+    from app.crm import tracking as tokens
+    from app.services import events, instances, records, touchpoints, tracking
     from app.services.core import SYSTEM, Actor
 
     rng = random.Random(1207)
@@ -106,24 +106,25 @@ def test_path_finder_and_funnel_of_40_generated_web_enquiries_match_the_plan(app
             if op[0] == "create":
                 enquiry = records.create_record("WebEnquiries", {
                     "first_name": "Ana", "last_name": f"Lima {i}", "email": f"ana{i}@example.com"}, webform)
-                _server_touchpoint(enquiry, "email_sent")  # the day-0 welcome email
                 people[i] = c = Customer(enquiry.id, when, stages=["Welcome series"])
-                c.touch(when, "email_sent")
+                c.touch(when, f"email_sent: {WELCOME}")  # the day-0 welcome email, recorded as it is queued
             elif op[0] == "touch":
                 touchpoints.record_touchpoint("WebEnquiries", c.record_id, op[1], {"name": op[2]} if op[2] else {},
                                               SYSTEM)
                 c.touch(when, f"{op[1]}: {op[2]}" if op[2] else op[1])
             elif op[0] == "open":
-                touchpoints.record_touchpoint("WebEnquiries", c.record_id, "email_opened", {}, SYSTEM)
-                assert events.send_message("email_opened", SYSTEM, business_key=c.record_id)["delivered"]
-                c.touch(when, "email_opened")
+                assert tracking.record_open(_token(app, c.record_id, tokens.OPEN))  # the pixel: the journey hears it
+                c.touch(when, f"email_opened: {WELCOME}")
                 c.stages.append("Engaged")
+            elif op[0] == "click":
+                tracking.follow_click(_token(app, c.record_id, tokens.CLICK, "https://zylker.example/ideas"))
+                c.touch(when, f"email_clicked: {WELCOME}")
             elif op[0] == "survey":
-                touchpoints.record_touchpoint("WebEnquiries", c.record_id, "form_submitted", {"name": "Survey"},
-                                              SYSTEM)
                 assert events.send_message("survey_answered", SYSTEM, business_key=c.record_id,
                                            variables={"destination": "Lisbon"})["delivered"]
-                c.touch(when, "form_submitted: Survey")
+                # the journey books the trip and emails the customer; the step's hooks then note what it heard
+                c.touch(when, "email_sent: Your Zylker trip to Lisbon")
+                c.touch(when, "message_received: survey_answered")
                 c.stages.append("Customer")
                 c.converted_at = when
             elif op[0] == "cancel":

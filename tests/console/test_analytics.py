@@ -15,7 +15,7 @@ def _leads(admin):
     ids = []
     for name in ("a", "b"):
         ids.append(admin.post("/api/v1/modules/Leads/records", json={"last_name": name}).get_json()["id"])
-        admin.post(f"/api/v1/modules/Leads/records/{ids[-1]}/touchpoints", json={"type": "email_opened"})
+        admin.post(f"/api/v1/modules/Leads/records/{ids[-1]}/touchpoints", json={"type": "email_replied"})
         admin.post(f"/api/v1/modules/Leads/records/{ids[-1]}/touchpoints",
                    json={"type": "meeting_logged", "data": {"name": "Demo"}})
     admin.patch(f"/api/v1/modules/Leads/records/{ids[0]}", json={"lead_status": "Converted"})
@@ -27,8 +27,8 @@ def test_path_finder_and_funnel_pages_show_the_period_of_a_module(app, clock, ad
     page = console("admin", TestConfig.ADMIN_PASSWORD)
     paths = text(page.get("/console/analytics/paths?module=Leads"))
     assert "<strong>2</strong> records, <strong>1</strong> converted" in paths
-    assert "<td data-label=\"From\">email_opened</td><td data-label=\"To\">meeting_logged: Demo</td>" in paths
-    assert "email_opened → meeting_logged: Demo" in paths and "50%" in paths
+    assert "<td data-label=\"From\">email_replied</td><td data-label=\"To\">meeting_logged: Demo</td>" in paths
+    assert "email_replied → meeting_logged: Demo" in paths and "50%" in paths
     assert 'href="/console/analytics/paths"' in text(page.get("/console/jobs"))  # the header link
     swapped = text(page.get("/console/analytics/paths?module=Leads&from=2000-01-01&to=2000-01-31",
                             htmx=True, headers={"HX-Target": "analytics-results"}))

@@ -275,18 +275,18 @@ def test_an_analyst_reads_path_finder_and_collapses_repeats(app, page, admin, ma
     assert admin.put("/api/v1/modules/Leads/conversion-goal", json={
         "field": "lead_status", "value": "Converted", "lost": ["Lost"]}).status_code == 200
     lead = admin.post("/api/v1/modules/Leads/records", json={"last_name": "Okafor"}).get_json()["id"]
-    for kind in ("email_opened", "email_opened", "call_logged"):
+    for kind in ("email_replied", "email_replied", "call_logged"):
         admin.post(f"/api/v1/modules/Leads/records/{lead}/touchpoints", json={"type": kind})
     make.user("nadia")
     make.grant("analytics", "module", "Leads", user="nadia")
     log_in(page, "nadia")
     page.get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", name="Path Finder")).to_be_visible()
-    expect(page.locator("#path-edges")).to_contain_text("email_opened")
-    expect(page.locator("#path-variants")).to_contain_text("email_opened → email_opened → call_logged")
+    expect(page.locator("#path-edges")).to_contain_text("email_replied")
+    expect(page.locator("#path-variants")).to_contain_text("email_replied → email_replied → call_logged")
     page.get_by_label("Collapse repeats").check()
-    expect(page.locator("#path-variants")).to_contain_text("email_opened → call_logged")
-    expect(page.locator("#path-variants")).not_to_contain_text("email_opened → email_opened")
+    expect(page.locator("#path-variants")).to_contain_text("email_replied → call_logged")
+    expect(page.locator("#path-variants")).not_to_contain_text("email_replied → email_replied")
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "path-finder.png"), full_page=True)
