@@ -76,24 +76,28 @@ def heat_map(actor: Actor, **query) -> HeatMap:
     def of(state: str):
         return func.sum(case((A.state == state, 1), else_=0))
 
-    counts = select(A.element_id, func.max(A.element_name), func.max(A.element_type), func.count(),
-                    of(ActivityState.COMPLETED), of(ActivityState.CANCELLED), of(ActivityState.INTERRUPTED),
-                    of(ActivityState.ACTIVE)).where(*where).group_by(A.element_id)
-    for element_id, name, kind, n, completed, cancelled, interrupted, active in db.session.execute(counts):
+    # One pass for both the elements and the flows: counted per element and the flow it came along.
+    flows = {f.id: FlowHeat(f.id, f.name, f.source, f.target) for f in shape.flows.values()}
+    counts = select(A.element_id, A.from_flow_id, func.max(A.from_element_id), func.max(A.element_name),
+                    func.max(A.element_type), func.count(), of(ActivityState.COMPLETED), of(ActivityState.CANCELLED),
+                    of(ActivityState.INTERRUPTED), of(ActivityState.ACTIVE)).where(*where).group_by(
+                    A.element_id, A.from_flow_id)
+    for element_id, flow_id, source, name, kind, n, completed, cancelled, interrupted, active in \
+            db.session.execute(counts):
         heat = at(element_id)
         heat.name, heat.type = heat.name or name, heat.type or kind
-        heat.count, heat.completed, heat.cancelled = int(n), int(completed or 0), int(cancelled or 0)
-        heat.interrupted, heat.active = int(interrupted or 0), int(active or 0)
+        heat.count += int(n)
+        heat.completed += int(completed or 0)
+        heat.cancelled += int(cancelled or 0)
+        heat.interrupted += int(interrupted or 0)
+        heat.active += int(active or 0)
+        if flow_id is not None:
+            flows.setdefault(flow_id, FlowHeat(flow_id, None, source, element_id)).taken += int(n)
     durations = select(A.element_id, A.duration_ms.label("value")).where(
         *where, A.state == ActivityState.COMPLETED).subquery()
     for element_id, _, p50, p90 in db.session.execute(percentiles(durations, ["element_id"])):
         at(element_id).p50_ms, at(element_id).p90_ms = _int(p50), _int(p90)
 
-    flows = {f.id: FlowHeat(f.id, f.name, f.source, f.target) for f in shape.flows.values()}
-    taken = select(A.from_flow_id, func.max(A.from_element_id), func.max(A.element_id), func.count()).where(
-        *where, A.from_flow_id.is_not(None)).group_by(A.from_flow_id)
-    for flow_id, source, target, n in db.session.execute(taken):
-        flows.setdefault(flow_id, FlowHeat(flow_id, None, source, target)).taken = int(n)
     return HeatMap(info, scope.filters, list(elements.values()), list(flows.values()))
 
 
@@ -157,21 +161,22 @@ def gateway_branches(actor: Actor, **query) -> Gateways:
             flow_id = next((f.id for f in shape.outgoing(gid) if f.target == target), None)
         return branches.setdefault((gid, flow_id), Branch(flow_id, None, target))
 
-    where = [*activity_filters(scope), A.from_element_id.in_(list(gateways))]
-    taken = (select(A.from_element_id, A.from_flow_id, A.element_id, func.count(), func.count(distinct(A.instance_id)))
-             .where(*where).group_by(A.from_element_id, A.from_flow_id, A.element_id))
-    for gid, flow_id, target, n, instances in db.session.execute(taken):
-        b = branch(gid, flow_id, target)
-        b.taken += int(n)
-        b.instances += int(instances)
+    # the rows entering a gateway's targets, through the (definition, element) index, that came from it
+    targets = sorted({flow.target for gid in gateways for flow in shape.outgoing(gid) if flow.target})
+    where = [*activity_filters(scope), A.element_id.in_(targets or [""]), A.from_element_id.in_(list(gateways))]
+    # One pass over the rows that came from a gateway: per branch and instance outcome, the rows and the
+    # instances (an instance has one status and end, so a branch's instances add up over its outcomes).
     outcomes = (select(A.from_element_id, A.from_flow_id, A.element_id, ProcessInstance.status,
-                       ProcessInstance.end_element_id, func.count(distinct(A.instance_id)))
+                       ProcessInstance.end_element_id, func.count(), func.count(distinct(A.instance_id)))
                 .join(ProcessInstance, ProcessInstance.id == A.instance_id).where(*where)
                 .group_by(A.from_element_id, A.from_flow_id, A.element_id, ProcessInstance.status,
                           ProcessInstance.end_element_id))
-    for gid, flow_id, target, status, end, n in sorted(db.session.execute(outcomes).all(),
-                                                       key=lambda row: (row[3], row[4] or "")):
-        branch(gid, flow_id, target).outcomes.append(BranchOutcome(status, end, int(n)))
+    for gid, flow_id, target, status, end, n, instances in sorted(db.session.execute(outcomes).all(),
+                                                                  key=lambda row: (row[3], row[4] or "")):
+        b = branch(gid, flow_id, target)
+        b.taken += int(n)
+        b.instances += int(instances)
+        b.outcomes.append(BranchOutcome(status, end, int(instances)))
     for (gid, _), b in branches.items():
         gateways[gid].branches.append(b)
         gateways[gid].taken += b.taken

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, case, cast, func, select
+from sqlalchemy import text, BigInteger, case, cast, func, select
 
 from ...engine.topology import Topology, process_topology
 from ...errors import NotFoundError, ValidationError
@@ -76,6 +76,7 @@ def resolve(actor: Actor, *, definition_id: str | None = None, key: str | None =
         NotFoundError: no such definition, key or version.
     """
     filters = Filters(**{k: _utc(v) if isinstance(v, dt.datetime) else v for k, v in filters.items()})
+    _roomy()
     if definition_id and (key or version is not None):
         raise ValidationError("name the definition either by definition_id or by key (and version), not both",
                               errors={"definition_id": ["not with key or version"]})
@@ -173,6 +174,16 @@ def _instance_attributes(scope: Scope) -> list:
 
 def _escaped(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# Sort and hash memory for this read transaction on PostgreSQL: grouping a million activity rows spills to
+# disk at the default 4 MB (a gateway's branches: 0.9 s, 0.4 s in memory). SET LOCAL ends with the transaction.
+ANALYTICS_WORK_MEM = "64MB"
+
+
+def _roomy() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
 
 
 def millis(later, earlier):
