@@ -10,6 +10,10 @@ test client, as an admin, and its server time reported as p50 and p95:
   heat map, heat map over the last 30 days, heat map of VIP- business keys, bottlenecks, gateway branches,
   durations (every version), event log CSV and XES (the first 1,000 instances, read to the end)
 
+then `--leads` Leads (one a minute back from now) with their timelines (4 to 11 touchpoints each, a quarter
+converted, a fifth lost; the Leads conversion goal set) and Path Finder (whole period, repeats collapsed,
+the last 30 days) and the funnel over them
+
 with the bytes per activity instance (the table with its indexes, and the table alone). It prints figures
 only; the exit status is 1 if a call did not answer 200.
 
@@ -71,6 +75,56 @@ SELECT md5(a.instance_id || ':' || c), a.definition_id, a.process_key,
 FROM activity_instance a CROSS JOIN generate_series(1, :copies) AS c
 ORDER BY c, a.id
 """
+
+
+# Path Finder's rows: Leads created one a minute back from now, each with a `created` entry, 4 to 11
+# touchpoints an hour or more apart (five kinds, two named), and for one in four a conversion (an `updated`
+# entry setting lead_status), one in five lost; the rest stay open or idle.
+LEADS = """
+INSERT INTO crm_record (id, module, data, owner, created_by, created_at, modified_by, modified_at, version)
+SELECT md5('lead' || r), 'Leads', json_build_object('last_name', 'Lead ' || r), 'rep' || (r % 20), 'bench',
+       now() - r * interval '1 minute', 'bench', now() - r * interval '1 minute', 1
+FROM generate_series(1, :records) AS r
+"""
+TIMELINE = """
+INSERT INTO crm_record_event (record_id, module, type, at, "user", data)
+SELECT record_id, 'Leads', type, at, 'bench', data FROM (
+  SELECT md5('lead' || r) AS record_id, r, 0 AS k, 'created' AS type, now() - r * interval '1 minute' AS at,
+         json_build_object('fields', json_build_object('last_name', 'Lead ' || r)) AS data
+  FROM generate_series(1, :records) AS r
+  UNION ALL
+  SELECT md5('lead' || r), r, k, (ARRAY['email_opened', 'email_clicked', 'call_logged', 'meeting_logged',
+         'form_submitted'])[1 + (r * 7 + k * 3) % 5], now() - r * interval '1 minute' + k * interval '61 minutes',
+         CASE (r * 7 + k * 3) % 5 WHEN 3 THEN json_build_object('touchpoint', true, 'name', 'Demo')
+              WHEN 4 THEN json_build_object('touchpoint', true, 'name', 'Pricing')
+              ELSE json_build_object('touchpoint', true) END
+  FROM generate_series(1, :records) AS r CROSS JOIN generate_series(1, 11) AS k WHERE k <= 4 + r % 8
+  UNION ALL
+  SELECT md5('lead' || r), r, 20, 'updated', now() - r * interval '1 minute' + 13 * interval '61 minutes',
+         json_build_object('changes', json_build_object('lead_status',
+                           json_build_array(NULL, CASE WHEN r % 4 = 0 THEN 'Converted' ELSE 'Lost' END)))
+  FROM generate_series(1, :records) AS r WHERE r % 4 = 0 OR r % 5 = 0
+) AS rows ORDER BY r, k
+"""
+
+
+def write_leads(app, records: int) -> tuple[int, float]:
+    """Leads and their timelines for Path Finder and the funnel, with Leads' conversion goal; (rows, seconds)."""
+    from app.extensions import db
+    from app.services.conversion_goals import set_goal
+    from app.services.core import SYSTEM
+
+    t0 = time.perf_counter()
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(LEADS), {"records": records})
+        conn.execute(text(TIMELINE), {"records": records})
+    with app.app_context():
+        set_goal("Leads", {"field": "lead_status", "value": "Converted", "lost": ["Lost"]}, SYSTEM)
+        db.session.remove()
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        rows = conn.execute(text("SELECT count(*) FROM crm_record_event WHERE module = 'Leads'")).scalar_one()
+    return rows, time.perf_counter() - t0
 
 
 def deploy(app, token: str) -> str:
@@ -179,6 +233,9 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", type=int, default=10, help="timed calls per analytics call (default 10)")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_ANALYTICS_POSTGRES_URL", DEFAULT_PG_URL))
     parser.add_argument("--explain", action="store_true", help="print the plans of the per-element statements")
+    parser.add_argument("--leads", type=int, default=50_000,
+                        help="Leads written for Path Finder and the funnel (default 50,000, the most one answer "
+                             "covers; 0: none)")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
 
@@ -218,6 +275,23 @@ def main(argv=None) -> int:
         latencies, size, failed = measure(api, url, args.calls)
         errors += failed
         print(f"{label:<36}{percentile(latencies, 50):>9.1f}{percentile(latencies, 95):>9.1f}{size:>11,}")
+    if args.leads:
+        rows, seconds = write_leads(app, args.leads)
+        print(f"\nwritten {args.leads:,} Leads with {rows:,} timeline entries in {seconds:.1f} s (with VACUUM ANALYZE)")
+        days = args.leads / 1440  # one lead a minute: the period holding them all, and its last 30 days
+        start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        end = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        window = f"from={start}&to={end}"
+        print(header)
+        print("-" * len(header))
+        for label, url in [
+                (f"Path Finder ({args.leads:,} leads)", f"/api/v1/modules/Leads/path-finder?{window}"),
+                ("Path Finder, repeats collapsed", f"/api/v1/modules/Leads/path-finder?{window}&collapse=true"),
+                ("Path Finder, last 30 days", f"/api/v1/modules/Leads/path-finder?from={since}&to={end}"),
+                (f"funnel ({args.leads:,} leads)", f"/api/v1/modules/Leads/funnel?{window}")]:
+            latencies, size, failed = measure(api, url, args.calls)
+            errors += failed
+            print(f"{label:<36}{percentile(latencies, 50):>9.1f}{percentile(latencies, 95):>9.1f}{size:>11,}")
     for error in errors:
         print(f"ERROR {error}")
     return 1 if errors else 0

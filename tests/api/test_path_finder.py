@@ -177,6 +177,62 @@ def test_path_finder_and_funnel_of_48_generated_deals_match_the_plan(app, clock,
     assert {k: funnel[k] for k in ("overall", "cohorts")} == expected_funnel(customers, STAGES)
 
 
+# The blueprint's user task of each stage, and the flow out of the gateway after it to each next stage.
+STAGE_TASKS = {"Qualification": "stage_qualification", "Negotiation": "stage_negotiation", "Closing": "stage_closing"}
+STAGE_FLOWS = {("Qualification", "Negotiation"): "flow_qualification_negotiate",
+               ("Qualification", "Closed Lost"): "flow_qualification_lose",
+               ("Negotiation", "Closing"): "flow_negotiation_close", ("Negotiation", "Closed Lost"): "flow_negotiation_lose",
+               ("Closing", "Closed Won"): "flow_closing_win", ("Closing", "Closed Lost"): "flow_closing_lose"}
+
+
+def _nearest_rank(values: list[int], p: int) -> int | None:
+    ordered = sorted(values)
+    return ordered[-(-p * len(ordered) // 100) - 1] if ordered else None
+
+
+def expected_heat(customers: list) -> tuple[dict, dict]:
+    """Per stage task: (entered, completed, cancelled, active, p50 ms, p90 ms); per stage-to-stage flow: taken."""
+    tasks: dict[str, dict] = {t: {"count": 0, "completed": 0, "cancelled": 0, "active": 0, "ms": []}
+                              for t in STAGE_TASKS.values()}
+    flows = {flow: 0 for flow in STAGE_FLOWS.values()}
+    for c in customers:
+        entered = [at for at, node in c.steps if node.startswith("stage: ")]
+        for n, stage in enumerate(c.stages):
+            if stage not in STAGE_TASKS:
+                continue
+            task = tasks[STAGE_TASKS[stage]]
+            task["count"] += 1
+            if n + 1 < len(c.stages):  # a transition took it on
+                task["completed"] += 1
+                task["ms"].append(int((entered[n + 1] - entered[n]).total_seconds() * 1000))
+                flows[STAGE_FLOWS[(stage, c.stages[n + 1])]] += 1
+            elif c.cancelled_after is not None:
+                task["cancelled"] += 1
+            else:
+                task["active"] += 1
+    return ({t: (v["count"], v["completed"], v["cancelled"], v["active"], _nearest_rank(v["ms"], 50),
+                 _nearest_rank(v["ms"], 90)) for t, v in tasks.items()}, flows)
+
+
+def test_the_heat_map_of_the_48_deals_blueprint_matches_the_plan(app, clock, electronics, make):
+    customers, _ = drive_deals(app, clock)
+    admin = ApiClient.login(app, "admin", TestConfig.ADMIN_PASSWORD)
+
+    heat = admin.get("/api/v1/analytics/heat-map?key=electronics_deal_followup")
+    assert heat.status_code == 200, heat.get_json()
+    elements = {e["element_id"]: e for e in heat.get_json()["elements"]}
+    taken = {f["flow_id"]: f["taken"] for f in heat.get_json()["flows"]}
+    tasks, flows = expected_heat(customers)
+    assert {t: tuple(elements[t][k] for k in ("count", "completed", "cancelled", "active", "p50_ms", "p90_ms"))
+            for t in tasks} == tasks
+    assert {f: taken[f] for f in flows} == flows
+    won = sum(1 for c in customers if c.stages[-1] == "Closed Won")
+    lost = sum(1 for c in customers if c.stages[-1] == "Closed Lost")
+    assert (elements["end_closed_won"]["count"], elements["end_closed_lost"]["count"]) == (won, lost)
+    assert elements["start_deal_created"]["count"] == len(customers)
+    assert won > 5 and lost > 3 and tasks["stage_qualification"][2] > 0  # every outcome is in the plan
+
+
 def test_a_grant_of_analytics_on_the_module_opens_it_and_owning_records_does_not(app, clock, electronics, make):
     customers, end = drive_deals(app, clock, deals=6, seed=3)
     admin = ApiClient.login(app, "admin", TestConfig.ADMIN_PASSWORD)

@@ -86,7 +86,7 @@ def _plan(rng: random.Random, base: dt.datetime, count: int):
     return sorted(ops, key=lambda o: (o[0], o[1]))
 
 
-def test_path_finder_and_funnel_of_40_generated_web_enquiries_match_the_plan(app, clock, journey):
+def test_path_finder_funnel_and_heat_map_of_40_generated_web_enquiries_match_the_plan(app, clock, journey):
     from sqlalchemy import select
 
     from app.extensions import db
@@ -152,3 +152,37 @@ def test_path_finder_and_funnel_of_40_generated_web_enquiries_match_the_plan(app
 
     anchored = admin.get(f"/api/v1/modules/WebEnquiries/path-finder?{window}&anchor=first_touchpoint").get_json()
     assert anchored["records"] == len(customers)  # each enquiry's first touchpoint is its welcome email
+
+    # The journey's heat map, from the same plan: no timer fired (the clock moved, no job ran), so an enquiry
+    # is in the welcome series until its open interrupts it, and waits for the survey after it.
+    heat = admin.get("/api/v1/analytics/heat-map?key=zylker_customer_journey").get_json()
+    elements = {e["element_id"]: e for e in heat["elements"]}
+    taken = {f["flow_id"]: f["taken"] for f in heat["flows"]}
+    opened = [c for c in customers if "Engaged" in c.stages]
+    surveyed = [c for c in customers if "Customer" in c.stages]
+    cancelled = {c.record_id for c in customers if c.cancelled_after is not None}
+
+    def shape(element_id: str) -> tuple:
+        e = elements[element_id]
+        return e["count"], e["completed"], e["cancelled"], e["interrupted"], e["active"]
+
+    in_series = len(customers) - len(opened)
+    cancelled_in_series = sum(1 for c in customers if c.record_id in cancelled and c not in opened)
+    waiting_survey = [c for c in opened if c not in surveyed]
+    assert shape("welcome_series") == (len(customers), 0, cancelled_in_series, len(opened),
+                                       in_series - cancelled_in_series)
+    assert shape("wait_day_2") == (len(customers), 0, len(opened) + cancelled_in_series, 0,
+                                   in_series - cancelled_in_series)
+    assert shape("email_opened")[:2] == shape("mark_engaged")[:2] == (len(opened), len(opened))
+    assert shape("survey_or_timeout") == (
+        len(opened), len(surveyed), sum(1 for c in waiting_survey if c.record_id in cancelled), 0,
+        sum(1 for c in waiting_survey if c.record_id not in cancelled))
+    assert shape("issue_or_trip_over") == (len(surveyed), 0, 0, 0, len(surveyed))
+    waits = sorted(int((next(at for at, n in c.steps if n == "message_received: survey_answered")
+                        - next(at for at, n in c.steps if n.startswith("email_opened"))).total_seconds() * 1000)
+                   for c in surveyed)
+    assert (elements["survey_or_timeout"]["p50_ms"], elements["survey_or_timeout"]["p90_ms"]) == (
+        waits[-(-50 * len(waits) // 100) - 1], waits[-(-90 * len(waits) // 100) - 1])
+    assert (taken["flow_opened_to_engaged"], taken["flow_wait_to_survey"], taken["flow_wait_to_unanswered"]) == (
+        len(opened), len(surveyed), 0)
+    assert len(surveyed) > 5 and len(waiting_survey) > 2 and cancelled_in_series > 0  # every path is in the plan
