@@ -98,6 +98,10 @@ def delete_goal(module: str, actor: Actor) -> None:
 
 # -- the entries that set a field to a value, in SQL -------------------------------------------
 
+# The entries that may set a field's value: a creation, an update, a blueprint's stage change.
+SETTING_TYPES = ("created", "updated", "stage_changed")
+
+
 def sets_field(field: str, values: list[str]):
     """SQL over RecordEvent: the entry sets `field` to one of `values` (a stage change to it, an update
     whose changes set it, a creation with it)."""

@@ -15,14 +15,16 @@ from the period's timeline rows.
 """
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, case, cast, func, literal, select
+import statistics
+
+from sqlalchemy import Integer, case, func, literal, select
 
 from ..errors import NotFoundError
 from ..extensions import db
 from ..models import RecordEvent
 from .record_analytics import cohort, in_period, month_of, rounded, scope_of, seconds_between
 from .blueprints import blueprint_stages
-from .conversion_goals import goal_view, sets_field, stage_value
+from .conversion_goals import SETTING_TYPES, goal_view, sets_field, stage_value
 from .core import Actor
 from .modules import get_module, list_bindings
 
@@ -64,15 +66,19 @@ def funnel(module: str, params: dict, actor: Actor) -> dict:
     index = case({name: i for i, name in enumerate(stages)}, value=stage_value(field), else_=None) if stages \
         else literal(None, Integer)
     converts = sets_field(goal.field, [goal.value])
+    # Only the entries that can set a field (a creation, an update, a stage change) are read; each record's
+    # furthest stage and conversion come out of one grouped pass, then are counted per cohort here.
     reached = (select(ev.record_id, func.max(index).label("furthest"),
                       func.min(case((converts, ev.at))).label("converted_at"))
-               .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)))
+               .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)),
+                      ev.type.in_(SETTING_TYPES))
                .group_by(ev.record_id).subquery("reached"))
-    records = (select(members.c.record_id, month_of(members.c.entered_at).label("cohort"), reached.c.furthest,
-                      seconds_between(reached.c.converted_at, members.c.entered_at).label("seconds"))
-               .outerjoin(reached, reached.c.record_id == members.c.record_id).subquery("records"))
-    overall = _rows(records, literal("all"), len(stages))
-    months = _rows(records, records.c.cohort, len(stages))
+    records = db.session.execute(
+        select(month_of(members.c.entered_at), reached.c.furthest,
+               seconds_between(reached.c.converted_at, members.c.entered_at))
+        .outerjoin(reached, reached.c.record_id == members.c.record_id)).all()
+    overall = _rows(((("all"), furthest, seconds) for _, furthest, seconds in records), len(stages))
+    months = _rows(records, len(stages))
     return {
         "scope": scope.view(), "goal": goal_view(goal), "field": field, "stages": stages, "source": source,
         "overall": _cohort("all", overall.get("all"), stages),
@@ -80,25 +86,24 @@ def funnel(module: str, params: dict, actor: Actor) -> dict:
     }
 
 
-def _rows(records, group, stage_count: int) -> dict[str, dict]:
-    """Per group: records, reached per stage, converted, median and p90 seconds to convert."""
-    group = group.label("grp")
-    counts = select(group, func.count().label("records"), func.count(records.c.seconds).label("converted"),
-                    *[func.coalesce(func.sum(case((records.c.furthest >= k, 1), else_=0)), 0).label(f"s{k}")
-                      for k in range(stage_count)]).group_by(group)
-    out = {row.grp: {"records": int(row.records), "converted": int(row.converted),
-                     "reached": [int(getattr(row, f"s{k}")) for k in range(stage_count)],
-                     "median": None, "p90": None} for row in db.session.execute(counts)}
-    timed = select(group, records.c.seconds).where(records.c.seconds.is_not(None)).subquery()
-    ranked = select(timed.c.grp, timed.c.seconds,
-                    func.row_number().over(partition_by=timed.c.grp, order_by=timed.c.seconds).label("rank"),
-                    func.count().over(partition_by=timed.c.grp).label("total")).subquery()
-    middle = ranked.c.rank.in_(((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2))
-    nearest = ranked.c.rank == (ranked.c.total * 9 + 9) // 10
-    for row in db.session.execute(select(ranked.c.grp, cast(func.avg(case((middle, ranked.c.seconds))), Float),
-                                         cast(func.max(case((nearest, ranked.c.seconds))), Float))
-                                  .group_by(ranked.c.grp)):
-        out[row[0]]["median"], out[row[0]]["p90"] = rounded(row[1]), rounded(row[2])
+def _rows(records, stage_count: int) -> dict[str, dict]:
+    """Per cohort of (cohort, furthest stage index, seconds to convert) rows: records, reached per stage,
+    converted, median (the middle value, or the mean of the two middle ones) and p90 (nearest rank) seconds."""
+    out: dict[str, dict] = {}
+    times: dict[str, list[float]] = {}
+    for group, furthest, seconds in records:
+        row = out.setdefault(group, {"records": 0, "converted": 0, "reached": [0] * stage_count,
+                                     "median": None, "p90": None})
+        row["records"] += 1
+        for k in range(stage_count):
+            row["reached"][k] += furthest is not None and furthest >= k
+        if seconds is not None:
+            row["converted"] += 1
+            times.setdefault(group, []).append(float(seconds))
+    for group, seconds in times.items():
+        ordered = sorted(seconds)
+        out[group]["median"] = rounded(statistics.median(ordered))
+        out[group]["p90"] = rounded(ordered[(len(ordered) * 9 + 9) // 10 - 1])
     return out
 
 

@@ -17,14 +17,12 @@ Three views of one cohort (see `analytics` for the cohort, the period and what a
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections import Counter, defaultdict
-from itertools import groupby
 
-from sqlalchemy import Float, case, cast, func, select
 
 from ..errors import ValidationError
-from ..extensions import db
-from .record_analytics import Marks, cohort, marks, rounded, scope_of, seconds_between, steps
+from .record_analytics import Marks, cohort, rounded, scope_of, walk
 from .conversion_goals import goal_view
 from .core import Actor, utcnow
 
@@ -54,13 +52,21 @@ def path_finder(module: str, params: dict, actor: Actor) -> dict:
         raise ValidationError("too many variants asked", errors={"variants": [f"between 1 and {MAX_VARIANTS}"]})
     scope, goal = scope_of(module, params, actor)
     members = cohort(scope)
-    per_record = marks(scope, goal, members)
-    walked = steps(scope, members)
-    paths: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    rows = db.session.execute(select(walked.c.record_id, walked.c.id, walked.c.node)
-                              .order_by(walked.c.record_id, walked.c.n))
-    for record_id, group in groupby(rows, key=lambda row: row.record_id):
-        paths[record_id] = [(row.id, row.node) for row in group]
+    per_record, walked = walk(scope, goal, members)
+    # The graph, counted from the paths: nodes, and consecutive pairs of one record's steps with their gaps.
+    paths: dict[str, list[tuple[int, str]]] = {}
+    occurrences: Counter = Counter()
+    node_records: dict[str, set] = defaultdict(set)
+    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for record_id, path in walked.items():
+        previous = None
+        for _, node, at in path:
+            occurrences[node] += 1
+            node_records[node].add(record_id)
+            if previous is not None:
+                gaps[(previous[0], node)].append((_moment(at) - _moment(previous[1])).total_seconds())
+            previous = (node, at)
+        paths[record_id] = [(step_id, node) for step_id, node, _ in path]
     converted = sum(1 for m in per_record.values() if m.converted_id is not None)
     return {
         "scope": scope.view(),
@@ -68,8 +74,8 @@ def path_finder(module: str, params: dict, actor: Actor) -> dict:
         "records": len(per_record),
         "converted": converted,
         "conversion_rate": _rate(converted, len(per_record)),
-        "nodes": _nodes(walked),
-        "edges": _edges(walked),
+        "nodes": _nodes(occurrences, node_records),
+        "edges": _edges(gaps),
         "variants": _variants(per_record, paths, limit, bool(params.get("collapse"))),
         "drop_offs": _drop_offs(per_record, paths, idle_days),
     }
@@ -79,32 +85,21 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _nodes(walked) -> list[dict]:
-    rows = db.session.execute(
-        select(walked.c.node, func.count().label("occurrences"),
-               func.count(func.distinct(walked.c.record_id)).label("records"))
-        .group_by(walked.c.node)).all()
-    return sorted(({"node": r.node, "occurrences": int(r.occurrences), "records": int(r.records)} for r in rows),
-                  key=lambda n: (-n["occurrences"], n["node"]))
+def _moment(value) -> dt.datetime:
+    """A timestamp as read (SQLite gives text)."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def _edges(walked) -> list[dict]:
+def _nodes(occurrences: Counter, node_records: dict) -> list[dict]:
+    return sorted(({"node": node, "occurrences": n, "records": len(node_records[node])}
+                   for node, n in occurrences.items()), key=lambda n: (-n["occurrences"], n["node"]))
+
+
+def _edges(gaps: dict) -> list[dict]:
     """Consecutive pairs of one record's steps: how often, and the median seconds between the two (the middle
     value, or the mean of the two middle ones)."""
-    pairs = (select(walked.c.prev_node.label("source"), walked.c.node.label("target"),
-                    seconds_between(walked.c.at, walked.c.prev_at).label("seconds"))
-             .where(walked.c.prev_node.is_not(None)).subquery("pairs"))
-    ranked = select(pairs.c.source, pairs.c.target, pairs.c.seconds,
-                    func.row_number().over(partition_by=(pairs.c.source, pairs.c.target),
-                                           order_by=pairs.c.seconds).label("rank"),
-                    func.count().over(partition_by=(pairs.c.source, pairs.c.target)).label("total")).subquery()
-    middle = ranked.c.rank.in_(((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2))
-    rows = db.session.execute(
-        select(ranked.c.source, ranked.c.target, func.count().label("count"),
-               cast(func.avg(case((middle, ranked.c.seconds))), Float).label("median"))
-        .group_by(ranked.c.source, ranked.c.target)).all()
-    edges = [{"source": r.source, "target": r.target, "count": int(r.count), "median_seconds": rounded(r.median)}
-             for r in rows]
+    edges = [{"source": source, "target": target, "count": len(seconds),
+              "median_seconds": rounded(statistics.median(seconds))} for (source, target), seconds in gaps.items()]
     return sorted(edges, key=lambda e: (-e["count"], e["source"], e["target"]))
 
 

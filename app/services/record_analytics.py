@@ -20,14 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..errors import ResourceLimitError, StagecoachError, ValidationError
 from ..extensions import db
 from ..models import ConversionGoal, ProcessInstance, Record, RecordEvent
 from .access import granted_ids, require_analytics
-from .conversion_goals import find_goal, sets_field
+from .conversion_goals import SETTING_TYPES, find_goal, sets_field
 from .core import Actor, utcnow
 from .modules import get_module
 
@@ -115,21 +115,13 @@ def _sqlite() -> bool:
 
 
 def is_touchpoint(event=RecordEvent):
-    """SQL: the entry is a touchpoint (marked so, or a stage change)."""
-    if _sqlite():  # json_extract gives 1 for true: ask the JSON type itself
-        marked = func.json_type(event.data, "$.touchpoint") == "true"
-    else:
-        marked = event.data["touchpoint"].as_string() == "true"
-    return or_(event.type == "stage_changed", marked)
+    """SQL: the entry is a touchpoint (marked so, or a stage change): it has a node (`touchpoint_node`)."""
+    return event.node.is_not(None)
 
 
 def node_of(event=RecordEvent):
     """SQL: the entry's node: `stage: <to>` for a stage change, `type: name` when named, else its type."""
-    name = event.data["name"].as_string()
-    return case(
-        (event.type == "stage_changed", literal("stage: ") + func.coalesce(event.data["to"].as_string(), "")),
-        (func.coalesce(name, "") != "", event.type + literal(": ") + name),
-        else_=event.type)
+    return event.node
 
 
 def in_period(scope: Scope, event=RecordEvent):
@@ -175,20 +167,6 @@ def cohort(scope: Scope):
     return stmt.group_by(ev.record_id).subquery("cohort")
 
 
-def steps(scope: Scope, members):
-    """SQL subquery of the cohort's touchpoints in the period: (record_id, id, at, node, n, prev_node,
-    prev_at), n counting a record's steps from 1 in timeline order."""
-    ev = RecordEvent
-    base = (select(ev.record_id, ev.id, ev.at, node_of(ev).label("node"))
-            .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)), is_touchpoint(ev))
-            .subquery("touchpoints"))
-    order = {"partition_by": base.c.record_id, "order_by": base.c.id}
-    return select(base.c.record_id, base.c.id, base.c.at, base.c.node,
-                  func.row_number().over(**order).label("n"),
-                  func.lag(base.c.node).over(**order).label("prev_node"),
-                  func.lag(base.c.at).over(**order).label("prev_at")).subquery("steps")
-
-
 def cancels():
     """SQL over RecordEvent: a process the record's journey runs in (blueprint or bound process) ended cancelled."""
     return and_(RecordEvent.type == "process_ended", RecordEvent.data["status"].as_string() == "cancelled",
@@ -215,28 +193,47 @@ def _utc_value(value):
     return _utc(dt.datetime.fromisoformat(str(value)))
 
 
-def marks(scope: Scope, goal: ConversionGoal, members) -> dict[str, Marks]:
-    """Per record of the cohort, one pass over its timeline rows of the period."""
+def walk(scope: Scope, goal: ConversionGoal, members) -> tuple[dict[str, Marks], dict[str, list[tuple]]]:
+    """Per record of the cohort, its marks and its path: its touchpoints in the period as (id, node, at),
+    in timeline order; one pass over the period's rows of the cohort (its touchpoints, and the entries that
+    may convert, lose or cancel it).
+
+    Raises:
+        ResourceLimitError: more than MAX_RECORDS records entered the period.
+    """
     ev = RecordEvent
-    converts, loses = sets_field(goal.field, [goal.value]), sets_field(goal.field, list(goal.lost or []))
-    found = (select(ev.record_id,
-                    func.min(case((converts, ev.at))).label("converted_at"),
-                    func.min(case((converts, ev.id))).label("converted_id"),
-                    func.min(case((loses, ev.id))).label("lost_id"),
-                    func.min(case((cancels(), ev.id))).label("cancelled_id"),
-                    func.max(case((is_touchpoint(ev), ev.at))).label("last_touch_at"))
-             .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)))
-             .group_by(ev.record_id).subquery("marks"))
-    rows = db.session.execute(
-        select(members.c.record_id, members.c.entered_at, found.c.converted_at, found.c.converted_id,
-               found.c.lost_id, found.c.cancelled_id, found.c.last_touch_at)
-        .outerjoin(found, found.c.record_id == members.c.record_id)
-        .limit(MAX_RECORDS + 1)).all()
-    if len(rows) > MAX_RECORDS:
+    entered = db.session.execute(select(members.c.record_id, members.c.entered_at).limit(MAX_RECORDS + 1)).all()
+    if len(entered) > MAX_RECORDS:
         raise ResourceLimitError(f"more than {MAX_RECORDS} records entered the period; shorten it or filter",
                                   limit="analytics records", limit_value=MAX_RECORDS)
-    return {row.record_id: Marks(_utc_value(row.entered_at), _utc_value(row.converted_at), row.converted_id,
-                                 row.lost_id, row.cancelled_id, _utc_value(row.last_touch_at)) for row in rows}
+    per_record = {record_id: Marks(_utc_value(at)) for record_id, at in entered}
+    paths: dict[str, list[tuple]] = {record_id: [] for record_id in per_record}
+    converts, loses = sets_field(goal.field, [goal.value]), sets_field(goal.field, list(goal.lost or []))
+    flag = {"converts": case((converts, 1), else_=0), "loses": case((loses, 1), else_=0),
+            "cancels": case((cancels(), 1), else_=0)}
+    rows = db.session.connection().execute(
+        select(ev.record_id, ev.id, ev.node, ev.at, flag["converts"], flag["loses"], flag["cancels"])
+        .where(in_period(scope), ev.record_id.in_(select(members.c.record_id)),
+               or_(ev.node.is_not(None), ev.type.in_((*SETTING_TYPES, "process_ended"))))
+        .order_by(ev.record_id, ev.id)).all()
+    last_touch: dict[str, object] = {}  # raw timestamps (one type per database), converted once at the end
+    for record_id, entry_id, node, at, converts_it, loses_it, cancels_it in rows:
+        mark = per_record.get(record_id)
+        if mark is None:
+            continue
+        if converts_it and mark.converted_id is None:
+            mark.converted_id, mark.converted_at = entry_id, _utc_value(at)
+        if loses_it and mark.lost_id is None:
+            mark.lost_id = entry_id
+        if cancels_it and mark.cancelled_id is None:
+            mark.cancelled_id = entry_id
+        if node is not None:
+            paths[record_id].append((entry_id, node, at))
+            if record_id not in last_touch or at > last_touch[record_id]:
+                last_touch[record_id] = at
+    for record_id, at in last_touch.items():
+        per_record[record_id].last_touch_at = _utc_value(at)
+    return per_record, paths
 
 
 def rounded(value, digits: int = 3) -> float | None:
