@@ -87,22 +87,25 @@ SELECT md5('lead' || r), 'Leads', json_build_object('last_name', 'Lead ' || r), 
 FROM generate_series(1, :records) AS r
 """
 TIMELINE = """
-INSERT INTO crm_record_event (record_id, module, type, at, "user", data)
-SELECT record_id, 'Leads', type, at, 'bench', data FROM (
+INSERT INTO crm_record_event (record_id, module, type, at, "user", data, node)
+SELECT record_id, 'Leads', type, at, 'bench', data, node FROM (
   SELECT md5('lead' || r) AS record_id, r, 0 AS k, 'created' AS type, now() - r * interval '1 minute' AS at,
-         json_build_object('fields', json_build_object('last_name', 'Lead ' || r)) AS data
+         json_build_object('fields', json_build_object('last_name', 'Lead ' || r)) AS data, NULL AS node
   FROM generate_series(1, :records) AS r
   UNION ALL
-  SELECT md5('lead' || r), r, k, (ARRAY['email_opened', 'email_clicked', 'call_logged', 'meeting_logged',
-         'form_submitted'])[1 + (r * 7 + k * 3) % 5], now() - r * interval '1 minute' + k * interval '61 minutes',
-         CASE (r * 7 + k * 3) % 5 WHEN 3 THEN json_build_object('touchpoint', true, 'name', 'Demo')
-              WHEN 4 THEN json_build_object('touchpoint', true, 'name', 'Pricing')
-              ELSE json_build_object('touchpoint', true) END
-  FROM generate_series(1, :records) AS r CROSS JOIN generate_series(1, 11) AS k WHERE k <= 4 + r % 8
+  SELECT md5('lead' || r), r, k, t.type, now() - r * interval '1 minute' + k * interval '61 minutes',
+         CASE WHEN t.name IS NULL THEN json_build_object('touchpoint', true)
+              ELSE json_build_object('touchpoint', true, 'name', t.name) END,
+         t.type || COALESCE(': ' || t.name, '')  -- the node the server writes with the entry
+  FROM generate_series(1, :records) AS r CROSS JOIN generate_series(1, 11) AS k
+  CROSS JOIN LATERAL (SELECT (ARRAY['email_opened', 'email_clicked', 'call_logged', 'meeting_logged',
+                                    'form_submitted'])[1 + (r * 7 + k * 3) % 5] AS type,
+                             (ARRAY[NULL, NULL, NULL, 'Demo', 'Pricing'])[1 + (r * 7 + k * 3) % 5] AS name) AS t
+  WHERE k <= 4 + r % 8
   UNION ALL
   SELECT md5('lead' || r), r, 20, 'updated', now() - r * interval '1 minute' + 13 * interval '61 minutes',
          json_build_object('changes', json_build_object('lead_status',
-                           json_build_array(NULL, CASE WHEN r % 4 = 0 THEN 'Converted' ELSE 'Lost' END)))
+                           json_build_array(NULL, CASE WHEN r % 4 = 0 THEN 'Converted' ELSE 'Lost' END))), NULL
   FROM generate_series(1, :records) AS r WHERE r % 4 = 0 OR r % 5 = 0
 ) AS rows ORDER BY r, k
 """
