@@ -13,7 +13,7 @@ from flask import render_template, request
 
 from .. import clock
 from ..errors import ValidationError
-from ..services import funnels, modules, path_finder, record_analytics
+from ..services import conversion_goals, funnels, modules, path_finder, record_analytics
 from .auth import current_actor
 from .blueprint import bp, nav
 from .helpers import htmx_target
@@ -37,13 +37,18 @@ def _question() -> dict:
     actor = current_actor()
     allowed = record_analytics.analysable_modules(actor)
     names = [m.api_name for m in modules.list_modules() if allowed is None or m.api_name in allowed]
-    module = request.args.get("module") or (names[0] if names else "")
+    with_goal = [name for name in names if conversion_goals.find_goal(name) is not None]
+    module = request.args.get("module") or (with_goal or names or [""])[0]  # the first one it can answer for
     today = clock.today()
     last = _day("to", today)
-    first = _day("from", last - dt.timedelta(days=89))
     midnight = dt.time(tzinfo=dt.timezone.utc)
-    params = {"start": dt.datetime.combine(first, midnight),
-              "end": dt.datetime.combine(last + dt.timedelta(days=1), midnight),
+    try:
+        first = _day("from", last - dt.timedelta(days=89))
+        end = dt.datetime.combine(last + dt.timedelta(days=1), midnight)
+    except OverflowError:
+        raise ValidationError("the period reaches past the dates this server can count",
+                              errors={"to": ["a date after 0001-03-31 and before 9999-12-31"]}) from None
+    params = {"start": dt.datetime.combine(first, midnight), "end": end,
               "anchor": request.args.get("anchor") or "created", "owner": request.args.get("owner") or None}
     return {"module": module, "modules": names, "first": first, "last": last, "params": params}
 

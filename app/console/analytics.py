@@ -33,7 +33,7 @@ def heat_map(key: str):
         raise ValidationError(f"measure is one of {', '.join(MEASURES)}")
     if days not in PERIODS:
         raise ValidationError(f"days is one of {', '.join(d for d in PERIODS if d)}, or empty for all time")
-    if version and not version.isdigit():
+    if version and not (version.isascii() and version.isdigit() and len(version) <= 9):
         raise ValidationError("version is a version number")
     started_from = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=int(days)) if days else None
     heat = analytics.heat_map(current_actor(), key=key, version=int(version) if version else None,

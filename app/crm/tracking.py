@@ -70,6 +70,15 @@ def link_key(url: str) -> str:
     return "click:" + hashlib.sha256(url.encode()).hexdigest()[:64]
 
 
+_UNFOLLOWABLE = re.compile(r"[\x00-\x20\x7f-\x9f\ufffd]")
+
+
+def followable(url: str) -> bool:
+    """Whether a link may become a click link: http(s), and no space or control character (which would
+    end up in a redirect's Location header)."""
+    return url.lower().startswith(("http://", "https://")) and not _UNFOLLOWABLE.search(url)
+
+
 def instrument(body: str, base_url: str, token: Callable[..., str]) -> str:
     """The body with each http(s) link made a click link and, for HTML, an open pixel before `</body>`.
 
@@ -78,7 +87,7 @@ def instrument(body: str, base_url: str, token: Callable[..., str]) -> str:
     mine = base_url + "/t/"
 
     def click(url: str) -> str:
-        if url.startswith(mine) or len(url) > MAX_URL:
+        if url.startswith(mine) or len(url) > MAX_URL or not followable(url):
             return url
         return f"{base_url}/t/c/{token(CLICK, url)}"
 
@@ -91,7 +100,10 @@ def instrument(body: str, base_url: str, token: Callable[..., str]) -> str:
         return _TEXT_LINK.sub(plain, body)
 
     def anchor(match: re.Match) -> str:
-        return f"{match.group(1)}{match.group(2)}{click(html.unescape(match.group(3)))}{match.group(2)}"
+        url = html.unescape(match.group(3))
+        tracked = click(url)
+        href = match.group(3) if tracked == url else tracked  # a link left untracked stays as written
+        return f"{match.group(1)}{match.group(2)}{href}{match.group(2)}"
 
     body = _HTML_LINK.sub(anchor, body)
     pixel = (f'<img src="{base_url}/t/o/{token(OPEN)}" width="1" height="1" alt="" '

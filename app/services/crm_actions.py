@@ -216,11 +216,16 @@ def create_crm_task(subject: str, owner: str | None = None, due_in_days: int | N
     return task.id
 
 
-def _render(template: str, scope: dict) -> str:
+def _render(template: str, scope: dict, *, html: bool = False) -> str:
     """`template` over `scope` in the bounded sandbox (app/crm/templates.py); a template past its time or
-    output limit, or one the sandbox refuses, fails the step with an incident that says which."""
+    output limit, or one the sandbox refuses, fails the step with an incident that says which.
+
+    `html`: the template is an HTML body, whose values are escaped as they go in: a record's field can add
+    text to an email, never markup or a link (which tracking would sign)."""
     limits = TemplateLimits(max_seconds=current_app.config["TEMPLATE_MAX_SECONDS"],
                             max_output=current_app.config["TEMPLATE_MAX_OUTPUT"])
+    if html:
+        template = "{% autoescape true %}" + template + "{% endautoescape %}"
     try:
         return render_template(template, scope, limits)
     except (TemplateLimitError, TemplateRefusedError) as exc:
@@ -313,7 +318,8 @@ def send_email(to, subject: str, body: str) -> str:
     _count_call(ctx)
     rec = _linked() if ctx.record_id else None
     scope = _template_scope() if rec is not None else {}
-    recipients, subject, body = _recipients(to), _render(subject, scope), _render(body, scope)
+    recipients, subject = _recipients(to), _render(subject, scope)
+    body = _render(str(body), scope, html=tracking.is_html(str(body)))
     message_id = new_id()
     base_url = current_app.config.get("TRACKING_BASE_URL")
     if rec is not None and base_url:

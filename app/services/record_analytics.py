@@ -79,7 +79,11 @@ def scope_of(module: str, params: dict, actor: Actor) -> tuple[Scope, Conversion
     mod = get_module(module)
     require_analytics(actor, mod.api_name)
     end = _utc(params.get("end")) or utcnow()
-    start = _utc(params.get("start")) or end - dt.timedelta(days=DEFAULT_DAYS)
+    try:
+        start = _utc(params.get("start")) or end - dt.timedelta(days=DEFAULT_DAYS)
+    except OverflowError:  # an end in year 1: no period of the default length before it
+        raise ValidationError("the period starts before the first representable date",
+                              errors={"from": ["give the start of the period"]}) from None
     if start >= end:
         raise ValidationError("the period is empty", errors={"from": ["must be before `to`"]})
     if end - start > dt.timedelta(days=MAX_DAYS):

@@ -57,6 +57,8 @@ def follow_click(token: str) -> str:
         message_id, url = tokens.read(current_app.config["SECRET_KEY"], tokens.CLICK, token)
     except tokens.BadTokenError as exc:
         raise TrackingLinkError(f"no such link: {exc}") from None
+    if not url or not tokens.followable(url):  # signed before links were checked: never a redirect
+        raise TrackingLinkError("this link leads nowhere a browser may be sent")
     _safely(lambda: _clicked(message_id, url))
     return url
 

@@ -103,3 +103,39 @@ def test_an_empty_log_is_still_a_valid_xes_document(admin, case_sla):
     log = etree.fromstring(response.data)
     assert etree.XMLSchema(etree.parse(str(XSD))).validate(log)
     assert log.findall("trace") == []
+
+
+HOSTILE = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions id="d_hostile" '
+           'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="http://example.com/hostile">'
+           '<bpmn:process id="hostile" isExecutable="true"><bpmn:startEvent id="start" name="-2+3"/>'
+           '<bpmn:userTask id="review" name="@SUM(1+1)"/><bpmn:endEvent id="end"/>'
+           '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>'
+           '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/></bpmn:process></bpmn:definitions>')
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_written_as_text(admin, tmp_path):
+    path = tmp_path / "hostile.bpmn"
+    path.write_text(HOSTILE)
+    admin.deploy(path)
+    for key in ("=cmd|' /C calc'!A0", "+SUM(1)", "\tTAB", "plain"):
+        admin.start("hostile", business_key=key)
+
+    rows = list(csv.DictReader(io.StringIO(admin.get(f"{API}?key=hostile&format=csv").get_data(as_text=True))))
+
+    assert [r["business_key"] for r in rows if r["activity_id"] == "review"] == [
+        "'=cmd|' /C calc'!A0", "'+SUM(1)", "'\tTAB", "plain"]
+    assert {r["activity"] for r in rows} == {"'-2+3", "'@SUM(1+1)"}
+
+
+def test_characters_xml_forbids_cannot_make_the_xes_log_unreadable(admin, tmp_path):
+    path = tmp_path / "hostile.bpmn"
+    path.write_text(HOSTILE)
+    admin.deploy(path)
+    admin.start("hostile", business_key="\u0001ctl\u001b[31m\u0007bell")
+
+    body = admin.get(f"{API}?key=hostile&format=xes").get_data()
+
+    log = etree.fromstring(body)  # well-formed
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(log)
+    [key] = log.xpath("//trace/string[@key='business_key']/@value")
+    assert key == "\ufffdctl\ufffd[31m\ufffdbell"

@@ -130,7 +130,13 @@ def test_ties_one_touchpoint_records_and_conversion_and_loss_by_update(app, cloc
     ("variants=101", "variants"),
     ("idle_days=-3", "idle_days"),
     ("collapse=perhaps", "collapse"),
+    ("to=0001-01-02T00:00:00Z", "from"),  # no default period of 90 days fits before it
 ])
 def test_bad_parameters_are_400_problems_naming_the_parameter(leads, query, field):
     body = assert_problem(leads.get(f"/api/v1/modules/Leads/path-finder?{query}"), 400)
     assert field in str(body.get("errors")), body
+
+
+def test_a_period_before_the_first_countable_date_is_a_400_for_the_funnel_too(leads):
+    body = assert_problem(leads.get("/api/v1/modules/Leads/funnel?to=0001-01-02T00:00:00Z"), 400)
+    assert "from" in str(body.get("errors")), body

@@ -58,6 +58,24 @@ def test_a_queued_email_is_an_email_sent_touchpoint_with_its_links_and_pixel_tra
     assert "shop.example" not in body  # only signed inside the tokens
 
 
+def test_a_fields_markup_goes_into_an_html_email_as_text_and_its_links_are_never_signed(touching, admin):
+    injected = '<a href="https://attacker.example/phish">Win</a><script>alert(1)</script>'
+    lead = create(touching, "Leads", last_name=injected)
+    body = email_of(admin, lead["id"])["payload"]["body"]
+
+    assert "Dear &lt;a href=&#34;https://attacker.example/phish&#34;&gt;Win&lt;/a&gt;&lt;script&gt;" in body
+    assert signed_links(body) == [OFFER, TERMS]  # the template's own links only
+    assert "<script>" not in body
+
+
+def test_a_link_with_spaces_or_control_characters_is_not_made_a_click_link():
+    body = '<html><body><a href="https://a.example/x&#13;&#10;X-Injected: yes">a</a> <a href="https://b.example/">b</a>'
+    out = tracking.instrument(body, "https://crm.test", lambda kind, url=None: f"{kind}-{url}")
+    assert 'href="https://a.example/x&#13;&#10;X-Injected: yes"' in out  # left as written: no token, no redirect
+    assert 'href="https://crm.test/t/c/click-https://b.example/"' in out
+    assert not tracking.followable("javascript:alert(1)") and not tracking.followable("https://a.example/\x00")
+
+
 def test_a_plain_text_email_gets_its_links_rewritten_and_no_pixel():
     body = "Read https://shop.example/a, then https://shop.example/b.\nThanks"
 
@@ -93,6 +111,18 @@ def test_the_pixel_records_the_first_open_once_and_releases_the_waiting_instance
     assert [e for e in entries if e["type"] == "message_received"] == []
     [task] = admin.get(f"/api/v1/tasks?process_instance_id={message['instance_id']}").get_json()["items"]
     assert task["name"] == "Answer the survey"
+
+
+def test_a_signed_link_to_an_unfollowable_url_is_refused_and_records_nothing(touching, admin, client):
+    lead = create(touching, "Leads", last_name="Moreau")
+    message = email_of(admin, lead["id"])
+    token = tracking.sign(SECRET, tracking.CLICK, message["id"], "https://a.example/x\r\nX-Injected: yes")
+
+    response = client.get(f"/t/c/{token}")
+
+    assert assert_problem(response, 404)["type"].endswith("/invalid-tracking-link")
+    assert "Location" not in response.headers
+    assert touchpoints(admin, lead["id"]) == [("email_sent", "Our offer, Moreau")]
 
 
 def test_a_click_redirects_only_to_its_signed_link_once_recorded_and_counts_as_the_open(touching, admin, client):

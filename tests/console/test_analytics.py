@@ -38,6 +38,11 @@ def test_path_finder_and_funnel_pages_show_the_period_of_a_module(app, clock, ad
     month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
     assert f"<th scope=\"row\">{month}</th>" in funnel
     assert page.get("/console/analytics/paths?module=Leads&from=someday").status_code == 400
+    for edge in ("to=9999-12-31", "to=0001-01-01", "from=0001-01-01&to=0001-01-02"):  # past the dates one can count
+        assert page.get(f"/console/analytics/paths?module=Leads&{edge}").status_code == 400, edge
+        assert page.get(f"/console/analytics/funnel?module=Leads&{edge}").status_code == 400, edge
+    # without a module asked for, the first one with a conversion goal (Accounts has none)
+    assert "email_replied" in text(page.get("/console/analytics/paths"))
 
 
 def test_the_pages_are_for_admins_and_analytics_grants(app, clock, admin, console, make):

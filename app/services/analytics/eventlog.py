@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Iterator
@@ -73,6 +74,24 @@ def _rows(scope: Scope, limit: int):
     return db.session.execute(stmt.execution_options(yield_per=BATCH))
 
 
+# A cell a spreadsheet would read as a formula (=, +, -, @, or a tab or carriage return before one) is
+# written with a leading apostrophe, as OWASP advises against CSV injection: a business key or an element
+# name is anyone's text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 allows no document to hold (C0 controls but tab, line feed and carriage return; U+FFFE/F;
+# lone surrogates): replaced by U+FFFD, so a business key cannot make the log unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _attr(value) -> str:
+    return quoteattr(_NOT_XML.sub("\ufffd", "" if value is None else str(value)))
+
+
 def _at(moment) -> str:
     return moment.isoformat(timespec="milliseconds") if moment else ""
 
@@ -82,9 +101,9 @@ def _csv(scope: Scope, limit: int) -> Iterator[str]:
     out = csv.writer(buffer, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
     for n, row in enumerate(_rows(scope, limit), 1):
-        out.writerow((row.instance_id, row.business_key or "", row.element_name or row.element_id, row.element_id,
-                      row.element_type, _at(row.started_at), _at(row.ended_at), row.actor or "",
-                      LIFECYCLE.get(row.state, "unknown"), row.outcome or ""))
+        out.writerow((row.instance_id, _cell(row.business_key), _cell(row.element_name or row.element_id),
+                      _cell(row.element_id), _cell(row.element_type), _at(row.started_at), _at(row.ended_at),
+                      _cell(row.actor), LIFECYCLE.get(row.state, "unknown"), _cell(row.outcome)))
         if n % BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -112,7 +131,7 @@ XES_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _xes(scope: Scope, limit: int) -> Iterator[str]:
-    yield XES_HEAD + (f'  <string key="concept:name" value={quoteattr(scope.key)}/>\n'
+    yield XES_HEAD + (f'  <string key="concept:name" value={_attr(scope.key)}/>\n'
                       '  <string key="lifecycle:model" value="standard"/>\n')
     for instance_id, rows in groupby(_rows(scope, limit), key=lambda r: r.instance_id):
         yield _trace(instance_id, list(rows))
@@ -129,21 +148,21 @@ def _trace(instance_id: str, rows: list) -> str:
             events.append((row.ended_at, row.id, 1, activity, LIFECYCLE.get(row.state, "complete"), row.actor, row))
     # at one moment, the earlier occurrence's end before the next one's start (a loop back to a task)
     events.sort(key=lambda e: e[:3])
-    parts = ["  <trace>\n", f"    <string key=\"concept:name\" value={quoteattr(instance_id)}/>\n"]
+    parts = ["  <trace>\n", f"    <string key=\"concept:name\" value={_attr(instance_id)}/>\n"]
     if rows[0].business_key:
-        parts.append(f"    <string key=\"business_key\" value={quoteattr(rows[0].business_key)}/>\n")
+        parts.append(f"    <string key=\"business_key\" value={_attr(rows[0].business_key)}/>\n")
     for moment, occurrence, _, activity, transition, resource, row in events:
         parts.append("    <event>\n"
-                     f"      <string key=\"concept:name\" value={quoteattr(activity)}/>\n"
+                     f"      <string key=\"concept:name\" value={_attr(activity)}/>\n"
                      f"      <string key=\"concept:instance\" value=\"{occurrence}\"/>\n"
                      f"      <date key=\"time:timestamp\" value=\"{_at(moment)}\"/>\n"
                      f"      <string key=\"lifecycle:transition\" value=\"{transition}\"/>\n"
-                     f"      <string key=\"element_id\" value={quoteattr(row.element_id)}/>\n"
-                     f"      <string key=\"element_type\" value={quoteattr(row.element_type)}/>\n")
+                     f"      <string key=\"element_id\" value={_attr(row.element_id)}/>\n"
+                     f"      <string key=\"element_type\" value={_attr(row.element_type)}/>\n")
         if resource:
-            parts.append(f"      <string key=\"org:resource\" value={quoteattr(resource)}/>\n")
+            parts.append(f"      <string key=\"org:resource\" value={_attr(resource)}/>\n")
         if transition != "start" and row.outcome:
-            parts.append(f"      <string key=\"outcome\" value={quoteattr(row.outcome)}/>\n")
+            parts.append(f"      <string key=\"outcome\" value={_attr(row.outcome)}/>\n")
         parts.append("    </event>\n")
     parts.append("  </trace>\n")
     return "".join(parts)
