@@ -20,7 +20,7 @@ from . import admin_users, admin_work, deploy  # noqa: F401 - the admin pages fo
 from . import admin_bulk, admin_definitions  # noqa: F401 - the Definition page, bulk operations on instances
 from . import record_files  # noqa: F401 - a record's attachments: upload, download
 from . import admin_analytics  # noqa: F401 - Path Finder and the funnel
-from . import analytics  # noqa: F401 - the heat map of a process on its diagram
+from . import analytics, process_analytics  # noqa: F401 - a process's heat map on its diagram, its other analyses
 from .blueprint import FORM_TYPES, bp
 
 

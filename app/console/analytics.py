@@ -2,15 +2,18 @@
 took (p50 or p90), with each sequence flow's frequency on it; the same numbers in tables below.
 
 For admins and holders of the `analytics` permission on the process (`services.analytics` decides, as for
-the API's `GET /api/v1/analytics/heat-map`); the Definition page links here.
+the API's `GET /api/v1/analytics/heat-map`); the Definition page links here. Its tabs lead to the
+process's other analyses (`process_analytics`), for the same version and period (`process_choice`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from flask import Response, render_template, request, url_for
 
+from .. import clock
 from ..errors import ValidationError
 from ..services import analytics
 from .admin_definitions import _duration
@@ -23,24 +26,47 @@ PERIODS = {"": "all time", "1": "the last day", "7": "the last 7 days", "30": "t
 LEVELS = 5  # heat classes heat-1 (coolest) to heat-5
 
 
+@dataclass(frozen=True)
+class ProcessChoice:
+    """The version and period every page of a process's analytics is asked for, as the form sent them."""
+
+    version: str  # "" for the default: the latest version (every version for durations and the event log)
+    days: str  # a key of PERIODS
+
+    @property
+    def query(self) -> dict:
+        """The service's arguments: `version`, `started_from`."""
+        started_from = clock.utcnow() - dt.timedelta(days=int(self.days)) if self.days else None
+        return {"version": int(self.version) if self.version else None, "started_from": started_from}
+
+    @property
+    def args(self) -> dict:
+        """The query string that carries the choice from one page to another (only what was chosen)."""
+        return {k: v for k, v in (("version", self.version), ("days", self.days)) if v}
+
+
+def process_choice() -> ProcessChoice:
+    """The version and period of the request (?version=, ?days=); a 400 page for others."""
+    days = request.args.get("days", "")
+    version = request.args.get("version", "").strip()
+    if days not in PERIODS:
+        raise ValidationError(f"days is one of {', '.join(d for d in PERIODS if d)}, or empty for all time")
+    if version and not (version.isascii() and version.isdigit() and 0 < int(version) < 2**31):
+        raise ValidationError("version is a version number")
+    return ProcessChoice(version, days)
+
+
 @bp.route("/analytics/<key>/heat-map")
 def heat_map(key: str):
     """The heat map of process `key` (?version=, default the latest; ?measure=count|p50|p90; ?days=)."""
     measure = request.args.get("measure", "count")
-    days = request.args.get("days", "")
-    version = request.args.get("version", "").strip()
     if measure not in MEASURES:
         raise ValidationError(f"measure is one of {', '.join(MEASURES)}")
-    if days not in PERIODS:
-        raise ValidationError(f"days is one of {', '.join(d for d in PERIODS if d)}, or empty for all time")
-    if version and not (version.isascii() and version.isdigit() and len(version) <= 9):
-        raise ValidationError("version is a version number")
-    started_from = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=int(days)) if days else None
-    heat = analytics.heat_map(current_actor(), key=key, version=int(version) if version else None,
-                              started_from=started_from)
+    choice = process_choice()
+    heat = analytics.heat_map(current_actor(), key=key, **choice.query)
     badges, markers = _overlays(heat, measure)
     return render_template("console/analytics/heat_map.html", key=key, heat=heat, measure=measure,
-                           measures=MEASURES, days=days, periods=PERIODS, badges=badges, markers=markers,
+                           measures=MEASURES, choice=choice, periods=PERIODS, badges=badges, markers=markers,
                            diagram_url=url_for("console.analytics_diagram", definition_id=heat.definition.id))
 
 

@@ -324,3 +324,34 @@ def test_an_analyst_reads_the_heat_map_on_the_diagram_and_colours_it_by_median_t
     expect(diagram.locator('.djs-overlays[data-container-id="seven_days_silent"] .diagram-badge.badge-heat')).to_have_text(
         "7 d")
     expect(diagram.locator('[data-element-id="seven_days_silent"].heat-5')).to_have_count(1)  # the longest wait
+
+
+def test_an_analyst_opens_the_bottlenecks_from_the_heat_map_tabs(app, page, admin, make, clock):
+    """From the heat map, the Bottlenecks tab for the same version: the SLA breaches of the support task and the
+    times each escalation level fired; it and the gateway branches and durations tabs fit a phone's width."""
+    import datetime as dt
+
+    from ..api import analytics_data as data
+    from ..factories import shipped
+
+    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
+    made = data.cases(dt.datetime.now(dt.timezone.utc))
+    data.write(make, definition_id, made)
+    expected = data.expected_bottlenecks(data.rows_of(made), dt.datetime.now(dt.timezone.utc))
+    make.user("ana")
+    make.grant("analytics", "process", "case_sla", user="ana")
+    log_in(page, "ana")
+
+    page.goto("/console/analytics/case_sla/heat-map?version=1")
+    page.get_by_role("navigation", name="Analyses").get_by_role("link", name="Bottlenecks").click()
+    expect(page.get_by_role("heading", name="SLA breaches")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/console/analytics/case_sla/bottlenecks\?version=1$"))
+    sla = expected["sla"]["resolve_case"]
+    expect(page.locator("#sla-resolve_case .breached")).to_have_text(str(sla["completed_late"] + sla["open_overdue"]))
+    expect(page.locator("#escalation-four_hours_unresolved .fired")).to_have_text(
+        str(expected["fired"]["four_hours_unresolved"]))
+    fits_390(page)
+    for tab, table in (("Gateway branches", "#gateway-case_outcome"), ("Durations", "#durations-versions")):
+        page.get_by_role("navigation", name="Analyses").get_by_role("link", name=tab).click()
+        expect(page.locator(table)).to_be_visible()
+        fits_390(page)
