@@ -134,3 +134,16 @@ def server(request, app, database_url):
         with built.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def case_sla(clock, admin, make):
+    """The shipped Case SLA deployed, and the analytics scenario's twelve cases written as its activity rows
+    (tests/api/analytics_data.py): (definition id, the cases)."""
+    from .api import analytics_data as data
+    from .factories import shipped
+
+    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
+    made = data.cases(dt.datetime.now(dt.timezone.utc))
+    data.write(make, definition_id, made)
+    return definition_id, made

@@ -12,15 +12,6 @@ from . import analytics_data as data
 API = "/api/v1/analytics"
 
 
-@pytest.fixture
-def case_sla(clock, admin, make):
-    """The shipped Case SLA deployed, and the scenario's twelve cases written as rows."""
-    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
-    made = data.cases(dt.datetime.now(dt.timezone.utc))
-    data.write(make, definition_id, made)
-    return definition_id, made
-
-
 def iso(moment: dt.datetime) -> str:
     return moment.isoformat()
 

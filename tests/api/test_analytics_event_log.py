@@ -7,23 +7,12 @@ import datetime as dt
 import io
 from pathlib import Path
 
-import pytest
 from lxml import etree
 
-from ..factories import shipped
-from . import analytics_data as data
 
 API = "/api/v1/analytics/event-log"
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "xes" / "xes-ieee-1849-2016.xsd"
 LIFECYCLE = {"completed": "complete", "cancelled": "ate_abort", "interrupted": "ate_abort", "active": "start"}
-
-
-@pytest.fixture
-def case_sla(clock, admin, make):
-    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
-    made = data.cases(dt.datetime.now(dt.timezone.utc))
-    data.write(make, definition_id, made)
-    return definition_id, made
 
 
 def at(moment) -> str:

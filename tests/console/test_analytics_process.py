@@ -13,18 +13,9 @@ from app.console.admin_definitions import _duration
 from config import TestConfig
 
 from ..api import analytics_data as data
-from ..factories import shipped
 from .conftest import text
 
 PAGES = "/console/analytics/case_sla"
-
-
-@pytest.fixture
-def scenario(clock, admin, make):
-    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
-    made = data.cases(dt.datetime.now(dt.timezone.utc))
-    data.write(make, definition_id, made)
-    return definition_id, made
 
 
 @pytest.fixture
@@ -48,8 +39,8 @@ def shown(ms: int | None) -> str:
     return _duration(ms / 1000 if ms is not None else None)
 
 
-def test_bottlenecks_rank_elements_and_time_each_candidate_group(admin_console, scenario):
-    _, made = scenario
+def test_bottlenecks_rank_elements_and_time_each_candidate_group(admin_console, case_sla):
+    _, made = case_sla
     page = admin_console.get(f"{PAGES}/bottlenecks")
 
     assert page.status_code == 200
@@ -70,15 +61,15 @@ def test_bottlenecks_rank_elements_and_time_each_candidate_group(admin_console, 
     assert [cell(page, "sla-resolve_case", c) for c in ("with-due-date", "completed-late", "open-overdue", "breached")
             ] == [str(sla["with_due_date"]), str(sla["completed_late"]), str(sla["open_overdue"]),
                   str(sla["completed_late"] + sla["open_overdue"])]
-    assert sla["completed_late"] > 0 and sla["open_overdue"] > 0  # the scenario breaches both ways
+    assert sla["completed_late"] > 0 and sla["open_overdue"] > 0  # the case_sla breaches both ways
     for timer, fired in expected["fired"].items():
         assert cell(page, f"escalation-{timer}", "fired") == str(fired)
         assert "<code>resolve_case</code>" in row(page, f"escalation-{timer}")
     assert expected["fired"]["four_hours_unresolved"] > expected["fired"]["eight_hours_unresolved"] > 0
 
 
-def test_gateway_branches_show_each_flow_its_target_and_how_its_instances_stand(admin_console, scenario):
-    _, made = scenario
+def test_gateway_branches_show_each_flow_its_target_and_how_its_instances_stand(admin_console, case_sla):
+    _, made = case_sla
     page = admin_console.get(f"{PAGES}/gateways?version=1")
 
     assert page.status_code == 200
@@ -88,12 +79,12 @@ def test_gateway_branches_show_each_flow_its_target_and_how_its_instances_stand(
         assert f"<code>{data.FLOW_TARGETS[(gateway, flow)]}</code>" in row(page, at)
         outcomes = re.findall(r'data-status="([^"]*)" data-end="([^"]*)">.*?<b>(\d+)</b>', row(page, at))
         assert {(status, end or None): int(n) for status, end, n in outcomes} == want["outcomes"], at
-    assert cell(page, "branch-case_outcome-flow_resolved", "taken") == "5"  # the scenario takes both branches
+    assert cell(page, "branch-case_outcome-flow_resolved", "taken") == "5"  # the case_sla takes both branches
     assert cell(page, "branch-reply_or_seven_days-flow_wait_to_reply", "taken") == "0"  # drawn, never taken
 
 
-def test_durations_per_version_by_status_and_end_event(admin_console, scenario):
-    _, made = scenario
+def test_durations_per_version_by_status_and_end_event(admin_console, case_sla):
+    _, made = case_sla
     page = admin_console.get(f"{PAGES}/durations")
 
     assert page.status_code == 200
@@ -108,7 +99,7 @@ def test_durations_per_version_by_status_and_end_event(admin_console, scenario):
     assert "every version" in text(page)
 
 
-def test_the_heat_map_leads_to_each_analysis_for_the_same_version_and_period(admin_console, scenario):
+def test_the_heat_map_leads_to_each_analysis_for_the_same_version_and_period(admin_console, case_sla):
     page = admin_console.get(f"{PAGES}/heat-map?version=1&days=7")
 
     tabs = text(page)[text(page).index('aria-label="Analyses"'):]
@@ -120,7 +111,7 @@ def test_the_heat_map_leads_to_each_analysis_for_the_same_version_and_period(adm
     assert 'aria-current="page">Bottlenecks<' in text(admin_console.get(f"{PAGES}/bottlenecks?version=1&days=7"))
 
 
-def test_the_event_log_downloads_are_the_apis_log(admin, admin_console, scenario):
+def test_the_event_log_downloads_are_the_apis_log(admin, admin_console, case_sla):
     for kind, media in (("csv", "text/csv"), ("xes", "application/xml")):
         download = admin_console.get(f"{PAGES}/event-log.{kind}")
 
@@ -130,8 +121,8 @@ def test_the_event_log_downloads_are_the_apis_log(admin, admin_console, scenario
         assert text(download) == text(admin.get(f"/api/v1/analytics/event-log?key=case_sla&format={kind}"))
 
 
-def test_the_event_log_of_a_period_has_the_instances_started_in_it(clock, console, scenario):
-    _, made = scenario
+def test_the_event_log_of_a_period_has_the_instances_started_in_it(clock, console, case_sla):
+    _, made = case_sla
     clock.shift(dt.timedelta(days=-5))  # the last seven days are now those of cases 8 to 11
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)
 
@@ -141,7 +132,7 @@ def test_the_event_log_of_a_period_has_the_instances_started_in_it(clock, consol
     assert len({c.id for c in made if c.started >= since}) == 4
 
 
-def test_the_analyses_need_the_analytics_permission(console, make, scenario):
+def test_the_analyses_need_the_analytics_permission(console, make, case_sla):
     make.user("reader")
     make.grant(["read", "start"], "process", "case_sla", user="reader")
     make.user("analyst")
@@ -158,7 +149,7 @@ def test_the_analyses_need_the_analytics_permission(console, make, scenario):
 
 @pytest.mark.parametrize("query, status", [
     ("days=5", 400), ("version=x", 400), ("version=0", 400), ("version=²", 400), ("version=99999999999", 400), ("version=9", 404)])
-def test_bad_choices_are_error_pages(admin_console, scenario, query, status):
+def test_bad_choices_are_error_pages(admin_console, case_sla, query, status):
     for path in ("bottlenecks", "gateways", "durations", "event-log.csv"):
         page = admin_console.get(f"{PAGES}/{path}?{query}")
         assert page.status_code == status, (path, query)

@@ -7,12 +7,10 @@ import html as htmllib
 import json
 import re
 
-import pytest
 
 from config import TestConfig
 
 from ..api import analytics_data as data
-from ..factories import shipped
 from .conftest import text
 
 PAGE = "/console/analytics/case_sla/heat-map"
@@ -23,16 +21,8 @@ def data_attribute(page, name: str) -> dict:
     return json.loads(htmllib.unescape(found.group(1))) if found else {}
 
 
-@pytest.fixture
-def scenario(clock, admin, make):
-    definition_id = admin.deploy(shipped("sla", "case_sla.bpmn"))["definitions"][0]["id"]
-    made = data.cases(dt.datetime.now(dt.timezone.utc))
-    data.write(make, definition_id, made)
-    return definition_id, made
-
-
-def test_counts_go_on_the_elements_and_frequencies_on_the_flows(console, scenario):
-    definition_id, made = scenario
+def test_counts_go_on_the_elements_and_frequencies_on_the_flows(console, case_sla):
+    definition_id, made = case_sla
     page = console("admin", TestConfig.ADMIN_PASSWORD).get(PAGE)
 
     assert page.status_code == 200
@@ -50,8 +40,8 @@ def test_counts_go_on_the_elements_and_frequencies_on_the_flows(console, scenari
     assert f'class="count">{elements["resolve_case"]["count"]}<' in row[:row.index("</tr>")]
 
 
-def test_colour_by_median_and_a_period(console, scenario):
-    _, made = scenario
+def test_colour_by_median_and_a_period(console, case_sla):
+    _, made = case_sla
     session = console("admin", TestConfig.ADMIN_PASSWORD)
     page = session.get(f"{PAGE}?measure=p50")
     recent = session.get(f"{PAGE}?days=7")
@@ -64,8 +54,8 @@ def test_colour_by_median_and_a_period(console, scenario):
         k: str(e["count"]) for k, e in elements.items()}
 
 
-def test_the_page_and_its_diagram_need_the_analytics_permission(console, make, scenario):
-    definition_id, _ = scenario
+def test_the_page_and_its_diagram_need_the_analytics_permission(console, make, case_sla):
+    definition_id, _ = case_sla
     make.user("reader")
     make.grant("read", "process", "case_sla", user="reader")
     make.user("analyst")
