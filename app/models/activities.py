@@ -35,8 +35,6 @@ class ActivityInstance(db.Model):
         Index("ix_activity_instance_instance", "instance_id", "id"),
         # a definition's heat map and durations per element
         Index("ix_activity_instance_definition", "definition_id", "element_id", "started_at"),
-        # analytics over a period, per process key
-        Index("ix_activity_instance_key_started", "process_key", "started_at"),
         # the p50/p90 durations of a definition's elements: presorted input for percentile_disc (0022)
         Index("ix_activity_instance_durations", "definition_id", "element_id", "duration_ms",
               postgresql_where=text("state = 'completed'"), sqlite_where=text("state = 'completed'")),

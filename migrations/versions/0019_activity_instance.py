@@ -50,7 +50,6 @@ def upgrade():
     )
     op.create_index('ix_activity_instance_instance', 'activity_instance', ['instance_id', 'id'])
     op.create_index('ix_activity_instance_definition', 'activity_instance', ['definition_id', 'element_id', 'started_at'])
-    op.create_index('ix_activity_instance_key_started', 'activity_instance', ['process_key', 'started_at'])
     op.create_index('ix_activity_instance_open', 'activity_instance', ['instance_id', 'task_id'],
                     postgresql_where=OPEN, sqlite_where=OPEN)
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
