@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, distinct, func, select, true, tuple_
 
 from ...clock import utcnow
 from ...extensions import db
@@ -111,9 +111,12 @@ def bottlenecks(actor: Actor, *, limit: int = 10, **query) -> Bottlenecks:
 
     # Human tasks only, found through the (definition, element) index rather than every activity row.
     human = [*where, A.element_id.in_([eid for eid, kind in types.items() if kind in HUMAN] or [""])]
-    result.human_tasks = _group_times(human, names)
-    result.sla = _breaches(human, names)
-    result.escalations = _escalations(info, where, types)
+    if db.session.get_bind().dialect.name == "postgresql":
+        result.human_tasks, result.sla = _human_tasks_at_once(human, names)
+    else:
+        result.human_tasks, result.sla = _group_times(human, names), _breaches(human, names)
+    fired = {w.element_id: w.completed for w in ranked}  # a boundary timer's completed occurrences: its firings
+    result.escalations = _escalations(info, fired, types)
     return result
 
 
@@ -124,29 +127,60 @@ def _candidate_groups():
     return func.json_array_elements_text(HumanTask.candidate_groups).table_valued("value").lateral()
 
 
-def _group_times(where: list, names: dict) -> list[GroupTimes]:
+def _late():
+    return and_(HumanTask.completed_at.is_not(None), HumanTask.completed_at > HumanTask.due_at)
+
+
+def _overdue():
+    return and_(HumanTask.state == TaskState.OPEN, HumanTask.due_at < utcnow())
+
+
+def _task_rows(where: list):
+    """Each human task occurrence once per candidate group (once, with none, for a task offered to no group)."""
     groups = _candidate_groups()
-    rows = (select(A.element_id, groups.c.value.label("candidate_group"),
+    return (select(A.id.label("occurrence"), A.element_id, groups.c.value.label("candidate_group"),
                    A.claimed_at.label("claimed_at"),
                    millis(A.claimed_at, A.started_at).label("queue"),
-                   case((A.state == ActivityState.COMPLETED, millis(A.ended_at, A.claimed_at))).label("work"))
+                   case((A.state == ActivityState.COMPLETED, millis(A.ended_at, A.claimed_at))).label("work"),
+                   HumanTask.due_at.is_not(None).label("due"), _late().label("late"), _overdue().label("overdue"))
             .join(HumanTask, HumanTask.id == A.task_id).outerjoin(groups, true()).where(*where).subquery())
+
+
+def _human_tasks_at_once(where: list, names: dict) -> tuple[list[GroupTimes], list[SlaBreaches]]:
+    """PostgreSQL: the group times and the SLA breaches in one pass over the tasks and their groups; the
+    breaches are counted per element (GROUPING SETS), each task once whatever its number of groups."""
+    rows = _task_rows(where)
+
+    def pct(p: float, column: str):
+        return func.percentile_disc(p).within_group(rows.c[column])
+
+    def tasks(condition):
+        return func.count(distinct(rows.c.occurrence)).filter(condition)
+
+    stmt = (select(rows.c.element_id, rows.c.candidate_group, func.grouping(rows.c.candidate_group),
+                   func.count(), func.count(rows.c.claimed_at), pct(0.5, "queue"), pct(0.9, "queue"),
+                   pct(0.5, "work"), pct(0.9, "work"), tasks(rows.c.due), tasks(rows.c.late), tasks(rows.c.overdue))
+            .group_by(func.grouping_sets(tuple_(rows.c.element_id, rows.c.candidate_group),
+                                         tuple_(rows.c.element_id))))
+    times, breaches = [], []
+    for element_id, group, whole, n, claimed, q50, q90, w50, w90, due, late, overdue in db.session.execute(stmt):
+        if whole:
+            if due:
+                breaches.append(SlaBreaches(element_id, names.get(element_id), int(due), int(late), int(overdue)))
+            continue
+        times.append(GroupTimes(element_id, names.get(element_id), group, int(n), int(claimed),
+                                _int(q50), _int(q90), _int(w50), _int(w90)))
+    return (sorted(times, key=lambda t: (t.element_id, t.candidate_group or "")),
+            sorted(breaches, key=lambda b: b.element_id))
+
+
+def _group_times(where: list, names: dict) -> list[GroupTimes]:
+    rows = _task_rows(where)
     times: dict[tuple, GroupTimes] = {}
 
     def at(element_id, group) -> GroupTimes:
         return times.setdefault((element_id, group), GroupTimes(element_id, names.get(element_id), group))
 
-    if db.session.get_bind().dialect.name == "postgresql":  # one pass: the ordered-set aggregates side by side
-        def pct(p: float, column: str):
-            return func.percentile_disc(p).within_group(rows.c[column])
-        for element_id, group, n, claimed, q50, q90, w50, w90 in db.session.execute(
-                select(rows.c.element_id, rows.c.candidate_group, func.count(), func.count(rows.c.claimed_at),
-                       pct(0.5, "queue"), pct(0.9, "queue"), pct(0.5, "work"), pct(0.9, "work"))
-                .group_by(rows.c.element_id, rows.c.candidate_group)):
-            t = at(element_id, group)
-            t.tasks, t.claimed = int(n), int(claimed)
-            t.queue_p50_ms, t.queue_p90_ms, t.work_p50_ms, t.work_p90_ms = _int(q50), _int(q90), _int(w50), _int(w90)
-        return sorted(times.values(), key=lambda t: (t.element_id, t.candidate_group or ""))
     for element_id, group, n, claimed in db.session.execute(
             select(rows.c.element_id, rows.c.candidate_group, func.count(), func.count(rows.c.claimed_at))
             .group_by(rows.c.element_id, rows.c.candidate_group)):
@@ -160,8 +194,7 @@ def _group_times(where: list, names: dict) -> list[GroupTimes]:
 
 
 def _breaches(where: list, names: dict) -> list[SlaBreaches]:
-    late = and_(HumanTask.completed_at.is_not(None), HumanTask.completed_at > HumanTask.due_at)
-    overdue = and_(HumanTask.state == TaskState.OPEN, HumanTask.due_at < utcnow())
+    late, overdue = _late(), _overdue()
     stmt = (select(A.element_id, func.count(), func.sum(case((late, 1), else_=0)),
                    func.sum(case((overdue, 1), else_=0)))
             .join(HumanTask, HumanTask.id == A.task_id)
@@ -170,15 +203,11 @@ def _breaches(where: list, names: dict) -> list[SlaBreaches]:
                    for eid, n, late_n, overdue_n in db.session.execute(stmt)), key=lambda s: s.element_id)
 
 
-def _escalations(info: DefinitionInfo, where: list, types: dict) -> list[EscalationLevel]:
-    levels = {b.id: EscalationLevel(b.id, b.name, b.attached_to, b.interrupting)
-              for b in topology(info).boundaries.values() if b.timer and types.get(b.attached_to) in HUMAN}
-    if levels:
-        fired = select(A.element_id, func.count()).where(
-            *where, A.element_id.in_(list(levels)), A.state == ActivityState.COMPLETED).group_by(A.element_id)
-        for element_id, n in db.session.execute(fired):
-            levels[element_id].fired = int(n)
-    return list(levels.values())
+def _escalations(info: DefinitionInfo, fired: dict, types: dict) -> list[EscalationLevel]:
+    """Each boundary timer on a human task (an SLA level) and how often it fired (`fired`: completed
+    occurrences per element)."""
+    return [EscalationLevel(b.id, b.name, b.attached_to, b.interrupting, int(fired.get(b.id, 0)))
+            for b in topology(info).boundaries.values() if b.timer and types.get(b.attached_to) in HUMAN]
 
 
 def _int(value) -> int | None:
