@@ -31,8 +31,9 @@ class ActivityState:
 class ActivityInstance(db.Model):
     __tablename__ = "activity_instance"
     __table_args__ = (
-        # an instance's history in order; the cascade from its instance
-        Index("ix_activity_instance_instance", "instance_id", "id"),
+        # an instance's history (a few rows, put in order as read); the cascade from its instance. The instance
+        # alone: PostgreSQL keeps one entry per instance for its rows (deduplication), a third of (instance, id)
+        Index("ix_activity_instance_instance", "instance_id"),
         # a definition's heat map and durations per element
         Index("ix_activity_instance_definition", "definition_id", "element_id", "started_at"),
         # the p50/p90 durations of a definition's elements: presorted input for percentile_disc (0022)

@@ -48,7 +48,7 @@ def upgrade():
         sa.Column('actor', sa.String(length=200), nullable=True),
         sa.Column('outcome', sa.String(length=255), nullable=True),
     )
-    op.create_index('ix_activity_instance_instance', 'activity_instance', ['instance_id', 'id'])
+    op.create_index('ix_activity_instance_instance', 'activity_instance', ['instance_id'])
     op.create_index('ix_activity_instance_definition', 'activity_instance', ['definition_id', 'element_id', 'started_at'])
     op.create_index('ix_activity_instance_open', 'activity_instance', ['instance_id', 'task_id'],
                     postgresql_where=OPEN, sqlite_where=OPEN)
