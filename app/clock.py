@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["utcnow", "today", "timestamp"]
+__all__ = ["utcnow", "today", "timestamp", "as_utc"]
 
 
 def utcnow() -> dt.datetime:
@@ -28,3 +28,13 @@ def today() -> dt.date:
 def timestamp() -> float:
     """Seconds since the epoch, for signatures that carry their issue time."""
     return utcnow().timestamp()
+
+
+def as_utc(value) -> dt.datetime | None:
+    """A moment as an aware UTC datetime: one without a zone is taken as UTC; text (what SQLite gives for
+    a timestamp read through an expression or an aggregate) is read as ISO 8601; None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromisoformat(str(value))
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)

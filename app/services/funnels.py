@@ -22,10 +22,10 @@ from sqlalchemy import Integer, case, func, literal, select
 from ..errors import NotFoundError
 from ..extensions import db
 from ..models import RecordEvent
-from .record_analytics import cohort, in_period, month_of, rounded, scope_of, seconds_between
+from .record_analytics import cohort, in_period, month_of, rounded, scope_of
 from .blueprints import blueprint_stages
 from .conversion_goals import SETTING_TYPES, goal_view, sets_field, stage_value
-from .core import Actor
+from .core import Actor, seconds_between
 from .modules import get_module, list_bindings
 
 

@@ -21,6 +21,7 @@ import statistics
 from collections import Counter, defaultdict
 
 
+from ..clock import as_utc
 from ..errors import ValidationError
 from .record_analytics import Marks, cohort, rounded, scope_of, walk
 from .conversion_goals import goal_view
@@ -64,7 +65,7 @@ def path_finder(module: str, params: dict, actor: Actor) -> dict:
             occurrences[node] += 1
             node_records[node].add(record_id)
             if previous is not None:
-                gaps[(previous[0], node)].append((_moment(at) - _moment(previous[1])).total_seconds())
+                gaps[(previous[0], node)].append((as_utc(at) - as_utc(previous[1])).total_seconds())
             previous = (node, at)
         paths[record_id] = [(step_id, node) for step_id, node, _ in path]
     converted = sum(1 for m in per_record.values() if m.converted_id is not None)
@@ -83,11 +84,6 @@ def path_finder(module: str, params: dict, actor: Actor) -> dict:
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _moment(value) -> dt.datetime:
-    """A timestamp as read (SQLite gives text)."""
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def _nodes(occurrences: Counter, node_records: dict) -> list[dict]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from ..clock import as_utc
 from ..errors import ResourceLimitError, StagecoachError, ValidationError
 from ..extensions import db
 from ..models import ConversionGoal, ProcessInstance, Record, RecordEvent
@@ -61,12 +62,6 @@ class Scope:
                 "business_key_prefix": self.business_key_prefix}
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
-
-
 def scope_of(module: str, params: dict, actor: Actor) -> tuple[Scope, ConversionGoal]:
     """The checked scope of a question and the module's goal.
 
@@ -78,9 +73,9 @@ def scope_of(module: str, params: dict, actor: Actor) -> tuple[Scope, Conversion
     """
     mod = get_module(module)
     require_analytics(actor, mod.api_name)
-    end = _utc(params.get("end")) or utcnow()
+    end = as_utc(params.get("end")) or utcnow()
     try:
-        start = _utc(params.get("start")) or end - dt.timedelta(days=DEFAULT_DAYS)
+        start = as_utc(params.get("start")) or end - dt.timedelta(days=DEFAULT_DAYS)
     except OverflowError:  # an end in year 1: no period of the default length before it
         raise ValidationError("the period starts before the first representable date",
                               errors={"from": ["give the start of the period"]}) from None
@@ -130,13 +125,6 @@ def node_of(event=RecordEvent):
 
 def in_period(scope: Scope, event=RecordEvent):
     return and_(event.module == scope.module, event.at >= scope.start, event.at < scope.end)
-
-
-def seconds_between(later, earlier):
-    """SQL: the seconds from `earlier` to `later` (SQLite stores timestamps as text)."""
-    if _sqlite():
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
 
 
 def month_of(moment):
@@ -190,13 +178,6 @@ class Marks:
     last_touch_at: dt.datetime | None = None
 
 
-def _utc_value(value):
-    """A timestamp read through an aggregate (SQLite gives text, PostgreSQL an aware datetime)."""
-    if value is None or isinstance(value, dt.datetime):
-        return _utc(value)
-    return _utc(dt.datetime.fromisoformat(str(value)))
-
-
 def walk(scope: Scope, goal: ConversionGoal, members) -> tuple[dict[str, Marks], dict[str, list[tuple]]]:
     """Per record of the cohort, its marks and its path: its touchpoints in the period as (id, node, at),
     in timeline order; one pass over the period's rows of the cohort (its touchpoints, and the entries that
@@ -210,7 +191,7 @@ def walk(scope: Scope, goal: ConversionGoal, members) -> tuple[dict[str, Marks],
     if len(entered) > MAX_RECORDS:
         raise ResourceLimitError(f"more than {MAX_RECORDS} records entered the period; shorten it or filter",
                                   limit="analytics records", limit_value=MAX_RECORDS)
-    per_record = {record_id: Marks(_utc_value(at)) for record_id, at in entered}
+    per_record = {record_id: Marks(as_utc(at)) for record_id, at in entered}
     paths: dict[str, list[tuple]] = {record_id: [] for record_id in per_record}
     converts, loses = sets_field(goal.field, [goal.value]), sets_field(goal.field, list(goal.lost or []))
     flag = {"converts": case((converts, 1), else_=0), "loses": case((loses, 1), else_=0),
@@ -226,7 +207,7 @@ def walk(scope: Scope, goal: ConversionGoal, members) -> tuple[dict[str, Marks],
         if mark is None:
             continue
         if converts_it and mark.converted_id is None:
-            mark.converted_id, mark.converted_at = entry_id, _utc_value(at)
+            mark.converted_id, mark.converted_at = entry_id, as_utc(at)
         if loses_it and mark.lost_id is None:
             mark.lost_id = entry_id
         if cancels_it and mark.cancelled_id is None:
@@ -236,7 +217,7 @@ def walk(scope: Scope, goal: ConversionGoal, members) -> tuple[dict[str, Marks],
             if record_id not in last_touch or at > last_touch[record_id]:
                 last_touch[record_id] = at
     for record_id, at in last_touch.items():
-        per_record[record_id].last_touch_at = _utc_value(at)
+        per_record[record_id].last_touch_at = as_utc(at)
     return per_record, paths
 
 

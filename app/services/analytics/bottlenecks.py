@@ -18,8 +18,8 @@ from ...clock import utcnow
 from ...extensions import db
 from ...models import ActivityInstance, ActivityState, HumanTask
 from ...statuses import TaskState
-from ..core import Actor, DefinitionInfo
-from .scope import Filters, activity_filters, millis, percentiles, resolve, topology
+from ..core import Actor, DefinitionInfo, millis_between
+from .scope import Filters, activity_filters, percentiles, resolve, topology
 
 A = ActivityInstance
 HUMAN = ("userTask", "manualTask")
@@ -140,8 +140,8 @@ def _task_rows(where: list):
     groups = _candidate_groups()
     return (select(A.id.label("occurrence"), A.element_id, groups.c.value.label("candidate_group"),
                    A.claimed_at.label("claimed_at"),
-                   millis(A.claimed_at, A.started_at).label("queue"),
-                   case((A.state == ActivityState.COMPLETED, millis(A.ended_at, A.claimed_at))).label("work"),
+                   millis_between(A.claimed_at, A.started_at).label("queue"),
+                   case((A.state == ActivityState.COMPLETED, millis_between(A.ended_at, A.claimed_at))).label("work"),
                    HumanTask.due_at.is_not(None).label("due"), _late().label("late"), _overdue().label("overdue"))
             .join(HumanTask, HumanTask.id == A.task_id).outerjoin(groups, true()).where(*where).subquery())
 

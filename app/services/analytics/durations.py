@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import ProcessInstance
 from ...statuses import InstanceStatus
-from ..core import Actor, DefinitionInfo
-from .scope import Filters, instance_filters, millis, percentiles, resolve, topology
+from ..core import Actor, DefinitionInfo, millis_between
+from .scope import Filters, instance_filters, percentiles, resolve, topology
 
 P = ProcessInstance
 
@@ -61,7 +61,7 @@ def instance_durations(actor: Actor, **query) -> Durations:
             select(P.definition_id, P.status, func.count()).where(*where).group_by(P.definition_id, P.status)):
         per[definition_id].by_status[status] = int(n)
         per[definition_id].instances += int(n)
-    completed = select(P.definition_id, P.end_element_id, millis(P.ended_at, P.started_at).label("value")).where(
+    completed = select(P.definition_id, P.end_element_id, millis_between(P.ended_at, P.started_at).label("value")).where(
         *where, P.status == InstanceStatus.COMPLETED, P.ended_at.is_not(None)).subquery()
     for definition_id, n, p50, p90 in db.session.execute(percentiles(completed, ["definition_id"])):
         d = per[definition_id]

@@ -16,8 +16,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import text, BigInteger, case, cast, func, select
+from sqlalchemy import case, func, select, text
 
+from ...clock import as_utc
 from ...engine.topology import Topology, process_topology
 from ...errors import NotFoundError, ValidationError
 from ...extensions import db
@@ -75,7 +76,7 @@ def resolve(actor: Actor, *, definition_id: str | None = None, key: str | None =
         ForbiddenError: neither an admin nor a holder of `analytics` on the process key.
         NotFoundError: no such definition, key or version.
     """
-    filters = Filters(**{k: _utc(v) if isinstance(v, dt.datetime) else v for k, v in filters.items()})
+    filters = Filters(**{k: as_utc(v) if isinstance(v, dt.datetime) else v for k, v in filters.items()})
     _roomy()
     if definition_id and (key or version is not None):
         raise ValidationError("name the definition either by definition_id or by key (and version), not both",
@@ -107,10 +108,6 @@ def resolve(actor: Actor, *, definition_id: str | None = None, key: str | None =
     if not ids:
         raise NotFoundError(f"no process definition with key {key!r}")
     return Scope(key, [definition_info(i) for i in ids], filters)
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
 def _require(actor: Actor, key: str) -> None:
@@ -184,13 +181,6 @@ ANALYTICS_WORK_MEM = "64MB"
 def _roomy() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
-
-
-def millis(later, earlier):
-    """SQL: whole milliseconds from `earlier` to `later` (SQLite keeps timestamps as text)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86_400_000.0), BigInteger)
-    return cast(func.round(func.extract("epoch", later - earlier) * 1000), BigInteger)
 
 
 def percentiles(rows, groups: list[str], value: str = "value"):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, and_, bindparam, cast, func, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
+from ...clock import as_utc
 from ...extensions import db
 from ...models import ActivityInstance, ActivityState
 from ...models.base import UTCDateTime
 from ...statuses import InstanceStatus
+from .moments import millis_between
 
 ACTIVITY_INSTANCES = ActivityInstance.__table__
 _ELEMENT_EVENTS = {"element_entered", "element_left", "element_cancelled"}
@@ -38,11 +40,7 @@ def outcome_of(data: dict | None) -> str | None:
 
 
 def duration_ms(start: dt.datetime, end: dt.datetime) -> int:
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=dt.timezone.utc)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=dt.timezone.utc)
-    return max(0, int((end - start).total_seconds() * 1000))
+    return max(0, int((as_utc(end) - as_utc(start)).total_seconds() * 1000))
 
 
 class ActivityTrail:
@@ -110,13 +108,6 @@ class ActivityTrail:
             self.end_element_id = event.get("element_id")
 
 
-def _millis(conn, start, end):
-    """SQL: whole milliseconds from `start` to `end` (SQLite keeps timestamps as text, PostgreSQL as timestamps)."""
-    if conn.dialect.name == "sqlite":
-        return cast(func.round((func.julianday(end) - func.julianday(start)) * 86400000.0), BigInteger)
-    return cast(func.round(func.extract("epoch", end - start) * 1000), BigInteger)
-
-
 def end_earlier_activities(conn, step) -> None:
     """End the rows earlier steps entered: those this step left (one statement, each row found by its
     engine task; rows moved from the older two-event history carry none and are found by element, oldest
@@ -129,13 +120,13 @@ def end_earlier_activities(conn, step) -> None:
                                            and_(a.c.task_id.is_(None), a.c.element_id == bindparam("eid"))))
                   .order_by(a.c.task_id.is_(None), a.c.id).limit(1).scalar_subquery())
         conn.execute(a.update().where(a.c.id == target).values(
-            ended_at=ended_at, duration_ms=_millis(conn, a.c.started_at, ended_at), state=bindparam("state"),
+            ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at), state=bindparam("state"),
             actor=bindparam("actor"), outcome=bindparam("outcome")),
             [{"iid": step.instance.id, "tid": end["task_id"], "eid": end["element_id"], "ended_at": end["ended_at"],
               "state": end["state"], "actor": end["actor"], "outcome": end["outcome"]} for end in step.activity_ends])
     if step.updates.get("ended_at") is not None and step.updates.get("status") != InstanceStatus.COMPLETED:
         conn.execute(a.update().where(a.c.instance_id == step.instance.id, a.c.ended_at.is_(None)).values(
-            ended_at=ended_at, duration_ms=_millis(conn, a.c.started_at, ended_at), state=ActivityState.CANCELLED),
+            ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at), state=ActivityState.CANCELLED),
             {"ended_at": step.updates["ended_at"]})
 
 
