@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import case, exists, false, func, select
+from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from .. import patterns
 from ..extensions import db
@@ -188,51 +188,54 @@ def _like_matcher(pattern: str):
 def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20,
                             definition_id=None, element_name=None, element_type=None, states: dict | None = None,
                             tenants: TenantFilter | None = None) -> Page:
-    """Activity instances (one row per occurrence of an element), ordered by when they started.
+    """Activity instances (one row per occurrence of an element), ordered by when they started; filtered
+    and paged in SQL.
 
     An occurrence still open when its instance was cancelled (rows kept from before occurrences were
     ended with their instance) counts as canceled, ending with the instance.
 
     Args:
-        element_type: a predicate on the engine's element type (Camunda's activity type is the API's).
+        element_type: a predicate on the engine's element type (Camunda's activity type is the API's),
+            asked of the engine types the filtered rows hold.
         states: any of `finished`, `unfinished`, `canceled`, `complete_scope` (an end event that completed
             its scope) set to True keeps only those occurrences.
     """
-    stmt = _readable(actor, select(ActivityRow, ProcessInstance.status, ProcessInstance.ended_at,
-                                   ProcessInstance.tenant_id)
-                     .join(ProcessInstance, ProcessInstance.id == ActivityRow.instance_id))
-    stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
+    a, inst = ActivityRow, ProcessInstance
+    stmt = _readable(actor, select(a, inst.status, inst.ended_at, inst.tenant_id)
+                     .join(inst, inst.id == a.instance_id))
+    stmt = narrowed(stmt, tenants, inst.tenant_id)
     if instance_id:
-        stmt = stmt.where(ActivityRow.instance_id == instance_id)
+        stmt = stmt.where(a.instance_id == instance_id)
     if element_id:
-        stmt = stmt.where(ActivityRow.element_id == element_id)
+        stmt = stmt.where(a.element_id == element_id)
     if element_name:
-        stmt = stmt.where(ActivityRow.element_name == element_name)
+        stmt = stmt.where(a.element_name == element_name)
     if definition_id:
-        stmt = stmt.where(ActivityRow.definition_id == definition_id)
-    activities: list[ActivityInstance] = []
-    for row, status, ended_at, tenant_id in db.session.execute(stmt.order_by(ActivityRow.started_at, ActivityRow.id)):
-        activity = ActivityInstance(id=f"{row.element_id}:{row.id}", instance_id=row.instance_id,
-                                    definition_id=row.definition_id, element_id=row.element_id,
-                                    element_name=row.element_name, element_type=row.element_type,
-                                    started_at=row.started_at, ended_at=row.ended_at,
-                                    canceled=row.state in (ActivityState.CANCELLED, ActivityState.INTERRUPTED),
-                                    tenant_id=tenant_id)
-        if row.ended_at is None and status == InstanceStatus.CANCELLED:
-            activity.ended_at, activity.canceled = ended_at, True
-        activities.append(activity)
-    activities = [a for a in activities if _keeps(a, element_type, states or {})]
-    items = activities[offset:offset + limit] if limit else []
-    return Page(items, len(activities), 1, limit)
+        stmt = stmt.where(a.definition_id == definition_id)
+    if element_type is not None:
+        present = db.session.scalars(stmt.with_only_columns(a.element_type).distinct().order_by(None))
+        stmt = stmt.where(a.element_type.in_([kind for kind in present if element_type(kind)]))
+    left_with_instance = and_(a.ended_at.is_(None), inst.status == InstanceStatus.CANCELLED)
+    checks = {"finished": or_(a.ended_at.is_not(None), left_with_instance),
+              "unfinished": and_(a.ended_at.is_(None), inst.status != InstanceStatus.CANCELLED),
+              "canceled": or_(a.state.in_((ActivityState.CANCELLED, ActivityState.INTERRUPTED)), left_with_instance),
+              "complete_scope": and_(a.element_type.like("%EndEvent"), a.state == ActivityState.COMPLETED)}
+    stmt = stmt.where(*[checks[name] for name, wanted in (states or {}).items() if wanted])
+    page = _rows_page(stmt.order_by(a.started_at, a.id), offset, limit)
+    page.items = [_activity(row, status, ended_at, tenant_id) for row, status, ended_at, tenant_id in page.items]
+    return page
 
 
-def _keeps(activity: ActivityInstance, element_type, states: dict) -> bool:
-    if element_type is not None and not element_type(activity.element_type):
-        return False
-    ended = activity.ended_at is not None
-    checks = {"finished": ended, "unfinished": not ended, "canceled": activity.canceled,
-              "complete_scope": activity.completes_scope}
-    return all(checks[name] for name, wanted in states.items() if wanted)
+def _activity(row, status: str, instance_ended_at, tenant_id) -> ActivityInstance:
+    activity = ActivityInstance(id=f"{row.element_id}:{row.id}", instance_id=row.instance_id,
+                                definition_id=row.definition_id, element_id=row.element_id,
+                                element_name=row.element_name, element_type=row.element_type,
+                                started_at=row.started_at, ended_at=row.ended_at,
+                                canceled=row.state in (ActivityState.CANCELLED, ActivityState.INTERRUPTED),
+                                tenant_id=tenant_id)
+    if row.ended_at is None and status == InstanceStatus.CANCELLED:
+        activity.ended_at, activity.canceled = instance_ended_at, True
+    return activity
 
 
 # Camunda's deleteReason of a historic task, by task state (None while open).
