@@ -7,7 +7,7 @@ own work runs as `SYSTEM`, an admin. A refusal is a ForbiddenError (403).
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, or_, select, union
+from sqlalchemy import and_, bindparam, exists, or_, select, union
 from sqlalchemy.orm import aliased
 
 from ..errors import ForbiddenError, NotFoundError
@@ -67,14 +67,26 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+_GRANTS = Authorization.__table__
+
+
+def _grants_statement(by_resource: bool):
+    stmt = select(_GRANTS.c.resource_id, _GRANTS.c.permissions).where(
+        _GRANTS.c.resource_type == bindparam("type"),
+        or_(_GRANTS.c.user_id.in_(bindparam("users", expanding=True)),
+            _GRANTS.c.group_id.in_(bindparam("groups", expanding=True))))
+    return stmt.where(_GRANTS.c.resource_id.in_(bindparam("ids", expanding=True))) if by_resource else stmt
+
+
+# Built once: a check runs one of them with its values (the caller's name and groups, the resource).
+_GRANTS_OF_RESOURCE, _GRANTS_OF_TYPE = _grants_statement(True), _grants_statement(False)
+
+
 def _grant_rows(actor: Actor, resource_type: str, resource_id: str | None):
-    stmt = select(Authorization.resource_id, Authorization.permissions).where(
-        Authorization.resource_type == resource_type,
-        or_(Authorization.user_id.in_((actor.username, ALL)),
-            Authorization.group_id.in_(list(actor.groups)) if actor.groups else false()))
-    if resource_id is not None:
-        stmt = stmt.where(Authorization.resource_id.in_((resource_id, ALL)))
-    return db.session.execute(stmt).all()
+    values = {"type": resource_type, "users": [actor.username, ALL], "groups": list(actor.groups)}
+    if resource_id is None:
+        return db.session.connection().execute(_GRANTS_OF_TYPE, values).all()
+    return db.session.connection().execute(_GRANTS_OF_RESOURCE, dict(values, ids=[resource_id, ALL])).all()
 
 
 def allowed(actor: Actor, permission: str, resource_type: str, resource_id: str) -> bool:

@@ -41,7 +41,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import clock
 from ..errors import AuthenticationError, StagecoachError
@@ -160,14 +160,17 @@ def _throttle() -> LoginThrottle:
 
 # -- the users' rows ---------------------------------------------------------------------------------
 
+_USERS, _GROUPS = User.__table__, Group.__table__
+# Built once (a statement object keeps its cache key): every authenticated request runs it.
+_LIVE_ACTOR = (select(_USERS.c.username, _USERS.c.is_admin, _USERS.c.disabled, _USERS.c.token_version, _GROUPS.c.name)
+               .select_from(_USERS.outerjoin(user_groups, user_groups.c.user_id == _USERS.c.id)
+                            .outerjoin(_GROUPS, _GROUPS.c.id == user_groups.c.group_id))
+               .where(_USERS.c.id == bindparam("user_id")))
+
+
 def _live_actor(user_id: str, version: int) -> Actor | str:
     """The user as they are now (one query), or why a credential for (`user_id`, `version`) is void."""
-    rows = db.session.execute(
-        select(User.username, User.is_admin, User.disabled, User.token_version, Group.name)
-        .select_from(User)
-        .outerjoin(user_groups, user_groups.c.user_id == User.id)
-        .outerjoin(Group, Group.id == user_groups.c.group_id)
-        .where(User.id == user_id)).all()
+    rows = db.session.connection().execute(_LIVE_ACTOR, {"user_id": user_id}).all()
     db.session.rollback()  # end the read transaction: the request's own work starts afresh
     if not rows:
         return "the user no longer exists"

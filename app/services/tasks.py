@@ -1,13 +1,14 @@
 """The inbox: finding, claiming and completing human tasks."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
 from ..extensions import db
 from ..models import Group, HumanTask, ProcessInstance, Record, TaskCandidate, User, user_groups
+from ..models.base import UTCDateTime
 from ..statuses import TaskState
 from .access import (
     is_candidate, offered_to, readable_tasks, require_admin, require_assignee, require_claim, require_delegate,
@@ -315,10 +316,24 @@ def _require_worker(task, username: str) -> None:
         raise ValidationError(problem, errors={"on_behalf_of": [problem]})
 
 
+_TASKS = HumanTask.__table__
+_TASK_ROW = select(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
+# A completion, conditional on what the checks saw: a claim that landed in between wins. Either anyone may
+# complete the open task (an admin, the owners of a blueprint transition), or its assignee, or anyone
+# while it has none (the worker then becomes its assignee).
+_COMPLETE = dict(state=TaskState.COMPLETED, completed_at=bindparam("b_at", type_=UTCDateTime()),
+                 completed_by=bindparam("b_by"), assignee=func.coalesce(_TASKS.c.assignee, bindparam("b_worker")))
+_COMPLETE_ANY = (_TASKS.update().where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.state == TaskState.OPEN)
+                 .values(**_COMPLETE))
+_COMPLETE_AS_WORKER = (_TASKS.update().where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.state == TaskState.OPEN,
+                                             or_(_TASKS.c.assignee == bindparam("b_worker"),
+                                                 _TASKS.c.assignee.is_(None)))
+                       .values(**_COMPLETE))
+
+
 def task_row(task_id: str):
     """The task's row, read inside the caller's transaction; 404 if none."""
-    tasks = HumanTask.__table__
-    task = db.session.connection().execute(select(tasks).where(tasks.c.id == task_id)).one_or_none()
+    task = db.session.connection().execute(_TASK_ROW, {"b_id": task_id}).one_or_none()
     if task is None:
         raise NotFoundError(f"no task {task_id}")
     return task
@@ -333,7 +348,6 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
             task's assignment (a blueprint transition's owners).
         on_behalf_of, reason: an admin completes it for this user (see `complete_on_behalf`).
     """
-    tasks = HumanTask.__table__
 
     def act(turn: Turn):
         try:
@@ -342,16 +356,10 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
             raise ConflictError("task was completed by someone else") from None
         except EngineTaskCompletionError as exc:  # rolled back with the transaction: the task stays open
             raise TaskCompletionError.of(exc.incident, task.id) from None
-        # Conditional on what the checks above saw: a claim that landed in
-        # between wins, and this completion is refused.
-        may_complete = HumanTask.state == TaskState.OPEN
         worker = on_behalf_of or actor.username
-        if on_behalf_of or not (actor.is_admin or as_owner):
-            may_complete &= or_(HumanTask.assignee == worker, HumanTask.assignee.is_(None))
-        done = db.session.connection().execute(
-            tasks.update().where(tasks.c.id == task.id, may_complete)
-            .values(state=TaskState.COMPLETED, completed_at=utcnow(), completed_by=actor.username,
-                    assignee=func.coalesce(tasks.c.assignee, worker))).rowcount
+        statement = _COMPLETE_AS_WORKER if on_behalf_of or not (actor.is_admin or as_owner) else _COMPLETE_ANY
+        done = db.session.connection().execute(statement, {"b_id": task.id, "b_at": utcnow(),
+                                                           "b_by": actor.username, "b_worker": worker}).rowcount
         if not done:
             raise ConflictError("task was claimed or completed by someone else meanwhile")
         if on_behalf_of:

@@ -234,10 +234,10 @@ def test_a_claim_that_lands_while_a_complete_waits_for_the_lock_is_respected(adm
     at_lock, go = threading.Event(), threading.Event()
     real_lock_instance = executor.lock_instance
 
-    def lock_instance_after_the_claim(where):
+    def lock_instance_after_the_claim(instance_id):
         at_lock.set()
         assert go.wait(TIMEOUT), "the test never let the complete take the lock"
-        return real_lock_instance(where)
+        return real_lock_instance(instance_id)
 
     monkeypatch.setattr(executor, "lock_instance", lock_instance_after_the_claim)
     replies: list[Reply] = []

@@ -11,6 +11,7 @@ the CRM forms state it: a blueprint's `transition`, an approval's decision.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy import and_, bindparam, or_, select
 
@@ -108,31 +109,44 @@ class ActivityTrail:
             self.end_element_id = event.get("element_id")
 
 
+@functools.cache
+def _ending_statements(dialect: str):
+    """The two statements that end rows entered earlier, built once per database kind: by engine task (or
+    element), and every open row of an instance."""
+    a = ACTIVITY_INSTANCES
+    ended_at = bindparam("ended_at", type_=UTCDateTime())
+    target = (select(a.c.id).where(a.c.instance_id == bindparam("iid"), a.c.ended_at.is_(None),
+                                   or_(a.c.task_id == bindparam("tid"),
+                                       and_(a.c.task_id.is_(None), a.c.element_id == bindparam("eid"))))
+              .order_by(a.c.task_id.is_(None), a.c.id).limit(1).scalar_subquery())
+    by_task = a.update().where(a.c.id == target).values(
+        ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at, dialect), state=bindparam("state"),
+        actor=bindparam("actor"), outcome=bindparam("outcome"))
+    still_open = a.update().where(a.c.instance_id == bindparam("iid"), a.c.ended_at.is_(None)).values(
+        ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at, dialect),
+        state=ActivityState.CANCELLED)
+    return by_task, still_open
+
+
 def end_earlier_activities(conn, step) -> None:
     """End the rows earlier steps entered: those this step left (one statement, each row found by its
     engine task; rows moved from the older two-event history carry none and are found by element, oldest
     first), and, when the instance ends otherwise than by completing, every one still open (cancelled)."""
-    a = ACTIVITY_INSTANCES
-    ended_at = bindparam("ended_at", type_=UTCDateTime())
+    by_task, still_open = _ending_statements(conn.dialect.name)
     if step.activity_ends:
-        target = (select(a.c.id).where(a.c.instance_id == bindparam("iid"), a.c.ended_at.is_(None),
-                                       or_(a.c.task_id == bindparam("tid"),
-                                           and_(a.c.task_id.is_(None), a.c.element_id == bindparam("eid"))))
-                  .order_by(a.c.task_id.is_(None), a.c.id).limit(1).scalar_subquery())
-        conn.execute(a.update().where(a.c.id == target).values(
-            ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at), state=bindparam("state"),
-            actor=bindparam("actor"), outcome=bindparam("outcome")),
-            [{"iid": step.instance.id, "tid": end["task_id"], "eid": end["element_id"], "ended_at": end["ended_at"],
-              "state": end["state"], "actor": end["actor"], "outcome": end["outcome"]} for end in step.activity_ends])
+        conn.execute(by_task, [
+            {"iid": step.instance.id, "tid": end["task_id"], "eid": end["element_id"], "ended_at": end["ended_at"],
+             "state": end["state"], "actor": end["actor"], "outcome": end["outcome"]} for end in step.activity_ends])
     if step.updates.get("ended_at") is not None and step.updates.get("status") != InstanceStatus.COMPLETED:
-        conn.execute(a.update().where(a.c.instance_id == step.instance.id, a.c.ended_at.is_(None)).values(
-            ended_at=ended_at, duration_ms=millis_between(ended_at, a.c.started_at), state=ActivityState.CANCELLED),
-            {"ended_at": step.updates["ended_at"]})
+        conn.execute(still_open, {"iid": step.instance.id, "ended_at": step.updates["ended_at"]})
+
+
+_CLAIMED = (ACTIVITY_INSTANCES.update()
+            .where(ACTIVITY_INSTANCES.c.instance_id == bindparam("iid"), ACTIVITY_INSTANCES.c.task_id == bindparam("tid"),
+                   ACTIVITY_INSTANCES.c.ended_at.is_(None), ACTIVITY_INSTANCES.c.claimed_at.is_(None))
+            .values(claimed_at=bindparam("at", type_=UTCDateTime())))
 
 
 def activity_claimed(instance_id: str, task_id: str, at: dt.datetime) -> None:
     """A human task was claimed: its open occurrence keeps the first claim (queue time ends there)."""
-    conn = db.session.connection()
-    conn.execute(ACTIVITY_INSTANCES.update().where(
-        ACTIVITY_INSTANCES.c.instance_id == instance_id, ACTIVITY_INSTANCES.c.task_id == task_id,
-        ACTIVITY_INSTANCES.c.ended_at.is_(None), ACTIVITY_INSTANCES.c.claimed_at.is_(None)).values(claimed_at=at))
+    db.session.connection().execute(_CLAIMED, {"iid": instance_id, "tid": task_id, "at": at})

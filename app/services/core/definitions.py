@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ...engine import RunSettings
 from ...errors import NotFoundError
@@ -93,6 +93,19 @@ def definition_info(definition_id: str) -> DefinitionInfo:
     return info
 
 
+_DEFINITIONS = ProcessDefinition.__table__
+
+
+def _latest(tenant):
+    return (select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.key == bindparam("key"), tenant)
+            .order_by(_DEFINITIONS.c.version.desc()).limit(1))
+
+
+# Built once: every start by key runs one of them.
+_LATEST = _latest(_DEFINITIONS.c.tenant_id.is_(None))
+_LATEST_OF_TENANT = _latest(_DEFINITIONS.c.tenant_id == bindparam("tenant"))
+
+
 def latest_definition_id(key: str | None, tenant_id: str | None = None) -> str:
     """The id of the newest version of `key` in the version line of `tenant_id` (one indexed lookup).
 
@@ -100,10 +113,10 @@ def latest_definition_id(key: str | None, tenant_id: str | None = None) -> str:
     line of definitions deployed without a tenant: a key deployed only for tenants is not found
     by its key alone.
     """
-    tenant = ProcessDefinition.tenant_id.is_(None) if tenant_id is None else ProcessDefinition.tenant_id == tenant_id
-    definition_id = db.session.scalar(
-        select(ProcessDefinition.id).where(ProcessDefinition.key == key, tenant)
-        .order_by(ProcessDefinition.version.desc()).limit(1))
+    if tenant_id is None:
+        definition_id = db.session.connection().execute(_LATEST, {"key": key}).scalar()
+    else:
+        definition_id = db.session.connection().execute(_LATEST_OF_TENANT, {"key": key, "tenant": tenant_id}).scalar()
     if definition_id is None:
         raise DefinitionNotFoundError(key, tenant_id)
     return definition_id

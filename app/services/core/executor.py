@@ -19,7 +19,6 @@ from typing import Any, Callable, Collection
 
 from ...engine import LimitExceededError, Outcome, ScriptError
 from ...errors import ConflictError, NotFoundError, ResourceLimitError, ValidationError
-from ...models import ProcessInstance
 from ...models.base import new_id
 from ...statuses import InstanceStatus
 from .context import Actor, acting_for, engine, utcnow
@@ -113,7 +112,7 @@ def run_on_instance(instance_id: str, actor: Actor, act: Callable[[Turn], Any], 
         InstanceNotActionableError: its status is not one of `statuses`.
     """
     with limits_refused(), write_transaction():
-        instance = lock_instance(ProcessInstance.id == instance_id)
+        instance = lock_instance(instance_id)
         if instance is None:
             raise NotFoundError(f"no process instance {instance_id}")
         if statuses is not None and instance.status not in statuses:

@@ -13,13 +13,13 @@ from ...extensions import db
 __all__ = ["seconds_between", "millis_between"]
 
 
-def seconds_between(later, earlier):
-    """SQL: the seconds from `earlier` to `later`."""
-    if db.session.get_bind().dialect.name == "sqlite":
+def seconds_between(later, earlier, dialect: str | None = None):
+    """SQL: the seconds from `earlier` to `later` (`dialect`: the database's, if not the session's)."""
+    if (dialect or db.session.get_bind().dialect.name) == "sqlite":
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
     return func.extract("epoch", later - earlier)
 
 
-def millis_between(later, earlier):
+def millis_between(later, earlier, dialect: str | None = None):
     """SQL: the whole milliseconds from `earlier` to `later`."""
-    return cast(func.round(seconds_between(later, earlier) * 1000), BigInteger)
+    return cast(func.round(seconds_between(later, earlier, dialect) * 1000), BigInteger)

@@ -25,7 +25,7 @@ from ...models import (
     ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
     TaskCandidate,
 )
-from ...models.base import new_id
+from ...models.base import UTCDateTime, new_id
 from ...statuses import InstanceStatus, TaskState
 from .context import Actor, engine, utcnow
 from .activity import ActivityTrail, end_earlier_activities
@@ -47,7 +47,25 @@ SUBSCRIPTIONS = EventSubscription.__table__
 EXTERNAL_TASKS = ExternalTask.__table__
 
 
+# Every step runs some of these: built once, a statement keeps its cache key and compiled form, so a
+# write costs its parameters only (SQLAlchemy builds and keys a new statement object at every call).
 _DELETE_CANDIDATES = CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(bindparam("ids", expanding=True)))
+_INSERT_INSTANCE = INSTANCES.insert()
+# The SET clause is the parameters' column keys; the b_ parameters find the row and check its version.
+_UPDATE_INSTANCE = INSTANCES.update().where(INSTANCES.c.id == bindparam("b_id"),
+                                            INSTANCES.c.lock_version == bindparam("b_lock_version"))
+_CANCEL_TASKS = (TASKS.update().where(TASKS.c.id.in_(bindparam("b_ids", expanding=True)),
+                                      TASKS.c.state == TaskState.OPEN)
+                 .values(state=TaskState.CANCELLED, completed_at=bindparam("b_at", type_=UTCDateTime())))
+_INSERT_TASKS = TASKS.insert()
+_INSERT_CANDIDATES = CANDIDATES.insert()
+_DELETE_ACTIVE = ACTIVITIES.delete().where(ACTIVITIES.c.instance_id == bindparam("b_iid"))
+_INSERT_ACTIVE = ACTIVITIES.insert()
+_INSERT_INCIDENTS = INCIDENTS.insert()
+_INSERT_HISTORY = HISTORY.insert()
+_INSERT_ACTIVITY_INSTANCES = ACTIVITY_INSTANCES.insert()
+_DELETE_SUBSCRIPTIONS = SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == bindparam("b_iid"))
+_INSERT_SUBSCRIPTIONS = SUBSCRIPTIONS.insert()
 
 
 def close_candidates(conn, task_ids) -> None:
@@ -71,7 +89,7 @@ def jsonable(value):
 
 def history(instance_id: str, type_: str, actor: Actor | None = None, **fields) -> None:
     """Append one audit row now (outside a Step)."""
-    db.session.connection().execute(HISTORY.insert(), [_history_row(instance_id, type_, actor, utcnow(), fields)])
+    db.session.connection().execute(_INSERT_HISTORY, [_history_row(instance_id, type_, actor, utcnow(), fields)])
 
 
 def _history_row(instance_id, type_, actor, now, fields) -> dict:
@@ -203,47 +221,41 @@ class Step:
                 self.set(next_timer_at=next_timer)
         subscriptions = self._plan_subscriptions(new) if self.waits is not None else []
         if new:
-            conn.execute(INSTANCES.insert(), [{
+            conn.execute(_INSERT_INSTANCE, [{
                 **{c: getattr(inst, c) for c in InstanceRow.COLUMNS}, "state_version": STATE_VERSION,
                 "updated_at": self.now}])
         elif self.updates:
             values = dict(self.updates, updated_at=self.now, lock_version=inst.lock_version + 1)
             if "state" in values:
                 values["state_version"] = STATE_VERSION
-            done = conn.execute(INSTANCES.update().where(INSTANCES.c.id == inst.id,
-                                                         INSTANCES.c.lock_version == inst.lock_version)
-                                .values(**values)).rowcount
+            done = conn.execute(_UPDATE_INSTANCE, dict(values, b_id=inst.id, b_lock_version=inst.lock_version)).rowcount
             if not done:
                 raise InstanceBusyError("the instance changed while this request ran; try again")
             inst.lock_version += 1
         if self.closed_tasks:
-            conn.execute(TASKS.update().where(TASKS.c.id.in_(self.closed_tasks), TASKS.c.state == TaskState.OPEN)
-                         .values(state=TaskState.CANCELLED, completed_at=self.now))
+            conn.execute(_CANCEL_TASKS, {"b_ids": list(self.closed_tasks), "b_at": self.now})
             close_candidates(conn, self.closed_tasks)
         if self.tasks:
-            conn.execute(TASKS.insert(), self.tasks)
+            conn.execute(_INSERT_TASKS, self.tasks)
         if self.candidates:
-            conn.execute(CANDIDATES.insert(), self.candidates)
+            conn.execute(_INSERT_CANDIDATES, self.candidates)
         if self.active is not None:
             if not new:
-                conn.execute(ACTIVITIES.delete().where(ACTIVITIES.c.instance_id == inst.id))
+                conn.execute(_DELETE_ACTIVE, {"b_iid": inst.id})
             if self.active:
-                conn.execute(ACTIVITIES.insert(), self.active)
+                conn.execute(_INSERT_ACTIVE, self.active)
         if self.incidents:
-            conn.execute(INCIDENTS.insert(), [dict(i, id=new_id()) for i in self.incidents])
+            conn.execute(_INSERT_INCIDENTS, [dict(i, id=new_id()) for i in self.incidents])
         if self.events:
-            conn.execute(HISTORY.insert(), self.events)
+            conn.execute(_INSERT_HISTORY, self.events)
         if self.activities:
-            conn.execute(ACTIVITY_INSTANCES.insert(), self.activities)
+            conn.execute(_INSERT_ACTIVITY_INSTANCES, self.activities)
         if self.activity_ends or (not new and self.updates.get("status") in FINAL_STATUSES):
             end_earlier_activities(conn, self)
         if self.held is not None and self.info is not None and self.info.external:
             self._sync_external_tasks(conn)
         for statement, rows in subscriptions:  # after the instance row: subscriptions reference it
-            if rows is None:
-                conn.execute(statement)
-            else:
-                conn.execute(statement, rows)
+            conn.execute(statement, rows)
         run_after_step(self)
 
     def _sync_external_tasks(self, conn) -> None:
@@ -277,9 +289,9 @@ class Step:
         statements = []
         if inst.subscribed or events:
             if inst.subscribed and not new:
-                statements.append((SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == inst.id), None))
+                statements.append((_DELETE_SUBSCRIPTIONS, {"b_iid": inst.id}))
             if events:
-                statements.append((SUBSCRIPTIONS.insert(), [
+                statements.append((_INSERT_SUBSCRIPTIONS, [
                     {"id": new_id(), "instance_id": inst.id, "kind": w["kind"], "name": w["name"],
                      "business_key": inst.business_key, "element_id": w.get("element_id"), "created_at": self.now}
                     for w in events]))

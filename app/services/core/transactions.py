@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -95,14 +95,17 @@ def write_transaction() -> Iterator[None]:
         reset_write_intent(token)
 
 
-def lock_instance(where) -> InstanceRow | None:
-    """Inside a write transaction: read and lock the instance matching `where`."""
-    table = ProcessInstance.__table__
-    stmt = select(*[table.c[c] for c in InstanceRow.COLUMNS]).where(where)
+_INSTANCES = ProcessInstance.__table__
+_READ_INSTANCE = select(*[_INSTANCES.c[c] for c in InstanceRow.COLUMNS]).where(_INSTANCES.c.id == bindparam("id"))
+_LOCK_INSTANCE = _READ_INSTANCE.with_for_update()  # built once: every command runs one of the two
+
+
+def lock_instance(instance_id: str) -> InstanceRow | None:
+    """Inside a write transaction: read and lock the instance (PostgreSQL: FOR UPDATE; SQLite: the
+    transaction holds the database's write lock already)."""
     conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).one_or_none()
+    stmt = _LOCK_INSTANCE if conn.dialect.name == "postgresql" else _READ_INSTANCE
+    row = conn.execute(stmt, {"id": instance_id}).one_or_none()
     return None if row is None else InstanceRow(*row)
 
 
@@ -110,7 +113,7 @@ def lock_instance(where) -> InstanceRow | None:
 def locked_instance(instance_id: str) -> Iterator[InstanceRow]:
     """Write transaction holding one instance; 404 if it does not exist."""
     with write_transaction():
-        instance = lock_instance(ProcessInstance.id == instance_id)
+        instance = lock_instance(instance_id)
         if instance is None:
             raise NotFoundError(f"no process instance {instance_id}")
         yield instance
