@@ -47,7 +47,7 @@ from .. import clock
 from ..errors import AuthenticationError, StagecoachError
 from ..extensions import db
 from ..models import Group, User, user_groups
-from .core import Actor, write_transaction
+from .core import Actor, end_read, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ _LIVE_ACTOR = (select(_USERS.c.username, _USERS.c.is_admin, _USERS.c.disabled, _
 def _live_actor(user_id: str, version: int) -> Actor | str:
     """The user as they are now (one query), or why a credential for (`user_id`, `version`) is void."""
     rows = db.session.connection().execute(_LIVE_ACTOR, {"user_id": user_id}).all()
-    db.session.rollback()  # end the read transaction: the request's own work starts afresh
+    end_read()
     if not rows:
         return "the user no longer exists"
     username, is_admin, disabled, token_version = rows[0][:4]

@@ -19,7 +19,7 @@ from .pagination import Page, paginate
 from .projection import Step, close_candidates, history, jsonable
 from .retention import effective_ttl_days, removal_time_after
 from .tenants import TenantFilter, narrowed
-from .transactions import InstanceRow, lock_instance, locked_instance, write_transaction
+from .transactions import InstanceRow, end_read, lock_instance, locked_instance, write_transaction
 
 __all__ = [
     "activity_claimed",
@@ -28,5 +28,5 @@ __all__ = [
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
     "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
     "narrowed", "effective_ttl_days", "removal_time_after",
-    "InstanceRow", "lock_instance", "locked_instance", "write_transaction",
+    "InstanceRow", "end_read", "lock_instance", "locked_instance", "write_transaction",
 ]

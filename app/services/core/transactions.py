@@ -63,6 +63,21 @@ def _is_lock_failure(exc: OperationalError) -> bool:
 _inside = contextvars.ContextVar("inside_write_transaction", default=False)
 
 
+def _needs_fresh_begin(session) -> bool:
+    """SQLite: a write transaction must begin as one (BEGIN IMMEDIATE takes the write lock first), so a read
+    transaction ends before it. PostgreSQL (read committed: each statement sees what is committed, writes take
+    row locks) goes on in the transaction the request's reads began: one BEGIN and COMMIT per request."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def end_read() -> None:
+    """A read made before the request's own work (who is calling): where the next write transaction must
+    begin afresh (SQLite), end the read transaction now; elsewhere the request goes on in it."""
+    session = db.session()
+    if session.in_transaction() and _needs_fresh_begin(session):
+        session.rollback()
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """One write transaction: commit on success, roll back on any error.
@@ -74,7 +89,7 @@ def write_transaction() -> Iterator[None]:
         yield
         return
     session = db.session()
-    if session.in_transaction():
+    if session.in_transaction() and _needs_fresh_begin(session):
         session.commit()  # end the read transaction (nothing pending): SQLite must BEGIN IMMEDIATE afresh
     token = set_write_intent(True)
     inside = _inside.set(True)
