@@ -7,7 +7,7 @@ from .crm import Binding, Counter, CrmTask, Module, Record, RecordEvent
 from .deployments import Deployment, DeploymentResource, ProcessDefinition
 from .external_tasks import ExternalTask
 from .jobs import BufferedMessage, EventSubscription, Job, RunnerHeartbeat
-from .instances import ActiveActivity, HistoryEvent, Incident, ProcessInstance
+from .instances import ENDED_STATE, ActiveActivity, HistoryEvent, Incident, ProcessInstance
 from .outbox import EmailTracking, OutboxMessage
 from .scoring import ScoringRules
 from .security import Authorization, OutboundHost
@@ -18,7 +18,7 @@ __all__ = [
     "ActivityInstance", "ActivityState",
     "Batch", "BatchItem", "Authorization", "BufferedMessage", "OutboundHost", "EventSubscription", "ExternalTask", "Job",
     "Attachment", "Binding", "ConversionGoal", "Counter", "CrmTask", "EmailTracking", "Module", "Note", "OutboxMessage", "Record", "RecordEvent",
-    "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
+    "ENDED_STATE", "ActiveActivity", "Deployment", "DeploymentResource", "Group", "HistoryEvent", "HumanTask",
     "Incident", "ProcessDefinition", "ProcessInstance", "RunnerHeartbeat", "ScoringRules", "TaskCandidate", "User",
     "user_groups",
 ]

@@ -30,6 +30,8 @@ class ProcessInstance(db.Model):
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The engine's serialized workflow while the instance lives; empty ('', ENDED_STATE) once it has ended:
+    # nothing acts on an ended instance, its history, activity rows and variables say what it did.
     state: Mapped[str] = mapped_column(Text, deferred=True)
     state_version: Mapped[int] = mapped_column(Integer)
     started_by: Mapped[str | None] = mapped_column(String(200))
@@ -63,6 +65,9 @@ class ProcessInstance(db.Model):
         if self.ended_at is None or self.started_at is None:
             return None
         return int((self.ended_at - self.started_at).total_seconds() * 1000)
+
+
+ENDED_STATE = ""  # the state column of an ended instance
 
 
 class ActiveActivity(db.Model):

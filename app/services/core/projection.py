@@ -22,7 +22,7 @@ from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candi
 from ...errors import InstanceBusyError
 from ...extensions import db
 from ...models import (
-    ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
+    ENDED_STATE, ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
     TaskCandidate,
 )
 from ...models.base import UTCDateTime, new_id
@@ -142,14 +142,17 @@ class Step:
         at = at or self.now
         self.record("status_changed", message=reason, data={"from": self.instance.status, "to": status}, at=at)
         self.set(status=status)
-        if status in FINAL_STATUSES:
-            self.set(ended_at=at, removal_time=removal_time(self.instance.definition_id, at))
+        if status in FINAL_STATUSES:  # nothing acts on an ended instance: its engine state goes
+            self.set(ended_at=at, removal_time=removal_time(self.instance.definition_id, at),
+                     state=ENDED_STATE)
 
     def apply_outcome(self, info: DefinitionInfo, wf, outcome: Outcome) -> list[dict]:
         """Take in an engine outcome; returns the rows of the human tasks it opened."""
         self.info = info
         self.outcome_variables = outcome.variables
-        self.set(state=engine().dump(info.dialect, wf), variables=jsonable(outcome.variables))
+        if outcome.status != InstanceStatus.COMPLETED:  # a completed instance keeps no engine state
+            self.set(state=engine().dump(info.dialect, wf))
+        self.set(variables=jsonable(outcome.variables))
         activity = ActivityTrail(self, info)
         for event in outcome.events:
             if activity.take(event):
