@@ -85,6 +85,7 @@ class Run:
     errors: list[str] = field(default_factory=list)
     sql: SqlCount | None = None
     note: str = ""
+    bytes_per_instance: float | None = None  # PostgreSQL (b): what a completed instance keeps
     cpu: dict = field(default_factory=dict)   # who -> CPU seconds used during the timed phase
 
     @property
@@ -558,6 +559,30 @@ def count_http_sql(url: str) -> SqlCount:
     return counter
 
 
+INSTANCE_TABLES = ("process_instance", "activity_instance", "history_event", "human_task", "task_candidate",
+                   "active_activity", "event_subscription", "incident")
+
+
+def instance_bytes(url: str) -> tuple[int, dict[str, float]]:
+    """PostgreSQL: the instances of the (b) run and the bytes each holds per table (heap, TOAST and indexes),
+    after VACUUM FULL, so that the figure is what live rows take, not what updates left behind."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM FULL ANALYZE")
+            count = conn.exec_driver_sql("SELECT count(*) FROM process_instance").scalar()
+            # An empty table still holds one page per index (its metapage), and per TOAST index: left out,
+            # so that the figure is what grows with the instances whatever their number.
+            fixed = ("(SELECT count(*) FROM pg_index WHERE indrelid = c.oid) + "
+                     "(CASE WHEN c.reltoastrelid <> 0 THEN 1 ELSE 0 END)")
+            sizes = {table: conn.exec_driver_sql(
+                f"SELECT pg_total_relation_size(c.oid) - current_setting('block_size')::int * {fixed} "
+                f"FROM pg_class c WHERE c.oid = '{table}'::regclass").scalar() / count for table in INSTANCE_TABLES}
+    finally:
+        engine.dispose()
+    return count, sizes
+
+
 # -- main ---------------------------------------------------------------------------
 
 LABELS = ["start", "complete#1", "complete#2", "complete#3"]
@@ -578,6 +603,11 @@ def bench_database(kind: str, args, workdir: Path) -> tuple[Run, Run]:
     b.sql = count_http_sql(url)
     print("  statements counted in-process (Flask test client on the same database, same code):")
     print(b.sql.describe(COUNT_LIFECYCLES, LABELS, with_pool=True))
+    if kind == "postgres":
+        count, sizes = instance_bytes(url)
+        b.bytes_per_instance = sum(sizes.values())
+        print(f"  bytes per completed instance, {count} instances of (b) after VACUUM FULL: "
+              f"{sum(sizes.values()):.0f} (" + ", ".join(f"{t} {v:.0f}" for t, v in sizes.items() if v) + ")")
     if args.show_sql:
         print("  statements of one lifecycle (b):")
         for label, statement in b.sql.trace:
@@ -641,7 +671,9 @@ def main(argv=None) -> int:
     print()
     for a, b in results:
         print(f"{a.db:<9}b/a = {b.rate / a.rate:.2f}   (aim >= 0.5)   "
-              f"SQL/lifecycle (b) = {b.sql.per_lifecycle(COUNT_LIFECYCLES):.1f}   (aim <= {SQL_TARGET})")
+              f"SQL/lifecycle (b) = {b.sql.per_lifecycle(COUNT_LIFECYCLES):.1f}   (aim <= {SQL_TARGET})"
+              + (f"   bytes per completed instance = {b.bytes_per_instance:.0f}"
+                 if b.bytes_per_instance is not None else ""))
     return 1 if any(r.errors for pair in results for r in pair) else 0
 
 

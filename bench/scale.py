@@ -13,7 +13,8 @@ multiplies rows with SQL (generate_series) keeping the invariants the server kee
                                        completed instance, two for a running one), and the start, task
                                        completions and end as history rows
 
-Synthetic instances carry an empty state ('{}'): no list reads it. Then, through the whole app (Flask
+A synthetic running instance carries the state of the real running one (as a step writes it), a
+completed one none (''), as the server leaves an instance that ended. Then, through the whole app (Flask
 test client: authentication, schemas, services, SQL; no network), it times `--repeat` calls of each:
 
   inbox mine          GET /api/v1/tasks?mine=true as a user of one group
@@ -81,6 +82,7 @@ def build(app, url: str, instances: int) -> dict:
             "SELECT d.id, u.password_hash FROM process_definition d, app_user u "
             "WHERE d.key = 'three_tasks' AND u.username = 'admin'")).one()
         params = {"n": instances, "running": running, "def": definition_id, "hash": password_hash,
+                  "real": real["id"],
                   "groups": GROUPS, "users": USERS}
         conn.execute(text("INSERT INTO app_group (id, name) SELECT md5('g' || g), 'g' || lpad(g::text, 2, '0') "
                           "FROM generate_series(0, :groups - 1) g"), params)
@@ -95,7 +97,8 @@ def build(app, url: str, instances: int) -> dict:
             "INSERT INTO process_instance (id, definition_id, process_key, business_key, status, variables, state, "
             "state_version, started_by, subscribed, started_at, ended_at, updated_at, lock_version) "
             "SELECT md5('i' || i), :def, 'three_tasks', 'BK-' || i, "
-            "CASE WHEN i % 10 = 0 THEN 'running' ELSE 'completed' END, '{}', '{}', 1, "
+            "CASE WHEN i % 10 = 0 THEN 'running' ELSE 'completed' END, '{}', "
+            "CASE WHEN i % 10 = 0 THEN (SELECT state FROM process_instance WHERE id = :real) ELSE '' END, 1, "
             "'u' || lpad((i % :users)::text, 4, '0'), false, now() - make_interval(secs => :n - i), "
             "CASE WHEN i % 10 = 0 THEN NULL ELSE now() - make_interval(secs => :n - i) + interval '1 hour' END, "
             "now(), 1 FROM generate_series(1, :n) i"), params)
