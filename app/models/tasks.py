@@ -13,9 +13,10 @@ from .base import UTCDateTime, utcnow
 class HumanTask(db.Model):
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_state_assignee", "state", "assignee", "created_at"),
         Index("ix_human_task_instance_state", "instance_id", "state"),
-        # the inbox's default order (newest first), open tasks only
+        # the inbox's default order (newest first), open tasks only; the caller's own open tasks
+        Index("ix_human_task_open_assignee", "assignee", "created_at", "id", postgresql_where=text("state = 'open'"),
+              sqlite_where=text("state = 'open'")),
         Index("ix_human_task_open_created", "created_at", "id", postgresql_where=text("state = 'open'"),
               sqlite_where=text("state = 'open'")),
         Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("state = 'open'"),
