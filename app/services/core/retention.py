@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ...extensions import db
 from ...models import ProcessDefinition
@@ -31,6 +31,11 @@ def removal_time_after(ended_at: dt.datetime | None, ttl_days: int | None) -> dt
     return ended_at + dt.timedelta(days=ttl_days)
 
 
+# Built once: every step that ends an instance runs one of them.
+_TTL = select(DEFINITIONS.c.history_ttl_days).where(DEFINITIONS.c.id == bindparam("id"))
+_TTL_FOR_SHARE = _TTL.with_for_update(read=True)
+
+
 def removal_time(definition_id: str, ended_at: dt.datetime) -> dt.datetime | None:
     """The removal time of an instance of `definition_id` ending at `ended_at`.
 
@@ -38,8 +43,6 @@ def removal_time(definition_id: str, ended_at: dt.datetime) -> dt.datetime | Non
     (an UPDATE of that row) waits for the steps ending instances now, and the recomputation
     that follows the change sees them; an instance ending later reads the new value.
     """
-    stmt = select(DEFINITIONS.c.history_ttl_days).where(DEFINITIONS.c.id == definition_id)
     conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)
-    return removal_time_after(ended_at, effective_ttl_days(conn.execute(stmt).scalar()))
+    stmt = _TTL_FOR_SHARE if conn.dialect.name == "postgresql" else _TTL
+    return removal_time_after(ended_at, effective_ttl_days(conn.execute(stmt, {"id": definition_id}).scalar()))
