@@ -9,11 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
-
-from app import create_app
-
-from ..conftest import make_config
+from ..migrating import DatabaseAt
 from ..timing import real_now
 
 NOW = real_now().replace(microsecond=0) - dt.timedelta(days=1)  # rows written the day before the upgrade
@@ -30,16 +26,9 @@ def _event(type_: str, task_id: str, **data) -> dict:
 
 
 def test_upgrading_to_0006_fills_owner_and_delegation_state_from_the_history(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0006.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0005_task_follow_up_priority")
-
-    engine = sa.create_engine(url)  # no foreign keys enforced: only the rows under test are written
-    metadata = sa.MetaData()
-    tasks = sa.Table("human_task", metadata, autoload_with=engine)
-    history = sa.Table("history_event", metadata, autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0005_task_follow_up_priority")
+    engine = database.engine
+    tasks, history = database.table("human_task"), database.table("history_event")
     with engine.begin() as conn:
         conn.execute(tasks.insert(), [_task("pending", "dave"), _task("twice", "erin"), _task("resolved", "alice"),
                                       _task("handed", "bob"), _task("done", "carol", state="completed")])
@@ -53,15 +42,11 @@ def test_upgrading_to_0006_fills_owner_and_delegation_state_from_the_history(tmp
             _event("task_delegated", "done", delegation="pending", **{"from": "amy", "to": "carol"}),
         ])
 
-    with app.app_context():
-        upgrade(directory=directory)
+    database.upgrade()
     with engine.connect() as conn:
         rows = {r.id: (r.owner, r.delegation_state) for r in conn.execute(sa.text(
             "SELECT id, owner, delegation_state FROM human_task"))}
-    engine.dispose()
-    with app.app_context():
-        from app.extensions import db
-        db.engine.dispose()
+    database.close()
 
     assert rows == {"pending": ("alice", "PENDING"), "twice": ("alice", "PENDING"),
                     "resolved": ("alice", "RESOLVED"), "handed": (None, None), "done": (None, None)}

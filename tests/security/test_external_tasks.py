@@ -15,16 +15,14 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from app import create_app
 from app.extensions import db
 from app.models import ExternalTask
 from config import TestConfig
 
 from ..camunda.test_rest import Camunda, assert_camunda_error
-from ..conftest import make_config
 from ..factories import fixture
+from ..migrating import DatabaseAt
 
 CHARGE, REFUND = "charge-card", "refund"
 
@@ -240,23 +238,16 @@ def test_a_lock_from_before_the_upgrade_stays_with_its_worker_id_and_only_an_adm
 
 
 def test_the_upgrade_to_0008_adds_an_empty_lock_owner_and_keeps_the_locks(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0008.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0007_security")
-    engine = sa.create_engine(url)
-    tasks = sa.Table("external_task", sa.MetaData(), autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0007_security")
+    engine = database.engine
+    tasks = database.table("external_task")
     assert "locked_by" not in tasks.c
     with engine.begin() as conn:
         conn.execute(tasks.insert(), [{"id": "t1", "instance_id": "i1", "definition_id": "d1", "element_id": "charge",
                                        "topic": CHARGE, "worker_id": "worker-1", "priority": 0,
                                        "created_at": dt.datetime.now(dt.timezone.utc)}])
-    with app.app_context():
-        upgrade(directory=directory)
+    database.upgrade()
     with engine.connect() as conn:
         row = conn.execute(sa.text("SELECT worker_id, locked_by FROM external_task WHERE id = 't1'")).one()
-    engine.dispose()
-    with app.app_context():
-        db.engine.dispose()
+    database.close()
     assert tuple(row) == ("worker-1", None)

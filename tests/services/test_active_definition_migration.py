@@ -9,11 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
-
-from app import create_app
-
-from ..conftest import make_config
+from ..migrating import DatabaseAt
 from ..timing import real_now
 
 NOW = real_now().replace(microsecond=0) - dt.timedelta(days=1)
@@ -31,29 +27,18 @@ def _active(instance_id: str, element_id: str) -> dict:
 
 
 def test_upgrading_to_0017_gives_each_active_activity_its_instances_definition(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0017.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0011_scoring")
-
-    engine = sa.create_engine(url)  # no foreign keys enforced: only the rows under test are written
-    metadata = sa.MetaData()
-    instances = sa.Table("process_instance", metadata, autoload_with=engine)
-    active = sa.Table("active_activity", metadata, autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0011_scoring")
+    engine = database.engine
+    instances, active = database.table("process_instance"), database.table("active_activity")
     with engine.begin() as conn:
         conn.execute(instances.insert(), [_instance("i1", "d1"), _instance("i2", "d2")])
         conn.execute(active.insert(), [_active("i1", "a"), _active("i1", "b"), _active("i2", "a")])
 
-    with app.app_context():
-        upgrade(directory=directory, revision="0017_activity_definition")
+    database.upgrade("0017_activity_definition")
     with engine.connect() as conn:
         rows = sorted(conn.execute(sa.text("SELECT instance_id, element_id, definition_id FROM active_activity")))
         indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("active_activity")}
-    engine.dispose()
-    with app.app_context():
-        from app.extensions import db
-        db.engine.dispose()
+    database.close()
 
     assert rows == [("i1", "a", "d1"), ("i1", "b", "d1"), ("i2", "a", "d2")]
     assert indexes["ix_active_activity_definition"] == ["definition_id", "element_id", "instance_id"]

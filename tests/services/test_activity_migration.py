@@ -9,11 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
-
-from app import create_app
-
-from ..conftest import make_config
+from ..migrating import DatabaseAt
 from ..timing import real_now
 
 T0 = real_now().replace(microsecond=0) - dt.timedelta(days=2)  # rows written before the upgrade
@@ -36,16 +32,9 @@ def _event(instance_id: str, type_: str, seconds: int, element_id: str | None = 
 
 
 def test_upgrading_to_0019_pairs_entered_and_left_into_activity_rows(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0019.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0018_open_task_due")
-
-    engine = sa.create_engine(url)
-    metadata = sa.MetaData()
-    instances = sa.Table("process_instance", metadata, autoload_with=engine)
-    history = sa.Table("history_event", metadata, autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0018_open_task_due")
+    engine = database.engine
+    instances, history = database.table("process_instance"), database.table("history_event")
     with engine.begin() as conn:
         conn.execute(instances.insert(), [_instance("done", "completed", True), _instance("open", "running", False)])
         conn.execute(history.insert(), [
@@ -62,8 +51,7 @@ def test_upgrading_to_0019_pairs_entered_and_left_into_activity_rows(tmp_path):
             _event("open", "element_entered", 5, "wait", "ReceiveTask"),
         ])
 
-    with app.app_context():
-        upgrade(directory=directory)
+    database.upgrade()
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT instance_id, element_id, state, duration_ms, task_id, definition_id, process_key "

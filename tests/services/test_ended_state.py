@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
-
-from app import create_app
 from app.models import ENDED_STATE
 
-from ..conftest import make_config
 from ..factories import fixture
+from ..migrating import DatabaseAt
+from ..timing import real_now
 
 INSTANCES = "/api/v1/process-instances"
 
@@ -75,37 +73,22 @@ def test_a_cancelled_instance_keeps_no_state_and_commands_on_it_are_refused(app,
     assert _complete_all(admin, running)["status"] == "completed"
 
 
+def _instance(instance_id: str, status: str, state: str) -> dict:
+    return {"id": instance_id, "definition_id": "d1", "process_key": "k", "status": status, "variables": {},
+            "state": state, "state_version": 1, "started_at": real_now(), "updated_at": real_now(),
+            "lock_version": 1, "subscribed": False}
+
+
 def test_upgrading_to_0024_empties_the_state_of_ended_instances_only(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0024.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0023_timeline_node")
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    definitions = sa.Table("process_definition", meta, autoload_with=engine)
-    instances = sa.Table("process_instance", meta, autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0023_timeline_node")
     kept = '{"workflow": {"tasks": {}}}'
+    with database.engine.begin() as conn:
+        conn.execute(database.table("process_instance").insert(), [
+            _instance(iid, status, kept) for iid, status in
+            (("i1", "completed"), ("i2", "cancelled"), ("i3", "running"), ("i4", "error"), ("i5", "suspended"))])
 
-    def filled(table, values):  # every NOT NULL column without a default gets a plain value
-        row = dict(values)
-        for column in table.columns:
-            if column.name not in row and not column.nullable and column.server_default is None:
-                row[column.name] = {sa.Integer: 1, sa.Boolean: False}.get(type(column.type), "x") \
-                    if not isinstance(column.type, (sa.DateTime, sa.JSON)) else (
-                        sa.func.current_timestamp() if isinstance(column.type, sa.DateTime) else {})
-        return row
-
-    with engine.begin() as conn:
-        conn.execute(definitions.insert().values(filled(definitions, {"id": "d1", "key": "k", "version": 1})))
-        for iid, status in (("i1", "completed"), ("i2", "cancelled"), ("i3", "running"), ("i4", "error"),
-                            ("i5", "suspended")):
-            conn.execute(instances.insert().values(filled(instances, {
-                "id": iid, "definition_id": "d1", "process_key": "k", "status": status, "state": kept,
-                "variables": {}, "state_version": 1, "lock_version": 0, "subscribed": False})))
-
-    with app.app_context():
-        upgrade(directory=directory)
-    with engine.connect() as conn:
+    database.upgrade()
+    with database.engine.connect() as conn:
         states = dict(conn.execute(sa.text("SELECT id, state FROM process_instance ORDER BY id")).all())
+    database.close()
     assert states == {"i1": ENDED_STATE, "i2": ENDED_STATE, "i3": kept, "i4": kept, "i5": kept}

@@ -7,12 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
-
-from app import create_app
 from app.models.crm import touchpoint_node
 
-from ..conftest import make_config
+from ..migrating import DatabaseAt
 from ..timing import real_now
 
 AT = real_now().replace(microsecond=0) - dt.timedelta(days=1)
@@ -23,13 +20,9 @@ def _entry(type_: str, data) -> dict:
 
 
 def test_upgrading_to_0023_writes_each_touchpoints_node_and_nothing_for_other_entries(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before-0023.db'}"
-    app = create_app(make_config(url, AUTO_UPGRADE=False))
-    directory = app.extensions["migrate"].directory
-    with app.app_context():
-        upgrade(directory=directory, revision="0022_analytics_indexes")
-    engine = sa.create_engine(url)
-    events = sa.Table("crm_record_event", sa.MetaData(), autoload_with=engine)
+    database = DatabaseAt(tmp_path, "0022_analytics_indexes")
+    engine = database.engine
+    events = database.table("crm_record_event")
     entries = [
         _entry("created", {"fields": {"last_name": "Okafor"}}),
         _entry("stage_changed", {"field": "stage", "from": "New", "to": "Qualified"}),  # before stages were marked
@@ -42,8 +35,7 @@ def test_upgrading_to_0023_writes_each_touchpoints_node_and_nothing_for_other_en
     with engine.begin() as conn:
         conn.execute(events.insert(), entries)
 
-    with app.app_context():
-        upgrade(directory=directory)
+    database.upgrade()
     with engine.connect() as conn:
         nodes = [row.node for row in conn.execute(sa.text("SELECT node FROM crm_record_event ORDER BY id"))]
     assert nodes == [None, "stage: Qualified", "email_opened: Welcome", "call_logged", "demo_booked", None, None]
