@@ -29,6 +29,11 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# What the browser waits for (an action, an expectation) may take a while on a loaded two-core CI machine:
+# a form's post, its redirect and the next page's scripts took over the expectations' default 5 s there.
+# Both wait up to the same bound; they still return as soon as what they look for is there.
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,7 @@ def live_server(app):
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
