@@ -142,7 +142,8 @@ def end_earlier_activities(conn, step) -> None:
 
 
 _CLAIMED = (ACTIVITY_INSTANCES.update()
-            .where(ACTIVITY_INSTANCES.c.instance_id == bindparam("iid"), ACTIVITY_INSTANCES.c.task_id == bindparam("tid"),
+            .where(ACTIVITY_INSTANCES.c.instance_id == bindparam("iid"),
+                   ACTIVITY_INSTANCES.c.task_id == bindparam("tid"),
                    ACTIVITY_INSTANCES.c.ended_at.is_(None), ACTIVITY_INSTANCES.c.claimed_at.is_(None))
             .values(claimed_at=bindparam("at", type_=UTCDateTime())))
 

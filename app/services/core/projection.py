@@ -22,8 +22,8 @@ from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candi
 from ...errors import InstanceBusyError
 from ...extensions import db
 from ...models import (
-    ENDED_STATE, ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident, ProcessInstance,
-    TaskCandidate,
+    ENDED_STATE, ActiveActivity, ActivityInstance, EventSubscription, ExternalTask, HistoryEvent, HumanTask, Incident,
+    ProcessInstance, TaskCandidate,
 )
 from ...models.base import UTCDateTime, new_id
 from ...statuses import InstanceStatus, TaskState
