@@ -1,7 +1,7 @@
 """The inbox: finding, claiming and completing human tasks."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, union_all, update
 
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
@@ -92,10 +92,6 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     if candidate_group:
         stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
             TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))
-    if mine:
-        claimable = select(TaskCandidate.task_id).where(offered_to(actor))
-        stmt = stmt.where(or_(HumanTask.assignee == actor.username,
-                              and_(HumanTask.assignee.is_(None), HumanTask.id.in_(claimable))))
     if process_instance_id:
         stmt = stmt.where(HumanTask.instance_id == process_instance_id)
     if key:
@@ -119,8 +115,29 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     if after is not None and order_by:
         raise ValidationError("after: a cursor continues the default order only; page a sorted list by page")
     keyset = None if order_by else (HumanTask.created_at, HumanTask.id)
+    counted = None
+    if mine:  # the same rows both ways: listed in the inbox's order, counted from the caller's candidate rows
+        stmt, counted = stmt.where(_mine_listed(actor)), stmt.where(_mine_counted(actor, state))
     return paginate(stmt.order_by(*_ordering(order_by)), page, per_page, offset, exact=exact, keyset=keyset,
-                    after=after)
+                    after=after, counted=counted)
+
+
+def _mine_listed(actor: Actor):
+    """SQL: assigned to the caller, or unassigned and offered to them. Listed newest first, PostgreSQL walks the
+    open tasks by creation and stops at a page."""
+    claimable = select(TaskCandidate.task_id).where(offered_to(actor))
+    return or_(HumanTask.assignee == actor.username, and_(HumanTask.assignee.is_(None), HumanTask.id.in_(claimable)))
+
+
+def _mine_counted(actor: Actor, state: str | None):
+    """`_mine_listed` written for a count: the task ids come from the caller's own tasks and their candidate rows
+    (a few thousand at most), each task looked up by id, instead of testing every unassigned open task against
+    the caller's candidate rows (80,000 of them at 100,000 open tasks)."""
+    own = select(HumanTask.id).where(HumanTask.assignee == actor.username)
+    if state:
+        own = own.where(HumanTask.state == state)
+    ids = union_all(own, select(TaskCandidate.task_id).where(offered_to(actor)))
+    return and_(HumanTask.id.in_(ids), or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None)))
 
 
 def _date_bounds(column, bounds: dict) -> list:

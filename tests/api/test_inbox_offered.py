@@ -37,3 +37,51 @@ def test_a_member_lists_the_tasks_offered_to_their_group_and_no_other_groups(adm
     assert rep.post(f"/api/v1/tasks/{first}/claim").status_code == 200
     assert ids(rep.get("/api/v1/tasks?candidate_group=sales")) == sales
     assert ids(rep.get("/api/v1/tasks?assignee=rita")) == {first}
+
+
+def _mine(client, query: str = "") -> tuple[set[str], int, bool]:
+    """Every task of `mine` over all its pages (two per page), and the total the first page gave."""
+    seen, page, first = set(), 1, None
+    while True:
+        response = client.get(f"/api/v1/tasks?mine=true&per_page=2&page={page}{query}")
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        first = first or body
+        seen |= {t["id"] for t in body["items"]}
+        if len(body["items"]) < 2:
+            return seen, first["total"], first["total_exact"]
+        page += 1
+
+
+def test_mine_lists_and_counts_the_same_tasks_whatever_made_them_the_callers(admin, make, tmp_path):
+    """`mine`: assigned to the caller, or unassigned and offered to them (their group, or them by name). Its
+    total is counted another way than its pages are read (from the caller's candidate rows): both agree, in
+    every state asked for."""
+    rita = make.client("rita", groups=["sales"])
+    sven = make.client("sven", groups=["sales"])
+    make.user("ona", groups=["support"])
+    path = tmp_path / "named.bpmn"
+    path.write_text(offered(tmp_path, "named_call", "x").read_text()
+                    .replace('camunda:candidateGroups="x"', 'camunda:candidateUsers="rita"'))
+    admin.deploy(offered(tmp_path, "sales_call", "sales"), offered(tmp_path, "support_call", "support"), path)
+    offered_to_group = [admin.start("sales_call")["tasks"][0]["id"] for _ in range(4)]
+    offered_by_name = admin.start("named_call")["tasks"][0]["id"]
+    not_hers = admin.start("support_call")["tasks"][0]["id"]
+    claimed_by_sven, claimed_by_rita, done_by_rita = offered_to_group[:3]
+    assert sven.post(f"/api/v1/tasks/{claimed_by_sven}/claim").status_code == 200
+    assert rita.post(f"/api/v1/tasks/{claimed_by_rita}/claim").status_code == 200
+    assert rita.post(f"/api/v1/tasks/{done_by_rita}/claim").status_code == 200
+    assert rita.complete(done_by_rita, {})["status"] == "completed"
+    assigned_elsewhere = admin.start("support_call")["tasks"][0]["id"]
+    assert admin.post(f"/api/v1/tasks/{assigned_elsewhere}/delegate", json={"user": "rita"}).status_code == 200
+
+    open_mine = {claimed_by_rita, offered_to_group[3], offered_by_name, assigned_elsewhere}
+    listed, total, exact = _mine(rita)
+    assert listed == open_mine and total == len(open_mine) and exact
+    assert not_hers not in listed and claimed_by_sven not in listed
+    listed, total, _ = _mine(rita, "&state=completed")
+    assert listed == {done_by_rita} and total == 1
+    listed, total, _ = _mine(rita, "&exact=true&candidate_group=sales")
+    assert listed == {claimed_by_rita, offered_to_group[3]} and total == 2
+    listed, total, _ = _mine(sven)
+    assert listed == {claimed_by_sven, offered_to_group[3]} and total == 2
