@@ -4,11 +4,11 @@ Revision ID: 0026_open_task_by_id
 Revises: 0025_open_assignee_index
 Create Date: 2026-12-07 03:55:00.000000
 
-The inbox of a user whose groups are offered many tasks ("mine", a candidate group) starts from the
-candidate rows and checks each task: open, unassigned, when it was created. At 1,000,000 instances with
-100,000 open tasks, those checks read the task rows (80,000 of them for "mine"'s capped total: 110 ms
-warm, 210 ms cold). A partial index of open tasks by id that carries the assignee and the creation time
-(PostgreSQL INCLUDE) answers them from the index alone: 25 ms. It holds open tasks only (about 74 bytes
+The inbox of a user whose groups are offered many tasks ("mine", a candidate group) is counted from the
+candidate rows, each task checked by id: open, unassigned, when it was created. A partial index of open
+tasks by id that carries the assignee and the creation time (PostgreSQL INCLUDE) answers those checks
+without the task rows once autovacuum has marked their pages (at 1,000,000 instances with 100,000 open
+tasks, "mine"'s total: 20 ms with the rows, 9 ms without). It holds open tasks only (about 74 bytes
 each); a closed task costs nothing.
 """
 from alembic import op
