@@ -85,3 +85,22 @@ def test_mine_lists_and_counts_the_same_tasks_whatever_made_them_the_callers(adm
     assert listed == {claimed_by_rita, offered_to_group[3]} and total == 2
     listed, total, _ = _mine(sven)
     assert listed == {claimed_by_sven, offered_to_group[3]} and total == 2
+
+
+def test_a_groups_inbox_counts_what_it_lists_claimed_completed_and_cancelled_tasks_included(admin, make, tmp_path):
+    """The total of a group's open tasks, asked alone, comes from the group's candidate rows, which go as
+    their task closes (completed, or cancelled with its instance): it stays what the pages list."""
+    rita = make.client("rita", groups=["sales"])
+    admin.deploy(offered(tmp_path, "sales_call", "sales"))
+    started = [admin.start("sales_call") for _ in range(5)]
+    tasks = [s["tasks"][0]["id"] for s in started]
+    assert rita.post(f"/api/v1/tasks/{tasks[0]}/claim").status_code == 200  # claimed: still offered, still open
+    assert rita.complete(tasks[1], {})["status"] == "completed"
+    assert admin.post(f"/api/v1/process-instances/{started[2]['id']}/cancel", json={}).status_code == 200
+    expected = {tasks[0], tasks[3], tasks[4]}
+    for client in (rita, admin):
+        for query in ("", "&exact=true", "&key=sales_call"):
+            body = client.get(f"/api/v1/tasks?candidate_group=sales&per_page=50{query}").get_json()
+            assert {t["id"] for t in body["items"]} == expected, query
+            assert body["total"] == len(expected), query
+    assert rita.get("/api/v1/tasks?candidate_group=sales&state=completed").get_json()["total"] == 0
