@@ -117,7 +117,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     counted = None
     if mine:  # the same rows both ways: listed in the inbox's order, counted from the caller's candidate rows
         stmt, counted = stmt.where(_mine_listed(actor)), stmt.where(_mine_counted(actor, state))
-    elif candidate_group is not None and state == TaskState.OPEN and readable is None and tenants is None \
+    elif candidate_group and state == TaskState.OPEN and readable is None and tenants is None \
             and not any((assignee, assignee_like, name, name_like, element_id_like, assigned is not None, owner,
                          delegation_state, candidate_user, process_instance_id, key, element_id, definition_id,
                          record_id, priority is not None, min_priority is not None, max_priority is not None, due,

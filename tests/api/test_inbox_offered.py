@@ -104,3 +104,11 @@ def test_a_groups_inbox_counts_what_it_lists_claimed_completed_and_cancelled_tas
             assert {t["id"] for t in body["items"]} == expected, query
             assert body["total"] == len(expected), query
     assert rita.get("/api/v1/tasks?candidate_group=sales&state=completed").get_json()["total"] == 0
+
+
+def test_an_empty_candidate_group_filters_nothing_and_its_total_says_so(admin, tmp_path):
+    admin.deploy(offered(tmp_path, "sales_call", "sales"), offered(tmp_path, "support_call", "support"))
+    open_tasks = {admin.start(key)["tasks"][0]["id"] for key in ("sales_call", "support_call")}
+    body = admin.get("/api/v1/tasks?candidate_group=&per_page=50").get_json()
+    listed = {t["id"] for t in body["items"]}
+    assert open_tasks <= listed and body["total"] == len(listed)
