@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -82,8 +83,20 @@ def test_a_cursor_walk_sees_rows_in_started_order_across_moments(clock, admin):
 LONE_SURROGATE = base64.urlsafe_b64encode(b'[{"t":"2026-01-01T00:00:00+00:00"},"\\ud800"]').decode().rstrip("=")
 
 
+
+
+def _cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+# Well-formed cursors whose values do not fit the list's columns (a moment, then an id): made by hand.
+MISFITS = [_cursor([1, "x"]), _cursor(["abc", "x"]), _cursor(["2026-12-07T04:35:26+00:00", "x"]),
+           _cursor([{"t": "9999-12-31T23:59:59-14:00"}, "x"]), _cursor([{"t": "0001-01-01T00:00:00+14:00"}, "x"]),
+           _cursor([{"t": "2026-12-07T04:35:26"}, 1])]
+
+
 @pytest.mark.parametrize("cursor", ["nonsense", "W10", "WyJhIl0", "eyJ0IjoxfQ", "W3sidCI6Im5vIn0sIngiXQ", "x" * 201,
-                                    LONE_SURROGATE])
+                                    LONE_SURROGATE, *MISFITS])
 def test_a_cursor_that_is_not_one_is_a_400(admin, cursor):
     assert_problem(admin.get(f"/api/v1/tasks?after={cursor}"), 400)
     assert_problem(admin.get(f"/api/v1/process-instances?after={cursor}"), 400)

@@ -46,7 +46,7 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
     if after is not None:
         if keyset is None:
             raise ValidationError("this list has no cursor")
-        stmt = stmt.where(_after(keyset, decode_cursor(after, len(keyset))))
+        stmt = stmt.where(_after(keyset, _fitting(decode_cursor(after, len(keyset)), keyset)))
         skip = 0
     else:
         skip = offset if offset is not None else (page - 1) * per_page
@@ -66,6 +66,26 @@ def _count(stmt, exact: bool) -> tuple[int, bool]:
     if not exact and total > TOTAL_CAP:
         return TOTAL_CAP, False
     return total, True
+
+
+def _fitting(values: list, columns) -> list:
+    """The cursor's values, each of its column's kind (a moment a UTC timestamp can hold); a cursor made by hand
+    with other values is refused like any other that is not this list's."""
+    fitted = []
+    for value, column in zip(values, columns):
+        try:
+            kind = column.type.python_type
+        except NotImplementedError:  # pragma: no cover - every keyset column has a plain type
+            kind = object
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)")
+        if isinstance(value, dt.datetime):
+            try:
+                value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+            except (OverflowError, ValueError):
+                raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)") from None
+        fitted.append(value)
+    return fitted
 
 
 def _after(columns, values):
