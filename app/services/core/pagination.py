@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, literal, select, tuple_
 
+from ...clock import as_utc
 from ...errors import ValidationError
 from ...extensions import db
 
 TOTAL_CAP = 10_000
+NOT_A_CURSOR = "after: not a cursor of this list (use the next_cursor of a page)"
 
 
 @dataclass
@@ -73,17 +75,13 @@ def _fitting(values: list, columns) -> list:
     with other values is refused like any other that is not this list's."""
     fitted = []
     for value, column in zip(values, columns):
-        try:
-            kind = column.type.python_type
-        except NotImplementedError:  # pragma: no cover - every keyset column has a plain type
-            kind = object
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)")
+        if isinstance(value, bool) or not isinstance(value, column.type.python_type):
+            raise ValidationError(NOT_A_CURSOR)
         if isinstance(value, dt.datetime):
             try:
-                value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+                value = as_utc(value)
             except (OverflowError, ValueError):
-                raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)") from None
+                raise ValidationError(NOT_A_CURSOR) from None
         fitted.append(value)
     return fitted
 
@@ -117,4 +115,4 @@ def decode_cursor(cursor: str, size: int) -> list:
             values.append(value)
         return values
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise ValidationError("after: not a cursor of this list (use the next_cursor of a page)") from None
+        raise ValidationError(NOT_A_CURSOR) from None
