@@ -43,16 +43,22 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    with _own_clock(), sync_api.sync_playwright() as playwright:
+    with _own_clock():
+        playwright = sync_api.sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    try:
         yield chromium
+    finally:
         chromium.close()
+        playwright.stop()
 
 
 @contextmanager
 def _own_clock():
     """Start the browser and its driver on the machine's clock, as a user's browser runs on its own: a run
-    of the suite under libfaketime (a shifted clock for the server) must not preload it into Chromium."""
+    of the suite under libfaketime (a shifted clock for the server) must not preload it into Chromium. The
+    settings come back as soon as both have started: libfaketime reads them again every few seconds, and
+    the server's clock would otherwise fall back to the real one in the middle of a test."""
     shifted = {k: os.environ.pop(k) for k in list(os.environ) if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
     try:
         yield
