@@ -115,8 +115,8 @@ def populate(engine, definition_id: str, count: int, running: int, history: int,
                 f"'{'completed' if status == 'completed' else 'open'}', :started, 50, {ended}, "
                 f"{'NULL' if ended == 'NULL' else chr(39) + 'bench' + chr(39)} FROM {src}"), params)
             for kind, name in (("group", "sales"), ("user", "bob")):
-                conn.execute(text(f"{cte}INSERT INTO task_candidate (task_id, kind, name) "
-                                  f"SELECT {_id(conn, 't', g)}, '{kind}', '{name}' FROM {src}"))
+                conn.execute(text(f"{cte}INSERT INTO task_candidate (task_id, instance_id, kind, name) "
+                                  f"SELECT {_id(conn, 't', g)}, {_id(conn, 'i', g)}, '{kind}', '{name}' FROM {src}"))
             conn.execute(text(
                 f"{cte}INSERT INTO crm_record_event (record_id, module, type, at, \"user\", instance_id) "
                 f"SELECT 'r' || {g}, 'Deals', 'process_started', :started, 'bench', {_id(conn, 'i', g)} FROM {src}"), params)

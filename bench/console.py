@@ -137,8 +137,8 @@ FROM bench_plan p JOIN bench_path w ON w.is_user AND w.ord <= p.reached
 """
 
 CANDIDATES = """
-INSERT INTO task_candidate (task_id, kind, name)
-SELECT id, 'group', 'sales_reps' FROM human_task WHERE state = 'open'
+INSERT INTO task_candidate (task_id, instance_id, kind, name)
+SELECT id, instance_id, 'group', 'sales_reps' FROM human_task WHERE state = 'open'
 """
 
 INCIDENTS = """

@@ -60,11 +60,15 @@ class HumanTask(db.Model):
 
 class TaskCandidate(db.Model):
     """Who may claim an open task: one row per candidate user or group, indexed for the inbox. The rows go
-    when the task closes (`core.projection.close_candidates`); the task keeps its candidates as data."""
+    when the task closes (`core.projection.close_candidates`); the task keeps its candidates as data.
+
+    A row carries its task's instance, so the instances offered to a user (what they may read) come from
+    the index alone, without a lookup of each task."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id", "instance_id"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(32), nullable=False)  # the task's (a copy: tasks never change instance)

@@ -129,6 +129,25 @@ def test_the_starter_a_candidate_and_a_reader_of_the_key_see_it(app, make, start
         instance["id"]]
 
 
+def test_each_candidate_reads_the_instance_that_offers_them_a_task_and_no_other(app, admin, make):
+    """Offered by name, computed per instance: each candidate lists and opens their own instance only, in the
+    whole list and among one business key's; once the task closes, the offer (and what it let them read) goes."""
+    admin.deploy(fixture("crm", "manager_approval.bpmn"))
+    mia, max_ = make.client("mia"), make.client("max")
+    for_mia = admin.start("crm_manager_approval", {"owner_manager": "mia"}, business_key="DEAL-1")
+    for_max = admin.start("crm_manager_approval", {"owner_manager": "max"}, business_key="DEAL-1")
+
+    for who, own, other in ((mia, for_mia, for_max), (max_, for_max, for_mia)):
+        assert ids(who.get(INSTANCES)) == {own["id"]}
+        assert ids(who.get(f"{INSTANCES}?business_key=DEAL-1")) == {own["id"]}
+        assert who.instance(own["id"])["variables"]["owner_manager"] in ("mia", "max")
+        assert_problem(who.get(f"{INSTANCES}/{other['id']}"), 404)
+
+    admin.complete(for_mia["tasks"][0]["id"], {"approved": True})
+    assert ids(mia.get(INSTANCES)) == set()
+    assert ids(max_.get(INSTANCES)) == {for_max["id"]}
+
+
 def test_reading_is_not_changing_a_reader_may_not_repair_or_cancel(app, make, started):
     _, instance = started
     make.grant("read", "process", "three_tasks", user="ada")

@@ -31,7 +31,7 @@ DAY = dt.timedelta(days=1)
 TIMEOUT = 60  # seconds a thread may take: a bound on a deadlock, never a pause
 # Every table with a column naming an instance, and what cleanup does with its rows of a removed instance.
 REMOVED_WITH_INSTANCE = {"active_activity", "activity_instance", "history_event", "incident", "human_task", "external_task", "job",
-                         "event_subscription"}
+                         "event_subscription", "task_candidate"}
 KEPT = {
     "crm_record_event": "a record's timeline belongs to the CRM",
     "crm_note": "a note belongs to its record",
@@ -51,12 +51,12 @@ def instance_keyed_tables() -> dict:
 
 
 def rows_of(ids: list[str]) -> dict[str, int]:
-    """Rows per instance-keyed table (task candidates through their task) naming one of `ids`."""
+    """Rows per instance-keyed table naming one of `ids` (task candidates also through their task)."""
     counts = {name: db.session.scalar(select(func.count()).select_from(t).where(instance_column(t).in_(ids)))
               for name, t in instance_keyed_tables().items()}
     tasks = db.metadata.tables["human_task"]
     candidates = db.metadata.tables["task_candidate"]
-    counts["task_candidate"] = db.session.scalar(select(func.count()).select_from(candidates).where(
+    counts["task_candidate"] += db.session.scalar(select(func.count()).select_from(candidates).where(
         candidates.c.task_id.in_(select(tasks.c.id).where(tasks.c.instance_id.in_(ids)))))
     counts["process_instance"] = db.session.scalar(
         select(func.count()).select_from(ProcessInstance).where(ProcessInstance.id.in_(ids)))
@@ -73,7 +73,8 @@ def seed_leftovers(ids: list[str], now: dt.datetime) -> None:
             definition_id = db.session.get(ProcessInstance, i).definition_id
             task_id = conn.execute(select(meta["human_task"].c.id).where(meta["human_task"].c.instance_id == i)).scalar()
             if task_id is not None:  # a failed instance stopped before its task
-                conn.execute(meta["task_candidate"].insert(), [{"task_id": task_id, "kind": "user", "name": "carol"}])
+                conn.execute(meta["task_candidate"].insert(), [{"task_id": task_id, "instance_id": i, "kind": "user",
+                                                                  "name": "carol"}])
             conn.execute(meta["active_activity"].insert(), [{"instance_id": i, "element_id": "review",
                                                              "element_type": "UserTask", "state": "waiting"}])
             conn.execute(meta["incident"].insert(), [{"id": new_id(), "instance_id": i, "message": "repaired",

@@ -181,8 +181,10 @@ class Step:
                    "priority": resolve_priority(element.get("priority"), task.data),
                    "completed_at": None, "completed_by": None}
             self.tasks.append(row)
-            self.candidates += [{"task_id": task.id, "kind": "user", "name": u} for u in dict.fromkeys(users)]
-            self.candidates += [{"task_id": task.id, "kind": "group", "name": g} for g in dict.fromkeys(groups)]
+            self.candidates += [{"task_id": task.id, "instance_id": self.instance.id, "kind": "user", "name": u}
+                                for u in dict.fromkeys(users)]
+            self.candidates += [{"task_id": task.id, "instance_id": self.instance.id, "kind": "group", "name": g}
+                                for g in dict.fromkeys(groups)]
             opened.append(row)
         assigned = {row["id"] for row in opened if row["assignee"]}
         for row in self.activities:  # a task given to someone as it opens waits in no queue
