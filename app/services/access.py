@@ -112,7 +112,8 @@ def require(actor: Actor, permission: str, resource_type: str, resource_id: str,
 
 
 def offered_to(actor: Actor, candidate=TaskCandidate):
-    """SQL: a candidate row (`candidate`: TaskCandidate or an alias of it) naming the actor or a group of theirs."""
+    """SQL: a candidate row (`candidate`: TaskCandidate, an alias of it or a table alias's columns) naming the
+    actor or a group of theirs."""
     clauses = [and_(candidate.kind == "user", candidate.name == actor.username)]
     if actor.groups:
         clauses.append(and_(candidate.kind == "group", candidate.name.in_(list(actor.groups))))
@@ -127,17 +128,27 @@ def _concerns(actor: Actor):
     Written as `id IN (a UNION of index lookups)` rather than correlated EXISTS per row, so a list
     asks each index once instead of probing every instance it pages through.
     """
-    instance, task, candidate, record = (aliased(ProcessInstance), aliased(HumanTask), aliased(TaskCandidate),
-                                         aliased(Record))
-    ids = union(
-        select(instance.id).where(instance.started_by == actor.username),
-        select(task.instance_id).where(task.assignee == actor.username),
-        select(task.instance_id).where(task.owner == actor.username),
-        select(task.instance_id).where(task.completed_by == actor.username),
-        select(task.instance_id).join(candidate, candidate.task_id == task.id).where(offered_to(actor, candidate)),
-        select(instance.id).join(record, record.id == instance.record_id).where(record.owner == actor.username),
+    return ProcessInstance.id.in_(_concerning_ids(actor))
+
+
+# Table aliases made once (an ORM alias costs milliseconds to make and to adapt at each use): the queries of
+# the instances that concern a user name them inside queries of process_instance and human_task.
+_INSTANCE, _TASK = ProcessInstance.__table__.alias("concerning_instance"), HumanTask.__table__.alias("concerning_task")
+_CANDIDATE, _RECORD = TaskCandidate.__table__.alias("concerning_candidate"), Record.__table__.alias("concerning_record")
+
+
+def _concerning_ids(actor: Actor):
+    """SELECT the ids of the instances that concern the actor (`_concerns`): a UNION, each id once, each an
+    instance that exists (every part reads a row that goes with its instance)."""
+    user = actor.username
+    return union(
+        select(_INSTANCE.c.id).where(_INSTANCE.c.started_by == user),
+        select(_TASK.c.instance_id).where(_TASK.c.assignee == user),
+        select(_TASK.c.instance_id).where(_TASK.c.owner == user),
+        select(_TASK.c.instance_id).where(_TASK.c.completed_by == user),
+        select(_CANDIDATE.c.instance_id).where(offered_to(actor, _CANDIDATE.c)),
+        select(_INSTANCE.c.id).join(_RECORD, _RECORD.c.id == _INSTANCE.c.record_id).where(_RECORD.c.owner == user),
     )
-    return ProcessInstance.id.in_(ids)
 
 
 def _concerns_per_row(actor: Actor):
@@ -152,8 +163,7 @@ def _concerns_per_row(actor: Actor):
         ProcessInstance.started_by == user,
         exists().where(task.instance_id == ProcessInstance.id,
                        or_(task.assignee == user, task.owner == user, task.completed_by == user)),
-        exists().where(task.instance_id == ProcessInstance.id, candidate.task_id == task.id,
-                       offered_to(actor, candidate)),
+        exists().where(candidate.instance_id == ProcessInstance.id, offered_to(actor, candidate)),
         exists().where(record.id == ProcessInstance.record_id, record.owner == user),
     )
 
@@ -171,6 +181,14 @@ def readable_instances(actor: Actor, *, few: bool = False):
         return None
     clause = _concerns_per_row(actor) if few else _concerns(actor)
     return or_(ProcessInstance.process_key.in_(keys), clause) if keys else clause
+
+
+def only_concerning_ids(actor: Actor):
+    """SELECT the ids of every instance `actor` may read when those are only the instances that concern
+    them (`readable_instances` without a grant to read a process key): each once, so a list of all they may
+    read is counted from it without reading the instances. None when they may read more."""
+    keys = granted_ids(actor, "read", "process")
+    return None if keys is None or keys else _concerning_ids(actor)
 
 
 def may_read_instance(actor: Actor, instance) -> bool:

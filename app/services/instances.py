@@ -12,8 +12,8 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, ActivityInstance, ActivityState, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import (readable_instances, readable_tasks, require, require_admin, require_on_instance,
-                     require_read_instance)
+from .access import (only_concerning_ids, readable_instances, readable_tasks, require, require_admin,
+                     require_on_instance, require_read_instance)
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, engine, incident_type, jsonable,
     latest_definition_id, narrowed, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -140,8 +140,11 @@ def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, after=None
     (see `core.pagination`).
     """
     stmt = instances_query(actor, **filters)
+    # Unfiltered, a user's list holds exactly the instances that concern them: counted from their ids alone.
+    counted = None if any(filters.values()) else only_concerning_ids(actor)
     return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
-                    offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after)
+                    offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after,
+                    counted=counted)
 
 
 def instances_query(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
