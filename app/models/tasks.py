@@ -25,6 +25,8 @@ class HumanTask(db.Model):
               postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")),
         Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("state = 'open'"),
               sqlite_where=text("state = 'open'")),
+        # every task, oldest first: the task history (Camunda's /history/task) pages through it
+        Index("ix_human_task_created", "created_at", "id"),
         # who has or had a task, whatever its state: what a user may read
         Index("ix_human_task_assignee", "assignee"),
         Index("ix_human_task_owner", "owner"),

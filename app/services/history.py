@@ -75,11 +75,18 @@ class OpenIncident:
     tenant_id: str | None = None
 
 
-def _rows_page(stmt, offset: int, limit: int) -> Page:
-    """One page of a multi-column select, as Row objects (`paginate` only returns the first column)."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def _rows_page(stmt, offset: int, limit: int, *, total: bool = False) -> Page:
+    """One page of a multi-column select, as Row objects (`paginate` only returns the first column).
+
+    The rows are counted for a count (`limit` 0) or when `total` asks; a page of a list that does not tell
+    its total (Camunda's lists: their count is another call) is not, and its `total` is None: a count reads
+    every match, where a page in the list's index order reads only its rows.
+    """
+    count = None
+    if total or not limit:
+        count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(db.session.execute(stmt.limit(limit).offset(offset))) if limit else []
-    return Page(rows, total, 1, limit)
+    return Page(rows, count, 1, limit)
 
 
 def _readable(actor: Actor, stmt):
@@ -188,8 +195,8 @@ def _like_matcher(pattern: str):
 def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, offset: int = 0, limit: int = 20,
                             definition_id=None, element_name=None, element_type=None, states: dict | None = None,
                             tenants: TenantFilter | None = None) -> Page:
-    """Activity instances (one row per occurrence of an element), ordered by when they started; filtered
-    and paged in SQL.
+    """Activity instances (one row per occurrence of an element), in the order they were entered (written);
+    filtered and paged in SQL.
 
     An occurrence still open when its instance was cancelled (rows kept from before occurrences were
     ended with their instance) counts as canceled, ending with the instance.
@@ -201,27 +208,39 @@ def list_activity_instances(actor: Actor, *, instance_id=None, element_id=None, 
             its scope) set to True keeps only those occurrences.
     """
     a, inst = ActivityRow, ProcessInstance
-    stmt = _readable(actor, select(a, inst.status, inst.ended_at, inst.tenant_id)
-                     .join(inst, inst.id == a.instance_id))
-    stmt = narrowed(stmt, tenants, inst.tenant_id)
+    own = []  # conditions on the activity rows alone
     if instance_id:
-        stmt = stmt.where(a.instance_id == instance_id)
+        own.append(a.instance_id == instance_id)
     if element_id:
-        stmt = stmt.where(a.element_id == element_id)
+        own.append(a.element_id == element_id)
     if element_name:
-        stmt = stmt.where(a.element_name == element_name)
+        own.append(a.element_name == element_name)
     if definition_id:
-        stmt = stmt.where(a.definition_id == definition_id)
+        own.append(a.definition_id == definition_id)
+    readable = readable_instances(actor)
+    on_instance = [] if readable is None else [readable]  # conditions that need the instance's row
+    if tenants is not None:
+        on_instance.append(tenants.clause(inst.tenant_id))
     if element_type is not None:
-        present = db.session.scalars(stmt.with_only_columns(a.element_type).distinct().order_by(None))
-        stmt = stmt.where(a.element_type.in_([kind for kind in present if element_type(kind)]))
+        kinds = select(a.element_type).where(*own).distinct()
+        if on_instance:
+            kinds = kinds.join(inst, inst.id == a.instance_id).where(*on_instance)
+        own.append(a.element_type.in_([kind for kind in db.session.scalars(kinds) if element_type(kind)]))
     left_with_instance = and_(a.ended_at.is_(None), inst.status == InstanceStatus.CANCELLED)
     checks = {"finished": or_(a.ended_at.is_not(None), left_with_instance),
               "unfinished": and_(a.ended_at.is_(None), inst.status != InstanceStatus.CANCELLED),
               "canceled": or_(a.state.in_((ActivityState.CANCELLED, ActivityState.INTERRUPTED)), left_with_instance),
               "complete_scope": and_(a.element_type.like("%EndEvent"), a.state == ActivityState.COMPLETED)}
-    stmt = stmt.where(*[checks[name] for name, wanted in (states or {}).items() if wanted])
-    page = _rows_page(stmt.order_by(a.started_at, a.id), offset, limit)
+    on_instance += [checks[name] for name, wanted in (states or {}).items() if wanted and name != "complete_scope"]
+    if (states or {}).get("complete_scope"):
+        own.append(checks["complete_scope"])
+    rows = select(a, inst.status, inst.ended_at, inst.tenant_id).join(inst, inst.id == a.instance_id)
+    if on_instance:
+        page = _rows_page(rows.where(*own, *on_instance).order_by(a.id), offset, limit)
+    else:  # counted and cut from the activity rows alone (an index), the instances joined to the page's rows
+        page = _rows_page(select(a.id).where(*own).order_by(a.id), offset, limit)
+        ids = [row_id for (row_id,) in page.items]
+        page.items = list(db.session.execute(rows.where(a.id.in_(ids)).order_by(a.id))) if ids else []
     page.items = [_activity(row, status, ended_at, tenant_id) for row, status, ended_at, tenant_id in page.items]
     return page
 
@@ -252,8 +271,11 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
     filter keeps nothing), `business_key`, `key`, `definition_id`, `element_id`, `id`, each with its `_like`
     where Camunda has one.
     """
-    stmt = _readable(actor, select(HumanTask).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
-    stmt = narrowed(stmt, tenants, HumanTask.tenant_id)
+    stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
+    readable = readable_instances(actor)
+    if readable is not None or (filters or {}).get("business_key") is not None \
+            or (filters or {}).get("business_key_like") is not None:  # the instance's row is needed
+        stmt = _readable(actor, stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
     if instance_id:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
     if assignee:
@@ -346,5 +368,6 @@ def list_incidents(actor: Actor, *, key=None, definition_id=None, instance_id=No
             stmt = stmt.where(column == value)
     if message_contains:
         stmt = stmt.where(Incident.message.contains(message_contains, autoescape=True))
-    found = _rows_page(stmt.order_by(Incident.created_at.desc(), Incident.id.desc()), (page - 1) * per_page, per_page)
+    found = _rows_page(stmt.order_by(Incident.created_at.desc(), Incident.id.desc()), (page - 1) * per_page, per_page,
+                       total=True)
     return Page([ListedIncident(*row) for row in found.items], found.total, page, per_page)

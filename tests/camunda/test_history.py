@@ -213,3 +213,42 @@ def test_resolved_incidents_are_not_listed(failing):
 def test_history_and_incidents_require_basic_credentials(client):
     for path in ("/history/process-instance", "/history/activity-instance", "/history/task", "/incident"):
         assert_camunda_error(client.get(f"/engine-rest{path}"), 401, "AuthenticationException")
+
+
+# -- paging: the pages of a history list are the list, and its count counts it -----------------------------------
+
+def _paged(rest: Camunda, path: str, size: int) -> list[dict]:
+    joiner = "&" if "?" in path else "?"
+    rows, first = [], 0
+    while True:
+        page = rest.ok(rest.get(f"{path}{joiner}firstResult={first}&maxResults={size}"))
+        rows += page
+        if len(page) < size:
+            return rows
+        first += size
+
+
+@pytest.mark.parametrize("path", ["/history/activity-instance", "/history/activity-instance?finished=true",
+                                  "/history/activity-instance?activityType=userTask",
+                                  "/history/task", "/history/task?finished=true", "/history/task?processInstanceBusinessKey=B"])
+def test_the_pages_of_a_history_list_are_the_whole_list_and_its_count_counts_it(app, deployed, make, path):
+    done = _finish_three_tasks(deployed, businessKey="B")
+    running = deployed.start("three_tasks", businessKey="B")
+    _complete_next(deployed, running["id"])
+    deployed.start("simple_user_task")
+    whole = deployed.ok(deployed.get(path))
+    assert whole, path
+
+    for size in (1, 2, 5):
+        assert _paged(deployed, path, size) == whole
+    base, _, query = path.partition("?")
+    assert deployed.ok(deployed.get(f"{base}/count?{query}")) == {"count": len(whole)}
+    if base == "/history/activity-instance":  # in the order each instance entered them
+        of_done = [row["activityId"] for row in whole if row["processInstanceId"] == done]
+        assert of_done == [e for e in ["start", "task_a", "task_b", "task_c", "end"] if e in of_done]
+    # a user reads the rows of the instances that concern them only: a page of theirs is a page of those
+    make.user("sue", groups=["staff"])
+    sue = Camunda(app, "sue")
+    theirs = sue.ok(sue.get(path))
+    assert {row["processInstanceId"] for row in theirs} <= {running["id"]}
+    assert _paged(sue, path, 1) == theirs
