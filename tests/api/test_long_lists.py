@@ -123,3 +123,41 @@ def test_camunda_counts_stay_exact(admin, monkeypatch):
     assert admin.get("/engine-rest/task/count").get_json() == {"count": 4}
     assert admin.get("/engine-rest/process-instance/count").get_json() == {"count": 4}
     assert len(admin.get("/engine-rest/task").get_json()) == 4
+
+
+@pytest.mark.parametrize("query", ["", "status=running", "status=completed", "key=three_tasks&status=running",
+                                   "key=simple_user_task"])
+def test_a_deep_page_by_number_is_that_slice_of_the_whole_list(clock, app, admin, make, query):
+    """A page past the first reads the ids it skips first, then its rows: the same rows, in the same order, as
+    that slice of the list, whatever filters narrow it, for an admin and for a user who reads some of it."""
+    import datetime as dt
+    admin.deploy(fixture("valid", "three_tasks.bpmn"), fixture("valid", "simple_user_task.bpmn"))
+    sue = make.client("sue", groups=["staff"])
+    for n in range(9):
+        clock.shift(dt.timedelta(seconds=1 if n % 3 else 0))  # some moments tie
+        client = sue if n % 2 else admin
+        started = client.start("simple_user_task" if n % 4 == 0 else "three_tasks")
+        if n % 3 == 0 and n % 4:  # a three-task instance run to its end
+            while started["tasks"]:
+                started = admin.complete(started["tasks"][0]["id"], {})
+    for client in (admin, sue):
+        whole = [i["id"] for i in client.get(f"/api/v1/process-instances?per_page=100&{query}").get_json()["items"]]
+        for per_page in (1, 2, 4):
+            pages = []
+            for number in range(1, len(whole) // per_page + 2):
+                pages += [i["id"] for i in client.get(
+                    f"/api/v1/process-instances?per_page={per_page}&page={number}&{query}").get_json()["items"]]
+            assert pages == whole, (query, per_page)
+    # Camunda's runtime list (the instances that have not ended) by firstResult
+    from config import TestConfig
+
+    from ..camunda.test_rest import Camunda
+    for rest, reads_all in ((Camunda(app, "admin", TestConfig.ADMIN_PASSWORD), True), (Camunda(app, "sue"), False)):
+        camunda_query = query.replace("key=", "processDefinitionKey=").replace("status=running", "active=true")
+        if "status=" in camunda_query:
+            continue
+        whole = [i["id"] for i in rest.ok(rest.get(f"/process-instance?maxResults=100&{camunda_query}"))]
+        assert whole or not reads_all
+        for first in range(len(whole) + 1):
+            assert [i["id"] for i in rest.ok(rest.get(
+                f"/process-instance?firstResult={first}&maxResults=2&{camunda_query}"))] == whole[first:first + 2]

@@ -53,6 +53,11 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
     else:
         skip = offset if offset is not None else (page - 1) * per_page
     total, total_exact = _count(base, exact)
+    if skip and keyset is not None:
+        # A deep page: the rows to skip are read as their ids alone (an index in the list's order, without
+        # a table row each), then only the page's rows are read.
+        page_ids = stmt.with_only_columns(keyset[-1]).limit(per_page).offset(skip).scalar_subquery()
+        stmt, skip = stmt.where(keyset[-1].in_(page_ids)), 0
     items = list(db.session.scalars(stmt.limit(per_page).offset(skip))) if per_page else []
     next_cursor = None
     if keyset is not None and per_page and len(items) == per_page:
