@@ -24,6 +24,10 @@ test client: authentication, schemas, services, SQL; no network), it times `--re
   instances by key    GET /api/v1/process-instances?key=...&status=running
   my instances        GET /api/v1/process-instances as the user (the per-object read rule)
   one instance        GET /api/v1/process-instances/{id} and its history
+  camunda lists       /engine-rest: the runtime instances, the historic instances, tasks and activity
+                      instances at row `--depth` (firstResult), a user's task history
+  commands            start an instance, complete a task, deliver a message by business key (each timed
+                      call on its own real instance among the million)
 
 and prints p50/p95 ms per call and bytes per instance per table. Figures only; it asserts nothing.
 
@@ -42,6 +46,7 @@ from records import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "valid" / "three_tasks.bpmn"
+REPLY_DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "events" / "wait_for_reply.bpmn"
 GROUPS, USERS = 50, 2000
 
 
@@ -171,7 +176,8 @@ def reused(app) -> dict:
     from app.extensions import db
     from records import ADMIN_PASSWORD
     with app.app_context():
-        real = db.session.execute(text("SELECT id FROM process_instance WHERE started_by = 'admin'")).scalar_one()
+        real = db.session.execute(text("SELECT id FROM process_instance WHERE started_by = 'admin' "
+                                       "AND process_key = 'three_tasks' ORDER BY started_at LIMIT 1")).scalar_one()
         db.session.remove()
     return {"admin": Client(app, "admin", ADMIN_PASSWORD), "real": real}
 
@@ -226,6 +232,15 @@ def main() -> None:
             {"d": depth - 1}).one()
         db.session.remove()
     cursor = encode_cursor([row.started_at, row.id])
+    # Commands on real instances among the million: each timed call acts on its own instance.
+    admin.post("/api/v1/deployments", content_type="multipart/form-data",
+               data={"files": [(REPLY_DIAGRAM.open("rb"), REPLY_DIAGRAM.name)]})
+    waiting = [f"REPLY-{n}-{time.time_ns()}" for n in range(args.repeat + 1)]
+    for key in waiting:
+        admin.post("/api/v1/process-definitions/key/wait_for_reply/start", json={"variables": {}, "business_key": key})
+    working = [admin.post("/api/v1/process-definitions/key/three_tasks/start", json={"variables": {}})["tasks"][0]["id"]
+               for _ in range(args.repeat + 1)]
+    replies, tasks = iter(waiting), iter(working)
     calls = [
         ("inbox mine (user)", lambda: user.get("/api/v1/tasks?mine=true")),
         ("inbox candidate_group", lambda: user.get("/api/v1/tasks?candidate_group=g01")),
@@ -238,6 +253,20 @@ def main() -> None:
         ("my instances (user)", lambda: user.get("/api/v1/process-instances")),
         ("one instance", lambda: admin.get(f"/api/v1/process-instances/{built['real']}")),
         ("its history", lambda: admin.get(f"/api/v1/process-instances/{built['real']}/history")),
+        (f"camunda runtime list, row {depth}",
+         lambda: admin.get(f"/engine-rest/process-instance?firstResult={depth}&maxResults=20")),
+        (f"camunda history instances, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/process-instance?firstResult={depth}&maxResults=20")),
+        (f"camunda history tasks, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/task?firstResult={depth}&maxResults=20")),
+        (f"camunda activity instances, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/activity-instance?firstResult={depth}&maxResults=20")),
+        ("camunda history tasks (user)", lambda: user.get("/engine-rest/history/task?maxResults=20")),
+        ("start an instance", lambda: admin.post("/api/v1/process-definitions/key/three_tasks/start",
+                                                 json={"variables": {}})),
+        ("complete a task", lambda: admin.post(f"/api/v1/tasks/{next(tasks)}/complete", json={"variables": {}})),
+        ("deliver a message (business key)",
+         lambda: admin.post("/api/v1/messages", json={"name": "reply", "business_key": next(replies)})),
     ]
     print(f"\n=== {args.instances:,} instances, {args.repeat} calls each, load average {load_average()} ===")
     print(f"{'call':40s} {'p50 ms':>8s} {'p95 ms':>8s}")

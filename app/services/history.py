@@ -75,16 +75,21 @@ class OpenIncident:
     tenant_id: str | None = None
 
 
-def _rows_page(stmt, offset: int, limit: int, *, total: bool = False) -> Page:
+def _rows_page(stmt, offset: int, limit: int, *, total: bool = False, key=None, keys=None) -> Page:
     """One page of a multi-column select, as Row objects (`paginate` only returns the first column).
 
     The rows are counted for a count (`limit` 0) or when `total` asks; a page of a list that does not tell
     its total (Camunda's lists: their count is another call) is not, and its `total` is None: a count reads
-    every match, where a page in the list's index order reads only its rows.
+    every match, where a page in the list's index order reads only its rows. `key`: a unique column of the
+    order's index; a page past the first then skips its rows as keys alone (`core.pagination`'s deep page),
+    selected by `keys` when given (the same rows in the same order, without the tables only the page needs).
     """
     count = None
     if total or not limit:
         count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if offset and limit and key is not None:
+        keys = stmt.with_only_columns(key) if keys is None else keys
+        stmt, offset = stmt.where(key.in_(keys.limit(limit).offset(offset).scalar_subquery())), 0
     rows = list(db.session.execute(stmt.limit(limit).offset(offset))) if limit else []
     return Page(rows, count, 1, limit)
 
@@ -113,9 +118,7 @@ def list_historic_instances(actor: Actor, *, instance_id=None, key=None, busines
     `..._like` are SQL LIKE patterns (`%` any text, `_` one character), as Camunda's `...Like` filters;
     `incident_message(_like)` keeps instances with an incident (open or resolved) of that message.
     """
-    stmt = _readable(actor, select(ProcessInstance, ProcessDefinition.version, ProcessDefinition.name)
-                     .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
-    stmt = narrowed(stmt, tenants, ProcessInstance.tenant_id)
+    stmt = narrowed(_readable(actor, select(ProcessInstance)), tenants, ProcessInstance.tenant_id)
     if instance_id:
         stmt = stmt.where(ProcessInstance.id == instance_id)
     if key:
@@ -128,15 +131,18 @@ def list_historic_instances(actor: Actor, *, instance_id=None, key=None, busines
         stmt = stmt.where(ProcessInstance.definition_id == definition_id)
     if started_by:
         stmt = stmt.where(ProcessInstance.started_by == started_by)
-    if definition_name:
-        stmt = stmt.where(ProcessDefinition.name == definition_name)
-    if definition_name_like:
-        stmt = stmt.where(ProcessDefinition.name.like(definition_name_like))
+    for name, matching in ((definition_name, ProcessDefinition.name.__eq__),
+                           (definition_name_like, ProcessDefinition.name.like)):
+        if name:
+            stmt = stmt.where(ProcessInstance.definition_id.in_(select(ProcessDefinition.id).where(matching(name))))
     for message, matching in ((incident_message, Incident.message.__eq__), (incident_message_like, Incident.message.like)):
         if message:
             stmt = stmt.where(exists().where(Incident.instance_id == ProcessInstance.id, matching(message)))
     stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))
-    page = _rows_page(stmt.order_by(ProcessInstance.started_at, ProcessInstance.id), offset, limit)
+    stmt = stmt.order_by(ProcessInstance.started_at, ProcessInstance.id)
+    rows = stmt.add_columns(ProcessDefinition.version, ProcessDefinition.name).join(
+        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    page = _rows_page(rows, offset, limit, key=ProcessInstance.id, keys=stmt.with_only_columns(ProcessInstance.id))
     ids = [instance.id for instance, _, _ in page.items]
     starts, ends = _first_event_of("StartEvent", ids), _first_event_of("EndEvent", ids, last=True)
     page.items = [HistoricInstance(instance, version, starts.get(instance.id),
@@ -296,7 +302,7 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
             stmt = stmt.where(false())
         else:
             stmt = stmt.where(column.like(value) if name.endswith("_like") else column == value)
-    page = _rows_page(stmt.order_by(HumanTask.created_at, HumanTask.id), offset, limit)
+    page = _rows_page(stmt.order_by(HumanTask.created_at, HumanTask.id), offset, limit, key=HumanTask.id)
     page.items = [task for (task,) in page.items]
     return page
 
