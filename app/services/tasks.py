@@ -127,7 +127,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         counted = select(TaskCandidate.task_id).where(TaskCandidate.kind == "group",
                                                       TaskCandidate.name == candidate_group)
     return paginate(stmt.order_by(*_ordering(order_by)), page, per_page, offset, exact=exact, keyset=keyset,
-                    after=after, counted=counted)
+                    after=after, counted=counted, unique=HumanTask.id)
 
 
 def _mine_listed(actor: Actor):
@@ -172,7 +172,8 @@ def _ordering(order_by) -> list:
         # The same null placement on every database: missing values last ascending, first descending
         # (PostgreSQL's own default, which an index in the column's order serves: open tasks by due date).
         clauses.append(column.desc().nulls_first() if direction == "desc" else column.asc().nulls_last())
-    return clauses + [HumanTask.id]
+    # Ties by id in the last key's direction: an index of (column, id) read either way serves both orders.
+    return clauses + [HumanTask.id.desc() if order_by[-1][1] == "desc" else HumanTask.id]
 
 
 def find_task(task_id: str) -> HumanTask:

@@ -161,3 +161,27 @@ def test_a_deep_page_by_number_is_that_slice_of_the_whole_list(clock, app, admin
         for first in range(len(whole) + 1):
             assert [i["id"] for i in rest.ok(rest.get(
                 f"/process-instance?firstResult={first}&maxResults=2&{camunda_query}"))] == whole[first:first + 2]
+
+
+@pytest.mark.parametrize("sort", ["sortBy=priority&sortOrder=desc", "sortBy=priority&sortOrder=asc",
+                                  "sortBy=dueDate&sortOrder=desc", "sortBy=name&sortOrder=asc"])
+def test_a_sorted_task_list_pages_through_every_task_once_whatever_ties(app, admin, sort):
+    """Camunda's task list sorted by a column with ties (equal priorities, one due date): any firstResult is
+    that slice of the whole sorted list (ties broken by id, in the sort's direction)."""
+    from config import TestConfig
+
+    from ..camunda.test_rest import Camunda
+    admin.deploy(fixture("valid", "task_extensions.bpmn"), fixture("valid", "three_tasks.bpmn"))
+    for urgency in (10, 90, 50, 90, 10, 50, 90):
+        admin.start("task_extensions", {"urgency": urgency, "follow_up": None})
+        admin.start("three_tasks")  # default priority, no due date
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    tasks = rest.ok(rest.get(f"/task?{sort}&maxResults=100"))
+    whole = [t["id"] for t in tasks]
+    assert len(whole) == len(set(whole)) == 14
+    if "priority" in sort:
+        priorities = [t["priority"] for t in tasks]
+        assert priorities == sorted(priorities, reverse="desc" in sort) and set(priorities) == {10, 50, 90}
+    for first in range(len(whole)):
+        assert [t["id"] for t in rest.ok(rest.get(f"/task?{sort}&firstResult={first}&maxResults=3"))] \
+            == whole[first:first + 3], first

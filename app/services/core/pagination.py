@@ -36,14 +36,15 @@ class Page:
 
 
 def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact: bool = True,
-             keyset: tuple | None = None, after: str | None = None, counted=None) -> Page:
+             keyset: tuple | None = None, after: str | None = None, counted=None, unique=None) -> Page:
     """One page of `stmt`.
 
     `offset` (rows to skip) overrides `page` for clients that page by row. `keyset`: the columns of the
     statement's default order (newest first: each descending, the last one unique); with it each page
     carries the cursor of the next one, and `after` (such a cursor) continues from it. `exact=False`
     caps the count at TOTAL_CAP. `counted`: the same rows as `stmt`, written for a database to count
-    them faster (the total is counted from it)."""
+    them faster (the total is counted from it). `unique`: a column that tells rows apart and ends the order
+    (default: the keyset's last); a page past the first skips its rows as that column alone."""
     base = stmt if counted is None else counted
     if after is not None:
         if keyset is None:
@@ -53,11 +54,12 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
     else:
         skip = offset if offset is not None else (page - 1) * per_page
     total, total_exact = _count(base, exact)
-    if skip and keyset is not None:
+    unique = keyset[-1] if unique is None and keyset is not None else unique
+    if skip and unique is not None:
         # A deep page: the rows to skip are read as their ids alone (an index in the list's order, without
         # a table row each), then only the page's rows are read.
-        page_ids = stmt.with_only_columns(keyset[-1]).limit(per_page).offset(skip).scalar_subquery()
-        stmt, skip = stmt.where(keyset[-1].in_(page_ids)), 0
+        page_ids = stmt.with_only_columns(unique).limit(per_page).offset(skip).scalar_subquery()
+        stmt, skip = stmt.where(unique.in_(page_ids)), 0
     items = list(db.session.scalars(stmt.limit(per_page).offset(skip))) if per_page else []
     next_cursor = None
     if keyset is not None and per_page and len(items) == per_page:
