@@ -216,10 +216,17 @@ def readable_tasks(actor: Actor, *, few: bool = False):
     """A WHERE clause for the human tasks `actor` may read (None: all of them): the tasks of the
     instances they may read, which include every instance in which they have or had a task
     (`few`: as for `readable_instances`)."""
-    instances = readable_instances(actor, few=few)
-    if instances is None:
+    if few:
+        instances = readable_instances(actor, few=True)
+        return None if instances is None else HumanTask.instance_id.in_(select(ProcessInstance.id).where(instances))
+    keys = granted_ids(actor, "read", "process")
+    if keys is None:
         return None
-    return HumanTask.instance_id.in_(select(ProcessInstance.id).where(instances))
+    concerning = HumanTask.instance_id.in_(_concerning_ids(actor))  # their ids alone: no instance row read
+    if not keys:
+        return concerning
+    return or_(HumanTask.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.process_key.in_(keys))),
+               concerning)
 
 
 def require_read_task(actor: Actor, task) -> None:

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import ActivityInstance as ActivityRow
 from ..models import ActivityState, HumanTask, Incident, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import readable_instances
+from .access import readable_instances, readable_tasks
 from .core import Actor, Page, TenantFilter, narrowed
 from .instances import get_instance
 
@@ -278,10 +278,11 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
     where Camunda has one.
     """
     stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
-    readable = readable_instances(actor)
-    if readable is not None or (filters or {}).get("business_key") is not None \
-            or (filters or {}).get("business_key_like") is not None:  # the instance's row is needed
-        stmt = _readable(actor, stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id))
+    readable = readable_tasks(actor)
+    if readable is not None:
+        stmt = stmt.where(readable)
+    if (filters or {}).get("business_key") is not None or (filters or {}).get("business_key_like") is not None:
+        stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)  # the instance's row is needed
     if instance_id:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
     if assignee:

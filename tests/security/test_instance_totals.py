@@ -51,3 +51,20 @@ def test_the_total_of_a_users_instances_is_what_their_pages_hold(admin, make):
     make.grant("read", "process", "crm_manager_approval", group="staff")  # now she reads every approval
     seen, totals = pages(sue)
     assert len(seen) == len(set(seen)) == 5 and totals == {5}
+
+
+def test_a_read_grant_on_a_key_reads_the_tasks_of_its_instances_and_only_those(app, admin, make):
+    from ..camunda.test_rest import Camunda
+    admin.deploy(fixture("valid", "three_tasks.bpmn"), fixture("valid", "simple_user_task.bpmn"))
+    granted = admin.start("three_tasks")  # task_a offered to staff: nothing of ada's
+    admin.complete(granted["tasks"][0]["id"], {})
+    other = admin.start("simple_user_task")  # alice's
+    make.grant("read", "process", "three_tasks", user="ada")
+    ada = make.client("ada")
+
+    for state in ("open", "completed"):  # task_b waits, task_a was done
+        listed = ada.get(f"/api/v1/tasks?state={state}").get_json()
+        assert [t["process_instance_id"] for t in listed["items"]] == [granted["id"]] and listed["total"] == 1
+    history = Camunda(app, "ada").ok(Camunda(app, "ada").get("/history/task"))
+    assert {t["processInstanceId"] for t in history} == {granted["id"]} and len(history) == 2
+    assert other["id"] not in {t["processInstanceId"] for t in history}
