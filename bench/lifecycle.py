@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import io
 import os
 import re
 import shutil
@@ -86,6 +87,7 @@ class Run:
     sql: SqlCount | None = None
     note: str = ""
     bytes_per_instance: float | None = None  # PostgreSQL (b): what a completed instance keeps
+    bytes_per_trivial: float | None = None  # PostgreSQL: what a completed start -> end instance keeps
     cpu: dict = field(default_factory=dict)   # who -> CPU seconds used during the timed phase
 
     @property
@@ -563,9 +565,9 @@ INSTANCE_TABLES = ("process_instance", "activity_instance", "history_event", "hu
                    "active_activity", "event_subscription", "incident")
 
 
-def instance_bytes(url: str) -> tuple[int, dict[str, float]]:
-    """PostgreSQL: the instances of the (b) run and the bytes each holds per table (heap, TOAST and indexes),
-    after VACUUM FULL, so that the figure is what live rows take, not what updates left behind."""
+def _table_bytes(url: str) -> tuple[int, dict[str, int]]:
+    """PostgreSQL, after VACUUM FULL (what live rows take, not what updates left behind): the number of
+    instances and the bytes of each instance table (heap, TOAST and indexes)."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -577,10 +579,47 @@ def instance_bytes(url: str) -> tuple[int, dict[str, float]]:
                      "(CASE WHEN c.reltoastrelid <> 0 THEN 1 ELSE 0 END)")
             sizes = {table: conn.exec_driver_sql(
                 f"SELECT pg_total_relation_size(c.oid) - current_setting('block_size')::int * {fixed} "
-                f"FROM pg_class c WHERE c.oid = '{table}'::regclass").scalar() / count for table in INSTANCE_TABLES}
+                f"FROM pg_class c WHERE c.oid = '{table}'::regclass").scalar() for table in INSTANCE_TABLES}
     finally:
         engine.dispose()
     return count, sizes
+
+
+def instance_bytes(url: str) -> tuple[int, dict[str, float]]:
+    """PostgreSQL: the instances of the (b) run and the bytes each holds per table."""
+    count, sizes = _table_bytes(url)
+    return count, {table: size / count for table, size in sizes.items()}
+
+
+TRIVIAL = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions id="bench_trivial_definitions" '
+           'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="http://example.com/bench">'
+           '<bpmn:process id="bench_trivial" isExecutable="true"><bpmn:startEvent id="start"/>'
+           '<bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end"/>'
+           '</bpmn:process></bpmn:definitions>')
+
+
+def trivial_instance_bytes(url: str, n: int = 200) -> dict[str, float]:
+    """PostgreSQL: the bytes a trivial instance (start event -> end event) keeps per table: `n` of them
+    started in-process on the (b) database, the tables measured before and after."""
+    from app import create_app
+    from config import Config
+
+    _, before = _table_bytes(url)
+    cfg = type("BenchConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
+                                          "ADMIN_PASSWORD": ADMIN_PASSWORD, "AUTO_UPGRADE": False})
+    client = create_app(cfg).test_client()
+    r = client.post("/api/v1/auth/token", json={"username": USER, "password": USER_PASSWORD})
+    headers = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    r = client.post("/api/v1/deployments", headers=headers,
+                    data={"files": (io.BytesIO(TRIVIAL.encode()), "bench_trivial.bpmn", "application/xml")})
+    if r.status_code != 201:
+        raise RuntimeError(f"deploy: {r.status_code} {r.get_json()}")
+    for _ in range(n):
+        r = client.post("/api/v1/process-definitions/key/bench_trivial/start", json={"variables": {}}, headers=headers)
+        if r.status_code != 201 or r.get_json()["status"] != "completed":
+            raise RuntimeError(f"start: {r.status_code} {r.get_json()}")
+    _, after = _table_bytes(url)
+    return {table: (after[table] - before[table]) / n for table in INSTANCE_TABLES}
 
 
 # -- main ---------------------------------------------------------------------------
@@ -608,6 +647,10 @@ def bench_database(kind: str, args, workdir: Path) -> tuple[Run, Run]:
         b.bytes_per_instance = sum(sizes.values())
         print(f"  bytes per completed instance, {count} instances of (b) after VACUUM FULL: "
               f"{sum(sizes.values()):.0f} (" + ", ".join(f"{t} {v:.0f}" for t, v in sizes.items() if v) + ")")
+        trivial = trivial_instance_bytes(url)
+        b.bytes_per_trivial = sum(trivial.values())
+        print(f"  bytes per trivial instance (start event -> end event, 200 more): {sum(trivial.values()):.0f} ("
+              + ", ".join(f"{t} {v:.0f}" for t, v in trivial.items() if v) + ")")
     if args.show_sql:
         print("  statements of one lifecycle (b):")
         for label, statement in b.sql.trace:
@@ -672,8 +715,8 @@ def main(argv=None) -> int:
     for a, b in results:
         print(f"{a.db:<9}b/a = {b.rate / a.rate:.2f}   (aim >= 0.5)   "
               f"SQL/lifecycle (b) = {b.sql.per_lifecycle(COUNT_LIFECYCLES):.1f}   (aim <= {SQL_TARGET})"
-              + (f"   bytes per completed instance = {b.bytes_per_instance:.0f}"
-                 if b.bytes_per_instance is not None else ""))
+              + (f"   bytes per completed instance = {b.bytes_per_instance:.0f}, per trivial instance = "
+                 f"{b.bytes_per_trivial:.0f} (aim <= 3,500)" if b.bytes_per_instance is not None else ""))
     return 1 if any(r.errors for pair in results for r in pair) else 0
 
 

@@ -19,6 +19,8 @@ test client: authentication, schemas, services, SQL; no network), it times `--re
 
   inbox mine          GET /api/v1/tasks?mine=true as a user of one group
   inbox group         GET /api/v1/tasks?candidate_group=<their group>
+  tasks               GET /api/v1/tasks as the user (every open task they may read); Camunda's task list
+                      sorted by priority at row `--depth` / 2 (as admin)
   instances first     GET /api/v1/process-instances (admin), first page
   instances deep      the page at row `--depth` by page number (OFFSET) and by cursor (after=)
   instances by key    GET /api/v1/process-instances?key=...&status=running
@@ -245,6 +247,9 @@ def main() -> None:
         ("inbox mine (user)", lambda: user.get("/api/v1/tasks?mine=true")),
         ("inbox candidate_group", lambda: user.get("/api/v1/tasks?candidate_group=g01")),
         ("inbox mine exact total", lambda: user.get("/api/v1/tasks?mine=true&exact=true")),
+        ("tasks a user may read", lambda: user.get("/api/v1/tasks")),
+        (f"camunda tasks by priority, row {depth // 2}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=priority&sortOrder=desc&firstResult={depth // 2}&maxResults=20")),
         ("instances first page", lambda: admin.get("/api/v1/process-instances")),
         (f"instances page {deep_page} (offset)", lambda: admin.get(f"/api/v1/process-instances?page={deep_page}")),
         (f"instances row {depth} (cursor)", lambda: admin.get(f"/api/v1/process-instances?after={cursor}")),
