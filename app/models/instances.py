@@ -21,8 +21,8 @@ class ProcessInstance(db.Model):
         Index("ix_process_instance_started", "started_at", "id"),
         # the instances that have not ended, newest first (Camunda's runtime list; one status, one key): a page at
         # any depth from one range of a small index, its filters read from the index, however many have ended
-        Index("ix_process_instance_live", "started_at", "id", "status", "process_key", postgresql_where=text(LIVE_CLAUSE),
-              sqlite_where=text(LIVE_CLAUSE)),
+        Index("ix_process_instance_live", "started_at", "id", "status", "process_key",
+              postgresql_where=text(LIVE_CLAUSE), sqlite_where=text(LIVE_CLAUSE)),
         Index("ix_process_instance_key_status", "process_key", "status", "started_at", "id"),
         Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
         Index("ix_process_instance_tenant", "tenant_id", "started_at"),

@@ -79,4 +79,5 @@ class TaskCandidate(db.Model):
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    instance_id: Mapped[str] = mapped_column(String(32), nullable=False)  # the task's (a copy: tasks never change instance)
+    # the task's (a copy: a task never moves to another instance)
+    instance_id: Mapped[str] = mapped_column(String(32), nullable=False)

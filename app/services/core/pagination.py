@@ -28,7 +28,7 @@ NOT_A_CURSOR = "after: not a cursor of this list (use the next_cursor of a page)
 @dataclass
 class Page:
     items: list
-    total: int
+    total: int | None  # None: not counted (a list whose API does not show its total)
     page: int
     per_page: int
     total_exact: bool = True
