@@ -1,7 +1,7 @@
 """Process analytics: the query every call shares, and the heat map, bottlenecks, branches and durations."""
 from marshmallow import Schema, fields, validate
 
-from .common import MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, MAX_NAME, text
+from .common import MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, MAX_NAME, Moment, text
 from .definitions import DefinitionRefSchema
 
 FORMATS = ("csv", "xes")
@@ -14,10 +14,10 @@ class AnalyticsQuerySchema(Schema):
     key = text(MAX_KEY, load_default=None, metadata={
         "description": "the process key (without definition_id); its latest version unless `version` is given"})
     version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    started_from = fields.DateTime(load_default=None, metadata={
+    started_from = Moment(load_default=None, metadata={
         "description": "count what started at or after this moment (activities; instances for durations and "
                        "the event log)"})
-    started_to = fields.DateTime(load_default=None, metadata={"description": "... and before this moment"})
+    started_to = Moment(load_default=None, metadata={"description": "... and before this moment"})
     business_key_prefix = text(MAX_KEY, load_default=None, metadata={
         "description": "instances whose business key starts with this"})
     owner = text(MAX_NAME, load_default=None, metadata={"description": "instances started by this user"})
@@ -37,8 +37,8 @@ class EventLogQuerySchema(AnalyticsQuerySchema):
 
 
 class FiltersSchema(Schema):
-    started_from = fields.DateTime(allow_none=True)
-    started_to = fields.DateTime(allow_none=True)
+    started_from = Moment(allow_none=True)
+    started_to = Moment(allow_none=True)
     business_key_prefix = fields.String(allow_none=True)
     owner = fields.String(allow_none=True)
     module = fields.String(allow_none=True)

@@ -10,6 +10,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from ..clock import as_utc
 from ..engine import MAX_HISTORY_TTL_DAYS
 from .common import MAX_ID, MAX_INSTANCE_ID, MAX_INT32, MAX_KEY, MAX_NAME, text
 from .variable_filters import VariableFilters
@@ -44,9 +45,9 @@ class CamundaDateTime(fields.Field):
         try:
             # a `+0200` sent unescaped in a query string arrives as ` 0200`
             moment = dt.datetime.fromisoformat(re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip()))
-        except ValueError:
+            return as_utc(moment)  # one UTC cannot hold (year 1 east of Greenwich, 9999 west) is invalid too
+        except (OverflowError, ValueError):
             raise self.make_error("invalid") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 class Sorting(CamundaSchema):

@@ -1,6 +1,8 @@
 """Shared schema pieces: input limits, pagination and list envelopes."""
 from marshmallow import Schema, fields, validate
 
+from ..clock import as_utc
+
 # Input limits: what the database columns hold, and integers SQL and Python handle without overflow.
 MAX_INT32 = 2**31 - 1
 MAX_PAGE = MAX_INT32
@@ -9,6 +11,20 @@ MAX_NAME = 200  # usernames, group names, binding and rule names, labels
 MAX_MODULE = 100  # module api names and field names
 MAX_ID = 36  # generated ids: 32 hex characters (36 for task ids)
 MAX_INSTANCE_ID = 32
+
+
+class Moment(fields.DateTime):
+    """An ISO 8601 moment, made UTC as it is read (no offset: UTC). One that UTC cannot hold (the first day
+    of year 1 east of Greenwich, the last of 9999 west of it) is refused like any other invalid date."""
+
+    default_error_messages = {"out_of_range": "not a moment UTC can hold (years 1 to 9999 in UTC)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return as_utc(moment)
+        except (OverflowError, ValueError):
+            raise self.make_error("out_of_range") from None
 
 
 def text(limit: int, **kwargs) -> fields.String:

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, CursorArgs, PageArgs, page_of, text
+from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, CursorArgs, Moment, PageArgs, page_of, text
 from .definitions import DefinitionRefSchema, TenantQuery
 from .tasks import TaskSchema
 
@@ -90,8 +90,8 @@ class InstanceQuerySchema(CursorArgs, PageArgs, TenantQuery):
     key = text(MAX_KEY, load_default=None)
     business_key = text(MAX_KEY, load_default=None)
     activity = text(MAX_KEY, load_default=None)
-    started_after = fields.DateTime(load_default=None)
-    started_before = fields.DateTime(load_default=None)
+    started_after = Moment(load_default=None)
+    started_before = Moment(load_default=None)
 
 
 class BulkFilterSchema(InstanceQuerySchema):

@@ -1,7 +1,7 @@
 """Migrations of running instances, and modifications of one instance."""
 from marshmallow import Schema, fields, validate
 
-from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, PageArgs, page_of, text
+from .common import MAX_ID, MAX_INSTANCE_ID, MAX_KEY, MAX_MODULE, Moment, PageArgs, page_of, text
 
 MAX_INSTANCES = 10_000  # instance ids in one request; a filter selects any number
 MAX_MAPPING = 1_000
@@ -13,8 +13,8 @@ class InstanceFilterSchema(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["running", "suspended", "error"]))
     business_key = text(MAX_KEY, load_default=None)
     activity = text(MAX_KEY, load_default=None, metadata={"description": "instances waiting at this element"})
-    started_after = fields.DateTime(load_default=None)
-    started_before = fields.DateTime(load_default=None)
+    started_after = Moment(load_default=None)
+    started_before = Moment(load_default=None)
     module = text(MAX_MODULE, load_default=None)
     record_id = text(MAX_ID, load_default=None)
 

@@ -1,7 +1,7 @@
 """Schemas of process analytics: a module's conversion goal, Path Finder and the funnel."""
 from marshmallow import Schema, fields, validate
 
-from .common import MAX_ID, MAX_KEY, MAX_MODULE, MAX_NAME, text
+from .common import MAX_ID, MAX_KEY, MAX_MODULE, MAX_NAME, Moment, text
 
 
 class ConversionGoalSchema(Schema):
@@ -17,9 +17,9 @@ class ConversionGoalSchema(Schema):
 
 
 class AnalyticsQuerySchema(Schema):
-    start = fields.DateTime(data_key="from", load_default=None, metadata={
+    start = Moment(data_key="from", load_default=None, metadata={
         "description": "the period's start (ISO 8601; UTC when no offset; default: 90 days before `to`)"})
-    end = fields.DateTime(data_key="to", load_default=None, metadata={
+    end = Moment(data_key="to", load_default=None, metadata={
         "description": "the period's end, excluded (default: now); at most 366 days after `from`"})
     anchor = fields.String(load_default="created", validate=validate.OneOf(("created", "first_touchpoint")),
                            metadata={"description": "a record is in the period when its creation (or its first "
@@ -44,8 +44,8 @@ class PathFinderQuerySchema(AnalyticsQuerySchema):
 
 class ScopeSchema(Schema):
     module = fields.String()
-    start = fields.DateTime(data_key="from")
-    end = fields.DateTime(data_key="to")
+    start = Moment(data_key="from")
+    end = Moment(data_key="to")
     anchor = fields.String()
     owner = fields.String(allow_none=True)
     process_key = fields.String(allow_none=True)
