@@ -142,6 +142,13 @@ class DefinitionQuery(PagingArgs, TenantArgs):
 
 
 class InstanceQuery(PagingArgs, TenantArgs):
+    # Camunda 7's filters of GET /process-instance; those the schema declares are applied, the others refused
+    UNSUPPORTED = (
+        "processInstanceIds", "caseInstanceId", "processDefinitionKeyIn", "processDefinitionKeyNotIn", "deploymentId",
+        "superProcessInstance", "subProcessInstance", "superCaseInstance", "subCaseInstance", "withIncident",
+        "incidentId", "incidentType", "incidentMessage", "processDefinitionWithoutTenantId", "activityIdIn",
+        "rootProcessInstances", "leafProcessInstances", "variableNamesIgnoreCase", "variableValuesIgnoreCase",
+        "orQueries")
     variables = VariableFilters(load_default=None)
     business_key = text(MAX_KEY, data_key="businessKey", load_default=None)
     business_key_like = text(MAX_KEY, data_key="businessKeyLike", load_default=None)
@@ -152,6 +159,21 @@ class InstanceQuery(PagingArgs, TenantArgs):
 
 
 class TaskQuery(PagingArgs, TenantArgs):
+    # Camunda 7's filters of GET /task; those the schema declares (or reads by hand) are applied, the others refused
+    UNSUPPORTED = (
+        "taskId", "taskIdIn", "processInstanceIdIn", "processInstanceBusinessKey", "processInstanceBusinessKeyIn",
+        "processInstanceBusinessKeyExpression", "processDefinitionKeyIn", "processDefinitionName", "executionId",
+        "caseInstanceId", "caseInstanceBusinessKey", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName",
+        "caseExecutionId", "activityInstanceIdIn", "assigneeExpression", "assigneeIn", "assigneeNotIn",
+        "ownerExpression", "candidateGroupExpression", "candidateUserExpression", "candidateGroups",
+        "candidateGroupsExpression", "involvedUser", "involvedUserExpression", "taskDefinitionKeyIn", "nameNotEqual",
+        "description", "priority", "dueDateExpression", "dueAfterExpression", "dueBeforeExpression",
+        "withoutDueDate", "followUpDateExpression", "followUpAfterExpression", "followUpBeforeExpression",
+        "followUpBeforeOrNotExistent", "followUpBeforeOrNotExistentExpression", "createdOn", "createdOnExpression",
+        "createdAfter", "createdAfterExpression", "createdBefore", "createdBeforeExpression", "updatedAfter",
+        "updatedAfterExpression", "withCandidateGroups", "withoutCandidateGroups", "withCandidateUsers",
+        "withoutCandidateUsers", "active", "suspended", "taskVariables", "processVariables",
+        "caseInstanceVariables", "variableNamesIgnoreCase", "variableValuesIgnoreCase", "parentTaskId", "orQueries")
     process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None, allow_none=True)
     assignee = text(MAX_NAME, load_default=None, allow_none=True)
     assignee_like = text(MAX_NAME, data_key="assigneeLike", load_default=None, allow_none=True)

@@ -113,6 +113,11 @@ def test_incidents_by_message(rest):
     "/process-definition?resourceNameLike=%25.bpmn",
     "/task?descriptionLike=%25x%25",
     "/history/process-instance/count?caseInstanceId=c1",
+    # the runtime lists: a filter Camunda documents and Stagecoach does not apply would return every row
+    "/task?taskId=t1", "/task?taskIdIn=t1,t2", "/task?processInstanceIdIn=p1", "/task?involvedUser=alice",
+    "/task?candidateGroups=staff", "/task?active=true", "/task/count?processInstanceBusinessKey=B1",
+    "/process-instance?processInstanceIds=p1", "/process-instance?withIncident=true",
+    "/process-instance?activityIdIn=task_a", "/process-instance/count?deploymentId=d1",
 ])
 def test_a_documented_filter_stagecoach_does_not_apply_is_refused_not_ignored(rest, path):
     rest.start("three_tasks")
@@ -123,4 +128,14 @@ def test_a_documented_filter_stagecoach_does_not_apply_is_refused_not_ignored(re
 def test_unknown_parameters_and_flags_sent_false_are_ignored(rest):
     rest.start("three_tasks")
     assert len(rest.ok(rest.get("/history/process-instance?someClientOption=1&withIncidents=false"))) == 1
+    assert len(rest.ok(rest.get("/task?someClientOption=1&active=false&withCandidateGroups=false"))) == 1
+    assert len(rest.ok(rest.get("/process-instance?someClientOption=1&withIncident=false"))) == 1
+
+
+def test_a_runtime_filter_that_is_applied_is_not_refused(rest):
+    first, second = rest.start("three_tasks"), rest.start("three_tasks")
+    tasks = rest.ok(rest.get(f"/task?processInstanceId={first['id']}&processDefinitionKey=three_tasks"))
+    assert [t["processInstanceId"] for t in tasks] == [first["id"]]
+    assert {i["id"] for i in rest.ok(rest.get("/process-instance?processDefinitionKey=three_tasks&active=true"))} \
+        == {first["id"], second["id"]}
     assert len(rest.ok(rest.get("/history/variable-instance?includeDeleted=false&deserializeValues=false"))) == 0
