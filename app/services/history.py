@@ -18,7 +18,7 @@ from ..models import ActivityInstance as ActivityRow
 from ..models import ActivityState, HumanTask, Incident, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
 from .access import readable_instances, readable_tasks
-from .core import Actor, Page, TenantFilter, narrowed
+from .core import Actor, Page, TenantFilter, narrowed, past
 from .instances import get_instance
 
 ENDED = tuple(InstanceStatus.ENDED)
@@ -81,15 +81,14 @@ def _rows_page(stmt, offset: int, limit: int, *, total: bool = False, key=None, 
     The rows are counted for a count (`limit` 0) or when `total` asks; a page of a list that does not tell
     its total (Camunda's lists: their count is another call) is not, and its `total` is None: a count reads
     every match, where a page in the list's index order reads only its rows. `key`: a unique column of the
-    order's index; a page past the first then skips its rows as keys alone (`core.pagination`'s deep page),
-    selected by `keys` when given (the same rows in the same order, without the tables only the page needs).
+    order's index; a page past the first then skips its rows as keys alone (`core.past`, from `keys` when
+    given).
     """
     count = None
     if total or not limit:
         count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     if offset and limit and key is not None:
-        keys = stmt.with_only_columns(key) if keys is None else keys
-        stmt, offset = stmt.where(key.in_(keys.limit(limit).offset(offset).scalar_subquery())), 0
+        stmt, offset = past(stmt, key, limit, offset, keys), 0
     rows = list(db.session.execute(stmt.limit(limit).offset(offset))) if limit else []
     return Page(rows, count, 1, limit)
 

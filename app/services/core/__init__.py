@@ -15,7 +15,7 @@ from .definitions import (
 from .executor import InstanceNotActionableError, InstanceResult, Turn, run_on_instance, start_new
 from .hooks import register_after_step
 from .moments import millis_between, seconds_between
-from .pagination import Page, paginate
+from .pagination import Page, paginate, past
 from .projection import Step, close_candidates, history, jsonable
 from .retention import effective_ttl_days, removal_time_after
 from .tenants import TenantFilter, narrowed
@@ -26,7 +26,7 @@ __all__ = [
     "SYSTEM", "Actor", "StepContext", "acting_for", "cascade_depth", "cascading", "current_step", "engine", "utcnow",
     "DefinitionInfo", "DefinitionNotFoundError", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
-    "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
+    "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "past", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
     "narrowed", "effective_ttl_days", "removal_time_after",
     "InstanceRow", "end_read", "lock_instance", "locked_instance", "write_transaction",
 ]

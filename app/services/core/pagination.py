@@ -56,15 +56,20 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
     total, total_exact = _count(base, exact)
     unique = keyset[-1] if unique is None and keyset is not None else unique
     if skip and unique is not None:
-        # A deep page: the rows to skip are read as their ids alone (an index in the list's order, without
-        # a table row each), then only the page's rows are read.
-        page_ids = stmt.with_only_columns(unique).limit(per_page).offset(skip).scalar_subquery()
-        stmt, skip = stmt.where(unique.in_(page_ids)), 0
+        stmt, skip = past(stmt, unique, per_page, skip), 0
     items = list(db.session.scalars(stmt.limit(per_page).offset(skip))) if per_page else []
     next_cursor = None
     if keyset is not None and per_page and len(items) == per_page:
         next_cursor = encode_cursor([getattr(items[-1], column.key) for column in keyset])
     return Page(items, total, page, per_page, total_exact, next_cursor)
+
+
+def past(stmt, key, limit: int, offset: int, keys=None):
+    """`stmt` kept to its page at `offset`, for a deep page: the rows to skip are read as `key` alone (an index
+    in the list's order, without a table row each), from `keys` when given (the same rows in the same order,
+    without the tables only the page needs), then only the page's rows are read. Run it without an offset."""
+    keys = stmt.with_only_columns(key) if keys is None else keys
+    return stmt.where(key.in_(keys.limit(limit).offset(offset).scalar_subquery()))
 
 
 def _count(stmt, exact: bool) -> tuple[int, bool]:
