@@ -31,3 +31,17 @@ def test_every_expression_index_the_models_declare_is_in_the_migrated_database(a
         present = set(db.session.scalars(sa.text(catalog[db.engine.dialect.name])))
         db.session.remove()
     assert set(declared) <= present
+
+
+def test_every_revision_id_fits_the_version_table():
+    """alembic_version.version_num is VARCHAR(32): PostgreSQL refuses a longer id when it is written."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    too_long = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions() if len(r.revision) > 32]
+    assert too_long == []

@@ -25,7 +25,7 @@ from .variables import frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
            "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
-           "open_task_ids", "report", "spec_definitions", "waits_of"]
+           "open_task_ids", "report", "Before", "before", "spec_definitions", "waits_of"]
 
 
 class TaskEffects:
@@ -96,6 +96,16 @@ class Outcome:
     # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
     held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
+    # the active elements before the command (as `active`), when it ran from a loaded state; None: unknown
+    active_before: list[dict] | None = None
+
+
+@dataclass
+class Before:
+    """Where a workflow stood before a command: its open human tasks and its active elements."""
+
+    human: set[str]
+    active: list[dict]
 
 
 # -- describing tasks -------------------------------------------------------------------
@@ -160,6 +170,22 @@ def open_task_ids(wf: BpmnWorkflow) -> set[str]:
     return {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
 
 
+def _is_open(task) -> bool:
+    return task.task_spec.manual and task.has_state(TaskState.READY)
+
+
+def _active_row(task) -> dict:
+    spec = task.task_spec
+    return {"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
+            "element_type": type(spec).__name__, "state": TaskState.get_name(task.state).lower()}
+
+
+def before(wf: BpmnWorkflow) -> Before:
+    """Where `wf` stands before a command acts (one walk of the tree), for `report`."""
+    tasks = frontier(wf)
+    return Before({str(t.id) for t in tasks if _is_open(t)}, [_active_row(t) for t in tasks])
+
+
 def errored_tasks(wf: BpmnWorkflow) -> list:
     """The tasks in ERROR. Asked for finished states only, SpiffWorkflow's iterator does not descend below
     unfinished tasks, and a compensation throw event waits (started) above its handlers: ask for the
@@ -187,19 +213,18 @@ def incident_of(wf: BpmnWorkflow, exc: Exception) -> Incident:
 
 # -- the outcome ------------------------------------------------------------------------
 
-def report(wf, events: list[dict], incident: Incident | None, trail, human_before: set[str],
+def report(wf, events: list[dict], incident: Incident | None, trail, start: Before,
            now: dt.datetime) -> Outcome:
-    """The outcome of a run that started with the open human tasks `human_before` (`open_task_ids`);
+    """The outcome of a run that started where `start` (`before`) says;
     `trail` (a `trail.Trail` over `events`) adds what the instance entered and left."""
     trail.settle(wf)
     tasks = frontier(wf)
     open_tasks, active, current = [], [], {}
     for t in tasks:
         spec = t.task_spec
-        if spec.manual and t.has_state(TaskState.READY):
+        if _is_open(t):
             open_tasks.append(OpenTask(str(t.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, t.data))
-        active.append({"element_id": spec.bpmn_id, "element_name": spec.bpmn_name or spec.bpmn_id,
-                       "element_type": type(spec).__name__, "state": TaskState.get_name(t.state).lower()})
+        active.append(_active_row(t))
         current.update(t.data)
     if incident is not None:
         status = "error"
@@ -214,5 +239,6 @@ def report(wf, events: list[dict], incident: Incident | None, trail, human_befor
     open_ids = {t.id for t in open_tasks}
     held = held_map(wf) if status != "completed" else {}
     return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
-                   active=active, variables=current, closed_tasks=human_before - open_ids,
-                   opened_tasks=open_ids - human_before, waits=waits_of(wf) if status != "completed" else [])
+                   active=active, variables=current, closed_tasks=start.human - open_ids,
+                   opened_tasks=open_ids - start.human, waits=waits_of(wf) if status != "completed" else [],
+                   active_before=start.active)

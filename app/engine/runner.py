@@ -30,8 +30,8 @@ from . import bounds, compensation, holding, iomapping, migration, modification
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
-                      TaskNotReadyError, definitions, describe, errored_tasks, event_kind, incident_of, open_task_ids,
-                      report, waits_of)
+                      TaskNotReadyError, before, definitions, describe, errored_tasks, event_kind, incident_of,
+                      open_task_ids, report, waits_of)
 from .limits import Limits, TaskLimitError, data_problem, setting
 from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
@@ -157,9 +157,9 @@ class Runner:
     def advance(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         incident = self._run(wf, trail, effects)
-        return report(wf, events, incident, trail, human_before, self.clock())
+        return report(wf, events, incident, trail, start, self.clock())
 
     def complete(self, wf: StagecoachWorkflow, task_id: str, data: dict, user: str | None = None,
                  effects: TaskEffects = NO_EFFECTS) -> Outcome:
@@ -173,7 +173,7 @@ class Runner:
         task = self.human_task(wf, task_id)
         self.check_input(data, task.data)
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data), task_id=task.id)]
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         task.data.update(data)
         _identify(wf, effects)
         try:
@@ -182,7 +182,7 @@ class Runner:
             raise TaskCompletionError(incident_of(wf, exc)) from None
         trail.ran(task)
         incident = self._run(wf, trail, effects)
-        outcome = report(wf, events, incident, trail, human_before, self.clock())
+        outcome = report(wf, events, incident, trail, start, self.clock())
         outcome.closed_tasks.discard(str(task.id))  # completed, not withdrawn
         return outcome
 
@@ -249,13 +249,13 @@ class Runner:
         if not catching:
             raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
         events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         task.data.update(data)
         wf.catch(BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow))
         for caught in catching:
             caught.data.update(data)
         incident = self._run(wf, trail, effects)
-        return report(wf, events, incident, trail, human_before, self.clock())
+        return report(wf, events, incident, trail, start, self.clock())
 
     @staticmethod
     def _held_task(wf: StagecoachWorkflow, task_id: str):
@@ -286,7 +286,7 @@ class Runner:
             raise TaskNotReadyError(f"nothing waits for {kind} {name!r}")
         # what the instance is at before it catches: a waiting event or gateway that catches is left, not entered anew
         events: list[dict] = []
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         for task, _ in waiting:
             task.data.update(variables)
         definition = copy.copy(waiting[0][1])
@@ -301,7 +301,7 @@ class Runner:
         incident = self._run(wf, trail, effects)
         if camunda:
             _drop_message_payload(wf)
-        return report(wf, events, incident, trail, human_before, self.clock())
+        return report(wf, events, incident, trail, start, self.clock())
 
     def retry(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Put failed tasks back to ready and advance again."""
@@ -317,11 +317,11 @@ class Runner:
             MigrationRefused: an active element cannot move (nothing changed).
         """
         events: list[dict] = []
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         removed = migration.migrate(registry, wf, source, target, mapping, same_ids)
         self.prepare(self.attach(wf), settings)
         events += [{"type": "boundary_event_removed", "element_id": element, "at": self.clock()} for element in removed]
-        return report(wf, events, None, trail, human_before, self.clock())
+        return report(wf, events, None, trail, start, self.clock())
 
     def modify(self, wf: StagecoachWorkflow, instructions: list, effects: TaskEffects = NO_EFFECTS
                ) -> tuple[Outcome, list[dict]]:
@@ -333,14 +333,14 @@ class Runner:
             ModificationError: an instruction cannot apply (the workflow is to be discarded).
         """
         events: list[dict] = []
-        human_before, trail = open_task_ids(wf), Trail(wf, events, self.clock)
+        start, trail = before(wf), Trail(wf, events, self.clock)
         done = modification.apply(wf, instructions)
         if not modification.active_tokens(wf):  # SpiffWorkflow calls that completed; nothing reached an end
             outcome = self.cancel(wf)
-            outcome.closed_tasks = set(human_before)
+            outcome.closed_tasks = set(start.human)
             return outcome, done
         incident = self._run(wf, trail, effects)
-        return report(wf, events, incident, trail, human_before, self.clock()), done
+        return report(wf, events, incident, trail, start, self.clock()), done
 
     def cancel(self, wf: StagecoachWorkflow) -> Outcome:
         """Cancel every unfinished task."""

@@ -68,7 +68,8 @@ Index("ix_human_task_open_priority", func.coalesce(HumanTask.priority, 50), Huma
 
 class TaskCandidate(db.Model):
     """Who may claim an open task: one row per candidate user or group, indexed for the inbox. The rows go
-    when the task closes (`core.projection.close_candidates`); the task keeps its candidates as data.
+    when the task closes (a trigger deletes them as its state leaves 'open', migration 0031); the task keeps
+    its candidates as data.
 
     A row carries its task's instance, so the instances offered to a user (what they may read) come from
     the index alone, without a lookup of each task."""

@@ -15,9 +15,8 @@ from .access import (
     require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, close_candidates, definition_info, history, narrowed,
-    paginate,
-    run_on_instance, utcnow, write_transaction,
+    Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, definition_info, history,
+    instance_columns, instance_from, narrowed, paginate, run_on_instance, utcnow, write_transaction,
 )
 from .forms import check_variable_names, validate_form
 from .instances import change_variables
@@ -343,7 +342,12 @@ def _require_worker(task, username: str) -> None:
 
 
 _TASKS = HumanTask.__table__
-_TASK_ROW = select(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
+_INSTANCES = ProcessInstance.__table__
+# The task with its instance, read for a completion: one statement instead of two (PostgreSQL: the instance
+# locked FOR UPDATE, as `run_on_instance` would lock it; SQLite: the write transaction holds the database).
+_TASK_ROW = (select(_TASKS, *instance_columns(_INSTANCES))
+             .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id).where(_TASKS.c.id == bindparam("b_id")))
+_TASK_ROW_LOCKED = _TASK_ROW.with_for_update(of=_INSTANCES)
 # A completion, conditional on what the checks saw: a claim that landed in between wins. Either anyone may
 # complete the open task (an admin, the owners of a blueprint transition), or its assignee, or anyone
 # while it has none (the worker then becomes its assignee).
@@ -358,8 +362,11 @@ _COMPLETE_AS_WORKER = (_TASKS.update().where(_TASKS.c.id == bindparam("b_id"), _
 
 
 def task_row(task_id: str):
-    """The task's row, read inside the caller's transaction; 404 if none."""
-    task = db.session.connection().execute(_TASK_ROW, {"b_id": task_id}).one_or_none()
+    """The task's row with its instance (`instance_from`), read and the instance locked inside the caller's
+    write transaction; 404 if none."""
+    conn = db.session.connection()
+    stmt = _TASK_ROW_LOCKED if conn.dialect.name == "postgresql" else _TASK_ROW
+    task = conn.execute(stmt, {"b_id": task_id}).one_or_none()
     if task is None:
         raise NotFoundError(f"no task {task_id}")
     return task
@@ -390,7 +397,6 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
             raise ConflictError("task was claimed or completed by someone else meanwhile")
         if on_behalf_of:
             _record_on_behalf(turn, task, on_behalf_of, reason, actor)
-        close_candidates(db.session.connection(), [task.id])
         turn.step.write()
         if turn.step.followed_by is not None:  # a buffered message moved it on already
             return turn.step.followed_by
@@ -400,7 +406,8 @@ def complete_checked(task, data: dict, actor: Actor, *, as_owner: bool = False, 
             opened = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(still_open)))) + opened
         return InstanceResult(turn.instance, opened)
 
-    return run_on_instance(task.instance_id, actor, act, refusal="the process instance is {status}")
+    return run_on_instance(task.instance_id, actor, act, refusal="the process instance is {status}",
+                           locked=instance_from(task))
 
 
 def _record_on_behalf(turn: Turn, task, on_behalf_of: str, reason: str | None, actor: Actor) -> None:

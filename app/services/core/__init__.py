@@ -16,17 +16,19 @@ from .executor import InstanceNotActionableError, InstanceResult, Turn, run_on_i
 from .hooks import register_after_step
 from .moments import millis_between, seconds_between
 from .pagination import Page, paginate, past
-from .projection import Step, close_candidates, history, jsonable
+from .projection import Step, history, jsonable
 from .retention import effective_ttl_days, removal_time_after
 from .tenants import TenantFilter, narrowed
-from .transactions import InstanceRow, end_read, lock_instance, locked_instance, write_transaction
+from .transactions import (
+    InstanceRow, end_read, instance_columns, instance_from, lock_instance, locked_instance, write_transaction,
+)
 
 __all__ = [
     "activity_claimed",
     "SYSTEM", "Actor", "StepContext", "acting_for", "cascade_depth", "cascading", "current_step", "engine", "utcnow",
     "DefinitionInfo", "DefinitionNotFoundError", "definition_info", "incident_type", "latest_definition_id", "load_workflow", "new_workflow",
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
-    "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "past", "Step", "close_candidates", "history", "jsonable", "TenantFilter",
+    "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "past", "Step", "history", "jsonable", "TenantFilter",
     "narrowed", "effective_ttl_days", "removal_time_after",
-    "InstanceRow", "end_read", "lock_instance", "locked_instance", "write_transaction",
+    "InstanceRow", "end_read", "instance_columns", "instance_from", "lock_instance", "locked_instance", "write_transaction",
 ]

@@ -97,7 +97,8 @@ class Turn:
 
 def run_on_instance(instance_id: str, actor: Actor, act: Callable[[Turn], Any], *,
                     statuses: Collection[str] | None = (InstanceStatus.RUNNING,),
-                    refusal: str = "cannot act on an instance that is {status}") -> Any:
+                    refusal: str = "cannot act on an instance that is {status}",
+                    locked: InstanceRow | None = None) -> Any:
     """Lock the instance, let `act` work on it, write the step, run the after-step hooks.
 
     Args:
@@ -106,13 +107,15 @@ def run_on_instance(instance_id: str, actor: Actor, act: Callable[[Turn], Any], 
             moved it on at once, the result of that delivery).
         statuses: the statuses the command acts on (None: any); otherwise InstanceNotActionableError.
         refusal: the refusal's text, with the instance's {status}.
+        locked: the instance, read and locked by the caller in its write transaction (with the row the
+            command acts on: one statement instead of two); read and locked here otherwise.
 
     Raises:
         NotFoundError: no such instance.
         InstanceNotActionableError: its status is not one of `statuses`.
     """
     with limits_refused(), write_transaction():
-        instance = lock_instance(instance_id)
+        instance = locked if locked is not None and locked.id == instance_id else lock_instance(instance_id)
         if instance is None:
             raise NotFoundError(f"no process instance {instance_id}")
         if statuses is not None and instance.status not in statuses:

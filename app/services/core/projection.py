@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,6 @@ EXTERNAL_TASKS = ExternalTask.__table__
 
 # Every step runs some of these: built once, a statement keeps its cache key and compiled form, so a
 # write costs its parameters only (SQLAlchemy builds and keys a new statement object at every call).
-_DELETE_CANDIDATES = CANDIDATES.delete().where(CANDIDATES.c.task_id.in_(bindparam("ids", expanding=True)))
 _INSERT_INSTANCE = INSTANCES.insert()
 # The SET clause is the parameters' column keys; the b_ parameters find the row and check its version.
 _UPDATE_INSTANCE = INSTANCES.update().where(INSTANCES.c.id == bindparam("b_id"),
@@ -61,17 +61,21 @@ _INSERT_TASKS = TASKS.insert()
 _INSERT_CANDIDATES = CANDIDATES.insert()
 _DELETE_ACTIVE = ACTIVITIES.delete().where(ACTIVITIES.c.instance_id == bindparam("b_iid"))
 _INSERT_ACTIVE = ACTIVITIES.insert()
+# One active element replaced by another (a token moving on): the row of the one left becomes the other's.
+_MOVE_ACTIVE = (ACTIVITIES.update()
+                .where(ACTIVITIES.c.id == ACTIVITIES.select().with_only_columns(ACTIVITIES.c.id)
+                       .where(ACTIVITIES.c.instance_id == bindparam("b_iid"),
+                              ACTIVITIES.c.element_id == bindparam("b_element_id"),
+                              ACTIVITIES.c.state == bindparam("b_state"))
+                       .order_by(ACTIVITIES.c.id).limit(1).scalar_subquery())
+                .values(element_id=bindparam("element_id"), element_name=bindparam("element_name"),
+                        element_type=bindparam("element_type"), state=bindparam("state")))
+_ACTIVE_KEY = ("element_id", "element_name", "element_type", "state")
 _INSERT_INCIDENTS = INCIDENTS.insert()
 _INSERT_HISTORY = HISTORY.insert()
 _INSERT_ACTIVITY_INSTANCES = ACTIVITY_INSTANCES.insert()
 _DELETE_SUBSCRIPTIONS = SUBSCRIPTIONS.delete().where(SUBSCRIPTIONS.c.instance_id == bindparam("b_iid"))
 _INSERT_SUBSCRIPTIONS = SUBSCRIPTIONS.insert()
-
-
-def close_candidates(conn, task_ids) -> None:
-    """A task that closes is no one's to claim: its candidate rows go (the task keeps its candidate users and
-    groups as data), so the inbox's candidate lookups read open tasks only, however many have closed."""
-    conn.execute(_DELETE_CANDIDATES, {"ids": list(task_ids)})
 
 
 def jsonable(value):
@@ -113,6 +117,8 @@ class Step:
     candidates: list[dict] = field(default_factory=list)
     closed_tasks: set[str] = field(default_factory=set)
     active: list[dict] | None = None
+    # the instance's active rows as they stand (as `active`), when the step's engine run knew them; None: unknown
+    active_before: list[dict] | None = None
     incidents: list[dict] = field(default_factory=list)
     info: DefinitionInfo | None = None
     waits: list[dict] | None = None  # None: this step did not run the engine
@@ -190,6 +196,9 @@ class Step:
         for row in self.activities:  # a task given to someone as it opens waits in no queue
             if row["task_id"] in assigned:
                 row["claimed_at"] = row["started_at"]
+        if self.active is None:  # the rows as the step found them (an earlier outcome of the step knew them first)
+            same_definition = info.id == self.instance.definition_id and "definition_id" not in self.updates
+            self.active_before = outcome.active_before if same_definition else None
         self.active = [dict(a, instance_id=self.instance.id, definition_id=info.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
@@ -238,17 +247,14 @@ class Step:
                 raise InstanceBusyError("the instance changed while this request ran; try again")
             inst.lock_version += 1
         if self.closed_tasks:
+            # their candidate rows go with them (a trigger, migration 0031)
             conn.execute(_CANCEL_TASKS, {"b_ids": list(self.closed_tasks), "b_at": self.now})
-            close_candidates(conn, self.closed_tasks)
         if self.tasks:
             conn.execute(_INSERT_TASKS, self.tasks)
         if self.candidates:
             conn.execute(_INSERT_CANDIDATES, self.candidates)
         if self.active is not None:
-            if not new:
-                conn.execute(_DELETE_ACTIVE, {"b_iid": inst.id})
-            if self.active:
-                conn.execute(_INSERT_ACTIVE, self.active)
+            self._write_active(conn, new)
         if self.incidents:
             conn.execute(_INSERT_INCIDENTS, [dict(i, id=new_id()) for i in self.incidents])
         if self.events:
@@ -262,6 +268,28 @@ class Step:
         for statement, rows in subscriptions:  # after the instance row: subscriptions reference it
             conn.execute(statement, rows)
         run_after_step(self)
+
+    def _write_active(self, conn, new: bool) -> None:
+        """Make the instance's active rows `active`: as they were before, nothing to write; one element
+        replaced by another, one UPDATE; otherwise (or when the rows before are unknown, or the UPDATE finds
+        no row) all of them written anew."""
+        rows, inst = self.active, self.instance
+        if not new and self.active_before is not None:
+            was = Counter(tuple(r[k] for k in _ACTIVE_KEY) for r in self.active_before)
+            now = Counter(tuple(r[k] for k in _ACTIVE_KEY) for r in rows)
+            if was == now:
+                return
+            left, came = was - now, now - was
+            if rows and left.total() == 1 and came.total() == 1:
+                (old,), (fresh,) = left, came
+                moved = conn.execute(_MOVE_ACTIVE, {"b_iid": inst.id, "b_element_id": old[0], "b_state": old[3],
+                                                    **dict(zip(_ACTIVE_KEY, fresh))}).rowcount
+                if moved == 1:
+                    return
+        if not new:
+            conn.execute(_DELETE_ACTIVE, {"b_iid": inst.id})
+        if rows:
+            conn.execute(_INSERT_ACTIVE, rows)
 
     def _sync_external_tasks(self, conn) -> None:
         """One external_task row per held external task: new ones appear for workers to fetch,

@@ -115,6 +115,17 @@ _READ_INSTANCE = select(*[_INSTANCES.c[c] for c in InstanceRow.COLUMNS]).where(_
 _LOCK_INSTANCE = _READ_INSTANCE.with_for_update()  # built once: every command runs one of the two
 
 
+def instance_columns(table=_INSTANCES, prefix: str = "instance__") -> list:
+    """An instance's columns labelled with `prefix`, to read it joined to another row (`instance_from`)."""
+    return [table.c[c].label(prefix + c) for c in InstanceRow.COLUMNS]
+
+
+def instance_from(row, prefix: str = "instance__") -> InstanceRow:
+    """The instance read by `instance_columns` in `row`."""
+    mapping = row._mapping
+    return InstanceRow(*(mapping[prefix + c] for c in InstanceRow.COLUMNS))
+
+
 def lock_instance(instance_id: str) -> InstanceRow | None:
     """Inside a write transaction: read and lock the instance (PostgreSQL: FOR UPDATE; SQLite: the
     transaction holds the database's write lock already)."""
