@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -70,12 +71,33 @@ def _needs_fresh_begin(session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _holds_nothing(session) -> bool:
+    """Whether the session has no ORM object loaded or pending (what it read went through Core only)."""
+    return not session.identity_map and not session.new and not session.deleted
+
+
+def _restart(session, begin: str) -> None:
+    """SQLite: end the session's transaction in the database and begin another (`begin`) on the same
+    connection, keeping the session's own transaction and its connection: what a full end and a new begin
+    of the session (a pool check-in and check-out, each with its events) would do, for a session that
+    holds nothing the end would expire."""
+    dbapi = session.connection().connection.dbapi_connection
+    try:
+        dbapi.execute("ROLLBACK")  # no transaction open in SQLite: a no-op
+        dbapi.execute(begin)  # BEGIN IMMEDIATE waits for the write lock up to the busy timeout
+    except sqlite3.Error as exc:  # as SQLAlchemy would raise it (a lock failure is told by its message)
+        raise OperationalError(begin, None, exc) from exc
+
+
 def end_read() -> None:
     """A read made before the request's own work (who is calling): where the next write transaction must
     begin afresh (SQLite), end the read transaction now; elsewhere the request goes on in it."""
     session = db.session()
     if session.in_transaction() and _needs_fresh_begin(session):
-        session.rollback()
+        if _holds_nothing(session):
+            _restart(session, "BEGIN")  # a deferred BEGIN: the next read takes the snapshot
+        else:
+            session.rollback()
 
 
 @contextmanager
@@ -89,12 +111,19 @@ def write_transaction() -> Iterator[None]:
         yield
         return
     session = db.session()
-    if session.in_transaction() and _needs_fresh_begin(session):
-        session.commit()  # end the read transaction (nothing pending): SQLite must BEGIN IMMEDIATE afresh
+    restart = False
+    if session.in_transaction() and _needs_fresh_begin(session):  # SQLite must BEGIN IMMEDIATE afresh
+        if _holds_nothing(session):
+            restart = True
+        else:
+            session.commit()  # end the read transaction (nothing pending; what it loaded is read again)
     token = set_write_intent(True)
     inside = _inside.set(True)
     try:
-        session.connection()  # begins now, with the write intent
+        if restart:
+            _restart(session, "BEGIN IMMEDIATE")
+        else:
+            session.connection()  # begins now, with the write intent
         yield
         session.commit()
     except (OperationalError, StaleDataError) as exc:

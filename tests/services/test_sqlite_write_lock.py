@@ -1,0 +1,75 @@
+"""SQLite's write lock: a write waits for it up to LOCK_TIMEOUT_MS, then answers 409 instance-busy; reads go on.
+
+A request reads who is calling in a read transaction, then begins its write transaction with
+`BEGIN IMMEDIATE` on the same connection. Another connection holds the database's write lock here (as a long
+write elsewhere would); nothing sleeps: the request itself waits for the busy timeout.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from app.extensions import db
+
+from ..conftest import make_config
+from ..factories import ApiClient, fixture
+
+SHORT_LOCK_TIMEOUT_MS = 200
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(is_postgres):
+    if is_postgres:
+        pytest.skip("SQLite's database-wide write lock; test_locking covers PostgreSQL's row locks")
+
+
+@pytest.fixture
+def short_lock_app(database_url):
+    from app import create_app
+
+    short = create_app(make_config(database_url, LOCK_TIMEOUT_MS=SHORT_LOCK_TIMEOUT_MS))
+    yield short
+    with short.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def write_lock(database_url):
+    """Another connection holding the database's write lock until the test ends the `with`."""
+    class Holder:
+        def __enter__(self):
+            self.conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self
+
+        def __exit__(self, *exc):
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+    return Holder()
+
+
+def test_a_write_while_another_holds_the_lock_is_409_instance_busy_then_succeeds(admin, make, short_lock_app,
+                                                                                 write_lock):
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    started = admin.start("three_tasks")
+    task = started["tasks"][0]
+    make.user("wendy", groups=["staff"])
+    worker = ApiClient.login(short_lock_app, "wendy", "secret")
+
+    with write_lock:
+        response = worker.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
+        read = worker.get(f"/api/v1/tasks/{task['id']}")  # reading needs no write lock
+        claim = worker.post(f"/api/v1/tasks/{task['id']}/claim")
+
+    assert response.status_code == 409, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"] == "/problems/instance-busy"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert read.status_code == 200 and read.get_json()["state"] == "open"
+    assert claim.status_code == 409 and claim.get_json()["type"] == "/problems/instance-busy"
+
+    done = worker.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
+    assert done.status_code == 200, done.get_json()
+    assert [t["element_id"] for t in done.get_json()["tasks"]] == ["task_b"]
