@@ -1,12 +1,11 @@
 """Tokens: log in for one, log out to end them all."""
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from ..schemas.auth import TokenRequestSchema, TokenSchema
 from ..services import sessions
-from .common import API_PREFIX, authenticate, current_actor, problems
+from .common import API_PREFIX, ApiBlueprint, authenticate, current_actor, problems
 
-blp = Blueprint("auth", __name__, url_prefix=API_PREFIX + "/auth", description="Bearer tokens")
+blp = ApiBlueprint("auth", __name__, url_prefix=API_PREFIX + "/auth", description="Bearer tokens")
 
 
 @blp.route("/token", methods=["POST"])

@@ -49,8 +49,17 @@ def authenticate() -> None:
     g.actor = actor_from_token(token.strip())
 
 
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, with each argument schema made once, when the view is declared: given a
+    schema class, webargs makes a new instance of it for every request it parses (a marshmallow schema
+    copies its fields anew each time). The schemas keep no state between loads."""
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
+
 def protected_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
-    blp = Blueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, description=description)
+    blp = ApiBlueprint(name, import_name, url_prefix=API_PREFIX + url_prefix, description=description)
     blp.before_request(authenticate)
     return blp
 
