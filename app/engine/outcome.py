@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .holding import held_map
 from .sandbox import ScriptError
-from .variables import frontier, variables
+from .variables import ACTIVE, frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
            "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
@@ -106,6 +106,7 @@ class Before:
 
     human: set[str]
     active: list[dict]
+    tasks: list  # its active tasks (`wf.get_tasks(state=ACTIVE)`), for the `Trail` made with it
 
 
 # -- describing tasks -------------------------------------------------------------------
@@ -151,10 +152,13 @@ def spec_definitions(task_spec) -> list:
     return [definition] if definition is not None else []
 
 
-def waits_of(wf: BpmnWorkflow) -> list[dict]:
-    """What the workflow waits for from outside: timers with their due time, messages, signals."""
+def waits_of(wf: BpmnWorkflow, active: list | None = None) -> list[dict]:
+    """What the workflow waits for from outside: timers with their due time, messages, signals (`active`:
+    the walk of its active tasks, made already)."""
     waits = []
-    for task in wf.get_tasks(state=TaskState.WAITING):
+    waiting = (wf.get_tasks(state=TaskState.WAITING) if active is None
+               else [t for t in active if t.has_state(TaskState.WAITING)])
+    for task in waiting:
         for definition in definitions(task):
             kind = event_kind(definition)
             if kind == "timer":
@@ -182,8 +186,9 @@ def _active_row(task) -> dict:
 
 def before(wf: BpmnWorkflow) -> Before:
     """Where `wf` stands before a command acts (one walk of the tree), for `report`."""
-    tasks = frontier(wf)
-    return Before({str(t.id) for t in tasks if _is_open(t)}, [_active_row(t) for t in tasks])
+    walked = wf.get_tasks(state=ACTIVE)
+    tasks = frontier(wf, walked)
+    return Before({str(t.id) for t in tasks if _is_open(t)}, [_active_row(t) for t in tasks], walked)
 
 
 def errored_tasks(wf: BpmnWorkflow) -> list:
@@ -217,8 +222,9 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
            now: dt.datetime) -> Outcome:
     """The outcome of a run that started where `start` (`before`) says;
     `trail` (a `trail.Trail` over `events`) adds what the instance entered and left."""
+    walked = trail.settled  # walked by the runner after the run, if it went through (the tree is as it left it)
     trail.settle(wf)
-    tasks = frontier(wf)
+    tasks = frontier(wf, walked)
     open_tasks, active, current = [], [], {}
     for t in tasks:
         spec = t.task_spec
@@ -235,10 +241,10 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
     else:
         status = "running"
     if not tasks:
-        current = variables(wf)
+        current = variables(wf, walked)
     open_ids = {t.id for t in open_tasks}
     held = held_map(wf) if status != "completed" else {}
     return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
                    active=active, variables=current, closed_tasks=start.human - open_ids,
-                   opened_tasks=open_ids - start.human, waits=waits_of(wf) if status != "completed" else [],
+                   opened_tasks=open_ids - start.human, waits=waits_of(wf, walked) if status != "completed" else [],
                    active_before=start.active)

@@ -157,7 +157,8 @@ class Runner:
     def advance(self, wf: StagecoachWorkflow, effects: TaskEffects = NO_EFFECTS) -> Outcome:
         """Run every ready engine task until all paths wait or end."""
         events: list[dict] = []
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         incident = self._run(wf, trail, effects)
         return report(wf, events, incident, trail, start, self.clock())
 
@@ -173,7 +174,8 @@ class Runner:
         task = self.human_task(wf, task_id)
         self.check_input(data, task.data)
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data), task_id=task.id)]
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         task.data.update(data)
         _identify(wf, effects)
         try:
@@ -249,7 +251,8 @@ class Runner:
         if not catching:
             raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
         events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         task.data.update(data)
         wf.catch(BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow))
         for caught in catching:
@@ -286,7 +289,8 @@ class Runner:
             raise TaskNotReadyError(f"nothing waits for {kind} {name!r}")
         # what the instance is at before it catches: a waiting event or gateway that catches is left, not entered anew
         events: list[dict] = []
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         for task, _ in waiting:
             task.data.update(variables)
         definition = copy.copy(waiting[0][1])
@@ -317,7 +321,8 @@ class Runner:
             MigrationRefused: an active element cannot move (nothing changed).
         """
         events: list[dict] = []
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         removed = migration.migrate(registry, wf, source, target, mapping, same_ids)
         self.prepare(self.attach(wf), settings)
         events += [{"type": "boundary_event_removed", "element_id": element, "at": self.clock()} for element in removed]
@@ -333,7 +338,8 @@ class Runner:
             ModificationError: an instruction cannot apply (the workflow is to be discarded).
         """
         events: list[dict] = []
-        start, trail = before(wf), Trail(wf, events, self.clock)
+        start = before(wf)
+        trail = Trail(wf, events, self.clock, start.tasks)
         done = modification.apply(wf, instructions)
         if not modification.active_tokens(wf):  # SpiffWorkflow calls that completed; nothing reached an end
             outcome = self.cancel(wf)
@@ -419,18 +425,20 @@ class Runner:
                             (task.task_spec.bpmn_name if task else None), str(exc))
         except Exception as exc:
             return incident_of(wf, exc)
-        deep = next((t for t in wf.get_tasks(state=ACTIVE) if too_deep(t)), None)
+        active = wf.get_tasks(state=ACTIVE)  # walked once: these checks, then the trail and the report
+        deep = next((t for t in active if too_deep(t)), None)
         if deep is not None:
             return Incident(deep.task_spec.bpmn_id, deep.task_spec.bpmn_name, too_deep(deep))
-        return self._oversized(wf)
+        trail.settled = active
+        return self._oversized(wf, active)
 
-    def _oversized(self, wf: StagecoachWorkflow) -> Incident | None:
+    def _oversized(self, wf: StagecoachWorkflow, active: list) -> Incident | None:
         """An incident if the run left variables past a variable limit, however they were written
         (a service task's result, a multi-instance's output collection, a call activity's outputs)."""
-        problem = data_problem(read_variables(wf), self.limits)
+        problem = data_problem(read_variables(wf, active), self.limits)
         if problem is None or problem.field is None:  # what cannot be stored is the serializer's to refuse
             return None
-        active = [t for t in wf.get_tasks(state=ACTIVE) if visible(t)]
-        task = active[0] if active else None
+        shown = [t for t in active if visible(t)]
+        task = shown[0] if shown else None
         return Incident(task.task_spec.bpmn_id if task else None, task.task_spec.bpmn_name if task else None,
                         str(problem.error()))

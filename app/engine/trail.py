@@ -37,11 +37,20 @@ __all__ = ["Trail", "entered_ids"]
 _AT = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
-def entered_ids(wf) -> set:
-    """Ids of the tasks of elements the instance is at now: entered and not yet left."""
+def _at(wf, active: list | None) -> list:
+    """The tasks of `wf` in the states `_AT`: from `active` (`wf.get_tasks(state=ACTIVE)`, a superset walked
+    in the same order) when given."""
+    if active is None:
+        return wf.get_tasks(state=_AT)
+    return [t for t in active if t.state & _AT]
+
+
+def entered_ids(wf, active: list | None = None) -> set:
+    """Ids of the tasks of elements the instance is at now: entered and not yet left (`active`: the walk of
+    its active tasks, made already)."""
     held = {t.id for t in holding.held_tasks(wf)}
     found = set()
-    for task in wf.get_tasks(state=_AT):
+    for task in _at(wf, active):
         if not visible(task):
             continue
         if task.has_state(TaskState.READY):
@@ -55,11 +64,14 @@ def entered_ids(wf) -> set:
 class Trail:
     """The entered/left events of one runner call, appended to its `events` list."""
 
-    def __init__(self, wf, events: list[dict], clock: Callable[[], dt.datetime]):
+    def __init__(self, wf, events: list[dict], clock: Callable[[], dt.datetime], active: list | None = None):
         self.events = events
         self.clock = clock
         # entered, not yet left (by this call or an earlier one): task id -> its element
-        self.open = {task_id: describe(wf.get_task_from_id(task_id)) for task_id in entered_ids(wf)}
+        self.open = {task_id: describe(wf.get_task_from_id(task_id)) for task_id in entered_ids(wf, active)}
+        # the active tasks the run left (`wf.get_tasks(state=ACTIVE)`), walked once by the runner after it for
+        # its own checks and read by `settle` and the report; None: not walked (the run failed)
+        self.settled: list | None = None
 
     def ran(self, task) -> None:
         """A task has run: it is entered (unless it already was) and, unless it goes on running
@@ -101,7 +113,8 @@ class Trail:
         """After the run: what is no longer there is left (completed) or cancelled; what the
         instance is at now and was not before is entered."""
         now = self.clock()
-        current = entered_ids(wf)
+        active = self.settled
+        current = entered_ids(wf, active)
         for task_id in sorted(set(self.open) - current, key=str):
             try:
                 task = wf.get_task_from_id(task_id)
@@ -112,7 +125,7 @@ class Trail:
             else:
                 self.left(task_id, now, "element_cancelled",
                           "interrupted" if task is not None and _interrupted(task) else "cancelled")
-        for task in wf.get_tasks(state=_AT):
+        for task in _at(wf, active):
             if task.id in current and task.id not in self.open:
                 self._enter(task, now)
 
