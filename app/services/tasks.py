@@ -15,7 +15,7 @@ from .access import (
     require_read_task, require_work_on,
 )
 from .core import (
-    Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, definition_info, history,
+    LOCK_MODE, Actor, InstanceResult, Page, TenantFilter, Turn, activity_claimed, definition_info, history,
     instance_columns, instance_from, narrowed, paginate, run_on_instance, utcnow, write_transaction,
 )
 from .forms import check_variable_names, validate_form
@@ -344,10 +344,10 @@ def _require_worker(task, username: str) -> None:
 _TASKS = HumanTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # The task with its instance, read for a completion: one statement instead of two (PostgreSQL: the instance
-# locked FOR UPDATE, as `run_on_instance` would lock it; SQLite: the write transaction holds the database).
+# locked as `run_on_instance` would lock it; SQLite: the write transaction holds the database).
 _TASK_ROW = (select(_TASKS, *instance_columns(_INSTANCES))
              .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id).where(_TASKS.c.id == bindparam("b_id")))
-_TASK_ROW_LOCKED = _TASK_ROW.with_for_update(of=_INSTANCES)
+_TASK_ROW_LOCKED = _TASK_ROW.with_for_update(of=_INSTANCES, **LOCK_MODE)
 # A completion, conditional on what the checks saw: a claim that landed in between wins. Either anyone may
 # complete the open task (an admin, the owners of a blueprint transition), or its assignee, or anyone
 # while it has none (the worker then becomes its assignee).

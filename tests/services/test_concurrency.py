@@ -18,7 +18,6 @@ from functools import partial
 import pytest
 
 from app.services import tasks as task_service
-from app.services.core import executor
 
 from ..factories import ApiClient, fixture
 
@@ -216,11 +215,12 @@ def test_a_claim_that_lands_while_a_complete_waits_for_the_lock_is_respected(adm
                                                                              is_postgres):
     """The completion is conditional on the claim state its checks saw.
 
-    Interleaving pinned: bob's complete has passed its checks (task open and
-    unassigned, bob a candidate) and is about to take the instance lock when
-    alice's claim commits. On a busy server that is just bob waiting for the
-    lock behind another write; here a wrapper around `lock_instance` holds
-    bob's request at that point until alice's claim has answered. On SQLite a
+    Interleaving pinned: bob's complete has read the task (locking its instance)
+    and passed its checks (task open and unassigned, bob a candidate), and is
+    about to run the engine when alice's claim commits (a claim takes no instance
+    lock). On a busy server that is just bob's request being slower; here a
+    wrapper around `run_on_instance` holds bob's request at that point until
+    alice's claim has answered. On SQLite a
     completion holds the database write lock from its first read, so the
     claim cannot land in between: the interleaving exists on PostgreSQL only.
     """
@@ -232,19 +232,19 @@ def test_a_claim_that_lands_while_a_complete_waits_for_the_lock_is_respected(adm
     [task_a] = started["tasks"]
 
     at_lock, go = threading.Event(), threading.Event()
-    real_lock_instance = executor.lock_instance
+    real_run_on_instance = task_service.run_on_instance
 
-    def lock_instance_after_the_claim(instance_id):
+    def run_after_the_claim(*args, **kwargs):
         at_lock.set()
-        assert go.wait(TIMEOUT), "the test never let the complete take the lock"
-        return real_lock_instance(instance_id)
+        assert go.wait(TIMEOUT), "the test never let the complete go on"
+        return real_run_on_instance(*args, **kwargs)
 
-    monkeypatch.setattr(executor, "lock_instance", lock_instance_after_the_claim)
+    monkeypatch.setattr(task_service, "run_on_instance", run_after_the_claim)
     replies: list[Reply] = []
     bobs_complete = threading.Thread(target=lambda: replies.append(complete(bob, task_a["id"], {"note": "bob"})),
                                      daemon=True)
     bobs_complete.start()
-    assert at_lock.wait(TIMEOUT), "the complete never reached the lock"
+    assert at_lock.wait(TIMEOUT), "the complete never passed its checks"
     claimed = claim(alice, task_a["id"])  # claims take no instance lock, so this one is not held up
     go.set()
     bobs_complete.join(TIMEOUT)

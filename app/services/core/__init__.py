@@ -20,7 +20,7 @@ from .projection import Step, history, jsonable
 from .retention import effective_ttl_days, removal_time_after
 from .tenants import TenantFilter, narrowed
 from .transactions import (
-    InstanceRow, end_read, instance_columns, instance_from, lock_instance, locked_instance, write_transaction,
+    LOCK_MODE, InstanceRow, end_read, instance_columns, instance_from, lock_instance, locked_instance, write_transaction,
 )
 
 __all__ = [
@@ -30,5 +30,5 @@ __all__ = [
     "InstanceNotActionableError", "InstanceResult", "Turn", "run_on_instance", "start_new",
     "register_after_step", "millis_between", "seconds_between", "Page", "paginate", "past", "Step", "history", "jsonable", "TenantFilter",
     "narrowed", "effective_ttl_days", "removal_time_after",
-    "InstanceRow", "end_read", "instance_columns", "instance_from", "lock_instance", "locked_instance", "write_transaction",
+    "LOCK_MODE", "InstanceRow", "end_read", "instance_columns", "instance_from", "lock_instance", "locked_instance", "write_transaction",
 ]

@@ -1,7 +1,7 @@
 """Transactions and the per-instance lock.
 
 Every change to an instance runs inside `locked_instance`: a write
-transaction that holds the instance row (PostgreSQL: `SELECT ... FOR UPDATE`
+transaction that holds the instance row (PostgreSQL: `SELECT ... FOR NO KEY UPDATE`
 waiting at most LOCK_TIMEOUT_MS; SQLite: the database write lock taken by
 `BEGIN IMMEDIATE`), commits once at the end and rolls back on any error. The
 row also carries a version counter, so a write based on a stale read fails
@@ -141,7 +141,10 @@ def write_transaction() -> Iterator[None]:
 
 _INSTANCES = ProcessInstance.__table__
 _READ_INSTANCE = select(*[_INSTANCES.c[c] for c in InstanceRow.COLUMNS]).where(_INSTANCES.c.id == bindparam("id"))
-_LOCK_INSTANCE = _READ_INSTANCE.with_for_update()  # built once: every command runs one of the two
+# FOR NO KEY UPDATE: commands on one instance wait for each other, while a row that merely references the
+# instance (a claim's history event: its foreign key check takes FOR KEY SHARE) is written without waiting.
+LOCK_MODE = {"key_share": True}
+_LOCK_INSTANCE = _READ_INSTANCE.with_for_update(**LOCK_MODE)  # built once: every command runs one of the two
 
 
 def instance_columns(table=_INSTANCES, prefix: str = "instance__") -> list:
@@ -156,7 +159,7 @@ def instance_from(row, prefix: str = "instance__") -> InstanceRow:
 
 
 def lock_instance(instance_id: str) -> InstanceRow | None:
-    """Inside a write transaction: read and lock the instance (PostgreSQL: FOR UPDATE; SQLite: the
+    """Inside a write transaction: read and lock the instance (PostgreSQL: FOR NO KEY UPDATE; SQLite: the
     transaction holds the database's write lock already)."""
     conn = db.session.connection()
     stmt = _LOCK_INSTANCE if conn.dialect.name == "postgresql" else _READ_INSTANCE
