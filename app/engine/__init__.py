@@ -43,8 +43,23 @@ __all__ = [
     "resolve_assignment", "resolve_candidates",
     "resolve_due_date",
     "resolve_priority", "resolve_external_task", "priority_of",
-    "rule_bpmn",
+    "rule_bpmn", "element_types",
 ]
+
+
+def element_types() -> frozenset[str]:
+    """The name of every task spec class loaded (what an activity row's `element_type` holds:
+    `type(spec).__name__`): a filter by kind picks its types from these instead of asking the database
+    which types its rows hold."""
+    from SpiffWorkflow.specs.base import TaskSpec
+
+    found, stack = set(), [TaskSpec]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                stack.append(sub)
+    return frozenset(cls.__name__ for cls in found)
 
 
 def _rewired_at_run_time(specs: tuple) -> bool:

@@ -181,3 +181,31 @@ def test_a_task_leaving_open_loses_its_candidate_rows_whoever_updates_it(deploye
     left = _candidates(server, iid)
     assert first not in left
     assert set(left) == set(others) and all(v == {("group", "staff")} for v in left.values())
+
+
+def test_every_element_type_a_row_holds_is_one_the_engine_names_and_each_kind_filters_its_rows(deployed):
+    """Camunda's activityType filter picks its element types from the engine's (no scan of the rows)."""
+    from app.api.camunda.history import activity_type
+    from app.engine import element_types
+    from app.models import ActivityInstance
+    from app.services.core import SYSTEM
+    from app.services.history import list_activity_instances
+
+    server = deployed
+    iid = server.admin.start(KEY, business_key="deal-2")["id"]
+    server.admin.post("/api/v1/messages", json={"name": "escalate", "business_key": "deal-2"})
+    for element in ("sign", "sign", "escalated", "close"):
+        server.admin.complete(_task_of(server, iid, element))
+    with server.app.app_context():
+        try:
+            rows = db.session.execute(select(ActivityInstance.id, ActivityInstance.element_type)
+                                      .where(ActivityInstance.instance_id == iid)).all()
+            kinds = {activity_type(t) for _, t in rows}
+            filtered = {kind: {int(r.id.rsplit(":", 1)[1]) for r in list_activity_instances(
+                SYSTEM, instance_id=iid, limit=500, element_type=lambda t, k=kind: activity_type(t) == k).items}
+                for kind in kinds}
+        finally:
+            db.session.remove()
+    assert {t for _, t in rows} <= element_types()
+    assert {"userTask", "parallelGateway", "exclusiveGateway", "boundaryEvent", "endEvent"} <= kinds
+    assert filtered == {kind: {i for i, t in rows if activity_type(t) == kind} for kind in kinds}
