@@ -25,6 +25,11 @@ class HumanTask(db.Model):
               postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")),
         Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("state = 'open'"),
               sqlite_where=text("state = 'open'")),
+        # the task list's other orders (Camunda's sortBy), open tasks only, ties by id either way
+        *(Index(f"ix_human_task_open_{name}", column, "id", postgresql_where=text("state = 'open'"),
+                sqlite_where=text("state = 'open'"))
+          for name, column in (("name", "name"), ("follow_up", "follow_up_at"), ("assignee_id", "assignee"),
+                               ("instance", "instance_id"))),
         # every task, oldest first: the task history (Camunda's /history/task) pages through it
         Index("ix_human_task_created", "created_at", "id"),
         # who has or had a task, whatever its state: what a user may read
@@ -63,6 +68,9 @@ class HumanTask(db.Model):
 # Open tasks by priority (unset counts as Camunda's default, 50), either way: the inbox sorted by priority
 # (the priority itself last: a page's skipped rows are read from the index alone)
 Index("ix_human_task_open_priority", func.coalesce(HumanTask.priority, 50), HumanTask.id, HumanTask.priority,
+      postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"))
+# ... and by name in any case (Camunda's nameCaseInsensitive; the name itself last, for an index-only scan)
+Index("ix_human_task_open_name_ci", func.lower(HumanTask.name), HumanTask.id, HumanTask.name,
       postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"))
 
 
