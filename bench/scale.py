@@ -20,14 +20,15 @@ test client: authentication, schemas, services, SQL; no network), it times `--re
   inbox mine          GET /api/v1/tasks?mine=true as a user of one group
   inbox group         GET /api/v1/tasks?candidate_group=<their group>
   tasks               GET /api/v1/tasks as the user (every open task they may read); Camunda's task list
-                      sorted by priority at row `--depth` / 2 (as admin)
+                      sorted by priority, by name and by name in any case at row `--depth` / 2 (as admin)
   instances first     GET /api/v1/process-instances (admin), first page
   instances deep      the page at row `--depth` by page number (OFFSET) and by cursor (after=)
   instances by key    GET /api/v1/process-instances?key=...&status=running
   my instances        GET /api/v1/process-instances as the user (the per-object read rule)
   one instance        GET /api/v1/process-instances/{id} and its history
   camunda lists       /engine-rest: the runtime instances, the historic instances, tasks and activity
-                      instances at row `--depth` (firstResult), a user's task history
+                      instances at row `--depth` (firstResult), a user's task history, activity instances
+                      of one type (activityType=userTask)
   commands            start an instance, complete a task, deliver a message by business key (each timed
                       call on its own real instance among the million)
 
@@ -250,6 +251,11 @@ def main() -> None:
         ("tasks a user may read", lambda: user.get("/api/v1/tasks")),
         (f"camunda tasks by priority, row {depth // 2}",
          lambda: admin.get(f"/engine-rest/task?sortBy=priority&sortOrder=desc&firstResult={depth // 2}&maxResults=20")),
+        (f"camunda tasks by name, row {depth // 2}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=name&sortOrder=asc&firstResult={depth // 2}&maxResults=20")),
+        (f"camunda tasks by name (any case), row {depth // 2}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=nameCaseInsensitive&sortOrder=desc"
+                           f"&firstResult={depth // 2}&maxResults=20")),
         ("instances first page", lambda: admin.get("/api/v1/process-instances")),
         (f"instances page {deep_page} (offset)", lambda: admin.get(f"/api/v1/process-instances?page={deep_page}")),
         (f"instances row {depth} (cursor)", lambda: admin.get(f"/api/v1/process-instances?after={cursor}")),
@@ -266,6 +272,8 @@ def main() -> None:
          lambda: admin.get(f"/engine-rest/history/task?firstResult={depth}&maxResults=20")),
         (f"camunda activity instances, row {depth}",
          lambda: admin.get(f"/engine-rest/history/activity-instance?firstResult={depth}&maxResults=20")),
+        ("camunda activity instances by type",
+         lambda: admin.get("/engine-rest/history/activity-instance?activityType=userTask&maxResults=20")),
         ("camunda history tasks (user)", lambda: user.get("/engine-rest/history/task?maxResults=20")),
         ("start an instance", lambda: admin.post("/api/v1/process-definitions/key/three_tasks/start",
                                                  json={"variables": {}})),
