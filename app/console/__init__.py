@@ -13,6 +13,7 @@ with `blueprint.nav(...)`.
 from __future__ import annotations
 
 from flask import Flask, redirect, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from ..extensions import csrf
 from . import admin_instances, auth, errors, helpers, jobs, processes, records, tasks  # noqa: F401 - each adds its pages to bp
@@ -30,8 +31,19 @@ def index():
     return redirect(url_for("console.jobs"))
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions (the console's login), with the signing serializer made only for a
+    request that sends the cookie: Flask makes one for every request, and the APIs' clients send none."""
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_console(app: Flask) -> None:
     """Mount the console at /console, with its CSRF protection, and send GET / there."""
+    app.session_interface = CookieSessions()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # the console checks its own posts; the APIs take bearer tokens
     csrf.init_app(app)
     app.register_blueprint(bp)
