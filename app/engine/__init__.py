@@ -24,7 +24,8 @@ from .resolvers import (priority_of, resolve_assignment, resolve_candidates, res
 from .migration import MigrationRefused, Refusal
 from .modification import Instruction, ModificationError
 from .rule_diagrams import rule_bpmn
-from .outcome import NO_EFFECTS, Incident, OpenTask, Outcome, TaskCompletionError, TaskEffects, TaskNotReadyError
+from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, TaskCompletionError, TaskEffects, TaskNotReadyError,
+                      active_elements)
 from .runner import Runner
 from .sandbox import Sandbox, ScriptError, ScriptLimitError, ScriptSecurityError
 from .scripting import SandboxScriptEngine
@@ -139,6 +140,11 @@ class Engine:
         spec, subprocess_specs = self.specs(definition_id, dialect, spec_json)
         wf = SERIALIZERS[dialect].load(state, spec, subprocess_specs)
         return self.runner.attach(wf)
+
+    @staticmethod
+    def active_elements(workflow) -> list[dict]:
+        """The elements the workflow is at, as an outcome's `active` lists them."""
+        return active_elements(workflow)
 
     def dump(self, dialect: str, workflow) -> str:
         """The workflow's state, to store.

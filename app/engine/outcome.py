@@ -25,7 +25,7 @@ from .variables import ACTIVE, frontier, variables
 
 __all__ = ["Incident", "NO_EFFECTS", "OpenTask", "Outcome", "StepLimitError", "TaskCompletionError",
            "TaskEffects", "TaskNotReadyError", "definitions", "describe", "errored_tasks", "event_kind", "incident_of",
-           "open_task_ids", "report", "Before", "before", "spec_definitions", "waits_of"]
+           "open_task_ids", "report", "Before", "active_elements", "before", "spec_definitions", "waits_of"]
 
 
 class TaskEffects:
@@ -96,8 +96,6 @@ class Outcome:
     # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
     held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
-    # the active elements before the command (as `active`), when it ran from a loaded state; None: unknown
-    active_before: list[dict] | None = None
 
 
 @dataclass
@@ -105,7 +103,6 @@ class Before:
     """Where a workflow stood before a command: its open human tasks and its active elements."""
 
     human: set[str]
-    active: list[dict]
     tasks: list  # its active tasks (`wf.get_tasks(state=ACTIVE)`), for the `Trail` made with it
 
 
@@ -187,8 +184,12 @@ def _active_row(task) -> dict:
 def before(wf: BpmnWorkflow) -> Before:
     """Where `wf` stands before a command acts (one walk of the tree), for `report`."""
     walked = wf.get_tasks(state=ACTIVE)
-    tasks = frontier(wf, walked)
-    return Before({str(t.id) for t in tasks if _is_open(t)}, [_active_row(t) for t in tasks], walked)
+    return Before({str(t.id) for t in frontier(wf, walked) if _is_open(t)}, walked)
+
+
+def active_elements(wf: BpmnWorkflow) -> list[dict]:
+    """The elements `wf` is at (as an outcome's `active`): element, name, type and state of each active task."""
+    return [_active_row(t) for t in frontier(wf)]
 
 
 def errored_tasks(wf: BpmnWorkflow) -> list:
@@ -246,5 +247,4 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
     held = held_map(wf) if status != "completed" else {}
     return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
                    active=active, variables=current, closed_tasks=start.human - open_ids,
-                   opened_tasks=open_ids - start.human, waits=waits_of(wf, walked) if status != "completed" else [],
-                   active_before=start.active)
+                   opened_tasks=open_ids - start.human, waits=waits_of(wf, walked) if status != "completed" else [])

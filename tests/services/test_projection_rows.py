@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from app.engine.outcome import before
+from app.engine.outcome import active_elements
 from app.extensions import db
 from app.models import ActiveActivity, HumanTask, ProcessInstance, TaskCandidate
 from app.services.core import definition_info, load_workflow
@@ -48,7 +48,7 @@ def _engine_says(server, instance_id: str) -> Counter:
                 return Counter()
             wf = load_workflow(definition_info(inst.definition_id), inst.state)
             return Counter((a["element_id"], a["element_name"], a["element_type"], a["state"], inst.definition_id)
-                           for a in before(wf).active)
+                           for a in active_elements(wf))
         finally:
             db.session.remove()
 
@@ -209,3 +209,20 @@ def test_every_element_type_a_row_holds_is_one_the_engine_names_and_each_kind_fi
     assert {t for _, t in rows} <= element_types()
     assert {"userTask", "parallelGateway", "exclusiveGateway", "boundaryEvent", "endEvent"} <= kinds
     assert filtered == {kind: {i for i, t in rows if activity_type(t) == kind} for kind in kinds}
+
+
+def test_a_command_that_changes_the_workflow_before_it_runs_still_writes_what_changed(deployed):
+    """A retry sets the failed task ready before the engine runs: the rows are compared with the state as it
+    was stored (the task failed), not as the command left it before running (ready), so the task's row says
+    ready afterwards even though the instance stays at the same element."""
+    server = deployed
+    server.admin.deploy(fixture("valid", "io_mapping.bpmn"))
+    iid = server.admin.start("io_quote", {"manager": "mia", "customer": {"name": "Ada"}})["id"]  # no order
+    assert {key[0]: key[3] for key in _active_rows(server, iid)} == {"review": "error"}
+
+    server.restart()
+    server.admin.patch(f"/api/v1/process-instances/{iid}/variables", json={"variables": {"order": {"total": 40}}})
+    assert server.admin.post(f"/api/v1/process-instances/{iid}/retry").get_json()["status"] == "running"
+    rows = _active_rows(server, iid)
+    assert rows == _engine_says(server, iid)
+    assert {key[0]: key[3] for key in rows} == {"review": "ready"}

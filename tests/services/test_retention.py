@@ -178,6 +178,7 @@ def test_only_admins_set_a_time_to_live_and_never_a_negative_one(app_ctx):
 
 
 # -- cleanup -----------------------------------------------------------------------------------------
+@pytest.mark.hand_written_rows
 def test_cleanup_removes_exactly_the_ended_instances_past_their_removal_time_with_all_their_rows(app_ctx, clock):
     deploy("five", "5")
     deploy("ten", "P10D")

@@ -70,6 +70,9 @@ class Turn:
     def wf(self):
         if self._wf is None:
             self._wf = load_workflow(self.info, self.instance.state)
+            # what the instance's active rows say, as its stored state has it (whatever the command changes
+            # in the workflow before the engine reports): the step writes only the difference
+            self.step.loaded(self.info.id, engine().active_elements(self._wf))
         return self._wf
 
     def engine_step(self, act: Callable[..., Outcome]) -> Outcome:

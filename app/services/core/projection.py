@@ -117,8 +117,9 @@ class Step:
     candidates: list[dict] = field(default_factory=list)
     closed_tasks: set[str] = field(default_factory=set)
     active: list[dict] | None = None
-    # the instance's active rows as they stand (as `active`), when the step's engine run knew them; None: unknown
+    # the instance's active rows as they stand (as `active`): those of the state the step loaded; None: unknown
     active_before: list[dict] | None = None
+    _loaded_definition: str | None = None
     incidents: list[dict] = field(default_factory=list)
     info: DefinitionInfo | None = None
     waits: list[dict] | None = None  # None: this step did not run the engine
@@ -133,6 +134,10 @@ class Step:
     activity_ends: list[dict] = field(default_factory=list)
 
     # -- collecting -------------------------------------------------------------
+    def loaded(self, definition_id: str, active: list[dict]) -> None:
+        """The step's command loaded the instance's stored state of `definition_id`, at these elements."""
+        self._loaded_definition, self.active_before = definition_id, active
+
     def record(self, type_: str, **fields) -> None:
         self.events.append(_history_row(self.instance.id, type_, fields.pop("actor", self.actor), self.now, fields))
 
@@ -196,9 +201,8 @@ class Step:
         for row in self.activities:  # a task given to someone as it opens waits in no queue
             if row["task_id"] in assigned:
                 row["claimed_at"] = row["started_at"]
-        if self.active is None:  # the rows as the step found them (an earlier outcome of the step knew them first)
-            same_definition = info.id == self.instance.definition_id and "definition_id" not in self.updates
-            self.active_before = outcome.active_before if same_definition else None
+        if info.id != self._loaded_definition or "definition_id" in self.updates:
+            self.active_before = None  # another definition's rows: all written anew
         self.active = [dict(a, instance_id=self.instance.id, definition_id=info.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
