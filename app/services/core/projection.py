@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func, select
 
 from ...engine import (STATE_VERSION, Outcome, resolve_assignment, resolve_candidates, resolve_due_date,
                        resolve_external_task, resolve_priority)
@@ -63,11 +63,10 @@ _DELETE_ACTIVE = ACTIVITIES.delete().where(ACTIVITIES.c.instance_id == bindparam
 _INSERT_ACTIVE = ACTIVITIES.insert()
 # One active element replaced by another (a token moving on): the row of the one left becomes the other's.
 _MOVE_ACTIVE = (ACTIVITIES.update()
-                .where(ACTIVITIES.c.id == ACTIVITIES.select().with_only_columns(ACTIVITIES.c.id)
+                .where(ACTIVITIES.c.id == select(func.min(ACTIVITIES.c.id))
                        .where(ACTIVITIES.c.instance_id == bindparam("b_iid"),
                               ACTIVITIES.c.element_id == bindparam("b_element_id"),
-                              ACTIVITIES.c.state == bindparam("b_state"))
-                       .order_by(ACTIVITIES.c.id).limit(1).scalar_subquery())
+                              ACTIVITIES.c.state == bindparam("b_state")).scalar_subquery())
                 .values(element_id=bindparam("element_id"), element_name=bindparam("element_name"),
                         element_type=bindparam("element_type"), state=bindparam("state")))
 _ACTIVE_KEY = ("element_id", "element_name", "element_type", "state")
