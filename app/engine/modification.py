@@ -185,7 +185,7 @@ def _start_before(wf, index: int, instruction: Instruction) -> dict:
         raise ModificationError(index, f"{instruction.element_id!r} is a boundary event: start before the "
                                        f"activity it is attached to")
     entry = next((s for s in spec.inputs if isinstance(s, BoundaryEventSplit)), spec)
-    return _start(wf, _scope(wf, index, process, instruction.element_id), entry, instruction.variables)
+    return _start(wf, index, _scope(wf, index, process, instruction.element_id), entry, instruction)
 
 
 def _start_after(wf, index: int, instruction: Instruction) -> dict:
@@ -195,20 +195,32 @@ def _start_after(wf, index: int, instruction: Instruction) -> dict:
         count = "no" if not outputs or isinstance(outputs[0], _EndJoin) else str(len(outputs))
         raise ModificationError(index, f"{instruction.element_id!r} has {count} outgoing sequence flows: "
                                        f"start after an element with exactly one")
-    return _start(wf, _scope(wf, index, process, instruction.element_id), outputs[0], instruction.variables)
+    return _start(wf, index, _scope(wf, index, process, instruction.element_id), outputs[0], instruction)
 
 
-def _start(wf, scope, spec, values: dict) -> dict:
+def _start(wf, index: int, scope, spec, instruction: Instruction) -> dict:
     data = copy.deepcopy(read_variables(wf))
-    data.update(copy.deepcopy(values))
+    data.update(copy.deepcopy(instruction.variables))
     carrier = Task(scope, scope.spec.start, scope.task_tree, state=TaskState.COMPLETED)
     carrier.triggered = True
     carrier.data = data
     token = carrier._add_child(spec, TaskState.FUTURE)
     token.triggered = True
     token.task_spec._predict(token, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)  # as a branch reset does
-    token.task_spec._update(token)
+    try:
+        token.task_spec._update(token)  # a timer's date or duration, a condition: evaluated as it is entered
+    except Exception as exc:  # noqa: BLE001 - whatever the element's own expression raised
+        raise ModificationError(index, f"{instruction.element_id!r} cannot start: {_reason(exc)}") from None
     return {"task_id": str(token.id)}
+
+
+def _reason(exc: Exception) -> str:
+    """What an element's expression raised, as the engine's incidents name it."""
+    underlying = getattr(exc, "exception", None)
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if underlying is not None and str(underlying) not in message:
+        message = f"{message}: {underlying}"
+    return message
 
 
 # -- reset ------------------------------------------------------------------------------------------------

@@ -484,3 +484,29 @@ def test_an_external_task_and_an_asynchronous_job_move_with_their_instances(cloc
     assert server.fire()["done"] == 1
     details = admin.instance(at_worker)
     assert [t["element_id"] for t in details["tasks"]] == ["receipt"] and details["variables"]["prepared"] is True
+
+
+def test_starting_at_a_timer_whose_expression_fails_is_a_400_naming_it_and_changes_nothing(admin, app):
+    """A timer evaluates its date as it is entered: one that cannot (its variable gone, or not a date) makes
+    the instruction impossible, in either API, as any other instruction that cannot apply."""
+    from ..factories import fixture as diagram
+
+    admin.deploy(diagram("events", "remind_at_variable.bpmn"))
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).isoformat()
+    instance = admin.start("remind_at_variable", {"remind_at": later})["id"]
+    admin.patch(f"/api/v1/process-instances/{instance}/variables", json={"variables": {"remind_at": None}})
+    before = (admin.instance(instance), _history(admin, instance))
+    start_timer = {"type": "start_before", "element_id": "until_remind_at"}
+
+    for instruction in (start_timer, dict(start_timer, variables={"remind_at": "bogus"})):
+        problem = _modify(admin, instance, [instruction], expect=400)
+        assert "until_remind_at" in problem["detail"] and "cannot start" in problem["detail"], problem
+    camunda = app.test_client().post(
+        f"/engine-rest/process-instance/{instance}/modification", headers=admin._headers(),
+        json={"instructions": [{"type": "startBeforeActivity", "activityId": "until_remind_at"}]})
+    assert camunda.status_code == 400 and camunda.get_json()["type"] == "InvalidRequestException", camunda.get_json()
+    assert (admin.instance(instance), _history(admin, instance)) == before
+
+    moved = _modify(admin, instance, [dict(start_timer, variables={"remind_at": later})])
+    assert moved["status"] == "running"
+    assert [a["element_id"] for a in admin.instance(instance)["active_activities"]].count("until_remind_at") == 2
