@@ -21,11 +21,10 @@ from app.services.core import Step
 from app.services.core import locked_instance
 from config import TestConfig
 
-from ..conftest import make_config
+from .conftest import SHORT_LOCK_TIMEOUT_MS
 from ..factories import ApiClient, fixture
 
 TIMEOUT = 30  # seconds: a bound on waiting for another thread, never a pause
-SHORT_LOCK_TIMEOUT_MS = 200
 
 
 @pytest.fixture(autouse=True)
@@ -118,18 +117,6 @@ def blocked_by(app, holder_pid: int) -> bool:
 
 def complete(client: ApiClient, task_id: str, variables: dict | None = None):
     return client.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": variables or {}})
-
-
-@pytest.fixture
-def short_lock_app(database_url):
-    """An app whose writes wait at most SHORT_LOCK_TIMEOUT_MS for an instance lock."""
-    from app import create_app
-
-    short = create_app(make_config(database_url, LOCK_TIMEOUT_MS=SHORT_LOCK_TIMEOUT_MS))
-    yield short
-    with short.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -10,29 +10,13 @@ import sqlite3
 
 import pytest
 
-from app.extensions import db
-
-from ..conftest import make_config
 from ..factories import ApiClient, fixture
-
-SHORT_LOCK_TIMEOUT_MS = 200
 
 
 @pytest.fixture(autouse=True)
 def _sqlite_only(is_postgres):
     if is_postgres:
         pytest.skip("SQLite's database-wide write lock; test_locking covers PostgreSQL's row locks")
-
-
-@pytest.fixture
-def short_lock_app(database_url):
-    from app import create_app
-
-    short = create_app(make_config(database_url, LOCK_TIMEOUT_MS=SHORT_LOCK_TIMEOUT_MS))
-    yield short
-    with short.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
