@@ -100,7 +100,7 @@ class Outcome:
 
 @dataclass
 class Before:
-    """Where a workflow stood before a command: its open human tasks and its active elements."""
+    """Where a workflow stood before a command: its open human tasks and the walk of its active tasks."""
 
     human: set[str]
     tasks: list  # its active tasks (`wf.get_tasks(state=ACTIVE)`), for the `Trail` made with it
