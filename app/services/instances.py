@@ -401,3 +401,13 @@ def _resolve_incidents(instance_id: str, resolution: str) -> None:
     db.session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
                        .values(resolved_at=utcnow(), resolution=resolution)
                        .execution_options(synchronize_session=False))
+
+
+def suspended_among(instance_ids) -> set[str]:
+    """The ids among `instance_ids` of the instances that are suspended (one lookup by primary key): what
+    Camunda's task and external task representations flag as `suspended`."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(ProcessInstance.id).where(ProcessInstance.id.in_(ids),
+                                                                    ProcessInstance.status == InstanceStatus.SUSPENDED)))

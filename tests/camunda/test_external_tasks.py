@@ -253,3 +253,15 @@ def test_an_external_task_without_a_topic_is_refused_at_deploy_time(app):
     [problem] = caught.value.problems
     assert problem.element_id == "charge"
     assert "camunda:topic" in problem.message
+
+
+def test_the_external_task_of_a_suspended_instance_says_suspended_and_is_not_fetched(rest):
+    held, other = rest.start("external_charge"), rest.start("external_charge")
+    rest.ok(rest.put(f"/process-instance/{held['id']}/suspended", json={"suspended": True}), 204)
+
+    listed = {t["processInstanceId"]: t for t in rest.ok(rest.get("/external-task?topicName=charge-card"))}
+    assert {i: t["suspended"] for i, t in listed.items()} == {held["id"]: True, other["id"]: False}
+    assert rest.ok(rest.get(f"/external-task/{listed[held['id']]['id']}"))["suspended"] is True
+    assert [t["processInstanceId"] for t in fetch(rest)] == [other["id"]]
+    rest.ok(rest.put(f"/process-instance/{held['id']}/suspended", json={"suspended": False}), 204)
+    assert rest.ok(rest.get(f"/external-task/{listed[held['id']]['id']}"))["suspended"] is False

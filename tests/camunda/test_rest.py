@@ -263,6 +263,24 @@ def test_suspending_and_resuming_an_instance(deployed):
     assert_camunda_error(deployed.put(f"{path}/suspended", json={}), 400, "InvalidRequestException")
 
 
+def test_the_tasks_of_a_suspended_instance_say_suspended_until_it_is_resumed(deployed):
+    held, other = deployed.start("three_tasks"), deployed.start("three_tasks")
+    path = f"/process-instance/{held['id']}"
+
+    def flags() -> dict:
+        listed = {t["processInstanceId"]: t["suspended"] for t in deployed.ok(deployed.get("/task"))}
+        posted = {t["processInstanceId"]: t["suspended"] for t in deployed.ok(deployed.post("/task", json={}))}
+        [task] = deployed.ok(deployed.get(f"/task?processInstanceId={held['id']}"))
+        assert listed == posted and deployed.ok(deployed.get(f"/task/{task['id']}"))["suspended"] is listed[held["id"]]
+        return listed
+
+    assert flags() == {held["id"]: False, other["id"]: False}
+    deployed.ok(deployed.put(f"{path}/suspended", json={"suspended": True}), 204)
+    assert flags() == {held["id"]: True, other["id"]: False}
+    deployed.ok(deployed.put(f"{path}/suspended", json={"suspended": False}), 204)
+    assert flags() == {held["id"]: False, other["id"]: False}
+
+
 def test_deleting_an_instance_cancels_it(deployed):
     instance = deployed.start("simple_user_task")
     deployed.ok(deployed.delete(f"/process-instance/{instance['id']}"), 204)

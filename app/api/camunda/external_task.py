@@ -8,6 +8,7 @@ from ...schemas.camunda import (
     ExtendLock, ExternalTaskBpmnError, ExternalTaskFailure, ExternalTaskQuery, FetchAndLock, WorkerCommand,
 )
 from ...services import external_tasks as service
+from ...services import instances
 from .common import (
     camunda_blueprint, camunda_time, count, current_actor, json_body, plain_variables, query_args, tenants,
     typed_variables,
@@ -16,16 +17,23 @@ from .common import (
 blp = camunda_blueprint("external_task", __name__)
 
 
-def external_task_dto(task, process_key: str | None = None) -> dict:
+def external_task_dto(task, process_key: str | None = None, suspended: bool = False) -> dict:
+    """Camunda's external task representation (`suspended`: its instance is)."""
     return {"id": task.id, "topicName": task.topic, "workerId": task.worker_id,
             "lockExpirationTime": camunda_time(task.lock_expires_at), "activityId": task.element_id,
             "activityInstanceId": task.id, "executionId": task.instance_id, "processInstanceId": task.instance_id,
             "processDefinitionId": task.definition_id,
             "processDefinitionKey": process_key or service.definition_key(task.definition_id),
             "processDefinitionVersionTag": None, "businessKey": task.business_key, "retries": task.retries,
-            "errorMessage": task.error_message, "priority": task.priority, "suspended": False,
+            "errorMessage": task.error_message, "priority": task.priority, "suspended": suspended,
             "tenantId": task.tenant_id,
             "createTime": camunda_time(task.created_at), "extensionProperties": {}}
+
+
+def _dtos(tasks) -> list[dict]:
+    """The tasks' representations, each flagged `suspended` when its instance is."""
+    suspended = instances.suspended_among(t.instance_id for t in tasks)
+    return [external_task_dto(t, suspended=t.instance_id in suspended) for t in tasks]
 
 
 def locked_dto(locked) -> dict:
@@ -115,7 +123,7 @@ def _page(per_page=None):
 @blp.get("/external-task")
 def list_external_tasks():
     """External tasks by topic, instance, worker, lock state or tenant (of the topics the caller may work)."""
-    return jsonify([external_task_dto(t) for t in _page().items])
+    return jsonify(_dtos(_page().items))
 
 
 @blp.get("/external-task/count")
@@ -127,7 +135,7 @@ def count_external_tasks():
 @blp.get("/external-task/<task_id>")
 def get_external_task(task_id):
     """One external task (404 for a task of a topic the caller may not work)."""
-    return jsonify(external_task_dto(service.get_external_task(task_id, current_actor())))
+    return jsonify(_dtos([service.get_external_task(task_id, current_actor())])[0])
 
 
 @blp.get("/external-task/<task_id>/errorDetails")

@@ -17,7 +17,8 @@ _SORT_COLUMNS = {"id": "id", "name": "name", "nameCaseInsensitive": "name_ci", "
                  "created": "created_at", "dueDate": "due_at", "followUpDate": "follow_up_at",
                  "assignee": "assignee", "instanceId": "instance_id", "executionId": "instance_id"}
 
-def task_dto(task) -> dict:
+def task_dto(task, suspended: bool = False) -> dict:
+    """Camunda's task representation (`suspended`: its instance is)."""
     return {"id": task.id, "name": task.name, "assignee": task.assignee, "owner": task.owner,
             "created": camunda_time(task.created_at), "due": camunda_time(task.due_at),
             "followUp": camunda_time(task.follow_up_at),
@@ -26,10 +27,16 @@ def task_dto(task) -> dict:
             "parentTaskId": None,
             "priority": 50 if task.priority is None else task.priority, "processDefinitionId": task.definition_id,
             "processInstanceId": task.instance_id, "caseExecutionId": None, "caseDefinitionId": None,
-            "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": False,
+            "caseInstanceId": None, "taskDefinitionKey": task.element_id, "suspended": suspended,
             "formKey": service.task_form_key(task),
             "camundaFormRef": camunda_form_ref(service.task_camunda_form(task)),
             "tenantId": task.tenant_id}
+
+
+def _dtos(tasks) -> list[dict]:
+    """The tasks' representations, each flagged `suspended` when its instance is."""
+    suspended = instances.suspended_among(t.instance_id for t in tasks)
+    return [task_dto(t, t.instance_id in suspended) for t in tasks]
 
 
 def _page(query, per_page=None):
@@ -71,13 +78,13 @@ def list_tasks():
     candidate query (`candidateUser`, `candidateGroup`) leaves out assigned tasks unless
     `includeAssignedTasks=true`.
     """
-    return jsonify([task_dto(t) for t in _page(TaskQuery().load(query_args())).items])
+    return jsonify(_dtos(_page(TaskQuery().load(query_args())).items))
 
 
 @blp.post("/task")
 def query_tasks():
     """The same query with its filters and a `sorting` list in the JSON body (paging stays in the query string)."""
-    return jsonify([task_dto(t) for t in _page(TaskQuery().load({**json_body(), **query_args()})).items])
+    return jsonify(_dtos(_page(TaskQuery().load({**json_body(), **query_args()})).items))
 
 
 @blp.get("/task/count")
@@ -95,7 +102,7 @@ def count_tasks_by_body():
 @blp.get("/task/<task_id>")
 def get_task(task_id):
     """One open task, with `owner` and `delegationState` (PENDING, RESOLVED) once it has been delegated."""
-    return jsonify(task_dto(_open_task(task_id)))
+    return jsonify(_dtos([_open_task(task_id)])[0])
 
 
 @blp.post("/task/<task_id>/claim")
