@@ -345,7 +345,7 @@ _TASKS = HumanTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # The task with its instance, read for a completion: one statement instead of two (PostgreSQL: the instance
 # locked as `run_on_instance` would lock it; SQLite: the write transaction holds the database).
-_TASK_ROW = (select(_TASKS, *instance_columns(_INSTANCES))
+_TASK_ROW = (select(_TASKS, *instance_columns())
              .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id).where(_TASKS.c.id == bindparam("b_id")))
 _TASK_ROW_LOCKED = _TASK_ROW.with_for_update(of=_INSTANCES, **LOCK_MODE)
 # A completion, conditional on what the checks saw: a claim that landed in between wins. Either anyone may

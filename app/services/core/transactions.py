@@ -147,9 +147,9 @@ LOCK_MODE = {"key_share": True}
 _LOCK_INSTANCE = _READ_INSTANCE.with_for_update(**LOCK_MODE)  # built once: every command runs one of the two
 
 
-def instance_columns(table=_INSTANCES, prefix: str = "instance__") -> list:
+def instance_columns(prefix: str = "instance__") -> list:
     """An instance's columns labelled with `prefix`, to read it joined to another row (`instance_from`)."""
-    return [table.c[c].label(prefix + c) for c in InstanceRow.COLUMNS]
+    return [_INSTANCES.c[c].label(prefix + c) for c in InstanceRow.COLUMNS]
 
 
 def instance_from(row, prefix: str = "instance__") -> InstanceRow:
