@@ -18,7 +18,9 @@ by the app factory. `json_schema_validator` gives jsonschema a validator whose `
 """
 from __future__ import annotations
 
+import copy
 import functools
+import json
 from dataclasses import dataclass
 
 import re2
@@ -195,5 +197,27 @@ def _re2_validator_class(base):
 
 
 def json_schema_validator(schema: dict):
-    """A jsonschema validator for `schema` (of its declared draft) whose patterns and `regex` format use RE2."""
+    """A jsonschema validator for `schema` (of its declared draft) whose patterns and `regex` format use RE2.
+
+    Made once per distinct schema (a task's form is checked at each completion) and kept, up to
+    _VALIDATORS_KEPT of them: a validator holds no state between validations, and its patterns read the
+    limits in force when they run.
+    """
+    try:
+        key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON (no form parser makes one): made for this call only
+        return _new_validator(schema)
+    validator = _validators.get(key)
+    if validator is None:
+        if len(_validators) >= _VALIDATORS_KEPT:
+            _validators.clear()
+        validator = _validators[key] = _new_validator(copy.deepcopy(schema))
+    return validator
+
+
+_VALIDATORS_KEPT = 1024
+_validators: dict[str, object] = {}
+
+
+def _new_validator(schema: dict):
     return _re2_validator_class(validator_for(schema))(schema, format_checker=FORMAT_CHECKER)

@@ -32,3 +32,18 @@ def test_undeclared_and_mistyped_fields_are_each_named():
 def test_a_complete_submission_passes_unchanged():
     data = {"transition": "close", "closing_date": "2031-01-31"}
     assert validate_form(FORM, data) == data
+
+
+def test_a_validator_is_made_once_per_schema_and_never_follows_a_later_change_to_it():
+    from app.patterns import json_schema_validator
+
+    form = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 5}}}
+    first = json_schema_validator(form)
+    assert json_schema_validator({"properties": {"n": {"maximum": 5, "type": "integer"}}, "type": "object"}) is first
+    form["properties"]["n"]["maximum"] = 1  # the caller's dict changes after the check
+    assert json_schema_validator(form) is not first
+    with pytest.raises(FormValidationError):
+        validate_form(form, {"n": 3})
+    same_as_first = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 5}}}
+    assert json_schema_validator(same_as_first) is first
+    assert validate_form(same_as_first, {"n": 3}) == {"n": 3}
