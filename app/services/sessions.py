@@ -225,7 +225,16 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT, signer=_ClockSigner)
+    """The app's token serializer, made again only when its secret key changes."""
+    secret = current_app.config["SECRET_KEY"]
+    made = current_app.extensions.get(_SERIALIZER_KEY)
+    if made is None or made[0] is not secret:
+        made = current_app.extensions[_SERIALIZER_KEY] = (
+            secret, URLSafeTimedSerializer(secret, salt=_TOKEN_SALT, signer=_ClockSigner))
+    return made[1]
+
+
+_SERIALIZER_KEY = "stagecoach.token_serializer"
 
 
 def issue_token(username: str, password: str, address: str | None = None) -> str:

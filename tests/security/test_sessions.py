@@ -103,6 +103,22 @@ def test_a_demoted_admins_old_token_is_refused_at_once(app, admin, make):
     assert_problem(again.get("/api/v1/authorizations"), 403)
 
 
+def test_a_new_secret_key_voids_every_token_signed_with_the_old_one(app, make):
+    """The token serializer is kept between requests, but never past a change of the app's secret key."""
+    ann = make.client("ann")
+    assert ann.get("/api/v1/tasks").status_code == 200
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = old + "-rotated"
+    try:
+        assert "invalid token" in assert_problem(ann.get("/api/v1/tasks"), 401)["detail"]
+        fresh = ApiClient.login(app, "ann", "secret")
+        assert fresh.get("/api/v1/tasks").status_code == 200
+    finally:
+        app.config["SECRET_KEY"] = old
+    assert ann.get("/api/v1/tasks").status_code == 200
+    assert_problem(fresh.get("/api/v1/tasks"), 401)
+
+
 def test_role_and_groups_are_read_from_the_row_on_every_request(app, make):
     """Even a change written straight to the table, without a new token version, applies at once."""
     ann = make.client("ann", admin=True, groups=["sales"])
