@@ -14,6 +14,7 @@ import sqlite3
 import weakref
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 
 _configured: "weakref.WeakSet[Engine]" = weakref.WeakSet()
@@ -49,7 +50,11 @@ def configure(engine: Engine, lock_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN"
+        try:  # at the driver: a statement of its own, with no result, needs none of SQLAlchemy's execution
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.Error as exc:  # as SQLAlchemy raises it: a lock not had is told by its message
+            raise OperationalError(begin, None, exc) from exc
 
 
 def set_write_intent(value: bool) -> contextvars.Token:

@@ -57,3 +57,27 @@ def test_a_write_while_another_holds_the_lock_is_409_instance_busy_then_succeeds
     done = worker.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
     assert done.status_code == 200, done.get_json()
     assert [t["element_id"] for t in done.get_json()["tasks"]] == ["task_b"]
+
+
+def test_a_write_transaction_begun_afresh_waits_for_the_lock_then_is_instance_busy(short_lock_app, write_lock):
+    """A write transaction on a session that has read nothing begins with BEGIN IMMEDIATE as the connection
+    begins (not by switching a read transaction): the same wait, and the same InstanceBusyError."""
+    from sqlalchemy import text
+
+    from app.errors import InstanceBusyError
+    from app.extensions import db
+    from app.services.core.transactions import write_transaction
+
+    with short_lock_app.app_context():
+        db.session.remove()
+        with write_lock:
+            with pytest.raises(InstanceBusyError):
+                with write_transaction():
+                    pytest.fail("the transaction began without the write lock")
+        with write_transaction():
+            db.session.execute(text("CREATE TABLE IF NOT EXISTS lock_probe (x INTEGER)"))
+            db.session.execute(text("INSERT INTO lock_probe VALUES (1)"))
+        assert db.session.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 1
+        db.session.rollback()
+        with write_transaction():
+            db.session.execute(text("DROP TABLE lock_probe"))
