@@ -6,6 +6,9 @@ committed in between, whatever the busy timeout. So write transactions start
 with `BEGIN IMMEDIATE` (taking the write lock up front, waiting up to the
 busy timeout for it) and read-only ones with a plain `BEGIN`. PostgreSQL
 uses row locks (`SELECT ... FOR UPDATE`) bounded by `lock_timeout`.
+
+`like` gives LIKE one meaning on both: SQLite's LIKE is made to mind case as PostgreSQL's does, and
+backslash escapes are said explicitly.
 """
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ import sqlite3
 import weakref
 
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 _configured: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
@@ -45,6 +48,7 @@ def configure(engine: Engine, lock_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA case_sensitive_like=ON")  # LIKE minds case, as PostgreSQL's does (`like`)
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
         cursor.close()
 
@@ -63,3 +67,13 @@ def set_write_intent(value: bool) -> contextvars.Token:
 
 def reset_write_intent(token: contextvars.Token) -> None:
     _write_intent.reset(token)
+
+
+def like(column, pattern: str):
+    """`column LIKE pattern` as Camunda's `...Like` filters mean it, the same on every database: `%` any
+    text, `_` any one character, a backslash takes the character after it as it is (`50\\%` is "50%"), and
+    case counts (SQLite's LIKE is made to mind case as each connection opens). A pattern ending in a lone
+    backslash matches a backslash there, where PostgreSQL would refuse it."""
+    if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+        pattern += "\\"
+    return column.like(pattern, escape="\\")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ..database import like
 from ..engine import BpmnRejected
 from ..errors import BpmnValidationError, ForbiddenError, NotFoundError
 from ..extensions import db
@@ -206,11 +207,11 @@ def list_definitions(key: str | None, latest: bool, page: int, per_page: int, of
     if key:
         stmt = stmt.where(ProcessDefinition.key == key)
     if key_like:
-        stmt = stmt.where(ProcessDefinition.key.like(key_like))
+        stmt = stmt.where(like(ProcessDefinition.key, key_like))
     if name:
         stmt = stmt.where(ProcessDefinition.name == name)
     if name_like:
-        stmt = stmt.where(ProcessDefinition.name.like(name_like))
+        stmt = stmt.where(like(ProcessDefinition.name, name_like))
     if definition_id:
         stmt = stmt.where(ProcessDefinition.id == definition_id)
     if latest:
@@ -228,7 +229,7 @@ def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = Non
     if name:
         stmt = stmt.where(Deployment.name == name)
     if name_like:
-        stmt = stmt.where(Deployment.name.like(name_like))
+        stmt = stmt.where(like(Deployment.name, name_like))
     return paginate(stmt.order_by(Deployment.created_at.desc(), Deployment.id), page, per_page, offset)
 
 

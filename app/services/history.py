@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from .. import patterns
+from ..database import like
 from ..engine import element_types
 from ..extensions import db
 from ..models import ActivityInstance as ActivityRow
@@ -126,16 +128,16 @@ def list_historic_instances(actor: Actor, *, instance_id=None, key=None, busines
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
     if business_key_like:
-        stmt = stmt.where(ProcessInstance.business_key.like(business_key_like))
+        stmt = stmt.where(like(ProcessInstance.business_key, business_key_like))
     if definition_id:
         stmt = stmt.where(ProcessInstance.definition_id == definition_id)
     if started_by:
         stmt = stmt.where(ProcessInstance.started_by == started_by)
     for name, matching in ((definition_name, ProcessDefinition.name.__eq__),
-                           (definition_name_like, ProcessDefinition.name.like)):
+                           (definition_name_like, partial(like, ProcessDefinition.name))):
         if name:
             stmt = stmt.where(ProcessInstance.definition_id.in_(select(ProcessDefinition.id).where(matching(name))))
-    for message, matching in ((incident_message, Incident.message.__eq__), (incident_message_like, Incident.message.like)):
+    for message, matching in ((incident_message, Incident.message.__eq__), (incident_message_like, partial(like, Incident.message))):
         if message:
             stmt = stmt.where(exists().where(Incident.instance_id == ProcessInstance.id, matching(message)))
     stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))
@@ -299,7 +301,7 @@ def list_historic_tasks(actor: Actor, *, instance_id=None, assignee=None, finish
         if column is None:  # no task has one: Camunda's filter would keep none of them
             stmt = stmt.where(false())
         else:
-            stmt = stmt.where(column.like(value) if name.endswith("_like") else column == value)
+            stmt = stmt.where(like(column, value) if name.endswith("_like") else column == value)
     page = _rows_page(stmt.order_by(HumanTask.created_at, HumanTask.id), offset, limit, key=HumanTask.id)
     page.items = [task for (task,) in page.items]
     return page
@@ -320,7 +322,7 @@ def list_open_incidents(actor: Actor, *, instance_id=None, incident_id=None, off
     if message:
         stmt = stmt.where(Incident.message == message)
     if message_like:
-        stmt = stmt.where(Incident.message.like(message_like))
+        stmt = stmt.where(like(Incident.message, message_like))
     page = _rows_page(stmt.order_by(Incident.created_at, Incident.id), offset, limit)
     page.items = [OpenIncident(incident, definition_id, tenant_id) for incident, definition_id, tenant_id in page.items]
     return page

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import JSON, String, and_, case, cast, exists, func, literal, null, select, true, union_all, update
 
+from ..database import like
 from ..engine import ScriptError, StateError
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
@@ -172,7 +173,7 @@ def instances_query(actor: Actor, *, status=None, key=None, business_key=None, a
     if business_key:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
     if business_key_like:  # a SQL LIKE pattern, as Camunda's businessKeyLike
-        stmt = stmt.where(ProcessInstance.business_key.like(business_key_like))
+        stmt = stmt.where(like(ProcessInstance.business_key, business_key_like))
     if activity:
         stmt = stmt.where(exists().where(ActiveActivity.instance_id == ProcessInstance.id,
                                          ActiveActivity.element_id == activity))

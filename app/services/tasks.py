@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, func, or_, select, union_all, update
 
+from ..database import like
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
@@ -67,13 +68,13 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     if assignee:
         stmt = stmt.where(HumanTask.assignee == assignee)
     if assignee_like:
-        stmt = stmt.where(HumanTask.assignee.like(assignee_like))
+        stmt = stmt.where(like(HumanTask.assignee, assignee_like))
     if name:
         stmt = stmt.where(HumanTask.name == name)
     if name_like:
-        stmt = stmt.where(HumanTask.name.like(name_like))
+        stmt = stmt.where(like(HumanTask.name, name_like))
     if element_id_like:
-        stmt = stmt.where(HumanTask.element_id.like(element_id_like))
+        stmt = stmt.where(like(HumanTask.element_id, element_id_like))
     if assigned is not None:
         stmt = stmt.where(HumanTask.assignee.is_not(None) if assigned else HumanTask.assignee.is_(None))
     if owner:

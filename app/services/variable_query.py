@@ -12,6 +12,7 @@ import operator as op
 
 from sqlalchemy import and_, case, func, literal
 
+from ..database import like
 from ..extensions import db
 
 OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
@@ -44,7 +45,7 @@ def _clause(column, dialect: str, name: str, operator: str, value):
         _JSON_TYPES.get(dialect, _JSON_TYPES["sqlite"])[kind])
     typed = case((of_type, typed))  # cast only a value of the filter's type
     if operator == "like":
-        return and_(of_type, item.as_string().like(str(value)))
+        return and_(of_type, like(item.as_string(), str(value)))
     return and_(of_type, typed.operate(_COMPARISONS[operator], literal(value)))
 
 

@@ -139,3 +139,46 @@ def test_a_runtime_filter_that_is_applied_is_not_refused(rest):
     assert {i["id"] for i in rest.ok(rest.get("/process-instance?processDefinitionKey=three_tasks&active=true"))} \
         == {first["id"], second["id"]}
     assert len(rest.ok(rest.get("/history/variable-instance?includeDeleted=false&deserializeValues=false"))) == 0
+
+
+# Keys whose characters a LIKE pattern gives meaning to, in both cases.
+LIKE_KEYS = ("Order-1", "order-1", "50%-off", "50x-off", "a_b", "axb", "back\\slash")
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("order%", ["order-1"]),                    # case counts, on every database
+    ("Order%", ["Order-1"]),
+    ("50\\%%", ["50%-off"]),                    # an escaped % is a percent sign
+    ("50%", ["50%-off", "50x-off"]),
+    ("a\\_b", ["a_b"]),                         # an escaped _ is an underscore
+    ("a_b", ["a_b", "axb"]),
+    ("back\\\\slash", ["back\\slash"]),         # an escaped backslash is a backslash
+    ("back\\", []),                             # a lone backslash at the end: a backslash, never an error
+    ("%\\", []),
+])
+def test_like_filters_mean_the_same_on_every_database(rest, pattern, expected):
+    """Camunda's `...Like`: `%` any text, `_` one character, a backslash escapes, case counts: the same
+    answer from every list that takes a pattern, on SQLite as on PostgreSQL."""
+    started = {key: rest.start("three_tasks", business_key=key)["id"] for key in LIKE_KEYS}
+    want = sorted(started[key] for key in expected)
+    params = {"processInstanceBusinessKeyLike": pattern}
+    runtime = rest.ok(rest.get("/process-instance", query_string={"businessKeyLike": pattern}))
+    assert sorted(i["id"] for i in runtime) == want
+    history = rest.ok(rest.get("/history/process-instance", query_string=params))
+    assert sorted(i["id"] for i in history) == want
+    tasks = rest.ok(rest.get("/history/task", query_string=params))
+    assert sorted(t["processInstanceId"] for t in tasks) == want
+    assert rest.ok(rest.get("/history/process-instance/count", query_string=params)) == {"count": len(want)}
+
+
+def test_name_and_key_like_filters_mind_case(rest):
+    names = {t["name"] for t in rest.ok(rest.get("/task?processInstanceId=" + rest.start("three_tasks")["id"]))}
+    assert names == {"Task A"}
+    assert [t["name"] for t in rest.ok(rest.get("/task", query_string={"nameLike": "Task%"}))] == ["Task A"]
+    assert rest.ok(rest.get("/task", query_string={"nameLike": "task%"})) == []
+    keys = {d["key"] for d in rest.ok(rest.get("/process-definition", query_string={"keyLike": "three%"}))}
+    assert keys == {"three_tasks"}
+    assert rest.ok(rest.get("/process-definition", query_string={"keyLike": "THREE%"})) == []
+    assert {d["key"] for d in rest.ok(rest.get("/process-definition", query_string={"keyLike": "three\\_tasks"}))} \
+        == {"three_tasks"}
+    assert rest.ok(rest.get("/process-definition", query_string={"keyLike": "three\\_"})) == []
