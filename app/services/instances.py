@@ -13,8 +13,8 @@ from ..errors import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..models import ActiveActivity, ActivityInstance, ActivityState, HistoryEvent, HumanTask, Incident, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import (only_concerning_ids, readable_instances, readable_tasks, require, require_admin,
-                     require_on_instance, require_read_instance)
+from .access import (NOT_READ, only_concerning_ids, readable_instances, readable_keys, readable_tasks, require,
+                     require_admin, require_on_instance, require_read_instance)
 from .core import (
     SYSTEM, Actor, InstanceResult, Page, TenantFilter, Turn, definition_info, engine, incident_type, jsonable,
     latest_definition_id, narrowed, paginate, run_on_instance, start_new, utcnow, write_transaction,
@@ -140,9 +140,10 @@ def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, after=None
     `instances_query`'s. `after` continues from a page's `next_cursor`; `exact=False` caps the total
     (see `core.pagination`).
     """
-    stmt = instances_query(actor, **filters)
+    keys = readable_keys(actor)
+    stmt = instances_query(actor, readable=keys, **filters)
     # Unfiltered, a user's list holds exactly the instances that concern them: counted from their ids alone.
-    counted = None if any(filters.values()) else only_concerning_ids(actor)
+    counted = None if any(filters.values()) else only_concerning_ids(actor, keys=keys)
     return paginate(stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()), page, per_page,
                     offset, exact=exact, keyset=(ProcessInstance.started_at, ProcessInstance.id), after=after,
                     counted=counted)
@@ -150,12 +151,13 @@ def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, after=None
 
 def instances_query(actor: Actor, *, status=None, key=None, business_key=None, activity=None, started_after=None,
                     started_before=None, module=None, record_id=None, definition_id=None, business_key_like=None,
-                    variables=None, tenants: TenantFilter | None = None):
+                    variables=None, tenants: TenantFilter | None = None, readable=NOT_READ):
     """SELECT the instances `actor` may read that match the filters (the instance list's, which a migration
     also selects its instances with). `tenants` keeps those of some tenants (or of none); `variables`:
-    (name, operator, value) filters on the instance's variables (`variable_query`)."""
+    (name, operator, value) filters on the instance's variables (`variable_query`); `readable`: the
+    actor's `readable_keys` if already read."""
     stmt = narrowed(select(ProcessInstance), tenants, ProcessInstance.tenant_id)
-    readable = readable_instances(actor, few=bool(record_id))
+    readable = readable_instances(actor, few=bool(record_id), keys=readable)
     if readable is not None:
         stmt = stmt.where(readable)
     if module:

@@ -185,3 +185,34 @@ def test_a_sorted_task_list_pages_through_every_task_once_whatever_ties(app, adm
     for first in range(len(whole)):
         assert [t["id"] for t in rest.ok(rest.get(f"/task?{sort}&firstResult={first}&maxResults=3"))] \
             == whole[first:first + 3], first
+
+
+@pytest.mark.parametrize("query, grant", [("", None), ("", "read"), ("key=three_tasks", None)])
+def test_a_users_instance_list_reads_their_grants_once(app, admin, make, query, grant):
+    """The list's filter and its count both need the process keys the user reads every instance of: one
+    query of the grants per page, with or without a grant, filtered or not."""
+    from sqlalchemy import event
+
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    sue = make.client("sue", groups=["sales"])  # not a candidate of the diagram's tasks
+    mine = sue.start("three_tasks")["id"]
+    other = admin.start("three_tasks")["id"]
+    if grant:
+        assert admin.post("/api/v1/authorizations", json={"user_id": "sue", "resource_type": "process",
+                                                           "resource_id": "three_tasks",
+                                                           "permissions": [grant]}).status_code == 201
+    grant_reads = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM authorization_grant" in statement:
+            grant_reads.append(statement)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        body = sue.get(f"/api/v1/process-instances?{query}").get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert {i["id"] for i in body["items"]} == ({mine, other} if grant else {mine})
+    assert body["total"] == len(body["items"])
+    assert len(grant_reads) == 1, grant_reads
