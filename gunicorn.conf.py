@@ -22,10 +22,32 @@ STAGECOACH_METRICS_ADDRESS the master serves the metrics on that address.
 worker_class = "gthread"
 workers = 2
 threads = 4
+# gunicorn's largest request line (its default is 4094): a query naming many ids (Camunda's
+# processInstanceIds=..., a hundred of them) still fits. A longer one is answered 414 by gunicorn itself,
+# in problem+json (`problem_error` below).
+limit_request_line = 8190
+
+
+def problem_error(sock, status_int, reason, mesg):
+    """What gunicorn answers a request it cannot read (a request line over limit_request_line, a malformed
+    header, an unsupported transfer coding): the same status and reason as ever, in problem+json like
+    every other error of the server (RFC 9457) instead of gunicorn's HTML page. Installed in each worker."""
+    import json
+
+    from gunicorn.util import write_nonblock
+
+    body = json.dumps({"type": "about:blank", "title": reason, "status": status_int, "detail": mesg}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def post_worker_init(worker):
-    """Start the embedded job runner and outbox dispatcher in each worker (claims keep work single)."""
+    """Start the embedded job runner and outbox dispatcher in each worker (claims keep work single); answer
+    unreadable requests in problem+json."""
+    from gunicorn import util
+
+    util.write_error = problem_error
     app = worker.wsgi
     if app.config.get("JOBS_EMBEDDED"):
         from app.jobs.timers import start_job_runner
