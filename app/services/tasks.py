@@ -49,7 +49,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
             come last ascending, first descending. Default: newest first (by creation, then id), the
             order `after` (a page's `next_cursor`) continues in.
         record_id: only tasks of instances running on that CRM record.
-        name_like, assignee_like, element_id_like: SQL LIKE patterns (`%` any text), as Camunda's `...Like`.
+        name_like, assignee_like, element_id_like: LIKE patterns, as Camunda's `...Like` (`database.like`).
         exact: False caps the total (see `core.pagination`).
         candidate_user_groups: `candidate_user` also matches tasks offered to a group of that user's, as
             Camunda's `candidateUser` does.
@@ -67,14 +67,11 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.state == state)
     if assignee:
         stmt = stmt.where(HumanTask.assignee == assignee)
-    if assignee_like:
-        stmt = stmt.where(like(HumanTask.assignee, assignee_like))
     if name:
         stmt = stmt.where(HumanTask.name == name)
-    if name_like:
-        stmt = stmt.where(like(HumanTask.name, name_like))
-    if element_id_like:
-        stmt = stmt.where(like(HumanTask.element_id, element_id_like))
+    for column, pattern in ((HumanTask.assignee, assignee_like), (HumanTask.name, name_like),
+                            (HumanTask.element_id, element_id_like)):
+        stmt = stmt.where(like(column, pattern)) if pattern else stmt
     if assigned is not None:
         stmt = stmt.where(HumanTask.assignee.is_not(None) if assigned else HumanTask.assignee.is_(None))
     if owner:
