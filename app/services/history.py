@@ -193,10 +193,17 @@ def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_l
 
 
 def _like_matcher(pattern: str):
-    """A SQL LIKE pattern as a predicate on Python strings (`%` any text, `_` one character, case-sensitive),
-    matched on RE2 in time linear in the name: wildcards cannot make it backtrack."""
-    regex = patterns.compile_pattern("(?s)" + "".join(
-        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern))
+    """A LIKE pattern as a predicate on Python strings, meaning what `database.like` makes it mean in SQL
+    (`%` any text, `_` one character, a backslash takes the next character as it is, a lone one at the end
+    is a backslash, case counts), matched on RE2 in time linear in the name: wildcards cannot make it
+    backtrack."""
+    parts, chars = [], iter(pattern)
+    for c in chars:
+        if c == "\\":
+            parts.append(re.escape(next(chars, "\\")))
+        else:
+            parts.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+    regex = patterns.compile_pattern("(?s)" + "".join(parts))
     return lambda value: regex.fullmatch(value) is not None
 
 
