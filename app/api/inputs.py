@@ -48,6 +48,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # A JSON string (skipped whole) or one bracket; the scan counts brackets outside strings.
 _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _CHUNK = 64 * 1024
+UNREADABLE_BODY = "malformed chunked transfer coding, or the body ended early"
 
 
 class JSONInputError(ValueError):
@@ -148,7 +149,13 @@ class CheckedRequest(Request):
         raw = self.environ["wsgi.input"]
         chunks, size = [], 0
         while size <= limit:
-            chunk = raw.read(min(_CHUNK, limit + 1 - size))
+            # What the server raises for a body it cannot read (a malformed chunk or trailer, a body cut
+            # short) is its own class, whichever server it is: the client sent it.
+            try:
+                chunk = raw.read(min(_CHUNK, limit + 1 - size))
+            except Exception as exc:
+                raise ValidationError(f"the chunked body cannot be read: {printable(str(exc))[:200]}",
+                                      errors={"body": [UNREADABLE_BODY]}) from None
             if not chunk:
                 break
             chunks.append(chunk)

@@ -105,3 +105,17 @@ def test_a_malformed_header_is_400_in_problem_json(served):
 def test_a_detail_quoting_what_the_client_sent_stays_json(served):
     problem = _problem(*_ask(served, b'GET /health/live HTTP/1.1\r\nHost: x\r\n"<b>\x01: y\r\n\r\n'), 400)
     assert isinstance(problem["detail"], str)
+
+
+@pytest.mark.parametrize("chunks", [b"ZZ\r\nabc\r\n0\r\n\r\n", b"5\r\nabcdefgh\r\n0\r\n\r\n",
+                                    b"2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n"])
+def test_a_malformed_chunked_body_is_400_where_the_app_reads_it(served, chunks):
+    """gunicorn reads a chunked body only as the app asks for it: its error reaches the app, which answers
+    400 in the shape of the API asked (and nothing is started)."""
+    head = "Host: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    problem = _problem(*_ask(served, b"POST /api/v1/auth/token HTTP/1.1\r\n" + head.encode() + chunks), 400)
+    assert "chunked body cannot be read" in problem["detail"]
+    status, headers, body = _ask(served, b"POST /engine-rest/signal HTTP/1.1\r\nAuthorization: Basic eDp5\r\n"
+                                 + head.encode() + chunks)
+    assert status == 400 and headers["content-type"] == "application/json", body
+    assert json.loads(body)["type"] == "InvalidRequestException"

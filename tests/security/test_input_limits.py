@@ -209,6 +209,38 @@ def test_a_body_over_the_limit_is_refused_with_413_never_cut(app, client, chunke
                                headers={**BASIC, **kwargs.pop("headers", {})}, **kwargs), 413)
 
 
+class _Unreadable(io.RawIOBase):
+    """A request body the server cannot read past its first bytes (as gunicorn raises InvalidChunkSize)."""
+
+    def __init__(self):
+        self.sent = False
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        if not self.sent:
+            self.sent = True
+            return b'{"user'
+        raise ValueError("Invalid chunk size: b'ZZ'")
+
+
+def _unreadable() -> dict:
+    return {"headers": CHUNKED["headers"],
+            "environ_overrides": dict(CHUNKED["environ_overrides"], **{"wsgi.input": _Unreadable()})}
+
+
+def test_a_chunked_body_the_server_cannot_read_is_400_in_each_apis_shape(client):
+    body = assert_problem(client.post("/api/v1/auth/token", content_type="application/json", **_unreadable()), 400)
+    assert "chunked body cannot be read" in body["detail"] and "Invalid chunk size" in body["detail"]
+    assert body["errors"] == {"body": ["malformed chunked transfer coding, or the body ended early"]}
+    camunda = _unreadable()
+    _camunda_error(client.post("/engine-rest/signal", content_type="application/json",
+                               headers={**BASIC, **camunda.pop("headers")}, **camunda), 400)
+    console = client.post("/console/login", content_type="application/x-www-form-urlencoded", **_unreadable())
+    assert console.status_code == 400
+
+
 # -- the database out of reach --------------------------------------------------------------------
 
 def _app_on(url: str, **overrides):
