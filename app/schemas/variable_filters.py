@@ -10,7 +10,8 @@ from .common import MAX_KEY
 class VariableFilters(fields.Field):
     """Camunda's `variables` filter: `name_operator_value` pairs joined by commas in a query string, or
     `[{name, operator, value}]` in a JSON body; operators eq, neq, gt, gteq, lt, lteq, like. In a query
-    string `true`/`false` are booleans and a number is a number, as Camunda reads them."""
+    string `true`/`false` are booleans and a number is a number, as Camunda reads them; a `like` pattern is
+    the text as written (`zip_like_80%`), and a number or boolean given to `like` is matched as its text."""
 
     OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
     MAX_FILTERS = 20
@@ -20,7 +21,7 @@ class VariableFilters(fields.Field):
             items = []
             for part in value.split(","):
                 name, operator, raw = _triple(part, self.OPERATORS)
-                items.append({"name": name, "operator": operator, "value": _typed(raw)})
+                items.append({"name": name, "operator": operator, "value": raw if operator == "like" else _typed(raw)})
         elif isinstance(value, list):
             items = value
         else:
@@ -41,8 +42,8 @@ class VariableFilters(fields.Field):
                                       "a number, a boolean or null")
             if isinstance(val, float) and val != val:
                 raise ValidationError(f"the value for {name!r} is not a number")
-            if operator == "like" and not isinstance(val, str):
-                raise ValidationError(f"like compares strings: the value for {name!r} must be a string")
+            if operator == "like" and isinstance(val, (bool, int, float)):  # Camunda's String.valueOf
+                val = ("true" if val else "false") if isinstance(val, bool) else str(val)
             if isinstance(val, bool) and operator not in ("eq", "neq"):
                 raise ValidationError(f"a boolean compares with eq or neq only ({name!r})")
             if val is None and operator not in ("eq", "neq"):
