@@ -34,6 +34,9 @@ def configure(engine: Engine, lock_timeout_ms: int) -> None:
         def _on_pg_connect(dbapi_connection, _record):
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+                # No JIT: a list or a count over many rows passes jit_above_cost and spends 20 to 100 ms
+                # compiling what runs in less (bench/README.md, scale.py).
+                cursor.execute("SET jit = off")
             dbapi_connection.commit()
         return
     if engine.dialect.name != "sqlite":

@@ -214,3 +214,10 @@ def test_each_app_sets_its_configured_lock_timeout_on_its_connections(short_lock
     with app.app_context():
         assert db.session.scalar(text("SHOW lock_timeout")) == f"{TestConfig.LOCK_TIMEOUT_MS // 1000}s"
         db.session.remove()
+
+
+def test_no_connection_of_the_app_compiles_plans_just_in_time(app):
+    """JIT costs a list over many rows more than it saves (20-100 ms of compiling): off on every connection."""
+    with app.app_context():
+        assert db.session.scalar(text("SHOW jit")) == "off"
+        db.session.remove()
