@@ -1,7 +1,9 @@
 """Test factories: users, authenticated clients, deployments, started instances."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from flask import Flask
 
@@ -182,6 +184,26 @@ class Factories:
             db.session.add(row)
             db.session.commit()
             return row.id
+
+
+@contextmanager
+def sql_sent(app: Flask) -> Iterator[list[str]]:
+    """The statements the app sends to its database inside the `with` (each as sent, in order)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        sent.append(statement)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 def fixture(*parts: str) -> Path:

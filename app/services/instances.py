@@ -137,8 +137,8 @@ def list_instances(actor: Actor, *, page=1, per_page=20, offset=None, after=None
     """Newest first, from the projection tables only; `status` is one status or a list of them.
 
     Only the instances the actor may read (see `access.readable_instances`); the filters are
-    `instances_query`'s. `after` continues from a page's `next_cursor`; `exact=False` caps the total
-    (see `core.pagination`).
+    `instances_query`'s. `after` continues from a page's `next_cursor`; `exact=False` caps the total,
+    `exact=None` counts nothing (see `core.pagination`).
     """
     keys = readable_keys(actor)
     stmt = instances_query(actor, readable=keys, **filters)

@@ -50,7 +50,7 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
             order `after` (a page's `next_cursor`) continues in.
         record_id: only tasks of instances running on that CRM record.
         name_like, assignee_like, element_id_like: LIKE patterns, as Camunda's `...Like` (`database.like`).
-        exact: False caps the total (see `core.pagination`).
+        exact: False caps the total, None counts nothing (see `core.pagination`).
         candidate_user_groups: `candidate_user` also matches tasks offered to a group of that user's, as
             Camunda's `candidateUser` does.
         tenants: only tasks of these tenants (Camunda's tenantIdIn, withoutTenantId).

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import TaskCandidate
 from app.services.core import pagination
 
-from ..factories import assert_problem, fixture
+from ..factories import assert_problem, fixture, sql_sent
 
 
 def candidate_rows(app, task_id: str) -> int:
@@ -191,8 +191,6 @@ def test_a_sorted_task_list_pages_through_every_task_once_whatever_ties(app, adm
 def test_a_users_instance_list_reads_their_grants_once(app, admin, make, query, grant):
     """The list's filter and its count both need the process keys the user reads every instance of: one
     query of the grants per page, with or without a grant, filtered or not."""
-    from sqlalchemy import event
-
     admin.deploy(fixture("valid", "three_tasks.bpmn"))
     sue = make.client("sue", groups=["sales"])  # not a candidate of the diagram's tasks
     mine = sue.start("three_tasks")["id"]
@@ -201,18 +199,27 @@ def test_a_users_instance_list_reads_their_grants_once(app, admin, make, query, 
         assert admin.post("/api/v1/authorizations", json={"user_id": "sue", "resource_type": "process",
                                                            "resource_id": "three_tasks",
                                                            "permissions": [grant]}).status_code == 201
-    grant_reads = []
-
-    def count(conn, cursor, statement, *args):
-        if "FROM authorization_grant" in statement:
-            grant_reads.append(statement)
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_sent(app) as sent:
         body = sue.get(f"/api/v1/process-instances?{query}").get_json()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    grant_reads = [statement for statement in sent if "FROM authorization_grant" in statement]
     assert {i["id"] for i in body["items"]} == ({mine, other} if grant else {mine})
     assert body["total"] == len(body["items"])
     assert len(grant_reads) == 1, grant_reads
+
+
+@pytest.mark.parametrize("path", ["/task", "/process-instance"])
+def test_camundas_lists_count_nothing_and_their_count_counts_once(app, admin, path):
+    """Camunda's runtime lists show no total: counting every match for each page would be thrown away."""
+    from config import TestConfig
+
+    from ..camunda.test_rest import Camunda
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    started = [admin.start("three_tasks")["id"] for _ in range(3)]
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    with sql_sent(app) as sent:
+        listed = rest.ok(rest.get(f"{path}?firstResult=1&maxResults=1"))
+    assert len(listed) == 1
+    assert not [statement for statement in sent if "count(" in statement.lower()]
+    with sql_sent(app) as sent:
+        assert rest.ok(rest.get(f"{path}/count")) == {"count": len(started)}
+    assert len([statement for statement in sent if "count(" in statement.lower()]) == 1

@@ -41,7 +41,8 @@ def _page(query, per_page=None):
                                   business_key_like=query["business_key_like"],
                                   definition_id=query["definition_id"], variables=query["variables"], page=1,
                                   per_page=query["max_results"] if per_page is None else per_page,
-                                  offset=query["first_result"], exact=per_page == 0, tenants=tenants(query))
+                                  offset=query["first_result"], tenants=tenants(query),
+                                  exact=True if per_page == 0 else None)  # a list sends no total: /count counts
 
 
 def _running(instance_id):

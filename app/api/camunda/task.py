@@ -57,7 +57,7 @@ def _page(query, per_page=None):
                    "after": query["follow_up_after"], "before_or_none": query["follow_up_before_or_none"]},
         order_by=[(_SORT_COLUMNS[key], order) for key, order in sort_keys(query)],
         page=1, per_page=query["max_results"] if per_page is None else per_page, offset=query["first_result"],
-        exact=per_page == 0,  # a list sends no total: only /count counts every match
+        exact=True if per_page == 0 else None,  # a list sends no total: only /count counts, every match
         tenants=tenants(query))
 
 

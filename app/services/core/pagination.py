@@ -35,14 +35,14 @@ class Page:
     next_cursor: str | None = None
 
 
-def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact: bool = True,
+def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact: bool | None = True,
              keyset: tuple | None = None, after: str | None = None, counted=None, unique=None) -> Page:
     """One page of `stmt`.
 
     `offset` (rows to skip) overrides `page` for clients that page by row. `keyset`: the columns of the
     statement's default order (newest first: each descending, the last one unique); with it each page
     carries the cursor of the next one, and `after` (such a cursor) continues from it. `exact=False`
-    caps the count at TOTAL_CAP. `counted`: the same rows as `stmt`, written for a database to count
+    caps the count at TOTAL_CAP; `exact=None` counts nothing (total None: a list whose API shows none). `counted`: the same rows as `stmt`, written for a database to count
     them faster (the total is counted from it). `unique`: a column that tells rows apart and ends the order
     (default: the keyset's last); a page past the first skips its rows as that column alone."""
     base = stmt if counted is None else counted
@@ -53,7 +53,7 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
         skip = 0
     else:
         skip = offset if offset is not None else (page - 1) * per_page
-    total, total_exact = _count(base, exact)
+    total, total_exact = (None, False) if exact is None else _count(base, exact)
     unique = keyset[-1] if unique is None and keyset is not None else unique
     if skip and unique is not None:
         stmt, skip = past(stmt, unique, per_page, skip), 0
