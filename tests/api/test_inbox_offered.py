@@ -53,7 +53,7 @@ def _mine(client, query: str = "") -> tuple[set[str], int, bool]:
         page += 1
 
 
-def test_mine_lists_and_counts_the_same_tasks_whatever_made_them_the_callers(admin, make, tmp_path):
+def test_mine_lists_and_counts_the_same_tasks_whatever_made_them_the_callers(app, admin, make, tmp_path):
     """`mine`: assigned to the caller, or unassigned and offered to them (their group, or them by name). Its
     total is counted another way than its pages are read (from the caller's candidate rows): both agree, in
     every state asked for."""
@@ -85,6 +85,17 @@ def test_mine_lists_and_counts_the_same_tasks_whatever_made_them_the_callers(adm
     assert listed == {claimed_by_rita, offered_to_group[3]} and total == 2
     listed, total, _ = _mine(sven)
     assert listed == {claimed_by_sven, offered_to_group[3]} and total == 2
+    # the console's tabs: hers (assigned to her) and her groups' (unassigned, offered to her), each its half
+    from app.services import tasks
+    from app.services.core import Actor
+    with app.app_context():
+        for assigned, wanted in ((True, {claimed_by_rita, assigned_elsewhere}),
+                                 (False, {offered_to_group[3], offered_by_name})):
+            for per_page in (1, 10):
+                page = tasks.list_tasks(Actor("rita", ("sales",), False), mine=True, assigned=assigned,
+                                        state="open", per_page=per_page)
+                assert page.total == len(wanted), assigned
+                assert {t.id for t in page.items} <= wanted and len(page.items) == min(per_page, len(wanted))
 
 
 def test_a_groups_inbox_counts_what_it_lists_claimed_completed_and_cancelled_tasks_included(admin, make, tmp_path):
