@@ -47,7 +47,7 @@ def admin_processes():
 def admin_instances():
     """Instances, newest first, filtered by process key, status and the element they wait at."""
     filters = {name: request.args.get(name, "").strip() or None for name in ("key", "status", "activity")}
-    page = instances.list_instances(current_actor(), **filters, page=page_number(), per_page=25)
+    page = instances.list_instances(current_actor(), **filters, page=page_number(), per_page=25, exact=False)
     template = "_instances.html" if htmx_target() == "instances-results" else "instances.html"
     return render_template(f"console/admin/{template}", page=page, filters=filters, statuses=STATUSES)
 

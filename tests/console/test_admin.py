@@ -188,3 +188,17 @@ def test_incidents_are_grouped_by_process_element_and_message_with_a_link_to_the
     link = htmllib.unescape(next(href for href, n in groups if n == "2"))
     listed = text(session.get(link))
     assert failed["id"] in listed and second["id"] in listed
+
+
+def test_the_instance_monitor_caps_its_count_and_says_at_least(console, admin, failed, monkeypatch):
+    """At a million instances an exact count is most of the page's time: past the cap it says "or more"."""
+    import app.services.core.pagination as pagination
+
+    for divisor in range(1, 5):
+        admin.start("failing_script", {"divisor": divisor})
+    monkeypatch.setattr(pagination, "TOTAL_CAP", 3)
+    session = console("admin", TestConfig.ADMIN_PASSWORD)
+    capped = text(session.get("/console/admin/instances"))
+    assert "(3+)" in capped and "All 3+ that match this filter" in capped
+    exact = text(session.get("/console/admin/instances?status=error"))
+    assert "All 1 that match this filter" in exact
