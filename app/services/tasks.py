@@ -10,7 +10,7 @@ from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
 from ..extensions import db
-from ..models import Group, HumanTask, ProcessInstance, Record, TaskCandidate, User, user_groups
+from ..models import Group, HumanTask, ProcessInstance, Record, TaskCandidate, User
 from ..models.base import UTCDateTime
 from ..statuses import TaskState
 from .access import (
@@ -82,9 +82,9 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.delegation_state == delegation_state)
     if candidate_user:
         offered = and_(TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)
-        if candidate_user_groups:
-            groups = (select(Group.name).join(user_groups, user_groups.c.group_id == Group.id)
-                      .join(User, User.id == user_groups.c.user_id).where(User.username == candidate_user))
+        if candidate_user_groups:  # the user's groups read first: a list of names the candidate index looks up
+            groups = db.session.scalars(select(Group.name).select_from(User).join(User.groups)
+                                        .where(User.username == candidate_user)).all()
             offered = or_(offered, and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups)))
         stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(offered)))
     if candidate_group:

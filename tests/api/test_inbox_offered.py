@@ -123,3 +123,31 @@ def test_an_empty_candidate_group_filters_nothing_and_its_total_says_so(admin, t
     body = admin.get("/api/v1/tasks?candidate_group=&per_page=50").get_json()
     listed = {t["id"] for t in body["items"]}
     assert open_tasks <= listed and body["total"] == len(listed)
+
+
+def test_camundas_candidate_user_matches_the_users_groups_and_the_user_by_name(app, admin, make, tmp_path):
+    """`candidateUser=u`: tasks offered to u by name or to any group of u's, unassigned unless asked."""
+    from config import TestConfig
+
+    from ..camunda.test_rest import Camunda
+    make.user("carl", groups=["sales", "staff"])
+    make.user("nina")  # in no group
+    named = tmp_path / "named.bpmn"
+    named.write_text(offered(tmp_path, "named_call", "x").read_text()
+                     .replace('camunda:candidateGroups="x"', 'camunda:candidateUsers="carl,nina"'))
+    admin.deploy(offered(tmp_path, "sales_call", "sales"), offered(tmp_path, "staff_call", "staff"),
+                 offered(tmp_path, "support_call", "support"), named)
+    tasks = {key: admin.start(key)["tasks"][0]["id"] for key in ("sales_call", "staff_call", "support_call",
+                                                                 "named_call")}
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+
+    def found(query):
+        return {t["id"] for t in rest.ok(rest.get(f"/task?{query}"))}
+    assert found("candidateUser=carl") == {tasks["sales_call"], tasks["staff_call"], tasks["named_call"]}
+    assert rest.ok(rest.get("/task/count?candidateUser=carl")) == {"count": 3}
+    assert found("candidateUser=nina") == {tasks["named_call"]}
+    assert found("candidateUser=nobody") == set()
+    assert admin.post(f"/api/v1/tasks/{tasks['staff_call']}/delegate", json={"user": "carl"}).status_code == 200
+    assert found("candidateUser=carl") == {tasks["sales_call"], tasks["named_call"]}
+    assert found("candidateUser=carl&includeAssignedTasks=true") == {tasks["sales_call"], tasks["staff_call"],
+                                                                     tasks["named_call"]}
