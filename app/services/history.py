@@ -106,8 +106,8 @@ def _ended_clause(finished: bool, unfinished: bool, status_column):
     clauses = []
     if finished:
         clauses.append(status_column.in_(ENDED))
-    if unfinished:
-        clauses.append(status_column.not_in(ENDED))
+    if unfinished:  # the live statuses named: the live instances' partial index serves IN, not NOT IN
+        clauses.append(status_column.in_(sorted(InstanceStatus.LIVE)))
     return clauses
 
 
