@@ -85,11 +85,12 @@ def _rows_page(stmt, offset: int, limit: int, *, total: bool = False, key=None, 
     its total (Camunda's lists: their count is another call) is not, and its `total` is None: a count reads
     every match, where a page in the list's index order reads only its rows. `key`: a unique column of the
     order's index; a page past the first then skips its rows as keys alone (`core.past`, from `keys` when
-    given).
+    given; being the same rows, they are counted from it too, without the tables only the page needs).
     """
     count = None
     if total or not limit:
-        count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        counted = stmt if keys is None else keys
+        count = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
     if offset and limit and key is not None:
         stmt, offset = past(stmt, key, limit, offset, keys), 0
     rows = list(db.session.execute(stmt.limit(limit).offset(offset))) if limit else []
