@@ -182,3 +182,30 @@ def test_name_and_key_like_filters_mind_case(rest):
     assert {d["key"] for d in rest.ok(rest.get("/process-definition", query_string={"keyLike": "three\\_tasks"}))} \
         == {"three_tasks"}
     assert rest.ok(rest.get("/process-definition", query_string={"keyLike": "three\\_"})) == []
+
+
+def test_historic_variables_page_by_instance_start_then_name_with_like_escapes(rest, clock):
+    """Each instance's variables come from the database a page at a time: every page is its slice of the
+    whole list (by instance start, then name), the count is the list's length, and variableNameLike escapes."""
+    import datetime as dt
+    started = []
+    for n in range(3):
+        clock.shift(dt.timedelta(seconds=1))
+        started.append(rest.start("three_tasks", {"x_y": {"value": n, "type": "Integer"},
+                                                  "xzy": {"value": "b", "type": "String"},
+                                                  "p%q": {"value": True, "type": "Boolean"}})["id"])
+    query = "processDefinitionKey=three_tasks"
+
+    def names(extra=""):
+        return [(v["processInstanceId"], v["name"]) for v in
+                rest.ok(rest.get(f"/history/variable-instance?{query}{extra}"))]
+    whole = names()
+    assert whole == [(i, name) for i in started for name in sorted(["x_y", "xzy", "p%q"])]
+    for first in range(len(whole)):
+        assert names(f"&firstResult={first}&maxResults=2") == whole[first:first + 2]
+    assert rest.ok(rest.get(f"/history/variable-instance/count?{query}")) == {"count": 9}
+    assert {n for _, n in names("&variableNameLike=x%5C_y")} == {"x_y"}
+    assert {n for _, n in names("&variableNameLike=x_y")} == {"x_y", "xzy"}
+    assert {n for _, n in names("&variableNameLike=p%5C%25q")} == {"p%q"}
+    assert names("&variableNameLike=X%25") == []
+    assert [v["value"] for v in rest.ok(rest.get(f"/history/variable-instance?{query}&variableName=x_y"))] == [0, 1, 2]
