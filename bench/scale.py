@@ -29,6 +29,13 @@ test client: authentication, schemas, services, SQL; no network), it times `--re
   camunda lists       /engine-rest: the runtime instances, the historic instances, tasks and activity
                       instances at row `--depth` (firstResult), a user's task history, activity instances
                       of one type (activityType=userTask)
+  other lists         Camunda's task list by assignee, candidate group and user, definition key, sorted by
+                      created, dueDate and followUpDate; the counts (/task, /process-instance, /history/*);
+                      runtime instances by business key (LIKE), variable, key; historic instances by business key,
+                      starter, finished or not; incidents, external tasks, historic variables, definitions,
+                      deployments; the native API's tasks, instances, incidents, jobs, outbox, users, groups,
+                      statistics; the console's My Jobs tabs, instance monitor, processes, incidents, job queue,
+                      users (a logged-in session). As admin and as the user where both apply, first and deep pages
   commands            start an instance, complete a task, deliver a message by business key (each timed
                       call on its own real instance among the million)
 
@@ -72,6 +79,25 @@ class Client:
         if r.status_code not in (200, 201):
             raise RuntimeError(f"POST {url}: {r.status_code} {r.get_data(as_text=True)[:300]}")
         return r.get_json()
+
+
+class Console:
+    """A console session (cookie and CSRF token), logged in as a browser does; `get` fetches a page."""
+
+    def __init__(self, app, username: str, password: str):
+        import re
+        self.client = app.test_client()
+        page = self.client.get("/console/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        r = self.client.post("/console/login", data={"username": username, "password": password, "csrf_token": token})
+        if r.status_code != 302:
+            raise RuntimeError(f"console login for {username}: {r.status_code}")
+
+    def get(self, url: str) -> str:
+        r = self.client.get(url)
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {url}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+        return r.get_data(as_text=True)
 
 
 def build(app, url: str, instances: int) -> dict:
@@ -244,6 +270,17 @@ def main() -> None:
     working = [admin.post("/api/v1/process-definitions/key/three_tasks/start", json={"variables": {}})["tasks"][0]["id"]
                for _ in range(args.repeat + 1)]
     replies, tasks = iter(waiting), iter(working)
+    from urllib.parse import quote
+    with app.app_context():
+        window = db.session.execute(text(
+            "SELECT started_at FROM process_instance WHERE business_key IN ('BK-500000', 'BK-503600') "
+            "ORDER BY started_at")).scalars().all()
+        definition_id = db.session.execute(text(
+            "SELECT id FROM process_definition WHERE key = 'three_tasks' ORDER BY version LIMIT 1")).scalar_one()
+        db.session.remove()
+    started_after, started_before = (quote(moment.isoformat()) for moment in window)  # an hour: 3,600 instances
+    task_depth = depth // 2  # open tasks are a tenth of the instances
+    console_user, console_admin = Console(app, "u0001", ADMIN_PASSWORD), Console(app, "admin", ADMIN_PASSWORD)
     calls = [
         ("inbox mine (user)", lambda: user.get("/api/v1/tasks?mine=true")),
         ("inbox candidate_group", lambda: user.get("/api/v1/tasks?candidate_group=g01")),
@@ -275,6 +312,164 @@ def main() -> None:
         ("camunda activity instances by type",
          lambda: admin.get("/engine-rest/history/activity-instance?activityType=userTask&maxResults=20")),
         ("camunda history tasks (user)", lambda: user.get("/engine-rest/history/task?maxResults=20")),
+        # -- lists not timed above: Camunda's task list by its filters and sorts, and the counts
+        ("camunda tasks by assignee", lambda: admin.get("/engine-rest/task?assignee=u0050&maxResults=20")),
+        ("camunda tasks by assignee (user, own)", lambda: user.get("/engine-rest/task?assignee=u0001&maxResults=20")),
+        ("camunda tasks by candidateGroup", lambda: admin.get("/engine-rest/task?candidateGroup=g01&maxResults=20")),
+        ("camunda tasks by candidateGroup, row 1000",
+         lambda: admin.get("/engine-rest/task?candidateGroup=g01&firstResult=1000&maxResults=20")),
+        ("camunda tasks by candidateGroup (user)", lambda: user.get("/engine-rest/task?candidateGroup=g01&maxResults=20")),
+        ("camunda tasks by candidateGroup (user), row 1000",
+         lambda: user.get("/engine-rest/task?candidateGroup=g01&firstResult=1000&maxResults=20")),
+        ("camunda tasks by candidateUser", lambda: admin.get("/engine-rest/task?candidateUser=u0001&maxResults=20")),
+        ("camunda tasks by candidateUser, row 1000",
+         lambda: admin.get("/engine-rest/task?candidateUser=u0001&firstResult=1000&maxResults=20")),
+        ("camunda tasks by candidateUser (user)", lambda: user.get("/engine-rest/task?candidateUser=u0001&maxResults=20")),
+        ("camunda tasks by definition key", lambda: admin.get("/engine-rest/task?processDefinitionKey=three_tasks&maxResults=20")),
+        (f"camunda tasks by definition key, row {task_depth}",
+         lambda: admin.get(f"/engine-rest/task?processDefinitionKey=three_tasks&firstResult={task_depth}&maxResults=20")),
+        ("camunda tasks by definition key (user)",
+         lambda: user.get("/engine-rest/task?processDefinitionKey=three_tasks&maxResults=20")),
+        ("camunda tasks by created", lambda: admin.get("/engine-rest/task?sortBy=created&sortOrder=desc&maxResults=20")),
+        (f"camunda tasks by created, row {task_depth}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=created&sortOrder=desc&firstResult={task_depth}&maxResults=20")),
+        ("camunda tasks by created (user)", lambda: user.get("/engine-rest/task?sortBy=created&sortOrder=desc&maxResults=20")),
+        ("camunda tasks by dueDate", lambda: admin.get("/engine-rest/task?sortBy=dueDate&sortOrder=asc&maxResults=20")),
+        (f"camunda tasks by dueDate, row {task_depth}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=dueDate&sortOrder=asc&firstResult={task_depth}&maxResults=20")),
+        ("camunda tasks by followUpDate", lambda: admin.get("/engine-rest/task?sortBy=followUpDate&sortOrder=desc&maxResults=20")),
+        (f"camunda tasks by followUpDate, row {task_depth}",
+         lambda: admin.get(f"/engine-rest/task?sortBy=followUpDate&sortOrder=desc&firstResult={task_depth}&maxResults=20")),
+        ("camunda tasks, first page (user)", lambda: user.get("/engine-rest/task?maxResults=20")),
+        ("camunda task count", lambda: admin.get("/engine-rest/task/count")),
+        ("camunda task count (user)", lambda: user.get("/engine-rest/task/count")),
+        ("camunda task count by candidateGroup (user)", lambda: user.get("/engine-rest/task/count?candidateGroup=g01")),
+        ("camunda runtime list (user)", lambda: user.get("/engine-rest/process-instance?maxResults=20")),
+        ("camunda runtime by businessKey", lambda: admin.get("/engine-rest/process-instance?businessKey=BK-500000")),
+        ("camunda runtime by businessKeyLike prefix",
+         lambda: admin.get("/engine-rest/process-instance?businessKeyLike=BK-12345%25&maxResults=20")),
+        ("camunda runtime by businessKeyLike suffix",
+         lambda: admin.get("/engine-rest/process-instance?businessKeyLike=%25000&maxResults=20")),
+        ("camunda runtime by businessKeyLike (user)",
+         lambda: user.get("/engine-rest/process-instance?businessKeyLike=BK-12345%25&maxResults=20")),
+        ("camunda runtime by variable", lambda: admin.get("/engine-rest/process-instance?variables=amount_gt_100&maxResults=20")),
+        ("camunda runtime by variable (user)",
+         lambda: user.get("/engine-rest/process-instance?variables=amount_gt_100&maxResults=20")),
+        ("camunda runtime by definition key",
+         lambda: admin.get("/engine-rest/process-instance?processDefinitionKey=three_tasks&maxResults=20")),
+        ("camunda runtime count", lambda: admin.get("/engine-rest/process-instance/count")),
+        ("camunda runtime count (user)", lambda: user.get("/engine-rest/process-instance/count")),
+        ("camunda history instances, first page (user)", lambda: user.get("/engine-rest/history/process-instance?maxResults=20")),
+        ("camunda history instances by businessKeyLike",
+         lambda: admin.get("/engine-rest/history/process-instance?processInstanceBusinessKeyLike=BK-12345%25&maxResults=20")),
+        ("camunda history instances by business key",
+         lambda: admin.get("/engine-rest/history/process-instance?processInstanceBusinessKey=BK-500001")),
+        ("camunda history instances by startedBy",
+         lambda: admin.get("/engine-rest/history/process-instance?startedBy=u0001&maxResults=20")),
+        (f"camunda history instances finished, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/process-instance?finished=true&firstResult={depth}&maxResults=20")),
+        (f"camunda history instances unfinished, row {task_depth}",
+         lambda: admin.get(f"/engine-rest/history/process-instance?unfinished=true&firstResult={task_depth}&maxResults=20")),
+        ("camunda history instance count", lambda: admin.get("/engine-rest/history/process-instance/count")),
+        ("camunda history instance count (user)", lambda: user.get("/engine-rest/history/process-instance/count")),
+        ("camunda history instance count, finished",
+         lambda: admin.get("/engine-rest/history/process-instance/count?finished=true")),
+        ("camunda history tasks by business key",
+         lambda: admin.get("/engine-rest/history/task?processInstanceBusinessKey=BK-500001")),
+        ("camunda history tasks by assignee", lambda: admin.get("/engine-rest/history/task?taskAssignee=u0050&maxResults=20")),
+        (f"camunda history tasks by definition key, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/task?processDefinitionKey=three_tasks&firstResult={depth}&maxResults=20")),
+        (f"camunda history tasks finished, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/task?finished=true&firstResult={depth}&maxResults=20")),
+        ("camunda history tasks unfinished", lambda: admin.get("/engine-rest/history/task?unfinished=true&maxResults=20")),
+        ("camunda history task count", lambda: admin.get("/engine-rest/history/task/count")),
+        ("camunda history task count (user)", lambda: user.get("/engine-rest/history/task/count")),
+        ("camunda activity instances (user)", lambda: user.get("/engine-rest/history/activity-instance?maxResults=20")),
+        (f"camunda activity instances by activityId, row {depth}",
+         lambda: admin.get(f"/engine-rest/history/activity-instance?activityId=task_b&firstResult={depth}&maxResults=20")),
+        ("camunda activity instances unfinished",
+         lambda: admin.get("/engine-rest/history/activity-instance?unfinished=true&maxResults=20")),
+        ("camunda activity instance count", lambda: admin.get("/engine-rest/history/activity-instance/count")),
+        ("camunda activity instance count (user)", lambda: user.get("/engine-rest/history/activity-instance/count")),
+        ("camunda activity instance count by type",
+         lambda: admin.get("/engine-rest/history/activity-instance/count?activityType=userTask")),
+        ("camunda incidents", lambda: admin.get("/engine-rest/incident?maxResults=20")),
+        ("camunda incidents (user)", lambda: user.get("/engine-rest/incident?maxResults=20")),
+        ("camunda incident count", lambda: admin.get("/engine-rest/incident/count")),
+        ("camunda external tasks", lambda: admin.get("/engine-rest/external-task?maxResults=20")),
+        ("camunda external task count", lambda: admin.get("/engine-rest/external-task/count")),
+        ("camunda historic variables", lambda: admin.get("/engine-rest/history/variable-instance?maxResults=20")),
+        ("camunda historic variables (user)", lambda: user.get("/engine-rest/history/variable-instance?maxResults=20")),
+        ("camunda historic variable count", lambda: admin.get("/engine-rest/history/variable-instance/count")),
+        ("camunda historic variables of one instance",
+         lambda: admin.get(f"/engine-rest/history/variable-instance?processInstanceId={built['real']}")),
+        ("camunda definitions", lambda: admin.get("/engine-rest/process-definition?maxResults=20")),
+        ("camunda definitions, latest (user)", lambda: user.get("/engine-rest/process-definition?latestVersion=true")),
+        ("camunda definition count", lambda: admin.get("/engine-rest/process-definition/count")),
+        ("camunda deployments", lambda: admin.get("/engine-rest/deployment?maxResults=20")),
+        ("camunda deployment count", lambda: admin.get("/engine-rest/deployment/count")),
+        # -- the native API's other lists and filters
+        ("tasks, first page (admin)", lambda: admin.get("/api/v1/tasks")),
+        (f"tasks page {task_depth // 20 + 1} (admin)", lambda: admin.get(f"/api/v1/tasks?page={task_depth // 20 + 1}")),
+        ("tasks page 51 (user)", lambda: user.get("/api/v1/tasks?page=51")),
+        ("tasks by key", lambda: admin.get("/api/v1/tasks?key=three_tasks")),
+        ("tasks by key (user)", lambda: user.get("/api/v1/tasks?key=three_tasks")),
+        ("tasks by assignee", lambda: admin.get("/api/v1/tasks?assignee=u0050")),
+        ("tasks by candidate_user (user, self)", lambda: user.get("/api/v1/tasks?candidate_user=u0001")),
+        ("tasks by candidate_user", lambda: admin.get("/api/v1/tasks?candidate_user=u0001")),
+        ("tasks by another group (user)", lambda: user.get("/api/v1/tasks?candidate_group=g02")),
+        ("tasks by candidate_group, page 51", lambda: admin.get("/api/v1/tasks?candidate_group=g01&page=51")),
+        ("tasks completed, first page", lambda: admin.get("/api/v1/tasks?state=completed")),
+        (f"tasks completed, page {deep_page}", lambda: admin.get(f"/api/v1/tasks?state=completed&page={deep_page}")),
+        ("tasks completed (user)", lambda: user.get("/api/v1/tasks?state=completed")),
+        ("tasks of one instance", lambda: admin.get(f"/api/v1/tasks?process_instance_id={built['real']}")),
+        ("instances by business key", lambda: admin.get("/api/v1/process-instances?business_key=BK-500000")),
+        ("instances by business key (user)", lambda: user.get("/api/v1/process-instances?business_key=BK-500001")),
+        ("instances completed", lambda: admin.get("/api/v1/process-instances?status=completed")),
+        (f"instances completed, page {deep_page}",
+         lambda: admin.get(f"/api/v1/process-instances?status=completed&page={deep_page}")),
+        ("instances at an activity", lambda: admin.get("/api/v1/process-instances?activity=task_a")),
+        (f"instances at an activity, page {task_depth // 20 + 1}",
+         lambda: admin.get(f"/api/v1/process-instances?activity=task_a&page={task_depth // 20 + 1}")),
+        ("instances started in an hour",
+         lambda: admin.get(f"/api/v1/process-instances?started_after={started_after}&started_before={started_before}")),
+        ("instances running (user)", lambda: user.get("/api/v1/process-instances?status=running")),
+        ("incidents", lambda: admin.get("/api/v1/incidents")),
+        ("incidents, all states", lambda: admin.get("/api/v1/incidents?state=all")),
+        ("incidents (user)", lambda: user.get("/api/v1/incidents")),
+        ("jobs", lambda: admin.get("/api/v1/jobs")),
+        ("outbox", lambda: admin.get("/api/v1/outbox")),
+        ("users", lambda: admin.get("/api/v1/users")),
+        ("users page 50", lambda: admin.get("/api/v1/users?page=50")),
+        ("users of a group", lambda: admin.get("/api/v1/users?group=g01")),
+        ("groups", lambda: admin.get("/api/v1/groups")),
+        ("definitions (user)", lambda: user.get("/api/v1/process-definitions")),
+        ("definition statistics", lambda: admin.get(f"/api/v1/process-definitions/{definition_id}/statistics")),
+        ("process statistics", lambda: admin.get("/api/v1/statistics/processes")),
+        ("process statistics (user)", lambda: user.get("/api/v1/statistics/processes")),
+        ("migrations", lambda: admin.get("/api/v1/migrations")),
+        ("authorizations", lambda: admin.get("/api/v1/authorizations")),
+        ("crm to-dos (user)", lambda: user.get("/api/v1/crm-tasks")),
+        # -- the console's list pages, as a logged-in browser fetches them
+        ("console my jobs (user)", lambda: console_user.get("/console/jobs")),
+        ("console my groups (user)", lambda: console_user.get("/console/jobs?tab=groups")),
+        ("console my groups page 51 (user)", lambda: console_user.get("/console/jobs?tab=groups&page=51")),
+        ("console my groups by due (user)", lambda: console_user.get("/console/jobs?tab=groups&sort=due")),
+        ("console my groups by priority (user)", lambda: console_user.get("/console/jobs?tab=groups&sort=priority")),
+        ("console my groups, overdue (user)", lambda: console_user.get("/console/jobs?tab=groups&overdue=1")),
+        ("console completed (user)", lambda: console_user.get("/console/jobs?tab=completed")),
+        ("console job tabs (user)", lambda: console_user.get("/console/jobs/tabs")),
+        ("console my jobs (admin)", lambda: console_admin.get("/console/jobs")),
+        ("console instances", lambda: console_admin.get("/console/admin/instances")),
+        (f"console instances page {depth // 25 + 1}",
+         lambda: console_admin.get(f"/console/admin/instances?page={depth // 25 + 1}")),
+        ("console instances running", lambda: console_admin.get("/console/admin/instances?key=three_tasks&status=running")),
+        ("console instances completed", lambda: console_admin.get("/console/admin/instances?status=completed")),
+        ("console instances at an activity", lambda: console_admin.get("/console/admin/instances?activity=task_a")),
+        ("console processes", lambda: console_admin.get("/console/admin/processes")),
+        ("console incidents", lambda: console_admin.get("/console/admin/incidents")),
+        ("console job queue", lambda: console_admin.get("/console/admin/jobs")),
+        ("console users", lambda: console_admin.get("/console/admin/users")),
         ("start an instance", lambda: admin.post("/api/v1/process-definitions/key/three_tasks/start",
                                                  json={"variables": {}})),
         ("complete a task", lambda: admin.post(f"/api/v1/tasks/{next(tasks)}/complete", json={"variables": {}})),
