@@ -45,3 +45,26 @@ def test_every_revision_id_fits_the_version_table():
     config.set_main_option("script_location", str(migrations))
     too_long = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions() if len(r.revision) > 32]
     assert too_long == []
+
+
+def test_a_business_key_prefix_is_read_from_its_index_on_postgresql(app, is_postgres):
+    """businessKeyLike 'BK-12%': PostgreSQL's pattern operator class lets the index serve the prefix as a
+    range (a default one cannot under a collation other than C), and still serves equality."""
+    import sqlalchemy as sa
+
+    from app.database import like
+    from app.models import ProcessInstance
+
+    if not is_postgres:
+        pytest.skip("an operator class of PostgreSQL's")
+    with app.app_context():
+        definition = db.session.scalar(sa.text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_process_instance_business_key'"))
+        assert "text_pattern_ops" in definition
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        for clause in (like(ProcessInstance.business_key, "BK-12%"), ProcessInstance.business_key == "BK-12"):
+            compiled = sa.select(ProcessInstance.id).where(clause).compile(
+                db.engine, compile_kwargs={"literal_binds": True})
+            plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}")))
+            assert "ix_process_instance_business_key" in plan, plan
+        db.session.rollback()
