@@ -136,7 +136,8 @@ def list_historic_instances(actor: Actor, *, instance_id=None, key=None, busines
                            (definition_name_like, partial(like, ProcessDefinition.name))):
         if name:
             stmt = stmt.where(ProcessInstance.definition_id.in_(select(ProcessDefinition.id).where(matching(name))))
-    for message, matching in ((incident_message, Incident.message.__eq__), (incident_message_like, partial(like, Incident.message))):
+    for message, matching in ((incident_message, Incident.message.__eq__),
+                              (incident_message_like, partial(like, Incident.message))):
         if message:
             stmt = stmt.where(exists().where(Incident.instance_id == ProcessInstance.id, matching(message)))
     stmt = stmt.where(*_ended_clause(finished, unfinished, ProcessInstance.status))

@@ -42,9 +42,10 @@ def paginate(stmt, page: int, per_page: int, offset: int | None = None, *, exact
     `offset` (rows to skip) overrides `page` for clients that page by row. `keyset`: the columns of the
     statement's default order (newest first: each descending, the last one unique); with it each page
     carries the cursor of the next one, and `after` (such a cursor) continues from it. `exact=False`
-    caps the count at TOTAL_CAP; `exact=None` counts nothing (total None: a list whose API shows none). `counted`: the same rows as `stmt`, written for a database to count
-    them faster (the total is counted from it). `unique`: a column that tells rows apart and ends the order
-    (default: the keyset's last); a page past the first skips its rows as that column alone."""
+    caps the count at TOTAL_CAP; `exact=None` counts nothing (total None: a list whose API shows none).
+    `counted`: the same rows as `stmt`, written for a database to count them faster (the total is counted
+    from it). `unique`: a column that tells rows apart and ends the order (default: the keyset's last); a
+    page past the first skips its rows as that column alone."""
     base = stmt if counted is None else counted
     if after is not None:
         if keyset is None:
