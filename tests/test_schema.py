@@ -68,3 +68,22 @@ def test_a_business_key_prefix_is_read_from_its_index_on_postgresql(app, is_post
             plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}")))
             assert "ix_process_instance_business_key" in plan, plan
         db.session.rollback()
+
+
+def test_the_instances_holding_variables_are_read_from_their_own_index(app, is_postgres):
+    """The historic variable list walks only the instances whose variables are not `{}` (migration 0034)."""
+    import sqlalchemy as sa
+
+    from app.models import ProcessInstance
+    from app.models.instances import HOLDS_VARIABLES
+
+    query = (sa.select(ProcessInstance.id).where(sa.text(HOLDS_VARIABLES))
+             .order_by(ProcessInstance.started_at, ProcessInstance.id).limit(20))
+    with app.app_context():
+        if is_postgres:
+            db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN" if is_postgres else "EXPLAIN QUERY PLAN"
+        plan = "\n".join(str(row[-1]) for row in db.session.execute(sa.text(f"{explain} {compiled}")))
+        db.session.rollback()
+    assert "ix_process_instance_with_variables" in plan, plan

@@ -209,3 +209,29 @@ def test_historic_variables_page_by_instance_start_then_name_with_like_escapes(r
     assert {n for _, n in names("&variableNameLike=p%5C%25q")} == {"p%q"}
     assert names("&variableNameLike=X%25") == []
     assert [v["value"] for v in rest.ok(rest.get(f"/history/variable-instance?{query}&variableName=x_y"))] == [0, 1, 2]
+
+
+def test_a_users_historic_variables_are_those_of_the_instances_they_may_read(app, rest, make, admin, clock):
+    """A user reads the variables of the instances that concern them (started, or a task of theirs), paged
+    and counted as the admin's list is; with a grant to read the process key, every instance's."""
+    import datetime as dt
+    make.user("ulla", groups=["sales"])  # not a candidate of three_tasks' tasks
+    ulla = Camunda(app, "ulla")
+    hers = ulla.start("three_tasks", {"a": {"value": 1, "type": "Integer"}, "b": {"value": 2, "type": "Integer"}})
+    others = []
+    for n in range(2):
+        clock.shift(dt.timedelta(seconds=1))  # started one after the other: the list's order
+        others.append(rest.start("three_tasks", {"c": {"value": n, "type": "Integer"}})["id"])
+    rest.start("three_tasks")  # no variables: nothing to list
+
+    def listed(client, extra=""):
+        return [(v["processInstanceId"], v["name"])
+                for v in client.ok(client.get(f"/history/variable-instance{extra}"))]
+    assert listed(ulla) == [(hers["id"], "a"), (hers["id"], "b")]
+    assert listed(ulla, "?firstResult=1&maxResults=1") == [(hers["id"], "b")]
+    assert ulla.ok(ulla.get("/history/variable-instance/count")) == {"count": 2}
+    assert admin.post("/api/v1/authorizations", json={"user_id": "ulla", "resource_type": "process",
+                                                       "resource_id": "three_tasks",
+                                                       "permissions": ["read"]}).status_code == 201
+    assert listed(ulla) == listed(rest) == [(hers["id"], "a"), (hers["id"], "b")] + [(i, "c") for i in others]
+    assert ulla.ok(ulla.get("/history/variable-instance/count")) == {"count": 4}
