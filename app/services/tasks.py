@@ -130,24 +130,24 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
 
 
 def _mine_listed(actor: Actor, assigned: bool | None):
-    """SQL: assigned to the caller, or unassigned and offered to them (`assigned`: only the one or the other,
-    without the half that cannot match and misleads the planner). Listed newest first, PostgreSQL walks the
-    open tasks by creation and stops at a page."""
+    """SQL: assigned to the caller, or unassigned and offered to them; with `assigned` (its own filter says if
+    there is an assignee) only the half that can match, without a second `assignee IS NULL` the planner would
+    take for a rarer row (it walked every unassigned task)."""
     own = HumanTask.assignee == actor.username
-    offered = and_(HumanTask.assignee.is_(None), HumanTask.id.in_(select(TaskCandidate.task_id)
-                                                                  .where(offered_to(actor))))
-    return own if assigned else offered if assigned is False else or_(own, offered)
+    offered = HumanTask.id.in_(select(TaskCandidate.task_id).where(offered_to(actor)))
+    return own if assigned else offered if assigned is False else or_(own, and_(HumanTask.assignee.is_(None), offered))
 
 
 def _mine_counted(actor: Actor, state: str | None, assigned: bool | None):
-    """`_mine_listed` written for a count: the task ids come from the caller's own tasks and their candidate rows
-    (a few thousand at most), each task looked up by id, instead of testing every unassigned open task against
-    the caller's candidate rows (80,000 of them at 100,000 open tasks)."""
+    """`_mine_listed` written for a count: the ids come from the caller's own tasks and candidate rows (a few
+    thousand), each task looked up by id, not every unassigned open task tested (80,000 of 100,000)."""
     own = select(HumanTask.id).where(HumanTask.assignee == actor.username,
                                      *([HumanTask.state == state] if state else []))
     offered = select(TaskCandidate.task_id).where(offered_to(actor))
-    ids = offered if assigned is False else own if assigned else union_all(own, offered)
-    return and_(HumanTask.id.in_(ids), or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None)))
+    if assigned is not None:  # as _mine_listed
+        return HumanTask.id.in_(own if assigned else offered)
+    return and_(HumanTask.id.in_(union_all(own, offered)),
+                or_(HumanTask.assignee == actor.username, HumanTask.assignee.is_(None)))
 
 
 def _date_bounds(column, bounds: dict) -> list:
