@@ -12,7 +12,6 @@ from .base import UTCDateTime, new_id, utcnow
 
 BigIntId = BigInteger().with_variant(Integer, "sqlite")
 # An instance that has not ended, as SQL (a partial index's condition)
-HOLDS_VARIABLES = "CAST(variables AS TEXT) != '{}'"  # what ix_process_instance_with_variables keeps
 LIVE_CLAUSE = "status IN (" + ", ".join(f"'{status}'" for status in sorted(InstanceStatus.LIVE)) + ")"
 
 
@@ -33,9 +32,6 @@ class ProcessInstance(db.Model):
         # class serves both (migration 0033)
         Index("ix_process_instance_business_key", "business_key",
               postgresql_ops={"business_key": "text_pattern_ops"}),
-        # the instances that hold variables, in start order: the historic variable list (migration 0034)
-        Index("ix_process_instance_with_variables", "started_at", "id",
-              postgresql_where=text(HOLDS_VARIABLES), sqlite_where=text(HOLDS_VARIABLES)),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
