@@ -229,7 +229,7 @@ def readable_tasks(actor: Actor, *, few: bool = False):
     if few:
         instances = readable_instances(actor, few=True)
         return None if instances is None else HumanTask.instance_id.in_(select(ProcessInstance.id).where(instances))
-    keys = granted_ids(actor, "read", "process")
+    keys = readable_keys(actor)
     if keys is None:
         return None
     concerning = HumanTask.instance_id.in_(_concerning_ids(actor))  # their ids alone: no instance row read

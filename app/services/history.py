@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import ActivityInstance as ActivityRow
 from ..models import ActivityState, HumanTask, Incident, ProcessDefinition, ProcessInstance
 from ..statuses import InstanceStatus, TaskState
-from .access import only_concerning_ids, readable_instances, readable_tasks
+from .access import only_concerning_ids, readable_instances, readable_keys, readable_tasks
 from .core import Actor, Page, TenantFilter, narrowed, past
 from .instances import get_instance
 
@@ -179,9 +179,12 @@ def list_historic_variables(actor: Actor, *, instance_id=None, name=None, name_l
     """
     names = func.json_each(ProcessInstance.variables).table_valued("key").alias("variable")
     stmt = select(ProcessInstance, names.c.key)
-    concerning = only_concerning_ids(actor)
+    keys = readable_keys(actor)  # read once, for either way below
+    concerning = only_concerning_ids(actor, keys=keys)
     if concerning is None:  # an admin, or a reader of whole process keys: walk the instances in start order
-        stmt, order = _readable(actor, stmt), (ProcessInstance.started_at, ProcessInstance.id)
+        readable = readable_instances(actor, keys=keys)
+        stmt = stmt if readable is None else stmt.where(readable)
+        order = (ProcessInstance.started_at, ProcessInstance.id)
     else:  # the few thousand instances that concern the user, read and ordered by themselves (a subquery the
         # planner keeps whole): not found by walking every instance in start order and testing each
         mine = (select(ProcessInstance.id, ProcessInstance.started_at)

@@ -235,3 +235,17 @@ def test_a_users_historic_variables_are_those_of_the_instances_they_may_read(app
                                                        "permissions": ["read"]}).status_code == 201
     assert listed(ulla) == listed(rest) == [(hers["id"], "a"), (hers["id"], "b")] + [(i, "c") for i in others]
     assert ulla.ok(ulla.get("/history/variable-instance/count")) == {"count": 4}
+
+
+def test_the_historic_variable_list_reads_the_callers_grants_once(app, rest, make, admin):
+    """A reader of a whole process key: the grants decide both which way the list is read and its filter."""
+    from ..factories import sql_sent
+    make.user("gina", groups=["sales"])
+    assert admin.post("/api/v1/authorizations", json={"user_id": "gina", "resource_type": "process",
+                                                       "resource_id": "simple_user_task",
+                                                       "permissions": ["read"]}).status_code == 201
+    gina = Camunda(app, "gina")
+    gina.start("three_tasks", {"a": {"value": 1, "type": "Integer"}})
+    with sql_sent(app) as sent:
+        assert len(gina.ok(gina.get("/history/variable-instance"))) == 1
+    assert len([statement for statement in sent if "FROM authorization_grant" in statement]) == 1
