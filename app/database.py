@@ -80,3 +80,14 @@ def like(column, pattern: str):
     if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
         pattern += "\\"
     return column.like(pattern, escape="\\")
+
+
+def built_on(obj, dialect_name: str) -> bool:
+    """Whether the schema item `obj` (a table, an index) is built on `dialect_name`: False for one declared
+    `.ddl_if(dialect=...)` of another database. Alembic's comparison of the models with a database does not
+    ask it by itself (an index of PostgreSQL's alone would be missing on SQLite)."""
+    condition = getattr(obj, "_ddl_if", None)
+    wanted = getattr(condition, "dialect", None)
+    if wanted is None:
+        return True
+    return dialect_name in ((wanted,) if isinstance(wanted, str) else tuple(wanted))

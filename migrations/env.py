@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from app.database import built_on
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -96,6 +98,10 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    if conf_args.get("include_object") is None:
+        # an index declared for one database only (`.ddl_if(dialect=...)`) is not missing on another
+        conf_args["include_object"] = lambda obj, name, type_, reflected, compare_to: (
+            reflected or built_on(obj, connectable.dialect.name))
 
     with connectable.connect() as connection:
         context.configure(

@@ -32,6 +32,11 @@ class ProcessInstance(db.Model):
         # class serves both (migration 0033)
         Index("ix_process_instance_business_key", "business_key",
               postgresql_ops={"business_key": "text_pattern_ops"}),
+        # by any part (businessKeyLike '%-2026'): the key's trigrams, on PostgreSQL where pg_trgm could be
+        # created (migration 0036)
+        Index("ix_process_instance_business_key_trgm", "business_key", postgresql_using="gin",
+              postgresql_ops={"business_key": "gin_trgm_ops"},
+              postgresql_where=text("business_key IS NOT NULL")).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
