@@ -239,6 +239,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/stagecoach_bench")
     parser.add_argument("--reuse", action="store_true",
                         help="time the database an earlier run built (same --instances) instead of building it anew")
+    parser.add_argument("--only", default="",
+                        help="time only the calls whose name holds one of these comma-separated words (any case)")
     args = parser.parse_args()
     url = sqlalchemy_url(args.postgres_url)
     if args.reuse:
@@ -478,7 +480,10 @@ def main() -> None:
     ]
     print(f"\n=== {args.instances:,} instances, {args.repeat} calls each, load average {load_average()} ===")
     print(f"{'call':40s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    wanted = [word.strip().lower() for word in args.only.split(",") if word.strip()]
     for name, call in calls:
+        if wanted and not any(word in name.lower() for word in wanted):
+            continue
         p50, p95 = timed(call, args.repeat)
         print(f"{name:40s} {p50:8.1f} {p95:8.1f}")
     print("\nbytes per instance, per table (tables over 64 KB, indexes included):")
