@@ -99,13 +99,15 @@ def _safe_back(target: str | None) -> str:
                                                                                                   tab="todos")
 
 
-def tab_counts() -> dict:
+def tab_counts(known: dict | None = None) -> dict:
     """How many open tasks are the caller's, offered to the caller, and open CRM to-dos of theirs (the tab badges);
-    a count past the services' cap reads "10000+"."""
+    a count past the services' cap reads "10000+". `known`: a tab's page listed unfiltered in this request,
+    whose total is its badge (not counted again)."""
     actor = current_actor()
-    mine = tasks.list_tasks(actor, assignee=actor.username, per_page=1, exact=False)
-    groups = tasks.list_tasks(actor, mine=True, assigned=False, per_page=1, exact=False)
-    todos = crm_tasks.list_tasks(actor, mine=True, per_page=1)
+    known = known or {}
+    mine = known.get("mine") or tasks.list_tasks(actor, assignee=actor.username, per_page=1, exact=False)
+    groups = known.get("groups") or tasks.list_tasks(actor, mine=True, assigned=False, per_page=1, exact=False)
+    todos = known.get("todos") or crm_tasks.list_tasks(actor, mine=True, per_page=1)
     return {"mine": _shown(mine), "groups": _shown(groups), "todos": _shown(todos)}
 
 
@@ -141,5 +143,8 @@ def jobs():
     if htmx_target() == "jobs-results":
         return render_template("console/jobs/_results.html", **context)
     processes = definitions.list_definitions(None, True, 1, 500).items
-    return render_template("console/jobs/index.html", processes=processes, counts=tab_counts(),
+    # the tab's own list, unfiltered, is counted as its badge is: its total is the badge
+    unfiltered = f["tab"] != "completed" and not (f["key"] or f["record"] or f["overdue"] or f["priority"])
+    return render_template("console/jobs/index.html", processes=processes,
+                           counts=tab_counts({f["tab"]: page} if unfiltered else None),
                            current=f["tab"], **context)

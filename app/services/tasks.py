@@ -58,10 +58,12 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         tenants: only tasks of these tenants (Camunda's tenantIdIn, withoutTenantId).
     """
     stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
-    # A task offered to the caller is one they may read: asking for those (`mine`, a group of theirs, themselves
-    # as candidate) needs no read rule, whose union of everything the caller touches costs more than the list.
+    # A task offered or assigned to the caller is one they may read: asking for those (`mine`, a group of theirs,
+    # themselves as candidate or assignee) needs no read rule, whose union of everything the caller touches costs
+    # more than the list.
     offered_only = mine or (candidate_group is not None and candidate_group in actor.groups) or (
-        candidate_user is not None and candidate_user == actor.username)
+        candidate_user is not None and candidate_user == actor.username) or (
+        assignee is not None and assignee == actor.username)
     readable = None if offered_only else readable_tasks(actor, few=bool(record_id or process_instance_id))
     if readable is not None:
         stmt = stmt.where(readable)

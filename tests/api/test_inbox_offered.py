@@ -151,3 +151,27 @@ def test_camundas_candidate_user_matches_the_users_groups_and_the_user_by_name(a
     assert found("candidateUser=carl") == {tasks["sales_call"], tasks["named_call"]}
     assert found("candidateUser=carl&includeAssignedTasks=true") == {tasks["sales_call"], tasks["staff_call"],
                                                                      tasks["named_call"]}
+
+
+def test_the_tasks_assigned_to_the_caller_are_listed_without_the_read_rule(app, admin, make, tmp_path):
+    """`assignee=<me>`, open or completed: every such task is the caller's to read, so the list asks no read
+    rule (the union of every instance that concerns the caller), and lists the same tasks."""
+    from tests.factories import sql_sent
+
+    rita = make.client("rita", groups=["sales"])
+    sven = make.client("sven", groups=["sales"])
+    admin.deploy(offered(tmp_path, "sales_call", "sales"))
+    tasks = [admin.start("sales_call")["tasks"][0]["id"] for _ in range(3)]
+    assert rita.post(f"/api/v1/tasks/{tasks[0]}/claim").status_code == 200
+    assert rita.post(f"/api/v1/tasks/{tasks[1]}/claim").status_code == 200
+    assert rita.post(f"/api/v1/tasks/{tasks[1]}/complete", json={"variables": {}}).status_code == 200
+    assert sven.post(f"/api/v1/tasks/{tasks[2]}/claim").status_code == 200
+
+    with sql_sent(app) as sent:
+        assert ids(rita.get("/api/v1/tasks?assignee=rita")) == {tasks[0]}
+        assert ids(rita.get("/api/v1/tasks?assignee=rita&state=completed")) == {tasks[1]}
+    assert sent and not [s for s in sent if "concerning_" in s]
+    # someone else's: the read rule stays (rita reads sven's task only as it concerns her: offered to sales)
+    with sql_sent(app) as sent:
+        assert ids(rita.get("/api/v1/tasks?assignee=sven")) == {tasks[2]}
+    assert [s for s in sent if "concerning_" in s]

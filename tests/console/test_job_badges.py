@@ -38,3 +38,21 @@ def test_the_counts_are_the_callers_own(console, discount, make):
 def test_polling_after_the_session_ended_leads_to_the_login_page(console):
     anonymous = console().get("/console/jobs/tabs", htmx=True)
     assert anonymous.status_code == 401 and anonymous.headers["HX-Redirect"].startswith("/console/login")
+
+
+def test_a_tab_listed_unfiltered_is_counted_once_for_its_page_and_its_badge(app, console, discount):
+    """The groups tab's page total is its badge: one count of the caller's offered tasks per page, not two;
+    a filtered page still shows the tab's whole count as its badge."""
+    from tests.factories import sql_sent
+
+    maria = console("maria")
+    with sql_sent(app) as sent:
+        page = text(maria.get("/console/jobs?tab=groups"))
+    assert counts(page) == {"mine": "0", "groups": "1", "todos": "0"}
+    offered = [s for s in sent if s.lstrip().upper().startswith("SELECT COUNT") and "task_candidate" in s]
+    assert len(offered) == 1, offered
+
+    filtered = text(maria.get("/console/jobs?tab=groups&key=no_such_process"))
+    assert counts(filtered) == {"mine": "0", "groups": "1", "todos": "0"}
+    assert discount["task_id"] not in filtered
+    assert discount["task_id"] in page
