@@ -16,9 +16,11 @@ import contextvars
 import sqlite3
 import weakref
 
-from sqlalchemy import event
+from sqlalchemy import Boolean, String, event, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 _configured: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
@@ -91,3 +93,28 @@ def built_on(obj, dialect_name: str) -> bool:
     if wanted is None:
         return True
     return dialect_name in ((wanted,) if isinstance(wanted, str) else tuple(wanted))
+
+
+class json_array_holds(FunctionElement):
+    """SQL: the JSON array in `column` holds the string `value` (`json_array_holds(column, value)`), on
+    PostgreSQL as a jsonb containment, on SQLite by its array's elements."""
+
+    type = Boolean()
+    name = "json_array_holds"
+    inherit_cache = True
+
+    def __init__(self, column, value: str):
+        super().__init__(column, literal(value, String()))
+
+
+@compiles(json_array_holds, "postgresql")
+def _json_array_holds_postgresql(element, compiler, **kw):
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({column} AS JSONB) @> jsonb_build_array({value}))"
+
+
+@compiles(json_array_holds, "sqlite")
+def _json_array_holds_sqlite(element, compiler, **kw):
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type({column}) = 'array' THEN {column} END) AS held "
+            f"WHERE held.type = 'text' AND held.value = {value})")

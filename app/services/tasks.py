@@ -5,7 +5,7 @@ import operator
 
 from sqlalchemy import and_, bindparam, func, or_, select, union_all, update
 
-from ..database import like
+from ..database import json_array_holds, like
 from ..engine import TaskCompletionError as EngineTaskCompletionError
 from ..engine import TaskNotReadyError
 from ..errors import ConflictError, NotFoundError, TaskCompletionError, ValidationError
@@ -82,16 +82,26 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.owner == owner)
     if delegation_state:
         stmt = stmt.where(HumanTask.delegation_state == delegation_state)
+    # Candidate rows live while their task is open; a closed task (state completed or cancelled) is found by
+    # the candidates it names itself.
+    closed = state in (TaskState.COMPLETED, TaskState.CANCELLED)
     if candidate_user:
-        offered = and_(TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)
+        groups = []
         if candidate_user_groups:  # the user's groups read first: a list of names the candidate index looks up
             groups = db.session.scalars(select(Group.name).select_from(User).join(User.groups)
                                         .where(User.username == candidate_user)).all()
-            offered = or_(offered, and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups)))
-        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(offered)))
+        if closed:
+            stmt = stmt.where(or_(json_array_holds(HumanTask.candidate_users, candidate_user),
+                                  *(json_array_holds(HumanTask.candidate_groups, group) for group in groups)))
+        else:
+            offered = and_(TaskCandidate.kind == "user", TaskCandidate.name == candidate_user)
+            if groups:
+                offered = or_(offered, and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups)))
+            stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(offered)))
     if candidate_group:
-        stmt = stmt.where(HumanTask.id.in_(select(TaskCandidate.task_id).where(
-            TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))
+        stmt = stmt.where(json_array_holds(HumanTask.candidate_groups, candidate_group) if closed else
+                          HumanTask.id.in_(select(TaskCandidate.task_id).where(
+                              TaskCandidate.kind == "group", TaskCandidate.name == candidate_group)))
     if process_instance_id:
         stmt = stmt.where(HumanTask.instance_id == process_instance_id)
     if key:

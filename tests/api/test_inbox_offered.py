@@ -114,7 +114,8 @@ def test_a_groups_inbox_counts_what_it_lists_claimed_completed_and_cancelled_tas
             body = client.get(f"/api/v1/tasks?candidate_group=sales&per_page=50{query}").get_json()
             assert {t["id"] for t in body["items"]} == expected, query
             assert body["total"] == len(expected), query
-    assert rita.get("/api/v1/tasks?candidate_group=sales&state=completed").get_json()["total"] == 0
+    # a closed task is found by the candidates it names (as Camunda's history finds a task that had a group)
+    assert ids(rita.get("/api/v1/tasks?candidate_group=sales&state=completed")) == {tasks[1]}
 
 
 def test_an_empty_candidate_group_filters_nothing_and_its_total_says_so(admin, tmp_path):
@@ -175,3 +176,26 @@ def test_the_tasks_assigned_to_the_caller_are_listed_without_the_read_rule(app, 
     with sql_sent(app) as sent:
         assert ids(rita.get("/api/v1/tasks?assignee=sven")) == {tasks[2]}
     assert [s for s in sent if "concerning_" in s]
+
+
+def test_closed_tasks_are_found_by_the_candidates_they_named(admin, make, tmp_path):
+    """A completed or cancelled task keeps the candidate groups and users it was offered to: the filters find
+    it by them, as they find an open one (whose candidate rows go when it closes)."""
+    rita = make.client("rita", groups=["sales"])
+    admin.deploy(offered(tmp_path, "sales_call", "sales"), offered(tmp_path, "support_call", "support"))
+    done = admin.start("sales_call")["tasks"][0]["id"]
+    assert rita.post(f"/api/v1/tasks/{done}/complete", json={"variables": {}}).status_code == 200
+    cancelled = admin.start("sales_call")
+    assert admin.post(f"/api/v1/process-instances/{cancelled['id']}/cancel", json={}).status_code == 200
+    open_ = admin.start("sales_call")["tasks"][0]["id"]
+    other = admin.start("support_call")["tasks"][0]["id"]
+    assert admin.post(f"/api/v1/tasks/{other}/complete", json={"variables": {}}).status_code == 200
+
+    assert ids(admin.get("/api/v1/tasks?state=completed&candidate_group=sales")) == {done}
+    assert ids(admin.get("/api/v1/tasks?state=completed&candidate_group=support")) == {other}
+    assert ids(admin.get("/api/v1/tasks?state=completed&candidate_group=sale")) == set()
+    assert ids(admin.get("/api/v1/tasks?state=cancelled&candidate_group=sales")) == {cancelled["tasks"][0]["id"]}
+    assert ids(admin.get("/api/v1/tasks?candidate_group=sales")) == {open_}
+    # the member reads the group's closed tasks as they read its open ones
+    assert ids(rita.get("/api/v1/tasks?state=completed&candidate_group=sales")) == {done}
+    assert ids(rita.get("/api/v1/tasks?state=completed&candidate_user=rita")) == set()  # offered to her group
