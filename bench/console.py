@@ -397,6 +397,8 @@ def main(argv=None) -> int:
 
     console, api = Console(app), Api(app, token)
     everyday = everyday_setup(app, token, args.n)
+    from app.bootstrap import settle_heap
+    settle_heap()  # as a served worker does once its app is loaded (gunicorn.conf.py)
     rep = Console(app, REP, REP_PASSWORD)
     pages = [
         ("My Jobs (my groups)", rep, "/console/jobs?tab=groups"),

@@ -480,6 +480,8 @@ def main() -> None:
     ]
     print(f"\n=== {args.instances:,} instances, {args.repeat} calls each, load average {load_average()} ===")
     print(f"{'call':40s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    from app.bootstrap import settle_heap
+    settle_heap()  # as a served worker does once its app is loaded (gunicorn.conf.py)
     wanted = [word.strip().lower() for word in args.only.split(",") if word.strip()]
     for name, call in calls:
         if wanted and not any(word in name.lower() for word in wanted):
