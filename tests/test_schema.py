@@ -111,3 +111,27 @@ def test_no_index_reads_what_a_step_rewrites_in_an_instance(app, is_postgres):
     assert len(definitions) >= 8
     rewritten = re.compile(r"\b(variables|state|state_version|lock_version|updated_at)\b")
     assert [d for d in definitions if rewritten.search(d.split(" ON ", 1)[1])] == []
+
+
+def test_the_instances_that_concern_a_user_are_found_from_indexes_alone_on_postgresql(app, is_postgres):
+    """The per-object read rule's parts each read one index range and nothing else: the instances a user
+    started (their ids in the index, migration 0037), and those offered to them and to their groups (each its
+    own part: an OR of both would be a bitmap scan, which reads every candidate row from the table)."""
+    import sqlalchemy as sa
+
+    from app.services.access import _concerning_ids
+    from app.services.core import Actor
+
+    if not is_postgres:
+        pytest.skip("PostgreSQL's plans")
+    with app.app_context():
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+        compiled = _concerning_ids(Actor("rita", ("sales", "support"), False)).compile(
+            db.engine, compile_kwargs={"render_postcompile": True})
+        plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}",
+                                                                                compiled.params))
+        db.session.rollback()
+    assert "Index Only Scan using ix_process_instance_started_by" in plan, plan
+    assert plan.count("Index Only Scan using ix_task_candidate_lookup") == 2, plan
+    assert " OR " not in str(compiled), compiled

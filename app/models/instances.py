@@ -24,7 +24,8 @@ class ProcessInstance(db.Model):
         Index("ix_process_instance_live", "started_at", "id", "status", "process_key",
               postgresql_where=text(LIVE_CLAUSE), sqlite_where=text(LIVE_CLAUSE)),
         Index("ix_process_instance_key_status", "process_key", "status", "started_at", "id"),
-        Index("ix_process_instance_started_by", "started_by"),  # the instances a user started
+        # the instances a user started, their ids from the index alone (what the user may read; migration 0037)
+        Index("ix_process_instance_started_by", "started_by", "id"),
         Index("ix_process_instance_tenant", "tenant_id", "started_at"),
         # history cleanup: the ended instances whose removal time has come, one index range scan
         Index("ix_process_instance_removal_time", "removal_time"),
