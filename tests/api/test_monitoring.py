@@ -81,6 +81,40 @@ def test_process_statistics_count_only_the_instances_a_user_may_read(mixed, make
     assert by_key(reader.get(STATS))["failing_script"]["error"] == 2
 
 
+def test_every_keys_statistics_agree_with_those_counted_over_the_instances_one_may_read(mixed, clock, make):
+    """An admin's statistics are counted per key from index ranges, a reader's of some keys by one pass over
+    what they may read: with read granted on every key, both give the same rows, keys with nothing running
+    (only old completions, only cancelled instances) included and in key order."""
+    admin = mixed["admin"]
+    admin.deploy(fixture("valid", "three_tasks.bpmn"), fixture("valid", "simple_user_task.bpmn"),
+                 fixture("valid", "parallel_tasks.bpmn"))
+    three = [admin.start("three_tasks")["id"] for _ in range(3)]
+    assert admin.post(f"/api/v1/process-instances/{three[0]}/cancel", json={"reason": "x"}).status_code == 200
+    assert admin.post(f"/api/v1/process-instances/{three[1]}/suspend", json={}).status_code == 200
+    done = admin.start("simple_user_task")
+    for task in admin.instance(done["id"])["tasks"]:
+        admin.complete(task["id"], {"ok": True})
+    cancelled = admin.start("parallel_tasks")["id"]  # two open tasks, then none: a key with nothing live
+    assert admin.post(f"/api/v1/process-instances/{cancelled}/cancel", json={"reason": "x"}).status_code == 200
+    clock.shift(dt.timedelta(hours=2))
+
+    reader = make.client("rhea")
+    for key in ("failing_script", "three_tasks", "simple_user_task", "parallel_tasks"):
+        make.grant("read", resource_id=key, user="rhea")
+    for window in ("", "?completed_within_hours=1", "?completed_within_hours=100"):
+        every = admin.get(f"{STATS}{window}").get_json()["items"]
+        assert every == reader.get(f"{STATS}{window}").get_json()["items"], window
+        assert [row["key"] for row in every] == ["failing_script", "parallel_tasks", "simple_user_task",
+                                                 "three_tasks"]
+    rows = by_key(admin.get(STATS))
+    assert rows["parallel_tasks"] == {"key": "parallel_tasks", "running": 0, "error": 0, "suspended": 0,
+                                      "open_incidents": 0, "open_tasks": 0, "completed_recently": 0}
+    assert (rows["three_tasks"]["running"], rows["three_tasks"]["suspended"], rows["three_tasks"]["open_tasks"]) \
+        == (1, 1, 2)
+    assert rows["simple_user_task"]["completed_recently"] == 1
+    assert by_key(admin.get(f"{STATS}?completed_within_hours=1"))["simple_user_task"]["completed_recently"] == 0
+
+
 @pytest.mark.parametrize("query", ["completed_within_hours=0", "completed_within_hours=abc",
                                    "completed_within_hours=100000"])
 def test_process_statistics_refuse_a_bad_window(admin, query):
