@@ -60,9 +60,12 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
     stmt = narrowed(select(HumanTask), tenants, HumanTask.tenant_id)
     # A task offered or assigned to the caller is one they may read: asking for those (`mine`, a group of theirs,
     # themselves as candidate or assignee) needs no read rule, whose union of everything the caller touches costs
-    # more than the list.
-    offered_only = mine or (candidate_group is not None and candidate_group in actor.groups) or (
-        candidate_user is not None and candidate_user == actor.username) or (
+    # more than the list. Offered means open: a closed task a group was once offered is listed to its members
+    # only as the rest of its instance is (the read rule), not to whoever is in the group now.
+    closed = state in (TaskState.COMPLETED, TaskState.CANCELLED)
+    offered_only = mine or (not closed and (
+        (candidate_group is not None and candidate_group in actor.groups)
+        or (candidate_user is not None and candidate_user == actor.username))) or (
         assignee is not None and assignee == actor.username)
     readable = None if offered_only else readable_tasks(actor, few=bool(record_id or process_instance_id))
     if readable is not None:
@@ -84,7 +87,6 @@ def list_tasks(actor: Actor, *, assignee=None, candidate_user=None, candidate_gr
         stmt = stmt.where(HumanTask.delegation_state == delegation_state)
     # Candidate rows live while their task is open; a closed task (state completed or cancelled) is found by
     # the candidates it names itself.
-    closed = state in (TaskState.COMPLETED, TaskState.CANCELLED)
     if candidate_user:
         groups = []
         if candidate_user_groups:  # the user's groups read first: a list of names the candidate index looks up

@@ -196,6 +196,25 @@ def test_closed_tasks_are_found_by_the_candidates_they_named(admin, make, tmp_pa
     assert ids(admin.get("/api/v1/tasks?state=completed&candidate_group=sale")) == set()
     assert ids(admin.get("/api/v1/tasks?state=cancelled&candidate_group=sales")) == {cancelled["tasks"][0]["id"]}
     assert ids(admin.get("/api/v1/tasks?candidate_group=sales")) == {open_}
-    # the member reads the group's closed tasks as they read its open ones
+    # a member lists the group's closed tasks of the instances she may read (one she completed), not every
+    # task the group was ever offered: closed, a task is no longer offered to anyone
+    by_admin = admin.start("sales_call")["tasks"][0]["id"]
+    assert admin.post(f"/api/v1/tasks/{by_admin}/complete", json={"variables": {}}).status_code == 200
+    assert ids(admin.get("/api/v1/tasks?state=completed&candidate_group=sales")) == {done, by_admin}
     assert ids(rita.get("/api/v1/tasks?state=completed&candidate_group=sales")) == {done}
+    assert ids(rita.get("/api/v1/tasks?state=cancelled&candidate_group=sales")) == set()
     assert ids(rita.get("/api/v1/tasks?state=completed&candidate_user=rita")) == set()  # offered to her group
+    assert rita.get(f"/api/v1/tasks/{by_admin}").status_code == 200  # by its id, as a candidate (docs/security.md)
+
+
+def test_a_closed_task_that_named_a_user_is_listed_to_them_only_as_its_instance_is(admin, make, tmp_path):
+    nina = make.client("nina")
+    named = tmp_path / "named.bpmn"
+    named.write_text(offered(tmp_path, "named_call", "x").read_text()
+                     .replace('camunda:candidateGroups="x"', 'camunda:candidateUsers="nina"'))
+    admin.deploy(named)
+    task = admin.start("named_call")["tasks"][0]["id"]
+    assert ids(nina.get("/api/v1/tasks?candidate_user=nina")) == {task}  # open: offered to her
+    assert admin.post(f"/api/v1/tasks/{task}/complete", json={"variables": {}}).status_code == 200
+    assert ids(admin.get("/api/v1/tasks?state=completed&candidate_user=nina")) == {task}
+    assert ids(nina.get("/api/v1/tasks?state=completed&candidate_user=nina")) == set()
