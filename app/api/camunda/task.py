@@ -12,7 +12,7 @@ from .common import (
 
 blp = camunda_blueprint("task", __name__)
 
-# Camunda's sortBy → the task column (services.tasks.SORT_COLUMNS) it orders by.
+# Camunda's sortBy → the task column (services.task_lists.SORT_COLUMNS) it orders by.
 _SORT_COLUMNS = {"id": "id", "name": "name", "nameCaseInsensitive": "name_ci", "priority": "priority",
                  "created": "created_at", "dueDate": "due_at", "followUpDate": "follow_up_at",
                  "assignee": "assignee", "instanceId": "instance_id", "executionId": "instance_id"}
