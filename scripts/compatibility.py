@@ -284,7 +284,8 @@ reference. Where Stagecoach answers differently, or not at all:
   it) instead of being ignored: every `...Like` a list does not implement, and the history and incident
   filters on dates, incidents, variables, cases, candidate links and ids lists (`startedBefore`,
   `withIncidents`, `taskVariables`, `variableValue`, `caseInstanceId`, ...). A flag sent as `false` filters
-  nothing, as in Camunda. `...Like` patterns are SQL LIKE as Camunda runs them: `%` any text, `_` one
+  nothing, as in Camunda; a filter sent empty (`businessKeyLike=`, `variableNameLike=`) filters nothing
+  either, where Camunda would match only empty values. `...Like` patterns are SQL LIKE as Camunda runs them: `%` any text, `_` one
   character, a backslash takes the next character as it is (`50\\%`), and case counts, on PostgreSQL and
   SQLite alike (a pattern ending in a lone backslash matches a backslash there).
 - **Not served**: decision definitions and decision evaluation (`deployedDecisionDefinitions` is `null`; a
