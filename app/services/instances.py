@@ -202,7 +202,8 @@ class ProcessOverview:
 
 
 def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=24)) -> list[ProcessOverview]:
-    """Per process key, from the projection tables in one grouped query.
+    """Per process key, from the projection tables: for a reader of every instance per key from index ranges
+    (`_overview_of_every_key`), for anyone else in one grouped pass over what they may read.
 
     `completed_recently` counts the instances completed within `since` (24 hours by default). Only the
     instances the actor may read are counted, and their incidents and tasks (admins: all).
