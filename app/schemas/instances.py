@@ -89,6 +89,9 @@ class InstanceQuerySchema(CursorArgs, PageArgs, TenantQuery):
     record_id = text(MAX_ID, load_default=None)
     key = text(MAX_KEY, load_default=None)
     business_key = text(MAX_KEY, load_default=None)
+    business_key_like = text(MAX_KEY, load_default=None, metadata={
+        "description": "a SQL LIKE pattern: `%` any text, `_` one character, a backslash takes the next as it is; "
+                       "case counts"})
     activity = text(MAX_KEY, load_default=None)
     started_after = Moment(load_default=None)
     started_before = Moment(load_default=None)

@@ -30,8 +30,8 @@ OPERATIONS = {
 }
 
 # The filters of the instance list (`instances.list_instances`) a batch may select by.
-FILTERS = ("status", "key", "business_key", "activity", "started_after", "started_before", "module", "record_id",
-           "definition_id", "tenant_id", "without_tenant_id")
+FILTERS = ("status", "key", "business_key", "business_key_like", "activity", "started_after", "started_before",
+           "module", "record_id", "definition_id", "tenant_id", "without_tenant_id")
 
 
 @dataclass

@@ -299,11 +299,16 @@ def test_the_instance_list_is_paginated(admin, population):
     ({"key": "simple_user_task"}, ["S-1"]),
     ({"key": "three_tasks"}, ["B-3", "B-2", "B-1"]),
     ({"business_key": "B-2"}, ["B-2"]),
+    ({"business_key_like": "B-%"}, ["B-3", "B-2", "B-1"]),
+    ({"business_key_like": "%-1"}, ["S-1", "B-1"]),
+    ({"business_key_like": "_-3"}, ["B-3"]),
+    ({"business_key_like": "b-%"}, []),
     ({"activity": "task_b"}, ["B-1"]),
     ({"activity": "task_a"}, ["B-3"]),
     ({"activity": "review"}, ["S-1"]),
     ({"key": "three_tasks", "status": "running"}, ["B-3", "B-1"]),
 ], ids=["status-running", "status-cancelled", "status-completed", "key-simple", "key-three", "business-key",
+        "business-key-prefix", "business-key-suffix", "business-key-one-character", "business-key-case-counts",
         "activity-task-b", "activity-task-a", "activity-review", "key-and-status"])
 def test_instance_list_filters_narrow_the_results(admin, population, query, expected):
     page = listed(admin, **query)

@@ -90,6 +90,17 @@ def test_suspend_and_resume_by_filter_select_what_the_instance_list_selects(fail
     assert sorted(outcomes(waiting)) == sorted(running)
 
 
+def test_a_batch_selects_by_a_business_key_pattern_as_the_list_does(failing):
+    north = [failing.start("failing_script", {"divisor": 5}, business_key=f"NORTH-{n}")["id"] for n in range(2)]
+    south = failing.start("failing_script", {"divisor": 5}, business_key="SOUTH-1")["id"]
+    listed = failing.get("/api/v1/process-instances?business_key_like=NORTH-%25").get_json()["items"]
+    assert sorted(i["id"] for i in listed) == sorted(north)
+
+    result = batch(failing, operation="suspend", filter={"business_key_like": "NORTH-%"})
+    assert sorted(outcomes(result)) == sorted(north) and result["succeeded"] == 2
+    assert failing.instance(south)["status"] == "running"
+
+
 def test_a_filter_that_matches_nothing_changes_nothing(failing):
     result = batch(failing, operation="cancel", filter={"key": "no_such_process"})
     assert (result["matched"], result["items"]) == (0, [])
