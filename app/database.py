@@ -95,6 +95,12 @@ def built_on(obj, dialect_name: str) -> bool:
     return dialect_name in ((wanted,) if isinstance(wanted, str) else tuple(wanted))
 
 
+def schema_items_of(dialect_name: str):
+    """Alembic's `include_object` for comparing the models with a `dialect_name` database: what the database
+    has, and what the models build there (`built_on`)."""
+    return lambda obj, name, type_, reflected, compare_to: reflected or built_on(obj, dialect_name)
+
+
 class json_array_holds(FunctionElement):
     """SQL: the JSON array in `column` holds the string `value` (`json_array_holds(column, value)`), on
     PostgreSQL as a jsonb containment, on SQLite by its array's elements."""

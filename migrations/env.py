@@ -3,7 +3,7 @@ from logging.config import fileConfig
 
 from flask import current_app
 
-from app.database import built_on
+from app.database import schema_items_of
 
 from alembic import context
 
@@ -100,8 +100,7 @@ def run_migrations_online():
     connectable = get_engine()
     if conf_args.get("include_object") is None:
         # an index declared for one database only (`.ddl_if(dialect=...)`) is not missing on another
-        conf_args["include_object"] = lambda obj, name, type_, reflected, compare_to: (
-            reflected or built_on(obj, connectable.dialect.name))
+        conf_args["include_object"] = schema_items_of(connectable.dialect.name)
 
     with connectable.connect() as connection:
         context.configure(

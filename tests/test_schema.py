@@ -5,7 +5,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.database import built_on
+from app.database import schema_items_of
 from app.extensions import db
 
 
@@ -15,8 +15,7 @@ def test_the_migrated_schema_matches_the_models(app):
     with app.app_context():
         dialect = db.engine.dialect.name
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"include_object": lambda obj, name, type_, reflected, _: (
-                reflected or built_on(obj, dialect))})
+            context = MigrationContext.configure(conn, opts={"include_object": schema_items_of(dialect)})
             differences = compare_metadata(context, db.metadata)
         db.session.remove()
     assert differences == []

@@ -227,14 +227,14 @@ def require_on_instance(actor: Actor, permission: str, instance, what: str) -> N
 
 # -- tasks: those offered to one, and those of instances one may read -----------------------------
 
-def readable_tasks(actor: Actor, *, few: bool = False):
+def readable_tasks(actor: Actor, *, few: bool = False, keys=NOT_READ):
     """A WHERE clause for the human tasks `actor` may read (None: all of them): the tasks of the
     instances they may read, which include every instance in which they have or had a task
-    (`few`: as for `readable_instances`)."""
+    (`few`, `keys`: as for `readable_instances`)."""
     if few:
-        instances = readable_instances(actor, few=True)
+        instances = readable_instances(actor, few=True, keys=keys)
         return None if instances is None else HumanTask.instance_id.in_(select(ProcessInstance.id).where(instances))
-    keys = readable_keys(actor)
+    keys = readable_keys(actor) if keys is NOT_READ else keys
     if keys is None:
         return None
     concerning = HumanTask.instance_id.in_(_concerning_ids(actor))  # their ids alone: no instance row read

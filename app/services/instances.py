@@ -212,7 +212,7 @@ def process_overview(actor: Actor, *, since: dt.timedelta = dt.timedelta(hours=2
     keys = readable_keys(actor)
     if keys is None:
         return _overview_of_every_key(after)
-    readable, tasks_readable = readable_instances(actor, keys=keys), readable_tasks(actor)
+    readable, tasks_readable = readable_instances(actor, keys=keys), readable_tasks(actor, keys=keys)
     readable = true() if readable is None else readable
     tasks_readable = true() if tasks_readable is None else tasks_readable
 

@@ -115,6 +115,16 @@ def test_every_keys_statistics_agree_with_those_counted_over_the_instances_one_m
     assert by_key(admin.get(f"{STATS}?completed_within_hours=1"))["simple_user_task"]["completed_recently"] == 0
 
 
+def test_a_readers_statistics_read_their_grants_once(mixed, make, app):
+    """The grants decide the instances and the tasks counted: asked once for both."""
+    from ..factories import sql_sent
+    reader = make.client("rhea")
+    make.grant("read", resource_id="failing_script", user="rhea")
+    with sql_sent(app) as sent:
+        assert by_key(reader.get(STATS))["failing_script"]["error"] == 1
+    assert len([statement for statement in sent if "FROM authorization_grant" in statement]) == 1
+
+
 @pytest.mark.parametrize("query", ["completed_within_hours=0", "completed_within_hours=abc",
                                    "completed_within_hours=100000"])
 def test_process_statistics_refuse_a_bad_window(admin, query):
