@@ -8,15 +8,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from SpiffWorkflow.camunda.specs.multiinstance_task import (
-    ParallelMultiInstanceTask as _CamundaParallelMI,
-    SequentialMultiInstanceTask as _CamundaSequentialMI,
-)
-
 from .expressions import is_modeler_expression
 from .flow import flow_order as _flow_order
 from .functions import FunctionRegistry, ScriptFunction, default_registry
 from . import migration as _migration
+from .loops import connect_loops
 from .limits import LimitExceededError, Limits, StateLimitError, TaskLimitError, VariableLimitError
 from .parser import MAX_HISTORY_TTL_DAYS, BpmnRejected, DiagramLimits, ProcessModel, parse_deployment, parse_ttl_days
 from .resolvers import (priority_of, resolve_assignment, resolve_candidates, resolve_due_date, resolve_external_task,
@@ -32,8 +28,6 @@ from .scripting import SandboxScriptEngine
 from .serializer import SERIALIZERS, STATE_VERSION, StateError
 from .workflow import RunSettings, StagecoachWorkflow
 from .xml import Problem
-
-_CAMUNDA_MI = (_CamundaParallelMI, _CamundaSequentialMI)
 
 __all__ = [
     "Instruction", "MigrationRefused", "ModificationError", "Refusal",
@@ -61,15 +55,6 @@ def element_types() -> frozenset[str]:
                 found.add(sub)
                 stack.append(sub)
     return frozenset(cls.__name__ for cls in found)
-
-
-def _rewired_at_run_time(specs: tuple) -> bool:
-    """Camunda multi-instance tasks rewrite their own spec when they start
-    (SpiffWorkflow camunda/specs/multiinstance_task.py), so a spec holding one
-    must not be shared between workflows."""
-    spec, subprocess_specs = specs
-    return any(isinstance(ts, _CAMUNDA_MI) for s in (spec, *subprocess_specs.values())
-               for ts in s.task_specs.values())
 
 
 def iso_duration(value: str, start):
@@ -118,8 +103,7 @@ class Engine:
                 self._specs.move_to_end(definition_id)
                 return cached
         loaded = SERIALIZERS[dialect].load_spec(spec_json)
-        if _rewired_at_run_time(loaded):
-            return loaded  # each workflow gets its own copy
+        connect_loops(loaded[0], *loaded[1].values())
         with self._lock:
             self._specs[definition_id] = loaded
             while len(self._specs) > self._cache_size:

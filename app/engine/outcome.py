@@ -164,7 +164,23 @@ def waits_of(wf: BpmnWorkflow, active: list | None = None) -> list[dict]:
                     waits.append({"kind": "timer", "due_at": due, "element_id": task.task_spec.bpmn_id})
             elif kind in {"message", "signal"}:
                 waits.append({"kind": kind, "name": definition.name, "element_id": task.task_spec.bpmn_id})
+    for start_event in event_subprocess_starts(wf):
+        kind = event_kind(start_event.event_definition)
+        if kind in {"message", "signal"}:
+            waits.append({"kind": kind, "name": start_event.event_definition.name, "element_id": start_event.bpmn_id})
     return waits
+
+
+def event_subprocess_starts(wf: BpmnWorkflow) -> list:
+    """The start events of the process's event sub-processes that wait for an event (a message, a signal, an
+    error, ...): the process listens for each while it runs (BPMN 2.0, 10.5.6), and SpiffWorkflow starts the
+    sub-process when it catches one (its timer-started ones run from the start and wait as tasks)."""
+    starts = []
+    for name in getattr(wf.spec.start, "trigger_specs", ()):
+        sub_spec = wf.subprocess_specs.get(name)
+        if sub_spec is not None:
+            starts.extend(sub_spec.bpmn_start_events)
+    return starts
 
 
 def open_task_ids(wf: BpmnWorkflow) -> set[str]:

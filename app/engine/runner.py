@@ -29,9 +29,10 @@ from ..clock import utcnow
 from . import bounds, compensation, holding, iomapping, migration, modification
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
+from .event_subprocesses import interrupt
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
-                      TaskNotReadyError, before, definitions, describe, errored_tasks, event_kind, incident_of,
-                      open_task_ids, report, waits_of)
+                      TaskNotReadyError, before, definitions, describe, errored_tasks, event_kind,
+                      event_subprocess_starts, incident_of, open_task_ids, report, waits_of)
 from .limits import Limits, TaskLimitError, data_problem, setting
 from .sandbox import ScriptError
 from .scripting import SandboxScriptEngine
@@ -63,6 +64,7 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
 
     def settle() -> None:
         while True:
+            interrupt(wf)  # an interrupting event sub-process that started ends the rest of its scope
             active = wf.get_active_subprocesses()
             for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
                 count = None
@@ -71,7 +73,7 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
                 if subprocess.parent_task_id is not None:
                     parent = wf.get_task_from_id(subprocess.parent_task_id)
                     parent.task_spec._update(parent)
-            if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active)):
+            if not (update(wf) > 0 or len(wf.get_active_subprocesses()) > len(active) or interrupt(wf)):
                 break
 
     settle()
@@ -285,15 +287,19 @@ class Runner:
         self.check_input(variables, read_variables(wf))
         waiting = [(t, d) for t in wf.get_tasks(state=TaskState.WAITING) for d in definitions(t)
                    if event_kind(d) == kind and d.name == name]
-        if not waiting:
+        # an event sub-process started by it (a message one only when no task waits for the message)
+        triggers = [s for s in event_subprocess_starts(wf) if event_kind(s.event_definition) == kind
+                    and s.event_definition.name == name] if kind == "signal" or not waiting else []
+        if not waiting and not triggers:
             raise TaskNotReadyError(f"nothing waits for {kind} {name!r}")
+        current = read_variables(wf) if triggers else {}
         # what the instance is at before it catches: a waiting event or gateway that catches is left, not entered anew
         events: list[dict] = []
         start = before(wf)
         trail = Trail(wf, events, self.clock, start.tasks)
         for task, _ in waiting:
             task.data.update(variables)
-        definition = copy.copy(waiting[0][1])
+        definition = copy.copy(waiting[0][1] if waiting else triggers[0].event_definition)
         payload = dict(variables)
         camunda = type(definition).__module__.startswith("SpiffWorkflow.camunda")
         if camunda:
@@ -302,6 +308,10 @@ class Runner:
         for task, _ in waiting:  # catching copied the parent's data over the task's: put them back
             if task.has_state(TaskState.READY):
                 task.data.update(variables)
+        started = {s.name for s in triggers}
+        for task in wf.get_tasks(state=TaskState.READY):  # an event sub-process starts with the process's data now
+            if task.task_spec.name in started and task.workflow is not wf:
+                task.data.update({**current, **variables})
         incident = self._run(wf, trail, effects)
         if camunda:
             _drop_message_payload(wf)

@@ -36,6 +36,7 @@ from .compensation import CompensationEndEvent, CompensationRegistry, Intermedia
 from .conditional import WaitingConditionalEventDefinition
 from .decision_graph import DecisionGraphEngine
 from .cron import CronOnceTimerEventDefinition, CronTimerEventDefinition
+from .loops import CamundaLoopConverter, CamundaParallelLoop, CamundaSequentialLoop
 from .workflow import StagecoachWorkflow
 
 STATE_VERSION = 1
@@ -136,6 +137,10 @@ def _registry(config: dict):
     # Instances load as StagecoachWorkflow; both classes are written as "BpmnWorkflow", so the stored
     # form is SpiffWorkflow's own (and what was stored before the subclass existed loads as it).
     _SpecReferenceConverter(StagecoachWorkflow, registry, typename="BpmnWorkflow")
+    if CamundaBusinessRuleTask in config:
+        # Camunda's multi-instance tasks load as Camunda 7 runs them (`loops`), those stored before too
+        CamundaLoopConverter(CamundaSequentialLoop, registry, typename="SequentialMultiInstanceTask")
+        CamundaLoopConverter(CamundaParallelLoop, registry, typename="ParallelMultiInstanceTask")
     registry.register(decimal.Decimal, lambda v: {"value": str(v)}, lambda v: decimal.Decimal(v["value"]))
     registry.register(dt.date, lambda v: {"value": v.isoformat()}, lambda v: dt.date.fromisoformat(v["value"]))
     return registry

@@ -12,6 +12,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from .loops import local_names
 from .sandbox import check_storable
 
 __all__ = ["ACTIVE", "frontier", "update_variables", "variables", "visible"]
@@ -40,7 +41,8 @@ def variables(wf: BpmnWorkflow, active: list | None = None) -> dict:
         return dict(last.data) if last is not None else dict(wf.task_tree.data)
     merged: dict = {}
     for task in tasks:
-        merged.update(task.data)
+        local = local_names(task)  # an instance of a multi-instance activity: its item and counter are its own
+        merged.update(task.data if not local else {k: v for k, v in task.data.items() if k not in local})
     return merged
 
 

@@ -170,7 +170,8 @@ def _schedule(definition: ProcessDefinition, actor: Actor) -> None:
     """A process whose start event is a timer runs on its schedule: deploying it starts the
     instance that waits for that timer, and retires the waiting one of the version it replaces."""
     starts = [eid for eid, e in definition.elements.items()
-              if e.get("type") == "startEvent" and (e.get("trigger") or {}).get("kind") == "timer"]
+              if e.get("type") == "startEvent" and not e.get("in_subprocess")
+              and (e.get("trigger") or {}).get("kind") == "timer"]
     if not starts:
         return
 
@@ -312,7 +313,8 @@ _RECORD_ROLES = ("blueprint", "approval", "review")
 
 def _startable_by_hand(definition: ProcessDefinition) -> bool:
     """A plain start event: not one that waits for a timer, message, signal or condition."""
-    return any(e.get("type") == "startEvent" and not e.get("trigger") for e in (definition.elements or {}).values())
+    return any(e.get("type") == "startEvent" and not e.get("trigger") and not e.get("in_subprocess")
+               for e in (definition.elements or {}).values())
 
 
 def list_startable(actor: Actor) -> list[ProcessDefinition]:

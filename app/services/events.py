@@ -67,8 +67,9 @@ def _start_definitions(kind: str, name: str, tenants: TenantFilter | None = None
     found = []
     for _, definition_id in newest.values():
         elements = definition_info(definition_id).elements
-        if any(e.get("type") == "startEvent" and (e.get("trigger") or {}).get("kind") == kind
-               and e["trigger"].get("name") == name for e in elements.values()):
+        if any(e.get("type") == "startEvent" and not e.get("in_subprocess")
+               and (e.get("trigger") or {}).get("kind") == kind and e["trigger"].get("name") == name
+               for e in elements.values()):
             found.append(definition_id)
     return found
 

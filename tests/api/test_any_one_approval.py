@@ -30,7 +30,7 @@ def tasks_of(client, instance_id: str, state: str) -> list[dict]:
 
 
 def decide(client, task_id: str, decision: str) -> dict:
-    return ok(client.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {"approval": decision}}))
+    return ok(client.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {"decision": decision}}))
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_the_first_approval_completes_the_level_and_withdraws_the_other_tasks(ad
     rita, approvers = any_approval
     deal, instance_id, mine = submit(admin, rita, approvers)
     assert_problem(approvers["a1"].post(f"/api/v1/tasks/{mine['a2']['id']}/complete",
-                                        json={"variables": {"approval": "approved"}}), 403)
+                                        json={"variables": {"decision": "approved"}}), 403)
 
     done = decide(approvers["a2"], mine["a2"]["id"], "approved")
 
@@ -88,7 +88,7 @@ def test_the_first_approval_completes_the_level_and_withdraws_the_other_tasks(ad
     for name in APPROVERS:
         assert inbox(approvers[name]) == []
     assert_problem(approvers["a1"].post(f"/api/v1/tasks/{mine['a1']['id']}/complete",
-                                        json={"variables": {"approval": "approved"}}), 409)
+                                        json={"variables": {"decision": "approved"}}), 409)
 
     approved = deal_of(rita, deal["id"])
     assert approved["approved"] is True and approved["locked_by"] is None

@@ -358,14 +358,14 @@ def test_a_trip_discount_of_30_then_needs_every_director_in_parallel(crm):
     assert {t["element_id"] for t in level_2.values()} == {"approve_level_2"}
     assert [t["id"] for t in ok(cfo.get("/api/v1/tasks?mine=true"))["items"]] == [level_2["zylker_cfo"]["id"]]
 
-    assert_problem(complete(cfo, level_2["zylker_coo"]["id"], approval="approved"), 403)
-    assert_problem(complete(cfo, level_2["zylker_cfo"]["id"], approval="maybe"), 400)
-    still = ok(complete(cfo, level_2["zylker_cfo"]["id"], approval="approved", comment="Fine by finance"))
+    assert_problem(complete(cfo, level_2["zylker_coo"]["id"], decision="approved"), 403)
+    assert_problem(complete(cfo, level_2["zylker_cfo"]["id"], decision="maybe"), 400)
+    still = ok(complete(cfo, level_2["zylker_cfo"]["id"], decision="approved", comment="Fine by finance"))
     assert still["status"] == "running" and [t["id"] for t in still["tasks"]] == [level_2["zylker_coo"]["id"]]
     waiting = record(zara, "Trips", trip["id"])
     assert waiting["approval_status"] == "Pending" and waiting["locked_by"] == approval["id"]
 
-    done = ok(complete(coo, level_2["zylker_coo"]["id"], approval="approved"))
+    done = ok(complete(coo, level_2["zylker_coo"]["id"], decision="approved"))
     assert done["status"] == "completed"
     approved = record(zara, "Trips", trip["id"])
     assert approved["approval_status"] == "Approved" and approved["locked_by"] is None
@@ -379,10 +379,10 @@ def test_one_director_rejecting_ends_the_chain_rejected_and_withdraws_the_other_
     [level_1] = tasks(sofia, approval["id"])
     level_2 = {t["assignee"]: t for t in ok(complete(sofia, level_1["id"], approved=True))["tasks"]}
 
-    done = ok(complete(cfo, level_2["zylker_cfo"]["id"], approval="rejected", comment="Over budget"))
+    done = ok(complete(cfo, level_2["zylker_cfo"]["id"], decision="rejected", comment="Over budget"))
     assert done["status"] == "completed" and done["tasks"] == []
     assert [t["id"] for t in tasks(crm.admin, approval["id"], "cancelled")] == [level_2["zylker_coo"]["id"]]
-    assert_problem(complete(crm["zylker_coo"], level_2["zylker_coo"]["id"], approval="approved"), 409)
+    assert_problem(complete(crm["zylker_coo"], level_2["zylker_coo"]["id"], decision="approved"), 409)
 
     rejected = record(crm["zara"], "Trips", trip["id"])
     assert rejected["approval_status"] == "Rejected" and rejected["locked_by"] is None
@@ -403,7 +403,7 @@ def test_the_parallel_level_decides_right_in_a_worker_that_loads_the_definition_
     level_2 = {t["assignee"]: t for t in ok(complete(crm["sofia"], level_1["id"], approved=True))["tasks"]}
     for director, decision in zip(("zylker_cfo", "zylker_coo"), decisions):
         app.extensions["stagecoach.engine"]._specs.clear()  # as if another worker took the request
-        ok(complete(crm[director], level_2[director]["id"], approval=decision))
+        ok(complete(crm[director], level_2[director]["id"], decision=decision))
     assert record(crm["zara"], "Trips", trip["id"])["approval_status"] == outcome
     assert crm.admin.instance(approval["id"])["status"] == "completed"
 

@@ -84,6 +84,10 @@ def _element_info(f: _File, el, process, lanes, forms, problems, form_files: set
     trigger = _trigger(el, f.root)
     if trigger:
         info["trigger"] = trigger
+    if kind == "startEvent" and el.getparent() is not process:
+        # a sub-process's or an event sub-process's: it starts no instance (a message, signal or timer of an
+        # event sub-process reaches the running instance)
+        info["in_subprocess"] = True
     if kind == "startEvent" and el.get(f"{{{CAMUNDA_NS}}}initiator"):
         info["initiator"] = el.get(f"{{{CAMUNDA_NS}}}initiator").strip()
     asynchronous = _asynchronous(el)

@@ -9,18 +9,22 @@ SpiffWorkflow's Camunda serializer stores. Both dialects' parsers read DMN decis
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.ProcessParser import AdHocParser, ProcessParser
-from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+                                                      MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+                                                      ReceiveTaskParser, SendTaskParser)
 from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
                                                ServiceTask)
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaEventDefinitionParser,
-                                                        CamundaIntermediateThrowEventParser)
-from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
+                                                        CamundaIntermediateThrowEventParser, CamundaStartEventParser)
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, ScriptTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
+from SpiffWorkflow.spiff.parser.event_parsers import (SpiffEndEventParser, SpiffIntermediateThrowEventParser,
+                                                      SpiffStartEventParser)
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
+from ..event_subprocesses import mark as mark_interrupting
 from ..serializer import ExternalTask
 from .compensation import CompensatingProcessParser, ReusingParsers, compensation_throw_parser
 from .decisions import DecisionGraphParser
@@ -100,6 +104,34 @@ class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser)
 
 _PLAIN_SEND_TASK = (_CamundaSendTaskParser, SendTask)
 
+_START_EVENTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
+                 ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+
+
+def _start_event_parser(base):
+    """Start events with every trigger an event sub-process may start by (BPMN 2.0, 10.5.2), errors and
+    escalations included: SpiffWorkflow reads neither, so an error or escalation event sub-process read as
+    one with a plain start event and ran as each instance started. The start event of an event
+    sub-process is marked interrupting or not (`event_subprocesses`)."""
+
+    class _Parser(base):
+        def create_task(self):
+            task = self._create_task(self.get_event_definition(_START_EVENTS))
+            self.spec.start.connect(task)
+            return task
+
+        def parse_extensions(self, node=None):
+            extensions = super().parse_extensions(node)
+            return mark_interrupting(extensions, self.node) if node is None or node is self.node else extensions
+
+    _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
+    return _Parser
+
+
+class _CamundaScriptTaskParser(ScriptTaskParser, CamundaTaskParser):
+    """A script task of the Camunda dialect, whose multi-instance marker is read as every other task's
+    (camunda:collection and camunda:elementVariable; SpiffWorkflow's reads only BPMN's data references)."""
+
 
 def _without_payload(task_spec):
     """A Camunda message thrown without camunda:expression carries no payload: SpiffWorkflow evaluates the
@@ -142,6 +174,8 @@ class _StagecoachSpiffParser(ReusingParsers, DecisionGraphParser, SpiffBpmnParse
     AD_HOC_PARSER_CLASS = _AdHocParser
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}startEvent": (_start_event_parser(SpiffStartEventParser),
+                                     SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
         f"{{{BPMN_NS}}}intermediateThrowEvent": (
             compensation_throw_parser(SpiffIntermediateThrowEventParser, end=False),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateThrowEvent"][1]),
@@ -155,10 +189,13 @@ class _StagecoachCamundaParser(ReusingParsers, DecisionGraphParser, CamundaParse
     AD_HOC_PARSER_CLASS = _AdHocParser
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        f"{{{BPMN_NS}}}startEvent": (_start_event_parser(CamundaStartEventParser),
+                                     CamundaParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
         f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
         f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
         f"{{{BPMN_NS}}}receiveTask": (_CamundaReceiveTaskParser, ReceiveTask),
+        f"{{{BPMN_NS}}}scriptTask": (_CamundaScriptTaskParser, ScriptTask),
         f"{{{BPMN_NS}}}intermediateThrowEvent": (compensation_throw_parser(
             _message_throw_parser(CamundaIntermediateThrowEventParser), end=False), IntermediateThrowEvent),
         f"{{{BPMN_NS}}}endEvent": (compensation_throw_parser(_message_throw_parser(CamundaEndEventParser), end=True),
