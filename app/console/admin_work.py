@@ -14,7 +14,7 @@ from ..services import jobs, outbox
 from ..statuses import JobStatus, OutboxStatus
 from .auth import admin_required, current_actor
 from .blueprint import bp, nav
-from .helpers import htmx_target, page_number
+from .helpers import htmx_target, local_path, page_number
 
 PER_PAGE = 25
 JOB_STATUSES = (JobStatus.PENDING, JobStatus.FAILED)
@@ -26,8 +26,7 @@ nav("Outbox", "console.admin_outbox", admin=True, order=63)
 
 def _back(endpoint: str) -> str:
     """The list the post came from (its filters and page kept), else the plain list."""
-    target = request.form.get("next", "")
-    return target if target.startswith("/console/admin/") and not target.startswith("//") else url_for(endpoint)
+    return local_path(request.form.get("next"), "/console/admin/") or url_for(endpoint)
 
 
 @bp.route("/admin/jobs")

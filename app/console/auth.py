@@ -15,7 +15,6 @@ view runs.
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
@@ -24,6 +23,7 @@ from ..extensions import csrf
 from ..services import sessions
 from ..services.core import Actor
 from .blueprint import bp
+from .helpers import local_path
 
 SESSION_KEY = "stagecoach.token"
 
@@ -76,11 +76,7 @@ def load_session_actor() -> Actor | None:
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: a console page of this site, never another site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/console") and "\\" not in target:
-            return target
-    return url_for("console.jobs")
+    return local_path(target, "/console") or url_for("console.jobs")
 
 
 @bp.route("/login", methods=["GET", "POST"])

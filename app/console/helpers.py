@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from urllib.parse import urlsplit
 
 from flask import g, request, url_for
 
@@ -27,6 +28,18 @@ def htmx_target() -> str | None:
 
 
 MAX_PAGE = 2**31 - 1  # as the API's page bound
+
+
+def local_path(target, prefix: str) -> str | None:
+    """`target` if it is a path of this site under `prefix` (where a form may send the browser back to), else
+    None: never another site (a scheme, `//host`, a backslash some browsers read as a slash) and never a
+    control character (a line break in a Location header would fail the response after the action)."""
+    if not isinstance(target, str) or not target.startswith(prefix) or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def page_number() -> int:

@@ -15,7 +15,7 @@ from ..services.access import may_work_on
 from ..services.core import definition_info
 from .auth import current_actor
 from .blueprint import bp, nav
-from .helpers import htmx_target, is_htmx, page_number, record_title
+from .helpers import htmx_target, is_htmx, local_path, page_number, record_title
 
 TABS = {"mine": "Mine", "groups": "My groups", "completed": "Completed", "todos": "CRM to-dos"}
 SORTS = {"created": ("created_at", "desc"), "due": ("due_at", "asc"), "priority": ("priority", "desc")}
@@ -94,9 +94,8 @@ def complete_todo(todo_id: str):
 
 def _safe_back(target: str | None) -> str:
     """Back to the My Jobs list the form came from (a path of this console only)."""
-    jobs_url = url_for("console.jobs")
-    return target if target and target.startswith(jobs_url) and "//" not in target else url_for("console.jobs",
-                                                                                                  tab="todos")
+    found = local_path(target, url_for("console.jobs"))
+    return found if found and "//" not in found else url_for("console.jobs", tab="todos")
 
 
 def tab_counts(known: dict | None = None) -> dict:

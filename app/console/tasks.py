@@ -19,7 +19,7 @@ from ..services.core import definition_info
 from . import forms
 from .auth import current_actor
 from .blueprint import bp
-from .helpers import is_htmx, record_title
+from .helpers import is_htmx, local_path, record_title
 from .jobs import task_rows
 from .records import recent_timeline
 
@@ -84,9 +84,7 @@ def task_diagram(task_id: str):
 
 
 def _back_to(task) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/console/") and not target.startswith("//") else url_for(
-        "console.task", task_id=task.id)
+    return local_path(request.form.get("next"), "/console/") or url_for("console.task", task_id=task.id)
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])

@@ -81,6 +81,7 @@ def _require_open(task: HumanTask) -> None:
 def claim_task(task_id: str, actor: Actor) -> HumanTask:
     """Assign an open task to the caller (a candidate, or an admin)."""
     task = find_task(task_id)
+    require_read_task(actor, task)  # a task the caller may not read is not found, whatever else is wrong
     _require_open(task)
     require_claim(task, actor)
     if task.assignee == actor.username:
@@ -103,6 +104,7 @@ def claim_task(task_id: str, actor: Actor) -> HumanTask:
 def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     """Give an assigned task back to its candidates."""
     task = find_task(task_id)
+    require_read_task(actor, task)
     _require_open(task)
     if task.assignee is None:
         return task
@@ -129,6 +131,7 @@ def complete_task(task_id: str, variables: dict, actor: Actor, *, check_form: bo
     """
     with write_transaction():
         task = task_row(task_id)
+        require_read_task(actor, task)
         _require_open(task)
         if task.delegation_state == "PENDING":  # as in Camunda: the delegate resolves, the owner completes
             raise ConflictError("a delegated task cannot be completed; its delegate resolves it first",
@@ -282,6 +285,7 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
             back to the owner.
     """
     task = find_task(task_id)
+    require_read_task(actor, task)
     _require_open(task)
     require_work_on(task, actor, "delegate")
     disabled = db.session.scalar(select(User.disabled).where(User.username == username))
@@ -326,6 +330,7 @@ def resolve_task(task_id: str, variables: dict | None, actor: Actor) -> HumanTas
         FormValidationError: the variables break the task's form; nothing changes.
     """
     task = find_task(task_id)
+    require_read_task(actor, task)
     _require_open(task)
     if task.delegation_state != "PENDING":
         raise ConflictError("task has no pending delegation to resolve")

@@ -131,14 +131,19 @@ def staff_task(admin):
 
 
 def test_someone_who_is_not_a_candidate_may_neither_claim_nor_complete(admin, make, staff_task):
+    """Nor learn that the task exists: a task the caller may not read is a 404 to every verb, as an unknown
+    id is (unclaiming an unassigned task answered it whole)."""
     outsider = make.client("olga", groups=["sales_reps"])
+    url = f"/api/v1/tasks/{staff_task['id']}"
 
-    claim = outsider.post(f"/api/v1/tasks/{staff_task['id']}/claim")
-    complete = outsider.post(f"/api/v1/tasks/{staff_task['id']}/complete", json={"variables": {}})
-
-    assert_problem(claim, 403)
-    assert_problem(complete, 403)
-    assert_problem(outsider.get(f"/api/v1/tasks/{staff_task['id']}"), 404)  # not hers to see either
+    for verb in ("claim", "unclaim"):
+        assert_problem(outsider.post(f"{url}/{verb}"), 404)
+    assert_problem(outsider.post(f"{url}/delegate", json={"user": "olga"}), 404)
+    assert_problem(outsider.post(f"{url}/complete", json={"variables": {}}), 404)
+    assert_problem(outsider.get(url), 404)  # not hers to see either
+    for verb in ("claim", "unclaim"):
+        camunda = outsider.post(f"/engine-rest/task/{staff_task['id']}/{verb}", json={"userId": "olga"})
+        assert camunda.status_code == 404 and camunda.get_json()["type"] == "InvalidRequestException"
     assert staff_task["id"] not in {t["id"] for t in outsider.get("/api/v1/tasks").get_json()["items"]}
     after = task(admin, staff_task["id"])
     assert after["state"] == "open" and after["assignee"] is None
@@ -150,8 +155,9 @@ def test_only_the_assignee_may_work_on_an_assigned_task(admin, make):
     bob = make.client("bob", groups=["staff"])
     alice = make.client("alice")
 
-    assert_problem(bob.post(f"/api/v1/tasks/{review['id']}/claim"), 403)
-    assert_problem(bob.post(f"/api/v1/tasks/{review['id']}/complete", json={"variables": {"ok": True}}), 403)
+    # bob may not even read alice's task: to him it does not exist
+    assert_problem(bob.post(f"/api/v1/tasks/{review['id']}/claim"), 404)
+    assert_problem(bob.post(f"/api/v1/tasks/{review['id']}/complete", json={"variables": {"ok": True}}), 404)
 
     assert alice.complete(review["id"], {"ok": True})["status"] == "completed"
 

@@ -51,8 +51,19 @@ def test_claiming_without_htmx_goes_back_to_the_list(console, discount):
     assert (answer.status_code, answer.headers["Location"]) == (302, "/console/jobs?tab=groups")
 
 
+def test_a_line_break_in_where_to_go_back_is_not_followed(console, discount):
+    """The claim is made and the browser goes to the task (a line break in a Location header failed the answer
+    with a 500 after the claim was saved)."""
+    answer = console("maria").post(f"/console/tasks/{discount['task_id']}/claim",
+                                   {"next": "/console/jobs\r\nX-Injected: 1"})
+    assert (answer.status_code, answer.headers["Location"]) == (302, f"/console/tasks/{discount['task_id']}")
+    assert "X-Injected" not in answer.headers
+
+
 def test_a_claim_refused_by_the_service_shows_its_answer(console, discount, make, olga):
     task = discount["task_id"]
+    assert console("olga").post(f"/console/tasks/{task}/claim").status_code == 404  # not hers to see
+    make.grant("read", resource_id="discount_approval", user="olga")  # she may read it, not claim it
     forbidden = console("olga").post(f"/console/tasks/{task}/claim")
     assert forbidden.status_code == 403
     assert "<h1>Not allowed" in text(forbidden) and "Only a candidate user or group member" in text(forbidden)
