@@ -323,7 +323,7 @@ class Sandbox:
         code = self._compile(expression, "eval")
         guards = Guards(self.limits)
         env = self._globals(guards)
-        env.update(data)
+        env.update(_readable(data))
         value = self._run(code, env, expression=True)
         return guards.inspect(value)  # what an expression returns may become data, or be compared natively
 
@@ -339,7 +339,7 @@ class Sandbox:
         guards = Guards(self.limits)
         env = self._globals(guards)
         reserved = set(env)
-        work = copy.deepcopy(dict(data))
+        work = copy.deepcopy(_readable(data))
         env.update(work)
         self._run(code, env, expression=False)
         result = {}
@@ -354,8 +354,10 @@ class Sandbox:
             if problem.field is None:
                 raise ScriptError(problem.message)
             raise ScriptLimitError(f"{problem.message} ({setting(problem.field)})")
+        kept = {key: value for key, value in data.items() if key.startswith("_")}  # never the script's
         data.clear()
         data.update(result)
+        data.update(kept)
 
 
 def _checked_arguments(guards: Guards, function: Callable) -> Callable:
@@ -396,3 +398,9 @@ def _script_line(exc: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _readable(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables a script sees: none whose name starts with `_`, the sandbox's own (`_getattr_`,
+    `__builtins__`, ...): stored data must never replace the guards a script runs under."""
+    return {key: value for key, value in data.items() if not (isinstance(key, str) and key.startswith("_"))}

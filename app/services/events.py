@@ -23,6 +23,7 @@ from .access import require
 from .core import (
     SYSTEM, Actor, InstanceResult, Step, TenantFilter, Turn, definition_info, run_on_instance, utcnow, write_transaction,
 )
+from .forms import check_variable_names
 from .instances import start_instance
 
 
@@ -116,7 +117,7 @@ def send_message(name: str, actor: Actor, *, variables: dict | None = None, busi
 
     `tenants` keeps the receivers (and the processes it may start) to some tenants, or to none (Camunda's
     `tenantId`, `withoutTenantId`); without it a message reaches every tenant's."""
-    variables = variables or {}
+    variables = check_variable_names(variables or {})
     with write_transaction():
         receivers = _receivers("message", name, business_key, process_instance_id, correlation, tenants)
         if len(receivers) > 1 and not to_all:
@@ -177,7 +178,7 @@ def broadcast_signal(name: str, actor: Actor, variables: dict | None = None,
                      tenants: TenantFilter | None = None) -> dict:
     """Every instance waiting for the signal catches it; every process starting on it starts (of some
     tenants, or of none, with `tenants`)."""
-    variables = variables or {}
+    variables = check_variable_names(variables or {})
     with write_transaction():
         receivers = _receivers("signal", name, tenants=tenants)
         _require_update(actor, receivers, f"send signal {name!r} to")

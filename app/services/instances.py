@@ -38,7 +38,7 @@ def start_instance(actor: Actor, *, key: str | None = None, definition_id: str |
         info = definition_info(definition_id or latest_definition_id(key, tenant_id))
         if record is None:
             require(actor, "start", "process", info.key, f"start process {info.key!r}")
-        variables = variables or {}
+        variables = check_variable_names(variables or {}) if record is None else (variables or {})
         if info.initiator and actor is not SYSTEM and info.initiator not in variables:
             variables = {**variables, info.initiator: actor.username}  # camunda:initiator: who started it
         return start_new(info, actor, variables, business_key=business_key, record=record)

@@ -475,3 +475,22 @@ def test_a_caught_message_sets_its_variables_and_nothing_else(admin, tmp_path):
     done = admin.post(f"/api/v1/tasks/{ship['id']}/complete", json={"variables": {}})
     assert done.status_code == 200
     assert admin.instance(started["id"])["variables"] == {"order": 1, "amount": 5}
+
+
+# -- names that belong to the engine ------------------------------------------------------------------------------
+
+def test_variables_named_as_the_engines_own_are_refused_at_start_and_in_messages(admin):
+    """Names starting with `_` belong to the engine and the script sandbox (`_getattr_`, `__builtins__`...):
+    refused naming each, whoever sends them, and nothing starts."""
+    admin.deploy(fixture("events", "web_lead_message_start.bpmn"))
+    admin.deploy(fixture("valid", "three_tasks.bpmn"))
+    bad = {"_getattr_": 1, "__builtins__": {}, "fine": 2}
+    for response in (admin.post("/api/v1/process-definitions/key/three_tasks/start", json={"variables": bad}),
+                     admin.post(MESSAGES, json={"name": "web_lead", "variables": bad}),
+                     admin.post(SIGNALS, json={"name": "anything", "variables": bad})):
+        problem = assert_problem(response, 400)
+        assert set(problem["errors"]) == {"_getattr_", "__builtins__"}
+    camunda = admin.post("/engine-rest/process-definition/key/three_tasks/start",
+                         json={"variables": {"__builtins__": {"value": 1, "type": "Integer"}}})
+    assert camunda.status_code == 400 and "__builtins__" in camunda.get_json()["message"]
+    assert admin.get("/api/v1/process-instances").get_json()["items"] == []

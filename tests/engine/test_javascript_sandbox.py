@@ -73,6 +73,20 @@ def test_code_cannot_be_made_from_strings(js):
     assert "code cannot be made from strings" in str(caught.value)
 
 
+@pytest.mark.parametrize("call", [
+    "check('throw eval(\"(function (a) { return a * 2 })\")')",  # sloppy code through the syntax check
+    "check('\"use strict\";throw __stagecoach_checked__;' + 'x')",  # even its own source: not during a script
+    "run('x = 1 + 1', '{}', {mode: 'script', maxOutput: 1000})",  # a second script, not strict
+])
+def test_the_harness_runs_no_code_a_script_hands_it(js, call):
+    """`run` and `check` live on the global object, which a script can read: called by a script they compile
+    nothing (a script reached them by a computed name and ran sloppy code built from strings)."""
+    source = ("var check = globalThis['__stagecoach_' + 'check__'], run = globalThis['__stagecoach_' + 'run__'];"
+              f"try {{ {call}; out = 'ran'; }} catch (e) {{ out = typeof e === 'function' ? 'ran' : String(e); }}")
+    result = run(js, source)["out"]
+    assert result != "ran" and ("cannot run or check another" in result or "not a harness source" in result)
+
+
 # -- nothing outlives a script ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pollution, check", [

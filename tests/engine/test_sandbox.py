@@ -333,3 +333,15 @@ def test_a_variable_may_shadow_a_function_name_without_breaking_other_instances(
     fresh = {}
     sandbox.execute("share = percent(1, 4)", fresh)
     assert fresh == {"share": 25.0}
+
+
+@pytest.mark.parametrize("name", ["_getattr_", "_getiter_", "_write_", "__builtins__", "_step_"])
+def test_stored_data_never_replaces_the_guards_a_script_runs_under(sandbox, name):
+    """A variable named as one of the sandbox's own hooks (stored before names were checked, or by a
+    JavaScript script) is not seen by a Python script: the guards stay, the script runs, the value is kept."""
+    data = {name: 1, "items": [3, 1, 2]}
+    sandbox.execute("ordered = sorted(items)\ncount = len(items)", data)
+    assert data == {name: 1, "items": [3, 1, 2], "ordered": [1, 2, 3], "count": 3}
+    assert sandbox.evaluate("len(items) == 3", {name: {}, "items": [1, 2, 3]}) is True
+    with pytest.raises(ScriptError):
+        sandbox.evaluate(name, {name: 1})  # not a name a script can read

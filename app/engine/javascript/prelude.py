@@ -17,6 +17,14 @@ After that nothing a script can reach outlives it: the next script, whoever's, s
 context. `run` (installed as `__stagecoach_run__`) evaluates one script or expression in a scope of its own
 (see `app.engine.javascript.runtime` for the rules it implements).
 """
+import json
+
+
+# What the harness puts before a script's source (runtime.py): `run` and `check` compile nothing else, so a
+# script that reaches them (they are properties of the global object, which it can read) runs no code of
+# its own through them that it could not run itself.
+RUN_PREFIX = '"use strict";void 0;'  # strict: `var` and functions stay the script's own; void 0: its value so far
+CHECK_PREFIX = '"use strict";throw __stagecoach_checked__;'  # nothing of a checked source runs
 
 LOCKDOWN = r"""
 (function (G) {
@@ -37,6 +45,16 @@ LOCKDOWN = r"""
 
   // The sloppy-mode runner (`with` is not allowed in strict code); built before `Function` is tamed.
   const runner = realFunction("scope", "with (scope) { return eval(__stagecoach_source__); }");
+  // `run` and `check` compile only the harness's sources (strict, or throwing first), one at a time: a
+  // script that calls them (through the global object) gets neither sloppy code nor a second script.
+  const RUN_PREFIX = @RUN_PREFIX@;
+  const CHECK_PREFIX = @CHECK_PREFIX@;
+  let busy = false;
+  const enter = (source, prefix) => {
+    if (busy) throw new TypeErrorCtor("a script cannot run or check another");
+    if (typeof source !== "string" || !source.startsWith(prefix)) throw new TypeErrorCtor("not a harness source");
+    busy = true;
+  };
 
   // -- 1. capabilities a script must not have --------------------------------------------------
   const typed = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array",
@@ -158,6 +176,15 @@ LOCKDOWN = r"""
   }
 
   function run(source, input, meta) {
+    enter(source, RUN_PREFIX);
+    try {
+      return runOne(source, input, meta);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function runOne(source, input, meta) {
     const store = create(null);
     const given = parseJSON(input);
     for (const key of Object.keys(given)) store[key] = given[key];
@@ -292,6 +319,15 @@ LOCKDOWN = r"""
   // `"use strict";throw __stagecoach_checked__;`, so nothing of it runs. Whatever is thrown (that string,
   // or the SyntaxError with its line in V8's message) is left uncaught for the caller to read.
   function check(source) {
+    enter(source, CHECK_PREFIX);
+    try {
+      checkOne(source);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function checkOne(source) {
     runner(new ProxyCtor(create(null), {
       has(target, key) {
         return key === "eval" || key === "__stagecoach_source__" || key === "__stagecoach_checked__";
@@ -336,4 +372,4 @@ LOCKDOWN = r"""
 
   return isFrozen(G) && isFrozen(Object.prototype) && isFrozen(run);
 })(globalThis);
-"""
+""".replace("@RUN_PREFIX@", json.dumps(RUN_PREFIX)).replace("@CHECK_PREFIX@", json.dumps(CHECK_PREFIX))

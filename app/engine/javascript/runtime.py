@@ -43,6 +43,7 @@ import json
 import re
 from typing import Any
 
+from .prelude import CHECK_PREFIX, RUN_PREFIX
 from ..guards import ScriptError, ScriptLimitError, ScriptSecurityError
 from ..limits import Limits, data_problem, setting
 from . import lexer
@@ -52,8 +53,7 @@ from .process import POOL, Died, Overran
 __all__ = ["JavaScript"]
 
 _SUFFIX = "\n//# sourceURL=script.js"
-_RUN_PREFIX = '"use strict";void 0;'  # strict: `var` and functions stay the script's own; void 0: its value so far
-_CHECK_PREFIX = '"use strict";throw __stagecoach_checked__;'
+_RUN_PREFIX, _CHECK_PREFIX = RUN_PREFIX, CHECK_PREFIX  # what `run` and `check` accept (prelude)
 
 
 class _Broken(Exception):
