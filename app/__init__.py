@@ -16,7 +16,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
 
     from . import database
     from .api import BLUEPRINTS, PUBLIC_BLUEPRINTS
-    from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS
+    from .api.camunda import BLUEPRINTS as CAMUNDA_BLUEPRINTS, install_routing_errors
     from .api.inputs import install_input_checks
     from .api.openapi import ProblemsPlugin
     from .cli import register_commands
@@ -44,6 +44,7 @@ def create_app(config: object | str = "config.Config") -> Flask:
         app.register_blueprint(blueprint)
     init_console(app)  # the web console at /console (session login, CSRF on its forms); GET / leads there
     register_error_handlers(app)
+    install_routing_errors(app)  # /engine-rest's unknown paths and methods in Camunda's error shape
     install_input_checks(app)  # NUL, JSON depth and numbers, content types, body size: before any view
     register_commands(app)
     # After every step: its jobs move, its record follows and hears its touchpoints, a buffered message it

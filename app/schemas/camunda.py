@@ -107,10 +107,13 @@ class PagingArgs(CamundaSchema):
 
     UNSUPPORTED: tuple[str, ...] = ()
     FILTERS: dict[str, str] = {}  # filters a schema reads by hand, by their Camunda names
+    ORDER = "its own order"  # how a list that takes no sortBy is ordered (said when one is sent)
 
     @pre_load
     def _refuse_unsupported_filters(self, data, **kwargs):
         declared = {field.data_key or name for name, field in self.fields.items()} | set(self.FILTERS)
+        if not {"sortBy", "sorting"} & declared:  # a list in its own order only: no other is claimed
+            _refuse_sorting(data, self.ORDER)
         refused = sorted(name for name, value in data.items()
                          if name not in declared and (name in self.UNSUPPORTED or name.endswith("Like"))
                          and value not in (None, "", False, "false"))
@@ -124,13 +127,57 @@ class PagingArgs(CamundaSchema):
                                  validate=validate.Range(min=0, max=MAX_RESULTS))
 
 
-class DeploymentQuery(PagingArgs, TenantArgs):
+def _refuse_sorting(data, order: str) -> None:
+    """`sortBy`/`sortOrder` on a list Stagecoach does not sort by them: 400, as Camunda answers a sortBy
+    without its sortOrder or one it does not know (a page of rows in another order than asked is wrong)."""
+    sort_by, sort_order = data.get("sortBy"), data.get("sortOrder")
+    if sort_by in (None, "") and sort_order in (None, ""):
+        return
+    if sort_by in (None, "") or sort_order in (None, ""):
+        raise ValidationError("only a single sorting parameter specified: sortBy and sortOrder are required together")
+    raise ValidationError(f"Stagecoach lists these in {order} only and cannot sort them by {str(sort_by)[:80]!r}; "
+                          "drop sortBy and sortOrder, or sort the results yourself")
+
+
+class SortArgs(CamundaSchema):
+    """`sortBy` and `sortOrder` of a list that sorts by `SORT_KEYS` (both or neither, as in Camunda)."""
+
+    SORT_KEYS: tuple[str, ...] = ()
+    sort_by = text(MAX_KEY, data_key="sortBy", load_default=None, allow_none=True)
+    sort_order = fields.String(data_key="sortOrder", load_default=None, allow_none=True,
+                               validate=validate.OneOf(SORT_ORDERS))
+
+    @validates_schema
+    def _sort_pair(self, data, **kwargs):
+        if (data.get("sort_by") is None) != (data.get("sort_order") is None):
+            raise ValidationError("only a single sorting parameter specified: sortBy and sortOrder are required "
+                                  "together")
+        if data.get("sort_by") is not None and data["sort_by"] not in self.SORT_KEYS:
+            raise ValidationError(f"cannot set sortBy to {data['sort_by']!r}: this list sorts by "
+                                  f"{', '.join(self.SORT_KEYS)}")
+
+
+def sorting_of(query: dict) -> tuple[str, str] | None:
+    """A loaded SortArgs query's (sortBy, sortOrder), or None."""
+    return (query["sort_by"], query["sort_order"]) if query.get("sort_by") else None
+
+
+class DeploymentQuery(SortArgs, PagingArgs, TenantArgs):
+    SORT_KEYS = ("id", "name", "deploymentTime", "tenantId")
+    UNSUPPORTED = ("id", "source", "withoutSource", "after", "before")
     name = text(MAX_KEY, load_default=None)
     name_like = text(MAX_KEY, data_key="nameLike", load_default=None)
     include_without_tenant = fields.Boolean(data_key="includeDeploymentsWithoutTenantId", load_default=False)
 
 
-class DefinitionQuery(PagingArgs, TenantArgs):
+class DefinitionQuery(SortArgs, PagingArgs, TenantArgs):
+    SORT_KEYS = ("key", "id", "name", "version", "deploymentId", "tenantId")
+    UNSUPPORTED = (
+        "processDefinitionIdIn", "deploymentId", "deployedAfter", "deployedAt", "keysIn", "category", "version",
+        "resourceName", "startableBy", "active", "suspended", "incidentId", "incidentType", "incidentMessage",
+        "versionTag", "withoutVersionTag", "startableInTasklist", "notStartableInTasklist",
+        "startablePermissionCheck", "withoutTenantId",
+    )
     key = text(MAX_KEY, load_default=None)
     definition_id = text(MAX_ID, data_key="processDefinitionId", load_default=None)
     latest = fields.Boolean(data_key="latestVersion", load_default=False)
@@ -296,6 +343,7 @@ class CleanupQuery(CamundaSchema):
 
 class ThrowSignal(CamundaSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    execution_id = text(MAX_INSTANCE_ID, data_key="executionId", load_default=None, allow_none=True)
     tenant_id = text(TENANT_ID_LENGTH, data_key="tenantId", load_default=None, allow_none=True)
     without_tenant_id = fields.Boolean(data_key="withoutTenantId", load_default=False, allow_none=True)
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, allow_none=True)
@@ -471,6 +519,11 @@ class ExtendLock(CamundaSchema):
 
 
 class ExternalTaskQuery(PagingArgs):
+    UNSUPPORTED = (
+        "externalTaskId", "externalTaskIdIn", "activityId", "activityIdIn", "lockExpirationBefore",
+        "lockExpirationAfter", "withRetriesLeft", "noRetriesLeft", "processInstanceIdIn", "processDefinitionId",
+        "active", "suspended", "priorityHigherThanOrEquals", "priorityLowerThanOrEquals", "executionId",
+    )
     topic_name = text(MAX_KEY, data_key="topicName", load_default=None)
     process_instance_id = text(MAX_ID, data_key="processInstanceId", load_default=None)
     worker_id = text(MAX_KEY, data_key="workerId", load_default=None)

@@ -200,10 +200,11 @@ def _is_newest(newest):
 
 def list_definitions(key: str | None, latest: bool, page: int, per_page: int, offset: int | None = None,
                      definition_id: str | None = None, *, key_like: str | None = None, name: str | None = None,
-                     name_like: str | None = None, tenants: TenantFilter | None = None) -> Page:
+                     name_like: str | None = None, tenants: TenantFilter | None = None,
+                     sort: tuple[str, str] | None = None) -> Page:
     """Definitions by key, id, name and tenant; `key_like` and `name_like` are SQL LIKE patterns (`%` any
     text, `_` one character), as in Camunda's queries. `latest` keeps the newest version of each key in
-    each tenant's version line."""
+    each tenant's version line. By key, then newest first; `sort` (Camunda's sortBy, sortOrder) first."""
     stmt = narrowed(select(ProcessDefinition), tenants, ProcessDefinition.tenant_id)
     if key:
         stmt = stmt.where(ProcessDefinition.key == key)
@@ -220,18 +221,36 @@ def list_definitions(key: str | None, latest: bool, page: int, per_page: int, of
         stmt = stmt.join(newest, _is_newest(newest))
     order = (ProcessDefinition.key, ProcessDefinition.tenant_id.is_not(None), ProcessDefinition.tenant_id,
              ProcessDefinition.version.desc())
-    return paginate(stmt.order_by(*order), page, per_page, offset)
+    return paginate(stmt.order_by(*_sorted(sort, _DEFINITION_SORTS), *order), page, per_page, offset)
+
+
+_DEFINITION_SORTS = {"key": ProcessDefinition.key, "id": ProcessDefinition.id, "name": ProcessDefinition.name,
+                     "version": ProcessDefinition.version, "deploymentId": ProcessDefinition.deployment_id,
+                     "tenantId": ProcessDefinition.tenant_id}
+_DEPLOYMENT_SORTS = {"id": Deployment.id, "name": Deployment.name, "deploymentTime": Deployment.created_at,
+                     "tenantId": Deployment.tenant_id}
+
+
+def _sorted(sort: tuple[str, str] | None, columns: dict) -> list:
+    """The ORDER BY a Camunda (sortBy, sortOrder) puts first (nothing without one)."""
+    if not sort:
+        return []
+    column = columns[sort[0]]
+    return [column.desc() if sort[1] == "desc" else column.asc()]
 
 
 def list_deployments(page: int = 1, per_page: int = 20, offset: int | None = None, name: str | None = None, *,
-                     name_like: str | None = None, tenants: TenantFilter | None = None) -> Page:
-    """Deployments, newest first, by name and tenant; `name_like` is a SQL LIKE pattern."""
+                     name_like: str | None = None, tenants: TenantFilter | None = None,
+                     sort: tuple[str, str] | None = None) -> Page:
+    """Deployments, newest first (`sort`, Camunda's sortBy and sortOrder, first), by name and tenant;
+    `name_like` is a SQL LIKE pattern."""
     stmt = narrowed(select(Deployment), tenants, Deployment.tenant_id)
     if name:
         stmt = stmt.where(Deployment.name == name)
     if name_like:
         stmt = stmt.where(like(Deployment.name, name_like))
-    return paginate(stmt.order_by(Deployment.created_at.desc(), Deployment.id), page, per_page, offset)
+    return paginate(stmt.order_by(*_sorted(sort, _DEPLOYMENT_SORTS), Deployment.created_at.desc(), Deployment.id),
+                    page, per_page, offset)
 
 
 def get_deployment(deployment_id: str, actor: Actor) -> Deployment:

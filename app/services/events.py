@@ -175,16 +175,19 @@ def _buffered_messages_exist() -> bool:
 
 
 def broadcast_signal(name: str, actor: Actor, variables: dict | None = None,
-                     tenants: TenantFilter | None = None) -> dict:
+                     tenants: TenantFilter | None = None, instance_id: str | None = None) -> dict:
     """Every instance waiting for the signal catches it; every process starting on it starts (of some
-    tenants, or of none, with `tenants`)."""
+    tenants, or of none, with `tenants`). With `instance_id` (Camunda's `executionId`) only that instance
+    is notified, and nothing starts; it must wait for the signal."""
     variables = check_variable_names(variables or {})
     with write_transaction():
-        receivers = _receivers("signal", name, tenants=tenants)
+        receivers = _receivers("signal", name, instance_id=instance_id, tenants=tenants)
+        if instance_id is not None and not receivers:
+            raise ValidationError(f"instance {instance_id} does not wait for signal {name!r}")
         _require_update(actor, receivers, f"send signal {name!r} to")
         delivered = [deliver_to(i, "signal", name, variables, actor).id for i in receivers]
         started = []
-        for definition_id in _start_definitions("signal", name, tenants):
+        for definition_id in ([] if instance_id is not None else _start_definitions("signal", name, tenants)):
             result = start_instance(actor, definition_id=definition_id, variables=variables)
             if result.status == InstanceStatus.RUNNING and result.instance.subscribed:
                 result = deliver_to(result.id, "signal", name, variables, actor)

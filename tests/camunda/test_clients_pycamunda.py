@@ -94,6 +94,8 @@ def test_start_by_key_with_variables_and_a_business_key(orders, engine_rest):
     assert orders.open_tasks(instance.id_) == ["review"]
     [listed] = send(pycamunda.processinst.GetList(engine_rest, business_key="order-7"))
     assert listed.id_ == instance.id_ and listed.definition_id == instance.definition_id
+    tree = send(pycamunda.processinst.GetActivityInstance(engine_rest, id_=instance.id_))  # reads `name` too
+    assert [child.activity_id for child in tree.child_activity_instances] == ["review"]
 
 
 def test_a_user_task_is_queried_claimed_unclaimed_assigned_and_completed(orders, engine_rest):

@@ -427,3 +427,25 @@ def test_a_signal_is_thrown_with_typed_variables(admin_rest, admin):
     assert len(started) == 1
     admin_rest.ok(admin_rest.post("/signal", json={"name": "nobody_listens"}), 204)
     assert_camunda_error(admin_rest.post("/signal", json={}), 400, "InvalidRequestException")
+
+
+def test_a_signal_with_an_execution_id_notifies_that_instance_only(admin_rest, admin):
+    """Camunda's `executionId` (an instance id here, its only execution): the others keep waiting, no process
+    starts; an instance that does not wait for the signal is a 400."""
+    admin_rest.ok(admin_rest.deploy(fixture("events", "quarter_close_wait.bpmn")))
+    first, second = (admin_rest.start("quarter_close_wait")["id"] for _ in range(2))
+    admin_rest.ok(admin_rest.post("/signal", json={"name": "quarter_closed", "executionId": first}), 204)
+    assert admin.instance(first)["status"] != admin.instance(second)["status"]
+    assert admin.instance(second)["status"] == "running"
+    assert_camunda_error(admin_rest.post("/signal", json={"name": "quarter_closed", "executionId": first}), 400,
+                         "InvalidRequestException")
+
+
+def test_unknown_paths_and_methods_under_engine_rest_answer_in_camundas_error_shape(admin_rest, admin):
+    for response, status in ((admin_rest.get("/nonexistent"), 404), (admin_rest.delete("/deployment/x/nothing"), 404),
+                             (admin_rest.put("/version"), 405)):
+        assert_camunda_error(response, status, response.get_json()["type"])  # {type, message}, not a problem
+        assert response.mimetype == "application/json"
+    assert "GET" in admin_rest.put("/version").headers["Allow"]
+    elsewhere = admin.get("/api/v1/nonexistent")  # the rest of the server keeps problem+json
+    assert elsewhere.status_code == 404 and elsewhere.mimetype == "application/problem+json"

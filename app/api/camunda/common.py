@@ -118,7 +118,25 @@ def _schema_error(error: SchemaError):
 
 def _http_error(error: HTTPException):
     status = error.code or 500
-    return error_body(status, _STATUS_TYPES.get(status, "RestException"), error.description or error.name)
+    valid_methods = getattr(error, "valid_methods", None)
+    headers = {"Allow": ", ".join(valid_methods)} if status == 405 and valid_methods else None
+    return error_body(status, _STATUS_TYPES.get(status, "RestException"), error.description or error.name, headers)
+
+
+def install_routing_errors(app) -> None:
+    """An unknown path or a method a path does not take under /engine-rest (refused by the router, before
+    any blueprint is chosen) answers in Camunda's error shape too; elsewhere as before."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    from ...errors import http_exception_response
+
+    def routing_error(error: HTTPException):
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            return _http_error(error)
+        return http_exception_response(error)
+
+    app.register_error_handler(NotFound, routing_error)
+    app.register_error_handler(MethodNotAllowed, routing_error)
 
 
 def _unexpected_error(error: Exception):

@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 from marshmallow import ValidationError as SchemaError
 
 from ...errors import BpmnValidationError, UnsupportedMediaTypeError, ValidationError
-from ...schemas.camunda import DeploymentQuery, tenant_id_field
+from ...schemas.camunda import DeploymentQuery, sorting_of, tenant_id_field
 from ...services import definitions as service
 from ..inputs import accepts
 from .common import CamundaError, camunda_blueprint, camunda_time, count, current_actor, query_args, tenants
@@ -115,7 +115,7 @@ def list_deployments():
     `includeDeploymentsWithoutTenantId`)."""
     query = DeploymentQuery().load(query_args())
     page = service.list_deployments(1, query["max_results"], query["first_result"], query["name"],
-                                    name_like=query["name_like"], tenants=tenants(query))
+                                    name_like=query["name_like"], tenants=tenants(query), sort=sorting_of(query))
     return jsonify([deployment_dto(d) for d in page.items])
 
 

@@ -61,5 +61,6 @@ def _with_variables(result: dict, instance_id: str, wanted: bool) -> dict:
 def throw_signal():
     """Broadcast a signal with typed variables to every waiting catch event and signal start event."""
     body = ThrowSignal().load(json_body())
-    events.broadcast_signal(body["name"], current_actor(), plain_variables(body["variables"]), tenants=_tenants(body))
+    events.broadcast_signal(body["name"], current_actor(), plain_variables(body["variables"]), tenants=_tenants(body),
+                            instance_id=body["execution_id"])
     return "", 204

@@ -7,7 +7,7 @@ names the latest version of that tenant's line.
 from flask import jsonify
 
 from ...errors import NotFoundError
-from ...schemas.camunda import DefinitionQuery, HistoryTimeToLive, StartInstance
+from ...schemas.camunda import DefinitionQuery, HistoryTimeToLive, StartInstance, sorting_of
 from ...services import definitions as service
 from ...services import instances, retention
 from .common import (
@@ -32,7 +32,7 @@ def _page(query, per_page=None):
                                     query["max_results"] if per_page is None else per_page,
                                     offset=query["first_result"], definition_id=query["definition_id"],
                                     key_like=query["key_like"], name=query["name"], name_like=query["name_like"],
-                                    tenants=tenants(query))
+                                    tenants=tenants(query), sort=sorting_of(query))
 
 
 @blp.get("/process-definition")

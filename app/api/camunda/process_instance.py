@@ -167,12 +167,13 @@ def activity_instances(instance_id):
     common = {"processInstanceId": instance.id, "processDefinitionId": instance.definition_id}
     children = [{"id": f"{activity.element_id}:{activity.id}", "parentActivityInstanceId": instance.id,
                  "activityId": activity.element_id, "activityName": activity.element_name,
+                 "name": activity.element_name,
                  "activityType": activity_type(activity.element_type), **common,
                  "childActivityInstances": [], "childTransitionInstances": [],
                  "executionIds": [instance.id], "incidentIds": [], "incidents": []}
                 for activity in details["active_activities"] if activity_type(activity.element_type) != "boundaryEvent"]
     return jsonify({"id": instance.id, "parentActivityInstanceId": None, "activityId": instance.definition_id,
-                    "activityName": definition.name, "activityType": "processDefinition",
+                    "activityName": definition.name, "name": definition.name, "activityType": "processDefinition",
                     **common, "childActivityInstances": children, "childTransitionInstances": [],
                     "executionIds": [instance.id], "incidentIds": [], "incidents": []})
 
