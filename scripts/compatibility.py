@@ -96,9 +96,17 @@ Results:
   available to it by name, and only the called decision's result reaches the process, as in Camunda.
   A decision that is not a decision table (a literal expression, ...), a required decision missing from
   its file, or a cycle of requirements is refused, naming the decision and its line: draw the decision as
-  a decision table in the same file.
+  a decision table in the same file. Input entries are FEEL unary tests (`"EU","UK"`, `[1..5]`,
+  `]0..100[`, `< 10`, `not("US")`, `null`, `date("2026-06-01")` endpoints compared as ISO text,
+  expressions over `?`); an entry that is not FEEL is read as a Python comparison (`50 <= ? < 500`).
+  Hit policies UNIQUE (two matching rules are an incident), FIRST, ANY (matching rules must agree), RULE
+  ORDER and COLLECT (each output a list in rule order, or one value with SUM, MIN, MAX or COUNT);
+  PRIORITY and OUTPUT ORDER are refused at deploy. A decision's outputs are set as variables of their
+  names, replacing what those held.
 - Sub-processes and event sub-processes (an event sub-process without an end event ends where its flows
-  end, as any sub-process).
+  end, as any sub-process). An event sub-process starts by a timer, message, signal, error, escalation or
+  condition while its process runs (a message or signal reaches the running instance; it starts no new
+  one); an interrupting one cancels the rest of the process, a non-interrupting one runs beside it.
 - Gateways: exclusive, inclusive, parallel and event-based.
 - Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end).
 - Conditional events (intermediate, boundary, event sub-process start): the event waits until its
@@ -125,7 +133,10 @@ Results:
 - Multi-instance (parallel and sequential) and standard loops; a collection named by
   `camunda:collection` (`orderItems`, `${orderItems}`, or a path: `customer.orders`,
   `${customer.orders}`) or Zeebe's `zeebe:loopCharacteristics inputCollection` / `inputElement` (a
-  computed collection is refused: compute it into a variable).
+  computed collection is refused: compute it into a variable), or `loopCardinality`; as Camunda 7 runs
+  them: the collection is read and never written, `camunda:elementVariable` and `loopCounter` belong to
+  each instance, `completionCondition` sees `nrOfInstances`, `nrOfActiveInstances` and
+  `nrOfCompletedInstances`, and what an instance sets is the process's.
 - Loops drawn without a gateway (a task, a timer, back to the same task) run round after round.
 - Lanes, as candidate groups of the user tasks they hold.
 - Camunda Forms (form-js `.form` files, or a Camunda 8 `zeebe:userTaskForm`) named by `camunda:formRef`,

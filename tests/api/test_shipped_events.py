@@ -640,7 +640,7 @@ def test_only_support_resolves_a_case_and_the_outcome_is_required(world):
     _, sla = _case(world)
     [task] = human_tasks(world, sla["id"])
     assert_problem(world["lena"].post(f"/api/v1/tasks/{task['id']}/complete",
-                                      json={"variables": {"outcome": "resolved"}}), 403)
+                                      json={"variables": {"outcome": "resolved"}}), 404)  # not hers to see
     missing = assert_problem(world["sue"].post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}}), 400)
     assert "outcome" in missing["errors"]
     wrong = assert_problem(world["sue"].post(f"/api/v1/tasks/{task['id']}/complete",

@@ -14,7 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 
-from ..decision_graph import DecisionGraphEngine
+from ..decision_graph import AGGREGATIONS, HIT_POLICIES, DecisionGraphEngine
 from ..xml import Problem, local_name
 from .reading import _File
 
@@ -60,6 +60,18 @@ def check_decisions(f: _File) -> None:
             f.problems.append(Problem(
                 f.name, f"decision {decision_id!r} is {'a ' + what if what else 'not a decision table'}; "
                         + _TABLE_ADVICE, decision.sourceline, decision_id, "decision"))
+        for table in tables[:1]:
+            policy = (table.get("hitPolicy") or "UNIQUE").strip().upper()
+            aggregation = (table.get("aggregation") or "").strip().upper()
+            if policy not in HIT_POLICIES:
+                f.problems.append(Problem(
+                    f.name, f"decision {decision_id!r} has hit policy {policy}, which Stagecoach does not evaluate "
+                            f"(it evaluates {', '.join(HIT_POLICIES)}); order the rules and use FIRST or RULE ORDER",
+                    table.sourceline, decision_id, "decision"))
+            elif aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
+                f.problems.append(Problem(
+                    f.name, f"decision {decision_id!r}: aggregation {aggregation} is only for hit policy COLLECT, as "
+                            f"one of {', '.join(AGGREGATIONS)}", table.sourceline, decision_id, "decision"))
         for required, ref in _required(decision):
             if required not in decisions:
                 f.problems.append(Problem(
@@ -120,6 +132,12 @@ class _DecisionParser(DMNParser):
     def parse(self):
         if self.decision is None:
             self.decision = self._parse_decision([self.decision_element])
+            ns = etree.QName(self.decision_element).namespace
+            element = self.decision_element.find(f"{{{ns}}}decisionTable")
+            aggregation = (element.get("aggregation") or "").strip().upper() if element is not None else ""
+            if aggregation:  # kept with the table's hit policy (decision_graph reads it): COLLECT SUM
+                table = self.decision.decisionTables[0]
+                table.hit_policy = f"{table.hit_policy} {aggregation}"
 
     @property
     def bpmn_id(self):
