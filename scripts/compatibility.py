@@ -108,7 +108,9 @@ Results:
   condition while its process runs (a message or signal reaches the running instance; it starts no new
   one); an interrupting one cancels the rest of the process, a non-interrupting one runs beside it.
 - Gateways: exclusive, inclusive, parallel and event-based.
-- Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end).
+- Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end);
+  link events (a throwing link goes on at the catching link of the same name in its process or
+  sub-process; a name no catch event has is refused at deploy).
 - Conditional events (intermediate, boundary, event sub-process start): the event waits until its
   condition holds, evaluated when it is reached and again whenever the instance changes (each step,
   and each variable update), as Camunda evaluates them on variable changes; a condition that cannot

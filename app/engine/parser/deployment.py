@@ -31,8 +31,8 @@ from .retention import history_ttl
 from .rewrite import (_add_implicit_starts, _adopt_activiti_namespace, _dialect_of, _mark_javascript,
                       _quote_iso_timers, _read_loop_collections, _resolve_qualified_references,
                       _split_implicit_forks, _translate_expressions, _use_cron_timers)
-from .standard import (break_gatewayless_cycles, end_event_subprocesses, ignore_data_stores, rename_reserved_ids,
-                       restore_ids, take_unconditioned_flows)
+from .standard import (break_gatewayless_cycles, end_event_subprocesses, ignore_data_stores, join_link_events,
+                       rename_reserved_ids, restore_ids, take_unconditioned_flows)
 from .tasks import _StagecoachCamundaParser, _StagecoachSpiffParser
 
 
@@ -137,6 +137,7 @@ def _load(name: str, content: bytes, limits: DiagramLimits) -> _File:
     _check_cron_cycles(f)
     _adopt_activiti_namespace(f.root)
     _read_loop_collections(f)
+    join_link_events(f)
     if f.problems:
         return f
     rename_reserved_ids(f)

@@ -12,7 +12,8 @@ id and line (an element renamed for SpiffWorkflow gets its id back on the parsed
   renamed for parsing and restored afterwards;
 - a cycle of activities and events without a gateway (task → timer → the same task) gets a pass-through
   exclusive gateway, where SpiffWorkflow's prediction of what comes next would otherwise never end;
-- an event sub-process without an end event ends where its flows end.
+- an event sub-process without an end event ends where its flows end;
+- a throwing link event goes on at the catching one of the same name (`join_link_events`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import ast
 from lxml import etree
 
 from ..expressions import is_modeler_expression
-from ..xml import local_name
+from ..xml import Problem, local_name
 from .reading import BPMN_NS, _File
 
 _BPMN = f"{{{BPMN_NS}}}"
@@ -247,3 +248,56 @@ _FLOW_NODES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "s
                "businessRuleTask", "callActivity", "subProcess", "transaction", "startEvent",
                "intermediateCatchEvent", "intermediateThrowEvent", "exclusiveGateway", "parallelGateway",
                "inclusiveGateway", "eventBasedGateway"}
+
+
+# -- link events ---------------------------------------------------------------------------------------------------
+
+def join_link_events(f: _File) -> None:
+    """Link events (BPMN 2.0, 10.5.6, "Link"): the flow reaching a throwing link event goes on at the catching
+    link event of the same name in the same process or sub-process, as an off-page connector. SpiffWorkflow
+    read the throw as a plain event with nowhere to go, so the instance ended there. Each pair becomes a
+    sequence flow from the throw event to the catch event, both plain pass-through events (their ids and
+    lines kept); a throw whose name no catch event of its scope has is refused with its line."""
+    for scope in [f.root.iter(f"{_BPMN}{tag}") for tag in ("process", "subProcess", "transaction")]:
+        for container in scope:
+            _join_links_in(f, container)
+
+
+def _link_name(event) -> str | None:
+    definition = event.find(f"{_BPMN}linkEventDefinition")
+    if definition is None:
+        return None
+    if "name" in definition.attrib:  # the link's name, as Camunda pairs them (an empty one pairs with empty)
+        return definition.get("name").strip()
+    return (event.get("name") or "").strip()
+
+
+def _join_links_in(f: _File, container) -> None:
+    throws = [el for el in container.findall(f"{_BPMN}intermediateThrowEvent") if _link_name(el) is not None]
+    catches = [el for el in container.findall(f"{_BPMN}intermediateCatchEvent") if _link_name(el) is not None]
+    if not throws and not catches:
+        return
+    targets: dict[str, object] = {}
+    for catch in catches:
+        targets.setdefault(_link_name(catch), catch)
+    ids = {el.get("id") for el in f.root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for throw in throws:
+        name = _link_name(throw)
+        target = targets.get(name)
+        if target is None:
+            f.problems.append(Problem(f.name, f"link event {throw.get('id')!r} throws link {name!r}, which no catching "
+                                              "link event of the same process or sub-process has",
+                                      throw.sourceline, throw.get("id"), "intermediateThrowEvent"))
+            continue
+        throw.remove(throw.find(f"{_BPMN}linkEventDefinition"))
+        flow_id = f"{throw.get('id')}_link"
+        while flow_id in ids:
+            flow_id += "_"
+        ids.add(flow_id)
+        etree.SubElement(throw, f"{_BPMN}outgoing").text = flow_id
+        flow = etree.SubElement(container, f"{_BPMN}sequenceFlow", id=flow_id, sourceRef=throw.get("id"),
+                                targetRef=target.get("id"))
+        flow.sourceline = throw.sourceline
+    for catch in catches:  # a plain event the flow passes through
+        catch.remove(catch.find(f"{_BPMN}linkEventDefinition"))
+        catch.tag = f"{_BPMN}intermediateThrowEvent"
