@@ -18,7 +18,7 @@ import urllib.parse
 
 from flask import Flask, current_app, jsonify, request
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,27 @@ def unexpected_error_response(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, StagecoachError.title, "the server failed to handle this request; it has been logged",
                    StagecoachError.slug)
+
+
+def answer_unrouted_under(app: Flask, prefix: str, handler) -> None:
+    """A URL or method no route takes belongs to no blueprint: under `prefix` (a path, as `/console`) `handler`
+    answers it (a console page, Camunda's error body), elsewhere `http_exception_response`. Each part of the
+    server that answers its errors in its own shape names its prefix here."""
+    prefixes = app.extensions.setdefault("stagecoach.unrouted", {})
+    first = not prefixes
+    prefixes[prefix] = handler
+    if not first:
+        return
+
+    def unrouted(error: HTTPException):
+        path = request.path
+        for start, answer in prefixes.items():
+            if path == start or path.startswith(start + "/"):
+                return answer(error)
+        return http_exception_response(error)
+
+    for kind in (NotFound, MethodNotAllowed):
+        app.register_error_handler(kind, unrouted)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException
 
-from ..errors import AuthenticationError, StagecoachError, http_exception_response, unexpected_error_response
+from ..errors import (AuthenticationError, StagecoachError, answer_unrouted_under, http_exception_response,
+                      unexpected_error_response)
 from .blueprint import bp
 from .helpers import is_htmx
 
@@ -66,17 +67,9 @@ def _unexpected(error: Exception):
                       _sentence(problem.get("detail", "")), dict(answer.headers))
 
 
-def _unrouted(error: HTTPException):
-    """A URL or method no route takes belongs to no blueprint: under /console it gets the console's page."""
-    if request.path == "/console" or request.path.startswith("/console/"):
-        return _http_error(error)
-    return http_exception_response(error)
-
-
 def handle_unrouted(app) -> None:
     """Give the console's 404 and 405 pages to /console URLs that no route matches."""
-    for kind in (NotFound, MethodNotAllowed):
-        app.register_error_handler(kind, _unrouted)
+    answer_unrouted_under(app, "/console", _http_error)
 
 
 def _sentence(text: str) -> str:

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from ...errors import (
     AuthenticationError, BpmnValidationError, ConflictError, ForbiddenError, NotFoundError, StagecoachError,
-    ValidationError, WrongWorkerError, database_error,
+    ValidationError, WrongWorkerError, answer_unrouted_under, database_error,
 )
 from ..common import current_actor  # noqa: F401  (re-exported for the resource modules)
 from ..inputs import strict_loads
@@ -125,18 +125,8 @@ def _http_error(error: HTTPException):
 
 def install_routing_errors(app) -> None:
     """An unknown path or a method a path does not take under /engine-rest (refused by the router, before
-    any blueprint is chosen) answers in Camunda's error shape too; elsewhere as before."""
-    from werkzeug.exceptions import MethodNotAllowed, NotFound
-
-    from ...errors import http_exception_response
-
-    def routing_error(error: HTTPException):
-        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
-            return _http_error(error)
-        return http_exception_response(error)
-
-    app.register_error_handler(NotFound, routing_error)
-    app.register_error_handler(MethodNotAllowed, routing_error)
+    any blueprint is chosen) answers in Camunda's error shape too."""
+    answer_unrouted_under(app, PREFIX, _http_error)
 
 
 def _unexpected_error(error: Exception):

@@ -3,8 +3,9 @@ history cleanup."""
 from flask import jsonify
 
 from ...errors import NotFoundError
-from ...schemas.camunda import (ActivityInstanceQuery, CleanupQuery, HistoricInstanceQuery, HistoricTaskQuery,
-                                HistoricVariableQuery)
+from ...schemas.camunda import CleanupQuery
+from ...schemas.camunda_history import (ActivityInstanceQuery, HistoricInstanceQuery, HistoricTaskQuery,
+                                        HistoricVariableQuery)
 from ...services import history as service
 from ...services import retention
 from ...statuses import InstanceStatus, TaskState
