@@ -139,6 +139,10 @@ Results:
   them: the collection is read and never written, `camunda:elementVariable` and `loopCounter` belong to
   each instance, `completionCondition` sees `nrOfInstances`, `nrOfActiveInstances` and
   `nrOfCompletedInstances`, and what an instance sets is the process's.
+- Variables live in the process instance, as in Camunda 7: what a task sets on one path (a parallel
+  branch, a non-interrupting event's path, an event sub-process) is seen at once by the tasks waiting on
+  the others, and a join keeps what each branch set; a called process's variables are its own until its
+  call activity maps them back.
 - Loops drawn without a gateway (a task, a timer, back to the same task) run round after round.
 - Lanes, as candidate groups of the user tasks they hold.
 - Camunda Forms (form-js `.form` files, or a Camunda 8 `zeebe:userTaskForm`) named by `camunda:formRef`,

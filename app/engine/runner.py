@@ -30,6 +30,7 @@ from . import bounds, compensation, holding, iomapping, migration, modification
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
 from .event_subprocesses import interrupt
+from .scope import spread
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
                       TaskNotReadyError, before, definitions, describe, errored_tasks, event_kind,
                       event_subprocess_starts, incident_of, open_task_ids, report, waits_of)
@@ -57,7 +58,9 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
             if holding.is_runnable(wf, task):
                 before(task)
                 iomapping.ensure_inputs(task)
+                data = dict(task.data)
                 task.run()
+                spread(wf, task, data)  # what it set is the process's, on every path at once
                 count += 1
                 after(task)
         return count
@@ -178,12 +181,14 @@ class Runner:
         events = [dict(describe(task), type="task_completed", at=self.clock(), user=user, data=dict(data), task_id=task.id)]
         start = before(wf)
         trail = Trail(wf, events, self.clock, start.tasks)
+        inherited = dict(task.data)
         task.data.update(data)
         _identify(wf, effects)
         try:
             task.run()
         except Exception as exc:  # the task's own output mapping, end listener or post-script failed
             raise TaskCompletionError(incident_of(wf, exc)) from None
+        spread(wf, task, inherited)
         trail.ran(task)
         incident = self._run(wf, trail, effects)
         outcome = report(wf, events, incident, trail, start, self.clock())
@@ -231,7 +236,9 @@ class Runner:
         """
         task = self._held_task(wf, task_id)
         self.check_input(data, task.data)
+        inherited = dict(task.data)
         task.data.update(data)
+        spread(wf, task, inherited)
         outcome = self.release(wf, effects, {str(task.id)})
         if task.has_state(TaskState.ERROR) and outcome.incident is not None:
             raise TaskCompletionError(outcome.incident)  # its own output mapping or end listener failed
@@ -297,6 +304,7 @@ class Runner:
         events: list[dict] = []
         start = before(wf)
         trail = Trail(wf, events, self.clock, start.tasks)
+        inherited = {id(task): dict(task.data) for task, _ in waiting}
         for task, _ in waiting:
             task.data.update(variables)
         definition = copy.copy(waiting[0][1] if waiting else triggers[0].event_definition)
@@ -308,6 +316,7 @@ class Runner:
         for task, _ in waiting:  # catching copied the parent's data over the task's: put them back
             if task.has_state(TaskState.READY):
                 task.data.update(variables)
+                spread(wf, task, inherited[id(task)])  # the message's variables are the process's
         started = {s.name for s in triggers}
         for task in wf.get_tasks(state=TaskState.READY):  # an event sub-process starts with the process's data now
             if task.task_spec.name in started and task.workflow is not wf:

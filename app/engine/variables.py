@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from .loops import local_names
+from .scope import scope_of
 from .sandbox import check_storable
 
 __all__ = ["ACTIVE", "frontier", "update_variables", "variables", "visible"]
@@ -31,9 +32,17 @@ def frontier(wf: BpmnWorkflow, active: list | None = None) -> list:
     return [t for t in (wf.get_tasks(state=ACTIVE) if active is None else active) if visible(t)]
 
 
+def _own(wf: BpmnWorkflow, tasks: list) -> list:
+    """The tasks whose variables are the instance's: not those of a process a call activity runs (a scope
+    of its own, as in Camunda), whose variables go back only through the call activity's mappings."""
+    if not wf.subprocesses:
+        return tasks
+    return [t for t in tasks if t.workflow is wf or scope_of(t) is wf]
+
+
 def variables(wf: BpmnWorkflow, active: list | None = None) -> dict:
     """The instance's current business data (`active`: as for `frontier`)."""
-    tasks = frontier(wf, active)
+    tasks = _own(wf, frontier(wf, active))
     if not tasks:
         if wf.data:
             return dict(wf.data)

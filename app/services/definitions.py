@@ -14,7 +14,8 @@ from ..models.deployments import external_tasks_of
 from ..statuses import InstanceStatus
 from .access import granted_ids, require
 from .core import (  # noqa: F401  (latest_definition_id: re-exported for the API)
-    SYSTEM, Actor, Page, TenantFilter, engine, latest_definition_id, narrowed, paginate, write_transaction,
+    SYSTEM, Actor, Page, TenantFilter, definition_info, engine, latest_definition_id, narrowed, paginate,
+    write_transaction,
 )
 from .instances import cancel, start_instance
 
@@ -369,3 +370,12 @@ def get_startable(key: str, actor: Actor) -> ProcessDefinition:
         raise NotFoundError(f"no process {key!r} to start by hand")
     require(actor, "start", "process", key, f"start process {key!r}")
     return definition
+
+
+def definition_elements(definition_id: str) -> dict[str, dict]:
+    """What the server read of each element of a definition at deploy ({element id: {type, name, ...}}).
+
+    Raises:
+        NotFoundError: no such definition.
+    """
+    return definition_info(definition_id).elements

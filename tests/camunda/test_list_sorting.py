@@ -53,3 +53,11 @@ def test_deployments_sort_by_name_either_way(rest):
 ])
 def test_what_a_list_cannot_do_as_asked_is_a_400(rest, query):
     assert_camunda_error(rest.get(query), 400, "InvalidRequestException")
+
+
+def test_definition_statistics_leave_out_boundary_events_that_have_not_fired(app):
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    rest.ok(rest.deploy(fixture("events", "boundary_history.bpmn")))
+    instance = rest.start("boundary_timers")
+    stats = rest.ok(rest.get(f"/process-definition/{instance['definitionId']}/statistics"))
+    assert [(s["id"], s["instances"]) for s in stats] == [("work", 1)]  # not remind, nor deadline

@@ -88,12 +88,15 @@ def statistics(definition_id):
     """Per activity where this definition's instances (not ended) wait: how many, and their open incidents.
 
     `failedJobs` is always 0: a failed step in Stagecoach is an incident
-    (listed under `incidents`), not a job left with no retries.
+    (listed under `incidents`), not a job left with no retries. A boundary event waiting on its activity is
+    no activity instance until it fires, as in Camunda (and in the activity instance tree).
     """
+    stats = instances.definition_statistics(definition_id, current_actor())
+    elements = service.definition_elements(definition_id)
     return jsonify([{"@class": "org.camunda.bpm.engine.rest.dto.repository.ActivityStatisticsResultDto",
                      "id": stat.element_id, "instances": stat.instances, "failedJobs": 0,
                      "incidents": [{"incidentType": kind, "incidentCount": n} for kind, n in stat.incidents.items()]}
-                    for stat in instances.definition_statistics(definition_id, current_actor())])
+                    for stat in stats if elements.get(stat.element_id, {}).get("type") != "boundaryEvent"])
 
 
 @blp.get("/process-definition/key/<key>/xml")
