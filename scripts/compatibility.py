@@ -108,6 +108,9 @@ Results:
   condition while its process runs (a message or signal reaches the running instance; it starts no new
   one); an interrupting one cancels the rest of the process, a non-interrupting one runs beside it.
 - Gateways: exclusive, inclusive, parallel and event-based.
+- Errors and escalations are caught by the boundary event (or event sub-process) naming their code, by one
+  catching every code only when none names it; `camunda:errorCodeVariable`, `errorMessageVariable` (a
+  worker's `errorMessage`) and `escalationCodeVariable` receive what was caught.
 - Events: timer, message, signal, error, escalation and terminate (start, intermediate, boundary, end);
   link events (a throwing link goes on at the catching link of the same name in its process or
   sub-process; a name no catch event has is refused at deploy).

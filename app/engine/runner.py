@@ -245,8 +245,9 @@ class Runner:
         return outcome
 
     def throw_error(self, wf: StagecoachWorkflow, task_id: str, code: str, data: dict,
-                    effects: TaskEffects = NO_EFFECTS) -> Outcome:
-        """Throw a BPMN error with `code` from one held task to its error boundary event, then advance.
+                    effects: TaskEffects = NO_EFFECTS, message: str | None = None) -> Outcome:
+        """Throw a BPMN error with `code` (and the worker's `message`) from one held task to its error boundary
+        event (the one naming the code, else one catching every error), then advance.
 
         Raises:
             TaskNotReadyError: no held task has this id, or no boundary event of it catches `code`.
@@ -259,11 +260,14 @@ class Runner:
                     and t.task_spec.event_definition.code in (None, code)]
         if not catching:
             raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
+        catching = [t for t in catching if t.task_spec.event_definition.code == code] or catching
         events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
         start = before(wf)
         trail = Trail(wf, events, self.clock, start.tasks)
         task.data.update(data)
-        wf.catch(BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow))
+        event = BpmnEvent(ErrorEventDefinition(code, code=code), dict(data), target=task.workflow)
+        event.message = message  # for camunda:errorMessageVariable (errors_caught)
+        wf.catch(event)
         for caught in catching:
             caught.data.update(data)
         incident = self._run(wf, trail, effects)

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from .errors_caught import CodeAwareEventManager
 from .limits import Limits
 
 __all__ = ["RunBudget", "RunSettings", "StagecoachWorkflow"]
@@ -94,6 +95,7 @@ class StagecoachWorkflow(BpmnWorkflow):
         self.io_mappings = {}
         self.budget = None
         super().__init__(spec, subprocess_specs, script_engine=script_engine, **kwargs)
+        self.event_manager.__class__ = CodeAwareEventManager  # the most specific catch of an error wins
 
     @classmethod
     def adopt(cls, workflow: BpmnWorkflow) -> StagecoachWorkflow:
@@ -108,4 +110,5 @@ class StagecoachWorkflow(BpmnWorkflow):
         workflow.has_conditional_events = False
         workflow.io_mappings = {}
         workflow.budget = None
+        workflow.event_manager.__class__ = CodeAwareEventManager
         return workflow

@@ -279,7 +279,8 @@ def handle_bpmn_error(task_id: str, worker_id: str, error_code: str, error_messa
         task = _locked_row(task_id, worker_id, actor, "reported with a BPMN error")
         data = dict(variables or {})
         _run(task, "external_task_bpmn_error", worker_id, actor,
-             lambda runner, wf, effects: runner.throw_error(wf, task.id, error_code, data, effects),
+             lambda runner, wf, effects: runner.throw_error(wf, task.id, error_code, data, effects,
+                                                            message=error_message),
              {"error_code": error_code, "error_message": error_message})
 
 

@@ -176,6 +176,22 @@ def test_a_bpmn_error_goes_to_the_error_boundary_event(rest):
     assert rest.ok(rest.get("/external-task/count")) == {"count": 0}
 
 
+def test_a_bpmn_errors_code_and_message_go_to_the_variables_its_boundary_event_names(app, tmp_path):
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    path = tmp_path / "external_charge.bpmn"
+    path.write_text(fixture("valid", "external_charge.bpmn").read_text().replace(
+        '<bpmn:errorEventDefinition id="declined_definition" errorRef="error_declined" />',
+        '<bpmn:errorEventDefinition id="declined_definition" errorRef="error_declined" '
+        'camunda:errorCodeVariable="code" camunda:errorMessageVariable="why" />'))
+    rest.ok(rest.deploy(path))
+    instance = rest.start("external_charge")
+    [task] = fetch(rest)
+    rest.ok(rest.post(f"/external-task/{task['id']}/bpmnError", json={
+        "workerId": "worker-1", "errorCode": "card-declined", "errorMessage": "insufficient funds"}), 204)
+    variables = rest.ok(rest.get(f"/process-instance/{instance['id']}/variables"))
+    assert (variables["code"]["value"], variables["why"]["value"]) == ("card-declined", "insufficient funds")
+
+
 def test_a_bpmn_error_nothing_catches_is_refused(rest):
     rest.start("external_charge")
     [task] = fetch(rest)

@@ -15,15 +15,17 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (CONDITIONAL_EVENT_XPATH, ER
 from SpiffWorkflow.bpmn.specs.defaults import (EndEvent, IntermediateThrowEvent, ReceiveTask, ScriptTask, SendTask,
                                                ServiceTask)
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaEventDefinitionParser,
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaEndEventParser,
+                                                        CamundaEventDefinitionParser,
                                                         CamundaIntermediateThrowEventParser, CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser, ScriptTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
-from SpiffWorkflow.spiff.parser.event_parsers import (SpiffEndEventParser, SpiffIntermediateThrowEventParser,
-                                                      SpiffStartEventParser)
+from SpiffWorkflow.spiff.parser.event_parsers import (SpiffBoundaryEventParser, SpiffEndEventParser,
+                                                      SpiffIntermediateThrowEventParser, SpiffStartEventParser)
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 
+from ..errors_caught import mark as mark_caught
 from ..event_subprocesses import mark as mark_interrupting
 from ..serializer import ExternalTask
 from .compensation import CompensatingProcessParser, ReusingParsers, compensation_throw_parser
@@ -108,6 +110,19 @@ _START_EVENTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CON
                  ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
 
 
+def _boundary_event_parser(base):
+    """Boundary events that keep the variables an error or escalation definition names for what they catch
+    (`errors_caught`)."""
+
+    class _Parser(base):
+        def parse_extensions(self, node=None):
+            extensions = super().parse_extensions(node)
+            return mark_caught(extensions, self.node) if node is None or node is self.node else extensions
+
+    _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
+    return _Parser
+
+
 def _start_event_parser(base):
     """Start events with every trigger an event sub-process may start by (BPMN 2.0, 10.5.2), errors and
     escalations included: SpiffWorkflow reads neither, so an error or escalation event sub-process read as
@@ -122,7 +137,9 @@ def _start_event_parser(base):
 
         def parse_extensions(self, node=None):
             extensions = super().parse_extensions(node)
-            return mark_interrupting(extensions, self.node) if node is None or node is self.node else extensions
+            if node is None or node is self.node:
+                extensions = mark_caught(mark_interrupting(extensions, self.node), self.node)
+            return extensions
 
     _Parser.__name__ = _Parser.__qualname__ = f"_Stagecoach{base.__name__}"
     return _Parser
@@ -176,6 +193,8 @@ class _StagecoachSpiffParser(ReusingParsers, DecisionGraphParser, SpiffBpmnParse
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         f"{{{BPMN_NS}}}startEvent": (_start_event_parser(SpiffStartEventParser),
                                      SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
+        f"{{{BPMN_NS}}}boundaryEvent": (_boundary_event_parser(SpiffBoundaryEventParser),
+                                        SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}boundaryEvent"][1]),
         f"{{{BPMN_NS}}}intermediateThrowEvent": (
             compensation_throw_parser(SpiffIntermediateThrowEventParser, end=False),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}intermediateThrowEvent"][1]),
@@ -191,6 +210,8 @@ class _StagecoachCamundaParser(ReusingParsers, DecisionGraphParser, CamundaParse
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         f"{{{BPMN_NS}}}startEvent": (_start_event_parser(CamundaStartEventParser),
                                      CamundaParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}startEvent"][1]),
+        f"{{{BPMN_NS}}}boundaryEvent": (_boundary_event_parser(CamundaBoundaryEventParser),
+                                        CamundaParser.OVERRIDE_PARSER_CLASSES[f"{{{BPMN_NS}}}boundaryEvent"][1]),
         f"{{{BPMN_NS}}}serviceTask": (_ServiceTaskParser, ServiceTask),
         f"{{{BPMN_NS}}}businessRuleTask": (_ServiceTaskParser, BusinessRuleTask),
         f"{{{BPMN_NS}}}sendTask": (_send_task_parser, _PLAIN_SEND_TASK[1]),
