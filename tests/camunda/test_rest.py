@@ -306,6 +306,21 @@ def test_instance_variables_are_read_typed_and_modified(deployed):
     assert_camunda_error(deployed.get(f"{path}/nope"), 404, "InvalidRequestException")
 
 
+def test_typed_values_are_checked_against_their_type_as_camunda_checks_them(deployed):
+    started = deployed.start("simple_user_task", {
+        "flag": {"value": True, "type": "String"}, "count": {"value": 3, "type": "String"},
+        "when": {"value": "2026-01-02T03:04:05.000+0100", "type": "Date"},
+        "doc": {"value": '{"a": 1}', "type": "Object",
+                "valueInfo": {"serializationDataFormat": "application/json"}}})
+    variables = deployed.ok(deployed.get(f"/process-instance/{started['id']}/variables"))
+    assert (variables["flag"]["value"], variables["count"]["value"]) == ("true", "3")  # not "True"
+    assert variables["when"]["value"] == "2026-01-02T03:04:05.000+0100" and variables["doc"]["value"] is not None
+    for bad in ({"value": {"a": 1}, "type": "String"}, {"value": "not a date", "type": "Date"},
+                {"value": "<a/>", "type": "Object", "valueInfo": {"serializationDataFormat": "application/xml"}}):
+        response = deployed.post("/process-definition/key/simple_user_task/start", json={"variables": {"x": bad}})
+        assert_camunda_error(response, 400, "InvalidRequestException")
+
+
 # -- tasks ---------------------------------------------------------------------------------
 
 def test_tasks_are_found_by_instance_assignee_and_candidates(deployed):

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError as SchemaError
@@ -213,7 +214,11 @@ def _plain_value(entry):
     if value is None or kind == "null":
         return None
     if kind == "string":
-        return str(value)
+        if isinstance(value, (dict, list)):  # Camunda refuses an object or list as a String
+            raise ValueError("an object or list is not a String: send it as Json")
+        if isinstance(value, bool):
+            return "true" if value else "false"  # as Camunda writes it (str() would give "True")
+        return value if isinstance(value, str) else json.dumps(value)
     if kind in ("integer", "long", "short"):
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(f"{value!r} is not an {entry['type']}")
@@ -235,13 +240,35 @@ def _plain_value(entry):
             return value.lower() == "true"
         raise ValueError(f"{value!r} is not a Boolean")
     if kind in ("json", "object"):  # Object: only its application/json serialization, parsed as a body is
+        info = entry.get("valueInfo") or {}
+        data_format = info.get("serializationDataFormat") if isinstance(info, dict) else None
+        if kind == "object" and data_format not in (None, "", "application/json"):
+            raise ValueError(f"an Object serialized as {str(data_format)[:80]!r} cannot be stored: send "
+                             "application/json")
         return strict_loads(value, current_app.config["JSON_MAX_DEPTH"]) if isinstance(value, str) else value
     if kind == "date":
-        return str(value)
+        if not isinstance(value, str) or not _is_date(value):
+            raise ValueError(f"{str(value)[:80]!r} is not a Date: send yyyy-MM-dd'T'HH:mm:ss.SSSZ, e.g. "
+                             "2013-01-23T13:42:42.000+0200")
+        return value
     if kind == "":
         return value
     raise ValueError(f"type {entry.get('type')!r} is not supported (String, Integer, Long, Short, Double, "
                      "Boolean, Date, Json, Object as JSON, Null)")
+
+
+def _is_date(text: str) -> bool:
+    """Whether `text` is a date in Camunda's format or another ISO 8601 form."""
+    candidate = text.strip()
+    if len(candidate) > 40:
+        return False
+    if re.fullmatch(r".*[+-]\d{4}", candidate):  # +0200 (Camunda's zone) as +02:00
+        candidate = candidate[:-2] + ":" + candidate[-2:]
+    try:
+        dt.datetime.fromisoformat(candidate.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 # -- formatting ------------------------------------------------------------------------------
