@@ -9,7 +9,7 @@ from ..errors import ConflictError, NotFoundError, TaskCompletionError, Validati
 from ..extensions import db
 from ..models import HumanTask, ProcessInstance, Record, User
 from ..models.base import UTCDateTime
-from ..statuses import TaskState
+from ..statuses import InstanceStatus, TaskState
 from .access import (
     is_candidate, require_admin, require_assignee, require_claim, require_delegate,
     require_read_task, require_work_on,
@@ -78,11 +78,20 @@ def _require_open(task: HumanTask) -> None:
         raise ConflictError(f"task is {task.state}", task_state=task.state)
 
 
+def _require_not_suspended(task: HumanTask) -> None:
+    """A task of a suspended instance is suspended with it: nobody claims, gives back or hands it on until
+    the instance is resumed (as Camunda refuses to act on a suspended task)."""
+    status = db.session.scalar(select(ProcessInstance.status).where(ProcessInstance.id == task.instance_id))
+    if status == InstanceStatus.SUSPENDED:
+        raise ConflictError("the task's instance is suspended; resume it first", instance_status=status)
+
+
 def claim_task(task_id: str, actor: Actor) -> HumanTask:
     """Assign an open task to the caller (a candidate, or an admin)."""
     task = find_task(task_id)
     require_read_task(actor, task)  # a task the caller may not read is not found, whatever else is wrong
     _require_open(task)
+    _require_not_suspended(task)
     require_claim(task, actor)
     if task.assignee == actor.username:
         return task
@@ -106,6 +115,7 @@ def unclaim_task(task_id: str, actor: Actor) -> HumanTask:
     task = find_task(task_id)
     require_read_task(actor, task)
     _require_open(task)
+    _require_not_suspended(task)
     if task.assignee is None:
         return task
     require_assignee(task, actor, "unclaim")
@@ -287,6 +297,7 @@ def delegate_task(task_id: str, username: str, actor: Actor, *, pending: bool = 
     task = find_task(task_id)
     require_read_task(actor, task)
     _require_open(task)
+    _require_not_suspended(task)
     require_work_on(task, actor, "delegate")
     disabled = db.session.scalar(select(User.disabled).where(User.username == username))
     if disabled is None:

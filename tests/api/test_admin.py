@@ -56,6 +56,8 @@ def test_a_suspended_instance_refuses_completion_until_resumed(admin, make, wait
     refused = bob.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {}})
     body = assert_problem(refused, 409)
     assert body["instance_status"] == "suspended"
+    for verb in ("claim", "unclaim"):  # nor claimed or given back while suspended, as Camunda refuses
+        assert assert_problem(bob.post(f"/api/v1/tasks/{task_id}/{verb}"), 409)["instance_status"] == "suspended"
     assert bob.get(f"/api/v1/tasks/{task_id}").get_json()["state"] == "open"
 
     resumed = repair(admin, waiting["id"], "resume", "back")

@@ -287,6 +287,8 @@ def test_deleting_an_instance_cancels_it(deployed):
     assert_camunda_error(deployed.get(f"/process-instance/{instance['id']}"), 404, "InvalidRequestException")
     assert deployed.ok(deployed.get("/process-instance/count")) == {"count": 0}
     assert deployed.ok(deployed.get(f"/task?processInstanceId={instance['id']}")) == []
+    assert_camunda_error(deployed.delete(f"/process-instance/{instance['id']}"), 404,  # a second delete, as Camunda
+                         "InvalidRequestException")
 
 
 def test_instance_variables_are_read_typed_and_modified(deployed):

@@ -84,7 +84,9 @@ def get_instance(instance_id):
 
 @blp.delete("/process-instance/<instance_id>")
 def cancel_instance(instance_id):
-    """Cancel an instance and its open tasks (admins, or a grant on the process key)."""
+    """Cancel an instance and its open tasks (admins, or a grant on the process key). An instance that has
+    ended (a second delete) is not found, as in Camunda's runtime API."""
+    _running(instance_id)
     service.cancel_instance(instance_id, current_actor(), "deleted through /engine-rest")
     return "", 204
 
