@@ -19,7 +19,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from .holding import held_map
+from .holding import held_pairs
+from .loops import local_names
 from .sandbox import ScriptError
 from .variables import ACTIVE, frontier, variables
 
@@ -96,6 +97,9 @@ class Outcome:
     # asynchronous and external tasks that are ready and held for a job or a worker: {task id: element id}
     held: dict[str, str] = field(default_factory=dict)
     opened_tasks: set[str] = field(default_factory=set)  # human tasks that became open in this step
+    # the variables of their own of held tasks that have some (a multi-instance instance's item and
+    # counter): {task id: {name: value}}
+    held_locals: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -260,7 +264,11 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
     if not tasks:
         current = variables(wf, walked)
     open_ids = {t.id for t in open_tasks}
-    held = held_map(wf) if status != "completed" else {}
-    return Outcome(held=held, status=status, events=events, incident=incident, open_tasks=open_tasks,
+    pairs = held_pairs(wf) if status != "completed" else []
+    held = {str(task.id): element for task, element in pairs}
+    held_locals = {str(task.id): {name: task.data[name] for name in local if name in task.data}
+                   for task, _ in pairs for local in [local_names(task)] if local}
+    return Outcome(held=held, held_locals=held_locals, status=status, events=events, incident=incident,
+                   open_tasks=open_tasks,
                    active=active, variables=current, closed_tasks=start.human - open_ids,
                    opened_tasks=open_ids - start.human, waits=waits_of(wf, walked) if status != "completed" else [])

@@ -193,10 +193,11 @@ def _locked(task_id: str, names: list[str] | None, local_only: bool = False) -> 
     key, variables = db.session.execute(
         select(ProcessInstance.process_key, ProcessInstance.variables)
         .where(ProcessInstance.id == task.instance_id)).one()
-    variables = dict(variables or {})
+    own = dict(task.local_variables or {})  # a multi-instance instance's item and counter
+    variables = {**(variables or {}), **own}
     if local_only:  # the task's own variables: its input parameters, in the instance's data while it waits
         inputs = (definition_info(task.definition_id).elements.get(task.element_id, {}).get("io") or {})
-        local = {name for name, _ in inputs.get("inputs", [])}
+        local = {name for name, _ in inputs.get("inputs", [])} | set(own)
         variables = {n: v for n, v in variables.items() if n in local}
     if names is not None:
         variables = {n: variables[n] for n in names if n in variables}

@@ -281,3 +281,37 @@ def test_the_external_task_of_a_suspended_instance_says_suspended_and_is_not_fet
     assert [t["processInstanceId"] for t in fetch(rest)] == [other["id"]]
     rest.ok(rest.put(f"/process-instance/{held['id']}/suspended", json={"suspended": False}), 204)
     assert rest.ok(rest.get(f"/external-task/{listed[held['id']]['id']}"))["suspended"] is False
+
+
+MULTI_SCORE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="multi_score" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:serviceTask id="check" camunda:type="external" camunda:topic="score-check">
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="${scores}" camunda:elementVariable="score" />
+    </bpmn:serviceTask>
+    <bpmn:userTask id="review" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_each_instance_of_a_multi_instance_external_task_gets_its_own_item(app, tmp_path):
+    rest = Camunda(app, "admin", TestConfig.ADMIN_PASSWORD)
+    path = tmp_path / "multi_score.bpmn"
+    path.write_text(MULTI_SCORE)
+    rest.ok(rest.deploy(path))
+    instance = rest.start("multi_score", {"scores": {"value": "[3, 8, 6]", "type": "Json"}})
+    topics = [{"topicName": "score-check", "lockDuration": 60_000, "variables": ["score", "loopCounter", "scores"]}]
+    locked = fetch(rest, topics=topics)
+    assert sorted((t["variables"]["score"]["value"], t["variables"]["loopCounter"]["value"]) for t in locked) == [
+        (3, 0), (6, 2), (8, 1)]
+    assert all(t["variables"]["scores"]["value"] == "[3, 8, 6]" for t in locked)
+    for task in locked:
+        rest.ok(rest.post(f"/external-task/{task['id']}/complete", json={"workerId": "worker-1"}), 204)
+    variables = rest.ok(rest.get(f"/process-instance/{instance['id']}/variables"))
+    assert "score" not in variables and "loopCounter" not in variables  # each instance's own

@@ -124,6 +124,7 @@ class Step:
     waits: list[dict] | None = None  # None: this step did not run the engine
     followed_by: object = None  # the result of a buffered message this step's waits received at once
     held: dict[str, str] | None = None  # asynchronous (external) tasks ready and waiting for a job (a worker)
+    held_locals: dict[str, dict] | None = None  # their own variables, where they have some
     outcome_variables: dict = field(default_factory=dict)  # the variables the engine step left
     new: bool = False  # the step inserts the instance
     written: bool = False
@@ -205,6 +206,7 @@ class Step:
         self.active = [dict(a, instance_id=self.instance.id, definition_id=info.id) for a in outcome.active]
         self.waits = outcome.waits if outcome.status in {InstanceStatus.RUNNING, InstanceStatus.ERROR} else []
         self.held = outcome.held
+        self.held_locals = outcome.held_locals
         if outcome.incident is not None:
             self.incidents.append({"instance_id": self.instance.id, "element_id": outcome.incident.element_id,
                                    "element_name": outcome.incident.element_name,
@@ -308,7 +310,8 @@ class Step:
                   "element_id": element,
                   **resolve_external_task(self.info.external[element], self.outcome_variables),
                   "business_key": inst.business_key, "worker_id": None, "locked_by": None, "lock_expires_at": None,
-                  "retries": None, "error_message": None, "error_details": None, "created_at": self.now}
+                  "retries": None, "error_message": None, "error_details": None, "created_at": self.now,
+                  "local_variables": (self.held_locals or {}).get(tid)}
                  for tid, element in wanted.items() if tid not in existing]
         if fresh:
             conn.execute(EXTERNAL_TASKS.insert(), fresh)
