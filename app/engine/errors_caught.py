@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition
 from SpiffWorkflow.bpmn.util.event import EventManager
+from SpiffWorkflow.util.task import TaskState
 
 __all__ = ["CodeAwareEventManager", "mark"]
 
@@ -41,21 +42,52 @@ class CodeAwareEventManager(EventManager):
     """SpiffWorkflow's event manager, with the most specific catch of an error or escalation."""
 
     def catch(self, event, internal=True):
-        if not isinstance(event.event_definition, CodeEventDefinition) or event.target is None:
+        if not isinstance(event.event_definition, CodeEventDefinition):
             return super().catch(event, internal)
-        tasks = [t for t in self.tasks.values() if t.workflow == event.target
-                 and t.task_spec.event_definition.catches(t, event)]
-        if not tasks:
-            event.target = event.target.parent_workflow
-            return self.catch(event, internal)  # up a scope; past the top, the process's event sub-processes
-        code = event.event_definition.code
-        specific = [t for t in tasks if t.task_spec.event_definition.code is not None
-                    and t.task_spec.event_definition.code == code]
-        for task in specific or tasks:
+        if event.target is not None:  # the scope it was thrown in, then the ones around it
+            tasks = [t for t in self.tasks.values() if t.workflow == event.target
+                     and t.task_spec.event_definition.catches(t, event)]
+            if not tasks:
+                event.target = event.target.parent_workflow
+                return self.catch(event, internal)  # up a scope; past the top, the process's event sub-processes
+        else:  # past the top scope: the process's event sub-processes that catch it
+            self._start_event_subprocesses(event)
+            tasks = [t for t in self.tasks.values() if t.task_spec.catches(t, event)]
+            if not tasks and internal:
+                self.workflow.bpmn_events.append(event)
+        tasks = _most_specific(tasks, event.event_definition.code)
+        for task in tasks:
             task.task_spec.catch(task, event)
-            _set_variables(task, code, getattr(event, "message", None))
+            _set_variables(task, event.event_definition.code, getattr(event, "message", None))
             task.task_spec._update(task)
-        return len(specific or tasks)
+        return len(tasks)
+
+    def _start_event_subprocesses(self, event) -> None:
+        """SpiffWorkflow's `update_collaboration` for an error or escalation: the event sub-processes naming
+        its code start, or, when none does, those catching every code (it started them all)."""
+        workflow = self.workflow
+        starts = []
+        for name in workflow.spec.start.trigger_specs:
+            sub_spec = workflow.subprocess_specs.get(name)
+            starts.extend((sub_spec, ts) for ts in (sub_spec.bpmn_start_events if sub_spec else [])
+                          if ts.event_definition == event.event_definition)
+        code = event.event_definition.code
+        chosen = [s for s in starts if s[1].event_definition.code is not None
+                  and s[1].event_definition.code == code] or starts
+        for sub_spec, start in chosen:
+            waiting = next((sp for sp in workflow.subprocesses.values()
+                            if sp.get_next_task(state=TaskState.WAITING, spec_name=start.name) is not None), None)
+            if waiting is None:
+                child_id = workflow.spec.start.trigger_wf(workflow.task_tree, sub_spec.name)
+                waiting = workflow.subprocesses[child_id]
+            waiting.correlations.update(event.correlations)
+
+
+def _most_specific(tasks: list, code) -> list:
+    """Of the tasks that can catch an event with `code`, those naming it, else all (the catch-alls)."""
+    specific = [t for t in tasks if t.task_spec.event_definition.code is not None
+                and t.task_spec.event_definition.code == code]
+    return specific or tasks
 
 
 def _set_variables(task, code, message) -> None:

@@ -51,6 +51,7 @@ import re
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
@@ -348,8 +349,8 @@ def _mapping(task) -> dict | None:
     # The hooks are on specs, which workflows share: one that is not a StagecoachWorkflow has no mappings.
     top = task.workflow.top_workflow
     mappings = top.io_mappings if isinstance(top, StagecoachWorkflow) else None
-    if not mappings:
-        return None
+    if not mappings or isinstance(task.task_spec, LoopTask):
+        return None  # a multi-instance body: its mappings and listeners are each instance's, as in Camunda
     return mappings.get(getattr(task.task_spec, "bpmn_id", None))
 
 

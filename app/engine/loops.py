@@ -32,7 +32,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiIn
 from SpiffWorkflow.util.task import TaskState
 
 __all__ = ["CamundaLoopConverter", "CamundaParallelLoop", "CamundaSequentialLoop", "LOOP_VARIABLES",
-           "connect_loops", "local_names"]
+           "connect_loops", "embedded", "local_names"]
 
 # The loop's own variables, seen by each instance and by the completion condition, never the process's
 LOOP_VARIABLES = ("loopCounter", "nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances")
@@ -74,8 +74,15 @@ class _CamundaLoop:
             child.internal_data["item"] = item
         child.internal_data["local"] = own
         child.data.update(own)
-        child.task_spec._update(child)
-        child.data.update(own)  # over what the instance inherited (an enclosing loop's counter)
+        # the instance inherits the loop's data without what its own variables shadow (a process variable
+        # named as the element variable, an enclosing loop's counter), before anything starts with it (a
+        # sub-process copies its data as it starts)
+        shadowed = {name: my_task.data.pop(name) for name in own if name in my_task.data}
+        try:
+            child.task_spec._update(child)
+        finally:
+            my_task.data.update(shadowed)
+        child.data.update(own)
         child.internal_data["inherited"] = {name: _fingerprint(value) for name, value in child.data.items()
                                             if name not in own}
 
@@ -137,11 +144,28 @@ class CamundaLoopConverter(MultiInstanceTaskConverter):
 
 
 def local_names(task) -> set[str]:
-    """The variables local to `task` as an instance of a Camunda loop (none for any other task)."""
-    parent = task.parent
-    if parent is not None and isinstance(parent.task_spec, _CamundaLoop) and "local" in task.internal_data:
-        return parent.task_spec.local_names()
-    return set()
+    """The variables local to `task` as an instance of a Camunda loop, or as a task inside an embedded
+    sub-process that is one (none for any other task)."""
+    names: set[str] = set()
+    while task is not None:
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, _CamundaLoop) and "local" in task.internal_data:
+            names |= parent.task_spec.local_names()
+        workflow = task.workflow
+        top = workflow.top_workflow
+        if workflow is top:
+            break
+        holder = top.get_task_from_id(workflow.parent_task_id)
+        if holder is None or not embedded(holder.task_spec):
+            break  # a called process has variables of its own
+        task = holder
+    return names
+
+
+def embedded(task_spec) -> bool:
+    """An embedded sub-process (or event sub-process, or transaction), not a call activity: SpiffWorkflow
+    names an embedded one's spec after the element itself, a called one after the process it calls."""
+    return getattr(task_spec, "spec", None) == getattr(task_spec, "bpmn_id", object())
 
 
 def connect_loops(*specs) -> None:

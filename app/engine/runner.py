@@ -55,7 +55,9 @@ def _engine_steps(wf: StagecoachWorkflow, before, after) -> None:
     def update(workflow) -> int:
         count = 0
         for task in workflow.get_tasks(state=TaskState.READY):
-            if holding.is_runnable(wf, task):
+            # still ready: a task run before it in this pass may have cancelled it (a multi-instance's
+            # completion condition, an interrupting event)
+            if task.has_state(TaskState.READY) and holding.is_runnable(wf, task):
                 before(task)
                 iomapping.ensure_inputs(task)
                 data = dict(task.data)

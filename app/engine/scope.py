@@ -15,7 +15,7 @@ from copy import copy
 
 from SpiffWorkflow.util.task import TaskState
 
-from .loops import local_names
+from .loops import embedded, local_names
 
 __all__ = ["in_scope_of", "scope_of", "spread"]
 
@@ -29,7 +29,7 @@ def scope_of(task):
     top = workflow.top_workflow
     while workflow is not top:
         holder = top.get_task_from_id(workflow.parent_task_id)
-        if holder is None or not _embedded(holder.task_spec):
+        if holder is None or not embedded(holder.task_spec):
             break
         workflow = holder.workflow
     return workflow
@@ -37,12 +37,6 @@ def scope_of(task):
 
 def in_scope_of(task, workflow) -> bool:
     return scope_of(task) is workflow
-
-
-def _embedded(task_spec) -> bool:
-    """An embedded sub-process (or event sub-process, or transaction), not a call activity: SpiffWorkflow
-    names an embedded one's spec after the element itself, a called one after the process it calls."""
-    return getattr(task_spec, "spec", None) == getattr(task_spec, "bpmn_id", object())
 
 
 def spread(wf, task, before: dict) -> None:

@@ -129,3 +129,18 @@ def test_a_script_task_loops_by_cardinality_and_over_a_collection(start, tmp_pat
                                  '"items" camunda:elementVariable="item" />', what="item")
     run = start(diagram(tmp_path, by_item), data={"seen": [], "items": ["x", "y"]})
     assert run.variables()["seen"] == ["x", "y"] and run.variables()["items"] == ["x", "y"]
+
+
+def test_a_sub_process_per_item_keeps_the_item_its_own_inside(start, tmp_path):
+    sub = ('<bpmn:subProcess id="work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+           '<bpmn:multiInstanceLoopCharacteristics isSequential="true" camunda:collection="approvers" '
+           'camunda:elementVariable="approver" />'
+           '<bpmn:startEvent id="s_start" /><bpmn:userTask id="inner" camunda:assignee="${approver}" />'
+           '<bpmn:endEvent id="s_end" /><bpmn:sequenceFlow id="s1" sourceRef="s_start" targetRef="inner" />'
+           '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="s_end" /></bpmn:subProcess>')
+    run = start(diagram(tmp_path, sub), data={"approvers": ["ann", "bob"], "approver": "the process's own"})
+    for name in ("ann", "bob"):
+        assert run.task("inner").data["approver"] == name
+        assert run.variables()["approver"] == "the process's own"  # the item is the instance's, inside too
+        run.complete("inner")
+    assert run.open_elements() == ["after"] and run.variables()["approver"] == "the process's own"

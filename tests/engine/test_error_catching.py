@@ -57,3 +57,40 @@ def test_the_boundary_event_naming_the_code_catches_it_alone(start, tmp_path, ki
     assert run.open_elements() == [handler]  # not both
     data = run.task(handler).data
     assert {name: data.get(name) for name in variables} == variables
+
+
+ESP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:error id="Err1" name="Failed" errorCode="E1" />
+  <bpmn:process id="esp" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:endEvent id="fail"><bpmn:errorEventDefinition errorRef="Err1" /></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fail" />
+    <bpmn:subProcess id="esp_all" triggeredByEvent="true">
+      <bpmn:startEvent id="all_start"><bpmn:errorEventDefinition camunda:errorCodeVariable="any_code" /></bpmn:startEvent>
+      <bpmn:userTask id="ua" />
+      <bpmn:endEvent id="all_end" />
+      <bpmn:sequenceFlow id="a1" sourceRef="all_start" targetRef="ua" />
+      <bpmn:sequenceFlow id="a2" sourceRef="ua" targetRef="all_end" />
+    </bpmn:subProcess>
+    <bpmn:subProcess id="esp_one" triggeredByEvent="true">
+      <bpmn:startEvent id="one_start"><bpmn:errorEventDefinition errorRef="Err1" camunda:errorCodeVariable="code" /></bpmn:startEvent>
+      <bpmn:userTask id="ub" />
+      <bpmn:endEvent id="one_end" />
+      <bpmn:sequenceFlow id="b1" sourceRef="one_start" targetRef="ub" />
+      <bpmn:sequenceFlow id="b2" sourceRef="ub" targetRef="one_end" />
+    </bpmn:subProcess>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_of_two_error_event_sub_processes_the_one_naming_the_code_runs(start, tmp_path):
+    """(Both ran before, each interrupting the other, and the instance ended with nothing done.)"""
+    path = tmp_path / "esp.bpmn"
+    path.write_text(ESP)
+    run = start(path)
+    assert run.last.status == "running" and run.open_elements() == ["ub"]
+    assert run.task("ub").data["code"] == "E1"
+    run.complete("ub")
+    assert run.last.status == "completed"
