@@ -106,7 +106,9 @@ Results:
 - Sub-processes and event sub-processes (an event sub-process without an end event ends where its flows
   end, as any sub-process). An event sub-process starts by a timer, message, signal, error, escalation or
   condition while its process runs (a message or signal reaches the running instance; it starts no new
-  one); an interrupting one cancels the rest of the process, a non-interrupting one runs beside it.
+  one; a condition starts it when it comes to hold, once while it runs); an interrupting one cancels the
+  rest of the process, a non-interrupting one runs beside it. Inside a sub-process, one started by a
+  message or a signal is refused at deploy (draw it at the process level).
 - Gateways: exclusive, inclusive, parallel and event-based.
 - Errors and escalations are caught by the boundary event (or event sub-process) naming their code, by one
   catching every code only when none names it; `camunda:errorCodeVariable`, `errorMessageVariable` (a

@@ -78,3 +78,53 @@ def test_an_instance_that_throws_nothing_ends_without_its_error_handler(start, t
     run.complete("other")
     assert run.last.status == "completed"
     assert "fix" not in {e["element_id"] for e in run.last.events}
+
+
+CONDITIONAL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">
+<bpmn:process id="p" isExecutable="true">
+  <bpmn:startEvent id="start" />
+  <bpmn:userTask id="work" />
+  <bpmn:endEvent id="end" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+  <bpmn:subProcess id="on_level" triggeredByEvent="true">
+    <bpmn:startEvent id="level_high" isInterrupting="{interrupting}">
+      <bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">${{level &gt; 5}}</bpmn:condition>
+      </bpmn:conditionalEventDefinition></bpmn:startEvent>
+    <bpmn:userTask id="check" />
+    <bpmn:endEvent id="checked" />
+    <bpmn:sequenceFlow id="g1" sourceRef="level_high" targetRef="check" />
+    <bpmn:sequenceFlow id="g2" sourceRef="check" targetRef="checked" />
+  </bpmn:subProcess>
+</bpmn:process></bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("interrupting, expected", [("true", ["check"]), ("false", ["check", "work"])])
+def test_a_conditional_event_sub_process_starts_when_its_condition_comes_to_hold(start, tmp_path, interrupting,
+                                                                                expected):
+    path = tmp_path / "p.bpmn"
+    path.write_text(CONDITIONAL.format(interrupting=interrupting))
+    run = start(path, data={"level": 1})
+    assert run.open_elements() == ["work"]
+    run.update_variables({"level": 9})
+    run.advance()
+    assert run.open_elements() == expected
+    run.update_variables({"level": 10})  # still true, and it runs: it is not started again
+    assert run.advance().status == "running" and run.open_elements() == expected
+
+
+def test_a_message_event_sub_process_inside_a_sub_process_is_refused_with_its_line():
+    from app.engine import BpmnRejected, Engine
+
+    xml = CONDITIONAL.format(interrupting="false").replace(
+        '<bpmn:userTask id="work" />',
+        '<bpmn:subProcess id="work"><bpmn:startEvent id="w_start" /><bpmn:userTask id="inner" />'
+        '<bpmn:endEvent id="w_end" /><bpmn:sequenceFlow id="w1" sourceRef="w_start" targetRef="inner" />'
+        '<bpmn:sequenceFlow id="w2" sourceRef="inner" targetRef="w_end" />'
+        '<bpmn:subProcess id="nested" triggeredByEvent="true"><bpmn:startEvent id="nested_start">'
+        '<bpmn:messageEventDefinition messageRef="M1" /></bpmn:startEvent></bpmn:subProcess></bpmn:subProcess>'
+    ).replace('<bpmn:process id="p"', '<bpmn:message id="M1" name="ping" /><bpmn:process id="p"')
+    with pytest.raises(BpmnRejected) as caught:
+        Engine().parse([("p.bpmn", xml.encode())])
+    assert [(p.element_id, "process itself" in p.message) for p in caught.value.problems] == [("nested_start", True)]

@@ -159,6 +159,18 @@ def _check_unsupported(f: _File, problems: list[Problem]) -> int:
             refuse(event, "a conditional start event of a process is not supported: no instance exists yet to "
                           "evaluate its condition; start the process from a record binding with criteria "
                           "(/api/v1/bindings), or use a message start event")
+    for sub in f.root.iter(f"{{{BPMN_NS}}}subProcess"):
+        # An event sub-process inside a sub-process starts by a timer, an error, an escalation or a condition;
+        # a message or signal is delivered to the process's own event sub-processes only.
+        parent = sub.getparent()
+        if sub.get("triggeredByEvent") != "true" or parent is None or local_name(parent) == "process":
+            continue
+        for start in sub.findall(f"{{{BPMN_NS}}}startEvent"):
+            kinds = [local_name(c) for c in start if isinstance(c.tag, str)]
+            if "messageEventDefinition" in kinds or "signalEventDefinition" in kinds:
+                refuse(start, "an event sub-process started by a message or a signal is supported in the process "
+                              "itself, not inside a sub-process (Stagecoach would never deliver it there); draw it "
+                              "at the process level, or put a message or signal boundary event on the sub-process")
     found.extend(check_compensation(f))
     for el in f.root.iter(f"{{{BPMN_NS}}}adHocSubProcess"):
         refuse(el, "ad-hoc sub-processes are not supported (SpiffWorkflow fails when it runs them); use a "
