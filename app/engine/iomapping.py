@@ -130,13 +130,13 @@ def read(el) -> tuple[dict | None, list[MappingProblem]]:
                 except MappingProblem as exc:
                     problems.append(exc)
     listeners = _listeners(ext, problems)
-    if not inputs and not outputs and not listeners:
+    ins, outs = ext.findall(f"{{{CAMUNDA_NS}}}in"), ext.findall(f"{{{CAMUNDA_NS}}}out")
+    if not inputs and not outputs and not listeners and not ins and not outs:
         return None, problems
     mapping = {"inputs": inputs, "outputs": outputs}
     if ext.find(f"{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output") is not None:
         mapping["outputs_only"] = True  # Camunda 8: with output mappings, a result's other variables stay local
-    ins, outs = ext.findall(f"{{{CAMUNDA_NS}}}in"), ext.findall(f"{{{CAMUNDA_NS}}}out")
-    if ins or outs:  # a call activity that maps variables passes only those, unless variables="all"
+    if ins or outs:  # (`<camunda:in variables="all"/>` alone passes everything in and nothing back)  # a call activity that maps variables passes only those, unless variables="all"
         if not any(p.get("variables") == "all" for p in ins):
             mapping["inputs_only"] = True
         if not any(p.get("variables") == "all" for p in outs):

@@ -1,6 +1,8 @@
 """Input/output mappings (camunda:inputOutput, zeebe:ioMapping) and camunda:asyncAfter, as Camunda runs them."""
 from __future__ import annotations
 
+import re
+
 import base64
 import datetime as dt
 import json
@@ -248,6 +250,21 @@ def test_a_call_activity_that_maps_variables_passes_only_those(admin, tmp_path):
     failed = admin.instance(admin.start("call_parent", {"order": {"total": 10}})["id"])
     assert failed["status"] == "error"  # the called process sees only what camunda:in maps: no `order`
     assert failed["incidents"][0]["element_id"] == "compute" and "order" in failed["incidents"][0]["message"]
+
+
+def test_a_call_activity_that_passes_every_variable_in_takes_none_back_without_camunda_out(admin, tmp_path):
+    """`<camunda:in variables="all"/>` alone: the called process sees everything, and nothing it sets comes
+    back (it all came back, overwriting the caller's own)."""
+    source = fixture("valid", "call_mapping.bpmn").read_bytes()
+    only_all_in = re.sub(rb"<camunda:(in|out) (?!variables)[^>]*/>", b"", source)
+    assert b'<camunda:in variables="all" />' in only_all_in and b"<camunda:out" not in only_all_in
+    path = tmp_path / "call_mapping.bpmn"
+    path.write_bytes(only_all_in)
+    admin.deploy(path)
+    started = admin.start("call_parent", {"purchase": {"total": 5}, "doubled": 1})
+    assert started["status"] == "completed"  # the child read both (result = 6)
+    variables = admin.instance(started["id"])["variables"]
+    assert variables == {"purchase": {"total": 5}, "doubled": 1}  # and nothing of it came back
 
 
 INITIATED = one_task_diagram("initiated", 'camunda:assignee="${starter}">', start='camunda:initiator="starter"')
