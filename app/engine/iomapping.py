@@ -60,7 +60,7 @@ from .javascript import JavaScript, is_javascript, mark
 from .sandbox import Sandbox, ScriptError, ScriptSecurityError
 from .workflow import StagecoachWorkflow
 
-__all__ = ["attach", "connect", "ensure_inputs", "misplaced_listeners", "read"]
+__all__ = ["attach", "caller_view", "connect", "ensure_inputs", "misplaced_listeners", "read"]
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -411,6 +411,21 @@ def _apply_inputs(task, mapping: dict) -> None:
         task.data.clear()
         task.data.update(mapped)
     task.internal_data[_INTERNAL] = local
+
+
+def caller_view(task) -> dict | None:
+    """The variables of the scope around a task whose inputs are applied (a call activity that maps variables
+    holds only those while the called process runs), or None for any other task."""
+    local = task.internal_data.get(_INTERNAL)
+    if local is None:
+        return None
+    if "before" in local:
+        view = dict(local["before"])
+    else:
+        own = set(local.get("absent", [])) | set(local.get("shadowed", {}))
+        view = {k: v for k, v in task.data.items() if k not in own}
+    view.update(local.get("shadowed", {}))
+    return view
 
 
 def _on_completed(workflow, task) -> None:

@@ -246,13 +246,14 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
     walked = trail.settled  # walked by the runner after the run, if it went through (the tree is as it left it)
     trail.settle(wf)
     tasks = frontier(wf, walked)
-    open_tasks, active, current = [], [], {}
+    open_tasks, active = [], []
     for t in tasks:
         spec = t.task_spec
         if _is_open(t):
             open_tasks.append(OpenTask(str(t.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, t.data))
         active.append(_active_row(t))
-        current.update(t.data)
+    # the instance's variables: its own scope's (not a called process's), without a loop instance's own
+    current = variables(wf, walked)
     if incident is not None:
         status = "error"
         events.append({"type": "error", "element_id": incident.element_id,
@@ -261,8 +262,6 @@ def report(wf, events: list[dict], incident: Incident | None, trail, start: Befo
         status = "completed"
     else:
         status = "running"
-    if not tasks:
-        current = variables(wf, walked)
     open_ids = {t.id for t in open_tasks}
     pairs = held_pairs(wf) if status != "completed" else []
     held = {str(task.id): element for task, element in pairs}

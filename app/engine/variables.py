@@ -12,7 +12,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from .loops import local_names
+from .iomapping import caller_view
+from .loops import embedded, local_names
 from .scope import scope_of
 from .sandbox import check_storable
 
@@ -30,6 +31,12 @@ def frontier(wf: BpmnWorkflow, active: list | None = None) -> list:
     """The active tasks of BPMN elements, in one walk of the tree (`active`: that walk's
     `wf.get_tasks(state=ACTIVE)`, made already)."""
     return [t for t in (wf.get_tasks(state=ACTIVE) if active is None else active) if visible(t)]
+
+
+def _calls(task) -> bool:
+    """Whether the task is a call activity (a sub-process of the engine's whose spec is another process)."""
+    spec = task.task_spec
+    return getattr(spec, "spec", None) is not None and not embedded(spec)
 
 
 def _own(wf: BpmnWorkflow, tasks: list) -> list:
@@ -50,8 +57,12 @@ def variables(wf: BpmnWorkflow, active: list | None = None) -> dict:
         return dict(last.data) if last is not None else dict(wf.task_tree.data)
     merged: dict = {}
     for task in tasks:
+        # a call activity that maps variables holds only what it passes while the called process runs: the
+        # caller's own variables are those it set aside
+        data = caller_view(task) if _calls(task) else None
+        data = task.data if data is None else data
         local = local_names(task)  # an instance of a multi-instance activity: its item and counter are its own
-        merged.update(task.data if not local else {k: v for k, v in task.data.items() if k not in local})
+        merged.update(data if not local else {k: v for k, v in data.items() if k not in local})
     return merged
 
 

@@ -414,3 +414,41 @@ def test_dotted_zeebe_input_targets_build_a_local_object(app, admin, tmp_path):
     variables = admin.instance(started["id"])["variables"]
     assert variables["payment"] == {"method": "card"}  # the local object is gone, the process's is back
     assert variables["receipt_id"] == "R-5"
+
+
+CALLING_AND_WAITING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+<bpmn:process id="caller" isExecutable="true">
+  <bpmn:startEvent id="start" />
+  <bpmn:callActivity id="ca" calledElement="callee">
+    <bpmn:extensionElements><camunda:in source="x" target="item" /><camunda:out source="res" target="res" />
+    </bpmn:extensionElements>
+  </bpmn:callActivity>
+  <bpmn:userTask id="after" />
+  <bpmn:endEvent id="end" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ca" />
+  <bpmn:sequenceFlow id="f2" sourceRef="ca" targetRef="after" />
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end" />
+</bpmn:process>
+<bpmn:process id="callee" isExecutable="true">
+  <bpmn:startEvent id="c_start" />
+  <bpmn:scriptTask id="double" scriptFormat="python"><bpmn:script>res = item * 2
+secret = "hidden"</bpmn:script></bpmn:scriptTask>
+  <bpmn:userTask id="c_wait" />
+  <bpmn:endEvent id="c_end" />
+  <bpmn:sequenceFlow id="g1" sourceRef="c_start" targetRef="double" />
+  <bpmn:sequenceFlow id="g2" sourceRef="double" targetRef="c_wait" />
+  <bpmn:sequenceFlow id="g3" sourceRef="c_wait" targetRef="c_end" />
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_while_a_called_process_waits_the_callers_variables_are_its_own(admin, tmp_path):
+    """(They were the called process's: its `secret` showed, the caller's `x` did not.)"""
+    path = tmp_path / "caller.bpmn"
+    path.write_text(CALLING_AND_WAITING)
+    admin.deploy(path)
+    instance = admin.start("caller", {"x": 7})
+    assert admin.instance(instance["id"])["variables"] == {"x": 7}
+    [task] = admin.instance(instance["id"])["tasks"]
+    admin.complete(task["id"], {})
+    assert admin.instance(instance["id"])["variables"] == {"x": 7, "res": 14}  # only what camunda:out maps
