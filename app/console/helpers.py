@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import g, request, url_for
 
@@ -39,7 +39,12 @@ def local_path(target, prefix: str) -> str | None:
     if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
+    if parts.scheme or parts.netloc:
+        return None
+    segments = unquote(parts.path).split("/")
+    if "." in segments or ".." in segments:  # `/console/../api/...` leaves the prefix once resolved
+        return None
+    return target
 
 
 def page_number() -> int:

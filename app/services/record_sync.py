@@ -15,6 +15,8 @@ from ..extensions import db
 from ..models import Binding, Record, RecordEvent
 from ..statuses import InstanceStatus
 from .core import Step, utcnow
+from .modules import get_module
+from .record_triggers import fire, tell_linked_instances
 from .records import rescore
 from .timeline import add_event, add_touchpoint
 
@@ -43,6 +45,10 @@ def sync_record(step: Step) -> None:
                 rec.data = dict(rec.data, **{field: stage})
                 rec.modified_at = utcnow()
                 rescore(rec, "stage_changed", inst.id)
+                # a stage reached is an edit of the stage field, as any other write of the record: its
+                # workflow rules and bindings (not the blueprint's own) and its waiting instances hear of it
+                fire(get_module(rec.module), rec, "edit", {field}, step.actor, skip_key=inst.process_key)
+                tell_linked_instances(rec, {field}, step.actor, skip_instance=inst.id)
     if inst.status in InstanceStatus.ENDED:
         add_event(rec, "process_ended", step.actor, {"process_key": inst.process_key, "status": inst.status,
                                                      "role": inst.record_role}, inst.id)

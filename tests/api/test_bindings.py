@@ -488,6 +488,21 @@ def test_a_transition_moves_the_stage_and_writes_the_submitted_record_fields(adm
     assert [e["data"]["to"] for e in events if e["type"] == "stage_changed"] == ["Qualification", "Negotiation"]
 
 
+def test_a_stage_the_blueprint_reaches_is_an_edit_the_records_rules_hear(admin, blueprint):
+    """A rule on the stage starts when a transition moves the record there (it waited for some other edit of
+    the record before), and not for the stage the record had."""
+    rita, _, _ = blueprint
+    admin.deploy(fixture("valid", "simple_user_task.bpmn"))
+    bind(admin, event="edit", criteria="stage == 'Negotiation'", process_key="simple_user_task")
+    deal = create(rita, "Deals", deal_name="Acme")
+    assert [i["key"] for i in instances_of(admin, "Deals", deal["id"])] == ["crm_deal_blueprint"]
+
+    assert perform(rita, deal["id"], "advance", amount=800).status_code == 200
+
+    assert sorted(i["key"] for i in instances_of(admin, "Deals", deal["id"])) == ["crm_deal_blueprint",
+                                                                                  "simple_user_task"]
+
+
 def test_a_transition_is_offered_only_while_its_criteria_hold(admin, blueprint):
     rita, maria, _ = blueprint
     deal = create(rita, "Deals", deal_name="Acme")

@@ -55,7 +55,8 @@ def test_the_cookie_is_secure_when_configured(app, database_url, make):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/console", "/api/v1/users", "/console\\@x",
-                                    "/console/x\r\nX-Injected: 1", "/console/x\ty"])
+                                    "/console/x\r\nX-Injected: 1", "/console/x\ty", "/console/../api/v1/users/me",
+                                    "/console/%2e%2e/api/v1/users/me"])
 def test_after_logging_in_only_console_pages_are_a_destination(console, make, target):
     make.user("maria")
     browser = console()
