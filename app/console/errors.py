@@ -21,14 +21,16 @@ from .helpers import is_htmx
 KEPT_HEADERS = ("Retry-After", "Allow")
 
 
-def error_page(status: int, title: str, detail: str, headers: dict | None = None):
-    """The error page (or, for htmx, the message swapped into the page's message area)."""
+def error_page(status: int, title: str, detail: str, headers: dict | None = None, changed: bool = False):
+    """The error page (or, for htmx, the message swapped into the page's message area); `changed`: the
+    refusal says what was shown has changed meanwhile (a task completed or claimed by someone else)."""
     headers = {k: v for k, v in (headers or {}).items() if k in KEPT_HEADERS}
     if is_htmx():
         headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
         return render_template("console/_message.html", category="error", title=title, detail=detail), \
             status, headers
-    return render_template("console/error.html", status=status, title=title, detail=detail), status, headers
+    return render_template("console/error.html", status=status, title=title, detail=detail,
+                           changed=changed), status, headers
 
 
 def _to_login(error: AuthenticationError):
@@ -43,7 +45,9 @@ def _to_login(error: AuthenticationError):
 def _stagecoach_error(error: StagecoachError):
     if isinstance(error, AuthenticationError):
         return _to_login(error)
-    return error_page(error.status, error.title, _sentence(error.detail), error.headers)
+    # a conflict with the current state (not a missing setting, such as a module without a conversion goal)
+    changed = error.slug in ("conflict", "instance-busy")
+    return error_page(error.status, error.title, _sentence(error.detail), error.headers, changed=changed)
 
 
 @bp.errorhandler(CSRFError)

@@ -54,3 +54,9 @@ def test_the_pages_are_for_admins_and_analytics_grants(app, clock, admin, consol
     make.grant("analytics", "module", "Leads", user="olga")
     assert 'href="/console/analytics/paths"' in text(olga.get("/console/jobs"))
     assert "<strong>2</strong> records" in text(olga.get("/console/analytics/paths"))  # her one module
+
+
+def test_without_any_conversion_goal_the_page_says_so_and_nothing_about_a_change(admin, console):
+    answer = console("admin", TestConfig.ADMIN_PASSWORD).get("/console/analytics/paths")
+    assert answer.status_code == 409 and "has no conversion goal" in text(answer)
+    assert "It changed since you opened the page" not in text(answer)  # a setting missing, not a change

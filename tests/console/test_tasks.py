@@ -85,7 +85,7 @@ def test_someone_else_completing_first_is_a_409(console, discount, make, admin):
     assert mia.post(f"/console/tasks/{discount['task_id']}/complete", {"approved": "false"}).status_code == 302
     late = maria.post(f"/console/tasks/{discount['task_id']}/complete", {"approved": "true"})  # ... and sends it
     assert late.status_code == 409
-    assert "Someone else changed this" in text(late) and "Task is completed." in text(late)
+    assert "It changed since you opened the page" in text(late) and "Task is completed." in text(late)
     assert admin.instance(discount["instance_id"])["variables"]["approval_status"] == "rejected"
 
 
