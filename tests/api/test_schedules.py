@@ -105,3 +105,31 @@ def test_a_cron_cycle_that_cannot_be_scheduled_is_refused_with_what_to_write_ins
     assert problem["element_id"] == "every_5" and problem["line"] == 6
     assert "'0 0/5 25 * * ?' cannot be scheduled (croniter: " in problem["message"]
     assert "0 0/5 * * * ?" in problem["message"] and "R/PT5M" in problem["message"]
+
+
+TIMER_EVENT_SUB_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+<bpmn:process id="with_reminder" isExecutable="true">
+  <bpmn:startEvent id="start" />
+  <bpmn:userTask id="work" />
+  <bpmn:endEvent id="end" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+  <bpmn:subProcess id="reminder" triggeredByEvent="true">
+    <bpmn:startEvent id="after_a_day" isInterrupting="false">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:userTask id="remind" />
+    <bpmn:sequenceFlow id="r1" sourceRef="after_a_day" targetRef="remind" />
+  </bpmn:subProcess>
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_a_timer_event_sub_process_is_the_running_instances_and_schedules_nothing(admin, tmp_path):
+    """Its timer starts no instance of the process on deploy (one was started, as for a timer start event)."""
+    path = tmp_path / "with_reminder.bpmn"
+    path.write_text(TIMER_EVENT_SUB_PROCESS)
+    admin.deploy(path)
+    assert _scheduled(admin, "with_reminder") == []
+    started = admin.start("with_reminder")
+    assert [t["element_id"] for t in started["tasks"]] == ["work"]
