@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
-from .unary_tests import INPUT, compile_entry, input_value
+from .unary_tests import INPUT, compile_entry, input_python, input_value
 
 __all__ = ["AGGREGATIONS", "DecisionError", "DecisionGraphEngine", "FeelTable", "HIT_POLICIES"]
 
@@ -42,7 +42,7 @@ class FeelTable(DMNEngine):
         if compiled == "True":
             return True
         engine = task.workflow.script_engine
-        value = input_value(engine.evaluate(task, input_expr))
+        value = input_value(engine.evaluate(task, input_python(input_expr)))
         return bool(engine.evaluate(task, compiled, external_context={INPUT: value}))
 
     def decide(self, task):

@@ -26,12 +26,27 @@ from functools import lru_cache
 
 from .expression_syntax import TranslationError
 
-__all__ = ["INPUT", "compile_entry", "input_value"]
+__all__ = ["INPUT", "compile_entry", "input_python", "input_value"]
 
 INPUT = "dmninputexpr"  # the name the input value goes by in a compiled entry (SpiffWorkflow's, for `?`)
 _QUESTION = re.compile(r"\?(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)")  # a `?` outside double quotes
 _DATE = re.compile(r'\b(date and time|date|time)\s*\(\s*("(?:[^"\\]|\\.)*")\s*\)')
 _COMPARISON = re.compile(r"^(<=|>=|<|>)(.*)$", re.S)
+
+
+_PATH = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*(\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)+\s*$")
+
+
+@lru_cache(maxsize=1024)
+def input_python(expression: str) -> str:
+    """An input expression as the sandbox reads it: a FEEL path (`customer.age`, a key of a variable that
+    is an object) as the key it names; anything else as it is written."""
+    if expression and _PATH.match(expression):
+        try:
+            return _expression(expression)
+        except TranslationError:
+            return expression
+    return expression
 
 
 def input_value(value):

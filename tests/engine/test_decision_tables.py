@@ -109,3 +109,12 @@ def test_hit_policies_stagecoach_does_not_evaluate_are_refused_at_deploy(tmp_pat
     with pytest.raises(BpmnRejected) as caught:
         Engine().parse([(bpmn.name, bpmn.read_bytes()), (dmn.name, dmn.read_bytes())])
     assert any(policy in p.message and p.element_id == "label" for p in caught.value.problems)
+
+
+def test_an_input_expression_may_be_a_path_into_an_object(start, tmp_path):
+    """`customer.age` reads a key of the object `customer`, as FEEL reads it (it matched nothing before)."""
+    decision = table([("[1..60]", '"adult"')]).replace("<text>v</text>", "<text>customer.age</text>")
+    for age, expected in ((30, "adult"), (70, "other")):
+        run = start(*files(tmp_path, "label", decision), data={"customer": {"age": age}})
+        assert run.last.incident is None, run.last.incident
+        assert run.task("review").data["label"] == expected
