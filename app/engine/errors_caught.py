@@ -6,8 +6,7 @@
 - `camunda:errorCodeVariable` and `camunda:errorMessageVariable` on an error event definition (and
   `camunda:escalationCodeVariable` on an escalation one) name the variables the catching event sets to the
   code and message caught. The parser keeps the names in the catching event's spec extensions
-  (`mark`); the message is the worker's `errorMessage` of a BPMN error, else the error's
-  `camunda:errorMessage`, as Camunda gives it.
+  (`mark`); the message is the worker's `errorMessage` of a BPMN error (None for an error end event).
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEven
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
 
-__all__ = ["CodeAwareEventManager", "mark"]
+__all__ = ["CodeAwareEventManager", "mark", "most_specific"]
 
 _CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -55,7 +54,7 @@ class CodeAwareEventManager(EventManager):
             tasks = [t for t in self.tasks.values() if t.task_spec.catches(t, event)]
             if not tasks and internal:
                 self.workflow.bpmn_events.append(event)
-        tasks = _most_specific(tasks, event.event_definition.code)
+        tasks = most_specific(tasks, event.event_definition.code)
         for task in tasks:
             task.task_spec.catch(task, event)
             _set_variables(task, event.event_definition.code, getattr(event, "message", None))
@@ -71,9 +70,7 @@ class CodeAwareEventManager(EventManager):
             sub_spec = workflow.subprocess_specs.get(name)
             starts.extend((sub_spec, ts) for ts in (sub_spec.bpmn_start_events if sub_spec else [])
                           if ts.event_definition == event.event_definition)
-        code = event.event_definition.code
-        chosen = [s for s in starts if s[1].event_definition.code is not None
-                  and s[1].event_definition.code == code] or starts
+        chosen = most_specific(starts, event.event_definition.code, lambda pair: pair[1].event_definition)
         for sub_spec, start in chosen:
             waiting = next((sp for sp in workflow.subprocesses.values()
                             if sp.get_next_task(state=TaskState.WAITING, spec_name=start.name) is not None), None)
@@ -83,11 +80,11 @@ class CodeAwareEventManager(EventManager):
             waiting.correlations.update(event.correlations)
 
 
-def _most_specific(tasks: list, code) -> list:
-    """Of the tasks that can catch an event with `code`, those naming it, else all (the catch-alls)."""
-    specific = [t for t in tasks if t.task_spec.event_definition.code is not None
-                and t.task_spec.event_definition.code == code]
-    return specific or tasks
+def most_specific(catchers: list, code, definition=lambda task: task.task_spec.event_definition) -> list:
+    """Of the catchers (tasks, or what `definition` reads an event definition from) that can catch an event
+    with `code`, those naming it, else all (the catch-alls)."""
+    specific = [c for c in catchers if code is not None and definition(c).code == code]
+    return specific or catchers
 
 
 def _set_variables(task, code, message) -> None:

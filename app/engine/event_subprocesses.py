@@ -5,7 +5,8 @@ rest of its scope when it starts: every other activity of the process (or of the
 in), waiting tasks, running sub-processes and the other event sub-processes, is cancelled, and the scope
 ends when the event sub-process does. A non-interrupting one runs beside them. SpiffWorkflow starts an
 event sub-process when its event is caught but interrupts nothing; the parser marks each start event
-(`mark`, as an extension of its spec), and `interrupt` cancels the scope's other work once such a start event has fired.
+(`mark`, as an extension of its spec), and `interrupt` cancels the scope's other work once such a start
+event has fired.
 """
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from ..clock import utcnow
 from . import bounds, compensation, holding, iomapping, migration, modification
 from .conditions import fire_conditions, has_conditions
 from .depth import MAX_TREE_DEPTH, too_deep
+from .errors_caught import most_specific
 from .event_subprocesses import interrupt
 from .scope import spread
 from .outcome import (NO_EFFECTS, Incident, OpenTask, Outcome, StepLimitError, TaskCompletionError, TaskEffects,
@@ -262,7 +263,7 @@ class Runner:
                     and t.task_spec.event_definition.code in (None, code)]
         if not catching:
             raise TaskNotReadyError(f"no error boundary event on {task.task_spec.bpmn_id} catches error code {code!r}")
-        catching = [t for t in catching if t.task_spec.event_definition.code == code] or catching
+        catching = most_specific(catching, code)
         events = [dict(describe(task), type="bpmn_error", at=self.clock(), data={"code": code, **data})]
         start = before(wf)
         trail = Trail(wf, events, self.clock, start.tasks)
